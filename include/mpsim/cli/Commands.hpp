@@ -1,0 +1,13 @@
+#pragma once
+// CLI subcommands. main() parses the global options and dispatches here; each command parses its
+// own options with Boost.Program_options and returns the process exit code.
+#include <string>
+#include <vector>
+
+namespace mpsim::cli {
+
+int cmdInfo(const std::vector<std::string>& args);
+int cmdRun(const std::vector<std::string>& args);
+int cmdDevices(const std::vector<std::string>& args);
+
+} // namespace mpsim::cli

@@ -1,0 +1,99 @@
+#pragma once
+// Run configuration (docs/run-config.md): network, hardware, mapping, simulation. Parsed strictly
+// from YAML (unknown keys are errors, every error located), with --set overrides applied first.
+// The effective tree (file + overrides + defaults) is kept for writing next to every output.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "mpsim/graph/Graph.hpp"
+#include "mpsim/graph/QuantRules.hpp"
+#include "mpsim/hw/Device.hpp"
+
+namespace mpsim::config {
+
+struct NetworkConfig {
+  std::string model; // zoo name or path
+  graph::QuantRules quant;
+};
+
+struct DramConfig {
+  int channels = 1;
+  double bandwidth_gbps = 19.2; // per channel
+  double latency_ns = 100;
+  int burst_bytes = 4096;
+};
+
+struct IoConfig {
+  int in_bits_per_cycle = 64;
+  int out_bits_per_cycle = 64;
+};
+
+struct HardwareConfig {
+  hw::Device device;
+  double clock_mhz = 200;
+  DramConfig dram;
+  IoConfig io;
+};
+
+enum class WeightPlacement { OnChip, Dram };
+
+struct LayerMapping {
+  std::optional<int> pe, simd;
+  std::optional<WeightPlacement> weights;
+  std::optional<int> weight_reuse; // output pixels served per weight pass when weights stream from DRAM
+  std::string where;
+};
+
+struct FifoConfig {
+  int default_depth = 32;                // tokens (one pixel, all channels)
+  std::optional<int> shortcut_depth;     // nullopt: sized automatically (see docs/simulation.md)
+  std::map<std::string, int> depths;     // per-FIFO overrides by FIFO name
+};
+
+struct MappingConfig {
+  std::string mode = "manual";
+  std::map<std::string, LayerMapping> layers;
+  FifoConfig fifos;
+};
+
+enum class SimMode { Timestamped, Reference };
+
+struct SimulationConfig {
+  int frames = 4;
+  SimMode mode = SimMode::Timestamped;
+  bool functional = false;
+};
+
+struct RunConfig {
+  std::string file; // where the config came from
+  NetworkConfig network;
+  HardwareConfig hardware;
+  MappingConfig mapping;
+  SimulationConfig simulation;
+  YAML::Node effective; // the config tree with overrides and defaults filled in
+};
+
+/// A loaded run: the config and the quantised graph it names.
+struct Run {
+  RunConfig config;
+  graph::Graph graph;
+};
+
+/// Loads a run config file, applies overrides, loads the network and validates the mapping against
+/// it. Throws LoadError listing every problem with file:line:col and key path.
+Run loadRun(const std::string& path, const std::vector<std::string>& overrides = {});
+Run loadRunString(const std::string& text, const std::string& name, const std::vector<std::string>& overrides = {},
+                  const std::string& baseDir = "");
+
+/// The built-in default example: ResNet-18 (4-bit weights and activations, 8-bit first and last
+/// layer) on a ZCU102 at 200 MHz.
+const char* defaultRunYaml();
+
+/// Writes the effective config as YAML.
+void writeEffectiveConfig(const RunConfig& cfg, const std::string& path);
+
+} // namespace mpsim::config

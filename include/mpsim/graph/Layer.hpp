@@ -1,0 +1,92 @@
+#pragma once
+// Layers of the quantized graph IR. Dimension names follow the usual CNN convention:
+// C input channels, K output channels (out_channels), R x S kernel (kh x kw), P x Q output (h x w).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mpsim::graph {
+
+/// Tensor shape (N, C, H, W). N is the batch and is 1 throughout mpsim: frames stream one after another.
+struct Shape {
+  int64_t n = 1, c = 0, h = 0, w = 0;
+  int64_t elements() const { return n * c * h * w; }
+  int64_t pixels() const { return h * w; }
+  bool operator==(const Shape& o) const { return n == o.n && c == o.c && h == o.h && w == o.w; }
+  bool operator!=(const Shape& o) const { return !(*this == o); }
+  std::string str() const; // "1x64x56x56"
+};
+
+enum class LayerKind {
+  Input, Output, Conv, FullyConnected, MaxPool, AvgPool, GlobalAvgPool,
+  Add, Fork, Concat, Flatten, Quantizer
+};
+const char* toString(LayerKind k);
+/// Parses the YAML/CLI spelling ("conv", "fc", "maxpool", ...). Returns nullopt when unknown.
+std::optional<LayerKind> parseLayerKind(const std::string& s);
+/// Every spelling parseLayerKind accepts, comma separated (for error messages).
+std::string layerKindSpellings();
+
+enum class WeightType { Signed, Unsigned, Bipolar };
+const char* toString(WeightType t);
+std::optional<WeightType> parseWeightType(const std::string& s);
+
+/// How a layer turns its wide accumulator back into narrow activations.
+enum class Requant { None, Thresholds, ScaleShift };
+const char* toString(Requant r);
+std::optional<Requant> parseRequant(const std::string& s);
+
+/// Bits and signedness of an activation tensor.
+struct ActType {
+  int bits = 8;
+  bool is_signed = false;
+};
+
+struct Layer {
+  std::string name;
+  LayerKind kind = LayerKind::Conv;
+  std::vector<std::string> inputs; // producer layer names, in port order
+
+  // Geometry (conv and pooling windows).
+  int kh = 1, kw = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0; // symmetric padding, each side
+  int dil_h = 1, dil_w = 1;
+  int groups = 1;           // conv: groups == C == K means depthwise
+  int64_t out_channels = 0; // conv: K; fully connected: output features
+  int concat_axis = 1;      // concat: channels (only C is supported)
+
+  // Quantisation. Weighted layers: weight bits/type, optional per-output-channel widths.
+  int weight_bits = 0;
+  WeightType weight_type = WeightType::Signed;
+  std::vector<int> channel_bits; // empty, or one width per output channel (channel-wise quantisation)
+  ActType out;                   // output activation type (what the fused requantiser produces)
+  Requant requant = Requant::Thresholds;
+  int acc_bits_given = 0;        // 0: derived
+
+  // Quantizer layers (thresholds): number of thresholds per channel is 2^out.bits - 1.
+
+  // Filled in by Graph::finalize().
+  Shape out_shape;
+  std::vector<Shape> in_shapes;
+  ActType in; // activation type of input port 0
+  int line = 0; // source line in a network YAML (0: built in)
+
+  bool isWeighted() const { return kind == LayerKind::Conv || kind == LayerKind::FullyConnected; }
+  bool isDepthwise() const;
+  /// MW: length of one dot product (K_h*K_w*C/groups, or input features).
+  int64_t dotLength() const;
+  /// MACs per frame.
+  int64_t macs() const;
+  /// Weight count (no bias).
+  int64_t weightCount() const;
+  /// Parameter memory in bits, honouring per-channel widths.
+  int64_t weightMemoryBits() const;
+  /// Widest weight in the layer (the datapath width).
+  int maxWeightBits() const;
+  /// Accumulator width: given, or derived so that a full dot product cannot overflow.
+  int accBits() const;
+};
+
+} // namespace mpsim::graph

@@ -1,0 +1,32 @@
+#pragma once
+// The network YAML format (docs/network-format.md) and the quantisation-rule syntax shared with
+// run configs (network.quant).
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "mpsim/graph/Graph.hpp"
+#include "mpsim/graph/QuantRules.hpp"
+#include "mpsim/io/YamlReader.hpp"
+
+namespace mpsim::io {
+
+/// Reads `channels`: a list of widths (one per output channel) or a mapping width -> fraction.
+std::optional<graph::ChannelSpec> readChannelSpec(Reader& r, const std::string& key);
+
+/// Reads the quantisation keys (weights, activations, activations_signed, weight_type, channels,
+/// acc_bits) of one mapping; the caller calls finish() after reading its own keys.
+graph::QuantOverride readQuantOverride(Reader& r);
+
+/// Reads network.quant (defaults, input_bits, first_layer, last_layer, layers.<name>).
+graph::QuantRules readQuantRules(Reader r);
+
+/// Loads and finalizes a network YAML file. Throws LoadError with every problem found.
+graph::Graph loadNetworkYaml(const std::string& path);
+graph::Graph loadNetworkYamlString(const std::string& text, const std::string& name);
+
+/// Resolves network.model: a zoo name, or a path to a .yaml network file (relative paths are
+/// resolved against baseDir). Throws LoadError naming the valid choices.
+graph::Graph loadModel(const std::string& model, const std::string& baseDir = "");
+
+} // namespace mpsim::io

@@ -1,0 +1,151 @@
+#pragma once
+// Strict, located YAML reading. A Reader is a view on one mapping at a key path ("hardware.dram").
+// Every value read is checked for type and range; every problem is recorded with file:line:col and
+// the key path; finish() reports keys nobody read (unknown keys are errors). Defaults applied by
+// get() are written back into the tree, so emitting the tree afterwards gives the effective config.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "mpsim/common/Error.hpp"
+
+namespace mpsim::io {
+
+/// A loaded YAML document with its diagnostics.
+struct YamlDoc {
+  std::string file;
+  YAML::Node root;
+  Diagnostics diag;
+
+  /// Throws LoadError naming the file when it cannot be read or is not valid YAML (with line:col).
+  static std::shared_ptr<YamlDoc> loadFile(const std::string& path);
+  static std::shared_ptr<YamlDoc> loadString(const std::string& text, const std::string& name);
+};
+
+/// "file:line:col" of a node (1-based), or "file (from --set)" for nodes without a source mark.
+std::string locate(const std::string& file, const YAML::Node& node);
+
+template <class T> using Check = std::function<std::string(const T&)>; // "" when valid, else what is valid
+
+Check<int64_t> inRange(int64_t lo, int64_t hi);
+Check<int> inRangeInt(int lo, int hi);
+Check<double> positive();
+Check<double> nonNegative();
+Check<std::string> oneOf(std::vector<std::string> values);
+
+class Reader {
+public:
+  Reader(std::shared_ptr<YamlDoc> doc, YAML::Node node, std::string path);
+  /// Reader on the document root.
+  explicit Reader(std::shared_ptr<YamlDoc> doc) : Reader(doc, doc->root, "") {}
+
+  const std::string& path() const { return m_path; }
+  std::string keyPath(const std::string& key) const { return m_path.empty() ? key : m_path + "." + key; }
+  bool has(const std::string& key) const;
+  YAML::Node raw(const std::string& key) const { return m_node[key]; }
+  YAML::Node node() const { return m_node; }
+  /// Location of `key` (of its key node when present, else of this mapping).
+  std::string where(const std::string& key) const;
+  std::string where() const;
+
+  template <class T> std::optional<T> opt(const std::string& key, Check<T> check = {});
+  template <class T> T get(const std::string& key, const T& def, Check<T> check = {});
+  template <class T> T req(const std::string& key, Check<T> check = {});
+  /// A list of scalars.
+  template <class T> std::optional<std::vector<T>> optList(const std::string& key, Check<T> check = {});
+
+  /// Child mapping. When absent it is created empty (so defaults written into it show up in the
+  /// effective config). Records an error if the key holds something other than a mapping.
+  Reader child(const std::string& key);
+  /// Keys of this mapping in document order.
+  std::vector<std::string> keys() const;
+  /// Marks a key as known without reading it (for keys read by another component).
+  void accept(const std::string& key) { m_used.insert(key); }
+
+  void error(const std::string& key, const std::string& message) const;
+  void errorHere(const std::string& message) const;
+  /// Records an "unknown key" error for every key not read or accepted, listing the valid ones.
+  void finish() const;
+
+  std::shared_ptr<YamlDoc> doc() const { return m_doc; }
+  Diagnostics& diag() const { return m_doc->diag; }
+
+private:
+  template <class T> std::optional<T> convert(const std::string& key, const YAML::Node& n) const;
+
+  std::shared_ptr<YamlDoc> m_doc;
+  YAML::Node m_node;
+  std::string m_path;
+  mutable std::set<std::string> m_used;
+  mutable std::vector<std::string> m_known; // keys asked for, in order, for "valid keys are" hints
+};
+
+// ---- template implementations ----
+template <> std::optional<int64_t> Reader::convert<int64_t>(const std::string&, const YAML::Node&) const;
+template <> std::optional<int> Reader::convert<int>(const std::string&, const YAML::Node&) const;
+template <> std::optional<double> Reader::convert<double>(const std::string&, const YAML::Node&) const;
+template <> std::optional<bool> Reader::convert<bool>(const std::string&, const YAML::Node&) const;
+template <> std::optional<std::string> Reader::convert<std::string>(const std::string&, const YAML::Node&) const;
+
+template <class T> std::optional<T> Reader::opt(const std::string& key, Check<T> check) {
+  m_used.insert(key);
+  m_known.push_back(key);
+  if (!has(key)) return std::nullopt;
+  auto v = convert<T>(key, m_node[key]);
+  if (v && check) {
+    std::string problem = check(*v);
+    if (!problem.empty()) {
+      error(key, problem);
+      return std::nullopt;
+    }
+  }
+  return v;
+}
+
+template <class T> T Reader::get(const std::string& key, const T& def, Check<T> check) {
+  bool present = has(key);
+  auto v = opt<T>(key, check);
+  if (!present && m_node.IsMap()) m_node[key] = def; // effective config shows the default
+  return v ? *v : def;
+}
+
+template <class T> T Reader::req(const std::string& key, Check<T> check) {
+  bool present = has(key);
+  auto v = opt<T>(key, check);
+  if (!present) errorHere("missing required key '" + keyPath(key) + "'");
+  return v ? *v : T{};
+}
+
+template <class T> std::optional<std::vector<T>> Reader::optList(const std::string& key, Check<T> check) {
+  m_used.insert(key);
+  m_known.push_back(key);
+  if (!has(key)) return std::nullopt;
+  YAML::Node n = m_node[key];
+  if (!n.IsSequence()) {
+    error(key, "expected a list");
+    return std::nullopt;
+  }
+  std::vector<T> out;
+  bool ok = true;
+  for (size_t i = 0; i < n.size(); ++i) {
+    auto v = convert<T>(key + "[" + std::to_string(i) + "]", n[i]);
+    if (v && check) {
+      std::string problem = check(*v);
+      if (!problem.empty()) {
+        error(key, "element " + std::to_string(i) + ": " + problem);
+        v.reset();
+      }
+    }
+    if (!v) ok = false;
+    else out.push_back(*v);
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+} // namespace mpsim::io

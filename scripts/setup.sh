@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs mpsim's build and test dependencies from Debian packages (idempotent).
+# Fast path: when every package is already installed, apt-get is not called at all.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config
+      libsystemc-dev libboost-program-options-dev catch2 libspdlog-dev libfmt-dev
+      libyaml-cpp-dev nlohmann-json3-dev python3 python3-numpy)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PKGS[@]} packages already installed"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

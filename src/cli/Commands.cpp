@@ -1,0 +1,124 @@
+#include "mpsim/cli/Commands.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/config/RunConfig.hpp"
+#include "mpsim/graph/NetworkStats.hpp"
+#include "mpsim/io/NetworkYaml.hpp"
+#include "mpsim/io/Overrides.hpp"
+#include "mpsim/report/InfoReport.hpp"
+
+namespace po = boost::program_options;
+
+namespace mpsim::cli {
+
+namespace {
+
+/// Parses a subcommand's options; returns false (after printing) when --help was given.
+bool parseArgs(const std::vector<std::string>& args, const po::options_description& opts,
+               const po::positional_options_description& pos, po::variables_map& vm, const std::string& usage) {
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw std::invalid_argument(std::string(e.what()) + "\nusage: " + usage);
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: " << usage << "\n" << opts;
+    return false;
+  }
+  return true;
+}
+
+bool isRunConfigFile(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  if (p.extension() != ".yaml" && p.extension() != ".yml") return false;
+  if (!fs::exists(p)) return false;
+  auto doc = io::YamlDoc::loadFile(path);
+  return doc->root["network"].IsDefined();
+}
+
+/// A network for `info`: a run config (its network section), or a zoo name / network YAML plus
+/// --set network.quant... overrides.
+graph::Graph loadNetworkForInfo(const std::string& what, const std::vector<std::string>& sets) {
+  std::shared_ptr<io::YamlDoc> doc;
+  std::string base;
+  if (isRunConfigFile(what)) {
+    doc = io::YamlDoc::loadFile(what);
+    base = std::filesystem::path(what).parent_path().string();
+  } else {
+    doc = io::YamlDoc::loadString("network: {model: \"" + what + "\"}\n", "<command line>");
+  }
+  io::applyOverrides(doc->root, sets);
+  io::Reader root(doc);
+  io::Reader net = root.child("network");
+  std::string model = net.req<std::string>("model");
+  auto rules = io::readQuantRules(net.child("quant"));
+  net.finish();
+  // Only the network section matters here; the rest is validated by `mpsim run`.
+  for (const auto& k : root.keys())
+    if (k != "network") root.accept(k);
+  root.finish();
+  doc->diag.throwIfAny();
+  graph::Graph g = io::loadModel(model, base);
+  graph::applyQuantRules(g, rules);
+  return g;
+}
+
+} // namespace
+
+int cmdInfo(const std::vector<std::string>& args) {
+  po::options_description opts("info options");
+  std::vector<std::string> sets;
+  std::string model, outFile;
+  opts.add_options()("help,h", "show this help")("model", po::value(&model), "zoo name, network YAML or run config")(
+      "json", "print JSON instead of the table")("set", po::value(&sets)->composing(),
+                                                 "override a key, e.g. --set network.quant.weights=4 (repeatable)")(
+      "out,o", po::value(&outFile), "write to this file instead of stdout");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  const std::string usage = "mpsim info <model|network.yaml|run.yaml> [--json] [--set key=value ...] [-o file]";
+  if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
+  if (model.empty()) {
+    spdlog::error("info: missing the model (a zoo name, a network YAML or a run config)\nusage: {}", usage);
+    return kExitUsage;
+  }
+  graph::Graph g = loadNetworkForInfo(model, sets);
+  auto stats = graph::computeStats(g);
+  std::ofstream file;
+  if (!outFile.empty()) {
+    file.open(outFile);
+    if (!file) throw LoadError(outFile + ": cannot open for writing");
+  }
+  std::ostream& os = outFile.empty() ? std::cout : file;
+  if (vm.count("json")) os << report::infoJson(stats).dump(2) << "\n";
+  else report::printInfoTable(os, stats);
+  return kExitOk;
+}
+
+int cmdDevices(const std::vector<std::string>& args) {
+  po::options_description opts("devices options");
+  opts.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  if (!parseArgs(args, opts, {}, vm, "mpsim devices")) return kExitOk;
+  std::printf("%-9s %-28s %9s %9s %6s %7s %5s %-8s %9s\n", "device", "boards", "LUT", "FF", "DSP", "BRAM18", "URAM",
+              "DSP kind", "DRAM GB/s");
+  for (const auto& d : hw::devices()) {
+    std::string boards;
+    for (const auto& b : d.boards) boards += (boards.empty() ? "" : ",") + b;
+    std::printf("%-9s %-28s %9lld %9lld %6lld %7lld %5lld %-8s %9.2f\n", d.name.c_str(), boards.c_str(),
+                (long long)d.lut, (long long)d.ff, (long long)d.dsp, (long long)d.bram18, (long long)d.uram,
+                hw::toString(d.dsp_kind), d.dram_gbps_per_channel * d.dram_channels);
+  }
+  return kExitOk;
+}
+
+} // namespace mpsim::cli

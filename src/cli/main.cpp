@@ -1,0 +1,75 @@
+// mpsim command line: option parsing and dispatch only.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "mpsim/cli/Commands.hpp"
+#include "mpsim/common/Error.hpp"
+#include "mpsim/common/Log.hpp"
+
+namespace {
+const char* kUsage = R"(mpsim - transaction-level simulator of mixed-precision CNN accelerators on FPGA
+
+usage: mpsim [-v|-vv|-q|-qq] <command> [options]
+
+commands:
+  run [config.yaml]     map and simulate a design; without a config runs the built-in default example
+                        (ResNet-18 on a ZCU102 at 200 MHz)
+  info <model|file>     per-layer table and totals: MACs, weights, parameter memory, reduction vs FP32
+  devices               list the built-in device database
+  help                  this text
+
+global options: -v / -vv more logging, -q / -qq less; MPSIM_LOG_LEVEL=trace|debug|info|warn|error|off
+run `mpsim <command> --help` for the options of a command.
+)";
+} // namespace
+
+// SystemC's library provides main() and calls sc_main().
+int sc_main(int argc, char** argv) {
+  int verbosity = 0;
+  std::vector<std::string> rest;
+  std::string command;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-v") ++verbosity;
+    else if (a == "-vv") verbosity += 2;
+    else if (a == "-q") --verbosity;
+    else if (a == "-qq") verbosity -= 2;
+    else if (command.empty() && (a == "-h" || a == "--help")) command = "help";
+    else if (command.empty() && a == "--version") command = "version";
+    else if (command.empty() && !a.empty() && a[0] != '-') command = a;
+    else rest.push_back(a);
+  }
+  mpsim::initLogging(verbosity);
+  mpsim::routeSystemCReports();
+  try {
+    if (command.empty() || command == "help") {
+      std::cout << kUsage;
+      return command.empty() ? mpsim::kExitUsage : mpsim::kExitOk;
+    }
+    if (command == "version") {
+      std::cout << "mpsim " << MPSIM_VERSION << "\n";
+      return mpsim::kExitOk;
+    }
+    if (command == "info") return mpsim::cli::cmdInfo(rest);
+    // run: added with the simulator
+    if (command == "devices") return mpsim::cli::cmdDevices(rest);
+    spdlog::error("unknown command '{}'; valid: run, info, devices, help", command);
+    return mpsim::kExitUsage;
+  } catch (const mpsim::LoadError& e) {
+    for (const auto& m : e.messages()) spdlog::error("{}", m);
+    return mpsim::kExitLoadError;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return mpsim::kExitFailure;
+  }
+}
+
+// Our own main() (it takes precedence over the one in libsystemc) only to silence the SystemC
+// banner, which would otherwise be printed on stdout and corrupt --json output.
+int main(int argc, char** argv) {
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}

@@ -1,0 +1,197 @@
+#include "mpsim/config/RunConfig.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/io/NetworkYaml.hpp"
+#include "mpsim/io/Overrides.hpp"
+#include "mpsim/io/YamlReader.hpp"
+
+namespace mpsim::config {
+using io::inRangeInt;
+using io::oneOf;
+using io::Reader;
+
+const char* defaultRunYaml() {
+  return R"(# Built-in default example: ResNet-18 on a ZCU102 at 200 MHz.
+network:
+  model: resnet18
+  quant:
+    weights: 4
+    activations: 4
+    input_bits: 8
+    first_layer: {weights: 8}
+    last_layer: {weights: 8}
+hardware:
+  device: zcu102
+  clock_mhz: 200
+mapping:
+  mode: manual
+simulation:
+  frames: 4
+)";
+}
+
+namespace {
+
+hw::Device readDevice(Reader& hwr) {
+  hw::Device dev;
+  if (!hwr.has("device")) {
+    hwr.errorHere("missing required key 'hardware.device' (a device name: " + hw::deviceChoices() +
+                  ", or an inline block {name, lut, ff, dsp, bram18, uram, dsp_kind})");
+    hwr.accept("device");
+    return dev;
+  }
+  YAML::Node n = hwr.raw("device");
+  if (n.IsScalar()) {
+    auto name = hwr.req<std::string>("device");
+    if (auto d = hw::findDevice(name)) return *d;
+    hwr.error("device", "unknown device '" + name + "'; valid: " + hw::deviceChoices() +
+                            ", or an inline block {name, lut, ff, dsp, bram18, uram, dsp_kind}");
+    return dev;
+  }
+  Reader d = hwr.child("device");
+  dev.name = d.req<std::string>("name");
+  dev.lut = d.req<int64_t>("lut", io::inRange(1, int64_t(1) << 40));
+  dev.ff = d.req<int64_t>("ff", io::inRange(1, int64_t(1) << 40));
+  dev.dsp = d.get<int64_t>("dsp", 0, io::inRange(0, int64_t(1) << 32));
+  auto b18 = d.opt<int64_t>("bram18", io::inRange(0, int64_t(1) << 32));
+  auto b36 = d.opt<int64_t>("bram36", io::inRange(0, int64_t(1) << 32));
+  if (b18 && b36) d.error("bram36", "give either bram18 or bram36, not both");
+  dev.bram18 = b18 ? *b18 : (b36 ? 2 * *b36 : 0);
+  dev.uram = d.get<int64_t>("uram", 0, io::inRange(0, int64_t(1) << 32));
+  std::string kind = d.get<std::string>("dsp_kind", "DSP48E2", oneOf({"DSP48E1", "DSP48E2", "DSP58"}));
+  dev.dsp_kind = hw::parseDspKind(kind).value_or(hw::DspKind::DSP48E2);
+  dev.dram_channels = d.get<int>("dram_channels", 1, inRangeInt(1, 64));
+  dev.dram_gbps_per_channel = d.get<double>("dram_gbps_per_channel", 19.2, io::positive());
+  dev.clock_mhz = d.get<double>("clock_mhz", 200, io::positive());
+  dev.io_port_bits = d.get<int>("io_port_bits", 128, inRangeInt(1, 1 << 16));
+  dev.source = "inline device block";
+  d.finish();
+  return dev;
+}
+
+RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, graph::Graph& graphOut) {
+  RunConfig cfg;
+  cfg.file = doc->file;
+  Reader root(doc);
+
+  // network
+  Reader net = root.child("network");
+  cfg.network.model = net.req<std::string>("model");
+  cfg.network.quant = io::readQuantRules(net.child("quant"));
+  net.finish();
+
+  // hardware
+  Reader hwr = root.child("hardware");
+  cfg.hardware.device = readDevice(hwr);
+  const hw::Device& dev = cfg.hardware.device;
+  cfg.hardware.clock_mhz = hwr.get<double>("clock_mhz", dev.clock_mhz > 0 ? dev.clock_mhz : 200,
+                                           [](const double& v) {
+                                             return (v > 0 && v <= 2000) ? std::string()
+                                                                         : "clock " + std::to_string(v) + " MHz is outside (0, 2000]";
+                                           });
+  Reader dram = hwr.child("dram");
+  cfg.hardware.dram.channels = dram.get<int>("channels", dev.dram_channels, inRangeInt(1, 64));
+  cfg.hardware.dram.bandwidth_gbps =
+      dram.get<double>("bandwidth_gbps", dev.dram_gbps_per_channel > 0 ? dev.dram_gbps_per_channel : 19.2, io::positive());
+  cfg.hardware.dram.latency_ns = dram.get<double>("latency_ns", 100.0, io::nonNegative());
+  cfg.hardware.dram.burst_bytes = dram.get<int>("burst_bytes", 4096, inRangeInt(16, 1 << 24));
+  dram.finish();
+  Reader ior = hwr.child("io");
+  cfg.hardware.io.in_bits_per_cycle = ior.get<int>("in_bits_per_cycle", dev.io_port_bits, inRangeInt(1, 1 << 16));
+  cfg.hardware.io.out_bits_per_cycle = ior.get<int>("out_bits_per_cycle", dev.io_port_bits, inRangeInt(1, 1 << 16));
+  ior.finish();
+  hwr.finish();
+
+  // mapping
+  Reader map = root.child("mapping");
+  cfg.mapping.mode = map.get<std::string>("mode", "manual", [](const std::string& v) {
+    if (v == "manual") return std::string();
+    if (v == "auto") return std::string("'auto' needs the scheduler, which this build does not have yet; valid: manual");
+    return "'" + v + "' is not valid; valid: manual";
+  });
+  Reader layers = map.child("layers");
+  for (const auto& name : layers.keys()) {
+    Reader l = layers.child(name);
+    LayerMapping m;
+    m.where = layers.where(name);
+    m.pe = l.opt<int>("pe", inRangeInt(1, 1 << 20));
+    m.simd = l.opt<int>("simd", inRangeInt(1, 1 << 20));
+    if (auto w = l.opt<std::string>("weights", oneOf({"onchip", "dram"})))
+      m.weights = *w == "dram" ? WeightPlacement::Dram : WeightPlacement::OnChip;
+    m.weight_reuse = l.opt<int>("weight_reuse", inRangeInt(1, 1 << 24));
+    l.finish();
+    cfg.mapping.layers[name] = m;
+  }
+  Reader fifos = map.child("fifos");
+  cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", 32, inRangeInt(1, 1 << 24));
+  if (fifos.has("shortcut_depth") && fifos.raw("shortcut_depth").IsScalar() &&
+      fifos.raw("shortcut_depth").Scalar() == "auto") {
+    fifos.accept("shortcut_depth");
+  } else {
+    cfg.mapping.fifos.shortcut_depth = fifos.opt<int>("shortcut_depth", inRangeInt(1, 1 << 24));
+    if (!cfg.mapping.fifos.shortcut_depth && !fifos.has("shortcut_depth")) fifos.node()["shortcut_depth"] = "auto";
+  }
+  Reader depths = fifos.child("depths");
+  for (const auto& name : depths.keys()) {
+    if (auto d = depths.opt<int>(name, inRangeInt(1, 1 << 24))) cfg.mapping.fifos.depths[name] = *d;
+  }
+  depths.finish();
+  fifos.finish();
+  map.finish();
+
+  // simulation
+  Reader sim = root.child("simulation");
+  cfg.simulation.frames = sim.get<int>("frames", 4, inRangeInt(2, 100000));
+  std::string mode = sim.get<std::string>("mode", "timestamped", oneOf({"timestamped", "reference"}));
+  cfg.simulation.mode = mode == "reference" ? SimMode::Reference : SimMode::Timestamped;
+  cfg.simulation.functional = sim.get<bool>("functional", false);
+  if (cfg.simulation.functional)
+    sim.error("functional", "functional (bit-exact) simulation is not available in this build yet; valid: false");
+  sim.finish();
+  root.finish();
+  doc->diag.throwIfAny();
+
+  // The network, with its quantisation rules, and mapping names checked against it.
+  graphOut = io::loadModel(cfg.network.model, baseDir);
+  graph::applyQuantRules(graphOut, cfg.network.quant);
+  for (const auto& [name, m] : cfg.mapping.layers) {
+    const graph::Layer* l = graphOut.find(name);
+    if (!l) doc->diag.error(m.where + ": mapping.layers." + name + ": no layer named '" + name + "' in " + graphOut.name());
+    else if (m.weights && *m.weights == WeightPlacement::Dram && !l->isWeighted())
+      doc->diag.error(m.where + ": mapping.layers." + name + ".weights: layer '" + name + "' has no weights");
+  }
+  doc->diag.throwIfAny();
+  cfg.effective = doc->root;
+  return cfg;
+}
+
+Run loadDoc(std::shared_ptr<io::YamlDoc> doc, const std::vector<std::string>& overrides, const std::string& baseDir) {
+  io::applyOverrides(doc->root, overrides);
+  Run run;
+  run.config = parse(doc, baseDir, run.graph);
+  return run;
+}
+
+} // namespace
+
+Run loadRun(const std::string& path, const std::vector<std::string>& overrides) {
+  auto doc = io::YamlDoc::loadFile(path);
+  return loadDoc(doc, overrides, std::filesystem::path(path).parent_path().string());
+}
+
+Run loadRunString(const std::string& text, const std::string& name, const std::vector<std::string>& overrides,
+                  const std::string& baseDir) {
+  return loadDoc(io::YamlDoc::loadString(text, name), overrides, baseDir);
+}
+
+void writeEffectiveConfig(const RunConfig& cfg, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) throw LoadError(path + ": cannot write the effective config");
+  out << "# Effective configuration of this run (source: " << cfg.file << ", with --set overrides and defaults)\n";
+  out << YAML::Dump(cfg.effective) << "\n";
+}
+
+} // namespace mpsim::config

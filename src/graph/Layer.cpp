@@ -1,0 +1,129 @@
+#include "mpsim/graph/Layer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mpsim::graph {
+
+std::string Shape::str() const {
+  return std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
+}
+
+namespace {
+struct KindName {
+  LayerKind kind;
+  const char* name;
+};
+constexpr KindName kKindNames[] = {
+    {LayerKind::Input, "input"},       {LayerKind::Output, "output"},
+    {LayerKind::Conv, "conv"},         {LayerKind::FullyConnected, "fc"},
+    {LayerKind::MaxPool, "maxpool"},   {LayerKind::AvgPool, "avgpool"},
+    {LayerKind::GlobalAvgPool, "global_avgpool"}, {LayerKind::Add, "add"},
+    {LayerKind::Fork, "fork"},         {LayerKind::Concat, "concat"},
+    {LayerKind::Flatten, "flatten"},   {LayerKind::Quantizer, "quantizer"},
+};
+} // namespace
+
+const char* toString(LayerKind k) {
+  for (const auto& kn : kKindNames)
+    if (kn.kind == k) return kn.name;
+  return "?";
+}
+
+std::optional<LayerKind> parseLayerKind(const std::string& s) {
+  for (const auto& kn : kKindNames)
+    if (s == kn.name) return kn.kind;
+  return std::nullopt;
+}
+
+std::string layerKindSpellings() {
+  std::string out;
+  for (const auto& kn : kKindNames) {
+    if (!out.empty()) out += ", ";
+    out += kn.name;
+  }
+  return out;
+}
+
+const char* toString(WeightType t) {
+  switch (t) {
+  case WeightType::Signed: return "signed";
+  case WeightType::Unsigned: return "unsigned";
+  case WeightType::Bipolar: return "bipolar";
+  }
+  return "?";
+}
+
+std::optional<WeightType> parseWeightType(const std::string& s) {
+  if (s == "signed") return WeightType::Signed;
+  if (s == "unsigned") return WeightType::Unsigned;
+  if (s == "bipolar") return WeightType::Bipolar;
+  return std::nullopt;
+}
+
+const char* toString(Requant r) {
+  switch (r) {
+  case Requant::None: return "none";
+  case Requant::Thresholds: return "thresholds";
+  case Requant::ScaleShift: return "scale_shift";
+  }
+  return "?";
+}
+
+std::optional<Requant> parseRequant(const std::string& s) {
+  if (s == "none") return Requant::None;
+  if (s == "thresholds") return Requant::Thresholds;
+  if (s == "scale_shift") return Requant::ScaleShift;
+  return std::nullopt;
+}
+
+bool Layer::isDepthwise() const {
+  return kind == LayerKind::Conv && groups > 1 && !in_shapes.empty() && groups == in_shapes[0].c &&
+         out_channels == in_shapes[0].c;
+}
+
+int64_t Layer::dotLength() const {
+  if (in_shapes.empty()) return 0;
+  const Shape& i = in_shapes[0];
+  if (kind == LayerKind::Conv) return int64_t(kh) * kw * (i.c / groups);
+  if (kind == LayerKind::FullyConnected) return i.c * i.h * i.w;
+  return 0;
+}
+
+int64_t Layer::macs() const {
+  if (!isWeighted()) return 0;
+  return dotLength() * out_channels * out_shape.h * out_shape.w;
+}
+
+int64_t Layer::weightCount() const {
+  if (!isWeighted()) return 0;
+  return dotLength() * out_channels;
+}
+
+int64_t Layer::weightMemoryBits() const {
+  if (!isWeighted()) return 0;
+  if (channel_bits.empty()) return weightCount() * weight_bits;
+  int64_t bits = 0;
+  for (int b : channel_bits) bits += b;
+  return bits * dotLength();
+}
+
+int Layer::maxWeightBits() const {
+  if (channel_bits.empty()) return weight_bits;
+  return *std::max_element(channel_bits.begin(), channel_bits.end());
+}
+
+int Layer::accBits() const {
+  if (acc_bits_given > 0) return acc_bits_given;
+  if (!isWeighted()) return 0;
+  // |w| < 2^(W-1) (signed) or 2^W (unsigned), bipolar |w| = 1; |a| < 2^(A-signed(A)).
+  int wmag = weight_type == WeightType::Bipolar ? 1 : (weight_type == WeightType::Signed ? maxWeightBits() - 1 : maxWeightBits());
+  int amag = in.bits - (in.is_signed ? 1 : 0);
+  int64_t mw = std::max<int64_t>(1, dotLength());
+  int sumBits = int(std::ceil(std::log2(double(mw))));
+  if (weight_type == WeightType::Bipolar) wmag = 0; // |w| = 1 = 2^0
+  bool resultSigned = weight_type != WeightType::Unsigned || in.is_signed;
+  return wmag + amag + sumBits + (resultSigned ? 1 : 0);
+}
+
+} // namespace mpsim::graph

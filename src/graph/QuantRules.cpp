@@ -1,0 +1,108 @@
+#include "mpsim/graph/QuantRules.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "mpsim/common/Error.hpp"
+
+namespace mpsim::graph {
+
+std::vector<int> ChannelSpec::expand(int64_t channels) const {
+  if (!list.empty()) {
+    if (int64_t(list.size()) != channels)
+      throw std::invalid_argument("the channels list has " + std::to_string(list.size()) +
+                                  " entries but the layer has " + std::to_string(channels) + " output channels");
+    return list;
+  }
+  std::vector<int> out;
+  out.reserve(size_t(channels));
+  int64_t assigned = 0;
+  for (size_t i = 0; i < fractions.size(); ++i) {
+    int64_t n = (i + 1 == fractions.size()) ? channels - assigned
+                                             : int64_t(std::llround(fractions[i].second * double(channels)));
+    n = std::min(n, channels - assigned);
+    for (int64_t c = 0; c < n; ++c) out.push_back(fractions[i].first);
+    assigned += n;
+  }
+  return out;
+}
+
+bool QuantRules::empty() const {
+  return !defaults.weights && !defaults.activations && !defaults.activations_signed && !defaults.weight_type &&
+         !input_bits && !input_signed && !first_layer && !last_layer && layers.empty();
+}
+
+bool requantises(LayerKind k) {
+  switch (k) {
+  case LayerKind::Conv:
+  case LayerKind::FullyConnected:
+  case LayerKind::Add:
+  case LayerKind::AvgPool:
+  case LayerKind::GlobalAvgPool:
+  case LayerKind::Quantizer:
+    return true;
+  default:
+    return false;
+  }
+}
+
+namespace {
+void applyOverride(Layer& l, const QuantOverride& o, std::vector<std::string>& errors) {
+  if (l.isWeighted()) {
+    if (o.weights) {
+      l.weight_bits = *o.weights;
+      l.channel_bits.clear();
+      if (!o.weight_type) l.weight_type = (*o.weights == 1) ? WeightType::Bipolar : WeightType::Signed;
+    }
+    if (o.weight_type) l.weight_type = *o.weight_type;
+    if (o.channels) {
+      try {
+        l.channel_bits = o.channels->expand(l.out_channels);
+        int mx = 0;
+        for (int b : l.channel_bits) mx = std::max(mx, b);
+        l.weight_bits = mx;
+      } catch (const std::invalid_argument& e) {
+        errors.push_back(o.where + ": layer '" + l.name + "': " + e.what());
+      }
+    }
+    if (o.acc_bits) l.acc_bits_given = *o.acc_bits;
+  } else if (o.channels || o.acc_bits) {
+    errors.push_back(o.where + ": layer '" + l.name + "' (" + toString(l.kind) +
+                     ") has no weights; 'channels' and 'acc_bits' apply to conv and fc layers only");
+  }
+  if (requantises(l.kind)) {
+    if (o.activations) l.out.bits = *o.activations;
+    if (o.activations_signed) l.out.is_signed = *o.activations_signed;
+  }
+}
+} // namespace
+
+void applyQuantRules(Graph& g, const QuantRules& rules) {
+  if (!g.finalized()) g.finalize();
+  std::vector<std::string> errors;
+  auto weighted = g.weightedLayers();
+  std::string first = weighted.empty() ? "" : weighted.front()->name;
+  std::string last = weighted.empty() ? "" : weighted.back()->name;
+  for (const auto& [name, o] : rules.layers)
+    if (!g.find(name))
+      errors.push_back(o.where + ": network.quant.layers." + name + ": no layer named '" + name + "' in " + g.name() +
+                       " (run `mpsim info " + g.name() + "` to list the layer names)");
+  if (!errors.empty()) throw LoadError(errors);
+
+  for (auto& l : g.layers()) {
+    if (l.kind == LayerKind::Input) {
+      if (rules.input_bits) l.out.bits = *rules.input_bits;
+      if (rules.input_signed) l.out.is_signed = *rules.input_signed;
+      continue;
+    }
+    applyOverride(l, rules.defaults, errors);
+    if (rules.first_layer && l.name == first) applyOverride(l, *rules.first_layer, errors);
+    if (rules.last_layer && l.name == last) applyOverride(l, *rules.last_layer, errors);
+    auto it = rules.layers.find(l.name);
+    if (it != rules.layers.end()) applyOverride(l, it->second, errors);
+  }
+  if (!errors.empty()) throw LoadError(errors);
+  g.finalize();
+}
+
+} // namespace mpsim::graph

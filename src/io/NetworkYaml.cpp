@@ -1,0 +1,291 @@
+#include "mpsim/io/NetworkYaml.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include "mpsim/zoo/Zoo.hpp"
+
+namespace mpsim::io {
+using namespace mpsim::graph;
+
+std::optional<ChannelSpec> readChannelSpec(Reader& r, const std::string& key) {
+  if (!r.has(key)) {
+    r.accept(key);
+    return std::nullopt;
+  }
+  YAML::Node n = r.raw(key);
+  ChannelSpec spec;
+  if (n.IsSequence()) {
+    auto list = r.optList<int>(key, inRangeInt(1, 32));
+    if (!list) return std::nullopt;
+    if (list->empty()) {
+      r.error(key, "the list of per-channel widths is empty");
+      return std::nullopt;
+    }
+    spec.list = *list;
+    return spec;
+  }
+  r.accept(key);
+  if (!n.IsMap()) {
+    r.error(key, "expected a list of widths (one per output channel) or a mapping width: fraction, e.g. {8: 0.25, 4: 0.75}");
+    return std::nullopt;
+  }
+  Reader m = r.child(key);
+  double total = 0;
+  bool ok = true;
+  for (const auto& k : m.keys()) {
+    char* end = nullptr;
+    long bits = std::strtol(k.c_str(), &end, 10);
+    if (!end || *end != '\0' || bits < 1 || bits > 32) {
+      m.error(k, "expected a bit-width 1..32 as key (width: fraction of channels)");
+      ok = false;
+      m.accept(k);
+      continue;
+    }
+    auto f = m.opt<double>(k, [](const double& v) {
+      return (v > 0 && v <= 1) ? std::string() : "fraction " + std::to_string(v) + " must be in (0, 1]";
+    });
+    if (!f) {
+      ok = false;
+      continue;
+    }
+    spec.fractions.emplace_back(int(bits), *f);
+    total += *f;
+  }
+  if (ok && spec.fractions.empty()) {
+    r.error(key, "the width: fraction mapping is empty");
+    return std::nullopt;
+  }
+  if (ok && std::fabs(total - 1.0) > 1e-6) {
+    r.error(key, "fractions sum to " + std::to_string(total) + "; they must sum to 1");
+    return std::nullopt;
+  }
+  if (!ok) return std::nullopt;
+  return spec;
+}
+
+QuantOverride readQuantOverride(Reader& r) {
+  QuantOverride o;
+  o.where = r.where();
+  o.weights = r.opt<int>("weights", inRangeInt(1, 32));
+  o.activations = r.opt<int>("activations", inRangeInt(1, 32));
+  o.activations_signed = r.opt<bool>("activations_signed");
+  if (auto wt = r.opt<std::string>("weight_type", oneOf({"signed", "unsigned", "bipolar"})))
+    o.weight_type = parseWeightType(*wt);
+  o.channels = readChannelSpec(r, "channels");
+  o.acc_bits = r.opt<int>("acc_bits", inRangeInt(1, 64));
+  return o;
+}
+
+QuantRules readQuantRules(Reader r) {
+  QuantRules rules;
+  rules.defaults.where = r.where();
+  rules.defaults.weights = r.opt<int>("weights", inRangeInt(1, 32));
+  rules.defaults.activations = r.opt<int>("activations", inRangeInt(1, 32));
+  rules.defaults.activations_signed = r.opt<bool>("activations_signed");
+  if (auto wt = r.opt<std::string>("weight_type", oneOf({"signed", "unsigned", "bipolar"})))
+    rules.defaults.weight_type = parseWeightType(*wt);
+  rules.input_bits = r.opt<int>("input_bits", inRangeInt(1, 32));
+  rules.input_signed = r.opt<bool>("input_signed");
+  for (const char* key : {"first_layer", "last_layer"}) {
+    if (!r.has(key)) {
+      r.accept(key);
+      continue;
+    }
+    Reader c = r.child(key);
+    QuantOverride o = readQuantOverride(c);
+    c.finish();
+    (std::string(key) == "first_layer" ? rules.first_layer : rules.last_layer) = o;
+  }
+  if (r.has("layers")) {
+    Reader layers = r.child("layers");
+    for (const auto& name : layers.keys()) {
+      Reader c = layers.child(name);
+      QuantOverride o = readQuantOverride(c);
+      o.where = layers.where(name);
+      c.finish();
+      rules.layers[name] = o;
+    }
+  } else {
+    r.accept("layers");
+  }
+  r.finish();
+  return rules;
+}
+
+namespace {
+
+// kernel: 3 or [3, 3]
+bool readPair(Reader& r, const std::string& key, int& a, int& b, int lo) {
+  if (!r.has(key)) {
+    r.accept(key);
+    return true;
+  }
+  if (r.raw(key).IsSequence()) {
+    auto v = r.optList<int>(key, inRangeInt(lo, 1 << 20));
+    if (!v) return false;
+    if (v->size() != 2) {
+      r.error(key, "expected one integer or a list of two [height, width]");
+      return false;
+    }
+    a = (*v)[0];
+    b = (*v)[1];
+    return true;
+  }
+  auto v = r.opt<int>(key, inRangeInt(lo, 1 << 20));
+  if (!v) return false;
+  a = b = *v;
+  return true;
+}
+
+graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
+  Reader root(doc);
+  Graph g(root.get<std::string>("name", std::filesystem::path(doc->file).stem().string()));
+  g.setSource(doc->file);
+
+  // Network-level defaults for every layer.
+  Reader defaults = root.child("defaults");
+  QuantOverride def = readQuantOverride(defaults);
+  std::string defRequant = defaults.get<std::string>("requant", "thresholds", oneOf({"none", "thresholds", "scale_shift"}));
+  defaults.finish();
+
+  Reader in = root.child("input");
+  std::string inName = in.get<std::string>("name", "input");
+  auto shape = in.optList<int64_t>("shape", inRange(1, 1 << 24));
+  if (!in.has("shape")) in.errorHere("missing required key 'input.shape' ([C, H, W])");
+  int inBits = in.get<int>("bits", 8, inRangeInt(1, 32));
+  bool inSigned = in.get<bool>("signed", false);
+  in.finish();
+  Layer input;
+  input.name = inName;
+  input.kind = LayerKind::Input;
+  input.out = ActType{inBits, inSigned};
+  input.line = int(in.node().Mark().line + 1);
+  if (shape) {
+    if (shape->size() == 3) input.out_shape = Shape{1, (*shape)[0], (*shape)[1], (*shape)[2]};
+    else if (shape->size() == 1) input.out_shape = Shape{1, (*shape)[0], 1, 1};
+    else in.error("shape", "expected [C, H, W] or [features]");
+  }
+  g.add(input);
+
+  std::string prev = inName;
+  std::string lastName = inName;
+  if (!root.has("layers")) root.errorHere("missing required key 'layers' (a list of layers)");
+  root.accept("layers");
+  YAML::Node layers = root.raw("layers");
+  if (root.has("layers") && !layers.IsSequence()) root.error("layers", "expected a list of layers");
+  if (layers.IsSequence()) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      std::string path = "layers[" + std::to_string(i) + "]";
+      if (!layers[i].IsMap()) {
+        doc->diag.error(locate(doc->file, layers[i]) + ": " + path + ": expected a mapping describing a layer");
+        continue;
+      }
+      Reader r(doc, layers[i], path);
+      Layer l;
+      l.line = int(layers[i].Mark().line + 1);
+      l.name = r.req<std::string>("name");
+      std::string type = r.req<std::string>("type");
+      auto kind = parseLayerKind(type);
+      if (!kind && r.has("type")) r.error("type", "'" + type + "' is not a layer type; valid: " + layerKindSpellings());
+      if (kind && *kind == LayerKind::Input) r.error("type", "the network input is declared under 'input:', not as a layer");
+      l.kind = kind.value_or(LayerKind::Conv);
+      if (auto ins = r.optList<std::string>("inputs")) l.inputs = *ins;
+      else if (!r.has("inputs")) l.inputs = {prev};
+      if (l.kind == LayerKind::Conv) {
+        l.out_channels = r.req<int64_t>("out_channels", inRange(1, 1 << 24));
+        int kh = 1, kw = 1;
+        if (!r.has("kernel")) r.errorHere("missing required key 'kernel'");
+        readPair(r, "kernel", kh, kw, 1);
+        l.kh = kh;
+        l.kw = kw;
+        readPair(r, "stride", l.stride_h, l.stride_w, 1);
+        readPair(r, "padding", l.pad_h, l.pad_w, 0);
+        readPair(r, "dilation", l.dil_h, l.dil_w, 1);
+        l.groups = r.get<int>("groups", 1, inRangeInt(1, 1 << 24));
+      } else if (l.kind == LayerKind::FullyConnected) {
+        l.out_channels = r.req<int64_t>("out_features", inRange(1, 1 << 24));
+      } else if (l.kind == LayerKind::MaxPool || l.kind == LayerKind::AvgPool) {
+        if (!r.has("kernel")) r.errorHere("missing required key 'kernel'");
+        readPair(r, "kernel", l.kh, l.kw, 1);
+        l.stride_h = l.kh;
+        l.stride_w = l.kw;
+        readPair(r, "stride", l.stride_h, l.stride_w, 1);
+        readPair(r, "padding", l.pad_h, l.pad_w, 0);
+      }
+      // Quantisation: layer keys over network defaults.
+      QuantOverride o = readQuantOverride(r);
+      if (l.isWeighted()) {
+        int wb = o.weights.value_or(def.weights.value_or(8));
+        l.weight_bits = wb;
+        l.weight_type = o.weight_type.value_or(def.weight_type.value_or(wb == 1 ? WeightType::Bipolar : WeightType::Signed));
+        auto ch = o.channels ? o.channels : def.channels;
+        if (ch) {
+          try {
+            l.channel_bits = ch->expand(l.out_channels);
+            l.weight_bits = 0;
+            for (int b : l.channel_bits) l.weight_bits = std::max(l.weight_bits, b);
+          } catch (const std::invalid_argument& e) {
+            r.error("channels", e.what());
+          }
+        }
+        l.acc_bits_given = o.acc_bits.value_or(0);
+      } else {
+        if (o.weights || o.channels || o.weight_type || o.acc_bits)
+          r.errorHere("layer '" + l.name + "' (" + type + ") has no weights; weights, weight_type, channels and acc_bits apply to conv and fc");
+      }
+      if (requantises(l.kind)) {
+        l.out.bits = o.activations.value_or(def.activations.value_or(8));
+        l.out.is_signed = o.activations_signed.value_or(def.activations_signed.value_or(false));
+        std::string rq = r.get<std::string>("requant", defRequant, oneOf({"none", "thresholds", "scale_shift"}));
+        l.requant = parseRequant(rq).value_or(Requant::Thresholds);
+      } else if (o.activations || o.activations_signed) {
+        r.errorHere("layer '" + l.name + "' (" + type + ") passes its input type through; 'activations' does not apply");
+      }
+      r.finish();
+      prev = l.name;
+      lastName = l.name;
+      g.add(std::move(l));
+    }
+  }
+  auto outputs = root.optList<std::string>("outputs");
+  std::vector<std::string> outs = outputs ? *outputs : std::vector<std::string>{lastName};
+  for (size_t i = 0; i < outs.size(); ++i) {
+    Layer o;
+    o.kind = LayerKind::Output;
+    o.name = outs.size() == 1 ? "output" : "output" + std::to_string(i);
+    o.inputs = {outs[i]};
+    g.add(std::move(o));
+  }
+  root.finish();
+  doc->diag.throwIfAny();
+  g.finalize();
+  return g;
+}
+
+} // namespace
+
+graph::Graph loadNetworkYaml(const std::string& path) { return readNetwork(YamlDoc::loadFile(path)); }
+
+graph::Graph loadNetworkYamlString(const std::string& text, const std::string& name) {
+  return readNetwork(YamlDoc::loadString(text, name));
+}
+
+graph::Graph loadModel(const std::string& model, const std::string& baseDir) {
+  if (zoo::isModel(model)) return zoo::build(model);
+  namespace fs = std::filesystem;
+  fs::path p(model);
+  if (p.is_relative() && !baseDir.empty() && !fs::exists(p)) p = fs::path(baseDir) / p;
+  std::string ext = p.extension().string();
+  if (ext == ".yaml" || ext == ".yml") {
+    if (!fs::exists(p)) throw LoadError(p.string() + ": network file not found");
+    return loadNetworkYaml(p.string());
+  }
+  std::string names;
+  for (const auto& n : zoo::modelNames()) names += (names.empty() ? "" : ", ") + n;
+  if (ext == ".onnx")
+    throw LoadError(model + ": ONNX import is not available in this build yet; use a network YAML file or a zoo model (" + names + ")");
+  throw LoadError("'" + model + "' is neither a built-in model (" + names + ") nor a .yaml network file");
+}
+
+} // namespace mpsim::io

@@ -1,0 +1,214 @@
+#include <catch2/catch.hpp>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/graph/Graph.hpp"
+#include "mpsim/graph/NetworkStats.hpp"
+#include "mpsim/graph/QuantRules.hpp"
+
+using namespace mpsim;
+using namespace mpsim::graph;
+
+namespace {
+std::string loadErrorText(Graph& g) {
+  try {
+    g.finalize();
+  } catch (const LoadError& e) {
+    return e.what();
+  }
+  return "";
+}
+} // namespace
+
+TEST_CASE("conv shape inference: stride, padding, dilation, groups", "[unit][graph]") {
+  Graph g("t");
+  GraphBuilder b(g);
+  b.input("in", 16, 32, 30);
+  b.conv("c1", "in", 32, 3, 2, 1);                 // (32+2-3)/2+1 = 16, (30+2-3)/2+1 = 15
+  b.conv("c2", "c1", 32, 3, 1, 2, 1, 2);            // dilation 2: eff 5, (16+4-5)+1 = 16
+  b.conv("dw", "c2", 32, 3, 1, 1, 32);              // depthwise
+  b.conv("g4", "dw", 64, 1, 1, 0, 4);               // grouped 1x1
+  g.finalize();
+  CHECK(g.at("c1").out_shape == Shape{1, 32, 16, 15});
+  CHECK(g.at("c2").out_shape == Shape{1, 32, 16, 15});
+  CHECK(g.at("dw").isDepthwise());
+  CHECK(g.at("dw").macs() == 32 * 9 * 16 * 15);
+  CHECK(g.at("dw").weightCount() == 32 * 9);
+  CHECK(g.at("g4").dotLength() == 8);
+  CHECK(g.at("g4").weightCount() == 64 * 8);
+  CHECK_FALSE(g.at("g4").isDepthwise());
+}
+
+TEST_CASE("pooling, global pooling, flatten, fc, add, fork, concat, quantizer shapes", "[unit][graph]") {
+  Graph g("t");
+  GraphBuilder b(g);
+  b.input("in", 8, 13, 13);
+  b.maxPool("mp", "in", 3, 2, 1);    // (13+2-3)/2+1 = 7
+  b.avgPool("ap", "in", 2, 2);       // 6
+  b.fork("f", "mp");
+  b.conv("c", "f", 8, 3, 1, 1);
+  b.add("a", "c", "f");
+  b.concat("cat", {"a", "f"});
+  b.quantizer("q", "cat", 2);
+  b.globalAvgPool("gap", "q");
+  b.flatten("fl", "gap");
+  b.fc("fc", "fl", 10);
+  b.output("out", "fc");
+  g.finalize();
+  CHECK(g.at("mp").out_shape == Shape{1, 8, 7, 7});
+  CHECK(g.at("ap").out_shape == Shape{1, 8, 6, 6});
+  CHECK(g.at("f").out_shape == Shape{1, 8, 7, 7});
+  CHECK(g.at("a").out_shape == Shape{1, 8, 7, 7});
+  CHECK(g.at("cat").out_shape == Shape{1, 16, 7, 7});
+  CHECK(g.at("q").out.bits == 2);
+  CHECK(g.at("gap").out_shape == Shape{1, 16, 1, 1});
+  CHECK(g.at("fl").out_shape == Shape{1, 16, 1, 1});
+  CHECK(g.at("fc").out_shape == Shape{1, 10, 1, 1});
+  CHECK(g.at("fc").macs() == 160);
+  CHECK(g.at("out").out_shape == Shape{1, 10, 1, 1});
+  // Topological order: every layer after its inputs.
+  for (const auto& l : g.layers())
+    for (const auto& i : l.inputs) CHECK(g.indexOf(i) < g.indexOf(l.name));
+}
+
+TEST_CASE("fc after a spatial tensor flattens it", "[unit][graph]") {
+  Graph g("t");
+  GraphBuilder b(g);
+  b.input("in", 4, 3, 3);
+  b.fc("fc", "in", 5);
+  g.finalize();
+  CHECK(g.at("fc").dotLength() == 36);
+  CHECK(g.at("fc").macs() == 180);
+}
+
+TEST_CASE("validation rejects shape mismatch, dangling edges, cycles, bad bits", "[unit][graph]") {
+  SECTION("add of different shapes") {
+    Graph g("t");
+    GraphBuilder b(g);
+    b.input("in", 8, 8, 8);
+    b.conv("c", "in", 16, 3, 1, 1);
+    b.add("a", "c", "in");
+    CHECK_THAT(loadErrorText(g), Catch::Contains("layer 'a' (add): inputs have different shapes: 1x16x8x8 and 1x8x8x8"));
+  }
+  SECTION("dangling edge") {
+    Graph g("t");
+    GraphBuilder b(g);
+    b.input("in", 8, 8, 8);
+    b.conv("c", "nowhere", 16, 3);
+    CHECK_THAT(loadErrorText(g), Catch::Contains("input 'nowhere' is not a layer of this network"));
+  }
+  SECTION("cycle") {
+    Graph g("t");
+    GraphBuilder b(g);
+    b.input("in", 8, 8, 8);
+    b.add("a", "in", "c2");
+    b.conv("c1", "a", 8, 1);
+    b.conv("c2", "c1", 8, 1);
+    CHECK_THAT(loadErrorText(g), Catch::Contains("cycle through layers: a, c1, c2"));
+  }
+  SECTION("bits outside 1..32") {
+    Graph g("t");
+    GraphBuilder b(g);
+    b.input("in", 8, 8, 8);
+    b.conv("c", "in", 8, 1);
+    g.layers().back().weight_bits = 33;
+    CHECK_THAT(loadErrorText(g), Catch::Contains("weight bits = 33 is outside 1..32"));
+    g.layers().back().weight_bits = 0;
+    CHECK_THAT(loadErrorText(g), Catch::Contains("weight bits = 0 is outside 1..32"));
+  }
+  SECTION("kernel larger than the input") {
+    Graph g("t");
+    GraphBuilder b(g);
+    b.input("in", 8, 2, 2);
+    b.conv("c", "in", 8, 3);
+    CHECK_THAT(loadErrorText(g), Catch::Contains("does not fit the input"));
+  }
+  SECTION("groups must divide channels") {
+    Graph g("t");
+    GraphBuilder b(g);
+    b.input("in", 6, 4, 4);
+    b.conv("c", "in", 8, 1, 1, 0, 4);
+    CHECK_THAT(loadErrorText(g), Catch::Contains("groups=4 must divide"));
+  }
+  SECTION("duplicate names") {
+    Graph g("t");
+    GraphBuilder b(g);
+    b.input("in", 6, 4, 4);
+    b.conv("c", "in", 8, 1);
+    b.conv("c", "in", 8, 1);
+    CHECK_THAT(loadErrorText(g), Catch::Contains("duplicate layer name"));
+  }
+}
+
+TEST_CASE("accumulator width is derived from W, A and the dot-product length", "[unit][graph]") {
+  Graph g("t");
+  GraphBuilder b(g);
+  b.input("in", 64, 8, 8, 4, false);
+  b.conv("c", "in", 64, 3, 1, 1);
+  g.layers().back().weight_bits = 4;
+  g.finalize();
+  // MW = 576 -> 10 bits of sum; signed 4-bit w (|w| <= 8 = 2^3), unsigned 4-bit a (< 2^4): 3+4+10+1.
+  CHECK(g.at("c").accBits() == 18);
+  // A sum of 576 products of at most 8*15 = 120 needs |acc| <= 69120 < 2^17, signed: 18 bits.
+  CHECK((int64_t(1) << 17) > 576 * 120);
+  g.layers().back().acc_bits_given = 24;
+  CHECK(g.at("c").accBits() == 24);
+}
+
+TEST_CASE("quant rules: defaults, first/last layer, per layer, per channel", "[unit][quant]") {
+  Graph g("t");
+  GraphBuilder b(g);
+  b.input("in", 3, 8, 8);
+  b.conv("c0", "in", 8, 3, 1, 1);
+  b.conv("c1", "c0", 8, 3, 1, 1);
+  b.maxPool("p", "c1", 2, 2);
+  b.fc("fc", "p", 10);
+  g.finalize();
+  QuantRules r;
+  r.defaults.weights = 4;
+  r.defaults.activations = 3;
+  r.input_bits = 6;
+  r.first_layer = QuantOverride{};
+  r.first_layer->weights = 8;
+  r.last_layer = QuantOverride{};
+  r.last_layer->weights = 1; // bipolar by default at 1 bit
+  QuantOverride c1;
+  c1.channels = ChannelSpec{{}, {{8, 0.25}, {2, 0.75}}};
+  r.layers["c1"] = c1;
+  applyQuantRules(g, r);
+  CHECK(g.at("in").out.bits == 6);
+  CHECK(g.at("c0").weight_bits == 8);
+  CHECK(g.at("c0").in.bits == 6);
+  CHECK(g.at("c0").out.bits == 3);
+  CHECK(g.at("c1").channel_bits == std::vector<int>{8, 8, 2, 2, 2, 2, 2, 2});
+  CHECK(g.at("c1").weight_bits == 8);
+  CHECK(g.at("c1").weightMemoryBits() == (2 * 8 + 6 * 2) * 72);
+  CHECK(g.at("p").out.bits == 3); // max pool passes its input type through
+  CHECK(g.at("fc").weight_type == WeightType::Bipolar);
+  CHECK(g.at("fc").weight_bits == 1);
+
+  QuantRules bad;
+  bad.layers["nope"] = QuantOverride{};
+  CHECK_THROWS_WITH(applyQuantRules(g, bad), Catch::Contains("no layer named 'nope'"));
+  QuantRules badList;
+  QuantOverride l;
+  l.channels = ChannelSpec{{4, 4, 4}, {}};
+  badList.layers["c0"] = l;
+  CHECK_THROWS_WITH(applyQuantRules(g, badList), Catch::Contains("has 3 entries but the layer has 8 output channels"));
+}
+
+TEST_CASE("network stats: reduction is computed from the actual per-channel widths", "[unit][quant]") {
+  Graph g("t");
+  GraphBuilder b(g);
+  b.input("in", 2, 4, 4);
+  b.conv("c", "in", 4, 1);
+  g.finalize();
+  g.layers().back().weight_bits = 8;
+  g.layers().back().channel_bits = {8, 4, 4, 2};
+  g.finalize();
+  auto s = computeStats(g);
+  CHECK(s.weights == 8);
+  CHECK(s.weight_bits == 2 * (8 + 4 + 4 + 2));
+  CHECK(s.fp32_bits == 8 * 32);
+  CHECK(s.reduction == Approx(256.0 / 36.0));
+  CHECK(s.layers[1].weight_bits_label == "mixed 8/4/2");
+}
