@@ -1,0 +1,2 @@
+// Config and network YAML tests (being written).
+#include <catch2/catch.hpp>
