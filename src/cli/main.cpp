@@ -54,7 +54,7 @@ int sc_main(int argc, char** argv) {
       return mpsim::kExitOk;
     }
     if (command == "info") return mpsim::cli::cmdInfo(rest);
-    // run: added with the simulator
+    if (command == "run") return mpsim::cli::cmdRun(rest);
     if (command == "devices") return mpsim::cli::cmdDevices(rest);
     spdlog::error("unknown command '{}'; valid: run, info, devices, help", command);
     return mpsim::kExitUsage;

@@ -130,8 +130,8 @@ Graph cnv() {
 Graph tfc() {
   Graph g("tfc");
   GraphBuilder b(g);
-  std::string x = b.input("input", 1, 28, 28);
-  x = b.flatten("flatten", x);
+  // As in FINN: the 28x28 image arrives as one 784-element vector (one token).
+  std::string x = b.input("input", 784, 1, 1);
   x = b.fc("fc0", x, 64);
   x = b.fc("fc1", x, 64);
   x = b.fc("fc2", x, 64);

@@ -1,0 +1,24 @@
+#pragma once
+// The report of `mpsim run`: report.json (schema mpsim.report/1), layers.csv and a text summary.
+// Everything in it is derived from the mapping and the simulation result, so the same inputs give
+// the same bytes (no timestamps, no wall-clock times).
+#include <ostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "mpsim/config/RunConfig.hpp"
+#include "mpsim/graph/Graph.hpp"
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sim/Result.hpp"
+
+namespace mpsim::report {
+
+inline constexpr const char* kReportSchema = "mpsim.report/1";
+
+nlohmann::ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
+                                     const sim::SimResult& r);
+void writeLayersCsv(std::ostream& os, const nlohmann::ordered_json& report);
+void printRunSummary(std::ostream& os, const nlohmann::ordered_json& report);
+
+} // namespace mpsim::report

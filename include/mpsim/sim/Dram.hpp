@@ -1,0 +1,60 @@
+#pragma once
+// DRAM as a TLM-2.0 target (blocking transport with annotated delay). Channels are interleaved at
+// burst granularity. Each channel delivers bytes_per_cycle; its time is divided into buckets of
+// kBucketCycles, and a request starting at cycle t takes capacity from t's bucket onwards, so
+// concurrent initiators contend for bandwidth without depending on the (decoupled) order in which
+// their requests reach the model, as long as no bucket is saturated. A request completes at
+// (end of its data transfer) + access latency.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/multi_passthrough_target_socket.h>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "mpsim/sim/Result.hpp"
+
+namespace mpsim::sim {
+
+struct DramTiming {
+  int channels = 1;
+  double bytes_per_cycle = 16; // per channel
+  uint64_t latency_cycles = 20;
+  uint64_t burst_bytes = 4096;
+  sc_core::sc_time period = sc_core::sc_time(5, sc_core::SC_NS);
+};
+
+class Dram : public sc_core::sc_module {
+public:
+  static constexpr uint64_t kBucketCycles = 64;
+  tlm_utils::multi_passthrough_target_socket<Dram> socket;
+
+  Dram(sc_core::sc_module_name name, const DramTiming& timing);
+  /// Registers an initiator name for socket index `id` (statistics).
+  void nameInitiator(int id, const std::string& name);
+  std::vector<DramInitiatorStats> stats() const { return m_stats; }
+  const DramTiming& timing() const { return m_timing; }
+
+  /// Cycle at which `bytes` requested at cycle t on `channel` have been transferred (no latency).
+  uint64_t transfer(int channel, uint64_t t, uint64_t bytes);
+
+private:
+  void b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+
+  DramTiming m_timing;
+  std::vector<std::vector<double>> m_used; // per channel, bytes used per bucket
+  std::vector<DramInitiatorStats> m_stats;
+};
+
+/// Initiator-side helper: issues one burst read or write at cycle t and returns its completion cycle.
+class DramPort {
+public:
+  tlm_utils::simple_initiator_socket<DramPort>* socket = nullptr;
+  uint64_t base = 0;
+  sc_core::sc_time period;
+  uint64_t access(bool write, uint64_t addr, uint64_t bytes, uint64_t t);
+};
+
+} // namespace mpsim::sim

@@ -1,0 +1,149 @@
+#pragma once
+// Engines of the dataflow template. Each is one SC_THREAD with its own local time in cycles; it
+// blocks in the kernel only on an empty input or a full output stream (timestamped mode) or, in
+// reference mode, also waits in the kernel until its local time before every token.
+//
+// Per output token k (global index over frames) an engine:
+//  1. reads, on every input port, the tokens up to the last one that k needs (NeedKind), each read
+//     taking read_cost cycles at the engine's rate and ending no earlier than the token's write
+//     cycle + 1; reading token j needs the buffer slot freed by token j - capacity;
+//  2. computes: o_k = max(o_{k-1} + out_cost, inputs ready + tail);
+//  3. writes the token at o_k + latency into every output stream, later if a stream is full
+//     (the engine then stalls: blocked cycles).
+// Before blocking on a full output it keeps reading inputs into its buffer as far as the buffer
+// allows, as hardware would.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sim/Dram.hpp"
+#include "mpsim/sim/Result.hpp"
+#include "mpsim/sim/Stream.hpp"
+
+namespace mpsim::sim {
+
+struct EngineContext {
+  int frames = 1;
+  bool reference = false; // wait() per token
+  sc_core::sc_time period;
+  uint64_t burst_bytes = 4096;
+};
+
+class EngineBase : public sc_core::sc_module {
+public:
+  EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+             std::vector<Stream*> inputs, std::vector<Stream*> outputs);
+
+  const sched::EngineSpec& spec() const { return m_spec; }
+  EngineStats stats() const;
+  /// Latest local time reached.
+  uint64_t localTime() const { return m_localMax; }
+  /// For deadlock reports: what the engine waits for when it stopped.
+  const std::string& state() const { return m_state; }
+  Stream* waitOn() const { return m_waitOn; }
+  bool waitsForWrite() const { return m_waitWrite; }
+
+protected:
+  struct Port {
+    Stream* stream = nullptr;
+    sched::PortSpec spec;
+    uint64_t total = 0;        // tokens over all frames
+    uint64_t readCount = 0;    // tokens read so far
+    uint64_t lastReadEnd = 0;
+    std::vector<uint64_t> readEnd; // ring, capacity entries
+    std::vector<uint64_t> relTime; // ring, capacity entries
+    uint64_t released = 0;         // tokens [0, released) released
+    uint64_t releaseTarget = 0;    // tokens below this are released as soon as they are read
+  };
+
+  /// Reads one token on port p. Returns false if the buffer has no free slot (needs a release).
+  bool readOne(Port& p);
+  /// Reads tokens until `lastNeeded` (global index) has been read; flags a line-buffer deadlock.
+  uint64_t readUpTo(Port& p, uint64_t lastNeeded);
+  /// Non-blocking: reads whatever is available and fits the buffer, on every port.
+  void readAhead();
+  /// Releases buffered tokens below `target` at cycle t.
+  void release(Port& p, uint64_t target, uint64_t t);
+  /// Writes one token to every output: returns the cycle it was written (>= t).
+  uint64_t writeAll(uint64_t t, uint64_t outIndex);
+  void syncTo(uint64_t cycle);
+  /// Frame accounting: call after each output with its cycles.
+  void account(uint64_t outIndex, uint64_t busy, uint64_t starved, uint64_t blocked, uint64_t dramWait, uint64_t o);
+  void blockForever(const std::string& why);
+
+  sched::EngineSpec m_spec;
+  EngineContext m_ctx;
+  std::vector<Port> m_ports;
+  std::vector<Stream*> m_outs;
+  uint64_t m_localMax = 0;
+  std::string m_state = "running";
+  Stream* m_waitOn = nullptr;
+  bool m_waitWrite = false;
+  // Stats of the current and of the last complete frame interval.
+  EngineStats m_cur, m_last;
+  uint64_t m_firstOut = 0, m_lastOut = 0, m_tokensOut = 0;
+  bool m_anyOut = false;
+  sc_core::sc_event m_never;
+};
+
+/// SWU, matrix-vector, vector, pooling, add, fork, concat, quantizer: the generic token engine.
+class DataflowEngine : public EngineBase {
+public:
+  SC_HAS_PROCESS(DataflowEngine);
+  DataflowEngine(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                 std::vector<Stream*> inputs, std::vector<Stream*> outputs);
+
+private:
+  void run();
+};
+
+/// Reads frames from DRAM in bursts (at most two outstanding) and streams pixels at the input
+/// port width.
+class InputDma : public EngineBase {
+public:
+  SC_HAS_PROCESS(InputDma);
+  tlm_utils::simple_initiator_socket<DramPort> socket;
+  InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+           std::vector<Stream*> outputs, uint64_t addressBase);
+  uint64_t firstRequest() const { return m_firstRequest; }
+
+private:
+  void run();
+  DramPort m_port;
+  uint64_t m_firstRequest = 0;
+};
+
+/// Takes output pixels at the output port width and writes them to DRAM in bursts (posted, at
+/// most two outstanding). A frame is done when its last burst is written.
+class OutputDma : public EngineBase {
+public:
+  SC_HAS_PROCESS(OutputDma);
+  tlm_utils::simple_initiator_socket<DramPort> socket;
+  OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+            std::vector<Stream*> inputs, uint64_t addressBase);
+  const std::vector<uint64_t>& frameDone() const { return m_frameDone; }
+
+private:
+  void run();
+  DramPort m_port;
+  std::vector<uint64_t> m_frameDone;
+};
+
+/// Streams a layer's weights from DRAM, one pass (all weights) per token, into a weight buffer.
+class WeightStreamer : public EngineBase {
+public:
+  SC_HAS_PROCESS(WeightStreamer);
+  tlm_utils::simple_initiator_socket<DramPort> socket;
+  WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                 std::vector<Stream*> outputs, uint64_t addressBase);
+
+private:
+  void run();
+  DramPort m_port;
+};
+
+} // namespace mpsim::sim

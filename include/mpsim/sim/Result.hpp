@@ -1,0 +1,73 @@
+#pragma once
+// What a simulation measured. Plain data (serialisable to JSON), so a simulation can run in a
+// child process (SystemC elaborates one design per process) and hand its result back.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mpsim::sim {
+
+/// Cycle accounting of one engine over one frame interval (from the previous frame's last output
+/// to this frame's last output): busy + starved + blocked = the interval.
+struct EngineStats {
+  std::string name;
+  uint64_t busy = 0;         // producing at its own rate (compute, or own read rate)
+  uint64_t starved = 0;      // waiting for input tokens
+  uint64_t blocked = 0;      // output FIFO full (backpressure)
+  uint64_t dram_wait = 0;    // part of starved spent waiting for DRAM (DMAs, weight streams)
+  uint64_t first_output = 0; // cycle of the first output token (all frames)
+  uint64_t last_output = 0;  // cycle of the last output token (all frames)
+  uint64_t tokens_out = 0;
+  std::string state;         // at the end: done, or what it waits for
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EngineStats, name, busy, starved, blocked, dram_wait, first_output, last_output,
+                                   tokens_out, state)
+
+struct StreamStats {
+  std::string name;
+  int64_t depth = 0;
+  int64_t max_occupancy = 0;
+  uint64_t tokens = 0;
+  int64_t occupancy_at_end = 0;
+  bool reader_waiting = false;
+  bool writer_waiting = false;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StreamStats, name, depth, max_occupancy, tokens, occupancy_at_end, reader_waiting,
+                                   writer_waiting)
+
+struct DramInitiatorStats {
+  std::string name;
+  uint64_t read_bytes = 0;
+  uint64_t write_bytes = 0;
+  uint64_t requests = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DramInitiatorStats, name, read_bytes, write_bytes, requests)
+
+struct Deadlock {
+  bool detected = false;
+  uint64_t cycle = 0;                 // latest local time reached by any engine
+  std::vector<std::string> cycle_path; // engine -> fifo -> engine ... of the wait-for cycle
+  std::vector<std::string> full_fifos;
+  std::vector<std::string> empty_fifos;
+  std::vector<std::string> messages;   // one line per blocked engine
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deadlock, detected, cycle, cycle_path, full_fifos, empty_fifos, messages)
+
+struct SimResult {
+  int frames = 0;
+  int frames_done = 0;
+  std::vector<uint64_t> frame_done;   // cycle each frame's output was complete (written to DRAM)
+  uint64_t first_input = 0;           // cycle the first input burst was requested
+  std::vector<EngineStats> engines;   // per engine, stats of the last complete frame interval
+  std::vector<StreamStats> streams;
+  std::vector<DramInitiatorStats> dram;
+  Deadlock deadlock;
+  double wall_seconds = 0;
+  std::string mode;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SimResult, frames, frames_done, frame_done, first_input, engines, streams, dram,
+                                   deadlock, wall_seconds, mode)
+
+} // namespace mpsim::sim

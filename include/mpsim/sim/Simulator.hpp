@@ -1,0 +1,25 @@
+#pragma once
+// Elaborates the engines and streams of a mapping as SystemC modules, runs them for a number of
+// frames and collects what they measured. SystemC 2.3 elaborates one design per process: call
+// simulate() once per process, or simulateIsolated() to run it in a child process.
+#include "mpsim/config/RunConfig.hpp"
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sim/Result.hpp"
+
+namespace mpsim::sim {
+
+struct SimOptions {
+  int frames = 4;
+  bool reference = false; // wait() per token instead of timestamped streams
+};
+
+SimOptions simOptions(const config::RunConfig& cfg);
+
+/// Runs the simulation in this process (once per process).
+SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt);
+
+/// Runs simulate() in a forked child and returns its result (any number of times per process).
+/// Throws std::runtime_error if the child fails.
+SimResult simulateIsolated(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt);
+
+} // namespace mpsim::sim

@@ -1,0 +1,231 @@
+#include "mpsim/report/RunReport.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "mpsim/report/InfoReport.hpp"
+
+namespace mpsim::report {
+using nlohmann::ordered_json;
+using sched::EngineKind;
+
+namespace {
+
+std::string bottleneckReason(const sched::EngineSpec& e, const sim::EngineStats& s, uint64_t interval) {
+  switch (e.kind) {
+  case EngineKind::InputDma: return s.dram_wait > s.busy ? "DRAM" : "I/O";
+  case EngineKind::OutputDma: return s.blocked > s.busy ? "DRAM" : "I/O";
+  case EngineKind::WeightStreamer: return "DRAM";
+  default: break;
+  }
+  if (s.dram_wait > s.busy) return "DRAM";
+  if (interval > 0 && double(s.busy) >= 0.95 * double(interval)) return "compute";
+  return s.starved >= s.blocked ? "input-starved" : "output-blocked";
+}
+
+double round6(double v) { return std::round(v * 1e6) / 1e6; }
+
+} // namespace
+
+ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
+                           const sim::SimResult& r) {
+  ordered_json j;
+  j["schema"] = kReportSchema;
+  j["network"] = g.name();
+  j["device"] = cfg.hardware.device.name;
+  j["simulation_mode"] = r.mode;
+  const double fclk = cfg.hardware.clock_mhz * 1e6;
+  int64_t macs = 0;
+  for (const auto& l : g.layers()) macs += l.macs();
+
+  const bool deadlock = r.deadlock.detected;
+  const size_t F = r.frame_done.size();
+  uint64_t interval = 0, prevInterval = 0;
+  if (F >= 2) interval = r.frame_done[F - 1] - r.frame_done[F - 2];
+  if (F >= 3) prevInterval = r.frame_done[F - 2] - r.frame_done[F - 3];
+  bool steady = F >= 3 && prevInterval > 0 &&
+                std::fabs(double(interval) - double(prevInterval)) <= 0.01 * double(prevInterval);
+
+  // Bottleneck: the engine whose own work (compute or DRAM) fills most of the frame interval.
+  int best = -1;
+  uint64_t bestLoad = 0;
+  for (size_t i = 0; i < r.engines.size(); ++i) {
+    uint64_t load = r.engines[i].busy + r.engines[i].dram_wait;
+    if (best < 0 || load > bestLoad) {
+      best = int(i);
+      bestLoad = load;
+    }
+  }
+
+  ordered_json& s = j["summary"];
+  s["status"] = deadlock ? "deadlock" : "ok";
+  s["frames"] = r.frames;
+  s["frames_done"] = r.frames_done;
+  s["clock_mhz"] = cfg.hardware.clock_mhz;
+  s["cycles_per_frame"] = interval;
+  s["fps"] = interval > 0 ? round6(fclk / double(interval)) : 0.0;
+  s["steady_state"] = steady;
+  uint64_t latency = F >= 1 ? r.frame_done[0] - r.first_input : 0;
+  s["latency_cycles"] = latency;
+  s["latency_us"] = round6(double(latency) / cfg.hardware.clock_mhz);
+  s["macs_per_frame"] = macs;
+  s["ops_per_s"] = interval > 0 ? std::round(2.0 * double(macs) * fclk / double(interval)) : 0.0;
+  if (best >= 0 && !deadlock) {
+    const auto& e = m.engines[size_t(best)];
+    s["bottleneck"] = {{"layer", e.layer}, {"engine", e.name},
+                       {"reason", bottleneckReason(e, r.engines[size_t(best)], interval)}};
+  } else {
+    s["bottleneck"] = {{"layer", ""}, {"engine", ""}, {"reason", deadlock ? "deadlock" : "none"}};
+  }
+  s["predicted"] = {{"cycles_per_frame", m.predicted_cycles},
+                    {"fps", m.predicted_cycles > 0 ? round6(fclk / double(m.predicted_cycles)) : 0.0},
+                    {"bottleneck", m.predicted_bottleneck}};
+
+  ordered_json& layers = j["layers"] = ordered_json::array();
+  for (size_t i = 0; i < m.engines.size(); ++i) {
+    const auto& e = m.engines[i];
+    const auto& st = r.engines[i];
+    ordered_json l;
+    l["name"] = e.name;
+    l["layer"] = e.layer;
+    l["kind"] = sched::toString(e.kind);
+    l["pe"] = e.pe;
+    l["simd"] = e.simd;
+    l["macs"] = e.macs;
+    l["cycles_per_frame"] = e.closed_form_cycles;
+    l["busy"] = st.busy;
+    l["starved"] = st.starved;
+    l["blocked"] = st.blocked;
+    l["dram_wait"] = st.dram_wait;
+    l["utilization"] = interval > 0 ? round6(double(st.busy) / double(interval)) : 0.0;
+    l["first_output"] = st.first_output;
+    l["weights"] = e.weights_in_dram ? "dram" : (e.macs > 0 ? "onchip" : "-");
+    l["state"] = st.state;
+    layers.push_back(std::move(l));
+  }
+
+  ordered_json& fifos = j["fifos"] = ordered_json::array();
+  for (size_t i = 0; i < m.streams.size(); ++i) {
+    const auto& sp = m.streams[i];
+    const auto& st = r.streams[i];
+    ordered_json f;
+    f["name"] = sp.name;
+    f["depth"] = st.depth;
+    f["max_occupancy"] = st.max_occupancy;
+    f["shortcut"] = sp.shortcut;
+    if (sp.shortcut) {
+      f["min_depth"] = sp.min_depth;
+      f["auto_depth"] = sp.auto_depth;
+    }
+    fifos.push_back(std::move(f));
+  }
+
+  ordered_json& d = j["dram"];
+  uint64_t rd = 0, wr = 0;
+  ordered_json inits = ordered_json::array();
+  for (const auto& x : r.dram) {
+    rd += x.read_bytes;
+    wr += x.write_bytes;
+    double perFrameBytes = double(x.read_bytes + x.write_bytes) / std::max(1, r.frames_done > 0 ? r.frames : 1);
+    inits.push_back({{"name", x.name},
+                     {"read_bytes", x.read_bytes},
+                     {"write_bytes", x.write_bytes},
+                     {"requests", x.requests},
+                     {"bytes_per_frame", round6(perFrameBytes)},
+                     {"achieved_gbps", interval > 0 ? round6(perFrameBytes * fclk / double(interval) / 1e9) : 0.0}});
+  }
+  const double peak = cfg.hardware.dram.bandwidth_gbps * cfg.hardware.dram.channels;
+  double perFrame = double(rd + wr) / std::max(1, r.frames);
+  d["channels"] = cfg.hardware.dram.channels;
+  d["peak_gbps"] = peak;
+  d["read_bytes_per_frame"] = round6(double(rd) / std::max(1, r.frames));
+  d["write_bytes_per_frame"] = round6(double(wr) / std::max(1, r.frames));
+  d["achieved_gbps"] = interval > 0 ? round6(perFrame * fclk / double(interval) / 1e9) : 0.0;
+  d["utilization"] = interval > 0 ? round6(perFrame * fclk / double(interval) / 1e9 / peak) : 0.0;
+  d["initiators"] = inits;
+
+  if (deadlock) {
+    ordered_json dl;
+    dl["cycle"] = r.deadlock.cycle;
+    dl["wait_cycle"] = r.deadlock.cycle_path;
+    dl["full_fifos"] = r.deadlock.full_fifos;
+    dl["empty_fifos"] = r.deadlock.empty_fifos;
+    dl["blocked_engines"] = r.deadlock.messages;
+    ordered_json sugg = ordered_json::array();
+    for (const auto& sp : m.streams)
+      if (sp.shortcut && sp.depth < sp.min_depth)
+        sugg.push_back({{"fifo", sp.name}, {"depth", sp.depth}, {"min_depth", sp.min_depth}, {"suggested_depth", sp.auto_depth}});
+    dl["shortcut_suggestions"] = sugg;
+    j["deadlock"] = dl;
+  }
+  return j;
+}
+
+void writeLayersCsv(std::ostream& os, const ordered_json& report) {
+  os << "name,layer,kind,pe,simd,macs,cycles_per_frame,busy,starved,blocked,dram_wait,utilization,weights\n";
+  for (const auto& l : report["layers"]) {
+    os << l["name"].get<std::string>() << "," << l["layer"].get<std::string>() << "," << l["kind"].get<std::string>()
+       << "," << l["pe"] << "," << l["simd"] << "," << l["macs"] << "," << l["cycles_per_frame"] << "," << l["busy"]
+       << "," << l["starved"] << "," << l["blocked"] << "," << l["dram_wait"] << "," << l["utilization"] << ","
+       << l["weights"].get<std::string>() << "\n";
+  }
+}
+
+void printRunSummary(std::ostream& os, const ordered_json& j) {
+  const auto& s = j["summary"];
+  char buf[256];
+  os << "network " << j["network"].get<std::string>() << " on " << j["device"].get<std::string>() << " at "
+     << s["clock_mhz"].get<double>() << " MHz (" << j["simulation_mode"].get<std::string>() << ", "
+     << s["frames"].get<int>() << " frames)\n";
+  if (s["status"] == "deadlock") {
+    const auto& d = j["deadlock"];
+    os << "DEADLOCK at cycle " << d["cycle"] << "\n";
+    for (const auto& m : d["blocked_engines"]) os << "  " << m.get<std::string>() << "\n";
+    if (!d["wait_cycle"].empty()) {
+      os << "  wait-for cycle:";
+      for (const auto& p : d["wait_cycle"]) os << " " << p.get<std::string>();
+      os << "\n";
+    }
+    for (const auto& sg : d["shortcut_suggestions"])
+      os << "  shortcut FIFO " << sg["fifo"].get<std::string>() << ": depth " << sg["depth"]
+         << " is below the deadlock-free minimum " << sg["min_depth"] << "; suggested depth " << sg["suggested_depth"]
+         << "\n";
+    return;
+  }
+  std::snprintf(buf, sizeof buf, "%-26s %-12s %4s %4s %12s %12s %12s %12s %6s\n", "engine", "kind", "PE", "SIMD",
+                "closed form", "busy", "starved", "blocked", "util");
+  os << buf;
+  for (const auto& l : j["layers"]) {
+    std::snprintf(buf, sizeof buf, "%-26s %-12s %4lld %4lld %12lld %12llu %12llu %12llu %5.1f%%\n",
+                  l["name"].get<std::string>().c_str(), l["kind"].get<std::string>().c_str(),
+                  (long long)l["pe"].get<int64_t>(), (long long)l["simd"].get<int64_t>(),
+                  (long long)l["cycles_per_frame"].get<int64_t>(), (unsigned long long)l["busy"].get<uint64_t>(),
+                  (unsigned long long)l["starved"].get<uint64_t>(), (unsigned long long)l["blocked"].get<uint64_t>(),
+                  100.0 * l["utilization"].get<double>());
+    os << buf;
+  }
+  os << "\n";
+  std::snprintf(buf, sizeof buf, "throughput   %.2f frames/s (%llu cycles per frame%s)\n", s["fps"].get<double>(),
+                (unsigned long long)s["cycles_per_frame"].get<uint64_t>(),
+                s["steady_state"].get<bool>() ? "" : ", NOT yet steady: raise --frames");
+  os << buf;
+  std::snprintf(buf, sizeof buf, "closed form  %.2f frames/s (%lld cycles, %s)\n", s["predicted"]["fps"].get<double>(),
+                (long long)s["predicted"]["cycles_per_frame"].get<int64_t>(),
+                s["predicted"]["bottleneck"].get<std::string>().c_str());
+  os << buf;
+  std::snprintf(buf, sizeof buf, "latency      %llu cycles (%.3f us)\n",
+                (unsigned long long)s["latency_cycles"].get<uint64_t>(), s["latency_us"].get<double>());
+  os << buf;
+  std::snprintf(buf, sizeof buf, "performance  %.3f TOp/s (%s MACs per frame)\n", s["ops_per_s"].get<double>() / 1e12,
+                withCommas(s["macs_per_frame"].get<int64_t>()).c_str());
+  os << buf;
+  os << "bottleneck   " << s["bottleneck"]["engine"].get<std::string>() << " ("
+     << s["bottleneck"]["reason"].get<std::string>() << ")\n";
+  std::snprintf(buf, sizeof buf, "DRAM         %.3f GB/s of %.1f GB/s peak (%.1f%%)\n",
+                j["dram"]["achieved_gbps"].get<double>(), j["dram"]["peak_gbps"].get<double>(),
+                100.0 * j["dram"]["utilization"].get<double>());
+  os << buf;
+}
+
+} // namespace mpsim::report

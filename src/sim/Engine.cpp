@@ -1,0 +1,347 @@
+#include "mpsim/sim/Engine.hpp"
+
+#include <algorithm>
+
+namespace mpsim::sim {
+using sched::NeedKind;
+
+EngineBase::EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                       std::vector<Stream*> inputs, std::vector<Stream*> outputs)
+    : sc_module(n), m_spec(spec), m_ctx(ctx), m_outs(std::move(outputs)) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Port p;
+    p.stream = inputs[i];
+    p.spec = spec.in[i];
+    p.total = uint64_t(p.spec.tokens_per_frame) * uint64_t(ctx.frames);
+    size_t cap = size_t(std::max<int64_t>(1, p.spec.capacity));
+    p.readEnd.assign(cap, 0);
+    p.relTime.assign(cap, 0);
+    m_ports.push_back(std::move(p));
+  }
+  m_cur.name = m_last.name = spec.name;
+}
+
+void EngineBase::syncTo(uint64_t cycle) {
+  if (!m_ctx.reference) return;
+  sc_core::sc_time at = m_ctx.period * double(cycle);
+  if (at > sc_core::sc_time_stamp()) sc_core::wait(at - sc_core::sc_time_stamp());
+}
+
+bool EngineBase::readOne(Port& p) {
+  const uint64_t j = p.readCount;
+  const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
+  if (j >= cap && p.released <= j - cap) return false; // buffer full: token j-cap still held
+  uint64_t start = p.lastReadEnd;
+  if (j >= cap) start = std::max(start, p.relTime[j % cap]);
+  if (p.stream->empty()) readAhead(); // hardware keeps filling its other buffers meanwhile
+  syncTo(start);
+  m_state = "waiting for input";
+  m_waitOn = p.stream;
+  m_waitWrite = false;
+  uint64_t t = p.stream->pop();
+  m_state = "running";
+  uint64_t end = std::max(start + uint64_t(p.spec.read_cost), t + 1);
+  p.stream->readDone(end);
+  p.readEnd[j % cap] = end;
+  p.lastReadEnd = end;
+  ++p.readCount;
+  if (j < p.releaseTarget && p.released == j) {
+    p.relTime[j % cap] = end; // not needed by any output: dropped as soon as read
+    p.released = j + 1;
+  }
+  m_localMax = std::max(m_localMax, end);
+  return true;
+}
+
+uint64_t EngineBase::readUpTo(Port& p, uint64_t lastNeeded) {
+  const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
+  while (p.readCount <= lastNeeded) {
+    if (!readOne(p)) {
+      blockForever("line buffer too small: holds " + std::to_string(cap) + " tokens but an output needs token " +
+                   std::to_string(lastNeeded % uint64_t(p.spec.tokens_per_frame)) + " of the frame while token " +
+                   std::to_string((p.readCount - cap) % uint64_t(p.spec.tokens_per_frame)) + " is still needed");
+    }
+  }
+  return p.readEnd[lastNeeded % cap];
+}
+
+void EngineBase::readAhead() {
+  for (auto& p : m_ports) {
+    const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
+    while (!p.stream->empty() && p.readCount < p.total && (p.readCount < cap || p.released > p.readCount - cap)) {
+      readOne(p);
+    }
+  }
+}
+
+void EngineBase::release(Port& p, uint64_t target, uint64_t t) {
+  p.releaseTarget = std::max(p.releaseTarget, target);
+  const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
+  uint64_t upTo = std::min(target, p.readCount);
+  for (uint64_t j = p.released; j < upTo; ++j) p.relTime[j % cap] = t;
+  p.released = std::max(p.released, upTo);
+}
+
+uint64_t EngineBase::writeAll(uint64_t t, uint64_t /*outIndex*/) {
+  uint64_t w = t;
+  for (size_t i = 0; i < m_outs.size(); ++i) {
+    Stream* s = m_outs[i];
+    if (s->full()) readAhead();
+    m_state = "waiting for output space";
+    m_waitOn = s;
+    m_waitWrite = true;
+    w = std::max(w, s->waitSlot());
+    m_state = "running";
+  }
+  syncTo(w);
+  for (Stream* s : m_outs) s->push(w);
+  if (!m_anyOut) m_firstOut = w;
+  m_anyOut = true;
+  m_lastOut = w;
+  ++m_tokensOut;
+  m_localMax = std::max(m_localMax, w);
+  return w;
+}
+
+void EngineBase::account(uint64_t outIndex, uint64_t busy, uint64_t starved, uint64_t blocked, uint64_t dramWait,
+                         uint64_t o) {
+  m_cur.busy += busy;
+  m_cur.starved += starved;
+  m_cur.blocked += blocked;
+  m_cur.dram_wait += dramWait;
+  m_localMax = std::max(m_localMax, o);
+  uint64_t perFrame = uint64_t(std::max<int64_t>(1, m_spec.out_tokens_per_frame));
+  if ((outIndex + 1) % perFrame == 0) {
+    m_last = m_cur;
+    m_cur = EngineStats{};
+    m_cur.name = m_spec.name;
+  }
+}
+
+void EngineBase::blockForever(const std::string& why) {
+  m_state = why;
+  m_waitOn = nullptr;
+  sc_core::wait(m_never);
+}
+
+EngineStats EngineBase::stats() const {
+  EngineStats s = m_last;
+  s.name = m_spec.name;
+  s.first_output = m_firstOut;
+  s.last_output = m_lastOut;
+  s.tokens_out = m_tokensOut;
+  s.state = m_state;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+DataflowEngine::DataflowEngine(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                               std::vector<Stream*> inputs, std::vector<Stream*> outputs)
+    : EngineBase(n, spec, ctx, std::move(inputs), std::move(outputs)) {
+  SC_THREAD(run);
+}
+
+void DataflowEngine::run() {
+  const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
+  const uint64_t N = T * uint64_t(m_ctx.frames);
+  const uint64_t outCost = uint64_t(m_spec.out_cost), tail = uint64_t(m_spec.tail), lat = uint64_t(m_spec.latency);
+  uint64_t oPrev = 0;
+  for (uint64_t g = 0; g < N; ++g) {
+    const uint64_t f = g / T, k = g % T;
+    uint64_t dataReady = 0, weightReady = 0, ownRead = 0;
+    for (auto& p : m_ports) {
+      const uint64_t Tp = uint64_t(p.spec.tokens_per_frame);
+      auto nd = sched::needOf(m_spec, p.spec, int64_t(k));
+      uint64_t before = p.readCount;
+      uint64_t r = readUpTo(p, f * Tp + uint64_t(nd.last));
+      if (p.spec.need == NeedKind::Pass) weightReady = std::max(weightReady, r);
+      else {
+        dataReady = std::max(dataReady, r);
+        ownRead = std::max(ownRead, (p.readCount - before) * uint64_t(p.spec.read_cost));
+      }
+    }
+    const uint64_t ideal = oPrev + outCost;
+    const uint64_t dataOk = std::max(ideal, dataReady + tail);
+    uint64_t o = std::max(dataOk, weightReady + tail);
+    const uint64_t dramWait = o - dataOk;
+    const uint64_t interval = o - oPrev;
+    const uint64_t busy = std::min(interval, std::max(outCost, ownRead));
+    // Release what the next output no longer needs.
+    for (auto& p : m_ports) {
+      const uint64_t Tp = uint64_t(p.spec.tokens_per_frame);
+      uint64_t target = (k + 1 < T) ? f * Tp + uint64_t(sched::needOf(m_spec, p.spec, int64_t(k + 1)).first)
+                                    : (f + 1) * Tp;
+      release(p, target, o);
+    }
+    uint64_t w = writeAll(o + lat, g);
+    uint64_t blocked = w - (o + lat);
+    o = w - lat;
+    account(g, busy, interval - busy, blocked, dramWait, o);
+    oPrev = o;
+  }
+  // Take in what nobody needed (e.g. rows a stride skips) so that producers can finish.
+  for (auto& p : m_ports) {
+    release(p, p.total, oPrev);
+    if (p.total > 0 && p.readCount < p.total) readUpTo(p, p.total - 1);
+  }
+  m_state = "done";
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+constexpr uint64_t kRing = 8;
+uint64_t ceilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+} // namespace
+
+InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                   std::vector<Stream*> outputs, uint64_t addressBase)
+    : EngineBase(n, spec, ctx, {}, std::move(outputs)), socket("socket") {
+  m_port.socket = &socket;
+  m_port.base = addressBase;
+  m_port.period = ctx.period;
+  SC_THREAD(run);
+}
+
+void InputDma::run() {
+  const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
+  const uint64_t N = T * uint64_t(m_ctx.frames);
+  const uint64_t frameBytes = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame));
+  const uint64_t burst = m_ctx.burst_bytes;
+  const uint64_t burstsPerFrame = ceilDiv(frameBytes, burst);
+  const uint64_t outCost = uint64_t(m_spec.out_cost), lat = uint64_t(m_spec.latency);
+  uint64_t consumed[kRing] = {};
+  uint64_t nextBurst = 0, lastRq = 0, maxDone = 0, oPrev = 0, consumedFrom = 0;
+  for (uint64_t g = 0; g < N; ++g) {
+    const uint64_t f = g / T, k = g % T;
+    const uint64_t byteEnd = ceilDiv((k + 1) * frameBytes, T);
+    const uint64_t gb = f * burstsPerFrame + (byteEnd - 1) / burst;
+    while (nextBurst <= gb) {
+      uint64_t rq = lastRq;
+      if (nextBurst >= 2) rq = std::max(rq, consumed[(nextBurst - 2) % kRing]); // two bursts in flight
+      const uint64_t inFrame = nextBurst % burstsPerFrame;
+      const uint64_t bytes = std::min(burst, frameBytes - inFrame * burst);
+      syncTo(rq);
+      if (nextBurst == 0) m_firstRequest = rq;
+      uint64_t done = m_port.access(false, nextBurst * burst, bytes, rq);
+      maxDone = std::max(maxDone, done);
+      lastRq = rq;
+      ++nextBurst;
+    }
+    const uint64_t ideal = oPrev + outCost;
+    uint64_t o = std::max(ideal, maxDone);
+    const uint64_t dramWait = o - ideal;
+    uint64_t w = writeAll(o + lat, g);
+    uint64_t blocked = w - (o + lat);
+    o = w - lat;
+    // Bursts up to gb have been consumed up to this token (earlier ones are now final).
+    for (uint64_t b = consumedFrom; b <= gb; ++b) consumed[b % kRing] = o;
+    consumedFrom = gb;
+    account(g, std::min(o - oPrev, outCost), o - oPrev - std::min(o - oPrev, outCost), blocked, dramWait, o);
+    oPrev = o;
+  }
+  m_state = "done";
+}
+
+// ---------------------------------------------------------------------------------------------
+
+OutputDma::OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                     std::vector<Stream*> inputs, uint64_t addressBase)
+    : EngineBase(n, spec, ctx, std::move(inputs), {}), socket("socket") {
+  m_port.socket = &socket;
+  m_port.base = addressBase;
+  m_port.period = ctx.period;
+  SC_THREAD(run);
+}
+
+void OutputDma::run() {
+  Port& p = m_ports.at(0);
+  const uint64_t T = uint64_t(p.spec.tokens_per_frame);
+  const uint64_t frameBytes = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame));
+  const uint64_t burst = m_ctx.burst_bytes;
+  const uint64_t burstsPerFrame = ceilDiv(frameBytes, burst);
+  uint64_t writeDone[kRing] = {};
+  uint64_t nextBurst = 0, frameStart = 0, busy = 0, blocked = 0, lastDone = 0;
+  for (uint64_t f = 0; f < uint64_t(m_ctx.frames); ++f) {
+    uint64_t frameEnd = 0;
+    for (uint64_t k = 0; k < T; ++k) {
+      const uint64_t j = f * T + k;
+      uint64_t end = readUpTo(p, j);
+      busy += uint64_t(p.spec.read_cost);
+      release(p, j + 1, end);
+      const uint64_t byteEnd = ceilDiv((k + 1) * frameBytes, T);
+      // Complete bursts (or the frame's last, partial one) are written as soon as filled.
+      const uint64_t fullBursts = (k + 1 == T) ? burstsPerFrame : byteEnd / burst;
+      while (nextBurst < f * burstsPerFrame + fullBursts) {
+        uint64_t rq = end;
+        if (nextBurst >= 2) rq = std::max(rq, writeDone[(nextBurst - 2) % kRing]); // two writes in flight
+        if (rq > end) {
+          blocked += rq - end;
+          p.lastReadEnd = std::max(p.lastReadEnd, rq); // the DMA stalls until a write buffer frees
+        }
+        const uint64_t inFrame = nextBurst % burstsPerFrame;
+        const uint64_t bytes = std::min(burst, frameBytes - inFrame * burst);
+        syncTo(rq);
+        uint64_t done = m_port.access(true, nextBurst * burst, bytes, rq);
+        writeDone[nextBurst % kRing] = done;
+        frameEnd = std::max(frameEnd, done);
+        ++nextBurst;
+      }
+    }
+    frameEnd = std::max(frameEnd, lastDone);
+    m_frameDone.push_back(frameEnd);
+    m_localMax = std::max(m_localMax, frameEnd);
+    if (!m_anyOut) m_firstOut = frameEnd;
+    m_anyOut = true;
+    m_lastOut = frameEnd;
+    ++m_tokensOut;
+    const uint64_t interval = frameEnd - frameStart;
+    m_last = EngineStats{};
+    m_last.busy = std::min(busy, interval);
+    m_last.blocked = std::min(blocked, interval - m_last.busy);
+    m_last.starved = interval - m_last.busy - m_last.blocked;
+    busy = blocked = 0;
+    frameStart = frameEnd;
+    lastDone = frameEnd;
+  }
+  m_state = "done";
+}
+
+// ---------------------------------------------------------------------------------------------
+
+WeightStreamer::WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                               std::vector<Stream*> outputs, uint64_t addressBase)
+    : EngineBase(n, spec, ctx, {}, std::move(outputs)), socket("socket") {
+  m_port.socket = &socket;
+  m_port.base = addressBase;
+  m_port.period = ctx.period;
+  SC_THREAD(run);
+}
+
+void WeightStreamer::run() {
+  const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
+  const uint64_t N = T * uint64_t(m_ctx.frames);
+  const uint64_t bytes = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_token));
+  const uint64_t burst = m_ctx.burst_bytes;
+  uint64_t rqPrev = 0, oPrev = 0;
+  for (uint64_t g = 0; g < N; ++g) {
+    m_state = "waiting for output space";
+    m_waitOn = m_outs.at(0);
+    m_waitWrite = true;
+    uint64_t slot = m_outs.at(0)->waitSlot(); // the weight buffer half this pass goes into is free
+    m_state = "running";
+    uint64_t rq = std::max(slot, rqPrev);
+    syncTo(rq);
+    uint64_t done = rq;
+    for (uint64_t off = 0; off < bytes; off += burst)
+      done = std::max(done, m_port.access(false, off, std::min(burst, bytes - off), rq));
+    uint64_t w = writeAll(done, g);
+    account(g, 0, w - oPrev, 0, done - rq, w);
+    rqPrev = rq;
+    oPrev = w;
+  }
+  m_state = "done";
+}
+
+} // namespace mpsim::sim

@@ -1,0 +1,66 @@
+#include "mpsim/sim/Stream.hpp"
+
+#include <algorithm>
+
+namespace mpsim::sim {
+
+Stream::Stream(std::string name, int64_t depth)
+    : m_name(std::move(name)), m_depth(std::max<int64_t>(1, depth)), m_readEnd(size_t(m_depth), 0) {}
+
+uint64_t Stream::waitSlot() {
+  while (full()) {
+    m_writerWaiting = true;
+    sc_core::wait(m_readEv);
+  }
+  m_writerWaiting = false;
+  if (m_written < uint64_t(m_depth)) return 0;
+  return m_readEnd[(m_written - uint64_t(m_depth)) % uint64_t(m_depth)];
+}
+
+void Stream::push(uint64_t t) {
+  m_queue.push_back(t);
+  m_pendingWrites.push_back(t);
+  ++m_written;
+  m_writtenEv.notify(sc_core::SC_ZERO_TIME);
+}
+
+uint64_t Stream::pop() {
+  while (m_queue.empty()) {
+    m_readerWaiting = true;
+    sc_core::wait(m_writtenEv);
+  }
+  m_readerWaiting = false;
+  uint64_t t = m_queue.front();
+  m_queue.pop_front();
+  return t;
+}
+
+void Stream::readDone(uint64_t cycle) {
+  m_readEnd[m_read % uint64_t(m_depth)] = cycle;
+  ++m_read;
+  m_reads.push_back(cycle);
+  settleOccupancy(cycle, false);
+  m_readEv.notify(sc_core::SC_ZERO_TIME);
+}
+
+// Occupancy at a write at cycle w = writes so far (including it) - reads ended at or before w.
+// A write can be settled once a read ending after it is known (later reads end later still).
+void Stream::settleOccupancy(uint64_t readEnd, bool final) {
+  while (!m_pendingWrites.empty() && (final || m_pendingWrites.front() < readEnd)) {
+    uint64_t w = m_pendingWrites.front();
+    while (!m_reads.empty() && m_reads.front() <= w) {
+      m_reads.pop_front();
+      ++m_countedReads;
+    }
+    ++m_settledWrites;
+    m_maxOcc = std::max<int64_t>(m_maxOcc, int64_t(m_settledWrites) - int64_t(m_countedReads));
+    m_pendingWrites.pop_front();
+  }
+}
+
+int64_t Stream::maxOccupancy() {
+  settleOccupancy(0, true);
+  return m_maxOcc;
+}
+
+} // namespace mpsim::sim
