@@ -217,6 +217,9 @@ void Graph::finalize() {
     if (!l.inputs.empty()) {
       const Layer& p0 = m_layers[m_index[l.inputs[0]]];
       l.in = p0.out;
+      const Layer* src = &p0;
+      while (src->kind == LayerKind::Flatten && !src->inputs.empty()) src = &m_layers[m_index[src->inputs[0]]];
+      l.stream_in = src->out_shape;
       // Layers that do not requantise pass their input type through.
       if (l.kind == LayerKind::MaxPool || l.kind == LayerKind::Fork || l.kind == LayerKind::Flatten ||
           l.kind == LayerKind::Output)

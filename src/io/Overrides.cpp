@@ -14,6 +14,10 @@ std::vector<std::string> splitKeyPath(const std::string& path) {
       cur.clear();
     } else if (c == '[' || c == '"') {
       char close = c == '[' ? ']' : '"';
+      if (c == '[' && !cur.empty()) { // a.b[c.d] is a.b followed by the component c.d
+        parts.push_back(cur);
+        cur.clear();
+      }
       size_t end = path.find(close, i + 1);
       if (end == std::string::npos)
         throw LoadError("--set " + path + ": unbalanced " + std::string(1, c) + " in key path");

@@ -41,9 +41,12 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
 
   const bool deadlock = r.deadlock.detected;
   const size_t F = r.frame_done.size();
+  // Steady-state interval between consecutive frames. The last frame is left out when there are
+  // enough: it drains a pipeline that no longer competes for DRAM with the next frame.
   uint64_t interval = 0, prevInterval = 0;
-  if (F >= 2) interval = r.frame_done[F - 1] - r.frame_done[F - 2];
-  if (F >= 3) prevInterval = r.frame_done[F - 2] - r.frame_done[F - 3];
+  size_t hi = F >= 4 ? F - 2 : F - 1;
+  if (F >= 2) interval = r.frame_done[hi] - r.frame_done[hi - 1];
+  if (F >= 3) prevInterval = r.frame_done[hi - 1] - r.frame_done[hi - 2];
   bool steady = F >= 3 && prevInterval > 0 &&
                 std::fabs(double(interval) - double(prevInterval)) <= 0.01 * double(prevInterval);
 

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/sched/Folding.hpp"
 
 namespace mpsim::sched {
 using graph::Layer;
@@ -40,6 +41,13 @@ int Mapping::indexOf(const std::string& engine) const {
 namespace {
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t clampI(int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(hi, v)); }
+// Line buffer in pixels: the (K_h-1) dilated rows plus K_w pixels that one window spans (the
+// minimum with which every window can form), plus one more row so that reading the next pixels
+// overlaps the emission of the current window (FINN's sliding-window units keep ceil(K/S)+1 row
+// blocks for the same reason). With only the minimum, each window waits for its own release.
+int64_t lineBufferPixels(const Layer& l, const graph::Shape& in) {
+  return int64_t((l.kh - 1) * l.dil_h) * in.w + int64_t((l.kw - 1) * l.dil_w) + 1 + in.w;
+}
 int log2Ceil(int64_t v) {
   int b = 0;
   while ((int64_t(1) << b) < v) ++b;
@@ -120,7 +128,8 @@ struct Builder {
 void Builder::layerEngines(const Layer& l) {
   const auto* map = lm(l.name);
   const auto& io = cfg.hardware.io;
-  auto inShape = l.in_shapes.empty() ? graph::Shape{} : l.in_shapes[0];
+  // Tokens arrive in the shape of the stream (a flatten in front only re-indexes them).
+  auto inShape = l.in_shapes.empty() ? graph::Shape{} : l.stream_in;
   switch (l.kind) {
   case LayerKind::Input: {
     EngineSpec e;
@@ -195,18 +204,19 @@ void Builder::layerEngines(const Layer& l) {
       s.name = l.name + ".swu";
       s.layer = l.name;
       s.kind = EngineKind::Swu;
-      s.simd = std::min<int64_t>(swuSimd, inShape.c);
+      // Window elements per cycle: the consumer's SIMD; beyond C it emits several pixels of the
+      // window per cycle (FINN's parallel-window mode), up to the whole window.
+      s.simd = std::min<int64_t>(swuSimd, kk * inShape.c);
       s.geom = WindowGeom{inShape.h, inShape.w, l.out_shape.h, l.out_shape.w, l.kh, l.kw, l.stride_h, l.stride_w,
                           l.pad_h, l.pad_w, l.dil_h, l.dil_w};
       PortSpec p;
       p.tokens_per_frame = inShape.pixels();
-      p.read_cost = ceilDiv(inShape.c, s.simd);
+      p.read_cost = ceilDiv(inShape.c, std::min<int64_t>(s.simd, inShape.c));
       p.need = NeedKind::Window;
-      // Line buffer: K_h-1 rows (dilated) plus K_w pixels, the minimum that lets every window form.
-      p.capacity = int64_t((l.kh - 1) * l.dil_h) * inShape.w + int64_t((l.kw - 1) * l.dil_w) + 1;
+      p.capacity = lineBufferPixels(l, inShape);
       s.in.push_back(p);
       s.out_tokens_per_frame = l.out_shape.pixels();
-      s.out_cost = kk * ceilDiv(inShape.c, s.simd);
+      s.out_cost = ceilDiv(kk * inShape.c, s.simd);
       s.tail = s.out_cost;
       s.latency = 1;
       s.closed_form_cycles = std::max(p.tokens_per_frame * p.read_cost, s.out_tokens_per_frame * s.out_cost);
@@ -233,7 +243,7 @@ void Builder::layerEngines(const Layer& l) {
     int64_t readTotal = data.read_cost * (data.need == NeedKind::All ? data.tokens_per_frame : 1);
     e.tail = std::max<int64_t>(0, e.out_cost - readTotal);
     e.in.push_back(data);
-    e.closed_form_cycles = e.out_tokens_per_frame * std::max(e.out_cost, readTotal);
+    e.closed_form_cycles = mvCycles(l, e.pe, e.simd);
     if (map && map->weights && *map->weights == config::WeightPlacement::Dram) {
       e.weights_in_dram = true;
       PortSpec wp;
@@ -293,7 +303,7 @@ void Builder::layerEngines(const Layer& l) {
     p.tokens_per_frame = inShape.pixels();
     p.read_cost = ceilDiv(inShape.c, e.pe);
     p.need = NeedKind::Window;
-    p.capacity = int64_t((l.kh - 1) * l.dil_h) * inShape.w + int64_t((l.kw - 1) * l.dil_w) + 1;
+    p.capacity = lineBufferPixels(l, inShape);
     e.in.push_back(p);
     e.out_cost = ceilDiv(c, e.pe);
     e.tail = 0;
@@ -323,8 +333,9 @@ void Builder::layerEngines(const Layer& l) {
                                          : EngineKind::Quantizer;
     for (size_t i = 0; i < l.inputs.size(); ++i) {
       PortSpec p;
-      p.tokens_per_frame = l.in_shapes[i].pixels();
-      p.read_cost = ceilDiv(l.in_shapes[i].c, e.pe);
+      const graph::Shape& in = g.at(source(l.inputs[i])).out_shape;
+      p.tokens_per_frame = in.pixels();
+      p.read_cost = ceilDiv(in.c, e.pe);
       e.in.push_back(p);
     }
     e.out_cost = ceilDiv(c, e.pe);
@@ -391,6 +402,8 @@ void Builder::addStreams() {
       prod = fid;
     }
     for (auto [e, port] : cons) addStream(prod, e, port, bits);
+    // A weight stream holds one pass: with the engine's own pass buffer that is double buffering.
+    if (m.engines[size_t(prod)].kind == EngineKind::WeightStreamer) m.streams.back().depth = 1;
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <spdlog/spdlog.h>
+
 namespace mpsim::sim {
 
 Dram::Dram(sc_core::sc_module_name name, const DramTiming& timing)
@@ -41,16 +43,21 @@ uint64_t Dram::transfer(int channel, uint64_t t, uint64_t bytes) {
 
 void Dram::b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;
-  const uint64_t t = uint64_t(std::llround(start / m_timing.period));
+  RequestCycle* rc = nullptr;
+  trans.get_extension(rc);
+  const uint64_t t = rc ? rc->cycle : uint64_t(std::llround(start / m_timing.period));
   const uint64_t addr = trans.get_address();
   const uint64_t bytes = trans.get_data_length();
   int channel = int((addr / m_timing.burst_bytes) % uint64_t(m_timing.channels));
   uint64_t done = transfer(channel, t, bytes) + m_timing.latency_cycles;
+  spdlog::trace("dram: initiator {} {} {} bytes at cycle {} on channel {}: done {}", id, trans.is_write() ? "write" : "read", bytes, t, channel, done);
   if (m_stats.size() <= size_t(id)) m_stats.resize(size_t(id) + 1);
   auto& s = m_stats[size_t(id)];
   (trans.is_write() ? s.write_bytes : s.read_bytes) += bytes;
   ++s.requests;
-  delay = m_timing.period * double(done) - sc_core::sc_time_stamp();
+  if (rc) rc->cycle = done;
+  const sc_core::sc_time doneAt = m_timing.period * double(done);
+  delay = doneAt > sc_core::sc_time_stamp() ? doneAt - sc_core::sc_time_stamp() : sc_core::SC_ZERO_TIME;
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
@@ -64,12 +71,16 @@ uint64_t DramPort::access(bool write, uint64_t addr, uint64_t bytes, uint64_t t)
   trans.set_byte_enable_ptr(nullptr);
   trans.set_dmi_allowed(false);
   trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  sc_core::sc_time now = sc_core::sc_time_stamp();
-  sc_core::sc_time at = period * double(t);
-  sc_core::sc_time delay = at > now ? at - now : sc_core::SC_ZERO_TIME;
+  const sc_core::sc_time at = period * double(t);
+  if (at > sc_core::sc_time_stamp()) sc_core::wait(at - sc_core::sc_time_stamp());
+  RequestCycle rc;
+  rc.cycle = t;
+  trans.set_extension(&rc);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   (*socket)->b_transport(trans, delay);
+  trans.clear_extension(&rc);
   if (trans.is_response_error()) SC_REPORT_ERROR("mpsim/dram", "DRAM access failed");
-  return uint64_t(std::llround((now + delay) / period));
+  return rc.cycle;
 }
 
 } // namespace mpsim::sim

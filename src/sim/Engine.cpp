@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 namespace mpsim::sim {
 using sched::NeedKind;
 
@@ -45,8 +47,11 @@ bool EngineBase::readOne(Port& p) {
   p.readEnd[j % cap] = end;
   p.lastReadEnd = end;
   ++p.readCount;
+  while (!p.pendingRelease.empty() && p.pendingRelease.front().first <= j) p.pendingRelease.pop_front();
   if (j < p.releaseTarget && p.released == j) {
-    p.relTime[j % cap] = end; // not needed by any output: dropped as soon as read
+    // Not needed by any output: dropped once read, but never before the output that passed it.
+    uint64_t passed = p.pendingRelease.empty() ? 0 : p.pendingRelease.front().second;
+    p.relTime[j % cap] = std::max(end, passed);
     p.released = j + 1;
   }
   m_localMax = std::max(m_localMax, end);
@@ -75,6 +80,7 @@ void EngineBase::readAhead() {
 }
 
 void EngineBase::release(Port& p, uint64_t target, uint64_t t) {
+  if (target > p.readCount && target > p.releaseTarget) p.pendingRelease.emplace_back(target, t);
   p.releaseTarget = std::max(p.releaseTarget, target);
   const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
   uint64_t upTo = std::min(target, p.readCount);
@@ -94,6 +100,7 @@ uint64_t EngineBase::writeAll(uint64_t t, uint64_t /*outIndex*/) {
     m_state = "running";
   }
   syncTo(w);
+  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("{}: token written at {} (ready {})", m_spec.name, w, t);
   for (Stream* s : m_outs) s->push(w);
   if (!m_anyOut) m_firstOut = w;
   m_anyOut = true;
@@ -153,13 +160,15 @@ void DataflowEngine::run() {
     for (auto& p : m_ports) {
       const uint64_t Tp = uint64_t(p.spec.tokens_per_frame);
       auto nd = sched::needOf(m_spec, p.spec, int64_t(k));
-      uint64_t before = p.readCount;
-      uint64_t r = readUpTo(p, f * Tp + uint64_t(nd.last));
+      const int64_t last = int64_t(f * Tp) + nd.last;
+      uint64_t r = readUpTo(p, uint64_t(last));
       if (p.spec.need == NeedKind::Pass) weightReady = std::max(weightReady, r);
       else {
         dataReady = std::max(dataReady, r);
-        ownRead = std::max(ownRead, (p.readCount - before) * uint64_t(p.spec.read_cost));
+        // Cycles this output spends taking in new tokens at the engine's own rate.
+        ownRead = std::max(ownRead, uint64_t(std::max<int64_t>(0, last - p.lastNeeded)) * uint64_t(p.spec.read_cost));
       }
+      p.lastNeeded = std::max(p.lastNeeded, last);
     }
     const uint64_t ideal = oPrev + outCost;
     const uint64_t dataOk = std::max(ideal, dataReady + tail);
@@ -222,7 +231,6 @@ void InputDma::run() {
       if (nextBurst >= 2) rq = std::max(rq, consumed[(nextBurst - 2) % kRing]); // two bursts in flight
       const uint64_t inFrame = nextBurst % burstsPerFrame;
       const uint64_t bytes = std::min(burst, frameBytes - inFrame * burst);
-      syncTo(rq);
       if (nextBurst == 0) m_firstRequest = rq;
       uint64_t done = m_port.access(false, nextBurst * burst, bytes, rq);
       maxDone = std::max(maxDone, done);
@@ -282,7 +290,6 @@ void OutputDma::run() {
         }
         const uint64_t inFrame = nextBurst % burstsPerFrame;
         const uint64_t bytes = std::min(burst, frameBytes - inFrame * burst);
-        syncTo(rq);
         uint64_t done = m_port.access(true, nextBurst * burst, bytes, rq);
         writeDone[nextBurst % kRing] = done;
         frameEnd = std::max(frameEnd, done);
@@ -332,10 +339,15 @@ void WeightStreamer::run() {
     uint64_t slot = m_outs.at(0)->waitSlot(); // the weight buffer half this pass goes into is free
     m_state = "running";
     uint64_t rq = std::max(slot, rqPrev);
-    syncTo(rq);
-    uint64_t done = rq;
-    for (uint64_t off = 0; off < bytes; off += burst)
-      done = std::max(done, m_port.access(false, off, std::min(burst, bytes - off), rq));
+    // Bursts go out one after another with at most two in flight.
+    uint64_t done = rq, inFlight[2] = {rq, rq};
+    uint64_t i = 0;
+    for (uint64_t off = 0; off < bytes; off += burst, ++i) {
+      uint64_t at = std::max(rq, inFlight[i % 2]);
+      uint64_t d = m_port.access(false, off, std::min(burst, bytes - off), at);
+      inFlight[i % 2] = d;
+      done = std::max(done, d);
+    }
     uint64_t w = writeAll(done, g);
     account(g, 0, w - oPrev, 0, done - rq, w);
     rqPrev = rq;

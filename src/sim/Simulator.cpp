@@ -13,6 +13,9 @@
 
 #include "mpsim/sim/Dram.hpp"
 #include "mpsim/sim/Engine.hpp"
+#include "mpsim/sim/Isolated.hpp"
+
+#include <cstdio>
 
 namespace mpsim::sim {
 using sched::EngineKind;
@@ -177,7 +180,9 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   return r;
 }
 
-SimResult simulateIsolated(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
+nlohmann::json runInChild(const std::function<nlohmann::json()>& fn) {
+  std::fflush(stdout);
+  std::fflush(stderr);
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
   pid_t pid = fork();
@@ -187,7 +192,7 @@ SimResult simulateIsolated(const sched::Mapping& m, const config::RunConfig& cfg
     int rc = 0;
     std::string out;
     try {
-      out = nlohmann::json(simulate(m, cfg, opt)).dump();
+      out = fn().dump();
     } catch (const std::exception& e) {
       out = std::string("!") + e.what();
       rc = 1;
@@ -209,10 +214,14 @@ SimResult simulateIsolated(const sched::Mapping& m, const config::RunConfig& cfg
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (!data.empty() && data[0] == '!') throw std::runtime_error("simulation failed: " + data.substr(1));
+  if (!data.empty() && data[0] == '!') throw std::runtime_error(data.substr(1));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || data.empty())
     throw std::runtime_error("simulation child process failed (status " + std::to_string(status) + ")");
-  return nlohmann::json::parse(data).get<SimResult>();
+  return nlohmann::json::parse(data);
+}
+
+SimResult simulateIsolated(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
+  return runInChild([&] { return nlohmann::json(simulate(m, cfg, opt)); }).get<SimResult>();
 }
 
 } // namespace mpsim::sim

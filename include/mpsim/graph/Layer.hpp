@@ -70,6 +70,7 @@ struct Layer {
   // Filled in by Graph::finalize().
   Shape out_shape;
   std::vector<Shape> in_shapes;
+  Shape stream_in; // shape of port 0's stream: in_shapes[0] before any flatten (flatten only re-indexes)
   ActType in; // activation type of input port 0
   int line = 0; // source line in a network YAML (0: built in)
 

@@ -48,7 +48,20 @@ private:
   std::vector<DramInitiatorStats> m_stats;
 };
 
-/// Initiator-side helper: issues one burst read or write at cycle t and returns its completion cycle.
+/// Carries the initiator's local time (cycle) of a request and, on return, its completion cycle.
+/// Decoupled initiators can be ahead of the kernel's time, or behind it, which an annotated delay
+/// (never negative) cannot express.
+struct RequestCycle : tlm::tlm_extension<RequestCycle> {
+  uint64_t cycle = 0;
+  tlm::tlm_extension_base* clone() const override { return new RequestCycle(*this); }
+  void copy_from(const tlm::tlm_extension_base& other) override {
+    cycle = static_cast<const RequestCycle&>(other).cycle;
+  }
+};
+
+/// Initiator-side helper: issues one burst read or write at cycle t and returns its completion
+/// cycle. It first waits in the kernel until t (when t is ahead of the kernel), so that requests
+/// of different initiators reach the DRAM in about the order of their times.
 class DramPort {
 public:
   tlm_utils::simple_initiator_socket<DramPort>* socket = nullptr;

@@ -13,6 +13,7 @@
 // Before blocking on a full output it keeps reading inputs into its buffer as far as the buffer
 // allows, as hardware would.
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,10 @@ protected:
     std::vector<uint64_t> relTime; // ring, capacity entries
     uint64_t released = 0;         // tokens [0, released) released
     uint64_t releaseTarget = 0;    // tokens below this are released as soon as they are read
+    // Releases that passed tokens not read yet: (target, cycle). A token j read later is released
+    // at max(its read end, cycle of the first entry with target > j), whatever the read order.
+    std::deque<std::pair<uint64_t, uint64_t>> pendingRelease;
+    int64_t lastNeeded = -1; // global index of the last token the previous output needed
   };
 
   /// Reads one token on port p. Returns false if the buffer has no free slot (needs a release).

@@ -1,0 +1,55 @@
+#include "mpsim/sched/Folding.hpp"
+
+#include <algorithm>
+
+namespace mpsim::sched {
+
+std::vector<int64_t> divisors(int64_t n) {
+  std::vector<int64_t> lo, hi;
+  for (int64_t d = 1; d * d <= n; ++d) {
+    if (n % d == 0) {
+      lo.push_back(d);
+      if (d != n / d) hi.push_back(n / d);
+    }
+  }
+  lo.insert(lo.end(), hi.rbegin(), hi.rend());
+  return lo;
+}
+
+namespace {
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+} // namespace
+
+int64_t mvCycles(const graph::Layer& l, int64_t pe, int64_t simd) {
+  const int64_t pixels = l.out_shape.h * l.out_shape.w;
+  if (l.isDepthwise()) return pixels * ceilDiv(l.out_channels, pe) * ceilDiv(int64_t(l.kh) * l.kw, simd);
+  int64_t perPixel = ceilDiv(l.out_channels, pe) * ceilDiv(l.dotLength(), simd);
+  if (l.kind == graph::LayerKind::FullyConnected) {
+    const auto& in = l.stream_in;
+    perPixel = std::max(perPixel, in.h * in.w * ceilDiv(in.c, simd));
+  }
+  return pixels * perPixel;
+}
+
+Fold foldForTarget(const graph::Layer& l, int64_t target) {
+  const bool dw = l.isDepthwise();
+  const auto pes = divisors(l.out_channels);
+  const auto simds = divisors(dw ? int64_t(l.kh) * l.kw : l.dotLength());
+  Fold best{pes.back(), simds.back(), mvCycles(l, pes.back(), simds.back())};
+  bool found = false;
+  for (int64_t pe : pes) {
+    for (int64_t simd : simds) {
+      int64_t c = mvCycles(l, pe, simd);
+      if (c > target) continue;
+      // The first SIMD that meets the target is the cheapest for this PE.
+      if (!found || pe * simd < best.pe * best.simd || (pe * simd == best.pe * best.simd && pe < best.pe)) {
+        best = Fold{pe, simd, c};
+        found = true;
+      }
+      break;
+    }
+  }
+  return best;
+}
+
+} // namespace mpsim::sched

@@ -1,0 +1,50 @@
+#pragma once
+// Helpers for simulation tests: load a run config from text, map it, simulate it in a child
+// process (SystemC elaborates once per process) and build the report.
+#include <string>
+#include <vector>
+
+#include "mpsim/config/RunConfig.hpp"
+#include "mpsim/report/RunReport.hpp"
+#include "mpsim/sched/Folding.hpp"
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sim/Simulator.hpp"
+
+namespace mpsim::test {
+
+struct SimRun {
+  config::Run run;
+  sched::Mapping mapping;
+  sim::SimResult result;
+  nlohmann::ordered_json report;
+  const sim::EngineStats& engine(const std::string& name) const {
+    for (const auto& e : result.engines)
+      if (e.name == name) return e;
+    throw std::out_of_range("no engine " + name);
+  }
+  const sched::EngineSpec& spec(const std::string& name) const { return mapping.engines.at(size_t(mapping.indexOf(name))); }
+  uint64_t interval() const { return report["summary"]["cycles_per_frame"].get<uint64_t>(); }
+};
+
+inline SimRun simulateText(const std::string& yaml, const std::vector<std::string>& sets = {}) {
+  SimRun r{config::loadRunString(yaml, "<test>", sets, MPSIM_SOURCE_DIR "/configs/examples"), {}, {}, {}};
+  r.mapping = sched::buildMapping(r.run.graph, r.run.config);
+  r.result = sim::simulateIsolated(r.mapping, r.run.config, sim::simOptions(r.run.config));
+  r.report = report::runReportJson(r.run.graph, r.run.config, r.mapping, r.result);
+  return r;
+}
+
+/// --set overrides that fold every MAC layer of `model` to meet `targetCycles` per frame.
+inline std::vector<std::string> balancedFolding(const std::string& yaml, int64_t targetCycles) {
+  auto run = config::loadRunString(yaml, "<test>", {}, MPSIM_SOURCE_DIR "/configs/examples");
+  std::vector<std::string> sets;
+  for (const auto& l : run.graph.layers()) {
+    if (!l.isWeighted()) continue;
+    auto f = sched::foldForTarget(l, targetCycles);
+    sets.push_back("mapping.layers[" + l.name + "].pe=" + std::to_string(f.pe));
+    sets.push_back("mapping.layers[" + l.name + "].simd=" + std::to_string(f.simd));
+  }
+  return sets;
+}
+
+} // namespace mpsim::test
