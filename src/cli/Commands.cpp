@@ -15,6 +15,10 @@
 #include "mpsim/report/InfoReport.hpp"
 #include "mpsim/report/RunReport.hpp"
 #include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sched/Resources.hpp"
+#include "mpsim/sched/Scheduler.hpp"
+
+#include <chrono>
 #include "mpsim/sim/Simulator.hpp"
 
 namespace po = boost::program_options;
@@ -128,6 +132,56 @@ int cmdDevices(const std::vector<std::string>& args) {
 
 namespace mpsim::cli {
 
+namespace {
+/// Runs the scheduler in auto mode, then builds the mapping.
+sched::Mapping mapRun(config::Run& run) {
+  if (run.config.mapping.mode == "auto") {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = sched::schedule(run.graph, run.config);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    spdlog::info("scheduler ({}): {} cycles per frame after {} candidate designs in {:.0f} ms", run.config.mapping.goal,
+                 r.design_cycles, r.evaluations, ms);
+    for (const auto& n : r.notes) spdlog::info("  {}", n);
+  }
+  return sched::buildMapping(run.graph, run.config);
+}
+
+config::Run loadRunArg(const std::string& configPath, const std::vector<std::string>& sets) {
+  return configPath.empty() ? config::loadRunString(config::defaultRunYaml(), "<built-in default example>", sets)
+                            : config::loadRun(configPath, sets);
+}
+} // namespace
+
+int cmdMap(const std::vector<std::string>& args) {
+  po::options_description opts("map options");
+  std::vector<std::string> sets;
+  std::string configPath, outDir;
+  opts.add_options()("help,h", "show this help")("config", po::value(&configPath),
+                                                 "run config YAML (default: the built-in example)")(
+      "set", po::value(&sets)->composing(), "override a key (repeatable)")("json", "print the JSON instead of the table")(
+      "out,o", po::value(&outDir), "also write DIR/map.json and DIR/effective-config.yaml");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  if (!parseArgs(args, opts, pos, vm, "mpsim map [config.yaml] [--set key=value ...] [--json] [--out DIR]")) return kExitOk;
+  config::Run run = loadRunArg(configPath, sets);
+  sched::Mapping mapping = mapRun(run);
+  auto res = sched::estimateResources(run.graph, mapping, run.config);
+  auto j = report::mapReportJson(run.graph, run.config, mapping, res);
+  if (!outDir.empty()) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(outDir, ec);
+    if (ec) throw LoadError(outDir + ": cannot create the output directory (" + ec.message() + ")");
+    std::ofstream f((fs::path(outDir) / "map.json").string());
+    f << j.dump(2) << "\n";
+    config::writeEffectiveConfig(run.config, (fs::path(outDir) / "effective-config.yaml").string());
+  }
+  if (vm.count("json")) std::cout << j.dump(2) << "\n";
+  else report::printMapSummary(std::cout, j);
+  return kExitOk;
+}
+
 int cmdRun(const std::vector<std::string>& args) {
   po::options_description opts("run options");
   std::vector<std::string> sets;
@@ -147,12 +201,13 @@ int cmdRun(const std::vector<std::string>& args) {
   if (frames != 0) sets.push_back("simulation.frames=" + std::to_string(frames));
   if (!mode.empty()) sets.push_back("simulation.mode=" + mode);
 
-  config::Run run = configPath.empty()
-                        ? config::loadRunString(config::defaultRunYaml(), "<built-in default example>", sets)
-                        : config::loadRun(configPath, sets);
+  config::Run run = loadRunArg(configPath, sets);
   spdlog::info("network {} ({} layers), device {} at {} MHz", run.graph.name(), run.graph.layers().size(),
                run.config.hardware.device.name, run.config.hardware.clock_mhz);
-  sched::Mapping mapping = sched::buildMapping(run.graph, run.config);
+  sched::Mapping mapping = mapRun(run);
+  sched::DesignResources resources = sched::estimateResources(run.graph, mapping, run.config);
+  if (!resources.fits)
+    for (const auto& s : resources.shortfalls) spdlog::warn("the design does not fit the device budget: {}", s);
   spdlog::info("mapped to {} engines and {} FIFOs; closed form {} cycles per frame ({})", mapping.engines.size(),
                mapping.streams.size(), mapping.predicted_cycles, mapping.predicted_bottleneck);
 
@@ -166,7 +221,7 @@ int cmdRun(const std::vector<std::string>& args) {
   spdlog::info("simulating {} frames ({} mode)...", opt.frames, opt.reference ? "reference" : "timestamped");
   sim::SimResult result = sim::simulate(mapping, run.config, opt);
   spdlog::info("simulated in {:.3f} s wall time", result.wall_seconds);
-  auto report = report::runReportJson(run.graph, run.config, mapping, result);
+  auto report = report::runReportJson(run.graph, run.config, mapping, result, resources);
   {
     std::ofstream f((fs::path(outDir) / "report.json").string());
     f << report.dump(2) << "\n";

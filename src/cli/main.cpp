@@ -17,6 +17,8 @@ usage: mpsim [-v|-vv|-q|-qq] <command> [options]
 commands:
   run [config.yaml]     map and simulate a design; without a config runs the built-in default example
                         (ResNet-18 on a ZCU102 at 200 MHz)
+  map [config.yaml]     the mapping (scheduler in mapping.mode auto), resource estimate and closed-form
+                        throughput, without simulation
   info <model|file>     per-layer table and totals: MACs, weights, parameter memory, reduction vs FP32
   devices               list the built-in device database
   help                  this text
@@ -55,8 +57,9 @@ int sc_main(int argc, char** argv) {
     }
     if (command == "info") return mpsim::cli::cmdInfo(rest);
     if (command == "run") return mpsim::cli::cmdRun(rest);
+    if (command == "map") return mpsim::cli::cmdMap(rest);
     if (command == "devices") return mpsim::cli::cmdDevices(rest);
-    spdlog::error("unknown command '{}'; valid: run, info, devices, help", command);
+    spdlog::error("unknown command '{}'; valid: run, map, info, devices, help", command);
     return mpsim::kExitUsage;
   } catch (const mpsim::LoadError& e) {
     for (const auto& m : e.messages()) spdlog::error("{}", m);

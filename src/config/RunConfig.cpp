@@ -72,6 +72,31 @@ hw::Device readDevice(Reader& hwr) {
   return dev;
 }
 
+// hardware.cost_model: any coefficient of hw::CostCoefficients by name.
+void readCostModel(Reader r, hw::CostCoefficients& c) {
+  struct D {
+    const char* key;
+    double* v;
+  };
+  struct I {
+    const char* key;
+    int64_t* v;
+  };
+  const D doubles[] = {{"mvu_lut_base", &c.mvu_lut_base},     {"mvu_lut_scale", &c.mvu_lut_scale},
+                       {"mvu_ff_base", &c.mvu_ff_base},       {"mvu_ff_scale", &c.mvu_ff_scale},
+                       {"lutram_bits_per_lut", &c.lutram_bits_per_lut},
+                       {"bitserial_lut_per_bit", &c.bitserial_lut_per_bit},
+                       {"engine_lut_base", &c.engine_lut_base}, {"engine_lut_per_bit", &c.engine_lut_per_bit},
+                       {"dma_lut", &c.dma_lut},               {"dma_ff", &c.dma_ff},
+                       {"scale_shift_dsp_per_pe", &c.scale_shift_dsp_per_pe}};
+  const I ints[] = {{"lutram_max_depth", &c.lutram_max_depth},
+                    {"lutram_max_bits", &c.lutram_max_bits},
+                    {"srl_max_depth", &c.srl_max_depth}};
+  for (const auto& d : doubles) *d.v = r.get<double>(d.key, *d.v, io::nonNegative());
+  for (const auto& i : ints) *i.v = r.get<int64_t>(i.key, *i.v, io::inRange(0, int64_t(1) << 40));
+  r.finish();
+}
+
 RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, graph::Graph& graphOut) {
   RunConfig cfg;
   cfg.file = doc->file;
@@ -80,6 +105,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   // network
   Reader net = root.child("network");
   cfg.network.model = net.req<std::string>("model");
+  const std::string modelWhere = net.where("model") + ": " + net.keyPath("model");
   cfg.network.quant = io::readQuantRules(net.child("quant"));
   net.finish();
 
@@ -90,7 +116,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   cfg.hardware.clock_mhz = hwr.get<double>("clock_mhz", dev.clock_mhz > 0 ? dev.clock_mhz : 200,
                                            [](const double& v) {
                                              return (v > 0 && v <= 2000) ? std::string()
-                                                                         : "clock " + std::to_string(v) + " MHz is outside (0, 2000]";
+                                                                         : "clock " + io::formatNumber(v) + " MHz is outside (0, 2000]";
                                            });
   Reader dram = hwr.child("dram");
   cfg.hardware.dram.channels = dram.get<int>("channels", dev.dram_channels, inRangeInt(1, 64));
@@ -103,15 +129,30 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   cfg.hardware.io.in_bits_per_cycle = ior.get<int>("in_bits_per_cycle", dev.io_port_bits, inRangeInt(1, 1 << 16));
   cfg.hardware.io.out_bits_per_cycle = ior.get<int>("out_bits_per_cycle", dev.io_port_bits, inRangeInt(1, 1 << 16));
   ior.finish();
+  readCostModel(hwr.child("cost_model"), cfg.hardware.cost);
+  Reader bud = hwr.child("budget");
+  auto frac = [](const double& v) {
+    return (v > 0 && v <= 1) ? std::string() : "fraction " + std::to_string(v) + " must be in (0, 1]";
+  };
+  cfg.hardware.budget.lut = bud.get<double>("lut", 0.70, frac);
+  cfg.hardware.budget.ff = bud.get<double>("ff", 0.50, frac);
+  cfg.hardware.budget.dsp = bud.get<double>("dsp", 0.80, frac);
+  cfg.hardware.budget.bram = bud.get<double>("bram", 0.80, frac);
+  cfg.hardware.budget.uram = bud.get<double>("uram", 0.80, frac);
+  bud.finish();
   hwr.finish();
 
   // mapping
   Reader map = root.child("mapping");
-  cfg.mapping.mode = map.get<std::string>("mode", "manual", [](const std::string& v) {
-    if (v == "manual") return std::string();
-    if (v == "auto") return std::string("'auto' needs the scheduler, which this build does not have yet; valid: manual");
-    return "'" + v + "' is not valid; valid: manual";
-  });
+  cfg.mapping.mode = map.get<std::string>("mode", "manual", oneOf({"manual", "auto"}));
+  cfg.mapping.goal = map.get<std::string>("goal", "max_fps", oneOf({"max_fps", "target_fps"}));
+  if (auto t = map.opt<double>("target_fps", io::positive())) cfg.mapping.target_fps = *t;
+  else if (cfg.mapping.mode == "auto" && cfg.mapping.goal == "target_fps")
+    map.error("goal", "goal target_fps needs mapping.target_fps (frames per second)");
+  if (auto k = map.optList<std::string>("pe_kinds", oneOf({"lut", "dsp", "bitserial"}))) {
+    if (k->empty()) map.error("pe_kinds", "the list is empty; valid entries: lut, dsp, bitserial");
+    else cfg.mapping.pe_kinds = *k;
+  }
   Reader layers = map.child("layers");
   for (const auto& name : layers.keys()) {
     Reader l = layers.child(name);
@@ -119,6 +160,8 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     m.where = layers.where(name);
     m.pe = l.opt<int>("pe", inRangeInt(1, 1 << 20));
     m.simd = l.opt<int>("simd", inRangeInt(1, 1 << 20));
+    m.pe_kind = l.opt<std::string>("pe_kind", oneOf({"lut", "dsp", "bitserial"}));
+    m.ram_style = l.opt<std::string>("ram_style", oneOf({"auto", "lutram", "bram", "uram"}));
     if (auto w = l.opt<std::string>("weights", oneOf({"onchip", "dram"})))
       m.weights = *w == "dram" ? WeightPlacement::Dram : WeightPlacement::OnChip;
     m.weight_reuse = l.opt<int>("weight_reuse", inRangeInt(1, 1 << 24));
@@ -155,7 +198,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   doc->diag.throwIfAny();
 
   // The network, with its quantisation rules, and mapping names checked against it.
-  graphOut = io::loadModel(cfg.network.model, baseDir);
+  graphOut = io::loadModel(cfg.network.model, baseDir, modelWhere);
   graph::applyQuantRules(graphOut, cfg.network.quant);
   for (const auto& [name, m] : cfg.mapping.layers) {
     const graph::Layer* l = graphOut.find(name);

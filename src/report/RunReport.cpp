@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/report/InfoReport.hpp"
 
 namespace mpsim::report {
@@ -28,8 +29,98 @@ double round6(double v) { return std::round(v * 1e6) / 1e6; }
 
 } // namespace
 
+namespace {
+ordered_json paramsJson(const graph::Graph& g) {
+  auto st = graph::computeStats(g);
+  return {{"weights", st.weights},
+          {"weight_bits", st.weight_bits},
+          {"weight_bytes", (st.weight_bits + 7) / 8},
+          {"fp32_bits", st.fp32_bits},
+          {"reduction", round6(st.reduction)}};
+}
+
+ordered_json engineJson(const sched::EngineSpec& e, const hw::Resources& res) {
+  ordered_json l;
+  l["name"] = e.name;
+  l["layer"] = e.layer;
+  l["kind"] = sched::toString(e.kind);
+  l["pe"] = e.pe;
+  l["simd"] = e.simd;
+  if (e.kind == EngineKind::MatrixVector || e.kind == EngineKind::Vector) {
+    l["pe_kind"] = hw::toString(e.pe_kind);
+    l["weights"] = hw::toString(e.weight_mem);
+  }
+  l["macs"] = e.macs;
+  l["cycles_per_frame"] = e.closed_form_cycles;
+  l["resources"] = sched::toJson(res);
+  return l;
+}
+} // namespace
+
+ordered_json mapReportJson(const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
+                           const sched::DesignResources& res) {
+  ordered_json j;
+  j["schema"] = "mpsim.map/1";
+  j["network"] = g.name();
+  j["device"] = cfg.hardware.device.name;
+  const double fclk = cfg.hardware.clock_mhz * 1e6;
+  j["summary"] = {{"clock_mhz", cfg.hardware.clock_mhz},
+                  {"cycles_per_frame", m.predicted_cycles},
+                  {"fps", m.predicted_cycles > 0 ? round6(fclk / double(m.predicted_cycles)) : 0.0},
+                  {"bottleneck", m.predicted_bottleneck},
+                  {"mode", cfg.mapping.mode}};
+  ordered_json& layers = j["layers"] = ordered_json::array();
+  for (size_t i = 0; i < m.engines.size(); ++i) layers.push_back(engineJson(m.engines[i], res.engines[i]));
+  ordered_json& fifos = j["fifos"] = ordered_json::array();
+  for (size_t i = 0; i < m.streams.size(); ++i) {
+    const auto& sp = m.streams[i];
+    fifos.push_back({{"name", sp.name}, {"depth", sp.depth}, {"shortcut", sp.shortcut}, {"resources", sched::toJson(res.streams[i])}});
+  }
+  j["resources"] = sched::resourcesJson(res);
+  j["params"] = paramsJson(g);
+  return j;
+}
+
+void printMapSummary(std::ostream& os, const ordered_json& j) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-26s %-10s %5s %5s %-9s %-7s %12s %9s %6s %7s %5s\n", "engine", "kind", "PE", "SIMD",
+                "PE kind", "weights", "cycles", "LUT", "DSP", "BRAM18", "URAM");
+  os << "network " << j["network"].get<std::string>() << " on " << j["device"].get<std::string>() << " ("
+     << j["summary"]["mode"].get<std::string>() << " mapping)\n"
+     << buf;
+  for (const auto& l : j["layers"]) {
+    std::snprintf(buf, sizeof buf, "%-26s %-10s %5lld %5lld %-9s %-7s %12lld %9.0f %6.0f %7.0f %5.0f\n",
+                  l["name"].get<std::string>().c_str(), l["kind"].get<std::string>().c_str(),
+                  (long long)l["pe"].get<int64_t>(), (long long)l["simd"].get<int64_t>(),
+                  l.contains("pe_kind") ? l["pe_kind"].get<std::string>().c_str() : "-",
+                  l.contains("weights") ? l["weights"].get<std::string>().c_str() : "-",
+                  (long long)l["cycles_per_frame"].get<int64_t>(), l["resources"]["lut"].get<double>(),
+                  l["resources"]["dsp"].get<double>(), l["resources"]["bram18"].get<double>(),
+                  l["resources"]["uram"].get<double>());
+    os << buf;
+  }
+  const auto& r = j["resources"];
+  os << "\n";
+  for (const char* k : {"lut", "ff", "dsp", "bram18", "uram"}) {
+    std::snprintf(buf, sizeof buf, "%-7s %12.0f of %10.0f (%5.1f%%), budget %10.0f\n", k, r["total"][k].get<double>(),
+                  r["device"][k].get<double>(), 100.0 * r["utilization"][k].get<double>(), r["budget"][k].get<double>());
+    os << buf;
+  }
+  os << "fits         " << (r["fits"].get<bool>() ? "yes" : "NO") << "\n";
+  for (const auto& s : r["shortfalls"]) os << "  " << s.get<std::string>() << "\n";
+  const auto& s = j["summary"];
+  std::snprintf(buf, sizeof buf, "closed form  %.2f frames/s (%lld cycles per frame, bottleneck %s)\n",
+                s["fps"].get<double>(), (long long)s["cycles_per_frame"].get<int64_t>(),
+                s["bottleneck"].get<std::string>().c_str());
+  os << buf;
+  const auto& p = j["params"];
+  std::snprintf(buf, sizeof buf, "parameters   %s bits, %.2fx smaller than FP32\n",
+                withCommas(p["weight_bits"].get<int64_t>()).c_str(), p["reduction"].get<double>());
+  os << buf;
+}
+
 ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
-                           const sim::SimResult& r) {
+                           const sim::SimResult& r, const sched::DesignResources& res) {
   ordered_json j;
   j["schema"] = kReportSchema;
   j["network"] = g.name();
@@ -89,21 +180,13 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   for (size_t i = 0; i < m.engines.size(); ++i) {
     const auto& e = m.engines[i];
     const auto& st = r.engines[i];
-    ordered_json l;
-    l["name"] = e.name;
-    l["layer"] = e.layer;
-    l["kind"] = sched::toString(e.kind);
-    l["pe"] = e.pe;
-    l["simd"] = e.simd;
-    l["macs"] = e.macs;
-    l["cycles_per_frame"] = e.closed_form_cycles;
+    ordered_json l = engineJson(e, res.engines[i]);
     l["busy"] = st.busy;
     l["starved"] = st.starved;
     l["blocked"] = st.blocked;
     l["dram_wait"] = st.dram_wait;
     l["utilization"] = interval > 0 ? round6(double(st.busy) / double(interval)) : 0.0;
     l["first_output"] = st.first_output;
-    l["weights"] = e.weights_in_dram ? "dram" : (e.macs > 0 ? "onchip" : "-");
     l["state"] = st.state;
     layers.push_back(std::move(l));
   }
@@ -148,6 +231,9 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   d["utilization"] = interval > 0 ? round6(perFrame * fclk / double(interval) / 1e9 / peak) : 0.0;
   d["initiators"] = inits;
 
+  j["resources"] = sched::resourcesJson(res);
+  j["params"] = paramsJson(g);
+
   if (deadlock) {
     ordered_json dl;
     dl["cycle"] = r.deadlock.cycle;
@@ -171,7 +257,7 @@ void writeLayersCsv(std::ostream& os, const ordered_json& report) {
     os << l["name"].get<std::string>() << "," << l["layer"].get<std::string>() << "," << l["kind"].get<std::string>()
        << "," << l["pe"] << "," << l["simd"] << "," << l["macs"] << "," << l["cycles_per_frame"] << "," << l["busy"]
        << "," << l["starved"] << "," << l["blocked"] << "," << l["dram_wait"] << "," << l["utilization"] << ","
-       << l["weights"].get<std::string>() << "\n";
+       << l.value("weights", std::string("-")) << "\n";
   }
 }
 

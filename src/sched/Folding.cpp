@@ -20,10 +20,9 @@ namespace {
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
 
-int64_t mvCycles(const graph::Layer& l, int64_t pe, int64_t simd) {
+int64_t mvCycles(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind) {
   const int64_t pixels = l.out_shape.h * l.out_shape.w;
-  if (l.isDepthwise()) return pixels * ceilDiv(l.out_channels, pe) * ceilDiv(int64_t(l.kh) * l.kw, simd);
-  int64_t perPixel = ceilDiv(l.out_channels, pe) * ceilDiv(l.dotLength(), simd);
+  int64_t perPixel = hw::macCyclesPerPixel(hw::macUnitOf(l, pe, simd, kind, hw::MemKind::None));
   if (l.kind == graph::LayerKind::FullyConnected) {
     const auto& in = l.stream_in;
     perPixel = std::max(perPixel, in.h * in.w * ceilDiv(in.c, simd));
@@ -31,15 +30,15 @@ int64_t mvCycles(const graph::Layer& l, int64_t pe, int64_t simd) {
   return pixels * perPixel;
 }
 
-Fold foldForTarget(const graph::Layer& l, int64_t target) {
+Fold foldForTarget(const graph::Layer& l, int64_t target, hw::PeKind kind) {
   const bool dw = l.isDepthwise();
   const auto pes = divisors(l.out_channels);
   const auto simds = divisors(dw ? int64_t(l.kh) * l.kw : l.dotLength());
-  Fold best{pes.back(), simds.back(), mvCycles(l, pes.back(), simds.back())};
+  Fold best{pes.back(), simds.back(), mvCycles(l, pes.back(), simds.back(), kind)};
   bool found = false;
   for (int64_t pe : pes) {
     for (int64_t simd : simds) {
-      int64_t c = mvCycles(l, pe, simd);
+      int64_t c = mvCycles(l, pe, simd, kind);
       if (c > target) continue;
       // The first SIMD that meets the target is the cheapest for this PE.
       if (!found || pe * simd < best.pe * best.simd || (pe * simd == best.pe * best.simd && pe < best.pe)) {

@@ -178,20 +178,19 @@ void Builder::layerEngines(const Layer& l) {
     e.macs = l.macs();
     e.weight_bits = l.weightMemoryBits();
     int64_t kk = int64_t(l.kh) * l.kw;
-    if (dw) {
-      e.kind = EngineKind::Vector;
-      e.pe = folding(l, "pe", map ? map->pe : std::nullopt, 1, mh);
-      e.simd = folding(l, "simd", map ? map->simd : std::nullopt, 1, kk);
-      e.out_cost = ceilDiv(mh, e.pe) * ceilDiv(kk, e.simd);
-    } else {
-      e.kind = EngineKind::MatrixVector;
-      e.pe = folding(l, "pe", map ? map->pe : std::nullopt, 1, mh);
-      e.simd = folding(l, "simd", map ? map->simd : std::nullopt, 1, mw);
-      e.out_cost = ceilDiv(mh, e.pe) * ceilDiv(mw, e.simd);
-      if (mh % e.pe != 0 || mw % e.simd != 0)
-        spdlog::warn("{}: pe={} / simd={} do not divide {} outputs / {} inputs; cycles use the ceiling", l.name, e.pe,
-                     e.simd, mh, mw);
-    }
+    e.kind = dw ? EngineKind::Vector : EngineKind::MatrixVector;
+    e.pe = folding(l, "pe", map ? map->pe : std::nullopt, 1, mh);
+    e.simd = folding(l, "simd", map ? map->simd : std::nullopt, 1, dw ? kk : mw);
+    e.pe_kind = map && map->pe_kind ? hw::parsePeKind(*map->pe_kind).value_or(hw::PeKind::Lut) : defaultPeKind(l);
+    if (map && map->weights && *map->weights == config::WeightPlacement::Dram) e.weight_mem = hw::MemKind::Dram;
+    else if (map && map->ram_style && *map->ram_style == "lutram") e.weight_mem = hw::MemKind::Lutram;
+    else if (map && map->ram_style && *map->ram_style == "bram") e.weight_mem = hw::MemKind::Bram;
+    else if (map && map->ram_style && *map->ram_style == "uram") e.weight_mem = hw::MemKind::Uram;
+    else e.weight_mem = autoWeightMemory(l, e.pe, e.simd, e.pe_kind, cfg.hardware.cost);
+    e.out_cost = hw::macCyclesPerPixel(hw::macUnitOf(l, e.pe, e.simd, e.pe_kind, e.weight_mem));
+    if (!dw && (mh % e.pe != 0 || mw % e.simd != 0))
+      spdlog::warn("{}: pe={} / simd={} do not divide {} outputs / {} inputs; cycles use the ceiling", l.name, e.pe,
+                   e.simd, mh, mw);
     e.latency = 3 + log2Ceil(e.simd);
     e.out_tokens_per_frame = l.out_shape.pixels();
     bool isConvWindow = l.kind == LayerKind::Conv &&
@@ -243,7 +242,7 @@ void Builder::layerEngines(const Layer& l) {
     int64_t readTotal = data.read_cost * (data.need == NeedKind::All ? data.tokens_per_frame : 1);
     e.tail = std::max<int64_t>(0, e.out_cost - readTotal);
     e.in.push_back(data);
-    e.closed_form_cycles = mvCycles(l, e.pe, e.simd);
+    e.closed_form_cycles = mvCycles(l, e.pe, e.simd, e.pe_kind);
     if (map && map->weights && *map->weights == config::WeightPlacement::Dram) {
       e.weights_in_dram = true;
       PortSpec wp;
@@ -388,7 +387,15 @@ void Builder::addStreams() {
       f.layer = name;
       f.kind = EngineKind::Fork;
       int64_t c = l ? l->out_shape.c : 1;
-      f.pe = c; // one pixel per cycle, like the layers it duplicates
+      // As fast as its producer delivers pixels: the smallest PE that keeps up with it.
+      const EngineSpec& pr = m.engines[size_t(prod)];
+      int64_t rate = std::max<int64_t>(1, pr.kind == EngineKind::InputDma ? pr.out_cost : pr.out_cost);
+      f.pe = c;
+      for (int64_t d : divisors(c))
+        if (ceilDiv(c, d) <= rate) {
+          f.pe = d;
+          break;
+        }
       PortSpec p;
       p.tokens_per_frame = l ? l->out_shape.pixels() : 1;
       p.read_cost = ceilDiv(c, f.pe);
@@ -541,6 +548,18 @@ void Builder::build() {
 }
 
 } // namespace
+
+hw::PeKind defaultPeKind(const graph::Layer& l) {
+  return std::max(l.maxWeightBits(), l.in.bits) <= 4 ? hw::PeKind::Lut : hw::PeKind::Dsp;
+}
+
+hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind,
+                             const hw::CostCoefficients& c) {
+  int64_t depth = 0;
+  for (const auto& m : hw::weightMemories(hw::macUnitOf(l, pe, simd, kind, hw::MemKind::Bram)))
+    depth = std::max(depth, m.depth);
+  return depth <= c.lutram_max_depth ? hw::MemKind::Lutram : hw::MemKind::Bram;
+}
 
 Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg) {
   Builder b{g, cfg, {}, {}, {}, {}};

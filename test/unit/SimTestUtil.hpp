@@ -8,6 +8,8 @@
 #include "mpsim/report/RunReport.hpp"
 #include "mpsim/sched/Folding.hpp"
 #include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sched/Resources.hpp"
+#include "mpsim/sched/Scheduler.hpp"
 #include "mpsim/sim/Simulator.hpp"
 
 namespace mpsim::test {
@@ -28,9 +30,11 @@ struct SimRun {
 
 inline SimRun simulateText(const std::string& yaml, const std::vector<std::string>& sets = {}) {
   SimRun r{config::loadRunString(yaml, "<test>", sets, MPSIM_SOURCE_DIR "/configs/examples"), {}, {}, {}};
+  if (r.run.config.mapping.mode == "auto") sched::schedule(r.run.graph, r.run.config);
   r.mapping = sched::buildMapping(r.run.graph, r.run.config);
   r.result = sim::simulateIsolated(r.mapping, r.run.config, sim::simOptions(r.run.config));
-  r.report = report::runReportJson(r.run.graph, r.run.config, r.mapping, r.result);
+  r.report = report::runReportJson(r.run.graph, r.run.config, r.mapping, r.result,
+                                   sched::estimateResources(r.run.graph, r.mapping, r.run.config));
   return r;
 }
 

@@ -11,6 +11,7 @@
 
 #include "mpsim/graph/Graph.hpp"
 #include "mpsim/graph/QuantRules.hpp"
+#include "mpsim/hw/CostModel.hpp"
 #include "mpsim/hw/Device.hpp"
 
 namespace mpsim::config {
@@ -34,6 +35,8 @@ struct IoConfig {
 
 struct HardwareConfig {
   hw::Device device;
+  hw::CostCoefficients cost;   // hardware.cost_model overrides applied
+  hw::Budget budget;           // hardware.budget (utilisation caps)
   double clock_mhz = 200;
   DramConfig dram;
   IoConfig io;
@@ -43,6 +46,8 @@ enum class WeightPlacement { OnChip, Dram };
 
 struct LayerMapping {
   std::optional<int> pe, simd;
+  std::optional<std::string> pe_kind;   // lut | dsp | bitserial
+  std::optional<std::string> ram_style; // auto | lutram | bram | uram (on-chip weights)
   std::optional<WeightPlacement> weights;
   std::optional<int> weight_reuse; // output pixels served per weight pass when weights stream from DRAM
   std::string where;
@@ -55,7 +60,10 @@ struct FifoConfig {
 };
 
 struct MappingConfig {
-  std::string mode = "manual";
+  std::string mode = "manual";          // manual | auto
+  std::string goal = "max_fps";         // auto: max_fps | target_fps
+  double target_fps = 0;                // auto with goal target_fps
+  std::vector<std::string> pe_kinds = {"lut", "dsp", "bitserial"}; // kinds the scheduler may use
   std::map<std::string, LayerMapping> layers;
   FifoConfig fifos;
 };

@@ -10,6 +10,7 @@
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/graph/Graph.hpp"
 #include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sched/Resources.hpp"
 #include "mpsim/sim/Result.hpp"
 
 namespace mpsim::report {
@@ -17,7 +18,11 @@ namespace mpsim::report {
 inline constexpr const char* kReportSchema = "mpsim.report/1";
 
 nlohmann::ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
-                                     const sim::SimResult& r);
+                                     const sim::SimResult& r, const sched::DesignResources& res);
+/// The mapping without simulation (`mpsim map`): engines, closed forms, resources, params.
+nlohmann::ordered_json mapReportJson(const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
+                                     const sched::DesignResources& res);
+void printMapSummary(std::ostream& os, const nlohmann::ordered_json& report);
 void writeLayersCsv(std::ostream& os, const nlohmann::ordered_json& report);
 void printRunSummary(std::ostream& os, const nlohmann::ordered_json& report);
 

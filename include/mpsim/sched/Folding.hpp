@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "mpsim/graph/Layer.hpp"
+#include "mpsim/hw/CostModel.hpp"
 
 namespace mpsim::sched {
 
@@ -20,11 +21,12 @@ std::vector<int64_t> divisors(int64_t n);
 ///   matrix-vector: OFM_H*OFM_W * ceil(MH/PE) * ceil(MW/SIMD), and at least the cycles to read
 ///   a flattened input at SIMD elements per token and cycle (fc over a spatial tensor);
 ///   depthwise: OFM_H*OFM_W * ceil(C/PE) * ceil(K_h*K_w/SIMD).
-int64_t mvCycles(const graph::Layer& l, int64_t pe, int64_t simd);
+///   bit-serial units take a cycle per weight bit (docs/cost-model.md).
+int64_t mvCycles(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind = hw::PeKind::Lut);
 
 /// Legal folding (PE divides MH, SIMD divides MW; for depthwise PE divides C, SIMD divides K_h*K_w)
 /// with the fewest lanes PE*SIMD whose cycles meet `target`; ties prefer the smaller PE. If no
 /// folding meets it, the fully parallel one.
-Fold foldForTarget(const graph::Layer& l, int64_t target);
+Fold foldForTarget(const graph::Layer& l, int64_t target, hw::PeKind kind = hw::PeKind::Lut);
 
 } // namespace mpsim::sched

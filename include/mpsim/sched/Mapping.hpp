@@ -8,6 +8,7 @@
 
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/graph/Graph.hpp"
+#include "mpsim/hw/CostModel.hpp"
 
 namespace mpsim::sched {
 
@@ -51,6 +52,8 @@ struct EngineSpec {
   int64_t macs = 0;
   int64_t weight_bits = 0;   // parameter memory of the layer
   bool weights_in_dram = false;
+  hw::PeKind pe_kind = hw::PeKind::Lut;   // MAC engines
+  hw::MemKind weight_mem = hw::MemKind::None;
   int64_t bytes_per_token = 0;  // DMA engines: bytes moved per token (rounded up per frame)
   int64_t bytes_per_frame = 0;  // DMA / weight streamer: DRAM bytes per frame
   int64_t closed_form_cycles = 0; // cycles per frame from the closed form of this engine alone
@@ -82,7 +85,13 @@ struct Need {
 };
 Need needOf(const EngineSpec& e, const PortSpec& p, int64_t k);
 
-/// Builds the mapping for mapping.mode: manual. Throws LoadError for illegal folding (PE larger
+/// PE kind used when the config does not name one: LUT multipliers up to 4-bit operands, DSPs above.
+hw::PeKind defaultPeKind(const graph::Layer& l);
+/// Weight memory for ram_style auto: LUTRAM for shallow memories, else BRAM.
+hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind,
+                             const hw::CostCoefficients& c);
+
+/// Builds the mapping from the folding in cfg.mapping.layers (filled in by the scheduler in auto mode). Throws LoadError for illegal folding (PE larger
 /// than the channels, SIMD larger than the dot product) or unknown FIFO names in mapping.fifos.depths.
 Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg);
 

@@ -1,0 +1,33 @@
+#pragma once
+// Resource estimate of a mapped design: every engine and FIFO through the cost model, the total,
+// the device budget and whether it fits.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mpsim/config/RunConfig.hpp"
+#include "mpsim/graph/Graph.hpp"
+#include "mpsim/hw/CostModel.hpp"
+#include "mpsim/sched/Mapping.hpp"
+
+namespace mpsim::sched {
+
+struct DesignResources {
+  std::vector<hw::Resources> engines; // parallel to Mapping::engines
+  std::vector<hw::Resources> streams; // parallel to Mapping::streams
+  hw::Resources total;
+  hw::Resources device;  // device totals
+  hw::Resources budget;  // device totals times the utilisation caps
+  bool fits = false;
+  /// Resources over budget, e.g. "BRAM18: needs 2100, budget 1459 (short by 641)".
+  std::vector<std::string> shortfalls;
+};
+
+DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const config::RunConfig& cfg);
+
+nlohmann::ordered_json toJson(const hw::Resources& r);
+/// resources {total, device, budget, utilization, fits, shortfalls}.
+nlohmann::ordered_json resourcesJson(const DesignResources& d);
+
+} // namespace mpsim::sched

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up the dependencies, builds mpsim and runs the whole test suite with CTest.
+# Usage: scripts/test.sh [--sanitize]   (--sanitize: the same suite under ASan + UBSan)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh "$@"
+dir=build
+if [ "${1:-}" = "--sanitize" ]; then
+  dir=build-asan
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+ctest --test-dir "$dir" -j2 --output-on-failure

@@ -1,0 +1,118 @@
+#include "mpsim/sched/Resources.hpp"
+
+#include <cmath>
+
+namespace mpsim::sched {
+
+namespace {
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int log2Ceil(int64_t v) {
+  int b = 0;
+  while ((int64_t(1) << b) < v) ++b;
+  return b;
+}
+} // namespace
+
+DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const config::RunConfig& cfg) {
+  const auto& c = cfg.hardware.cost;
+  DesignResources d;
+  for (const auto& e : m.engines) {
+    hw::Resources r;
+    const graph::Layer* l = g.find(e.layer);
+    const int a = l ? l->in.bits : 8;
+    switch (e.kind) {
+    case EngineKind::MatrixVector:
+    case EngineKind::Vector:
+    {
+      hw::MacUnit u = hw::macUnitOf(*l, e.pe, e.simd, e.pe_kind, e.weight_mem);
+      if (e.weights_in_dram && e.in.size() > 1) u.weightReuse = e.in[1].reuse;
+      r = hw::macResources(u, cfg.hardware.device.dsp_kind, c);
+    }
+      break;
+    case EngineKind::Swu: {
+      const int64_t ch = l->stream_in.c;
+      const int64_t word = std::min<int64_t>(e.simd, ch);
+      r = hw::engineResources(e.simd * a, c);
+      r += hw::bufferResources(e.in[0].capacity * ceilDiv(ch, word), word * a, c);
+      break;
+    }
+    case EngineKind::Pool: {
+      const int64_t ch = l->stream_in.c;
+      r = hw::engineResources(e.pe * a, c);
+      r += hw::bufferResources(e.in[0].capacity * ceilDiv(ch, e.pe), e.pe * a, c);
+      break;
+    }
+    case EngineKind::GlobalPool: {
+      const int64_t ch = l->stream_in.c;
+      const int accw = a + log2Ceil(l->stream_in.h * l->stream_in.w);
+      r = hw::engineResources(e.pe * accw, c);
+      r += hw::bufferResources(ceilDiv(ch, e.pe), e.pe * accw, c);
+      break;
+    }
+    case EngineKind::Add:
+    case EngineKind::Concat:
+    case EngineKind::Fork:
+    case EngineKind::Quantizer:
+      r = hw::engineResources(e.pe * (l ? l->out.bits : 8) * int64_t(std::max<size_t>(1, e.in.size())), c);
+      break;
+    case EngineKind::InputDma:
+    case EngineKind::OutputDma:
+    case EngineKind::WeightStreamer:
+      r.lut = c.dma_lut;
+      r.ff = c.dma_ff;
+      break;
+    }
+    d.engines.push_back(r);
+    d.total += r;
+  }
+  for (const auto& s : m.streams) {
+    hw::Resources r;
+    if (s.bits_per_token > 0) {
+      const int64_t word = std::min<int64_t>(s.bits_per_token, 72);
+      r = hw::bufferResources(s.depth * ceilDiv(s.bits_per_token, word), word, c);
+    }
+    d.streams.push_back(r);
+    d.total += r;
+  }
+  const auto& dev = cfg.hardware.device;
+  const auto& b = cfg.hardware.budget;
+  d.device = hw::Resources{double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};
+  d.budget = hw::Resources{std::floor(dev.lut * b.lut), std::floor(dev.ff * b.ff), std::floor(dev.dsp * b.dsp),
+                           std::floor(dev.bram18 * b.bram), std::floor(dev.uram * b.uram)};
+  auto check = [&](const char* name, double need, double have) {
+    if (std::ceil(need) > have)
+      d.shortfalls.push_back(std::string(name) + ": needs " + std::to_string(int64_t(std::ceil(need))) + ", budget " +
+                             std::to_string(int64_t(have)) + " (short by " +
+                             std::to_string(int64_t(std::ceil(need) - have)) + ")");
+  };
+  check("LUT", d.total.lut, d.budget.lut);
+  check("FF", d.total.ff, d.budget.ff);
+  check("DSP", d.total.dsp, d.budget.dsp);
+  check("BRAM18", d.total.bram18, d.budget.bram18);
+  check("URAM", d.total.uram, d.budget.uram);
+  d.fits = d.shortfalls.empty();
+  return d;
+}
+
+nlohmann::ordered_json toJson(const hw::Resources& r) {
+  auto rnd = [](double v) { return std::round(v * 10) / 10; };
+  return {{"lut", rnd(r.lut)}, {"ff", rnd(r.ff)}, {"dsp", rnd(r.dsp)}, {"bram18", rnd(r.bram18)}, {"uram", rnd(r.uram)}};
+}
+
+nlohmann::ordered_json resourcesJson(const DesignResources& d) {
+  nlohmann::ordered_json j;
+  j["total"] = toJson(d.total);
+  j["device"] = toJson(d.device);
+  j["budget"] = toJson(d.budget);
+  auto frac = [](double a, double b) { return b > 0 ? std::round(a / b * 1e4) / 1e4 : (a > 0 ? 1e9 : 0.0); };
+  j["utilization"] = {{"lut", frac(d.total.lut, d.device.lut)},
+                      {"ff", frac(d.total.ff, d.device.ff)},
+                      {"dsp", frac(d.total.dsp, d.device.dsp)},
+                      {"bram18", frac(d.total.bram18, d.device.bram18)},
+                      {"uram", frac(d.total.uram, d.device.uram)}};
+  j["fits"] = d.fits;
+  j["shortfalls"] = d.shortfalls;
+  return j;
+}
+
+} // namespace mpsim::sched

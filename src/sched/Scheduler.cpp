@@ -1,0 +1,288 @@
+#include "mpsim/sched/Scheduler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <spdlog/spdlog.h>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/sched/Folding.hpp"
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sched/Resources.hpp"
+
+namespace mpsim::sched {
+using config::LayerMapping;
+using config::WeightPlacement;
+
+namespace {
+
+double score(const hw::Resources& r, const hw::Resources& budget) {
+  auto part = [](double need, double have) {
+    if (need <= 0) return 0.0;
+    return have > 0 ? need / have : 1e9;
+  };
+  return part(r.lut, budget.lut) + part(r.ff, budget.ff) + part(r.dsp, budget.dsp) + part(r.bram18, budget.bram18) +
+         part(r.uram, budget.uram);
+}
+
+struct Scheduler {
+  const graph::Graph& g;
+  config::RunConfig& cfg;
+  std::map<std::string, LayerMapping> manual; // as given by the user
+  std::vector<hw::PeKind> kinds;
+  hw::Resources budget;
+  ScheduleResult result;
+
+  Scheduler(const graph::Graph& graph, config::RunConfig& c) : g(graph), cfg(c), manual(c.mapping.layers) {
+    for (const auto& k : cfg.mapping.pe_kinds)
+      if (auto p = hw::parsePeKind(k)) kinds.push_back(*p);
+    if (kinds.empty()) kinds = {hw::PeKind::Lut};
+    const auto& dev = cfg.hardware.device;
+    const auto& b = cfg.hardware.budget;
+    budget = hw::Resources{std::floor(dev.lut * b.lut), std::floor(dev.ff * b.ff), std::floor(dev.dsp * b.dsp),
+                           std::floor(dev.bram18 * b.bram), std::floor(dev.uram * b.uram)};
+  }
+
+  /// Folding and PE kind of every MAC layer for a cycle target; weights on chip (auto placement).
+  void foldAll(int64_t target) {
+    cfg.mapping.layers = manual;
+    for (const auto& l : g.layers()) {
+      if (!l.isWeighted()) {
+        // Pooling, add, concat, quantiser: the fewest channels per cycle that meet the target.
+        bool folds = l.kind == graph::LayerKind::MaxPool || l.kind == graph::LayerKind::AvgPool ||
+                     l.kind == graph::LayerKind::GlobalAvgPool || l.kind == graph::LayerKind::Add ||
+                     l.kind == graph::LayerKind::Concat || l.kind == graph::LayerKind::Quantizer;
+        if (!folds || (manual.count(l.name) && manual.at(l.name).pe)) continue;
+        const int64_t c = l.out_shape.c;
+        const int64_t tokens = std::max(l.stream_in.h * l.stream_in.w, l.out_shape.h * l.out_shape.w);
+        int64_t pe = c;
+        for (int64_t d : divisors(c))
+          if (tokens * ((c + d - 1) / d) <= target) {
+            pe = d;
+            break;
+          }
+        LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
+        lm.pe = int(pe);
+        cfg.mapping.layers[l.name] = lm;
+        continue;
+      }
+      const LayerMapping* given = manual.count(l.name) ? &manual.at(l.name) : nullptr;
+      std::vector<hw::PeKind> options = kinds;
+      if (given && given->pe_kind) options = {hw::parsePeKind(*given->pe_kind).value_or(hw::PeKind::Lut)};
+      double best = std::numeric_limits<double>::infinity();
+      LayerMapping choice;
+      for (hw::PeKind k : options) {
+        Fold f;
+        if (given && given->pe && given->simd) f = Fold{*given->pe, *given->simd, mvCycles(l, *given->pe, *given->simd, k)};
+        else f = foldForTarget(l, target, k);
+        if (given && given->pe && !given->simd) f = Fold{*given->pe, 1, 0}; // keep the user's PE, fit SIMD below
+        if (given && given->pe && !given->simd) {
+          for (int64_t s : divisors(l.isDepthwise() ? int64_t(l.kh) * l.kw : l.dotLength())) {
+            f.simd = s;
+            if (mvCycles(l, f.pe, s, k) <= target) break;
+          }
+        }
+        hw::MemKind mem = autoWeightMemory(l, f.pe, f.simd, k, cfg.hardware.cost);
+        if (given && given->weights && *given->weights == WeightPlacement::Dram) mem = hw::MemKind::Dram;
+        hw::Resources r = hw::macResources(hw::macUnitOf(l, f.pe, f.simd, k, mem), cfg.hardware.device.dsp_kind,
+                                           cfg.hardware.cost);
+        int64_t cycles = mvCycles(l, f.pe, f.simd, k);
+        // Meeting the target first, then the lowest share of the budget.
+        double s = score(r, budget) + (cycles > target ? 1e6 : 0.0);
+        if (s < best) {
+          best = s;
+          choice = given ? *given : LayerMapping{};
+          choice.pe = int(f.pe);
+          choice.simd = int(f.simd);
+          choice.pe_kind = hw::toString(k);
+        }
+      }
+      cfg.mapping.layers[l.name] = choice;
+    }
+  }
+
+  struct Eval {
+    DesignResources res;
+    int64_t cycles = 0;
+  };
+
+  Eval evaluate() {
+    ++result.evaluations;
+    Mapping m = buildMapping(g, cfg);
+    return Eval{estimateResources(g, m, cfg), m.predicted_cycles};
+  }
+
+  /// Moves weight memories out of BRAM while BRAM is over budget: first to URAM, then to DRAM
+  /// (streamed once per frame) as long as the DRAM bandwidth allows. Returns the final evaluation.
+  Eval place(Eval ev, bool note) {
+    if (ev.res.total.bram18 <= budget.bram18) return ev;
+    struct Cand {
+      std::string name;
+      double bram;
+      int64_t bytes;
+      int64_t pixels;
+    };
+    std::vector<Cand> cands;
+    Mapping m = buildMapping(g, cfg);
+    for (size_t i = 0; i < m.engines.size(); ++i) {
+      const auto& e = m.engines[i];
+      if (e.weight_mem != hw::MemKind::Bram) continue;
+      const LayerMapping* given = manual.count(e.layer) ? &manual.at(e.layer) : nullptr;
+      if (given && (given->ram_style || given->weights)) continue; // user's placement stands
+      const graph::Layer& l = g.at(e.layer);
+      double bram = 0;
+      for (const auto& wm : hw::weightMemories(hw::macUnitOf(l, e.pe, e.simd, e.pe_kind, hw::MemKind::Bram)))
+        bram += double(hw::bram18For(wm.depth, wm.width));
+      cands.push_back({e.layer, bram, (l.weightMemoryBits() + 7) / 8, l.out_shape.h * l.out_shape.w});
+    }
+    std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) { return a.bram > b.bram; });
+    const double fclk = cfg.hardware.clock_mhz * 1e6;
+    const double dramBudget = 0.8 * cfg.hardware.dram.bandwidth_gbps * cfg.hardware.dram.channels * 1e9;
+    double streamed = 0; // bytes per second already streamed
+    for (const auto& c : cands) {
+      if (ev.res.total.bram18 <= budget.bram18) break;
+      auto& lm = cfg.mapping.layers[c.name];
+      if (budget.uram > 0) {
+        lm.ram_style = "uram";
+        Eval next = evaluate();
+        if (next.res.total.uram <= budget.uram) {
+          if (note) result.notes.push_back(c.name + ": weights in URAM");
+          ev = next;
+          continue;
+        }
+        lm.ram_style.reset();
+      }
+      // Streamed weights: one pass per frame (the layer buffers a frame of input windows), per
+      // output row (a row of windows) or per pixel (no buffer): the first that saves BRAM and
+      // fits the DRAM bandwidth left.
+      const graph::Layer& l = g.at(c.name);
+      for (int64_t reuse : {c.pixels, l.out_shape.w, int64_t(1)}) {
+        double passes = double((c.pixels + reuse - 1) / reuse);
+        double bytesPerSecond = double(c.bytes) * passes * fclk / double(std::max<int64_t>(1, ev.cycles));
+        if (streamed + bytesPerSecond > dramBudget) continue;
+        lm.weights = WeightPlacement::Dram;
+        lm.weight_reuse = int(std::min<int64_t>(reuse, 1 << 24));
+        Eval next = evaluate();
+        if (next.res.total.bram18 < ev.res.total.bram18) {
+          if (note)
+            result.notes.push_back(c.name + ": weights streamed from DRAM, " + std::to_string(int64_t(passes)) +
+                                   " pass(es) of " + std::to_string(c.bytes) + " bytes per frame");
+          streamed += bytesPerSecond;
+          ev = next;
+          break;
+        }
+        lm.weights.reset();
+        lm.weight_reuse.reset();
+      }
+    }
+    return ev;
+  }
+
+  Eval designFor(int64_t target, bool note) {
+    foldAll(target);
+    return place(evaluate(), note);
+  }
+
+  int64_t boundCycles(bool fastest) {
+    // Fastest: every MAC layer fully parallel; slowest: PE = SIMD = 1 (the cheapest kind).
+    auto saved = cfg.mapping.layers;
+    cfg.mapping.layers = manual;
+    for (const auto& l : g.layers()) {
+      if (!l.isWeighted() || (manual.count(l.name) && manual.at(l.name).pe && manual.at(l.name).simd)) continue;
+      LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
+      lm.pe = fastest ? int(l.out_channels) : 1;
+      lm.simd = fastest ? int(l.isDepthwise() ? int64_t(l.kh) * l.kw : l.dotLength()) : 1;
+      lm.pe_kind = "lut";
+      cfg.mapping.layers[l.name] = lm;
+    }
+    int64_t c = buildMapping(g, cfg).predicted_cycles;
+    cfg.mapping.layers = saved;
+    return c;
+  }
+
+  ScheduleResult run() {
+    const double fclk = cfg.hardware.clock_mhz * 1e6;
+    int64_t lo = boundCycles(true), hi = boundCycles(false);
+    if (cfg.mapping.goal == "target_fps") {
+      int64_t target = int64_t(std::floor(fclk / cfg.mapping.target_fps));
+      if (target < lo)
+        throw LoadError(cfg.file + ": mapping.target_fps = " + std::to_string(cfg.mapping.target_fps) +
+                        " is out of reach: even fully parallel, the design needs " + std::to_string(lo) +
+                        " cycles per frame (" + std::to_string(fclk / double(lo)) + " fps at " +
+                        std::to_string(cfg.hardware.clock_mhz) + " MHz)");
+      Eval ev = designFor(target, true);
+      if (!ev.res.fits) throwShort(ev, "at " + std::to_string(cfg.mapping.target_fps) + " fps");
+      result.target_cycles = target;
+      result.design_cycles = ev.cycles;
+      return result;
+    }
+    // max_fps: the smallest cycle target whose design fits (cost falls as the target grows).
+    Eval slow = designFor(hi, false);
+    if (!slow.res.fits) throwShort(slow, "even with PE = SIMD = 1 everywhere");
+    int64_t a = lo, b = hi;
+    while (a < b) {
+      int64_t mid = a + (b - a) / 2;
+      if (designFor(mid, false).res.fits) b = mid;
+      else a = mid + 1;
+    }
+    Eval ev = designFor(b, true);
+    result.target_cycles = b;
+    result.design_cycles = ev.cycles;
+    return result;
+  }
+
+  [[noreturn]] void throwShort(const Eval& ev, const std::string& when) {
+    std::vector<std::string> msgs;
+    msgs.push_back(cfg.file + ": " + g.name() + " does not fit " + cfg.hardware.device.name + " " + when +
+                   " (weights moved to URAM/DRAM where bandwidth allowed):");
+    for (const auto& s : ev.res.shortfalls) msgs.push_back("  " + s);
+    // The largest users of each short resource, so the user knows where to look.
+    Mapping m = buildMapping(g, cfg);
+    struct Use {
+      std::string name;
+      double amount;
+    };
+    auto top = [&](const char* what, double hw::Resources::*field) {
+      std::vector<Use> uses;
+      for (size_t i = 0; i < m.engines.size(); ++i) uses.push_back({m.engines[i].name, ev.res.engines[i].*field});
+      double fifo = 0;
+      for (const auto& r : ev.res.streams) fifo += r.*field;
+      uses.push_back({"all FIFOs", fifo});
+      std::stable_sort(uses.begin(), uses.end(), [](const Use& a, const Use& b) { return a.amount > b.amount; });
+      std::string line = std::string("  largest ") + what + " users:";
+      for (size_t i = 0; i < std::min<size_t>(5, uses.size()); ++i)
+        line += " " + uses[i].name + " " + std::to_string(int64_t(std::ceil(uses[i].amount))) + (i + 1 < 5 ? "," : "");
+      msgs.push_back(line);
+    };
+    for (const auto& s : ev.res.shortfalls) {
+      if (s.rfind("LUT", 0) == 0) top("LUT", &hw::Resources::lut);
+      else if (s.rfind("FF", 0) == 0) top("FF", &hw::Resources::ff);
+      else if (s.rfind("DSP", 0) == 0) top("DSP", &hw::Resources::dsp);
+      else if (s.rfind("BRAM18", 0) == 0) top("BRAM18", &hw::Resources::bram18);
+      else if (s.rfind("URAM", 0) == 0) top("URAM", &hw::Resources::uram);
+    }
+    throw LoadError(msgs);
+  }
+};
+
+} // namespace
+
+ScheduleResult schedule(const graph::Graph& g, config::RunConfig& cfg) {
+  Scheduler s(g, cfg);
+  ScheduleResult r = s.run();
+  // Record the choice in the effective config, so that it can be re-run or edited as a manual mapping.
+  YAML::Node layers = cfg.effective["mapping"]["layers"];
+  for (const auto& [name, lm] : cfg.mapping.layers) {
+    YAML::Node n = layers[name];
+    if (lm.pe) n["pe"] = *lm.pe;
+    if (lm.simd) n["simd"] = *lm.simd;
+    if (lm.pe_kind) n["pe_kind"] = *lm.pe_kind;
+    if (lm.ram_style) n["ram_style"] = *lm.ram_style;
+    if (lm.weights) n["weights"] = *lm.weights == WeightPlacement::Dram ? "dram" : "onchip";
+    if (lm.weight_reuse) n["weight_reuse"] = *lm.weight_reuse;
+  }
+  return r;
+}
+
+} // namespace mpsim::sched
