@@ -27,9 +27,10 @@ hardware:
   device: zcu102
   clock_mhz: 200
 mapping:
-  mode: manual
+  mode: auto
+  goal: max_fps
 simulation:
-  frames: 4
+  frames: 6
 )";
 }
 

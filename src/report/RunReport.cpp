@@ -132,14 +132,27 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
 
   const bool deadlock = r.deadlock.detected;
   const size_t F = r.frame_done.size();
-  // Steady-state interval between consecutive frames. The last frame is left out when there are
-  // enough: it drains a pipeline that no longer competes for DRAM with the next frame.
-  uint64_t interval = 0, prevInterval = 0;
-  size_t hi = F >= 4 ? F - 2 : F - 1;
-  if (F >= 2) interval = r.frame_done[hi] - r.frame_done[hi - 1];
-  if (F >= 3) prevInterval = r.frame_done[hi - 1] - r.frame_done[hi - 2];
-  bool steady = F >= 3 && prevInterval > 0 &&
-                std::fabs(double(interval) - double(prevInterval)) <= 0.01 * double(prevInterval);
+  // Steady-state interval. With five or more frames: the mean interval from frame 1 to frame F-2
+  // (the first frame fills the pipeline, the last drains it without competing for DRAM), steady
+  // when both halves of that range agree within 1 %. With fewer: the last interval before the
+  // final frame, compared with the one before it.
+  double meanInterval = 0;
+  bool steady = false;
+  if (F >= 5) {
+    const size_t lo = 1, hi = F - 2, mid = (lo + hi + 1) / 2;
+    meanInterval = double(r.frame_done[hi] - r.frame_done[lo]) / double(hi - lo);
+    double a = double(r.frame_done[mid] - r.frame_done[lo]) / double(mid - lo);
+    double b = double(r.frame_done[hi] - r.frame_done[mid]) / double(hi - mid);
+    steady = std::fabs(a - b) <= 0.01 * std::max(a, b);
+  } else if (F >= 2) {
+    const size_t hi = F >= 4 ? F - 2 : F - 1;
+    meanInterval = double(r.frame_done[hi] - r.frame_done[hi - 1]);
+    if (hi >= 2) {
+      double prev = double(r.frame_done[hi - 1] - r.frame_done[hi - 2]);
+      steady = prev > 0 && std::fabs(meanInterval - prev) <= 0.01 * prev;
+    }
+  }
+  const uint64_t interval = uint64_t(std::llround(meanInterval));
 
   // Bottleneck: the engine whose own work (compute or DRAM) fills most of the frame interval.
   int best = -1;
@@ -158,13 +171,13 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   s["frames_done"] = r.frames_done;
   s["clock_mhz"] = cfg.hardware.clock_mhz;
   s["cycles_per_frame"] = interval;
-  s["fps"] = interval > 0 ? round6(fclk / double(interval)) : 0.0;
+  s["fps"] = meanInterval > 0 ? round6(fclk / meanInterval) : 0.0;
   s["steady_state"] = steady;
   uint64_t latency = F >= 1 ? r.frame_done[0] - r.first_input : 0;
   s["latency_cycles"] = latency;
   s["latency_us"] = round6(double(latency) / cfg.hardware.clock_mhz);
   s["macs_per_frame"] = macs;
-  s["ops_per_s"] = interval > 0 ? std::round(2.0 * double(macs) * fclk / double(interval)) : 0.0;
+  s["ops_per_s"] = meanInterval > 0 ? std::round(2.0 * double(macs) * fclk / meanInterval) : 0.0;
   if (best >= 0 && !deadlock) {
     const auto& e = m.engines[size_t(best)];
     s["bottleneck"] = {{"layer", e.layer}, {"engine", e.name},

@@ -1,0 +1,2 @@
+// Cost model and scheduler tests.
+#include <catch2/catch.hpp>
