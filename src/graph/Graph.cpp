@@ -225,11 +225,15 @@ void Graph::finalize() {
           l.kind == LayerKind::Output)
         l.out = l.in;
       if (l.kind == LayerKind::Concat) {
+        // The widest input, signed if any input is signed: computed from the inputs only (not
+        // from the layer's own stored width), so re-finalizing after quant rules is exact.
+        ActType t{0, false};
         for (const auto& i : l.inputs) {
           const Layer& p = m_layers[m_index[i]];
-          l.out.bits = std::max(l.out.bits, p.out.bits);
-          l.out.is_signed = l.out.is_signed || p.out.is_signed;
+          t.bits = std::max(t.bits, p.out.bits);
+          t.is_signed = t.is_signed || p.out.is_signed;
         }
+        l.out = t;
       }
     }
     if (!inputsOk) { l.out_shape = Shape{1, 0, 0, 0}; continue; } // error already reported upstream

@@ -1,5 +1,6 @@
 #include "mpsim/graph/QuantRules.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -61,6 +62,9 @@ void applyOverride(Layer& l, const QuantOverride& o, std::vector<std::string>& e
         int mx = 0;
         for (int b : l.channel_bits) mx = std::max(mx, b);
         l.weight_bits = mx;
+        // Per-channel widths wider than 1 bit cannot be bipolar: a bipolar type set earlier (e.g.
+        // by 1-bit defaults) becomes signed unless this rule asks for bipolar itself.
+        if (!o.weight_type && l.weight_type == WeightType::Bipolar && mx > 1) l.weight_type = WeightType::Signed;
       } catch (const std::invalid_argument& e) {
         errors.push_back(o.where + ": layer '" + l.name + "': " + e.what());
       }

@@ -1,7 +1,10 @@
 #include "mpsim/io/NetworkYaml.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <system_error>
+#include <vector>
 
 #include "mpsim/zoo/Zoo.hpp"
 
@@ -43,7 +46,7 @@ std::optional<ChannelSpec> readChannelSpec(Reader& r, const std::string& key) {
       continue;
     }
     auto f = m.opt<double>(k, [](const double& v) {
-      return (v > 0 && v <= 1) ? std::string() : "fraction " + std::to_string(v) + " must be in (0, 1]";
+      return (v > 0 && v <= 1) ? std::string() : "fraction " + formatNumber(v) + " must be in (0, 1]";
     });
     if (!f) {
       ok = false;
@@ -57,7 +60,7 @@ std::optional<ChannelSpec> readChannelSpec(Reader& r, const std::string& key) {
     return std::nullopt;
   }
   if (ok && std::fabs(total - 1.0) > 1e-6) {
-    r.error(key, "fractions sum to " + std::to_string(total) + "; they must sum to 1");
+    r.error(key, "fractions sum to " + formatNumber(total) + "; they must sum to 1");
     return std::nullopt;
   }
   if (!ok) return std::nullopt;
@@ -187,9 +190,17 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
       l.name = r.req<std::string>("name");
       std::string type = r.req<std::string>("type");
       auto kind = parseLayerKind(type);
-      if (!kind && r.has("type")) r.error("type", "'" + type + "' is not a layer type; valid: " + layerKindSpellings());
+      if (!kind && r.has("type") && r.raw("type").IsScalar())
+        r.error("type", "'" + type + "' is not a layer type; valid: " + layerKindSpellings());
       if (kind && *kind == LayerKind::Input) r.error("type", "the network input is declared under 'input:', not as a layer");
-      l.kind = kind.value_or(LayerKind::Conv);
+      if (!kind) {
+        // Without a type the other keys cannot be checked: report the type only (not a cascade of
+        // missing or unknown keys of whatever type was meant).
+        for (const auto& k : r.keys()) r.accept(k);
+        prev = lastName = l.name;
+        continue;
+      }
+      l.kind = *kind;
       if (auto ins = r.optList<std::string>("inputs")) l.inputs = *ins;
       else if (!r.has("inputs")) l.inputs = {prev};
       if (l.kind == LayerKind::Conv) {
@@ -219,17 +230,25 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
         int wb = o.weights.value_or(def.weights.value_or(8));
         l.weight_bits = wb;
         l.weight_type = o.weight_type.value_or(def.weight_type.value_or(wb == 1 ? WeightType::Bipolar : WeightType::Signed));
-        auto ch = o.channels ? o.channels : def.channels;
+        // The layer's own `weights` replaces per-channel widths from the defaults.
+        auto ch = o.channels ? o.channels : (o.weights ? std::nullopt : def.channels);
         if (ch) {
           try {
             l.channel_bits = ch->expand(l.out_channels);
             l.weight_bits = 0;
             for (int b : l.channel_bits) l.weight_bits = std::max(l.weight_bits, b);
           } catch (const std::invalid_argument& e) {
-            r.error("channels", e.what());
+            if (o.channels) r.error("channels", e.what());
+            else r.errorHere("defaults.channels: " + std::string(e.what()));
           }
         }
-        l.acc_bits_given = o.acc_bits.value_or(0);
+        // A bipolar type the layer did not ask for (derived from 1-bit default weights, or given in
+        // `defaults`) becomes signed when the layer's widths are wider than 1 bit. Only a bipolar
+        // type given together with wider widths in the same place is an error (reported by finalize).
+        if (!o.weight_type && l.weight_type == WeightType::Bipolar && l.weight_bits > 1 &&
+            (o.weights || o.channels || !def.weight_type))
+          l.weight_type = WeightType::Signed;
+        l.acc_bits_given = o.acc_bits.value_or(def.acc_bits.value_or(0));
       } else {
         if (o.weights || o.channels || o.weight_type || o.acc_bits)
           r.errorHere("layer '" + l.name + "' (" + type + ") has no weights; weights, weight_type, channels and acc_bits apply to conv and fc");
@@ -271,21 +290,31 @@ graph::Graph loadNetworkYamlString(const std::string& text, const std::string& n
   return readNetwork(YamlDoc::loadString(text, name));
 }
 
-graph::Graph loadModel(const std::string& model, const std::string& baseDir) {
+graph::Graph loadModel(const std::string& model, const std::string& baseDir, const std::string& where) {
+  const std::string at = where.empty() ? std::string() : where + ": ";
   if (zoo::isModel(model)) return zoo::build(model);
   namespace fs = std::filesystem;
   fs::path p(model);
-  if (p.is_relative() && !baseDir.empty() && !fs::exists(p)) p = fs::path(baseDir) / p;
   std::string ext = p.extension().string();
-  if (ext == ".yaml" || ext == ".yml") {
-    if (!fs::exists(p)) throw LoadError(p.string() + ": network file not found");
-    return loadNetworkYaml(p.string());
-  }
   std::string names;
   for (const auto& n : zoo::modelNames()) names += (names.empty() ? "" : ", ") + n;
+  if (ext == ".yaml" || ext == ".yml") {
+    // A relative path: next to the config file first, then in the current directory.
+    std::vector<fs::path> tried;
+    if (p.is_relative() && !baseDir.empty()) tried.push_back(fs::path(baseDir) / p);
+    tried.push_back(p);
+    for (const auto& t : tried) {
+      std::error_code ec;
+      if (fs::exists(t, ec)) return loadNetworkYaml(t.string());
+    }
+    std::string looked;
+    for (const auto& t : tried) looked += (looked.empty() ? "" : ", ") + t.string();
+    throw LoadError(at + model + ": network file not found (looked for " + looked + ")");
+  }
   if (ext == ".onnx")
-    throw LoadError(model + ": ONNX import is not available in this build yet; use a network YAML file or a zoo model (" + names + ")");
-  throw LoadError("'" + model + "' is neither a built-in model (" + names + ") nor a .yaml network file");
+    throw LoadError(at + model + ": ONNX import is not available in this build yet; use a network YAML file or a zoo model (" +
+                    names + ")");
+  throw LoadError(at + "'" + model + "' is neither a built-in model (" + names + ") nor a .yaml network file");
 }
 
 } // namespace mpsim::io

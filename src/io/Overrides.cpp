@@ -1,5 +1,8 @@
 #include "mpsim/io/Overrides.hpp"
 
+#include <utility>
+#include <vector>
+
 #include "mpsim/common/Error.hpp"
 
 namespace mpsim::io {
@@ -46,6 +49,61 @@ std::vector<std::string> splitKeyPath(const std::string& path) {
   return parts;
 }
 
+namespace {
+
+/// A deep copy of a node parsed from --set text, without source marks: the marks of YAML::Load
+/// point into the --set text, and a node without a mark is located as "file (from --set)".
+YAML::Node unmarked(const YAML::Node& n) {
+  switch (n.Type()) {
+  case YAML::NodeType::Scalar: {
+    YAML::Node s(n.Scalar());
+    s.SetTag(n.Tag());
+    s.SetStyle(n.Style());
+    return s;
+  }
+  case YAML::NodeType::Sequence: {
+    YAML::Node s(YAML::NodeType::Sequence);
+    for (const auto& e : n) s.push_back(unmarked(e));
+    s.SetTag(n.Tag());
+    s.SetStyle(n.Style());
+    return s;
+  }
+  case YAML::NodeType::Map: {
+    YAML::Node m(YAML::NodeType::Map);
+    for (auto it = n.begin(); it != n.end(); ++it) m.force_insert(unmarked(it->first), unmarked(it->second));
+    m.SetTag(n.Tag());
+    m.SetStyle(n.Style());
+    return m;
+  }
+  default:
+    return YAML::Node(YAML::NodeType::Null);
+  }
+}
+
+/// Sets map[key] = value with a new key node (no mark), keeping the order of the keys. Assigning
+/// to an existing entry would keep the file's key node, and so the file's line:col.
+void setFresh(YAML::Node map, const std::string& key, const YAML::Node& value) {
+  bool exists = false;
+  std::vector<std::pair<YAML::Node, YAML::Node>> entries;
+  if (map.IsMap()) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      entries.emplace_back(it->first, it->second);
+      if (it->first.IsScalar() && it->first.Scalar() == key) exists = true;
+    }
+  }
+  if (!exists) {
+    map[key] = value;
+    return;
+  }
+  for (const auto& [k, v] : entries) map.remove(k);
+  for (const auto& [k, v] : entries) {
+    if (k.IsScalar() && k.Scalar() == key) map.force_insert(YAML::Node(key), value);
+    else map.force_insert(k, v);
+  }
+}
+
+} // namespace
+
 void applyOverride(YAML::Node root, const std::string& assignment) {
   size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -59,7 +117,7 @@ void applyOverride(YAML::Node root, const std::string& assignment) {
   } catch (const YAML::Exception& e) {
     throw LoadError("--set " + assignment + ": value is not valid YAML: " + e.msg);
   }
-  if (text.empty()) value = YAML::Node(std::string());
+  value = text.empty() ? YAML::Node(std::string()) : unmarked(value);
   YAML::Node cur;
   cur.reset(root);
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -74,7 +132,7 @@ void applyOverride(YAML::Node root, const std::string& assignment) {
     }
     cur.reset(next);
   }
-  cur[parts.back()] = value;
+  setFresh(cur, parts.back(), value);
 }
 
 void applyOverrides(YAML::Node root, const std::vector<std::string>& assignments) {

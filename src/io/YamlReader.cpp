@@ -1,6 +1,7 @@
 #include "mpsim/io/YamlReader.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +39,13 @@ std::string locate(const std::string& file, const YAML::Node& node) {
   return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
+std::string formatNumber(double v) {
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v); // shortest text that round-trips
+  if (res.ec != std::errc()) return std::to_string(v);
+  return std::string(buf, res.ptr);
+}
+
 Check<int64_t> inRange(int64_t lo, int64_t hi) {
   return [lo, hi](const int64_t& v) {
     return (v < lo || v > hi) ? "value " + std::to_string(v) + " is out of range; valid: " + std::to_string(lo) +
@@ -56,14 +64,14 @@ Check<int> inRangeInt(int lo, int hi) {
 
 Check<double> positive() {
   return [](const double& v) {
-    return (!(v > 0) || !std::isfinite(v)) ? "value " + std::to_string(v) + " must be a positive number"
+    return (!(v > 0) || !std::isfinite(v)) ? "value " + formatNumber(v) + " must be a positive number"
                                            : std::string();
   };
 }
 
 Check<double> nonNegative() {
   return [](const double& v) {
-    return (!(v >= 0) || !std::isfinite(v)) ? "value " + std::to_string(v) + " must be zero or positive"
+    return (!(v >= 0) || !std::isfinite(v)) ? "value " + formatNumber(v) + " must be zero or positive"
                                             : std::string();
   };
 }
@@ -95,7 +103,10 @@ std::string Reader::where(const std::string& key) const {
   return where();
 }
 
-std::string Reader::where() const { return locate(m_doc->file, m_node); }
+std::string Reader::where() const {
+  if (!m_where.empty()) return m_where;
+  return locate(m_doc->file, m_node);
+}
 
 void Reader::error(const std::string& key, const std::string& message) const {
   m_doc->diag.error(where(key) + ": " + keyPath(key) + ": " + message);
@@ -176,16 +187,28 @@ Reader Reader::child(const std::string& key) {
   m_used.insert(key);
   m_known.push_back(key);
   if (!has(key)) {
+    // A section the file does not have: created empty so that defaults show up in the effective
+    // config. Its problems (a missing required key) are located at this mapping, or just at the
+    // file below the top level, never as "(from --set)".
     if (m_node.IsMap()) m_node[key] = YAML::Node(YAML::NodeType::Map);
-    return Reader(m_doc, m_node[key], keyPath(key));
+    Reader r(m_doc, m_node.IsMap() ? m_node[key] : YAML::Node(YAML::NodeType::Map), keyPath(key));
+    r.m_where = m_path.empty() ? m_doc->file : where();
+    return r;
   }
   YAML::Node n = m_node[key];
   if (n.IsNull()) {
+    // "key:" with nothing after it: an empty mapping, located at its key.
+    std::string at = where(key);
     m_node[key] = YAML::Node(YAML::NodeType::Map);
-    n = m_node[key];
-  } else if (!n.IsMap()) {
+    Reader r(m_doc, m_node[key], keyPath(key));
+    r.m_where = at;
+    return r;
+  }
+  if (!n.IsMap()) {
     error(key, std::string("expected a mapping, got ") + typeName(n));
-    return Reader(m_doc, YAML::Node(YAML::NodeType::Map), keyPath(key));
+    Reader r(m_doc, YAML::Node(YAML::NodeType::Map), keyPath(key)); // read as empty; not written back
+    r.m_where = where(key);
+    return r;
   }
   return Reader(m_doc, n, keyPath(key));
 }

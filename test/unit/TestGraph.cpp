@@ -212,3 +212,66 @@ TEST_CASE("network stats: reduction is computed from the actual per-channel widt
   CHECK(s.reduction == Approx(256.0 / 36.0));
   CHECK(s.layers[1].weight_bits_label == "mixed 8/4/2");
 }
+
+TEST_CASE("concat takes the widest input width and is signed if any input is, also when re-finalized",
+          "[unit][graph]") {
+  Graph g("t");
+  GraphBuilder b(g);
+  b.input("in", 4, 8, 8, 3, false);
+  b.quantizer("qa", "in", 2);
+  b.quantizer("qb", "in", 5);
+  b.concat("cat", {"qa", "qb"});
+  b.output("out", "cat");
+  g.finalize();
+  // Narrower than the 8 bits a Layer starts with.
+  CHECK(g.at("cat").out.bits == 5);
+  CHECK_FALSE(g.at("cat").out.is_signed);
+  CHECK(g.at("out").out.bits == 5);
+  // Re-finalizing after quant rules: the concat follows its inputs down as well as up.
+  QuantRules r;
+  r.defaults.activations = 3;
+  QuantOverride qa;
+  qa.activations_signed = true;
+  r.layers["qa"] = qa;
+  applyQuantRules(g, r);
+  CHECK(g.at("cat").out.bits == 3);
+  CHECK(g.at("cat").out.is_signed);
+  CHECK(g.at("out").out.bits == 3);
+  g.finalize(); // idempotent
+  CHECK(g.at("cat").out.bits == 3);
+}
+
+TEST_CASE("quant rules: channels without weights turn an earlier bipolar type into signed", "[unit][quant]") {
+  Graph g("t");
+  GraphBuilder b(g);
+  b.input("in", 3, 8, 8);
+  b.conv("c0", "in", 4, 1);
+  b.conv("c1", "c0", 4, 1);
+  b.conv("c2", "c1", 4, 1);
+  b.conv("c3", "c2", 4, 1);
+  g.finalize();
+  QuantRules r;
+  r.defaults.weights = 1; // bipolar everywhere ...
+  QuantOverride mixed;
+  mixed.channels = ChannelSpec{{2, 2, 1, 1}, {}};
+  r.layers["c0"] = mixed; // ... but c0 has 2-bit channels: signed
+  QuantOverride allOne;
+  allOne.channels = ChannelSpec{{1, 1, 1, 1}, {}};
+  r.layers["c1"] = allOne; // all 1-bit: stays bipolar
+  QuantOverride unsignedMixed = mixed;
+  unsignedMixed.weight_type = WeightType::Unsigned;
+  r.layers["c2"] = unsignedMixed; // an explicit type is kept
+  applyQuantRules(g, r);
+  CHECK(g.at("c0").weight_type == WeightType::Signed);
+  CHECK(g.at("c0").weight_bits == 2);
+  CHECK(g.at("c1").weight_type == WeightType::Bipolar);
+  CHECK(g.at("c2").weight_type == WeightType::Unsigned);
+  CHECK(g.at("c3").weight_type == WeightType::Bipolar);
+
+  // Asking for bipolar together with wider channels is still an error.
+  QuantRules bad;
+  QuantOverride bip = mixed;
+  bip.weight_type = WeightType::Bipolar;
+  bad.layers["c0"] = bip;
+  CHECK_THROWS_WITH(applyQuantRules(g, bad), Catch::Contains("layer 'c0' (conv): bipolar weights must be 1 bit, got 2"));
+}

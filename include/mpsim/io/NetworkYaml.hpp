@@ -25,8 +25,10 @@ graph::QuantRules readQuantRules(Reader r);
 graph::Graph loadNetworkYaml(const std::string& path);
 graph::Graph loadNetworkYamlString(const std::string& text, const std::string& name);
 
-/// Resolves network.model: a zoo name, or a path to a .yaml network file (relative paths are
-/// resolved against baseDir). Throws LoadError naming the valid choices.
-graph::Graph loadModel(const std::string& model, const std::string& baseDir = "");
+/// Resolves network.model: a zoo name, or a path to a .yaml network file (a relative path is looked
+/// up in baseDir first, then in the current directory). Throws LoadError naming the valid choices;
+/// `where` ("run.yaml:2:3: network.model") prefixes the errors about the model name or path
+/// (problems inside a network file are located in that file).
+graph::Graph loadModel(const std::string& model, const std::string& baseDir = "", const std::string& where = "");
 
 } // namespace mpsim::io

@@ -27,8 +27,20 @@ struct YamlDoc {
   static std::shared_ptr<YamlDoc> loadString(const std::string& text, const std::string& name);
 };
 
-/// "file:line:col" of a node (1-based), or "file (from --set)" for nodes without a source mark.
+/// "file:line:col" of a node (1-based), or "file (from --set)" for nodes without a source mark
+/// (--set values are rebuilt without marks by applyOverride; sections and defaults created by the
+/// Reader are located by the Reader itself, see Reader::where()).
 std::string locate(const std::string& file, const YAML::Node& node);
+
+/// A number as written by a person: the shortest text that reads back to the same double
+/// ("19.2", "5000", "0.75", "-3"), for messages and for defaults written into the effective config.
+std::string formatNumber(double v);
+
+namespace detail {
+/// The node a default value is written as (doubles as their shortest text, not 17 digits).
+template <class T> YAML::Node defaultNode(const T& v) { return YAML::Node(v); }
+inline YAML::Node defaultNode(const double& v) { return YAML::Node(formatNumber(v)); }
+} // namespace detail
 
 template <class T> using Check = std::function<std::string(const T&)>; // "" when valid, else what is valid
 
@@ -51,6 +63,8 @@ public:
   YAML::Node node() const { return m_node; }
   /// Location of `key` (of its key node when present, else of this mapping).
   std::string where(const std::string& key) const;
+  /// Location of this mapping. A section the file does not have (created empty by child()) is
+  /// located at its parent (or just the file name below the top level), not as "(from --set)".
   std::string where() const;
 
   template <class T> std::optional<T> opt(const std::string& key, Check<T> check = {});
@@ -64,8 +78,12 @@ public:
   Reader child(const std::string& key);
   /// Keys of this mapping in document order.
   std::vector<std::string> keys() const;
-  /// Marks a key as known without reading it (for keys read by another component).
-  void accept(const std::string& key) { m_used.insert(key); }
+  /// Marks a key as known without reading it (for keys read by another component or absent
+  /// optional keys); it is listed among the valid keys of "unknown key" errors.
+  void accept(const std::string& key) {
+    m_used.insert(key);
+    m_known.push_back(key);
+  }
 
   void error(const std::string& key, const std::string& message) const;
   void errorHere(const std::string& message) const;
@@ -81,6 +99,7 @@ private:
   std::shared_ptr<YamlDoc> m_doc;
   YAML::Node m_node;
   std::string m_path;
+  std::string m_where; // location used by where() for sections created by child(); "" otherwise
   mutable std::set<std::string> m_used;
   mutable std::vector<std::string> m_known; // keys asked for, in order, for "valid keys are" hints
 };
@@ -110,7 +129,7 @@ template <class T> std::optional<T> Reader::opt(const std::string& key, Check<T>
 template <class T> T Reader::get(const std::string& key, const T& def, Check<T> check) {
   bool present = has(key);
   auto v = opt<T>(key, check);
-  if (!present && m_node.IsMap()) m_node[key] = def; // effective config shows the default
+  if (!present && m_node.IsMap()) m_node[key] = detail::defaultNode(def); // effective config shows the default
   return v ? *v : def;
 }
 
