@@ -91,7 +91,6 @@ void readCostModel(Reader r, hw::CostCoefficients& c) {
                        {"dma_lut", &c.dma_lut},               {"dma_ff", &c.dma_ff},
                        {"scale_shift_dsp_per_pe", &c.scale_shift_dsp_per_pe}};
   const I ints[] = {{"lutram_max_depth", &c.lutram_max_depth},
-                    {"lutram_max_bits", &c.lutram_max_bits},
                     {"srl_max_depth", &c.srl_max_depth}};
   for (const auto& d : doubles) *d.v = r.get<double>(d.key, *d.v, io::nonNegative());
   for (const auto& i : ints) *i.v = r.get<int64_t>(i.key, *i.v, io::inRange(0, int64_t(1) << 40));

@@ -138,17 +138,18 @@ std::vector<WeightMemory> weightMemories(const MacUnit& u) {
 }
 
 Resources bufferResources(int64_t depth, int64_t width, const CostCoefficients& c) {
+  // Placement by depth only (as the tools do), so that narrower data never costs more of anything.
   Resources r;
   if (depth <= 0 || width <= 0) return r;
-  const int64_t bits = depth * width;
-  if (depth <= 2) { // a register or two: flip-flops
-    r.ff = double(bits);
+  if (depth <= 2) { // a register or two
+    r.ff = double(depth * width);
     r.lut = 8;
-  } else if (bits <= c.lutram_max_bits) {
-    // Small: shift registers (SRL32) when shallow, else distributed RAM.
-    double perLut = depth <= c.srl_max_depth ? double(c.srl_max_depth) : c.lutram_bits_per_lut;
-    r.lut = double(width) * std::ceil(double(depth) / perLut) + 8;
+  } else if (depth <= c.srl_max_depth) { // shift registers: one SRL32 per bit
+    r.lut = double(width) * std::ceil(double(depth) / double(c.srl_max_depth)) + 8;
     r.ff = double(width) + 8;
+  } else if (depth <= c.lutram_max_depth) { // distributed RAM
+    r.lut = double(width) * std::ceil(double(depth) / c.lutram_bits_per_lut) + 16;
+    r.ff = double(width) + 16;
   } else {
     r.bram18 = double(bram18For(depth, width));
     r.lut = 24;
@@ -203,7 +204,8 @@ Resources macResources(const MacUnit& u, DspKind dsp, const CostCoefficients& c)
     const int64_t tdepth = ceilDiv(u.mh, int64_t(pes));
     Resources tm = bufferResources(tdepth, nthr * acc, c);
     // One threshold memory per PE.
-    r.lut += pes * (tm.lut);
+    r.lut += pes * tm.lut;
+    r.ff += pes * tm.ff;
     r.bram18 += pes * tm.bram18;
   } else if (u.requant == graph::Requant::ScaleShift) {
     requantLuts = pes * double(acc);

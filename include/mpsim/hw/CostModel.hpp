@@ -40,13 +40,13 @@ struct CostCoefficients {
   // Flip-flops: base + scale * PE * (SIMD * (W + A) + acc) (pipeline registers of the lanes).
   double mvu_ff_base = 200;
   double mvu_ff_scale = 1.0;
-  // Memories no deeper than this go to LUTRAM (FINN: weight memories with depth <= 128).
-  int64_t lutram_max_depth = 128;
-  // Line buffers and FIFOs of at most this many bits use SRL/LUTRAM, larger ones BRAM.
-  int64_t lutram_max_bits = 4096;
-  // Bits one LUT holds as distributed RAM / shift register (LUT6: 64x1, SRL32: 32 deep).
-  double lutram_bits_per_lut = 64;
+  // Buffers and memories by depth: up to 2 entries registers, up to srl_max_depth shift registers
+  // (SRL32), up to lutram_max_depth distributed RAM (FINN: weight memories with depth <= 128), BRAM
+  // (or URAM) beyond.
   int64_t srl_max_depth = 32;
+  int64_t lutram_max_depth = 128;
+  // Entries of one bit a LUT holds as distributed RAM (LUT6: 64x1).
+  double lutram_bits_per_lut = 64;
   // Bit-serial lane: LUTs per lane per activation bit (AND array + shift-add).
   double bitserial_lut_per_bit = 1.0;
   // Small engines (sliding window, pooling, add, fork, concat, quantizer) and DMAs.
