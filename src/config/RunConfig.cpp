@@ -132,7 +132,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   readCostModel(hwr.child("cost_model"), cfg.hardware.cost);
   Reader bud = hwr.child("budget");
   auto frac = [](const double& v) {
-    return (v > 0 && v <= 1) ? std::string() : "fraction " + std::to_string(v) + " must be in (0, 1]";
+    return (v > 0 && v <= 1) ? std::string() : "fraction " + io::formatNumber(v) + " must be in (0, 1]";
   };
   cfg.hardware.budget.lut = bud.get<double>("lut", 0.70, frac);
   cfg.hardware.budget.ff = bud.get<double>("ff", 0.50, frac);
@@ -169,7 +169,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     cfg.mapping.layers[name] = m;
   }
   Reader fifos = map.child("fifos");
-  cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", 32, inRangeInt(1, 1 << 24));
+  cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", 2, inRangeInt(1, 1 << 24));
   if (fifos.has("shortcut_depth") && fifos.raw("shortcut_depth").IsScalar() &&
       fifos.raw("shortcut_depth").Scalar() == "auto") {
     fifos.accept("shortcut_depth");

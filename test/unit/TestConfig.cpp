@@ -127,7 +127,7 @@ mapping:
   CHECK(c.hardware.io.in_bits_per_cycle == 512);
   CHECK(c.hardware.io.out_bits_per_cycle == 512);
   CHECK(c.mapping.mode == "manual");
-  CHECK(c.mapping.fifos.default_depth == 32);
+  CHECK(c.mapping.fifos.default_depth == 2);
   CHECK_FALSE(c.mapping.fifos.shortcut_depth.has_value());
   CHECK(c.mapping.fifos.depths.empty());
   CHECK(c.simulation.frames == 4);
@@ -162,7 +162,7 @@ mapping:
   CHECK(e["hardware"]["dram"]["burst_bytes"].as<int>() == 4096);
   CHECK(e["hardware"]["io"]["in_bits_per_cycle"].as<int>() == 512);
   CHECK(e["mapping"]["mode"].as<std::string>() == "manual");
-  CHECK(e["mapping"]["fifos"]["default_depth"].as<int>() == 32);
+  CHECK(e["mapping"]["fifos"]["default_depth"].as<int>() == 2);
   CHECK(e["mapping"]["fifos"]["shortcut_depth"].as<std::string>() == "auto");
   CHECK(e["simulation"]["frames"].as<int>() == 4);
   CHECK(e["simulation"]["mode"].as<std::string>() == "timestamped");

@@ -54,7 +54,7 @@ struct LayerMapping {
 };
 
 struct FifoConfig {
-  int default_depth = 32;                // tokens (one pixel, all channels)
+  int default_depth = 2;                 // tokens (one pixel, all channels), as FINN before FIFO sizing
   std::optional<int> shortcut_depth;     // nullopt: sized automatically (see docs/simulation.md)
   std::map<std::string, int> depths;     // per-FIFO overrides by FIFO name
 };
