@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/config/FinnFolding.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/io/Overrides.hpp"
 #include "mpsim/io/YamlReader.hpp"
@@ -153,6 +154,8 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     if (k->empty()) map.error("pe_kinds", "the list is empty; valid entries: lut, dsp, bitserial");
     else cfg.mapping.pe_kinds = *k;
   }
+  std::optional<std::string> finnFolding = map.opt<std::string>("finn_folding");
+  std::string finnWhere = map.where("finn_folding");
   Reader layers = map.child("layers");
   for (const auto& name : layers.keys()) {
     Reader l = layers.child(name);
@@ -200,6 +203,37 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   // The network, with its quantisation rules, and mapping names checked against it.
   graphOut = io::loadModel(cfg.network.model, baseDir, modelWhere);
   graph::applyQuantRules(graphOut, cfg.network.quant);
+  if (finnFolding) {
+    // FINN's folding first; entries of mapping.layers refine it field by field.
+    std::filesystem::path fp(*finnFolding);
+    if (fp.is_relative() && !baseDir.empty() && std::filesystem::exists(std::filesystem::path(baseDir) / fp))
+      fp = std::filesystem::path(baseDir) / fp;
+    FinnFoldingResult ff;
+    try {
+      ff = readFinnFolding(fp.string(), graphOut);
+    } catch (const LoadError& e) {
+      std::vector<std::string> msgs;
+      for (const auto& m : e.messages()) msgs.push_back(finnWhere + ": mapping.finn_folding: " + m);
+      throw LoadError(msgs);
+    }
+    for (auto& [name, m] : ff.layers) {
+      auto it = cfg.mapping.layers.find(name);
+      if (it != cfg.mapping.layers.end()) {
+        const LayerMapping& u = it->second;
+        if (u.pe) m.pe = u.pe;
+        if (u.simd) m.simd = u.simd;
+        if (u.pe_kind) m.pe_kind = u.pe_kind;
+        if (u.ram_style) m.ram_style = u.ram_style;
+        m.weights = u.weights;
+        m.weight_reuse = u.weight_reuse;
+        m.where = u.where;
+      }
+      cfg.mapping.layers[name] = m;
+    }
+    cfg.mapping.finn_folding_notes = ff.notes;
+    cfg.mapping.finn_folding_notes.push_back(std::to_string(ff.skipped) +
+                                             " entries without a counterpart in mpsim (SWU, thresholds, FIFOs, ...) skipped");
+  }
   for (const auto& [name, m] : cfg.mapping.layers) {
     const graph::Layer* l = graphOut.find(name);
     if (!l) doc->diag.error(m.where + ": mapping.layers." + name + ": no layer named '" + name + "' in " + graphOut.name());

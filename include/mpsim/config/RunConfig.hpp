@@ -66,6 +66,7 @@ struct MappingConfig {
   std::vector<std::string> pe_kinds = {"lut", "dsp", "bitserial"}; // kinds the scheduler may use
   std::map<std::string, LayerMapping> layers;
   FifoConfig fifos;
+  std::vector<std::string> finn_folding_notes; // what mapping.finn_folding applied (for the log)
 };
 
 enum class SimMode { Timestamped, Reference };

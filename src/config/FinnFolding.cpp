@@ -1,0 +1,92 @@
+#include "mpsim/config/FinnFolding.hpp"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "mpsim/common/Error.hpp"
+
+namespace mpsim::config {
+
+namespace {
+bool startsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+} // namespace
+
+FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g) {
+  std::ifstream in(path);
+  if (!in) throw LoadError(path + ": cannot open the FINN folding config");
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw LoadError(path + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object()) throw LoadError(path + ": expected a JSON object of node name -> attributes");
+
+  std::vector<const graph::Layer*> mv, vv;
+  for (const auto& l : g.layers())
+    if (l.isWeighted()) (l.isDepthwise() ? vv : mv).push_back(&l);
+
+  FinnFoldingResult r;
+  size_t nmv = 0, nvv = 0;
+  std::vector<std::string> errors;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& node = it.key();
+    if (node == "Defaults") continue;
+    const bool isMv = startsWith(node, "MVAU") || startsWith(node, "MatrixVectorActivation") ||
+                      startsWith(node, "StreamingFCLayer");
+    const bool isVv = startsWith(node, "VVAU") || startsWith(node, "VectorVectorActivation") ||
+                      startsWith(node, "Vector_Vector_Activate");
+    if (!isMv && !isVv) {
+      ++r.skipped;
+      continue;
+    }
+    const auto& attrs = it.value();
+    if (!attrs.is_object()) {
+      errors.push_back(path + ": " + node + ": expected an object of attributes");
+      continue;
+    }
+    auto& list = isMv ? mv : vv;
+    size_t& n = isMv ? nmv : nvv;
+    if (n >= list.size()) {
+      errors.push_back(path + ": " + node + " is " + (isMv ? "matrix-vector" : "vector-vector") + " node #" +
+                       std::to_string(n + 1) + " but " + g.name() + " has only " + std::to_string(list.size()) + " " +
+                       (isMv ? "conv/fc" : "depthwise") + " layers");
+      ++n;
+      continue;
+    }
+    const graph::Layer& l = *list[n++];
+    LayerMapping m;
+    m.where = path + ": " + node;
+    auto intAttr = [&](const char* key, std::optional<int>& out) {
+      if (!attrs.contains(key)) return;
+      if (!attrs[key].is_number_integer() || attrs[key].get<int64_t>() < 1)
+        errors.push_back(path + ": " + node + "." + key + ": expected a positive integer");
+      else out = attrs[key].get<int>();
+    };
+    intAttr("PE", m.pe);
+    intAttr("SIMD", m.simd);
+    if (attrs.contains("resType") && attrs["resType"].is_string()) {
+      std::string t = attrs["resType"].get<std::string>();
+      if (t == "lut" || t == "dsp") m.pe_kind = t;
+    }
+    if (attrs.contains("ram_style") && attrs["ram_style"].is_string()) {
+      std::string s = attrs["ram_style"].get<std::string>();
+      if (s == "block") m.ram_style = "bram";
+      else if (s == "distributed") m.ram_style = "lutram";
+      else if (s == "ultra") m.ram_style = "uram";
+      else if (s == "auto") m.ram_style = "auto";
+      else errors.push_back(path + ": " + node + ".ram_style: '" + s + "' is not one of block, distributed, ultra, auto");
+    }
+    r.layers[l.name] = m;
+    r.notes.push_back(node + " -> " + l.name);
+  }
+  if (!errors.empty()) throw LoadError(errors);
+  if (nmv < mv.size() || nvv < vv.size())
+    r.notes.push_back("the folding config covers " + std::to_string(nmv) + " of " + std::to_string(mv.size()) +
+                      " conv/fc and " + std::to_string(nvv) + " of " + std::to_string(vv.size()) +
+                      " depthwise layers; the others keep their mapping");
+  return r;
+}
+
+} // namespace mpsim::config
