@@ -12,6 +12,7 @@
 #include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/io/Overrides.hpp"
+#include "mpsim/report/Compare.hpp"
 #include "mpsim/report/InfoReport.hpp"
 #include "mpsim/report/RunReport.hpp"
 #include "mpsim/sched/Mapping.hpp"
@@ -151,6 +152,58 @@ config::Run loadRunArg(const std::string& configPath, const std::vector<std::str
                             : config::loadRun(configPath, sets);
 }
 } // namespace
+
+int cmdCompare(const std::vector<std::string>& args) {
+  po::options_description opts("compare options");
+  std::string expected, actual;
+  double rel = 1e-9, abs = 0;
+  std::vector<std::string> tols;
+  opts.add_options()("help,h", "show this help")("expected", po::value(&expected), "expected (golden) report.json")(
+      "actual", po::value(&actual), "actual report.json")("rel", po::value(&rel), "default relative tolerance (1e-9)")(
+      "abs", po::value(&abs), "default absolute tolerance (0)")(
+      "tol", po::value(&tols)->composing(),
+      "per-metric tolerance, path=rel[,abs], e.g. --tol summary.fps=0.01 --tol layers.busy=0,16 (repeatable)");
+  po::positional_options_description pos;
+  pos.add("expected", 1).add("actual", 1);
+  po::variables_map vm;
+  const std::string usage = "mpsim compare <expected.json> <actual.json> [--rel R] [--abs A] [--tol path=rel[,abs]]";
+  if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
+  if (expected.empty() || actual.empty()) {
+    spdlog::error("compare: needs two files\nusage: {}", usage);
+    return kExitUsage;
+  }
+  report::CompareOptions copt;
+  copt.defaults = report::Tolerance{rel, abs};
+  for (const auto& t : tols) {
+    size_t eq = t.find('=');
+    if (eq == std::string::npos || eq == 0) throw LoadError("--tol " + t + ": expected path=rel[,abs]");
+    report::Tolerance tol{0, 0};
+    std::string v = t.substr(eq + 1);
+    char* end = nullptr;
+    tol.rel = std::strtod(v.c_str(), &end);
+    if (end && *end == ',') tol.abs = std::strtod(end + 1, &end);
+    if (!end || *end != '\0' || tol.rel < 0 || tol.abs < 0)
+      throw LoadError("--tol " + t + ": expected path=rel[,abs] with non-negative numbers");
+    copt.metrics[t.substr(0, eq)] = tol;
+  }
+  auto load = [](const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw LoadError(path + ": cannot open");
+    try {
+      return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw LoadError(path + ": not valid JSON (" + std::string(e.what()) + ")");
+    }
+  };
+  auto d = report::compareJson(load(expected), load(actual), copt);
+  if (!d) {
+    std::cout << "match: " << actual << " agrees with " << expected << "\n";
+    return kExitOk;
+  }
+  std::cout << "DIFFERENT at " << d->path << " (" << d->what << "): expected " << d->expected << ", actual "
+            << d->actual << "\n";
+  return kExitFailure;
+}
 
 int cmdMap(const std::vector<std::string>& args) {
   po::options_description opts("map options");

@@ -6,6 +6,9 @@
 #include "mpsim/sim/Engine.hpp"
 #include "mpsim/sim/Isolated.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
+#include "mpsim/report/Compare.hpp"
+
+#include <fstream>
 #include "mpsim/zoo/Zoo.hpp"
 
 using namespace mpsim;
@@ -332,4 +335,40 @@ TEST_CASE("mapping.finn_folding applies FINN's published folding configs by node
                                           "mapping: {finn_folding: " MPSIM_TEST_DATA "/finn/cnv-w1a1_folding_config.json}\n",
                                           "t.yaml"),
                     Catch::Contains("mapping.finn_folding") && Catch::Contains("MVAU_hls_4 is matrix-vector node #5 but tfc has only 4 conv/fc layers"));
+}
+
+TEST_CASE("compare: reports agree within tolerances; a broken golden value names its path", "[unit][compare]") {
+  std::ifstream in(MPSIM_SOURCE_DIR "/test/golden/cnv_w1a1/expected.json");
+  REQUIRE(in);
+  nlohmann::json golden = nlohmann::json::parse(in);
+  report::CompareOptions opt;
+  CHECK_FALSE(report::compareJson(golden, golden, opt).has_value());
+
+  nlohmann::json broken = golden;
+  broken["layers"][3]["busy"] = broken["layers"][3]["busy"].get<uint64_t>() + 1;
+  auto d = report::compareJson(golden, broken, opt);
+  REQUIRE(d.has_value());
+  CHECK(d->path == "layers[3].busy");
+  CHECK(d->what == "value");
+  // A per-metric tolerance (array indices ignored) accepts it; another metric does not.
+  opt.metrics["layers.busy"] = report::Tolerance{0, 1};
+  CHECK_FALSE(report::compareJson(golden, broken, opt).has_value());
+  broken["summary"]["fps"] = broken["summary"]["fps"].get<double>() * 1.001;
+  d = report::compareJson(golden, broken, opt);
+  REQUIRE(d.has_value());
+  CHECK(d->path == "summary.fps");
+  opt.metrics["summary.fps"] = report::Tolerance{0.01, 0};
+  CHECK_FALSE(report::compareJson(golden, broken, opt).has_value());
+  // Structure: a missing key and a shorter array are differences too.
+  broken.erase("dram");
+  d = report::compareJson(golden, broken, opt);
+  REQUIRE(d.has_value());
+  CHECK(d->path == "dram");
+  CHECK(d->what == "missing key");
+  nlohmann::json shorter = golden;
+  shorter["fifos"].erase(shorter["fifos"].size() - 1);
+  d = report::compareJson(golden, shorter, report::CompareOptions{});
+  REQUIRE(d.has_value());
+  CHECK(d->path == "fifos");
+  CHECK(d->what == "length");
 }

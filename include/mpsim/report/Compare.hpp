@@ -1,0 +1,34 @@
+#pragma once
+// Comparison of two reports (JSON) for golden regression: numbers within tolerances, everything
+// else exactly; the first difference is reported with its path (e.g. layers[3].busy).
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace mpsim::report {
+
+struct Tolerance {
+  double rel = 1e-9; // |a - b| <= rel * max(|a|, |b|) ...
+  double abs = 0;    // ... or <= abs
+};
+
+struct CompareOptions {
+  Tolerance defaults;
+  /// Per-metric tolerances by path prefix; the longest matching prefix wins. Array indices are
+  /// ignored when matching, so "layers.busy" applies to every layers[i].busy.
+  std::map<std::string, Tolerance> metrics;
+};
+
+struct Difference {
+  std::string path;
+  std::string expected, actual;
+  std::string what; // "value", "missing key", "extra key", "type", "length"
+};
+
+/// The first difference between expected and actual, or nullopt when they agree.
+std::optional<Difference> compareJson(const nlohmann::json& expected, const nlohmann::json& actual,
+                                      const CompareOptions& opt);
+
+} // namespace mpsim::report

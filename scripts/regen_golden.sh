@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Regenerates test/golden/<case>/expected.json from the current build. Run only when a change of
+# the model is intended, and say why in the commit message.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MPSIM=${MPSIM:-build/mpsim}
+for dir in test/golden/*/; do
+  case=$(basename "$dir")
+  out=$(mktemp -d)
+  "$MPSIM" -q run "$dir/config.yaml" --out "$out" >/dev/null || true
+  cp "$out/report.json" "$dir/expected.json"
+  rm -rf "$out"
+  echo "regenerated $dir/expected.json"
+done

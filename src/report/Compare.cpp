@@ -1,0 +1,77 @@
+#include "mpsim/report/Compare.hpp"
+
+#include <cmath>
+
+namespace mpsim::report {
+
+namespace {
+
+std::string stripIndices(const std::string& path) {
+  std::string out;
+  bool skip = false;
+  for (char c : path) {
+    if (c == '[') skip = true;
+    else if (c == ']') skip = false;
+    else if (!skip) out += c;
+  }
+  return out;
+}
+
+const Tolerance& toleranceFor(const std::string& path, const CompareOptions& opt) {
+  const std::string key = stripIndices(path);
+  const Tolerance* best = &opt.defaults;
+  size_t bestLen = 0;
+  for (const auto& [prefix, tol] : opt.metrics) {
+    if (key.compare(0, prefix.size(), prefix) == 0 && (key.size() == prefix.size() || key[prefix.size()] == '.') &&
+        prefix.size() >= bestLen) {
+      best = &tol;
+      bestLen = prefix.size();
+    }
+  }
+  return *best;
+}
+
+std::optional<Difference> walk(const nlohmann::json& e, const nlohmann::json& a, const std::string& path,
+                               const CompareOptions& opt) {
+  auto diff = [&](const std::string& what) {
+    return Difference{path.empty() ? "(root)" : path, e.dump(), a.dump(), what};
+  };
+  if (e.is_number() && a.is_number()) {
+    const double x = e.get<double>(), y = a.get<double>();
+    const Tolerance& t = toleranceFor(path, opt);
+    const double d = std::fabs(x - y);
+    if (d <= t.abs || d <= t.rel * std::max(std::fabs(x), std::fabs(y))) return std::nullopt;
+    return diff("value");
+  }
+  if (e.type() != a.type()) return diff("type");
+  if (e.is_object()) {
+    for (auto it = e.begin(); it != e.end(); ++it) {
+      const std::string p = path.empty() ? it.key() : path + "." + it.key();
+      if (!a.contains(it.key())) return Difference{p, it.value().dump(), "(absent)", "missing key"};
+      if (auto d = walk(it.value(), a.at(it.key()), p, opt)) return d;
+    }
+    for (auto it = a.begin(); it != a.end(); ++it)
+      if (!e.contains(it.key()))
+        return Difference{path.empty() ? it.key() : path + "." + it.key(), "(absent)", it.value().dump(), "extra key"};
+    return std::nullopt;
+  }
+  if (e.is_array()) {
+    const size_t n = std::min(e.size(), a.size());
+    for (size_t i = 0; i < n; ++i)
+      if (auto d = walk(e[i], a[i], path + "[" + std::to_string(i) + "]", opt)) return d;
+    if (e.size() != a.size())
+      return Difference{path, std::to_string(e.size()) + " elements", std::to_string(a.size()) + " elements", "length"};
+    return std::nullopt;
+  }
+  if (e != a) return diff("value");
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<Difference> compareJson(const nlohmann::json& expected, const nlohmann::json& actual,
+                                      const CompareOptions& opt) {
+  return walk(expected, actual, "", opt);
+}
+
+} // namespace mpsim::report
