@@ -84,6 +84,14 @@ struct Value {
   Dyn d;
 };
 
+// Saturating double -> int64 (constant values may be anything in a corrupt file).
+int64_t toI64(double x) {
+  if (!(x == x)) return 0;
+  if (x >= 9.2e18) return std::numeric_limits<int64_t>::max();
+  if (x <= -9.2e18) return std::numeric_limits<int64_t>::min();
+  return int64_t(x);
+}
+
 std::string dimsStr(const std::vector<int64_t>& d) {
   std::string s = "[";
   for (size_t i = 0; i < d.size(); ++i) s += (i ? "x" : "") + std::to_string(d[i]);
@@ -660,7 +668,7 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
     std::vector<int64_t> nd;
     int64_t known = 1, minus = -1;
     for (size_t i = 0; i < sh.v.size(); ++i) {
-      int64_t d = int64_t(sh.v[i]);
+      int64_t d = toI64(sh.v[i]);
       if (d == 0 && i < r.dims.size()) d = r.dims[i];
       if (d == -1 && minus < 0) { minus = int64_t(i); nd.push_back(1); continue; }
       if (d < 1 || d > kMaxDim) failNode(n, "invalid target dimension " + std::to_string(d));
@@ -715,7 +723,8 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
   } else if (op == "Unsqueeze" || op == "Squeeze") {
     Const r = cin(n, 0, "data");
     std::vector<int64_t> axes = attrInts(n, "axes", {});
-    if (axes.empty() && hasIn(n, 1)) for (double v : cvals(n, 1, "axes").v) axes.push_back(int64_t(v));
+    if (axes.empty() && hasIn(n, 1)) for (double v : cvals(n, 1, "axes").v) axes.push_back(toI64(v));
+    if (axes.size() > 8) failNode(n, "too many axes");
     std::vector<int64_t> nd = r.dims;
     if (op == "Unsqueeze") {
       int64_t rk = int64_t(nd.size() + axes.size());
@@ -767,9 +776,9 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
     Const r;
     r.dims = ix.dims;
     for (double v : ix.v) {
-      int64_t i = int64_t(v);
+      int64_t i = toI64(v);
       if (i < 0) i += d.dims[0];
-      if (i < 0 || i >= d.dims[0]) failNode(n, "index " + std::to_string(int64_t(v)) + " is out of range");
+      if (i < 0 || i >= d.dims[0]) failNode(n, "index " + std::to_string(i) + " is out of range");
       r.v.push_back(d.v[size_t(i)]);
     }
     r.hasVals = true;
@@ -1048,12 +1057,12 @@ void Importer::node(const onnx::NodeProto& n) {
     int64_t known = 1, minus = -1, total = 1;
     for (auto d : x.dims) total *= d;
     for (size_t i = 0; i < sh.v.size(); ++i) {
-      int64_t d = int64_t(sh.v[i]);
+      int64_t d = toI64(sh.v[i]);
       if (d == 0 && i < x.dims.size()) d = x.dims[i];
       if (d == -1 && minus < 0) { minus = int64_t(i); nd.push_back(1); continue; }
-      if (d < 1 || d > kMaxDim) failNode(n, "invalid target dimension " + std::to_string(int64_t(sh.v[i])));
+      if (d < 1 || d > kMaxDim) failNode(n, "invalid target dimension " + std::to_string(toI64(sh.v[i])));
+      if (double(known) * double(d) > double(int64_t(1) << 40)) failNode(n, "target shape is too large");
       known *= d;
-      if (known > kMaxElements * 64) failNode(n, "target shape is too large");
       nd.push_back(d);
     }
     if (minus >= 0) {
@@ -1076,7 +1085,8 @@ void Importer::node(const onnx::NodeProto& n) {
   if (op == "Squeeze" || op == "Unsqueeze") {
     const Dyn& x = din(n, 0);
     std::vector<int64_t> axes = attrInts(n, "axes", {});
-    if (axes.empty() && hasIn(n, 1)) for (double v : cvals(n, 1, "axes").v) axes.push_back(int64_t(v));
+    if (axes.empty() && hasIn(n, 1)) for (double v : cvals(n, 1, "axes").v) axes.push_back(toI64(v));
+    if (axes.size() > 8) failNode(n, "too many axes");
     std::vector<int64_t> nd = x.dims;
     if (op == "Unsqueeze") {
       int64_t rk = int64_t(nd.size() + axes.size());
