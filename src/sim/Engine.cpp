@@ -204,12 +204,17 @@ constexpr uint64_t kRing = 8;
 uint64_t ceilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 } // namespace
 
-InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-                   std::vector<Stream*> outputs, uint64_t addressBase)
-    : EngineBase(n, spec, ctx, {}, std::move(outputs)), socket("socket") {
+DramInitiator::DramInitiator(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                             std::vector<Stream*> inputs, std::vector<Stream*> outputs, uint64_t addressBase)
+    : EngineBase(n, spec, ctx, std::move(inputs), std::move(outputs)), socket("socket") {
   m_port.socket = &socket;
   m_port.base = addressBase;
   m_port.period = ctx.period;
+}
+
+InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                   std::vector<Stream*> outputs, uint64_t addressBase)
+    : DramInitiator(n, spec, ctx, {}, std::move(outputs), addressBase) {
   SC_THREAD(run);
 }
 
@@ -256,10 +261,7 @@ void InputDma::run() {
 
 OutputDma::OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                      std::vector<Stream*> inputs, uint64_t addressBase)
-    : EngineBase(n, spec, ctx, std::move(inputs), {}), socket("socket") {
-  m_port.socket = &socket;
-  m_port.base = addressBase;
-  m_port.period = ctx.period;
+    : DramInitiator(n, spec, ctx, std::move(inputs), {}, addressBase) {
   SC_THREAD(run);
 }
 
@@ -319,10 +321,7 @@ void OutputDma::run() {
 
 WeightStreamer::WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                                std::vector<Stream*> outputs, uint64_t addressBase)
-    : EngineBase(n, spec, ctx, {}, std::move(outputs)), socket("socket") {
-  m_port.socket = &socket;
-  m_port.base = addressBase;
-  m_port.period = ctx.period;
+    : DramInitiator(n, spec, ctx, {}, std::move(outputs), addressBase) {
   SC_THREAD(run);
 }
 

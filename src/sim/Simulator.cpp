@@ -115,33 +115,27 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
     for (int s : e.out) outs.push_back(streams.at(size_t(s)).get());
     std::string modName = "e" + std::to_string(i); // SystemC names cannot hold the '.' of layer names
     uint64_t base = uint64_t(initiators) << 40;
+    DramInitiator* initiator = nullptr;
     switch (e.kind) {
-    case EngineKind::InputDma: {
-      auto* d = new InputDma(modName.c_str(), e, ctx, outs, base);
-      d->socket.bind(dram->socket);
-      dram->nameInitiator(initiators++, e.name);
-      if (!input) input = d;
-      owned.emplace_back(d);
+    case EngineKind::InputDma:
+      initiator = new InputDma(modName.c_str(), e, ctx, outs, base);
+      if (!input) input = static_cast<InputDma*>(initiator);
       break;
-    }
-    case EngineKind::OutputDma: {
-      auto* d = new OutputDma(modName.c_str(), e, ctx, ins, base);
-      d->socket.bind(dram->socket);
-      dram->nameInitiator(initiators++, e.name);
-      if (!output) output = d;
-      owned.emplace_back(d);
+    case EngineKind::OutputDma:
+      initiator = new OutputDma(modName.c_str(), e, ctx, ins, base);
+      if (!output) output = static_cast<OutputDma*>(initiator);
       break;
-    }
-    case EngineKind::WeightStreamer: {
-      auto* d = new WeightStreamer(modName.c_str(), e, ctx, outs, base);
-      d->socket.bind(dram->socket);
-      dram->nameInitiator(initiators++, e.name);
-      owned.emplace_back(d);
+    case EngineKind::WeightStreamer:
+      initiator = new WeightStreamer(modName.c_str(), e, ctx, outs, base);
       break;
-    }
     default:
       owned.emplace_back(new DataflowEngine(modName.c_str(), e, ctx, ins, outs));
       break;
+    }
+    if (initiator) {
+      initiator->socket.bind(dram->socket);
+      dram->nameInitiator(initiators++, e.name);
+      owned.emplace_back(initiator);
     }
     engines.push_back(owned.back().get());
   }

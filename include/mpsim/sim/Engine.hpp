@@ -106,49 +106,54 @@ private:
   void run();
 };
 
+/// An engine that is also a TLM initiator of the DRAM (its own address region at addressBase).
+class DramInitiator : public EngineBase {
+public:
+  tlm_utils::simple_initiator_socket<DramPort> socket;
+  DramInitiator(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
+                std::vector<Stream*> inputs, std::vector<Stream*> outputs, uint64_t addressBase);
+
+protected:
+  DramPort m_port;
+};
+
 /// Reads frames from DRAM in bursts (at most two outstanding) and streams pixels at the input
 /// port width.
-class InputDma : public EngineBase {
+class InputDma : public DramInitiator {
 public:
   SC_HAS_PROCESS(InputDma);
-  tlm_utils::simple_initiator_socket<DramPort> socket;
   InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
            std::vector<Stream*> outputs, uint64_t addressBase);
   uint64_t firstRequest() const { return m_firstRequest; }
 
 private:
   void run();
-  DramPort m_port;
   uint64_t m_firstRequest = 0;
 };
 
 /// Takes output pixels at the output port width and writes them to DRAM in bursts (posted, at
 /// most two outstanding). A frame is done when its last burst is written.
-class OutputDma : public EngineBase {
+class OutputDma : public DramInitiator {
 public:
   SC_HAS_PROCESS(OutputDma);
-  tlm_utils::simple_initiator_socket<DramPort> socket;
   OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
             std::vector<Stream*> inputs, uint64_t addressBase);
   const std::vector<uint64_t>& frameDone() const { return m_frameDone; }
 
 private:
   void run();
-  DramPort m_port;
   std::vector<uint64_t> m_frameDone;
 };
 
 /// Streams a layer's weights from DRAM, one pass (all weights) per token, into a weight buffer.
-class WeightStreamer : public EngineBase {
+class WeightStreamer : public DramInitiator {
 public:
   SC_HAS_PROCESS(WeightStreamer);
-  tlm_utils::simple_initiator_socket<DramPort> socket;
   WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                  std::vector<Stream*> outputs, uint64_t addressBase);
 
 private:
   void run();
-  DramPort m_port;
 };
 
 } // namespace mpsim::sim
