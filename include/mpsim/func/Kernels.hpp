@@ -1,0 +1,149 @@
+#pragma once
+// Bit-exact integer reference kernels of the functional mode. Semantics (rounding, saturation,
+// bipolar encoding, thresholds, accumulator widths) are specified in docs/functional.md.
+//
+// Conventions:
+//  * Tensors are NCHW (func::Tensor); conv weights are (K, C/groups, kh, kw), fully-connected
+//    weights (K, C*H*W) in any 4-D shape with that element count and order.
+//  * Bipolar operands are stored as bits: 1 means +1, 0 means -1.
+//  * Every operand is checked against its declared type before use; the accumulator width is
+//    chosen from the operand ranges (int32 when it provably cannot overflow, int64 otherwise,
+//    KernelError when even int64 could overflow). Nothing wraps silently.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mpsim/func/Tensor.hpp"
+#include "mpsim/graph/Layer.hpp"
+
+namespace mpsim::func {
+
+/// Invalid operands, shapes or parameters, or a computation that could overflow.
+class KernelError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class OperandKind { Signed, Unsigned, Bipolar };
+
+/// Numeric type of an operand: 1..16 bits, signed (two's complement), unsigned or bipolar (bits 1).
+struct Operand {
+  int bits = 8;
+  OperandKind kind = OperandKind::Signed;
+
+  static Operand activation(const graph::ActType& t) {
+    return {t.bits, t.is_signed ? OperandKind::Signed : OperandKind::Unsigned};
+  }
+  static Operand weight(graph::WeightType t, int bits);
+  /// Range of the stored encoding (bipolar: 0..1).
+  int64_t storedMin() const;
+  int64_t storedMax() const;
+  /// Range of the value it stands for (bipolar: -1..+1).
+  int64_t valueMin() const;
+  int64_t valueMax() const;
+  int64_t decode(int64_t stored) const { return kind == OperandKind::Bipolar ? 2 * stored - 1 : stored; }
+  std::string str() const; // "int4", "uint8", "bipolar"
+};
+
+/// Throws KernelError naming `what` and the first flat index whose value is outside `t`'s stored range.
+void checkRange(const Tensor& x, const Operand& t, const std::string& what);
+
+enum class AccWidth { Int32, Int64 };
+/// Largest |accumulator| a dot product of `length` terms can reach; KernelError when above INT64_MAX.
+uint64_t accumulatorBound(const Operand& x, const Operand& w, int64_t length);
+AccWidth accumulatorWidth(const Operand& x, const Operand& w, int64_t length);
+
+struct ConvGeometry {
+  int kh = 1, kw = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0; // zeros on each side (zero of the decoded value: no contribution)
+  int dil_h = 1, dil_w = 1;
+  int groups = 1;
+  int64_t out_channels = 0;
+  static ConvGeometry of(const graph::Layer& l);
+};
+
+/// Raw convolution accumulators (no bias, no requantisation), shape (N, K, P, Q).
+/// `wTypes` holds one type for all output channels or one per output channel.
+AccTensor conv2d(const Tensor& x, const Operand& xType, const Tensor& w, const std::vector<Operand>& wTypes,
+                 const ConvGeometry& g);
+/// Fully connected: x (N, C, H, W) is flattened in C order to N vectors of C*H*W; w holds K rows.
+/// Result (N, K, 1, 1).
+AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w,
+                         const std::vector<Operand>& wTypes, int64_t outFeatures);
+/// Conv or fully-connected accumulators for a graph layer (types from l.in, l.weight_type,
+/// l.weight_bits and l.channel_bits).
+AccTensor weightedLayer(const graph::Layer& l, const Tensor& x, const Tensor& w);
+/// The weight types a layer declares (one per output channel when channel_bits is set).
+std::vector<Operand> weightTypes(const graph::Layer& l);
+
+// ---- requantisation ----
+int64_t actMin(const graph::ActType& t);
+int64_t actMax(const graph::ActType& t);
+/// Clamps every value into the range of `out`.
+Tensor saturate(const AccTensor& acc, const graph::ActType& out);
+
+/// FINN MultiThreshold: y = (number of thresholds t of the channel with acc >= t) + bias, where
+/// bias is 0 for unsigned outputs and -2^(bits-1) for signed ones. `thresholds` holds T = shape.w
+/// thresholds per row and either one row shared by all channels or one row per channel (C rows).
+/// T must not exceed 2^bits - 1.
+Tensor multiThreshold(const AccTensor& acc, const AccTensor& thresholds, const graph::ActType& out);
+
+/// Integer scale/shift: y = sat(round((acc * scale[c] + bias[c]) / 2^shift[c])), rounding half
+/// towards +infinity (add 2^(shift-1), then floor). Each vector holds one value or one per channel;
+/// bias may be empty (zero). Intermediate overflow of int64 throws.
+struct ScaleShift {
+  std::vector<int64_t> scale{1};
+  std::vector<int64_t> bias;
+  std::vector<int> shift{0};
+};
+Tensor scaleShift(const AccTensor& acc, const ScaleShift& p, const graph::ActType& out);
+
+/// ONNX QLinear* output stage: y = sat(roundHalfEven(acc * multiplier[c]) + zeroPoint), the
+/// multiplier being x_scale * w_scale / y_scale (one value or one per channel).
+Tensor requantizeFloat(const AccTensor& acc, const std::vector<double>& multiplier, int64_t zeroPoint,
+                       const graph::ActType& out);
+
+// ---- pooling and element-wise ----
+struct PoolGeometry {
+  int kh = 1, kw = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  int dil_h = 1, dil_w = 1;
+  static PoolGeometry of(const graph::Layer& l);
+};
+/// Max over each window; padded positions are ignored.
+Tensor maxPool(const Tensor& x, const PoolGeometry& g);
+/// Average over each window, divisor kh*kw (padded positions count as zeros when countPad, else
+/// the divisor is the number of in-bounds positions), rounded half towards +infinity.
+Tensor avgPool(const Tensor& x, const PoolGeometry& g, bool countPad = true);
+/// Average over each channel's H*W pixels, rounded half towards +infinity; result (N, C, 1, 1).
+Tensor globalAvgPool(const Tensor& x);
+
+/// Element-wise add with both inputs rescaled to a common scale:
+/// y = sat(round((a * scale_a + b * scale_b + bias) / 2^shift)), same rounding as ScaleShift.
+struct AddParams {
+  int64_t scale_a = 1, scale_b = 1, bias = 0;
+  int shift = 0;
+};
+Tensor add(const Tensor& a, const Tensor& b, const AddParams& p, const graph::ActType& out);
+
+/// Rounded division helpers (exposed for tests): floor(v / 2^s + 1/2) and floor(num / den + 1/2).
+int64_t roundShift(int64_t v, int s);
+int64_t roundDiv(int64_t num, int64_t den);
+
+// ---- whole layers ----
+/// Parameters of one layer beyond its graph description.
+struct LayerParams {
+  Tensor weights;        // conv / fc
+  AccTensor thresholds;  // requant == Thresholds, and Quantizer layers
+  ScaleShift scale;      // requant == ScaleShift
+  AddParams add;         // Add layers
+  bool avgCountPad = true;
+};
+/// Runs one layer of the graph IR bit-exactly: inputs in port order. Weighted layers apply their
+/// requantiser (Requant::None saturates the accumulator into l.out).
+Tensor runLayer(const graph::Layer& l, const std::vector<const Tensor*>& inputs, const LayerParams& p);
+
+} // namespace mpsim::func

@@ -1,0 +1,51 @@
+#pragma once
+// NumPy .npy files (format versions 1.0, 2.0 and 3.0), C order, little-endian:
+// int8, uint8, int16, uint16, int32, int64, float32, float64 and bool.
+// Errors are mpsim::LoadError whose message starts with the file path and says what is wrong.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mpsim/func/Tensor.hpp"
+
+namespace mpsim::func {
+
+enum class NpyType { Int8, UInt8, Int16, UInt16, Int32, Int64, Float32, Float64, Bool };
+const char* toString(NpyType t);         // "int8", ...
+const char* npyDescr(NpyType t);         // "|i1", "<i4", ...
+int npyItemSize(NpyType t);
+
+struct NpyArray {
+  NpyType type = NpyType::Int32;
+  std::vector<int64_t> shape;  // empty: a scalar (one element)
+  std::vector<unsigned char> bytes; // little-endian element data, C order
+  std::string path;            // where it was read from (for messages)
+
+  int64_t elements() const;
+  /// Integer view of every element. Floating-point elements must be integral and within int64 range,
+  /// otherwise LoadError names the file and the first offending flat index.
+  std::vector<int64_t> toInt64() const;
+  std::vector<double> toDouble() const;
+};
+
+NpyArray readNpy(const std::string& path);
+/// Writes `data` (elements of `type`, C order) with the given shape; header padded to 64 bytes (v1.0,
+/// or v2.0 when the header does not fit 65535 bytes).
+void writeNpy(const std::string& path, NpyType type, const std::vector<int64_t>& shape, const void* data);
+
+/// Maps an array of rank 0..4 onto graph::Shape, aligned to the right as NumPy broadcasting does:
+/// (W), (H, W), (C, H, W), (N, C, H, W). Higher ranks are accepted only when the extra leading
+/// dimensions are 1.
+graph::Shape npyShapeToNchw(const std::vector<int64_t>& shape, const std::string& path);
+
+/// Reads an integer tensor (int32 storage; int64 / float files must hold values that fit).
+Tensor readTensor(const std::string& path);
+/// Reads a tensor into int64 storage (accumulators, thresholds).
+AccTensor readAccTensor(const std::string& path);
+
+/// Writes a tensor as int32 (Tensor) or int64 (AccTensor). `shape` overrides the 4-D NCHW shape
+/// (same element count), e.g. {K, C} for fully-connected weights.
+void writeNpy(const std::string& path, const Tensor& t, std::vector<int64_t> shape = {});
+void writeNpy(const std::string& path, const AccTensor& t, std::vector<int64_t> shape = {});
+
+} // namespace mpsim::func

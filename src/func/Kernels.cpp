@@ -1,0 +1,586 @@
+#include "mpsim/func/Kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace mpsim::func {
+
+using graph::ActType;
+using graph::Shape;
+
+// ---------------------------------------------------------------- operand types
+Operand Operand::weight(graph::WeightType t, int bits) {
+  switch (t) {
+  case graph::WeightType::Signed: return {bits, OperandKind::Signed};
+  case graph::WeightType::Unsigned: return {bits, OperandKind::Unsigned};
+  case graph::WeightType::Bipolar: return {1, OperandKind::Bipolar};
+  }
+  return {bits, OperandKind::Signed};
+}
+
+namespace {
+void checkBits(const Operand& t) {
+  if (t.kind == OperandKind::Bipolar) {
+    if (t.bits != 1) throw KernelError("bipolar operands have 1 bit, got " + std::to_string(t.bits));
+    return;
+  }
+  if (t.bits < 1 || t.bits > 16)
+    throw KernelError("operand width " + std::to_string(t.bits) + " bits is outside 1..16");
+}
+} // namespace
+
+int64_t Operand::storedMin() const {
+  checkBits(*this);
+  return kind == OperandKind::Signed ? -(int64_t{1} << (bits - 1)) : 0;
+}
+int64_t Operand::storedMax() const {
+  checkBits(*this);
+  switch (kind) {
+  case OperandKind::Signed: return (int64_t{1} << (bits - 1)) - 1;
+  case OperandKind::Unsigned: return (int64_t{1} << bits) - 1;
+  case OperandKind::Bipolar: return 1;
+  }
+  return 0;
+}
+int64_t Operand::valueMin() const { return kind == OperandKind::Bipolar ? -1 : storedMin(); }
+int64_t Operand::valueMax() const { return kind == OperandKind::Bipolar ? 1 : storedMax(); }
+std::string Operand::str() const {
+  switch (kind) {
+  case OperandKind::Signed: return "int" + std::to_string(bits);
+  case OperandKind::Unsigned: return "uint" + std::to_string(bits);
+  case OperandKind::Bipolar: return "bipolar";
+  }
+  return "?";
+}
+
+void checkRange(const Tensor& x, const Operand& t, const std::string& what) {
+  const int64_t lo = t.storedMin(), hi = t.storedMax();
+  // Vectorisable scan first; locate the offender only when there is one.
+  const int32_t* d = x.data();
+  const std::size_t n = x.size();
+  int32_t mn = std::numeric_limits<int32_t>::max(), mx = std::numeric_limits<int32_t>::min();
+  for (std::size_t i = 0; i < n; ++i) {
+    mn = std::min(mn, d[i]);
+    mx = std::max(mx, d[i]);
+  }
+  if (n == 0 || (mn >= lo && mx <= hi)) return;
+  for (std::size_t i = 0; i < n; ++i)
+    if (d[i] < lo || d[i] > hi)
+      throw KernelError(what + ": value " + std::to_string(d[i]) + " at flat index " + std::to_string(i) +
+                        " is outside " + t.str() + " [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                        "]" + (t.kind == OperandKind::Bipolar ? " (bipolar operands are stored as bits 0/1)" : ""));
+}
+
+uint64_t accumulatorBound(const Operand& x, const Operand& w, int64_t length) {
+  if (length < 0) throw KernelError("negative dot-product length");
+  const uint64_t ax = static_cast<uint64_t>(std::max(-x.valueMin(), x.valueMax()));
+  const uint64_t aw = static_cast<uint64_t>(std::max(-w.valueMin(), w.valueMax()));
+  uint64_t bound = 0;
+  if (__builtin_mul_overflow(ax * aw, static_cast<uint64_t>(length), &bound) ||
+      bound > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    throw KernelError("accumulator of " + std::to_string(length) + " products of " + x.str() + " x " + w.str() +
+                      " could exceed int64");
+  return bound;
+}
+
+AccWidth accumulatorWidth(const Operand& x, const Operand& w, int64_t length) {
+  return accumulatorBound(x, w, length) <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max())
+             ? AccWidth::Int32
+             : AccWidth::Int64;
+}
+
+ConvGeometry ConvGeometry::of(const graph::Layer& l) {
+  ConvGeometry g;
+  g.kh = l.kh; g.kw = l.kw;
+  g.stride_h = l.stride_h; g.stride_w = l.stride_w;
+  g.pad_h = l.pad_h; g.pad_w = l.pad_w;
+  g.dil_h = l.dil_h; g.dil_w = l.dil_w;
+  g.groups = l.groups;
+  g.out_channels = l.out_channels;
+  return g;
+}
+
+PoolGeometry PoolGeometry::of(const graph::Layer& l) {
+  PoolGeometry g;
+  g.kh = l.kh; g.kw = l.kw;
+  g.stride_h = l.stride_h; g.stride_w = l.stride_w;
+  g.pad_h = l.pad_h; g.pad_w = l.pad_w;
+  g.dil_h = l.dil_h; g.dil_w = l.dil_w;
+  return g;
+}
+
+// ---------------------------------------------------------------- convolution
+namespace {
+
+// Four dot products sharing the activation operand: the compiler turns the int16 x int16 -> int32
+// sums into packed multiply-add (pmaddwd) on any x86-64.
+template <typename T, typename Acc>
+inline void dot4(const T* __restrict x, const T* __restrict w0, const T* __restrict w1, const T* __restrict w2,
+                 const T* __restrict w3, int64_t n, Acc* __restrict a) {
+  Acc s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const Acc xv = x[i];
+    s0 += xv * static_cast<Acc>(w0[i]);
+    s1 += xv * static_cast<Acc>(w1[i]);
+    s2 += xv * static_cast<Acc>(w2[i]);
+    s3 += xv * static_cast<Acc>(w3[i]);
+  }
+  a[0] += s0; a[1] += s1; a[2] += s2; a[3] += s3;
+}
+
+template <typename T, typename Acc>
+inline Acc dot1(const T* __restrict x, const T* __restrict w, int64_t n) {
+  Acc s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<Acc>(x[i]) * static_cast<Acc>(w[i]);
+  return s;
+}
+
+struct ConvDims {
+  int64_t N, C, H, W, K, P, Q, G, Cg, Kg;
+};
+
+// Direct convolution on a zero-padded, group-major channel-last copy of the input
+// ([G][Hp][Wp][Cg]) and kernel-position-major weights ([K][kh][kw][Cg]): for every output pixel and
+// kernel row the kw*Cg operands (Cg when dilated horizontally) are contiguous in both arrays.
+template <typename T, typename Acc>
+void convCore(const Tensor& x, const Operand& xt, const Tensor& w, const std::vector<Operand>& wt,
+              const ConvGeometry& g, const ConvDims& d, AccTensor& out) {
+  const int64_t kh = g.kh, kw = g.kw;
+  const int64_t Hp = d.H + 2 * g.pad_h, Wp = d.W + 2 * g.pad_w;
+  const int64_t taps = kh * kw * d.Cg;
+  std::vector<T> wp(static_cast<std::size_t>(d.K * taps));
+  for (int64_t k = 0; k < d.K; ++k) {
+    const Operand& t = wt.size() == 1 ? wt[0] : wt[static_cast<std::size_t>(k)];
+    for (int64_t c = 0; c < d.Cg; ++c)
+      for (int64_t r = 0; r < kh; ++r)
+        for (int64_t s = 0; s < kw; ++s)
+          wp[static_cast<std::size_t>(k * taps + (r * kw + s) * d.Cg + c)] =
+              static_cast<T>(t.decode(w[static_cast<std::size_t>(((k * d.Cg + c) * kh + r) * kw + s)]));
+  }
+  std::vector<T> xp(static_cast<std::size_t>(d.G * Hp * Wp * d.Cg));
+  const bool bip = xt.kind == OperandKind::Bipolar;
+  const int64_t rowStride = Wp * d.Cg;
+  const int64_t segment = g.dil_w == 1 ? kw * d.Cg : d.Cg;
+  const int64_t segments = g.dil_w == 1 ? 1 : kw;
+  for (int64_t n = 0; n < d.N; ++n) {
+    std::fill(xp.begin(), xp.end(), T(0));
+    for (int64_t c = 0; c < d.C; ++c) {
+      const int64_t gi = c / d.Cg, cc = c % d.Cg;
+      const int32_t* src = x.data() + ((n * d.C + c) * d.H) * d.W;
+      for (int64_t h = 0; h < d.H; ++h) {
+        T* dst = xp.data() + ((gi * Hp + h + g.pad_h) * Wp + g.pad_w) * d.Cg + cc;
+        for (int64_t ww = 0; ww < d.W; ++ww)
+          dst[ww * d.Cg] = static_cast<T>(bip ? 2 * src[h * d.W + ww] - 1 : src[h * d.W + ww]);
+      }
+    }
+    int64_t* o = out.data() + n * d.K * d.P * d.Q;
+    for (int64_t gi = 0; gi < d.G; ++gi) {
+      const T* xg = xp.data() + gi * Hp * rowStride;
+      const int64_t k0 = gi * d.Kg, k1 = k0 + d.Kg;
+      for (int64_t p = 0; p < d.P; ++p)
+        for (int64_t q = 0; q < d.Q; ++q) {
+          const T* xb = xg + (p * g.stride_h) * rowStride + (q * g.stride_w) * d.Cg;
+          const int64_t pix = p * d.Q + q;
+          int64_t k = k0;
+          for (; k + 4 <= k1; k += 4) {
+            Acc a[4] = {0, 0, 0, 0};
+            const T* wk = wp.data() + k * taps;
+            for (int64_t r = 0; r < kh; ++r)
+              for (int64_t s = 0; s < segments; ++s) {
+                const T* xs = xb + r * g.dil_h * rowStride + s * g.dil_w * d.Cg;
+                const T* ws = wk + (r * kw + s) * d.Cg;
+                dot4<T, Acc>(xs, ws, ws + taps, ws + 2 * taps, ws + 3 * taps, segment, a);
+              }
+            for (int j = 0; j < 4; ++j) o[(k + j) * d.P * d.Q + pix] = a[j];
+          }
+          for (; k < k1; ++k) {
+            Acc a = 0;
+            const T* wk = wp.data() + k * taps;
+            for (int64_t r = 0; r < kh; ++r)
+              for (int64_t s = 0; s < segments; ++s)
+                a += dot1<T, Acc>(xb + r * g.dil_h * rowStride + s * g.dil_w * d.Cg, wk + (r * kw + s) * d.Cg,
+                                  segment);
+            o[k * d.P * d.Q + pix] = a;
+          }
+        }
+    }
+  }
+}
+
+bool fitsInt16(const Operand& t) {
+  return std::min(t.valueMin(), t.storedMin()) >= -32768 && std::max(t.valueMax(), t.storedMax()) <= 32767;
+}
+
+} // namespace
+
+AccTensor conv2d(const Tensor& x, const Operand& xType, const Tensor& w, const std::vector<Operand>& wTypes,
+                 const ConvGeometry& g) {
+  const Shape& xs = x.shape();
+  ConvDims d{};
+  d.N = xs.n; d.C = xs.c; d.H = xs.h; d.W = xs.w;
+  d.K = g.out_channels;
+  d.G = g.groups;
+  if (g.kh < 1 || g.kw < 1 || g.stride_h < 1 || g.stride_w < 1 || g.dil_h < 1 || g.dil_w < 1 || g.pad_h < 0 ||
+      g.pad_w < 0 || g.groups < 1)
+    throw KernelError("conv: kernel, stride, dilation and groups must be >= 1 and padding >= 0");
+  if (d.K < 1) throw KernelError("conv: out_channels must be >= 1");
+  if (d.C % d.G != 0 || d.K % d.G != 0)
+    throw KernelError("conv: groups " + std::to_string(d.G) + " must divide input channels " + std::to_string(d.C) +
+                      " and output channels " + std::to_string(d.K));
+  d.Cg = d.C / d.G;
+  d.Kg = d.K / d.G;
+  const int64_t effH = int64_t{g.dil_h} * (g.kh - 1) + 1, effW = int64_t{g.dil_w} * (g.kw - 1) + 1;
+  if (d.H + 2 * g.pad_h < effH || d.W + 2 * g.pad_w < effW)
+    throw KernelError("conv: input " + xs.str() + " with padding is smaller than the (dilated) kernel");
+  d.P = (d.H + 2 * g.pad_h - effH) / g.stride_h + 1;
+  d.Q = (d.W + 2 * g.pad_w - effW) / g.stride_w + 1;
+  const Shape wantW{d.K, d.Cg, g.kh, g.kw};
+  if (w.shape() != wantW)
+    throw KernelError("conv: weights have shape " + w.shape().str() + ", expected " + wantW.str() +
+                      " (K, C/groups, kh, kw)");
+  if (wTypes.size() != 1 && static_cast<int64_t>(wTypes.size()) != d.K)
+    throw KernelError("conv: " + std::to_string(wTypes.size()) + " weight types for " + std::to_string(d.K) +
+                      " output channels (give 1 or one per channel)");
+  checkRange(x, xType, "conv input");
+  const int64_t taps = d.Cg * g.kh * g.kw;
+  bool narrow = fitsInt16(xType);
+  uint64_t bound = 0;
+  for (std::size_t k = 0; k < static_cast<std::size_t>(d.K); ++k) {
+    const Operand& t = wTypes.size() == 1 ? wTypes[0] : wTypes[k];
+    const Tensor wk(Shape{1, 1, 1, taps},
+                    std::vector<int32_t>(w.values().begin() + static_cast<std::ptrdiff_t>(k * taps),
+                                         w.values().begin() + static_cast<std::ptrdiff_t>((k + 1) * taps)));
+    checkRange(wk, t, "conv weights of output channel " + std::to_string(k));
+    narrow = narrow && fitsInt16(t);
+    bound = std::max(bound, accumulatorBound(xType, t, taps));
+    if (wTypes.size() == 1) { // one type: check the rest in one go
+      checkRange(w, t, "conv weights");
+      break;
+    }
+  }
+  AccTensor out(Shape{d.N, d.K, d.P, d.Q});
+  if (narrow && bound <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()))
+    convCore<int16_t, int32_t>(x, xType, w, wTypes, g, d, out);
+  else
+    convCore<int32_t, int64_t>(x, xType, w, wTypes, g, d, out);
+  return out;
+}
+
+AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w,
+                         const std::vector<Operand>& wTypes, int64_t outFeatures) {
+  const Shape& xs = x.shape();
+  const int64_t features = xs.c * xs.h * xs.w;
+  if (outFeatures < 1) throw KernelError("fully connected: output features must be >= 1");
+  if (static_cast<int64_t>(w.size()) != outFeatures * features)
+    throw KernelError("fully connected: weights have " + std::to_string(w.size()) + " elements (shape " +
+                      w.shape().str() + "), expected " + std::to_string(outFeatures) + " x " +
+                      std::to_string(features));
+  Tensor xf = x;
+  xf.reshape(Shape{xs.n, features, 1, 1});
+  Tensor wf = w;
+  wf.reshape(Shape{outFeatures, features, 1, 1});
+  ConvGeometry g;
+  g.out_channels = outFeatures;
+  return conv2d(xf, xType, wf, wTypes, g);
+}
+
+std::vector<Operand> weightTypes(const graph::Layer& l) {
+  if (l.channel_bits.empty()) return {Operand::weight(l.weight_type, l.weight_bits)};
+  std::vector<Operand> r;
+  r.reserve(l.channel_bits.size());
+  for (int b : l.channel_bits) r.push_back(Operand::weight(l.weight_type, b));
+  return r;
+}
+
+AccTensor weightedLayer(const graph::Layer& l, const Tensor& x, const Tensor& w) {
+  const Operand xt = Operand::activation(l.in);
+  if (l.kind == graph::LayerKind::Conv) return conv2d(x, xt, w, weightTypes(l), ConvGeometry::of(l));
+  if (l.kind == graph::LayerKind::FullyConnected) return fullyConnected(x, xt, w, weightTypes(l), l.out_channels);
+  throw KernelError("layer '" + l.name + "' (" + graph::toString(l.kind) + ") has no weights");
+}
+
+// ---------------------------------------------------------------- requantisation
+int64_t actMin(const ActType& t) { return Operand::activation(t).storedMin(); }
+int64_t actMax(const ActType& t) { return Operand::activation(t).storedMax(); }
+
+Tensor saturate(const AccTensor& acc, const ActType& out) {
+  const int64_t lo = actMin(out), hi = actMax(out);
+  Tensor r(acc.shape());
+  const int64_t* a = acc.data();
+  int32_t* y = r.data();
+  for (std::size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<int32_t>(std::clamp(a[i], lo, hi));
+  return r;
+}
+
+Tensor multiThreshold(const AccTensor& acc, const AccTensor& thresholds, const ActType& out) {
+  const Shape& s = acc.shape();
+  const int64_t T = thresholds.shape().w;
+  const int64_t rows = T == 0 ? 0 : static_cast<int64_t>(thresholds.size()) / T;
+  if (T < 1 || (rows != 1 && rows != s.c))
+    throw KernelError("thresholds: shape " + thresholds.shape().str() + " gives " + std::to_string(rows) +
+                      " rows of " + std::to_string(T) + "; need 1 row or one per channel (" + std::to_string(s.c) +
+                      ")");
+  const int64_t levels = actMax(out) - actMin(out); // 2^bits - 1
+  if (T > levels)
+    throw KernelError("thresholds: " + std::to_string(T) + " thresholds per channel do not fit a " +
+                      std::to_string(out.bits) + "-bit output (at most " + std::to_string(levels) + ")");
+  const int64_t bias = actMin(out);
+  Tensor r(s);
+  const int64_t plane = s.h * s.w;
+  for (int64_t c = 0; c < s.c; ++c) {
+    const int64_t* th = thresholds.data() + (rows == 1 ? 0 : c) * T;
+    const bool sorted = std::is_sorted(th, th + T);
+    for (int64_t n = 0; n < s.n; ++n) {
+      const int64_t* a = acc.data() + (n * s.c + c) * plane;
+      int32_t* y = r.data() + (n * s.c + c) * plane;
+      if (sorted) {
+        for (int64_t i = 0; i < plane; ++i)
+          y[i] = static_cast<int32_t>((std::upper_bound(th, th + T, a[i]) - th) + bias);
+      } else {
+        for (int64_t i = 0; i < plane; ++i) {
+          int64_t cnt = 0;
+          for (int64_t t = 0; t < T; ++t) cnt += a[i] >= th[t];
+          y[i] = static_cast<int32_t>(cnt + bias);
+        }
+      }
+    }
+  }
+  return r;
+}
+
+int64_t roundShift(int64_t v, int s) {
+  if (s < 0 || s > 62) throw KernelError("shift " + std::to_string(s) + " is outside 0..62");
+  if (s == 0) return v;
+  int64_t t = 0;
+  if (__builtin_add_overflow(v, int64_t{1} << (s - 1), &t))
+    throw KernelError("rounding " + std::to_string(v) + " >> " + std::to_string(s) + " overflows int64");
+  // Floor division by 2^s (well defined for negative values, unlike >> before C++20).
+  const int64_t d = int64_t{1} << s;
+  int64_t q = t / d;
+  if (t % d != 0 && t < 0) --q;
+  return q;
+}
+
+int64_t roundDiv(int64_t num, int64_t den) {
+  if (den <= 0) throw KernelError("roundDiv: divisor must be positive");
+  int64_t twice = 0, t = 0, d2 = 0;
+  if (__builtin_mul_overflow(num, 2, &twice) || __builtin_add_overflow(twice, den, &t) ||
+      __builtin_mul_overflow(den, 2, &d2))
+    throw KernelError("roundDiv: " + std::to_string(num) + " / " + std::to_string(den) + " overflows int64");
+  int64_t q = t / d2;
+  if (t % d2 != 0 && t < 0) --q;
+  return q;
+}
+
+Tensor scaleShift(const AccTensor& acc, const ScaleShift& p, const ActType& out) {
+  const Shape& s = acc.shape();
+  auto perChannel = [&](std::size_t n, const char* what) {
+    if (n != 1 && static_cast<int64_t>(n) != s.c)
+      throw KernelError(std::string("scale/shift: ") + what + " has " + std::to_string(n) +
+                        " values; give 1 or one per channel (" + std::to_string(s.c) + ")");
+  };
+  perChannel(p.scale.size(), "scale");
+  perChannel(p.shift.size(), "shift");
+  if (!p.bias.empty()) perChannel(p.bias.size(), "bias");
+  const int64_t lo = actMin(out), hi = actMax(out);
+  Tensor r(s);
+  const int64_t plane = s.h * s.w;
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c) {
+      const std::size_t ci = static_cast<std::size_t>(c);
+      const int64_t m = p.scale.size() == 1 ? p.scale[0] : p.scale[ci];
+      const int64_t b = p.bias.empty() ? 0 : p.bias.size() == 1 ? p.bias[0] : p.bias[ci];
+      const int sh = p.shift.size() == 1 ? p.shift[0] : p.shift[ci];
+      const int64_t* a = acc.data() + (n * s.c + c) * plane;
+      int32_t* y = r.data() + (n * s.c + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        int64_t v = 0;
+        if (__builtin_mul_overflow(a[i], m, &v) || __builtin_add_overflow(v, b, &v))
+          throw KernelError("scale/shift: " + std::to_string(a[i]) + " * " + std::to_string(m) + " + " +
+                            std::to_string(b) + " overflows int64 (channel " + std::to_string(c) + ")");
+        y[i] = static_cast<int32_t>(std::clamp(roundShift(v, sh), lo, hi));
+      }
+    }
+  return r;
+}
+
+Tensor requantizeFloat(const AccTensor& acc, const std::vector<double>& multiplier, int64_t zeroPoint,
+                       const ActType& out) {
+  const Shape& s = acc.shape();
+  if (multiplier.size() != 1 && static_cast<int64_t>(multiplier.size()) != s.c)
+    throw KernelError("requantize: " + std::to_string(multiplier.size()) + " multipliers for " +
+                      std::to_string(s.c) + " channels");
+  const double lo = static_cast<double>(actMin(out)), hi = static_cast<double>(actMax(out));
+  Tensor r(s);
+  const int64_t plane = s.h * s.w;
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c) {
+      const double m = multiplier.size() == 1 ? multiplier[0] : multiplier[static_cast<std::size_t>(c)];
+      const int64_t* a = acc.data() + (n * s.c + c) * plane;
+      int32_t* y = r.data() + (n * s.c + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        // std::nearbyint rounds half to even in the default rounding mode.
+        const double v = std::nearbyint(static_cast<double>(a[i]) * m) + static_cast<double>(zeroPoint);
+        y[i] = static_cast<int32_t>(std::clamp(v, lo, hi));
+      }
+    }
+  return r;
+}
+
+// ---------------------------------------------------------------- pooling, add
+namespace {
+struct PoolDims {
+  int64_t P, Q;
+};
+PoolDims poolDims(const Shape& s, const PoolGeometry& g, const char* what) {
+  if (g.kh < 1 || g.kw < 1 || g.stride_h < 1 || g.stride_w < 1 || g.dil_h < 1 || g.dil_w < 1 || g.pad_h < 0 ||
+      g.pad_w < 0)
+    throw KernelError(std::string(what) + ": kernel, stride and dilation must be >= 1 and padding >= 0");
+  const int64_t effH = int64_t{g.dil_h} * (g.kh - 1) + 1, effW = int64_t{g.dil_w} * (g.kw - 1) + 1;
+  if (g.pad_h >= effH || g.pad_w >= effW)
+    throw KernelError(std::string(what) + ": padding must be smaller than the window");
+  if (s.h + 2 * g.pad_h < effH || s.w + 2 * g.pad_w < effW)
+    throw KernelError(std::string(what) + ": input " + s.str() + " is smaller than the window");
+  return {(s.h + 2 * g.pad_h - effH) / g.stride_h + 1, (s.w + 2 * g.pad_w - effW) / g.stride_w + 1};
+}
+
+template <typename F>
+Tensor poolLoop(const Tensor& x, const PoolGeometry& g, const char* what, F&& reduce) {
+  const Shape& s = x.shape();
+  const PoolDims pd = poolDims(s, g, what);
+  Tensor r(Shape{s.n, s.c, pd.P, pd.Q});
+  for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
+    const int32_t* plane = x.data() + nc * s.h * s.w;
+    int32_t* y = r.data() + nc * pd.P * pd.Q;
+    for (int64_t p = 0; p < pd.P; ++p)
+      for (int64_t q = 0; q < pd.Q; ++q) {
+        const int64_t h0 = p * g.stride_h - g.pad_h, w0 = q * g.stride_w - g.pad_w;
+        y[p * pd.Q + q] = reduce(plane, s, h0, w0);
+      }
+  }
+  return r;
+}
+} // namespace
+
+Tensor maxPool(const Tensor& x, const PoolGeometry& g) {
+  return poolLoop(x, g, "maxpool", [&](const int32_t* plane, const Shape& s, int64_t h0, int64_t w0) {
+    int32_t m = std::numeric_limits<int32_t>::min();
+    for (int64_t r = 0; r < g.kh; ++r) {
+      const int64_t h = h0 + r * g.dil_h;
+      if (h < 0 || h >= s.h) continue;
+      for (int64_t c = 0; c < g.kw; ++c) {
+        const int64_t w = w0 + c * g.dil_w;
+        if (w >= 0 && w < s.w) m = std::max(m, plane[h * s.w + w]);
+      }
+    }
+    return m;
+  });
+}
+
+Tensor avgPool(const Tensor& x, const PoolGeometry& g, bool countPad) {
+  return poolLoop(x, g, "avgpool", [&](const int32_t* plane, const Shape& s, int64_t h0, int64_t w0) {
+    int64_t sum = 0, cnt = 0;
+    for (int64_t r = 0; r < g.kh; ++r) {
+      const int64_t h = h0 + r * g.dil_h;
+      if (h < 0 || h >= s.h) continue;
+      for (int64_t c = 0; c < g.kw; ++c) {
+        const int64_t w = w0 + c * g.dil_w;
+        if (w >= 0 && w < s.w) {
+          sum += plane[h * s.w + w];
+          ++cnt;
+        }
+      }
+    }
+    return static_cast<int32_t>(roundDiv(sum, countPad ? int64_t{g.kh} * g.kw : cnt));
+  });
+}
+
+Tensor globalAvgPool(const Tensor& x) {
+  const Shape& s = x.shape();
+  const int64_t plane = s.h * s.w;
+  if (plane < 1) throw KernelError("global average pool: empty input " + s.str());
+  Tensor r(Shape{s.n, s.c, 1, 1});
+  for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
+    const int32_t* p = x.data() + nc * plane;
+    int64_t sum = 0;
+    for (int64_t i = 0; i < plane; ++i) sum += p[i];
+    r[static_cast<std::size_t>(nc)] = static_cast<int32_t>(roundDiv(sum, plane));
+  }
+  return r;
+}
+
+Tensor add(const Tensor& a, const Tensor& b, const AddParams& p, const ActType& out) {
+  if (a.shape() != b.shape())
+    throw KernelError("add: input shapes differ: " + a.shape().str() + " vs " + b.shape().str());
+  const int64_t lo = actMin(out), hi = actMax(out);
+  Tensor r(a.shape());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    int64_t va = 0, vb = 0, v = 0;
+    if (__builtin_mul_overflow(int64_t{a[i]}, p.scale_a, &va) || __builtin_mul_overflow(int64_t{b[i]}, p.scale_b, &vb) ||
+        __builtin_add_overflow(va, vb, &v) || __builtin_add_overflow(v, p.bias, &v))
+      throw KernelError("add: rescaled sum overflows int64 at flat index " + std::to_string(i));
+    r[i] = static_cast<int32_t>(std::clamp(roundShift(v, p.shift), lo, hi));
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- layers
+Tensor runLayer(const graph::Layer& l, const std::vector<const Tensor*>& inputs, const LayerParams& p) {
+  using graph::LayerKind;
+  auto in = [&](std::size_t i) -> const Tensor& {
+    if (i >= inputs.size() || inputs[i] == nullptr)
+      throw KernelError("layer '" + l.name + "': missing input " + std::to_string(i));
+    return *inputs[i];
+  };
+  switch (l.kind) {
+  case LayerKind::Conv:
+  case LayerKind::FullyConnected: {
+    const AccTensor acc = weightedLayer(l, in(0), p.weights);
+    switch (l.requant) {
+    case graph::Requant::Thresholds: return multiThreshold(acc, p.thresholds, l.out);
+    case graph::Requant::ScaleShift: return scaleShift(acc, p.scale, l.out);
+    case graph::Requant::None: return saturate(acc, l.out);
+    }
+    break;
+  }
+  case LayerKind::MaxPool: return maxPool(in(0), PoolGeometry::of(l));
+  case LayerKind::AvgPool: return saturate(widen(avgPool(in(0), PoolGeometry::of(l), p.avgCountPad)), l.out);
+  case LayerKind::GlobalAvgPool: return saturate(widen(globalAvgPool(in(0))), l.out);
+  case LayerKind::Add: return add(in(0), in(1), p.add, l.out);
+  case LayerKind::Quantizer: return multiThreshold(widen(in(0)), p.thresholds, l.out);
+  case LayerKind::Input:
+  case LayerKind::Output:
+  case LayerKind::Fork: return in(0);
+  case LayerKind::Flatten: {
+    Tensor t = in(0);
+    const Shape& s = t.shape();
+    t.reshape(Shape{s.n, s.c * s.h * s.w, 1, 1});
+    return t;
+  }
+  case LayerKind::Concat: {
+    int64_t c = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) c += in(i).shape().c;
+    const Shape& s0 = in(0).shape();
+    Tensor r(Shape{s0.n, c, s0.h, s0.w});
+    const int64_t plane = s0.h * s0.w;
+    for (int64_t n = 0; n < s0.n; ++n) {
+      int64_t off = 0;
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const Tensor& t = in(i);
+        if (t.shape().n != s0.n || t.shape().h != s0.h || t.shape().w != s0.w)
+          throw KernelError("concat '" + l.name + "': input " + std::to_string(i) + " has shape " +
+                            t.shape().str() + ", expected N, H, W of " + s0.str());
+        const int64_t len = t.shape().c * plane;
+        std::copy(t.data() + n * len, t.data() + (n + 1) * len, r.data() + (n * c + off) * plane);
+        off += t.shape().c;
+      }
+    }
+    return r;
+  }
+  }
+  throw KernelError("layer '" + l.name + "': unsupported kind");
+}
+
+} // namespace mpsim::func

@@ -1,0 +1,424 @@
+// Functional-mode integer kernels: hand-checked cases, a cross-check against the independent NumPy
+// reference test/func_ref.py, and the ONNX backend test cases shipped by Debian's libonnx-testdata.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/func/Kernels.hpp"
+#include "mpsim/func/Npy.hpp"
+#include "mpsim/func/OnnxTensor.hpp"
+
+using namespace mpsim;
+using namespace mpsim::func;
+using graph::ActType;
+using graph::Shape;
+
+namespace {
+
+Tensor T4(Shape s, std::vector<int32_t> v) { return Tensor(s, std::move(v)); }
+std::vector<int64_t> vals(const AccTensor& t) { return t.values(); }
+std::vector<int32_t> vals(const Tensor& t) { return t.values(); }
+
+const Operand kU8{8, OperandKind::Unsigned}, kS8{8, OperandKind::Signed}, kBip{1, OperandKind::Bipolar};
+
+ConvGeometry geom(int k, int kh, int kw, int stride = 1, int pad = 0, int dil = 1, int groups = 1) {
+  ConvGeometry g;
+  g.kh = kh; g.kw = kw;
+  g.stride_h = g.stride_w = stride;
+  g.pad_h = g.pad_w = pad;
+  g.dil_h = g.dil_w = dil;
+  g.groups = groups;
+  g.out_channels = k;
+  return g;
+}
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mpsim_func_XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+std::string readFile(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+void writeFile(const std::string& p, const std::string& s) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << s;
+}
+
+template <typename F>
+std::string errorOf(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+// ------------------------------------------------------------------ .npy
+TEST_CASE("npy: round trip of every supported dtype, v1 and v2 headers", "[unit][func]") {
+  TempDir dir;
+  const int16_t i16[] = {-32768, -1, 0, 32767};
+  writeNpy(dir / "a.npy", NpyType::Int16, {2, 2}, i16);
+  NpyArray a = readNpy(dir / "a.npy");
+  CHECK(a.type == NpyType::Int16);
+  CHECK(a.shape == std::vector<int64_t>{2, 2});
+  CHECK(a.toInt64() == std::vector<int64_t>{-32768, -1, 0, 32767});
+
+  const uint8_t u8[] = {0, 7, 255};
+  writeNpy(dir / "b.npy", NpyType::UInt8, {3}, u8);
+  CHECK(readNpy(dir / "b.npy").toInt64() == std::vector<int64_t>{0, 7, 255});
+  const int8_t s8[] = {-128, 127};
+  writeNpy(dir / "c.npy", NpyType::Int8, {2}, s8);
+  CHECK(readNpy(dir / "c.npy").toInt64() == std::vector<int64_t>{-128, 127});
+  const uint16_t u16[] = {65535};
+  writeNpy(dir / "d.npy", NpyType::UInt16, {1, 1}, u16);
+  CHECK(readNpy(dir / "d.npy").toInt64() == std::vector<int64_t>{65535});
+  const int64_t i64[] = {INT64_MIN, INT64_MAX};
+  writeNpy(dir / "e.npy", NpyType::Int64, {2}, i64);
+  CHECK(readNpy(dir / "e.npy").toInt64() == std::vector<int64_t>{INT64_MIN, INT64_MAX});
+  const float f32[] = {-3.0f, 2.5f};
+  writeNpy(dir / "f.npy", NpyType::Float32, {2}, f32);
+  CHECK(readNpy(dir / "f.npy").toDouble() == std::vector<double>{-3.0, 2.5});
+  CHECK_THROWS_WITH(readNpy(dir / "f.npy").toInt64(),
+                    Catch::Contains("f.npy") && Catch::Contains("flat index 1") && Catch::Contains("2.5"));
+  const double f64[] = {4.0};
+  writeNpy(dir / "g.npy", NpyType::Float64, {}, f64);
+  NpyArray g = readNpy(dir / "g.npy");
+  CHECK(g.shape.empty());
+  CHECK(g.toInt64() == std::vector<int64_t>{4});
+  const uint8_t b[] = {1, 0, 1};
+  writeNpy(dir / "h.npy", NpyType::Bool, {3}, b);
+  CHECK(readNpy(dir / "h.npy").toInt64() == std::vector<int64_t>{1, 0, 1});
+
+  // Header layout: magic, version 1.0, total header a multiple of 64 ending in '\n'.
+  const std::string raw = readFile(dir / "a.npy");
+  CHECK(raw.substr(1, 5) == "NUMPY");
+  CHECK(raw[6] == 1);
+  const std::size_t hl = static_cast<unsigned char>(raw[8]) | (static_cast<unsigned char>(raw[9]) << 8);
+  CHECK((10 + hl) % 64 == 0);
+  CHECK(raw[10 + hl - 1] == '\n');
+  CHECK(raw.find("'shape': (2, 2)") != std::string::npos);
+  CHECK(raw.size() == 10 + hl + 8);
+
+  // Version 2.0 header (4-byte length) is read too.
+  std::string v2 = "\x93NUMPY";
+  v2 += '\x02';
+  v2 += '\x00';
+  std::string dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }";
+  dict.append((64 - (12 + dict.size() + 1) % 64) % 64, ' ');
+  dict += '\n';
+  const uint32_t len = static_cast<uint32_t>(dict.size());
+  v2.append(reinterpret_cast<const char*>(&len), 4);
+  v2 += dict;
+  const int32_t three[] = {5, -6, 7};
+  v2.append(reinterpret_cast<const char*>(three), 12);
+  writeFile(dir / "v2.npy", v2);
+  CHECK(readNpy(dir / "v2.npy").toInt64() == std::vector<int64_t>{5, -6, 7});
+
+  // Tensors: NCHW round trip and right-aligned mapping of lower ranks.
+  Tensor t(Shape{1, 2, 2, 3});
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<int32_t>(i) - 5;
+  writeNpy(dir / "t.npy", t);
+  CHECK(readTensor(dir / "t.npy") == t);
+  writeNpy(dir / "t2.npy", t, {4, 3});
+  CHECK(readTensor(dir / "t2.npy").shape() == Shape{1, 1, 4, 3});
+  AccTensor big(Shape{1, 1, 1, 2}, std::vector<int64_t>{int64_t{1} << 40, -3});
+  writeNpy(dir / "big.npy", big);
+  CHECK(readAccTensor(dir / "big.npy") == big);
+  CHECK_THROWS_WITH(readTensor(dir / "big.npy"), Catch::Contains("big.npy") && Catch::Contains("outside int32"));
+}
+
+TEST_CASE("npy: precise errors naming the file and the problem", "[unit][func]") {
+  TempDir dir;
+  const int32_t v[] = {1, 2, 3, 4};
+  writeNpy(dir / "ok.npy", NpyType::Int32, {4}, v);
+  const std::string good = readFile(dir / "ok.npy");
+
+  CHECK_THROWS_WITH(readNpy(dir / "missing.npy"), Catch::Contains("missing.npy") && Catch::Contains("cannot open"));
+  writeFile(dir / "magic.npy", "PK\x03\x04 not numpy at all");
+  CHECK_THROWS_WITH(readNpy(dir / "magic.npy"), Catch::Contains("magic.npy") && Catch::Contains("magic"));
+  writeFile(dir / "trunc.npy", good.substr(0, good.size() - 3));
+  CHECK_THROWS_WITH(readNpy(dir / "trunc.npy"),
+                    Catch::Contains("trunc.npy") && Catch::Contains("needs 16 bytes") && Catch::Contains("has 13"));
+  std::string be = good;
+  be.replace(be.find("<i4"), 3, ">i4");
+  writeFile(dir / "be.npy", be);
+  CHECK_THROWS_WITH(readNpy(dir / "be.npy"), Catch::Contains("be.npy") && Catch::Contains("unsupported dtype '>i4'"));
+  std::string u4 = good;
+  u4.replace(u4.find("<i4"), 3, "<u4");
+  writeFile(dir / "u4.npy", u4);
+  CHECK_THROWS_WITH(readNpy(dir / "u4.npy"), Catch::Contains("unsupported dtype '<u4'"));
+  std::string fo = good;
+  fo.replace(fo.find("False"), 5, "True ");
+  writeFile(dir / "fo.npy", fo);
+  CHECK_THROWS_WITH(readNpy(dir / "fo.npy"), Catch::Contains("fo.npy") && Catch::Contains("fortran_order"));
+  std::string ver = good;
+  ver[6] = 9;
+  writeFile(dir / "ver.npy", ver);
+  CHECK_THROWS_WITH(readNpy(dir / "ver.npy"), Catch::Contains("version 9.0"));
+  const int32_t five[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+                          26, 27, 28, 29, 30, 31, 32};
+  writeNpy(dir / "r5.npy", NpyType::Int32, {2, 1, 2, 2, 4}, five);
+  CHECK_THROWS_WITH(readTensor(dir / "r5.npy"), Catch::Contains("r5.npy") && Catch::Contains("rank-5"));
+  writeNpy(dir / "r5ok.npy", NpyType::Int32, {1, 2, 2, 2, 4}, five);
+  CHECK(readTensor(dir / "r5ok.npy").shape() == Shape{2, 2, 2, 4});
+}
+
+// ------------------------------------------------------------------ convolution
+TEST_CASE("conv: hand-checked stride, padding, dilation, groups, depthwise", "[unit][func]") {
+  const Tensor x = T4({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  const Tensor ones = T4({1, 1, 2, 2}, {1, 1, 1, 1});
+  const Operand u4{4, OperandKind::Unsigned}, s2{2, OperandKind::Signed};
+  AccTensor y = conv2d(x, u4, ones, {s2}, geom(1, 2, 2));
+  CHECK(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(vals(y) == std::vector<int64_t>{12, 16, 24, 28});
+  y = conv2d(x, u4, ones, {s2}, geom(1, 2, 2, 1, 1));
+  CHECK(y.shape() == Shape{1, 1, 4, 4});
+  CHECK(vals(y) == std::vector<int64_t>{1, 3, 5, 3, 5, 12, 16, 9, 11, 24, 28, 15, 7, 15, 17, 9});
+
+  // 5x5 ramp x[i][j] = 5i + j, w = [[1,2],[3,-1]], stride 2, dilation 2:
+  // y = x[2p][2q] + 2 x[2p][2q+2] + 3 x[2p+2][2q] - x[2p+2][2q+2] = 5 v + 22, v = 10p + 2q.
+  Tensor ramp(Shape{1, 1, 5, 5});
+  for (int i = 0; i < 25; ++i) ramp[static_cast<std::size_t>(i)] = i;
+  const Operand s3{3, OperandKind::Signed}, u5{5, OperandKind::Unsigned};
+  y = conv2d(ramp, u5, T4({1, 1, 2, 2}, {1, 2, 3, -1}), {s3}, geom(1, 2, 2, 2, 0, 2));
+  CHECK(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(vals(y) == std::vector<int64_t>{22, 32, 72, 82});
+
+  // Two groups of 2 channels: y0 = x0 + x1, y1 = x2 - x3.
+  y = conv2d(T4({1, 4, 1, 1}, {1, 2, 3, 4}), u4, T4({2, 2, 1, 1}, {1, 1, 1, -1}), {s2}, geom(2, 1, 1, 1, 0, 1, 2));
+  CHECK(vals(y) == std::vector<int64_t>{3, -1});
+
+  // Depthwise 3 channels: each plane scaled by its own weight.
+  const Tensor dwx = T4({1, 3, 1, 2}, {1, 2, 3, 4, 5, 6});
+  y = conv2d(dwx, u4, T4({3, 1, 1, 1}, {2, -1, 3}), {s3}, geom(3, 1, 1, 1, 0, 1, 3));
+  CHECK(vals(y) == std::vector<int64_t>{2, 4, -3, -4, 15, 18});
+
+  // Output channels not a multiple of 4 (exercise both the 4-channel blocks and the remainder).
+  Tensor w5(Shape{5, 1, 1, 1}, std::vector<int32_t>{1, 2, 3, -1, -2});
+  y = conv2d(T4({1, 1, 1, 1}, {7}), u4, w5, {s3}, geom(5, 1, 1));
+  CHECK(vals(y) == std::vector<int64_t>{7, 14, 21, -7, -14});
+}
+
+TEST_CASE("conv/fc: bipolar operands decode bit 1 as +1 and bit 0 as -1", "[unit][func]") {
+  const Operand s4{4, OperandKind::Signed};
+  // x = [5, 7, 2]; w rows [1,0,1] -> [+1,-1,+1] and [0,0,1] -> [-1,-1,+1].
+  const Tensor x = T4({1, 3, 1, 1}, {5, 7, 2});
+  AccTensor y = fullyConnected(x, s4, T4({2, 3, 1, 1}, {1, 0, 1, 0, 0, 1}), {kBip}, 2);
+  CHECK(y.shape() == Shape{1, 2, 1, 1});
+  CHECK(vals(y) == std::vector<int64_t>{0, -10});
+  // Bipolar x bipolar: (+1)(+1) + (+1)(-1) + (-1)(-1) + (+1)(+1) = 2.
+  y = fullyConnected(T4({1, 4, 1, 1}, {1, 1, 0, 1}), kBip, T4({1, 4, 1, 1}, {1, 0, 0, 1}), {kBip}, 1);
+  CHECK(vals(y) == std::vector<int64_t>{2});
+  // Bipolar storage must be bits.
+  CHECK_THROWS_WITH(fullyConnected(x, s4, T4({1, 3, 1, 1}, {1, -1, 1}), {kBip}, 1),
+                    Catch::Contains("weights") && Catch::Contains("flat index 1") && Catch::Contains("bipolar"));
+  // Layer-level weight types: bipolar ignores weight_bits.
+  graph::Layer l;
+  l.kind = graph::LayerKind::FullyConnected;
+  l.out_channels = 2;
+  l.weight_type = graph::WeightType::Bipolar;
+  l.weight_bits = 1;
+  l.in = ActType{4, true};
+  CHECK(vals(weightedLayer(l, x, T4({2, 3, 1, 1}, {1, 0, 1, 0, 0, 1}))) == std::vector<int64_t>{0, -10});
+}
+
+TEST_CASE("conv: operand ranges, per-channel weight widths and 1-bit / 16-bit extremes", "[unit][func]") {
+  const Operand u4{4, OperandKind::Unsigned};
+  const Tensor x = T4({1, 2, 1, 1}, {15, 3});
+  CHECK_THROWS_WITH(conv2d(T4({1, 2, 1, 1}, {16, 3}), u4, T4({1, 2, 1, 1}, {1, 1}), {kS8}, geom(1, 1, 1)),
+                    Catch::Contains("conv input") && Catch::Contains("value 16") && Catch::Contains("uint4"));
+  // Channel 0 is int2 ([-2, 1]), channel 1 int4: weight 2 is legal only in channel 1.
+  const std::vector<Operand> perCh{{2, OperandKind::Signed}, {4, OperandKind::Signed}};
+  CHECK(vals(conv2d(x, u4, T4({2, 2, 1, 1}, {1, -2, 2, 7}), perCh, geom(2, 1, 1))) ==
+        std::vector<int64_t>{15 - 6, 30 + 21});
+  CHECK_THROWS_WITH(conv2d(x, u4, T4({2, 2, 1, 1}, {2, -2, 2, 7}), perCh, geom(2, 1, 1)),
+                    Catch::Contains("output channel 0") && Catch::Contains("int2"));
+  CHECK_THROWS_WITH(conv2d(x, u4, T4({2, 2, 1, 1}, {1, 1, 1, 1}), {kS8, kS8, kS8}, geom(2, 1, 1)),
+                    Catch::Contains("3 weight types for 2 output channels"));
+  // 1-bit signed is {-1, 0}, 1-bit unsigned {0, 1}.
+  const Operand s1{1, OperandKind::Signed}, u1{1, OperandKind::Unsigned};
+  CHECK(vals(conv2d(T4({1, 2, 1, 1}, {1, 1}), u1, T4({1, 2, 1, 1}, {-1, -1}), {s1}, geom(1, 1, 1))) ==
+        std::vector<int64_t>{-2});
+  CHECK_THROWS(conv2d(T4({1, 2, 1, 1}, {1, 1}), u1, T4({1, 2, 1, 1}, {1, 0}), {s1}, geom(1, 1, 1)));
+  // int16 x int16 extremes: 4 * (-32768)^2 = 2^32 needs the int64 path.
+  const Operand s16{16, OperandKind::Signed}, u16{16, OperandKind::Unsigned};
+  CHECK(vals(conv2d(T4({1, 4, 1, 1}, {-32768, -32768, -32768, -32768}), s16,
+                    T4({1, 4, 1, 1}, {-32768, -32768, -32768, -32768}), {s16}, geom(1, 1, 1))) ==
+        std::vector<int64_t>{int64_t{1} << 32});
+  // uint16 does not fit the int16 fast path.
+  CHECK(vals(conv2d(T4({1, 2, 1, 1}, {65535, 65535}), u16, T4({1, 2, 1, 1}, {32767, 1}), {s16}, geom(1, 1, 1))) ==
+        std::vector<int64_t>{int64_t{65535} * 32768});
+  CHECK_THROWS_WITH(conv2d(x, u4, T4({1, 2, 3, 3}, std::vector<int32_t>(18, 0)), {kS8}, geom(1, 1, 1)),
+                    Catch::Contains("shape 1x2x3x3, expected 1x2x1x1"));
+  CHECK_THROWS_WITH(conv2d(T4({1, 3, 1, 1}, {1, 1, 1}), u4, T4({2, 1, 1, 1}, {1, 1}), {kS8}, geom(2, 1, 1, 1, 0, 1, 2)),
+                    Catch::Contains("groups 2 must divide"));
+}
+
+TEST_CASE("accumulator width follows the operand ranges", "[unit][func]") {
+  const Operand s16{16, OperandKind::Signed}, u16{16, OperandKind::Unsigned};
+  CHECK(accumulatorBound(kU8, kS8, 576) == 576u * 255u * 128u);
+  CHECK(accumulatorWidth(kU8, kS8, 576) == AccWidth::Int32);
+  CHECK(accumulatorBound(kBip, kBip, 1000) == 1000u);
+  CHECK(accumulatorWidth(s16, s16, 1) == AccWidth::Int32);  // 2^30
+  CHECK(accumulatorWidth(s16, s16, 2) == AccWidth::Int64);  // 2^31 > INT32_MAX
+  CHECK(accumulatorWidth(kU8, kS8, 65793) == AccWidth::Int32);  // 65793 * 32640 = 2147483520
+  CHECK(accumulatorWidth(kU8, kS8, 65794) == AccWidth::Int64);
+  CHECK_NOTHROW(accumulatorBound(u16, u16, int64_t{1} << 30));
+  CHECK_THROWS_WITH(accumulatorBound(u16, u16, int64_t{1} << 32), Catch::Contains("could exceed int64"));
+  CHECK_THROWS_WITH(accumulatorBound(Operand{17, OperandKind::Signed}, kS8, 1), Catch::Contains("1..16"));
+}
+
+// ------------------------------------------------------------------ requantisation
+TEST_CASE("thresholds: count of thresholds reached, equality counts, FINN signed bias", "[unit][func]") {
+  const AccTensor acc(Shape{1, 1, 1, 5}, std::vector<int64_t>{-1, 0, 1, 5, 6});
+  const AccTensor thr(Shape{1, 1, 1, 2}, std::vector<int64_t>{0, 5});
+  CHECK(vals(multiThreshold(acc, thr, ActType{2, false})) == std::vector<int32_t>{0, 1, 1, 2, 2});
+  CHECK(vals(multiThreshold(acc, thr, ActType{2, true})) == std::vector<int32_t>{-2, -1, -1, 0, 0});
+  // Unsorted thresholds count the same.
+  const AccTensor rev(Shape{1, 1, 1, 2}, std::vector<int64_t>{5, 0});
+  CHECK(vals(multiThreshold(acc, rev, ActType{2, false})) == std::vector<int32_t>{0, 1, 1, 2, 2});
+  // One row per channel.
+  const AccTensor acc2(Shape{1, 2, 1, 2}, std::vector<int64_t>{3, 4, 3, 4});
+  const AccTensor thr2(Shape{1, 1, 2, 3}, std::vector<int64_t>{1, 2, 4, 4, 4, 4});
+  CHECK(vals(multiThreshold(acc2, thr2, ActType{2, false})) == std::vector<int32_t>{2, 3, 0, 3});
+  CHECK_THROWS_WITH(multiThreshold(acc, AccTensor(Shape{1, 1, 1, 4}), ActType{2, false}),
+                    Catch::Contains("4 thresholds") && Catch::Contains("at most 3"));
+  CHECK_THROWS_WITH(multiThreshold(acc2, AccTensor(Shape{1, 1, 3, 1}), ActType{2, false}),
+                    Catch::Contains("3 rows"));
+}
+
+TEST_CASE("scale/shift: rounding half towards +inf, saturation, overflow", "[unit][func]") {
+  const AccTensor acc(Shape{1, 1, 1, 6}, std::vector<int64_t>{5, 6, 7, -5, -6, -7});
+  ScaleShift p;
+  p.shift = {2};
+  CHECK(vals(scaleShift(acc, p, ActType{8, true})) == std::vector<int32_t>{1, 2, 2, -1, -1, -2});
+  CHECK(vals(scaleShift(acc, p, ActType{2, false})) == std::vector<int32_t>{1, 2, 2, 0, 0, 0});
+  p.scale = {3};
+  p.bias = {1};
+  p.shift = {0};
+  CHECK(vals(scaleShift(acc, p, ActType{4, true})) == std::vector<int32_t>{7, 7, 7, -8, -8, -8});
+  // Per channel.
+  const AccTensor acc2(Shape{1, 2, 1, 2}, std::vector<int64_t>{10, 11, 10, 11});
+  ScaleShift pc;
+  pc.scale = {1, 3};
+  pc.bias = {0, -1};
+  pc.shift = {1, 2};
+  // ch0: 10/2 = 5, 11/2 = 5.5 -> 6; ch1: 29/4 = 7.25 -> 7, 32/4 = 8.
+  CHECK(vals(scaleShift(acc2, pc, ActType{8, false})) == std::vector<int32_t>{5, 6, 7, 8});
+  ScaleShift huge;
+  huge.scale = {int64_t{1} << 40};
+  CHECK_THROWS_WITH(scaleShift(AccTensor(Shape{1, 1, 1, 1}, std::vector<int64_t>{int64_t{1} << 30}), huge,
+                               ActType{8, true}),
+                    Catch::Contains("overflows int64"));
+  CHECK(roundShift(-1, 1) == 0);  // -0.5 -> 0
+  CHECK(roundShift(-3, 1) == -1); // -1.5 -> -1
+  CHECK(roundShift(3, 1) == 2);
+  CHECK(roundDiv(10, 4) == 3);
+  CHECK(roundDiv(-10, 4) == -2);
+  CHECK(roundDiv(5, 3) == 2);
+  CHECK(roundDiv(-5, 3) == -2);
+}
+
+TEST_CASE("float requantisation (ONNX QLinear): round half to even, zero point, saturation", "[unit][func]") {
+  const AccTensor acc(Shape{1, 1, 1, 6}, std::vector<int64_t>{1, 3, 5, -1, -3, 1000});
+  CHECK(vals(requantizeFloat(acc, {0.5}, 0, ActType{8, true})) == std::vector<int32_t>{0, 2, 2, 0, -2, 127});
+  CHECK(vals(requantizeFloat(acc, {0.5}, 128, ActType{8, false})) == std::vector<int32_t>{128, 130, 130, 128, 126, 255});
+}
+
+// ------------------------------------------------------------------ pooling and add
+TEST_CASE("pooling: max ignores padding, averages round half up, global average", "[unit][func]") {
+  const Tensor x = T4({1, 1, 4, 4}, {1, 2, 5, 6, 3, 4, 7, 8, -1, -2, 1, 1, -3, -4, 1, 2});
+  PoolGeometry g;
+  g.kh = g.kw = 2;
+  g.stride_h = g.stride_w = 2;
+  CHECK(vals(maxPool(x, g)) == std::vector<int32_t>{4, 8, -1, 2});
+  // 10/4 = 2.5 -> 3; 26/4 = 6.5 -> 7; -10/4 = -2.5 -> -2; 5/4 = 1.25 -> 1.
+  CHECK(vals(avgPool(x, g)) == std::vector<int32_t>{3, 7, -2, 1});
+  // Negative plane with padding: the max is -5, not the padding.
+  PoolGeometry p3;
+  p3.kh = p3.kw = 3;
+  p3.pad_h = p3.pad_w = 1;
+  p3.stride_h = p3.stride_w = 2;
+  const Tensor neg(Shape{1, 1, 3, 3}, -5);
+  CHECK(vals(maxPool(neg, p3)) == std::vector<int32_t>{-5, -5, -5, -5});
+  // Average with padding: corner window holds 4 values of -5: -20/9 -> -2 (counting padding) or -5.
+  CHECK(vals(avgPool(neg, p3, true))[0] == -2);
+  CHECK(vals(avgPool(neg, p3, false)) == std::vector<int32_t>{-5, -5, -5, -5});
+  // Dilation 2 on the 4x4 plane: window {x00, x02, x20, x22} = {1, 5, -1, 1}.
+  PoolGeometry d;
+  d.kh = d.kw = 2;
+  d.dil_h = d.dil_w = 2;
+  CHECK(vals(maxPool(x, d)) == std::vector<int32_t>{5, 6, 7, 8});
+  CHECK(vals(globalAvgPool(T4({1, 2, 2, 2}, {1, 2, 3, 4, 0, 0, 0, 2}))) == std::vector<int32_t>{3, 1});
+  CHECK(globalAvgPool(T4({1, 2, 2, 2}, {1, 2, 3, 4, 0, 0, 0, 2})).shape() == Shape{1, 2, 1, 1});
+  PoolGeometry bad;
+  bad.kh = bad.kw = 2;
+  bad.pad_h = bad.pad_w = 2;
+  CHECK_THROWS_WITH(maxPool(x, bad), Catch::Contains("padding must be smaller"));
+}
+
+TEST_CASE("add: both inputs rescaled, rounded and saturated", "[unit][func]") {
+  const Tensor a = T4({1, 1, 1, 2}, {3, -3}), b = T4({1, 1, 1, 2}, {1, 1});
+  AddParams p;
+  p.scale_a = 2;
+  p.scale_b = 3;
+  p.shift = 1;
+  // (6 + 3) / 2 = 4.5 -> 5; (-6 + 3) / 2 = -1.5 -> -1
+  CHECK(vals(add(a, b, p, ActType{8, true})) == std::vector<int32_t>{5, -1});
+  CHECK(vals(add(a, b, p, ActType{2, false})) == std::vector<int32_t>{3, 0});
+  CHECK(vals(add(a, b, AddParams{}, ActType{8, true})) == std::vector<int32_t>{4, -2});
+  CHECK_THROWS_WITH(add(a, T4({1, 2, 1, 1}, {1, 1}), p, ActType{8, true}), Catch::Contains("shapes differ"));
+}
+
+TEST_CASE("runLayer: conv + thresholds, fc + scale/shift, quantizer, concat", "[unit][func]") {
+  graph::Layer l;
+  l.name = "c";
+  l.kind = graph::LayerKind::Conv;
+  l.kh = l.kw = 2;
+  l.out_channels = 1;
+  l.weight_bits = 2;
+  l.in = ActType{4, false};
+  l.out = ActType{2, false};
+  l.requant = graph::Requant::Thresholds;
+  LayerParams p;
+  p.weights = T4({1, 1, 2, 2}, {1, 1, 1, 1});
+  p.thresholds = AccTensor(Shape{1, 1, 1, 3}, std::vector<int64_t>{13, 16, 25});
+  const Tensor x = T4({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  // acc {12, 16, 24, 28} -> {0, 2, 2, 3}
+  CHECK(vals(runLayer(l, {&x}, p)) == std::vector<int32_t>{0, 2, 2, 3});
+  l.requant = graph::Requant::ScaleShift;
+  p.scale.shift = {3}; // {1.5, 2, 3, 3.5} -> {2, 2, 3, 4} -> saturate to 3
+  CHECK(vals(runLayer(l, {&x}, p)) == std::vector<int32_t>{2, 2, 3, 3});
+  l.requant = graph::Requant::None;
+  CHECK(vals(runLayer(l, {&x}, p)) == std::vector<int32_t>{3, 3, 3, 3});
+
+  graph::Layer cat;
+  cat.kind = graph::LayerKind::Concat;
+  const Tensor a = T4({1, 1, 1, 2}, {1, 2}), b = T4({1, 2, 1, 2}, {3, 4, 5, 6});
+  const Tensor c = runLayer(cat, {&a, &b}, LayerParams{});
+  CHECK(c.shape() == Shape{1, 3, 1, 2});
+  CHECK(vals(c) == std::vector<int32_t>{1, 2, 3, 4, 5, 6});
+}
