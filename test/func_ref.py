@@ -8,7 +8,8 @@ fully-connected weights (K, C*H*W); outputs are written as int64):
               [--kernel KH KW] [--stride SH SW] [--pad PH PW] [--dil DH DW] [--groups G]
   func_ref.py fc X W OUT --xtype T --wtype T [--channel-bits ...] --k K
   func_ref.py threshold ACC THR OUT --out uint2        # THR: (1 or C, T) thresholds
-  func_ref.py scaleshift ACC OUT --out int8 --scale 3[,..] --shift 4[,..] [--bias 0[,..]]
+  func_ref.py scaleshift ACC OUT --out int8 --scale 3[,..] --shift 4[,..] [--bias=-2[,..]]
+  (negative values need the --opt=VALUE form)
   func_ref.py maxpool X OUT --kernel KH KW [--stride ..] [--pad ..] [--dil ..]
   func_ref.py avgpool X OUT --kernel KH KW [--stride ..] [--pad ..] [--dil ..] [--valid-only]
   func_ref.py gap X OUT

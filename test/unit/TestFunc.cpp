@@ -422,3 +422,330 @@ TEST_CASE("runLayer: conv + thresholds, fc + scale/shift, quantizer, concat", "[
   CHECK(c.shape() == Shape{1, 3, 1, 2});
   CHECK(vals(c) == std::vector<int32_t>{1, 2, 3, 4, 5, 6});
 }
+
+// ------------------------------------------------------------------ NumPy cross-check
+namespace {
+
+// A python3 that can import numpy ("python3" on PATH may be a pyenv shim without it).
+std::string findNumpyPython() {
+  for (const char* py : {"python3", "/usr/bin/python3"}) {
+    const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0) return py;
+  }
+  return "";
+}
+
+struct NumpyRef {
+  std::string python;
+  std::string script = std::string(MPSIM_SOURCE_DIR) + "/test/func_ref.py";
+  TempDir dir;
+  std::mt19937 rng{20240611u};
+
+  Tensor random(const Shape& s, const Operand& t) {
+    std::uniform_int_distribution<int32_t> d(static_cast<int32_t>(t.storedMin()), static_cast<int32_t>(t.storedMax()));
+    Tensor r(s);
+    for (auto& v : r.values()) v = d(rng);
+    return r;
+  }
+  AccTensor randomAcc(const Shape& s, int64_t lo, int64_t hi) {
+    std::uniform_int_distribution<int64_t> d(lo, hi);
+    AccTensor r(s);
+    for (auto& v : r.values()) v = d(rng);
+    return r;
+  }
+  // Runs the reference and loads its int64 output.
+  AccTensor run(const std::string& args, const std::string& out) {
+    const std::string cmd = python + " " + script + " " + args + " 2>" + (dir / "stderr.txt");
+    const int rc = std::system(cmd.c_str());
+    INFO(cmd << "\n" << readFile(dir / "stderr.txt"));
+    REQUIRE(rc == 0);
+    return readAccTensor(dir / out);
+  }
+};
+
+std::string typeArg(const Operand& t) { return t.str(); }
+
+} // namespace
+
+TEST_CASE("kernels agree bit for bit with the independent NumPy reference", "[unit][func]") {
+  NumpyRef ref;
+  ref.python = findNumpyPython();
+  if (ref.python.empty()) {
+    WARN("python3 with numpy not found: skipping the NumPy cross-check (apt-get install python3-numpy)");
+    return;
+  }
+  const Operand u8{8, OperandKind::Unsigned}, s8{8, OperandKind::Signed}, s4{4, OperandKind::Signed},
+      u3{3, OperandKind::Unsigned}, s2{2, OperandKind::Signed}, u2{2, OperandKind::Unsigned},
+      s16{16, OperandKind::Signed}, u16{16, OperandKind::Unsigned}, u1{1, OperandKind::Unsigned},
+      s1{1, OperandKind::Signed}, s3{3, OperandKind::Signed};
+
+  struct ConvCase {
+    const char* name;
+    Shape x;
+    int k, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+    Operand xt;
+    std::vector<Operand> wt;
+  };
+  const std::vector<ConvCase> cases = {
+      {"8-bit 3x3 pad 1", {1, 8, 9, 7}, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, u8, {s8}},
+      {"4x3-bit stride 2 pad 2 dilation 2", {1, 5, 11, 10}, 6, 3, 3, 2, 2, 2, 2, 2, 2, 1, s4, {u3}},
+      {"grouped, rectangular kernel and strides", {1, 6, 8, 9}, 4, 3, 2, 2, 1, 1, 0, 1, 1, 2, u8, {s4}},
+      {"depthwise 2-bit x bipolar", {1, 5, 7, 7}, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, s2, {kBip}},
+      {"bipolar x bipolar, horizontal dilation", {1, 7, 6, 9}, 9, 2, 3, 1, 1, 0, 1, 1, 2, 1, kBip, {kBip}},
+      {"per-channel weight widths", {1, 3, 5, 5}, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, u2, {s2, s4, s8, s3}},
+      {"16-bit (int64 accumulators)", {1, 4, 5, 6}, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, s16, {s16}},
+      {"uint16 activations", {1, 3, 4, 4}, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1, u16, {s8}},
+      {"1-bit unsigned x 1-bit signed, batch 2", {2, 6, 4, 5}, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, u1, {s1}},
+  };
+  for (const ConvCase& c : cases) {
+    SECTION(c.name) {
+      ConvGeometry g;
+      g.kh = c.kh; g.kw = c.kw; g.stride_h = c.sh; g.stride_w = c.sw; g.pad_h = c.ph; g.pad_w = c.pw;
+      g.dil_h = c.dh; g.dil_w = c.dw; g.groups = c.groups; g.out_channels = c.k;
+      const Tensor x = ref.random(c.x, c.xt);
+      Tensor w(Shape{c.k, c.x.c / c.groups, c.kh, c.kw});
+      const int64_t per = w.shape().c * c.kh * c.kw;
+      std::string bits;
+      for (int64_t k = 0; k < c.k; ++k) {
+        const Operand& t = c.wt.size() == 1 ? c.wt[0] : c.wt[static_cast<std::size_t>(k)];
+        const Tensor row = ref.random(Shape{1, 1, 1, per}, t);
+        std::copy(row.values().begin(), row.values().end(), w.values().begin() + k * per);
+        bits += (bits.empty() ? "" : ",") + std::to_string(t.bits);
+      }
+      writeNpy(ref.dir / "x.npy", x);
+      writeNpy(ref.dir / "w.npy", w);
+      std::ostringstream args;
+      args << "conv " << (ref.dir / "x.npy") << " " << (ref.dir / "w.npy") << " " << (ref.dir / "y.npy")
+           << " --xtype " << typeArg(c.xt) << " --wtype " << typeArg(c.wt[0]) << " --k " << c.k << " --kernel "
+           << c.kh << " " << c.kw << " --stride " << c.sh << " " << c.sw << " --pad " << c.ph << " " << c.pw
+           << " --dil " << c.dh << " " << c.dw << " --groups " << c.groups;
+      if (c.wt.size() > 1) args << " --channel-bits " << bits;
+      const AccTensor expect = ref.run(args.str(), "y.npy");
+      const AccTensor got = conv2d(x, c.xt, w, c.wt, g);
+      CHECK(got.shape() == expect.shape());
+      CHECK(got.values() == expect.values());
+    }
+  }
+  SECTION("fully connected") {
+    const Tensor x = ref.random(Shape{1, 6, 3, 3}, u8);
+    const Tensor w = ref.random(Shape{10, 54, 1, 1}, s8);
+    writeNpy(ref.dir / "x.npy", x);
+    writeNpy(ref.dir / "w.npy", w, {10, 54});
+    const AccTensor expect = ref.run("fc " + (ref.dir / "x.npy") + " " + (ref.dir / "w.npy") + " " +
+                                         (ref.dir / "y.npy") + " --xtype uint8 --wtype int8 --k 10",
+                                     "y.npy");
+    const AccTensor got = fullyConnected(x, u8, w, {s8}, 10);
+    CHECK(got.values() == expect.values());
+    CHECK(got.shape().c == 10);
+  }
+  SECTION("thresholds, per channel and shared, with ties") {
+    const AccTensor acc = ref.randomAcc(Shape{1, 4, 5, 5}, -40, 40);
+    AccTensor thr = ref.randomAcc(Shape{1, 1, 4, 15}, -40, 40);
+    for (int64_t c = 0; c < 4; ++c) std::sort(thr.data() + c * 15, thr.data() + (c + 1) * 15);
+    writeNpy(ref.dir / "acc.npy", acc);
+    writeNpy(ref.dir / "thr.npy", thr, {4, 15});
+    for (const char* out : {"uint4", "int4"}) {
+      const AccTensor expect = ref.run("threshold " + (ref.dir / "acc.npy") + " " + (ref.dir / "thr.npy") + " " +
+                                           (ref.dir / "y.npy") + " --out " + out,
+                                       "y.npy");
+      const Tensor got = multiThreshold(acc, thr, ActType{4, out[0] == 'i'});
+      CHECK(widen(got).values() == expect.values());
+    }
+    AccTensor shared = ref.randomAcc(Shape{1, 1, 1, 7}, -40, 40); // unsorted on purpose
+    writeNpy(ref.dir / "thr1.npy", shared, {1, 7});
+    const AccTensor expect = ref.run("threshold " + (ref.dir / "acc.npy") + " " + (ref.dir / "thr1.npy") + " " +
+                                         (ref.dir / "y.npy") + " --out uint3",
+                                     "y.npy");
+    CHECK(widen(multiThreshold(acc, shared, ActType{3, false})).values() == expect.values());
+  }
+  SECTION("scale/shift per channel") {
+    const AccTensor acc = ref.randomAcc(Shape{1, 3, 4, 4}, -5000, 5000);
+    writeNpy(ref.dir / "acc.npy", acc);
+    ScaleShift p;
+    p.scale = {3, 7, 1};
+    p.bias = {-5, 0, 12};
+    p.shift = {4, 6, 2};
+    const AccTensor expect = ref.run("scaleshift " + (ref.dir / "acc.npy") + " " + (ref.dir / "y.npy") +
+                                         " --out int8 --scale 3,7,1 --bias=-5,0,12 --shift 4,6,2",
+                                     "y.npy");
+    CHECK(widen(scaleShift(acc, p, ActType{8, true})).values() == expect.values());
+  }
+  SECTION("pooling and add") {
+    const Tensor x = ref.random(Shape{1, 3, 9, 8}, s8);
+    writeNpy(ref.dir / "x.npy", x);
+    const std::string geo = " --kernel 3 3 --stride 2 2 --pad 1 1";
+    PoolGeometry g;
+    g.kh = g.kw = 3;
+    g.stride_h = g.stride_w = 2;
+    g.pad_h = g.pad_w = 1;
+    CHECK(widen(maxPool(x, g)).values() ==
+          ref.run("maxpool " + (ref.dir / "x.npy") + " " + (ref.dir / "y.npy") + geo, "y.npy").values());
+    CHECK(widen(avgPool(x, g, true)).values() ==
+          ref.run("avgpool " + (ref.dir / "x.npy") + " " + (ref.dir / "y.npy") + geo, "y.npy").values());
+    CHECK(widen(avgPool(x, g, false)).values() ==
+          ref.run("avgpool " + (ref.dir / "x.npy") + " " + (ref.dir / "y.npy") + geo + " --valid-only", "y.npy")
+              .values());
+    PoolGeometry d;
+    d.kh = d.kw = 2;
+    d.dil_h = d.dil_w = 2;
+    CHECK(widen(maxPool(x, d)).values() ==
+          ref.run("maxpool " + (ref.dir / "x.npy") + " " + (ref.dir / "y.npy") + " --kernel 2 2 --dil 2 2", "y.npy")
+              .values());
+    CHECK(widen(globalAvgPool(x)).values() ==
+          ref.run("gap " + (ref.dir / "x.npy") + " " + (ref.dir / "y.npy"), "y.npy").values());
+    const Tensor b = ref.random(x.shape(), u8);
+    writeNpy(ref.dir / "b.npy", b);
+    AddParams p;
+    p.scale_a = 5;
+    p.scale_b = -3;
+    p.bias = 7;
+    p.shift = 3;
+    CHECK(widen(add(x, b, p, ActType{6, true})).values() ==
+          ref.run("add " + (ref.dir / "x.npy") + " " + (ref.dir / "b.npy") + " " + (ref.dir / "y.npy") +
+                      " --out int6 --scale-a 5 --scale-b=-3 --bias 7 --shift 3",
+                  "y.npy")
+              .values());
+  }
+}
+
+// ------------------------------------------------------------------ ONNX backend test cases
+namespace {
+
+const std::string kOnnxNodeDir = "/usr/share/libonnx-testdata/data/node";
+
+struct OnnxCase {
+  std::string dir;
+  OnnxTensor in(int i) const { return readOnnxTensor(dir + "/test_data_set_0/input_" + std::to_string(i) + ".pb"); }
+  OnnxTensor out() const { return readOnnxTensor(dir + "/test_data_set_0/output_0.pb"); }
+};
+
+bool onnxDataAvailable() {
+  if (std::filesystem::is_directory(kOnnxNodeDir + "/test_basic_convinteger")) return true;
+  WARN("libonnx-testdata not installed (" << kOnnxNodeDir
+                                          << " missing): skipping ONNX backend cases; run scripts/setup.sh");
+  return false;
+}
+
+int64_t scalarInt(const OnnxTensor& t) {
+  REQUIRE(t.elements() == 1);
+  REQUIRE(t.ints.size() == 1);
+  return t.ints[0];
+}
+double scalarFloat(const OnnxTensor& t) {
+  REQUIRE(t.elements() == 1);
+  REQUIRE(t.floats.size() == 1);
+  return t.floats[0];
+}
+
+// ONNX tensor minus its zero point, as an NCHW tensor of the given shape.
+Tensor shifted(const OnnxTensor& t, int64_t zeroPoint, const Shape& s) {
+  REQUIRE(t.elements() == s.elements());
+  Tensor r(s);
+  for (std::size_t i = 0; i < r.size(); ++i) r[i] = static_cast<int32_t>(t.ints[i] - zeroPoint);
+  return r;
+}
+
+Shape nchw(const OnnxTensor& t) {
+  REQUIRE(t.dims.size() == 4);
+  return Shape{t.dims[0], t.dims[1], t.dims[2], t.dims[3]};
+}
+
+// A - zero point of uint8 spans -255..255: a signed 9-bit operand.
+const Operand kZpShifted{9, OperandKind::Signed};
+
+// ConvInteger: y = conv(x - x_zero_point, w), int32; pads from the model's attributes.
+void checkConvInteger(const std::string& name, int pad) {
+  const OnnxCase c{kOnnxNodeDir + "/" + name};
+  const OnnxTensor x = c.in(0), w = c.in(1), xzp = c.in(2), y = c.out();
+  REQUIRE(x.dataType == 2); // uint8
+  REQUIRE(w.dataType == 2);
+  const Shape ws = nchw(w);
+  ConvGeometry g;
+  g.kh = static_cast<int>(ws.h);
+  g.kw = static_cast<int>(ws.w);
+  g.pad_h = g.pad_w = pad;
+  g.out_channels = ws.n;
+  const AccTensor got = conv2d(shifted(x, scalarInt(xzp), nchw(x)), kZpShifted, shifted(w, 0, ws),
+                               {Operand{8, OperandKind::Unsigned}}, g);
+  CHECK(got.shape() == nchw(y));
+  CHECK(got.values() == y.ints);
+}
+
+// (Q)MatMul(Integer) of a (M, K) and b (K, N) as a batch of M fully-connected vectors.
+AccTensor matmul(const OnnxTensor& a, int64_t aZp, int64_t aOff, const OnnxTensor& b, int64_t bZp, int64_t bOff,
+                 int64_t M, int64_t K, int64_t N) {
+  Tensor x(Shape{M, K, 1, 1}), w(Shape{N, K, 1, 1});
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) x.at(m, k, 0, 0) = static_cast<int32_t>(a.ints[static_cast<std::size_t>(aOff + m * K + k)] - aZp);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) w.at(n, k, 0, 0) = static_cast<int32_t>(b.ints[static_cast<std::size_t>(bOff + k * N + n)] - bZp);
+  return fullyConnected(x, kZpShifted, w, {kZpShifted}, N);
+}
+
+void checkQLinearMatMul(const std::string& name) {
+  const OnnxCase c{kOnnxNodeDir + "/" + name};
+  const OnnxTensor a = c.in(0), as = c.in(1), azp = c.in(2), b = c.in(3), bs = c.in(4), bzp = c.in(5),
+                   ys = c.in(6), yzp = c.in(7), y = c.out();
+  REQUIRE(a.dims.size() == b.dims.size());
+  REQUIRE(a.dims.size() >= 2);
+  const std::size_t r = a.dims.size();
+  const int64_t M = a.dims[r - 2], K = a.dims[r - 1], N = b.dims[r - 1];
+  REQUIRE(b.dims[r - 2] == K);
+  const int64_t batches = a.elements() / (M * K);
+  REQUIRE(y.dataType == 2); // uint8 output
+  const double multiplier = scalarFloat(as) * scalarFloat(bs) / scalarFloat(ys);
+  std::vector<int64_t> got;
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    const AccTensor acc = matmul(a, scalarInt(azp), bi * M * K, b, scalarInt(bzp), bi * K * N, M, K, N);
+    const Tensor q = requantizeFloat(acc, {multiplier}, scalarInt(yzp), ActType{8, false});
+    got.insert(got.end(), q.values().begin(), q.values().end());
+  }
+  CHECK(got == y.ints);
+}
+
+} // namespace
+
+TEST_CASE("ONNX backend cases: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul, MaxPool uint8",
+          "[unit][func][onnx]") {
+  if (!onnxDataAvailable()) return;
+  SECTION("test_basic_convinteger") { checkConvInteger("test_basic_convinteger", 0); }
+  SECTION("test_convinteger_without_padding") { checkConvInteger("test_convinteger_without_padding", 0); }
+  SECTION("test_convinteger_with_padding (pads 1,1,1,1)") { checkConvInteger("test_convinteger_with_padding", 1); }
+  SECTION("test_matmulinteger") {
+    const OnnxCase c{kOnnxNodeDir + "/test_matmulinteger"};
+    const OnnxTensor a = c.in(0), b = c.in(1), azp = c.in(2), bzp = c.in(3), y = c.out();
+    REQUIRE(a.dims.size() == 2);
+    const int64_t M = a.dims[0], K = a.dims[1], N = b.dims[1];
+    const AccTensor got = matmul(a, scalarInt(azp), 0, b, scalarInt(bzp), 0, M, K, N);
+    CHECK(y.dataType == 6); // int32
+    CHECK(got.values() == y.ints);
+  }
+  SECTION("test_qlinearconv") {
+    const OnnxCase c{kOnnxNodeDir + "/test_qlinearconv"};
+    const OnnxTensor x = c.in(0), xs = c.in(1), xzp = c.in(2), w = c.in(3), wsc = c.in(4), wzp = c.in(5),
+                     ys = c.in(6), yzp = c.in(7), y = c.out();
+    const Shape wshape = nchw(w);
+    ConvGeometry g;
+    g.kh = static_cast<int>(wshape.h);
+    g.kw = static_cast<int>(wshape.w);
+    g.out_channels = wshape.n;
+    const AccTensor acc = conv2d(shifted(x, scalarInt(xzp), nchw(x)), kZpShifted, shifted(w, scalarInt(wzp), wshape),
+                                 {kZpShifted}, g);
+    const Tensor got =
+        requantizeFloat(acc, {scalarFloat(xs) * scalarFloat(wsc) / scalarFloat(ys)}, scalarInt(yzp), ActType{8, false});
+    CHECK(got.shape() == nchw(y));
+    CHECK(widen(got).values() == y.ints);
+  }
+  SECTION("test_qlinearmatmul_2D") { checkQLinearMatMul("test_qlinearmatmul_2D"); }
+  SECTION("test_qlinearmatmul_3D") { checkQLinearMatMul("test_qlinearmatmul_3D"); }
+  SECTION("test_maxpool_2d_uint8 (kernel 5x5, pads 2)") {
+    const OnnxCase c{kOnnxNodeDir + "/test_maxpool_2d_uint8"};
+    const OnnxTensor x = c.in(0), y = c.out();
+    PoolGeometry g;
+    g.kh = g.kw = 5;
+    g.pad_h = g.pad_w = 2;
+    const Tensor got = maxPool(shifted(x, 0, nchw(x)), g);
+    CHECK(got.shape() == nchw(y));
+    CHECK(widen(got).values() == y.ints);
+  }
+}
