@@ -11,7 +11,10 @@
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
+#include "mpsim/io/OnnxImport.hpp"
 #include "mpsim/io/Overrides.hpp"
+
+#include <sstream>
 #include "mpsim/report/Compare.hpp"
 #include "mpsim/report/InfoReport.hpp"
 #include "mpsim/report/RunReport.hpp"
@@ -152,6 +155,51 @@ config::Run loadRunArg(const std::string& configPath, const std::vector<std::str
                             : config::loadRun(configPath, sets);
 }
 } // namespace
+
+int cmdImport(const std::vector<std::string>& args) {
+  po::options_description opts("import options");
+  std::string model, outFile;
+  opts.add_options()("help,h", "show this help")("model", po::value(&model), "QONNX or FINN-ONNX model (.onnx)")(
+      "out,o", po::value(&outFile), "network YAML to write (default: stdout)");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  const std::string usage = "mpsim import <model.onnx> [-o net.yaml]";
+  if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
+  if (model.empty()) {
+    spdlog::error("import: missing the .onnx model\nusage: {}", usage);
+    return kExitUsage;
+  }
+  io::OnnxImport imp = io::importOnnx(model);
+  for (const auto& n : imp.notes) spdlog::info("{}", n);
+  std::ostringstream yaml;
+  io::writeNetworkYaml(imp.graph, yaml);
+  if (!imp.mapping.empty()) {
+    yaml << "# Folding of the FINN hardware nodes (use under mapping.layers of a run config):\n";
+    for (const auto& h : imp.mapping) {
+      yaml << "#   " << h.layer << ": {";
+      bool first = true;
+      auto field = [&](const char* k, const std::string& v) {
+        yaml << (first ? "" : ", ") << k << ": " << v;
+        first = false;
+      };
+      if (h.pe) field("pe", std::to_string(*h.pe));
+      if (h.simd) field("simd", std::to_string(*h.simd));
+      if (h.ram_style) field("ram_style", *h.ram_style);
+      yaml << "}\n";
+    }
+  }
+  if (outFile.empty()) {
+    std::cout << yaml.str();
+  } else {
+    std::ofstream f(outFile);
+    f << yaml.str();
+    if (!f) throw LoadError(outFile + ": cannot write");
+    spdlog::info("wrote {} ({} layers, {} MACs)", outFile, imp.graph.layers().size(),
+                 graph::computeStats(imp.graph).macs);
+  }
+  return kExitOk;
+}
 
 int cmdCompare(const std::vector<std::string>& args) {
   po::options_description opts("compare options");

@@ -20,6 +20,7 @@ commands:
   map [config.yaml]     the mapping (scheduler in mapping.mode auto), resource estimate and closed-form
                         throughput, without simulation
   info <model|file>     per-layer table and totals: MACs, weights, parameter memory, reduction vs FP32
+  import <model.onnx>   write the network YAML of a QONNX / FINN-ONNX model (-o net.yaml)
   compare <a> <b>       compare two reports (JSON) within tolerances; prints the first difference
   devices               list the built-in device database
   help                  this text
@@ -60,8 +61,9 @@ int sc_main(int argc, char** argv) {
     if (command == "run") return mpsim::cli::cmdRun(rest);
     if (command == "map") return mpsim::cli::cmdMap(rest);
     if (command == "compare") return mpsim::cli::cmdCompare(rest);
+    if (command == "import") return mpsim::cli::cmdImport(rest);
     if (command == "devices") return mpsim::cli::cmdDevices(rest);
-    spdlog::error("unknown command '{}'; valid: run, map, info, compare, devices, help", command);
+    spdlog::error("unknown command '{}'; valid: run, map, info, import, compare, devices, help", command);
     return mpsim::kExitUsage;
   } catch (const mpsim::LoadError& e) {
     for (const auto& m : e.messages()) spdlog::error("{}", m);

@@ -201,8 +201,22 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   doc->diag.throwIfAny();
 
   // The network, with its quantisation rules, and mapping names checked against it.
-  graphOut = io::loadModel(cfg.network.model, baseDir, modelWhere);
+  io::ModelLoad model = io::loadModelFull(cfg.network.model, baseDir, modelWhere);
+  graphOut = std::move(model.graph);
   graph::applyQuantRules(graphOut, cfg.network.quant);
+  // PE/SIMD/ram_style of FINN-ONNX hardware nodes: the mapping of the build the file came from;
+  // entries of mapping.layers (and a finn_folding file) refine it.
+  for (const auto& h : model.mapping) {
+    LayerMapping& m = cfg.mapping.layers[h.layer];
+    if (!m.pe) m.pe = h.pe;
+    if (!m.simd) m.simd = h.simd;
+    if (!m.ram_style && h.ram_style) {
+      const std::string& r = *h.ram_style; // FINN's names
+      m.ram_style = r == "block" ? "bram" : r == "distributed" ? "lutram" : r == "ultra" ? "uram" : "auto";
+    }
+    if (m.where.empty()) m.where = cfg.network.model + ": node of layer " + h.layer;
+  }
+  for (const auto& n : model.notes) cfg.mapping.finn_folding_notes.push_back(n);
   if (finnFolding) {
     // FINN's folding first; entries of mapping.layers refine it field by field.
     std::filesystem::path fp(*finnFolding);

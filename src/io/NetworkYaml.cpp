@@ -6,6 +6,7 @@
 #include <system_error>
 #include <vector>
 
+#include "mpsim/io/OnnxImport.hpp"
 #include "mpsim/zoo/Zoo.hpp"
 
 namespace mpsim::io {
@@ -290,31 +291,37 @@ graph::Graph loadNetworkYamlString(const std::string& text, const std::string& n
   return readNetwork(YamlDoc::loadString(text, name));
 }
 
-graph::Graph loadModel(const std::string& model, const std::string& baseDir, const std::string& where) {
+ModelLoad loadModelFull(const std::string& model, const std::string& baseDir, const std::string& where) {
   const std::string at = where.empty() ? std::string() : where + ": ";
-  if (zoo::isModel(model)) return zoo::build(model);
+  if (zoo::isModel(model)) return ModelLoad{zoo::build(model), {}, {}};
   namespace fs = std::filesystem;
   fs::path p(model);
   std::string ext = p.extension().string();
   std::string names;
   for (const auto& n : zoo::modelNames()) names += (names.empty() ? "" : ", ") + n;
-  if (ext == ".yaml" || ext == ".yml") {
-    // A relative path: next to the config file first, then in the current directory.
-    std::vector<fs::path> tried;
-    if (p.is_relative() && !baseDir.empty()) tried.push_back(fs::path(baseDir) / p);
-    tried.push_back(p);
-    for (const auto& t : tried) {
-      std::error_code ec;
-      if (fs::exists(t, ec)) return loadNetworkYaml(t.string());
+  if (ext != ".yaml" && ext != ".yml" && ext != ".onnx")
+    throw LoadError(at + "'" + model + "' is neither a built-in model (" + names +
+                    ") nor a network file (.yaml, .yml, .onnx)");
+  // A relative path: next to the config file first, then in the current directory.
+  std::vector<fs::path> tried;
+  if (p.is_relative() && !baseDir.empty()) tried.push_back(fs::path(baseDir) / p);
+  tried.push_back(p);
+  for (const auto& t : tried) {
+    std::error_code ec;
+    if (!fs::exists(t, ec)) continue;
+    if (ext == ".onnx") {
+      OnnxImport imp = importOnnx(t.string());
+      return ModelLoad{std::move(imp.graph), std::move(imp.mapping), std::move(imp.notes)};
     }
-    std::string looked;
-    for (const auto& t : tried) looked += (looked.empty() ? "" : ", ") + t.string();
-    throw LoadError(at + model + ": network file not found (looked for " + looked + ")");
+    return ModelLoad{loadNetworkYaml(t.string()), {}, {}};
   }
-  if (ext == ".onnx")
-    throw LoadError(at + model + ": ONNX import is not available in this build yet; use a network YAML file or a zoo model (" +
-                    names + ")");
-  throw LoadError(at + "'" + model + "' is neither a built-in model (" + names + ") nor a .yaml network file");
+  std::string looked;
+  for (const auto& t : tried) looked += (looked.empty() ? "" : ", ") + t.string();
+  throw LoadError(at + model + ": network file not found (looked for " + looked + ")");
+}
+
+graph::Graph loadModel(const std::string& model, const std::string& baseDir, const std::string& where) {
+  return loadModelFull(model, baseDir, where).graph;
 }
 
 } // namespace mpsim::io

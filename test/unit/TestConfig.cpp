@@ -362,11 +362,11 @@ TEST_CASE("the network model must be a zoo name or a network file", "[unit][conf
   // Located at the network.model key of the run config.
   auto errs = runErrors("network:\n  model: resnet19\nhardware:\n  device: zcu102\n");
   CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: 'resnet19' is neither a built-in model (resnet18, resnet34, resnet50, resnet101, resnet152, "
-                      "vgg16, mobilenet_v1, cnv, tfc) nor a .yaml network file");
+                      "vgg16, mobilenet_v1, cnv, tfc) nor a network file (.yaml, .yml, .onnx)");
   errs = runErrors("network:\n  model: nets/missing.yaml\nhardware:\n  device: zcu102\n");
   CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: nets/missing.yaml: network file not found (looked for nets/missing.yaml)");
   errs = runErrors("network:\n  model: model.onnx\nhardware:\n  device: zcu102\n");
-  CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: model.onnx: ONNX import is not available");
+  CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: model.onnx: network file not found (looked for model.onnx)");
   errs = runErrors(kResnetZcu102, {"network.model=vgg19"});
   CHECK_MESSAGE(errs, "t.yaml (from --set): network.model: 'vgg19' is neither a built-in model");
   // Problems inside a network file are located in that file.

@@ -10,6 +10,7 @@ int cmdInfo(const std::vector<std::string>& args);
 int cmdRun(const std::vector<std::string>& args);
 int cmdMap(const std::vector<std::string>& args);
 int cmdCompare(const std::vector<std::string>& args);
+int cmdImport(const std::vector<std::string>& args);
 int cmdDevices(const std::vector<std::string>& args);
 
 } // namespace mpsim::cli

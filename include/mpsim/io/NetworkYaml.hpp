@@ -7,6 +7,7 @@
 
 #include "mpsim/graph/Graph.hpp"
 #include "mpsim/graph/QuantRules.hpp"
+#include "mpsim/io/OnnxImport.hpp"
 #include "mpsim/io/YamlReader.hpp"
 
 namespace mpsim::io {
@@ -25,6 +26,16 @@ graph::QuantRules readQuantRules(Reader r);
 graph::Graph loadNetworkYaml(const std::string& path);
 graph::Graph loadNetworkYamlString(const std::string& text, const std::string& name);
 
+/// A model with what its file said about the mapping (FINN-ONNX hardware nodes carry PE/SIMD).
+struct ModelLoad {
+  graph::Graph graph;
+  std::vector<OnnxMappingHint> mapping;
+  std::vector<std::string> notes;
+};
+/// Resolves network.model: a zoo name, or a .yaml/.yml network file or an .onnx model (relative
+/// paths next to the config file first, then the current directory). `where` (file:line of the
+/// key) prefixes errors about the model itself. Throws LoadError naming the valid choices.
+ModelLoad loadModelFull(const std::string& model, const std::string& baseDir = "", const std::string& where = "");
 /// Resolves network.model: a zoo name, or a path to a .yaml network file (a relative path is looked
 /// up in baseDir first, then in the current directory). Throws LoadError naming the valid choices;
 /// `where` ("run.yaml:2:3: network.model") prefixes the errors about the model name or path
