@@ -23,6 +23,7 @@
 #include "mpsim/sched/Scheduler.hpp"
 
 #include <chrono>
+#include "mpsim/sim/Functional.hpp"
 #include "mpsim/sim/Simulator.hpp"
 
 namespace po = boost::program_options;
@@ -38,7 +39,7 @@ bool parseArgs(const std::vector<std::string>& args, const po::options_descripti
     po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    throw std::invalid_argument(std::string(e.what()) + "\nusage: " + usage);
+    throw UsageError(std::string(e.what()) + "\nusage: " + usage);
   }
   if (vm.count("help")) {
     std::cout << "usage: " << usage << "\n" << opts;
@@ -288,21 +289,31 @@ int cmdRun(const std::vector<std::string>& args) {
   std::vector<std::string> sets;
   std::string configPath, outDir = "mpsim-out", mode;
   int frames = 0;
+  std::string inputNpy;
+  int64_t seed = -1;
   opts.add_options()("help,h", "show this help")("config", po::value(&configPath),
                                                  "run config YAML (default: the built-in ResNet-18 / ZCU102 example)")(
       "set", po::value(&sets)->composing(), "override a key, e.g. --set hardware.clock_mhz=250 (repeatable)")(
       "frames,f", po::value(&frames), "frames to simulate back to back (default simulation.frames)")(
       "mode", po::value(&mode), "timestamped | reference (default simulation.mode)")(
-      "out,o", po::value(&outDir), "output directory (default mpsim-out)")("json", "print report.json to stdout");
+      "out,o", po::value(&outDir), "output directory (default mpsim-out)")("json", "print report.json to stdout")(
+      "functional", "bit-exact functional simulation: tokens carry values; writes DIR/output.npy")(
+      "input", po::value(&inputNpy), "functional: input frames (.npy, (N, C, H, W)); default: seeded random frames")(
+      "seed", po::value(&seed), "functional: seed of the generated weights, thresholds and inputs (default simulation.seed)");
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
-  const std::string usage = "mpsim run [config.yaml] [--set key=value ...] [--frames F] [--out DIR]";
+  const std::string usage =
+      "mpsim run [config.yaml] [--set key=value ...] [--frames F] [--out DIR] [--functional [--input X.npy] [--seed N]]";
   if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
   if (frames != 0) sets.push_back("simulation.frames=" + std::to_string(frames));
   if (!mode.empty()) sets.push_back("simulation.mode=" + mode);
+  if (seed >= 0) sets.push_back("simulation.seed=" + std::to_string(seed));
 
   config::Run run = loadRunArg(configPath, sets);
+  if (vm.count("functional")) run.config.simulation.functional = true;
+  if (!inputNpy.empty() && !run.config.simulation.functional)
+    throw LoadError("--input: only a functional simulation (--functional) reads input frames");
   spdlog::info("network {} ({} layers), device {} at {} MHz", run.graph.name(), run.graph.layers().size(),
                run.config.hardware.device.name, run.config.hardware.clock_mhz);
   sched::Mapping mapping = mapRun(run);
@@ -319,7 +330,15 @@ int cmdRun(const std::vector<std::string>& args) {
   config::writeEffectiveConfig(run.config, (fs::path(outDir) / "effective-config.yaml").string());
 
   auto opt = sim::simOptions(run.config);
-  spdlog::info("simulating {} frames ({} mode)...", opt.frames, opt.reference ? "reference" : "timestamped");
+  sim::FunctionalData funcData;
+  if (run.config.simulation.functional) {
+    funcData = sim::makeFunctionalData(run.graph, uint64_t(run.config.simulation.seed), inputNpy, opt.frames);
+    sim::writeFunctionalData(funcData, outDir);
+    opt.functional = &funcData;
+    opt.output_npy = (fs::path(outDir) / "output.npy").string();
+  }
+  spdlog::info("simulating {} frames ({} mode{})...", opt.frames, opt.reference ? "reference" : "timestamped",
+               opt.functional ? ", functional" : "");
   sim::SimResult result = sim::simulate(mapping, run.config, opt);
   spdlog::info("simulated in {:.3f} s wall time", result.wall_seconds);
   auto report = report::runReportJson(run.graph, run.config, mapping, result, resources);
@@ -333,6 +352,9 @@ int cmdRun(const std::vector<std::string>& args) {
   if (vm.count("json")) std::cout << report.dump(2) << "\n";
   else report::printRunSummary(std::cout, report);
   spdlog::info("wrote {}/report.json, layers.csv, effective-config.yaml", outDir);
+  if (opt.functional)
+    spdlog::info("functional: wrote {}/output.npy ({} frames), input.npy, network.json and weights/", outDir,
+                 result.frames_done);
   if (result.deadlock.detected) {
     spdlog::error("the pipeline deadlocked at cycle {}; see {}/report.json (deadlock)", result.deadlock.cycle, outDir);
     return kExitDeadlock;

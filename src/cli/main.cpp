@@ -68,6 +68,9 @@ int sc_main(int argc, char** argv) {
   } catch (const mpsim::LoadError& e) {
     for (const auto& m : e.messages()) spdlog::error("{}", m);
     return mpsim::kExitLoadError;
+  } catch (const mpsim::UsageError& e) {
+    spdlog::error("{}", e.what());
+    return mpsim::kExitUsage;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return mpsim::kExitFailure;

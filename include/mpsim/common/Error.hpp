@@ -30,6 +30,12 @@ private:
   std::vector<std::string> m_errors;
 };
 
+/// A malformed command line (the CLI exits with kExitUsage).
+class UsageError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Exit codes of the CLI (documented in docs/cli.md).
 enum ExitCode : int {
   kExitOk = 0,
