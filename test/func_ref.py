@@ -14,6 +14,12 @@ fully-connected weights (K, C*H*W); outputs are written as int64):
   func_ref.py avgpool X OUT --kernel KH KW [--stride ..] [--pad ..] [--dil ..] [--valid-only]
   func_ref.py gap X OUT
   func_ref.py add A B OUT --out int8 --scale-a SA --scale-b SB [--bias B] [--shift S]
+  func_ref.py network DIR OUT      # a whole network: DIR/network.json, DIR/input.npy, weight files
+
+network mode reads the description `mpsim run --functional` writes (DIR/network.json: the layers in
+topological order with kind, inputs, geometry, types, requantiser and parameter files relative to
+DIR) and computes every frame of DIR/input.npy (N, C, H, W) through the network, writing the output
+layer's input tensor (N, C, H, W) as int64.
 
 Types: intN (signed, two's complement), uintN, bipolar (stored bit 1 -> +1, 0 -> -1), N = 1..16.
 Semantics (docs/functional.md): products and sums are exact (int64; the script aborts when a
@@ -123,6 +129,124 @@ def pool_windows(x, kernel, stride, pad, dil, fill):
     return np.stack(wins), np.stack(masks)
 
 
+def threshold(acc, thr, out):
+    thr = thr.astype(np.int64).reshape(-1, thr.shape[-1])
+    c = acc.shape[1]
+    rows = thr if thr.shape[0] == c else np.repeat(thr, c, axis=0)
+    counts = (acc[:, :, :, :, None] >= rows[None, :, None, None, :]).sum(axis=-1)
+    bias = -(2 ** (out[1] - 1)) if out[0] == "signed" else 0
+    return (counts + bias).astype(np.int64)
+
+
+def scaleshift(acc, scale, bias, shift, out):
+    c = acc.shape[1]
+
+    def per_channel(v):
+        return np.broadcast_to(np.array(v, dtype=np.int64), (c,)).reshape(1, c, 1, 1)
+    scale, bias, shift = per_channel(scale), per_channel(bias), per_channel(shift)
+    v = acc.astype(object) * scale.astype(object) + bias.astype(object)  # exact Python integers
+    half = np.where(shift > 0, np.left_shift(1, np.maximum(shift - 1, 0)), 0).astype(object)
+    y = (v + half) // (np.left_shift(1, shift).astype(object))
+    return saturate(y, out).astype(np.int64)
+
+
+def pool(x, op, kernel, stride, pad, dil, valid_only=False):
+    fill = np.iinfo(np.int64).min if op == "maxpool" else 0
+    wins, masks = pool_windows(x.astype(np.int64), kernel, stride, pad, dil, fill)
+    if op == "maxpool":
+        return wins.max(axis=0)
+    s = wins.sum(axis=0)
+    d = masks.sum(axis=0) if valid_only else kernel[0] * kernel[1]
+    return np.floor_divide(2 * s + d, 2 * d)
+
+
+def gap(x):
+    x = x.astype(np.int64)
+    d = x.shape[2] * x.shape[3]
+    s = x.sum(axis=(2, 3), keepdims=True)
+    return np.floor_divide(2 * s + d, 2 * d)
+
+
+def add(a, b, scale_a, scale_b, bias, shift, out):
+    y = round_shift(a.astype(np.int64) * scale_a + b.astype(np.int64) * scale_b + bias, shift)
+    return saturate(y, out).astype(np.int64)
+
+
+def decode_weights(w, types):
+    """Decodes stored weights with one type, or one type per output channel (row)."""
+    if len(types) == 1:
+        return decode(w, types[0], "weights")
+    rows = w.reshape(w.shape[0], -1)
+    dec = np.empty(rows.shape, dtype=np.int64)
+    for k, t in enumerate(types):
+        dec[k] = decode(rows[k], t, "weights of channel %d" % k)
+    return dec.reshape(w.shape)
+
+
+def run_network(d):
+    import json
+    import os
+    with open(os.path.join(d, "network.json")) as f:
+        net = json.load(f)
+    x0 = np.load(os.path.join(d, net["input"])).astype(np.int64)
+    vals = {}
+    result = None
+    for l in net["layers"]:
+        kind = l["kind"]
+        ins = [vals[i] for i in l["inputs"]]
+        out = parse_type(l["out_type"])
+        if kind == "input":
+            y = decode(x0, out, "input")
+        elif kind in ("conv", "fc"):
+            xt = parse_type(l["in_type"])
+            x = decode(ins[0], xt, "input of " + l["name"])
+            wts = [parse_type(t) for t in l["weight_types"]]
+            w = decode_weights(np.load(os.path.join(d, l["weights"])), wts)
+            k = l["out_channels"]
+            if kind == "fc":
+                x = x.reshape(x.shape[0], -1, 1, 1)
+                w = w.reshape(k, -1, 1, 1)
+                geo = ([1, 1], [1, 1], [0, 0], [1, 1], 1)
+            else:
+                geo = (l["kernel"], l["stride"], l["pad"], l["dil"], l["groups"])
+            for wt in wts:
+                check_bound(xt, wt, w[0].size)
+            acc = conv(x, w, k, *geo)
+            rq = l["requant"]
+            if rq == "thresholds":
+                y = threshold(acc, np.load(os.path.join(d, l["thresholds"])), out)
+            elif rq == "scale_shift":
+                y = scaleshift(acc, l["scale"], l["bias"], l["shift"], out)
+            else:
+                y = saturate(acc, out)
+        elif kind in ("maxpool", "avgpool"):
+            y = pool(ins[0], kind, l["kernel"], l["stride"], l["pad"], l["dil"])
+            if kind == "avgpool":
+                y = saturate(y, out)
+        elif kind == "global_avgpool":
+            y = saturate(gap(ins[0]), out)
+        elif kind == "add":
+            p = l.get("add", {})
+            y = add(ins[0], ins[1], p.get("scale_a", 1), p.get("scale_b", 1), p.get("bias", 0), p.get("shift", 0), out)
+        elif kind == "quantizer":
+            y = threshold(ins[0].astype(np.int64), np.load(os.path.join(d, l["thresholds"])), out)
+        elif kind == "concat":
+            y = np.concatenate(ins, axis=1)
+        elif kind == "flatten":
+            y = ins[0].reshape(ins[0].shape[0], -1, 1, 1)
+        elif kind in ("fork",):
+            y = ins[0]
+        elif kind == "output":
+            y = ins[0]
+            result = y
+        else:
+            raise SystemExit("func_ref.py: unsupported layer kind " + kind)
+        vals[l["name"]] = np.asarray(y, dtype=np.int64)
+    if result is None:
+        raise SystemExit("func_ref.py: the network has no output layer")
+    return result
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="op", required=True)
@@ -156,6 +280,8 @@ def main(argv):
     sp.add_argument("a"); sp.add_argument("b"); sp.add_argument("out_file"); sp.add_argument("--out", required=True)
     sp.add_argument("--scale-a", type=int, default=1); sp.add_argument("--scale-b", type=int, default=1)
     sp.add_argument("--bias", type=int, default=0); sp.add_argument("--shift", type=int, default=0)
+    sp = sub.add_parser("network")
+    sp.add_argument("dir"); sp.add_argument("out_file")
     a = ap.parse_args(argv)
 
     if a.op in ("conv", "fc"):
@@ -208,6 +334,8 @@ def main(argv):
         d = x.shape[2] * x.shape[3]
         s = x.sum(axis=(2, 3), keepdims=True)
         np.save(a.out_file, np.floor_divide(2 * s + d, 2 * d).astype(np.int64))
+    elif a.op == "network":
+        np.save(a.out_file, run_network(a.dir).astype(np.int64))
     elif a.op == "add":
         va = np.load(a.a).astype(np.int64) * a.scale_a
         vb = np.load(a.b).astype(np.int64) * a.scale_b

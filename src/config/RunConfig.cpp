@@ -196,6 +196,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   cfg.simulation.functional = sim.get<bool>("functional", false);
   if (cfg.simulation.functional)
     sim.error("functional", "functional (bit-exact) simulation is not available in this build yet; valid: false");
+  cfg.simulation.seed = sim.get<int64_t>("seed", 1, io::inRange(0, int64_t(1) << 62));
   sim.finish();
   root.finish();
   doc->diag.throwIfAny();

@@ -18,6 +18,7 @@ EngineBase::EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec,
     size_t cap = size_t(std::max<int64_t>(1, p.spec.capacity));
     p.readEnd.assign(cap, 0);
     p.relTime.assign(cap, 0);
+    if (ctx.func) p.data.assign(cap, nullptr);
     m_ports.push_back(std::move(p));
   }
   m_cur.name = m_last.name = spec.name;
@@ -44,6 +45,7 @@ bool EngineBase::readOne(Port& p) {
   m_state = "running";
   uint64_t end = std::max(start + uint64_t(p.spec.read_cost), t + 1);
   p.stream->readDone(end);
+  if (m_ctx.func) p.data[j % cap] = p.stream->popped();
   p.readEnd[j % cap] = end;
   p.lastReadEnd = end;
   ++p.readCount;
@@ -88,7 +90,15 @@ void EngineBase::release(Port& p, uint64_t target, uint64_t t) {
   p.released = std::max(p.released, upTo);
 }
 
-uint64_t EngineBase::writeAll(uint64_t t, uint64_t /*outIndex*/) {
+const Payload& EngineBase::tokenData(const Port& p, uint64_t j) const {
+  const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
+  if (j >= p.readCount || j + cap < p.readCount || !p.data[j % cap])
+    throw std::logic_error(m_spec.name + ": functional simulation: token " + std::to_string(j) + " of " +
+                           p.stream->name() + " is not in the buffer (" + std::to_string(p.readCount) + " read)");
+  return p.data[j % cap];
+}
+
+uint64_t EngineBase::writeAll(uint64_t t, uint64_t /*outIndex*/, const Payload& data) {
   uint64_t w = t;
   for (size_t i = 0; i < m_outs.size(); ++i) {
     Stream* s = m_outs[i];
@@ -101,7 +111,10 @@ uint64_t EngineBase::writeAll(uint64_t t, uint64_t /*outIndex*/) {
   }
   syncTo(w);
   if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("{}: token written at {} (ready {})", m_spec.name, w, t);
-  for (Stream* s : m_outs) s->push(w);
+  if (m_ctx.func)
+    for (Stream* s : m_outs) s->push(w, data);
+  else
+    for (Stream* s : m_outs) s->push(w);
   if (!m_anyOut) m_firstOut = w;
   m_anyOut = true;
   m_lastOut = w;
@@ -146,6 +159,7 @@ EngineStats EngineBase::stats() const {
 DataflowEngine::DataflowEngine(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                                std::vector<Stream*> inputs, std::vector<Stream*> outputs)
     : EngineBase(n, spec, ctx, std::move(inputs), std::move(outputs)) {
+  if (ctx.func) m_fn = std::make_unique<TokenFunction>(*ctx.func, m_spec);
   SC_THREAD(run);
 }
 
@@ -170,6 +184,14 @@ void DataflowEngine::run() {
       }
       p.lastNeeded = std::max(p.lastNeeded, last);
     }
+    Payload data;
+    if (m_fn) {
+      // Computed before the release below: every token this output needs is still buffered.
+      data = (*m_fn)(k, [&](std::size_t port, uint64_t j) -> const Payload& {
+        const Port& p = m_ports[port];
+        return tokenData(p, f * uint64_t(p.spec.tokens_per_frame) + j);
+      });
+    }
     const uint64_t ideal = oPrev + outCost;
     const uint64_t dataOk = std::max(ideal, dataReady + tail);
     uint64_t o = std::max(dataOk, weightReady + tail);
@@ -183,7 +205,7 @@ void DataflowEngine::run() {
                                     : (f + 1) * Tp;
       release(p, target, o);
     }
-    uint64_t w = writeAll(o + lat, g);
+    uint64_t w = writeAll(o + lat, g, data);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
     account(g, busy, interval - busy, blocked, dramWait, o);
@@ -245,7 +267,7 @@ void InputDma::run() {
     const uint64_t ideal = oPrev + outCost;
     uint64_t o = std::max(ideal, maxDone);
     const uint64_t dramWait = o - ideal;
-    uint64_t w = writeAll(o + lat, g);
+    uint64_t w = writeAll(o + lat, g, m_ctx.func ? inputToken(*m_ctx.func, f, k) : nullptr);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
     // Bursts up to gb have been consumed up to this token (earlier ones are now final).
@@ -278,6 +300,7 @@ void OutputDma::run() {
     for (uint64_t k = 0; k < T; ++k) {
       const uint64_t j = f * T + k;
       uint64_t end = readUpTo(p, j);
+      if (m_ctx.func) m_collected.push_back(tokenData(p, j));
       busy += uint64_t(p.spec.read_cost);
       release(p, j + 1, end);
       const uint64_t byteEnd = ceilDiv((k + 1) * frameBytes, T);

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mpsim/sim/Dram.hpp"
+#include "mpsim/func/Npy.hpp"
 #include "mpsim/sim/Engine.hpp"
 #include "mpsim/sim/Isolated.hpp"
 
@@ -79,6 +80,22 @@ void analyseDeadlock(const sched::Mapping& m, const std::vector<EngineBase*>& en
   }
 }
 
+// The output DMA's pixels as (frames, C, H, W) of the output layer's input (after any flatten).
+void writeOutput(const FunctionalData& d, const sched::Mapping& m, const OutputDma& out, const std::string& path) {
+  const graph::Layer& l = d.graph->at(out.spec().layer);
+  const graph::Shape s = l.in_shapes.at(0);
+  const int64_t T = m.engines.at(size_t(m.indexOf(out.spec().name))).in.at(0).tokens_per_frame;
+  const auto& tokens = out.collected();
+  const int64_t frames = int64_t(tokens.size()) / T, C = s.c * s.h * s.w / T;
+  func::Tensor t(graph::Shape{frames, s.c, s.h, s.w});
+  for (int64_t f = 0; f < frames; ++f)
+    for (int64_t j = 0; j < T; ++j) {
+      const auto& px = *tokens[size_t(f * T + j)];
+      for (int64_t c = 0; c < C; ++c) t[size_t((f * C + c) * T + j)] = px[size_t(c)];
+    }
+  func::writeNpy(path, t);
+}
+
 } // namespace
 
 SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
@@ -88,6 +105,7 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   ctx.reference = opt.reference;
   ctx.period = sc_core::sc_time(1000.0 / cfg.hardware.clock_mhz, sc_core::SC_NS);
   ctx.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
+  ctx.func = opt.functional;
 
   DramTiming dt;
   dt.channels = cfg.hardware.dram.channels;
@@ -162,6 +180,7 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
     r.streams.push_back(s);
   }
   r.dram = dram->stats();
+  if (opt.functional && !opt.output_npy.empty()) writeOutput(*opt.functional, m, *output, opt.output_npy);
   bool allDone = true;
   for (auto* e : engines)
     if (e->state() != "done") allDone = false;

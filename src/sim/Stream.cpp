@@ -24,6 +24,12 @@ void Stream::push(uint64_t t) {
   m_writtenEv.notify(sc_core::SC_ZERO_TIME);
 }
 
+void Stream::push(uint64_t t, Payload data) {
+  m_functional = true;
+  m_data.push_back(std::move(data));
+  push(t);
+}
+
 uint64_t Stream::pop() {
   while (m_queue.empty()) {
     m_readerWaiting = true;
@@ -32,6 +38,10 @@ uint64_t Stream::pop() {
   m_readerWaiting = false;
   uint64_t t = m_queue.front();
   m_queue.pop_front();
+  if (m_functional) {
+    m_popped = std::move(m_data.front());
+    m_data.pop_front();
+  }
   return t;
 }
 

@@ -75,6 +75,7 @@ struct SimulationConfig {
   int frames = 4;
   SimMode mode = SimMode::Timestamped;
   bool functional = false;
+  int64_t seed = 1; // functional mode: seed of generated weights, thresholds and inputs
 };
 
 struct RunConfig {

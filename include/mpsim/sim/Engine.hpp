@@ -14,6 +14,7 @@
 // allows, as hardware would.
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 
 #include "mpsim/sched/Mapping.hpp"
 #include "mpsim/sim/Dram.hpp"
+#include "mpsim/sim/Functional.hpp"
 #include "mpsim/sim/Result.hpp"
 #include "mpsim/sim/Stream.hpp"
 
@@ -32,6 +34,7 @@ struct EngineContext {
   bool reference = false; // wait() per token
   sc_core::sc_time period;
   uint64_t burst_bytes = 4096;
+  const FunctionalData* func = nullptr; // functional mode: tokens carry values (null: timing only)
 };
 
 class EngineBase : public sc_core::sc_module {
@@ -63,6 +66,7 @@ protected:
     // at max(its read end, cycle of the first entry with target > j), whatever the read order.
     std::deque<std::pair<uint64_t, uint64_t>> pendingRelease;
     int64_t lastNeeded = -1; // global index of the last token the previous output needed
+    std::vector<Payload> data; // functional mode: values of the buffered tokens (ring, capacity entries)
   };
 
   /// Reads one token on port p. Returns false if the buffer has no free slot (needs a release).
@@ -73,8 +77,11 @@ protected:
   void readAhead();
   /// Releases buffered tokens below `target` at cycle t.
   void release(Port& p, uint64_t target, uint64_t t);
-  /// Writes one token to every output: returns the cycle it was written (>= t).
-  uint64_t writeAll(uint64_t t, uint64_t outIndex);
+  /// Writes one token (with its values in functional mode) to every output: returns the cycle it
+  /// was written (>= t).
+  uint64_t writeAll(uint64_t t, uint64_t outIndex, const Payload& data = nullptr);
+  /// Functional mode: values of token j (global index) of port p, which must still be buffered.
+  const Payload& tokenData(const Port& p, uint64_t j) const;
   void syncTo(uint64_t cycle);
   /// Frame accounting: call after each output with its cycles.
   void account(uint64_t outIndex, uint64_t busy, uint64_t starved, uint64_t blocked, uint64_t dramWait, uint64_t o);
@@ -104,6 +111,7 @@ public:
 
 private:
   void run();
+  std::unique_ptr<TokenFunction> m_fn; // functional mode
 };
 
 /// An engine that is also a TLM initiator of the DRAM (its own address region at addressBase).
@@ -139,10 +147,13 @@ public:
   OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
             std::vector<Stream*> inputs, uint64_t addressBase);
   const std::vector<uint64_t>& frameDone() const { return m_frameDone; }
+  /// Functional mode: the values of every token taken, frame after frame (C values per pixel).
+  const std::vector<Payload>& collected() const { return m_collected; }
 
 private:
   void run();
   std::vector<uint64_t> m_frameDone;
+  std::vector<Payload> m_collected;
 };
 
 /// Streams a layer's weights from DRAM, one pass (all weights) per token, into a weight buffer.

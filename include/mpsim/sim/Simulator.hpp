@@ -8,9 +8,15 @@
 
 namespace mpsim::sim {
 
+struct FunctionalData;
+
 struct SimOptions {
   int frames = 4;
   bool reference = false; // wait() per token instead of timestamped streams
+  /// Functional mode (docs/functional.md): tokens carry values computed with the func kernels.
+  /// Null: timing only. The output DMA's pixels are written to output_npy (N frames) when set.
+  const FunctionalData* functional = nullptr;
+  std::string output_npy;
 };
 
 SimOptions simOptions(const config::RunConfig& cfg);

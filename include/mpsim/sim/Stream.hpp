@@ -7,12 +7,17 @@
 // token k needs the slot freed by the read of token k-depth (same cycle allowed).
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <systemc>
 
 namespace mpsim::sim {
+
+/// Functional mode: the values a token carries (one pixel's C values, or one window's C*kh*kw
+/// values in (C, kh, kw) order). Null when the simulation is not functional.
+using Payload = std::shared_ptr<const std::vector<int32_t>>;
 
 class Stream {
 public:
@@ -26,13 +31,16 @@ public:
   /// Blocks (in the kernel) while the FIFO is full; returns the cycle at which the slot for the
   /// next token is free.
   uint64_t waitSlot();
-  /// Appends a token that is complete at cycle t.
+  /// Appends a token that is complete at cycle t (with its values in functional mode).
   void push(uint64_t t);
+  void push(uint64_t t, Payload data);
 
   // ---- reader ----
   bool empty() const { return m_queue.empty(); }
   /// Blocks while empty; removes the next token and returns its write cycle.
   uint64_t pop();
+  /// Functional mode: the values of the token just popped (null when none were pushed).
+  const Payload& popped() const { return m_popped; }
   /// Records the cycle at which the token just popped was fully read (frees its slot then).
   void readDone(uint64_t cycle);
 
@@ -50,6 +58,9 @@ private:
   std::string m_name;
   int64_t m_depth;
   std::deque<uint64_t> m_queue; // write cycles of tokens written and not yet popped
+  std::deque<Payload> m_data;   // functional mode only: values of those tokens (same order)
+  bool m_functional = false;    // set by the first push with values
+  Payload m_popped;
   std::vector<uint64_t> m_readEnd; // ring: read end of token j at j % depth
   uint64_t m_written = 0, m_read = 0;
   sc_core::sc_event m_writtenEv, m_readEv;

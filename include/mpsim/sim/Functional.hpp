@@ -1,0 +1,63 @@
+#pragma once
+// Functional (bit-exact) simulation: the data the SystemC engines carry and compute. Tokens carry
+// their values (sim::Payload) alongside their timestamps; every engine computes its output token
+// from the values of the input tokens it read, with the integer kernels of func::. Timing does not
+// depend on the values, so a functional run has exactly the timing of a timing-only run.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mpsim/func/Kernels.hpp"
+#include "mpsim/graph/Graph.hpp"
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sim/Stream.hpp"
+
+namespace mpsim::sim {
+
+/// Everything a functional run needs beyond the graph: per-layer parameters and the input frames.
+struct FunctionalData {
+  const graph::Graph* graph = nullptr;
+  std::map<std::string, func::LayerParams> params; // weighted layers, quantizers, adds
+  func::Tensor input;                               // (N, C, H, W); simulated frame f uses frame f % N
+  uint64_t seed = 1;
+};
+
+/// Generates every layer's weights (the declared widths and signedness, per-channel widths
+/// honoured), thresholds (sorted, around the accumulator's spread, within its range) or scale/shift
+/// parameters from `seed`, deterministically; the input frames from `inputNpy` (checked against the
+/// input layer's shape and type) or, when empty, `frames` seeded frames. Throws LoadError.
+FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const std::string& inputNpy, int frames);
+
+/// Writes DIR/input.npy, DIR/weights/<layer>.npy, DIR/weights/<layer>.thresholds.npy and
+/// DIR/network.json (the layers, types and parameter files), so that test/func_ref.py can recompute
+/// the network independently (`func_ref.py network DIR OUT.npy`).
+void writeFunctionalData(const FunctionalData& d, const std::string& dir);
+
+/// Values of token j (index within the frame) of input port `port`.
+using TokenGetter = std::function<const Payload&(std::size_t port, uint64_t j)>;
+
+/// The computation of one engine: output token k of a frame from its input tokens.
+class TokenFunction {
+public:
+  TokenFunction(const FunctionalData& d, const sched::EngineSpec& spec);
+  Payload operator()(uint64_t k, const TokenGetter& in) const;
+
+private:
+  Payload window(uint64_t k, const TokenGetter& in, int32_t fill) const;
+  func::Tensor gatherAll(std::size_t port, const TokenGetter& in) const;
+
+  const FunctionalData& m_d;
+  const sched::EngineSpec& m_spec;
+  const graph::Layer* m_layer = nullptr;
+  graph::Layer m_local; // the layer applied to one assembled window (stride 1, no padding, no dilation)
+  const func::LayerParams* m_params = nullptr;
+  func::LayerParams m_none;
+  int64_t m_channels = 0; // channels of port 0's tokens
+};
+
+/// Values of pixel k of simulated frame f of the input (the input DMA's tokens).
+Payload inputToken(const FunctionalData& d, uint64_t f, uint64_t k);
+
+} // namespace mpsim::sim

@@ -1,0 +1,337 @@
+#include "mpsim/sim/Functional.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/func/Npy.hpp"
+
+namespace mpsim::sim {
+using graph::Layer;
+using graph::LayerKind;
+using graph::Shape;
+using sched::EngineKind;
+
+namespace {
+
+// splitmix64: small, portable and deterministic (the same seed gives the same weights everywhere).
+struct Rng {
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed) {}
+  uint64_t next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  int64_t uniform(int64_t lo, int64_t hi) { return lo + int64_t(next() % uint64_t(hi - lo + 1)); }
+  double unit() { return double(next() >> 11) * 0x1.0p-53; }
+};
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+Rng layerRng(uint64_t seed, const std::string& name) { return Rng(seed * 0x2545F4914F6CDD1Dull ^ fnv1a(name)); }
+
+// Mean and variance of an activation drawn uniformly from its type's range.
+void uniformMoments(const func::Operand& t, double& mean, double& var) {
+  const double lo = double(t.storedMin()), hi = double(t.storedMax());
+  mean = (lo + hi) / 2;
+  var = ((hi - lo + 1) * (hi - lo + 1) - 1) / 12;
+}
+
+func::AccTensor sortedThresholds(Rng& rng, int64_t rows, int64_t T, const std::vector<double>& lo,
+                                 const std::vector<double>& hi, int64_t minV, int64_t maxV) {
+  func::AccTensor t(Shape{1, 1, rows, T});
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t* row = t.data() + r * T;
+    for (int64_t i = 0; i < T; ++i) {
+      double v = lo[size_t(r)] + (hi[size_t(r)] - lo[size_t(r)]) * rng.unit();
+      row[i] = std::clamp<int64_t>(int64_t(std::llround(v)), minV, maxV);
+    }
+    std::sort(row, row + T);
+  }
+  return t;
+}
+
+func::LayerParams weightedParams(const Layer& l, uint64_t seed) {
+  Rng rng = layerRng(seed, l.name);
+  func::LayerParams p;
+  const auto wts = func::weightTypes(l);
+  const int64_t K = l.out_channels;
+  const int64_t per = l.dotLength();
+  Shape ws = l.kind == LayerKind::Conv ? Shape{K, l.in_shapes[0].c / l.groups, l.kh, l.kw} : Shape{K, per, 1, 1};
+  p.weights = func::Tensor(ws);
+  const func::Operand xt = func::Operand::activation(l.in);
+  double xm = 0, xv = 0;
+  uniformMoments(xt, xm, xv);
+  std::vector<double> mu(static_cast<size_t>(K)), sd(static_cast<size_t>(K));
+  int64_t bound = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    const func::Operand& t = wts.size() == 1 ? wts[0] : wts[size_t(k)];
+    bound = std::max<int64_t>(bound, int64_t(func::accumulatorBound(xt, t, per)));
+    double sum = 0, sumsq = 0;
+    for (int64_t i = 0; i < per; ++i) {
+      int64_t w = rng.uniform(t.storedMin(), t.storedMax());
+      p.weights[size_t(k * per + i)] = int32_t(w);
+      double v = double(t.decode(w));
+      sum += v;
+      sumsq += v * v;
+    }
+    mu[size_t(k)] = xm * sum;
+    sd[size_t(k)] = std::max(1.0, std::sqrt(xv * sumsq));
+  }
+  const int64_t levels = func::actMax(l.out) - func::actMin(l.out);
+  if (l.requant == graph::Requant::Thresholds) {
+    std::vector<double> lo(static_cast<size_t>(K)), hi(static_cast<size_t>(K));
+    for (int64_t k = 0; k < K; ++k) {
+      lo[size_t(k)] = mu[size_t(k)] - 2 * sd[size_t(k)];
+      hi[size_t(k)] = mu[size_t(k)] + 2 * sd[size_t(k)];
+    }
+    p.thresholds = sortedThresholds(rng, K, levels, lo, hi, -bound, bound);
+  } else if (l.requant == graph::Requant::ScaleShift) {
+    // y = (acc * scale + bias) >> shift maps about [mu - 2 sd, mu + 2 sd] onto the output range.
+    p.scale.scale.assign(size_t(K), 1);
+    p.scale.bias.assign(size_t(K), 0);
+    p.scale.shift.assign(size_t(K), 0);
+    for (int64_t k = 0; k < K; ++k) {
+      int64_t scale = rng.uniform(1, 7);
+      double span = 4 * sd[size_t(k)] * double(scale);
+      int shift = std::clamp(int(std::ceil(std::log2(std::max(1.0, span / double(levels + 1))))), 0, 30);
+      double bias = double(func::actMin(l.out)) * std::ldexp(1.0, shift) - (mu[size_t(k)] - 2 * sd[size_t(k)]) * double(scale);
+      p.scale.scale[size_t(k)] = scale;
+      p.scale.shift[size_t(k)] = shift;
+      p.scale.bias[size_t(k)] = int64_t(std::llround(bias));
+    }
+  }
+  return p;
+}
+
+std::string weightFile(const Layer& l) { return "weights/" + l.name + ".npy"; }
+std::string thresholdFile(const Layer& l) { return "weights/" + l.name + ".thresholds.npy"; }
+
+} // namespace
+
+FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const std::string& inputNpy, int frames) {
+  FunctionalData d;
+  d.graph = &g;
+  d.seed = seed;
+  const Layer* input = nullptr;
+  for (const auto& l : g.layers()) {
+    if (l.kind == LayerKind::Input) {
+      if (input) throw LoadError(g.source() + ": functional simulation supports one input layer");
+      input = &l;
+    }
+    if (l.isWeighted()) {
+      d.params[l.name] = weightedParams(l, seed);
+    } else if (l.kind == LayerKind::Quantizer) {
+      Rng rng = layerRng(seed, l.name);
+      func::LayerParams p;
+      const int64_t C = l.in_shapes[0].c;
+      const func::Operand it = func::Operand::activation(l.in);
+      std::vector<double> lo(static_cast<size_t>(C), double(it.storedMin())), hi(static_cast<size_t>(C), double(it.storedMax() + 1));
+      p.thresholds = sortedThresholds(rng, C, func::actMax(l.out) - func::actMin(l.out), lo, hi, it.storedMin(),
+                                      it.storedMax() + 1);
+      d.params[l.name] = p;
+    } else if (l.kind == LayerKind::Add) {
+      d.params[l.name] = func::LayerParams{}; // scale 1, no bias, no shift: a saturating sum
+    }
+  }
+  if (!input) throw LoadError(g.source() + ": the network has no input layer");
+  const Shape& s = input->out_shape;
+  const func::Operand t = func::Operand::activation(input->out);
+  const int64_t per = s.c * s.h * s.w;
+  if (!inputNpy.empty()) {
+    func::Tensor x = func::readTensor(inputNpy);
+    const Shape& xs = x.shape();
+    if (xs.c * xs.h * xs.w != per || xs.n < 1)
+      throw LoadError(inputNpy + ": shape " + xs.str() + " does not hold frames of the input layer's " +
+                      std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w) +
+                      " values (give (N, C, H, W) or (C, H, W))");
+    x.reshape(Shape{xs.n, s.c, s.h, s.w});
+    try {
+      func::checkRange(x, t, inputNpy);
+    } catch (const func::KernelError& e) {
+      throw LoadError(std::string(e.what()) + " (the input layer is " + t.str() + ")");
+    }
+    d.input = std::move(x);
+  } else {
+    Rng rng = layerRng(seed, "\x01input");
+    d.input = func::Tensor(Shape{std::max(1, frames), s.c, s.h, s.w});
+    for (auto& v : d.input.values()) v = int32_t(rng.uniform(t.storedMin(), t.storedMax()));
+  }
+  return d;
+}
+
+void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(fs::path(dir) / "weights", ec);
+  if (ec) throw LoadError(dir + ": cannot create the directory (" + ec.message() + ")");
+  func::writeNpy((fs::path(dir) / "input.npy").string(), d.input);
+  nlohmann::ordered_json net;
+  net["seed"] = d.seed;
+  net["input"] = "input.npy";
+  auto& layers = net["layers"] = nlohmann::ordered_json::array();
+  for (const auto& l : d.graph->layers()) {
+    nlohmann::ordered_json j;
+    j["name"] = l.name;
+    j["kind"] = graph::toString(l.kind);
+    j["inputs"] = l.inputs;
+    j["in_type"] = func::Operand::activation(l.in).str();
+    j["out_type"] = func::Operand::activation(l.out).str();
+    if (l.kind == LayerKind::Conv || l.kind == LayerKind::MaxPool || l.kind == LayerKind::AvgPool) {
+      j["kernel"] = {l.kh, l.kw};
+      j["stride"] = {l.stride_h, l.stride_w};
+      j["pad"] = {l.pad_h, l.pad_w};
+      j["dil"] = {l.dil_h, l.dil_w};
+      j["groups"] = l.groups;
+    }
+    auto it = d.params.find(l.name);
+    if (l.isWeighted() && it != d.params.end()) {
+      const auto& p = it->second;
+      j["out_channels"] = l.out_channels;
+      std::vector<std::string> wt;
+      for (const auto& t : func::weightTypes(l)) wt.push_back(t.str());
+      j["weight_types"] = wt;
+      j["weights"] = weightFile(l);
+      const Shape& ws = p.weights.shape();
+      func::writeNpy((fs::path(dir) / weightFile(l)).string(), p.weights,
+                     l.kind == LayerKind::Conv ? std::vector<int64_t>{ws.n, ws.c, ws.h, ws.w}
+                                               : std::vector<int64_t>{ws.n, ws.c});
+      j["requant"] = graph::toString(l.requant);
+      if (l.requant == graph::Requant::ScaleShift) {
+        j["scale"] = p.scale.scale;
+        j["bias"] = p.scale.bias;
+        j["shift"] = p.scale.shift;
+      }
+    }
+    if (it != d.params.end() && !it->second.thresholds.empty()) {
+      const Shape& ts = it->second.thresholds.shape();
+      j["thresholds"] = thresholdFile(l);
+      func::writeNpy((fs::path(dir) / thresholdFile(l)).string(), it->second.thresholds,
+                     std::vector<int64_t>{ts.h, ts.w});
+    }
+    if (l.kind == LayerKind::Add && it != d.params.end()) {
+      const auto& a = it->second.add;
+      j["add"] = {{"scale_a", a.scale_a}, {"scale_b", a.scale_b}, {"bias", a.bias}, {"shift", a.shift}};
+    }
+    layers.push_back(j);
+  }
+  std::ofstream f((fs::path(dir) / "network.json").string());
+  f << net.dump(1) << "\n";
+  if (!f) throw LoadError(dir + "/network.json: cannot write");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& spec) : m_d(d), m_spec(spec) {
+  if (spec.kind == EngineKind::InputDma || spec.kind == EngineKind::OutputDma ||
+      spec.kind == EngineKind::WeightStreamer)
+    return;
+  m_layer = d.graph->find(spec.layer);
+  if (!m_layer) throw std::runtime_error("functional simulation: engine " + spec.name + " has no layer " + spec.layer);
+  m_local = *m_layer;
+  m_local.stride_h = m_local.stride_w = 1;
+  m_local.pad_h = m_local.pad_w = 0;
+  m_local.dil_h = m_local.dil_w = 1;
+  auto it = d.params.find(spec.layer);
+  m_params = it == d.params.end() ? &m_none : &it->second;
+  m_channels = m_layer->in_shapes.empty() ? 0 : m_layer->stream_in.c;
+}
+
+Payload TokenFunction::window(uint64_t k, const TokenGetter& in, int32_t fill) const {
+  const sched::WindowGeom& g = m_spec.geom;
+  const int64_t C = m_channels, kk = int64_t(g.kh) * g.kw;
+  auto out = std::make_shared<std::vector<int32_t>>(size_t(C * kk), fill);
+  const int64_t oy = int64_t(k) / g.ow, ox = int64_t(k) % g.ow;
+  for (int r = 0; r < g.kh; ++r) {
+    const int64_t y = oy * g.sh - g.ph + int64_t(r) * g.dh;
+    if (y < 0 || y >= g.ih) continue;
+    for (int s = 0; s < g.kw; ++s) {
+      const int64_t x = ox * g.sw - g.pw + int64_t(s) * g.dw;
+      if (x < 0 || x >= g.iw) continue;
+      const auto& px = in(0, uint64_t(y * g.iw + x));
+      for (int64_t c = 0; c < C; ++c) (*out)[size_t(c * kk + r * g.kw + s)] = (*px)[size_t(c)];
+    }
+  }
+  return out;
+}
+
+// All tokens of the frame as a (1, C, tokens, 1) tensor: flattened in C order it is the (C, H, W)
+// order of the image the tokens are the pixels of.
+func::Tensor TokenFunction::gatherAll(std::size_t port, const TokenGetter& in) const {
+  const int64_t T = m_spec.in[port].tokens_per_frame;
+  const int64_t C = int64_t(in(port, 0)->size());
+  func::Tensor x(Shape{1, C, T, 1});
+  for (int64_t j = 0; j < T; ++j) {
+    const auto& px = *in(port, uint64_t(j));
+    for (int64_t c = 0; c < C; ++c) x[size_t(c * T + j)] = px[size_t(c)];
+  }
+  return x;
+}
+
+namespace {
+func::Tensor pixel(const Payload& p) {
+  return func::Tensor(Shape{1, int64_t(p->size()), 1, 1}, *p);
+}
+Payload payloadOf(func::Tensor&& t) { return std::make_shared<const std::vector<int32_t>>(std::move(t.values())); }
+} // namespace
+
+Payload TokenFunction::operator()(uint64_t k, const TokenGetter& in) const {
+  const Layer& l = *m_layer;
+  switch (m_spec.kind) {
+  case EngineKind::Swu: return window(k, in, 0);
+  case EngineKind::MatrixVector:
+  case EngineKind::Vector: {
+    if (m_spec.in[0].need == sched::NeedKind::All) {
+      func::Tensor x = gatherAll(0, in);
+      return payloadOf(func::runLayer(l, {&x}, *m_params));
+    }
+    const auto& v = in(0, k);
+    func::Tensor x(Shape{1, l.in_shapes[0].c, l.kh, l.kw}, *v); // a window (C, kh, kw), or a pixel
+    return payloadOf(func::runLayer(m_local, {&x}, *m_params));
+  }
+  case EngineKind::Pool: {
+    Payload w = window(k, in, l.kind == LayerKind::MaxPool ? INT32_MIN : 0);
+    func::Tensor x(Shape{1, m_channels, l.kh, l.kw}, *w);
+    return payloadOf(func::runLayer(m_local, {&x}, *m_params));
+  }
+  case EngineKind::GlobalPool: {
+    func::Tensor x = gatherAll(0, in);
+    return payloadOf(func::runLayer(l, {&x}, *m_params));
+  }
+  case EngineKind::Fork: return in(0, k);
+  case EngineKind::Add:
+  case EngineKind::Concat:
+  case EngineKind::Quantizer: {
+    std::vector<func::Tensor> xs;
+    for (std::size_t i = 0; i < m_spec.in.size(); ++i) xs.push_back(pixel(in(i, k)));
+    std::vector<const func::Tensor*> ptrs;
+    for (const auto& x : xs) ptrs.push_back(&x);
+    return payloadOf(func::runLayer(l, ptrs, *m_params));
+  }
+  default: break;
+  }
+  throw std::runtime_error("functional simulation: engine " + m_spec.name + " computes nothing");
+}
+
+Payload inputToken(const FunctionalData& d, uint64_t f, uint64_t k) {
+  const Shape& s = d.input.shape();
+  const int64_t n = int64_t(f % uint64_t(s.n)), hw = s.h * s.w;
+  auto out = std::make_shared<std::vector<int32_t>>(size_t(s.c));
+  const int32_t* base = d.input.data() + n * s.c * hw + int64_t(k);
+  for (int64_t c = 0; c < s.c; ++c) (*out)[size_t(c)] = base[c * hw];
+  return out;
+}
+
+} // namespace mpsim::sim
