@@ -34,6 +34,8 @@ struct Rng {
   double unit() { return double(next() >> 11) * 0x1.0p-53; }
 };
 
+constexpr int64_t kCalibrationFrames = 8;
+
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -42,72 +44,78 @@ uint64_t fnv1a(const std::string& s) {
 
 Rng layerRng(uint64_t seed, const std::string& name) { return Rng(seed * 0x2545F4914F6CDD1Dull ^ fnv1a(name)); }
 
-// Mean and variance of an activation drawn uniformly from its type's range.
-void uniformMoments(const func::Operand& t, double& mean, double& var) {
-  const double lo = double(t.storedMin()), hi = double(t.storedMax());
-  mean = (lo + hi) / 2;
-  var = ((hi - lo + 1) * (hi - lo + 1) - 1) / 12;
+// Per-channel sorted values of a (N, C, H, W) tensor (all frames and pixels of each channel).
+template <typename T>
+std::vector<std::vector<int64_t>> channelValues(const func::BasicTensor<T>& t) {
+  const Shape& s = t.shape();
+  std::vector<std::vector<int64_t>> v(static_cast<size_t>(s.c));
+  const int64_t plane = s.h * s.w;
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t i = 0; i < plane; ++i) v[size_t(c)].push_back(int64_t(t.data()[(n * s.c + c) * plane + i]));
+  for (auto& x : v) std::sort(x.begin(), x.end());
+  return v;
 }
 
-func::AccTensor sortedThresholds(Rng& rng, int64_t rows, int64_t T, const std::vector<double>& lo,
-                                 const std::vector<double>& hi, int64_t minV, int64_t maxV) {
+// T sorted thresholds per channel at random quantiles of the values the channel takes on the
+// calibration frames, so that every output level occurs; clamped into [minV, maxV].
+func::AccTensor quantileThresholds(Rng& rng, const std::vector<std::vector<int64_t>>& vals, int64_t T, int64_t minV,
+                                   int64_t maxV) {
+  const int64_t rows = int64_t(vals.size());
   func::AccTensor t(Shape{1, 1, rows, T});
   for (int64_t r = 0; r < rows; ++r) {
+    const auto& v = vals[size_t(r)];
     int64_t* row = t.data() + r * T;
     for (int64_t i = 0; i < T; ++i) {
-      double v = lo[size_t(r)] + (hi[size_t(r)] - lo[size_t(r)]) * rng.unit();
-      row[i] = std::clamp<int64_t>(int64_t(std::llround(v)), minV, maxV);
+      // Stratified: threshold i falls in the i-th of T slices of the value distribution.
+      double q = (double(i) + rng.unit()) / double(T);
+      int64_t x = v.empty() ? 0 : v[std::min(v.size() - 1, size_t(q * double(v.size())))];
+      if (rng.uniform(0, 1)) ++x; // ties: a threshold equal to a value counts it as reached
+      row[i] = std::clamp(x, minV, maxV);
     }
     std::sort(row, row + T);
   }
   return t;
 }
 
-func::LayerParams weightedParams(const Layer& l, uint64_t seed) {
-  Rng rng = layerRng(seed, l.name);
-  func::LayerParams p;
+func::Tensor randomWeights(const Layer& l, Rng& rng) {
   const auto wts = func::weightTypes(l);
-  const int64_t K = l.out_channels;
-  const int64_t per = l.dotLength();
+  const int64_t K = l.out_channels, per = l.dotLength();
   Shape ws = l.kind == LayerKind::Conv ? Shape{K, l.in_shapes[0].c / l.groups, l.kh, l.kw} : Shape{K, per, 1, 1};
-  p.weights = func::Tensor(ws);
-  const func::Operand xt = func::Operand::activation(l.in);
-  double xm = 0, xv = 0;
-  uniformMoments(xt, xm, xv);
-  std::vector<double> mu(static_cast<size_t>(K)), sd(static_cast<size_t>(K));
-  int64_t bound = 0;
+  func::Tensor w(ws);
   for (int64_t k = 0; k < K; ++k) {
     const func::Operand& t = wts.size() == 1 ? wts[0] : wts[size_t(k)];
-    bound = std::max<int64_t>(bound, int64_t(func::accumulatorBound(xt, t, per)));
-    double sum = 0, sumsq = 0;
-    for (int64_t i = 0; i < per; ++i) {
-      int64_t w = rng.uniform(t.storedMin(), t.storedMax());
-      p.weights[size_t(k * per + i)] = int32_t(w);
-      double v = double(t.decode(w));
-      sum += v;
-      sumsq += v * v;
-    }
-    mu[size_t(k)] = xm * sum;
-    sd[size_t(k)] = std::max(1.0, std::sqrt(xv * sumsq));
+    for (int64_t i = 0; i < per; ++i) w[size_t(k * per + i)] = int32_t(rng.uniform(t.storedMin(), t.storedMax()));
   }
+  return w;
+}
+
+// Weights from the seed; thresholds or scale/shift calibrated on the accumulators of x.
+func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tensor& x) {
+  Rng rng = layerRng(seed, l.name);
+  func::LayerParams p;
+  p.weights = randomWeights(l, rng);
+  const int64_t K = l.out_channels;
+  int64_t bound = 0;
+  const func::Operand xt = func::Operand::activation(l.in);
+  for (const auto& t : func::weightTypes(l))
+    bound = std::max<int64_t>(bound, int64_t(func::accumulatorBound(xt, t, l.dotLength())));
+  if (l.requant == graph::Requant::None) return p;
+  const auto vals = channelValues(func::weightedLayer(l, x, p.weights));
   const int64_t levels = func::actMax(l.out) - func::actMin(l.out);
   if (l.requant == graph::Requant::Thresholds) {
-    std::vector<double> lo(static_cast<size_t>(K)), hi(static_cast<size_t>(K));
-    for (int64_t k = 0; k < K; ++k) {
-      lo[size_t(k)] = mu[size_t(k)] - 2 * sd[size_t(k)];
-      hi[size_t(k)] = mu[size_t(k)] + 2 * sd[size_t(k)];
-    }
-    p.thresholds = sortedThresholds(rng, K, levels, lo, hi, -bound, bound);
+    p.thresholds = quantileThresholds(rng, vals, levels, -bound, bound);
   } else if (l.requant == graph::Requant::ScaleShift) {
-    // y = (acc * scale + bias) >> shift maps about [mu - 2 sd, mu + 2 sd] onto the output range.
+    // y = (acc * scale + bias) >> shift maps the channel's calibration range onto the output range.
     p.scale.scale.assign(size_t(K), 1);
     p.scale.bias.assign(size_t(K), 0);
     p.scale.shift.assign(size_t(K), 0);
     for (int64_t k = 0; k < K; ++k) {
+      const auto& v = vals[size_t(k)];
+      const double lo = double(v.front()), span = std::max(1.0, double(v.back() - v.front()));
       int64_t scale = rng.uniform(1, 7);
-      double span = 4 * sd[size_t(k)] * double(scale);
-      int shift = std::clamp(int(std::ceil(std::log2(std::max(1.0, span / double(levels + 1))))), 0, 30);
-      double bias = double(func::actMin(l.out)) * std::ldexp(1.0, shift) - (mu[size_t(k)] - 2 * sd[size_t(k)]) * double(scale);
+      int shift = std::clamp(int(std::ceil(std::log2(std::max(1.0, span * double(scale) / double(levels + 1))))), 0, 30);
+      double bias = double(func::actMin(l.out)) * std::ldexp(1.0, shift) - lo * double(scale);
       p.scale.scale[size_t(k)] = scale;
       p.scale.shift[size_t(k)] = shift;
       p.scale.bias[size_t(k)] = int64_t(std::llround(bias));
@@ -126,25 +134,37 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
   d.graph = &g;
   d.seed = seed;
   const Layer* input = nullptr;
+  // Parameters are generated layer by layer while seeded calibration frames run through the
+  // network (whole-tensor kernels), so that thresholds sit where the accumulators actually are.
+  std::map<std::string, func::Tensor> calib;
   for (const auto& l : g.layers()) {
+    std::vector<const func::Tensor*> ins;
+    for (const auto& i : l.inputs) ins.push_back(&calib.at(i));
     if (l.kind == LayerKind::Input) {
       if (input) throw LoadError(g.source() + ": functional simulation supports one input layer");
       input = &l;
+      Rng rng = layerRng(seed, "\x01" "calibration");
+      const func::Operand t = func::Operand::activation(l.out);
+      func::Tensor x(Shape{kCalibrationFrames, l.out_shape.c, l.out_shape.h, l.out_shape.w});
+      for (auto& v : x.values()) v = int32_t(rng.uniform(t.storedMin(), t.storedMax()));
+      calib[l.name] = std::move(x);
+      continue;
     }
     if (l.isWeighted()) {
-      d.params[l.name] = weightedParams(l, seed);
+      d.params[l.name] = weightedParams(l, seed, *ins.at(0));
     } else if (l.kind == LayerKind::Quantizer) {
       Rng rng = layerRng(seed, l.name);
       func::LayerParams p;
-      const int64_t C = l.in_shapes[0].c;
       const func::Operand it = func::Operand::activation(l.in);
-      std::vector<double> lo(static_cast<size_t>(C), double(it.storedMin())), hi(static_cast<size_t>(C), double(it.storedMax() + 1));
-      p.thresholds = sortedThresholds(rng, C, func::actMax(l.out) - func::actMin(l.out), lo, hi, it.storedMin(),
-                                      it.storedMax() + 1);
+      p.thresholds = quantileThresholds(rng, channelValues(*ins.at(0)), func::actMax(l.out) - func::actMin(l.out),
+                                        it.storedMin(), it.storedMax() + 1);
       d.params[l.name] = p;
     } else if (l.kind == LayerKind::Add) {
       d.params[l.name] = func::LayerParams{}; // scale 1, no bias, no shift: a saturating sum
     }
+    if (l.kind == LayerKind::Output) continue;
+    auto it = d.params.find(l.name);
+    calib[l.name] = func::runLayer(l, ins, it == d.params.end() ? func::LayerParams{} : it->second);
   }
   if (!input) throw LoadError(g.source() + ": the network has no input layer");
   const Shape& s = input->out_shape;
@@ -165,7 +185,7 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
     }
     d.input = std::move(x);
   } else {
-    Rng rng = layerRng(seed, "\x01input");
+    Rng rng = layerRng(seed, "\x01" "input");
     d.input = func::Tensor(Shape{std::max(1, frames), s.c, s.h, s.w});
     for (auto& v : d.input.values()) v = int32_t(rng.uniform(t.storedMin(), t.storedMax()));
   }

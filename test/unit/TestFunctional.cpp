@@ -1,1 +1,192 @@
+// Functional (bit-exact) simulation: the SystemC engines carry pixel values through the FIFOs and
+// compute them with the func kernels. Checked against the independent NumPy reference
+// (test/func_ref.py network mode) bit for bit, and for timing identical to a timing-only run.
 #include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <stdlib.h>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/config/RunConfig.hpp"
+#include "mpsim/func/Npy.hpp"
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sched/Scheduler.hpp"
+#include "mpsim/sim/Functional.hpp"
+#include "mpsim/sim/Simulator.hpp"
+
+using namespace mpsim;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mpsim_functional_XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+std::string readText(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A python3 that can import numpy ("python3" on PATH may be a pyenv shim without it).
+std::string numpyPython() {
+  for (const char* py : {"python3", "/usr/bin/python3"}) {
+    const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0) return py;
+  }
+  return "";
+}
+
+config::Run loadExample(const std::string& file, std::vector<std::string> sets) {
+  const std::string dir = MPSIM_SOURCE_DIR "/configs/examples";
+  auto run = config::loadRunString(readText(dir + "/" + file), file, sets, dir);
+  if (run.config.mapping.mode == "auto") sched::schedule(run.graph, run.config);
+  return run;
+}
+
+nlohmann::json timing(const sim::SimResult& r) {
+  nlohmann::json j = r;
+  j.erase("wall_seconds");
+  return j;
+}
+
+struct FunctionalRun {
+  sim::SimResult timingOnly, functional;
+  func::AccTensor output, reference;
+  bool haveReference = false;
+};
+
+// Simulates `run` with and without values; runs the NumPy reference on the files the functional
+// run wrote.
+FunctionalRun runBoth(const config::Run& run, uint64_t seed) {
+  FunctionalRun r;
+  TempDir dir;
+  const sched::Mapping m = sched::buildMapping(run.graph, run.config);
+  sim::SimOptions opt = sim::simOptions(run.config);
+  r.timingOnly = sim::simulateIsolated(m, run.config, opt);
+  sim::FunctionalData d = sim::makeFunctionalData(run.graph, seed, "", opt.frames);
+  sim::writeFunctionalData(d, dir.path.string());
+  opt.functional = &d;
+  opt.output_npy = dir / "output.npy";
+  r.functional = sim::simulateIsolated(m, run.config, opt);
+  REQUIRE(r.functional.frames_done == opt.frames);
+  REQUIRE_FALSE(r.functional.deadlock.detected);
+  r.output = func::readAccTensor(dir / "output.npy");
+  const std::string py = numpyPython();
+  if (py.empty()) {
+    WARN("python3 with numpy not found: skipping the NumPy reference (apt-get install python3-numpy)");
+    return r;
+  }
+  const std::string cmd = py + " " MPSIM_SOURCE_DIR "/test/func_ref.py network " + dir.path.string() + " " +
+                          (dir / "ref.npy") + " 2>" + (dir / "stderr.txt");
+  const int rc = std::system(cmd.c_str());
+  INFO(cmd << "\n" << readText(dir / "stderr.txt"));
+  REQUIRE(rc == 0);
+  r.reference = func::readAccTensor(dir / "ref.npy");
+  r.haveReference = true;
+  return r;
+}
+
+void checkRun(const FunctionalRun& r, int frames) {
+  CHECK(r.output.shape().n == frames);
+  if (r.haveReference) {
+    REQUIRE(r.output.shape() == r.reference.shape());
+    CHECK(r.output.values() == r.reference.values());
+  }
+  // Not a constant output: the seeded thresholds make the outputs depend on the data.
+  bool varied = false;
+  for (std::size_t i = 1; i < r.output.size(); ++i) varied = varied || r.output[i] != r.output[0];
+  CHECK(varied);
+  // Values change nothing in the timing.
+  CHECK(timing(r.functional) == timing(r.timingOnly));
+}
+
+} // namespace
+
+TEST_CASE("functional tfc (2-bit weights and activations, seeded) matches the NumPy reference bit for bit",
+          "[module][func]") {
+  auto run = loadExample("tfc_w1a1_pynq.yaml", {"network.quant.weights=2", "network.quant.activations=2",
+                                                  "simulation.frames=3"});
+  checkRun(runBoth(run, 3), 3);
+}
+
+TEST_CASE("functional cnv (2-bit weights and activations, seeded) matches the NumPy reference bit for bit",
+          "[module][func]") {
+  auto run = loadExample("cnv_w1a1_pynq.yaml", {"network.quant.weights=2", "network.quant.activations=2",
+                                                  "simulation.frames=3"});
+  checkRun(runBoth(run, 5), 3);
+}
+
+TEST_CASE("functional ResNet block with shortcuts (per-channel widths) matches the NumPy reference bit for bit",
+          "[module][func]") {
+  auto run = loadExample("resnet_block_small.yaml", {"simulation.frames=3"});
+  checkRun(runBoth(run, 7), 3);
+}
+
+TEST_CASE("functional depthwise, 1x1, max-pool and flattened-fc network matches the NumPy reference",
+          "[module][func]") {
+  const std::string yaml = "network:\n  model: " MPSIM_SOURCE_DIR "/configs/networks/mixed_precision_cnn.yaml\n"
+                           "hardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 2\n";
+  auto run = config::loadRunString(yaml, "<test>", {}, MPSIM_SOURCE_DIR "/configs/examples");
+  sched::schedule(run.graph, run.config);
+  checkRun(runBoth(run, 2), 2);
+}
+
+TEST_CASE("functional data: deterministic from the seed, input frames from .npy checked", "[unit][func]") {
+  auto run = loadExample("resnet_block_small.yaml", {});
+  auto a = sim::makeFunctionalData(run.graph, 11, "", 2);
+  auto b = sim::makeFunctionalData(run.graph, 11, "", 2);
+  auto c = sim::makeFunctionalData(run.graph, 12, "", 2);
+  CHECK(a.params.at("stem").weights == b.params.at("stem").weights);
+  CHECK(a.params.at("fc").thresholds == b.params.at("fc").thresholds);
+  CHECK(a.input == b.input);
+  CHECK(a.params.at("stem").weights != c.params.at("stem").weights);
+  CHECK(a.input.shape() == graph::Shape{2, 16, 16, 16});
+  // Per-channel widths: block2.conv1's first 8 output channels are 8-bit, the rest 4-bit.
+  const auto& w = a.params.at("block2.conv1").weights;
+  const int64_t per = w.shape().c * w.shape().h * w.shape().w;
+  int32_t lo8 = 0, hi8 = 0, lo4 = 0, hi4 = 0;
+  for (int64_t k = 0; k < w.shape().n; ++k)
+    for (int64_t i = 0; i < per; ++i) {
+      int32_t v = w[size_t(k * per + i)];
+      if (k < 8) lo8 = std::min(lo8, v), hi8 = std::max(hi8, v);
+      else lo4 = std::min(lo4, v), hi4 = std::max(hi4, v);
+    }
+  CHECK(lo4 >= -8);
+  CHECK(hi4 <= 7);
+  CHECK(lo8 < -8);
+  CHECK(hi8 > 7);
+  // Thresholds are sorted per channel.
+  const auto& t = a.params.at("stem").thresholds;
+  const int64_t T = t.shape().w;
+  CHECK(T == 15);
+  for (int64_t r = 0; r < t.shape().h; ++r)
+    CHECK(std::is_sorted(t.data() + r * T, t.data() + (r + 1) * T));
+
+  TempDir dir;
+  func::Tensor x(graph::Shape{3, 16, 16, 16}, 7);
+  func::writeNpy(dir / "x.npy", x);
+  auto d = sim::makeFunctionalData(run.graph, 1, dir / "x.npy", 2);
+  CHECK(d.input == x);
+  func::writeNpy(dir / "bad_shape.npy", func::Tensor(graph::Shape{1, 3, 16, 16}, 1));
+  CHECK_THROWS_AS(sim::makeFunctionalData(run.graph, 1, dir / "bad_shape.npy", 2), LoadError);
+  func::writeNpy(dir / "bad_range.npy", func::Tensor(graph::Shape{1, 16, 16, 16}, 256));
+  CHECK_THROWS_AS(sim::makeFunctionalData(run.graph, 1, dir / "bad_range.npy", 2), LoadError);
+}
