@@ -18,7 +18,6 @@ EngineBase::EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec,
     size_t cap = size_t(std::max<int64_t>(1, p.spec.capacity));
     p.readEnd.assign(cap, 0);
     p.relTime.assign(cap, 0);
-    if (ctx.func) p.data.assign(cap, nullptr);
     m_ports.push_back(std::move(p));
   }
   m_cur.name = m_last.name = spec.name;
@@ -45,7 +44,7 @@ bool EngineBase::readOne(Port& p) {
   m_state = "running";
   uint64_t end = std::max(start + uint64_t(p.spec.read_cost), t + 1);
   p.stream->readDone(end);
-  if (m_ctx.func) p.data[j % cap] = p.stream->popped();
+  if (m_ctx.func && p.spec.need != NeedKind::Pass) p.data.push_back(p.stream->popped());
   p.readEnd[j % cap] = end;
   p.lastReadEnd = end;
   ++p.readCount;
@@ -91,11 +90,17 @@ void EngineBase::release(Port& p, uint64_t target, uint64_t t) {
 }
 
 const Payload& EngineBase::tokenData(const Port& p, uint64_t j) const {
-  const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
-  if (j >= p.readCount || j + cap < p.readCount || !p.data[j % cap])
-    throw std::logic_error(m_spec.name + ": functional simulation: token " + std::to_string(j) + " of " +
-                           p.stream->name() + " is not in the buffer (" + std::to_string(p.readCount) + " read)");
-  return p.data[j % cap];
+  if (j < p.dataBase || j - p.dataBase >= p.data.size() || !p.data[size_t(j - p.dataBase)])
+    throw std::logic_error(m_spec.name + ": functional simulation: no values for token " + std::to_string(j) +
+                           " of " + p.stream->name() + " (" + std::to_string(p.readCount) + " read)");
+  return p.data[size_t(j - p.dataBase)];
+}
+
+void EngineBase::dropData(Port& p, uint64_t j) {
+  while (p.dataBase < j && !p.data.empty()) {
+    p.data.pop_front();
+    ++p.dataBase;
+  }
 }
 
 uint64_t EngineBase::writeAll(uint64_t t, uint64_t /*outIndex*/, const Payload& data) {
@@ -159,7 +164,17 @@ EngineStats EngineBase::stats() const {
 DataflowEngine::DataflowEngine(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                                std::vector<Stream*> inputs, std::vector<Stream*> outputs)
     : EngineBase(n, spec, ctx, std::move(inputs), std::move(outputs)) {
-  if (ctx.func) m_fn = std::make_unique<TokenFunction>(*ctx.func, m_spec);
+  if (ctx.func) {
+    m_fn = std::make_unique<TokenFunction>(*ctx.func, m_spec);
+    // Values are kept from the first token any later output of the frame needs (need(k).first is
+    // not monotonic with padding: output row 1 needs input row 0 as much as output row 0 does).
+    const int64_t T = m_spec.out_tokens_per_frame;
+    for (auto& p : m_ports) {
+      p.keepFrom.assign(size_t(T + 1), p.spec.tokens_per_frame);
+      for (int64_t k = T - 1; k >= 0; --k)
+        p.keepFrom[size_t(k)] = std::min(p.keepFrom[size_t(k + 1)], sched::needOf(m_spec, p.spec, k).first);
+    }
+  }
   SC_THREAD(run);
 }
 
@@ -191,6 +206,8 @@ void DataflowEngine::run() {
         const Port& p = m_ports[port];
         return tokenData(p, f * uint64_t(p.spec.tokens_per_frame) + j);
       });
+      for (auto& p : m_ports)
+        dropData(p, f * uint64_t(p.spec.tokens_per_frame) + uint64_t(p.keepFrom[size_t(k + 1)]));
     }
     const uint64_t ideal = oPrev + outCost;
     const uint64_t dataOk = std::max(ideal, dataReady + tail);
@@ -300,7 +317,10 @@ void OutputDma::run() {
     for (uint64_t k = 0; k < T; ++k) {
       const uint64_t j = f * T + k;
       uint64_t end = readUpTo(p, j);
-      if (m_ctx.func) m_collected.push_back(tokenData(p, j));
+      if (m_ctx.func) {
+        m_collected.push_back(tokenData(p, j));
+        dropData(p, j + 1);
+      }
       busy += uint64_t(p.spec.read_cost);
       release(p, j + 1, end);
       const uint64_t byteEnd = ceilDiv((k + 1) * frameBytes, T);

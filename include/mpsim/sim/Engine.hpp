@@ -66,7 +66,12 @@ protected:
     // at max(its read end, cycle of the first entry with target > j), whatever the read order.
     std::deque<std::pair<uint64_t, uint64_t>> pendingRelease;
     int64_t lastNeeded = -1; // global index of the last token the previous output needed
-    std::vector<Payload> data; // functional mode: values of the buffered tokens (ring, capacity entries)
+    // Functional mode: values of tokens [dataBase, dataBase + data.size()), kept until no later
+    // output needs them (independently of the timing model's buffer slots, so values never
+    // influence timing).
+    std::deque<Payload> data;
+    uint64_t dataBase = 0;
+    std::vector<int64_t> keepFrom; // DataflowEngine: smallest need(j).first over outputs j >= k of a frame
   };
 
   /// Reads one token on port p. Returns false if the buffer has no free slot (needs a release).
@@ -82,6 +87,8 @@ protected:
   uint64_t writeAll(uint64_t t, uint64_t outIndex, const Payload& data = nullptr);
   /// Functional mode: values of token j (global index) of port p, which must still be buffered.
   const Payload& tokenData(const Port& p, uint64_t j) const;
+  /// Functional mode: forgets the values of tokens below j (global index).
+  static void dropData(Port& p, uint64_t j);
   void syncTo(uint64_t cycle);
   /// Frame accounting: call after each output with its cycles.
   void account(uint64_t outIndex, uint64_t busy, uint64_t starved, uint64_t blocked, uint64_t dramWait, uint64_t o);
