@@ -198,3 +198,28 @@ TEST_CASE("functional ResNet block in reference mode (kernel-ordered events) mat
   auto run = loadExample("resnet_block_small.yaml", {"simulation.frames=2", "simulation.mode=reference"});
   checkRun(runBoth(run, 7), 2);
 }
+
+TEST_CASE("functional quantizer, fork, concat, scale/shift, dilation, avg/max pool with padding, bipolar fc",
+          "[module][func]") {
+  TempDir dir;
+  {
+    std::ofstream f(dir / "net.yaml");
+    f << "name: misc\ninput:\n  shape: [6, 12, 12]\n  bits: 8\ndefaults:\n  weights: 3\n  activations: 4\nlayers:\n"
+         "  - {name: q, type: quantizer, activations: 5}\n"
+         "  - {name: a, type: conv, out_channels: 8, kernel: 3, padding: 1, stride: 2, requant: scale_shift}\n"
+         "  - {name: b, type: conv, inputs: [q], out_channels: 4, kernel: 3, padding: 2, dilation: 2, stride: 2,"
+         " weight_type: unsigned, activations_signed: true}\n"
+         "  - {name: cat, type: concat, inputs: [a, b]}\n"
+         "  - {name: ap, type: avgpool, kernel: 3, stride: 1, padding: 1}\n"
+         "  - {name: mp, type: maxpool, kernel: 3, stride: 2, padding: 1}\n"
+         "  - {name: dw, type: conv, out_channels: 12, kernel: 3, padding: 1, groups: 12, requant: none, activations: 6}\n"
+         "  - {name: flatten, type: flatten}\n"
+         "  - {name: fc, type: fc, out_features: 5, weights: 1, activations: 3}\n";
+  }
+  const std::string yaml = "network:\n  model: " + (dir / "net.yaml") +
+                           "\nhardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 3\n";
+  auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
+  sched::schedule(run.graph, run.config);
+  REQUIRE(run.graph.find("fc")->weight_type == graph::WeightType::Bipolar);
+  checkRun(runBoth(run, 9), 3);
+}
