@@ -208,7 +208,7 @@ int cmdCompare(const std::vector<std::string>& args) {
   double rel = 1e-9, abs = 0;
   std::vector<std::string> tols;
   opts.add_options()("help,h", "show this help")("expected", po::value(&expected), "expected (golden) report.json")(
-      "actual", po::value(&actual), "actual report.json")("rel", po::value(&rel), "default relative tolerance (1e-9)")(
+      "actual", po::value(&actual), "actual report.json (or two .npy tensors: exact for integers)")("rel", po::value(&rel), "default relative tolerance (1e-9)")(
       "abs", po::value(&abs), "default absolute tolerance (0)")(
       "tol", po::value(&tols)->composing(),
       "per-metric tolerance, path=rel[,abs], e.g. --tol summary.fps=0.01 --tol layers.busy=0,16 (repeatable)");
@@ -244,7 +244,11 @@ int cmdCompare(const std::vector<std::string>& args) {
       throw LoadError(path + ": not valid JSON (" + std::string(e.what()) + ")");
     }
   };
-  auto d = report::compareJson(load(expected), load(actual), copt);
+  auto isNpy = [](const std::string& p) { return p.size() > 4 && p.compare(p.size() - 4, 4, ".npy") == 0; };
+  std::optional<report::Difference> d;
+  if (isNpy(expected) && isNpy(actual)) d = report::compareNpy(expected, actual, copt.defaults);
+  else if (isNpy(expected) != isNpy(actual)) throw LoadError("compare: both files must be reports (.json) or tensors (.npy)");
+  else d = report::compareJson(load(expected), load(actual), copt);
   if (!d) {
     std::cout << "match: " << actual << " agrees with " << expected << "\n";
     return kExitOk;
@@ -311,7 +315,10 @@ int cmdRun(const std::vector<std::string>& args) {
   if (seed >= 0) sets.push_back("simulation.seed=" + std::to_string(seed));
 
   config::Run run = loadRunArg(configPath, sets);
-  if (vm.count("functional")) run.config.simulation.functional = true;
+  if (vm.count("functional")) {
+    run.config.simulation.functional = true;
+    run.config.effective["simulation"]["functional"] = true; // the effective config says what ran
+  }
   if (!inputNpy.empty() && !run.config.simulation.functional)
     throw LoadError("--input: only a functional simulation (--functional) reads input frames");
   spdlog::info("network {} ({} layers), device {} at {} MHz", run.graph.name(), run.graph.layers().size(),

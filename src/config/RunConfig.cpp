@@ -194,8 +194,6 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   std::string mode = sim.get<std::string>("mode", "timestamped", oneOf({"timestamped", "reference"}));
   cfg.simulation.mode = mode == "reference" ? SimMode::Reference : SimMode::Timestamped;
   cfg.simulation.functional = sim.get<bool>("functional", false);
-  if (cfg.simulation.functional)
-    sim.error("functional", "functional (bit-exact) simulation is not available in this build yet; valid: false");
   cfg.simulation.seed = sim.get<int64_t>("seed", 1, io::inRange(0, int64_t(1) << 62));
   sim.finish();
   root.finish();

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "mpsim/func/Npy.hpp"
+
 namespace mpsim::report {
 
 namespace {
@@ -68,6 +70,42 @@ std::optional<Difference> walk(const nlohmann::json& e, const nlohmann::json& a,
 }
 
 } // namespace
+
+std::optional<Difference> compareNpy(const std::string& expectedPath, const std::string& actualPath,
+                                     const Tolerance& tol) {
+  const func::NpyArray e = func::readNpy(expectedPath), a = func::readNpy(actualPath);
+  auto shapeStr = [](const std::vector<int64_t>& s) {
+    std::string out = "(";
+    for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + (s.size() == 1 ? ",)" : ")");
+  };
+  if (e.shape != a.shape) return Difference{"(shape)", shapeStr(e.shape), shapeStr(a.shape), "shape"};
+  auto index = [&](int64_t flat) {
+    std::vector<int64_t> idx(e.shape.size());
+    for (size_t d = e.shape.size(); d-- > 0;) {
+      idx[d] = flat % e.shape[d];
+      flat /= e.shape[d];
+    }
+    std::string out = "[";
+    for (size_t i = 0; i < idx.size(); ++i) out += (i ? ", " : "") + std::to_string(idx[i]);
+    return out + "]";
+  };
+  const bool floating = e.type == func::NpyType::Float32 || e.type == func::NpyType::Float64 ||
+                        a.type == func::NpyType::Float32 || a.type == func::NpyType::Float64;
+  if (!floating) {
+    const auto x = e.toInt64(), y = a.toInt64();
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i] != y[i]) return Difference{index(int64_t(i)), std::to_string(x[i]), std::to_string(y[i]), "value"};
+    return std::nullopt;
+  }
+  const auto x = e.toDouble(), y = a.toDouble();
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double d = std::fabs(x[i] - y[i]);
+    if (!(d <= tol.abs || d <= tol.rel * std::max(std::fabs(x[i]), std::fabs(y[i]))))
+      return Difference{index(int64_t(i)), std::to_string(x[i]), std::to_string(y[i]), "value"};
+  }
+  return std::nullopt;
+}
 
 std::optional<Difference> compareJson(const nlohmann::json& expected, const nlohmann::json& actual,
                                       const CompareOptions& opt) {

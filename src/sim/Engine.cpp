@@ -164,17 +164,16 @@ EngineStats EngineBase::stats() const {
 DataflowEngine::DataflowEngine(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                                std::vector<Stream*> inputs, std::vector<Stream*> outputs)
     : EngineBase(n, spec, ctx, std::move(inputs), std::move(outputs)) {
-  if (ctx.func) {
-    m_fn = std::make_unique<TokenFunction>(*ctx.func, m_spec);
-    // Values are kept from the first token any later output of the frame needs (need(k).first is
-    // not monotonic with padding: output row 1 needs input row 0 as much as output row 0 does).
-    const int64_t T = m_spec.out_tokens_per_frame;
-    for (auto& p : m_ports) {
-      p.keepFrom.assign(size_t(T + 1), p.spec.tokens_per_frame);
-      for (int64_t k = T - 1; k >= 0; --k)
-        p.keepFrom[size_t(k)] = std::min(p.keepFrom[size_t(k + 1)], sched::needOf(m_spec, p.spec, k).first);
-    }
+  // A token is held until no later output of the frame needs it: from the smallest need(j).first
+  // over the outputs j >= k (need(k).first is not monotonic with padding: output row 1 needs input
+  // row 0 as much as output row 0 does). Buffer slots and functional values follow it.
+  const int64_t T = m_spec.out_tokens_per_frame;
+  for (auto& p : m_ports) {
+    p.keepFrom.assign(size_t(T + 1), p.spec.tokens_per_frame);
+    for (int64_t k = T - 1; k >= 0; --k)
+      p.keepFrom[size_t(k)] = std::min(p.keepFrom[size_t(k + 1)], sched::needOf(m_spec, p.spec, k).first);
   }
+  if (ctx.func) m_fn = std::make_unique<TokenFunction>(*ctx.func, m_spec);
   SC_THREAD(run);
 }
 
@@ -218,8 +217,7 @@ void DataflowEngine::run() {
     // Release what the next output no longer needs.
     for (auto& p : m_ports) {
       const uint64_t Tp = uint64_t(p.spec.tokens_per_frame);
-      uint64_t target = (k + 1 < T) ? f * Tp + uint64_t(sched::needOf(m_spec, p.spec, int64_t(k + 1)).first)
-                                    : (f + 1) * Tp;
+      uint64_t target = f * Tp + uint64_t(p.keepFrom[size_t(k + 1)]);
       release(p, target, o);
     }
     uint64_t w = writeAll(o + lat, g, data);

@@ -323,8 +323,6 @@ TEST_CASE("wrong types and out-of-range values and bad choices name the key and 
        {"t.yaml:6:3: simulation.mode: 'fast' is not valid; valid: timestamped, reference"}},
       {p + "simulation:\n  functional: maybe\n",
        {"t.yaml:6:3: simulation.functional: expected true or false, got 'maybe'"}},
-      {p + "simulation:\n  functional: true\n",
-       {"t.yaml:6:3: simulation.functional: functional (bit-exact) simulation is not available", "valid: false"}},
       {p + "  dram:\n    channels: two\n", {"t.yaml:6:5: hardware.dram.channels: expected an integer, got 'two'"}},
       {p + "  dram:\n    bandwidth_gbps: 0\n", {"t.yaml:6:5: hardware.dram.bandwidth_gbps: value 0 must be a positive number"}},
       {p + "  dram:\n    latency_ns: -3\n", {"t.yaml:6:5: hardware.dram.latency_ns: value -3 must be zero or positive"}},

@@ -6,9 +6,12 @@
 #include "mpsim/sim/Engine.hpp"
 #include "mpsim/sim/Isolated.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
+#include "mpsim/func/Npy.hpp"
 #include "mpsim/report/Compare.hpp"
 
+#include <filesystem>
 #include <fstream>
+#include <unistd.h>
 #include "mpsim/zoo/Zoo.hpp"
 
 using namespace mpsim;
@@ -371,4 +374,31 @@ TEST_CASE("compare: reports agree within tolerances; a broken golden value names
   REQUIRE(d.has_value());
   CHECK(d->path == "fifos");
   CHECK(d->what == "length");
+}
+
+TEST_CASE("compare: .npy tensors exactly for integers, first differing element by index", "[unit][compare]") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("mpsim_cmp_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::vector<int32_t> a(2 * 3 * 2 * 2);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = int32_t(i) - 7;
+  func::writeNpy((dir / "a.npy").string(), func::NpyType::Int32, {2, 3, 2, 2}, a.data());
+  func::writeNpy((dir / "same.npy").string(), func::NpyType::Int32, {2, 3, 2, 2}, a.data());
+  auto b = a;
+  b[1 * 12 + 2 * 4 + 1 * 2 + 0] += 1;
+  func::writeNpy((dir / "b.npy").string(), func::NpyType::Int32, {2, 3, 2, 2}, b.data());
+  func::writeNpy((dir / "flat.npy").string(), func::NpyType::Int32, {24}, a.data());
+  report::Tolerance tol{1e-3, 0};
+  CHECK_FALSE(report::compareNpy((dir / "a.npy").string(), (dir / "same.npy").string(), tol).has_value());
+  auto d = report::compareNpy((dir / "a.npy").string(), (dir / "b.npy").string(), tol);
+  REQUIRE(d.has_value());
+  CHECK(d->path == "[1, 2, 1, 0]");
+  CHECK(d->expected == std::to_string(a[22]));
+  CHECK(d->actual == std::to_string(a[22] + 1));
+  d = report::compareNpy((dir / "a.npy").string(), (dir / "flat.npy").string(), tol);
+  REQUIRE(d.has_value());
+  CHECK(d->what == "shape");
+  CHECK(d->expected == "(2, 3, 2, 2)");
+  CHECK(d->actual == "(24,)");
+  fs::remove_all(dir);
 }

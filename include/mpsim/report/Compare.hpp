@@ -31,4 +31,10 @@ struct Difference {
 std::optional<Difference> compareJson(const nlohmann::json& expected, const nlohmann::json& actual,
                                       const CompareOptions& opt);
 
+/// The first differing element of two .npy tensors: exact for integer types, within the default
+/// tolerance when either is floating point. A shape mismatch is a difference ("shape"); `path` is
+/// the element's index, e.g. "[0, 3, 1, 1]".
+std::optional<Difference> compareNpy(const std::string& expectedPath, const std::string& actualPath,
+                                     const Tolerance& tol);
+
 } // namespace mpsim::report

@@ -72,6 +72,7 @@ protected:
     std::deque<Payload> data;
     uint64_t dataBase = 0;
     std::vector<int64_t> keepFrom; // DataflowEngine: smallest need(j).first over outputs j >= k of a frame
+                                   // (keepFrom[T] = tokens per frame: everything released at frame end)
   };
 
   /// Reads one token on port p. Returns false if the buffer has no free slot (needs a release).
