@@ -225,6 +225,20 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
         readPair(r, "stride", l.stride_h, l.stride_w, 1);
         readPair(r, "padding", l.pad_h, l.pad_w, 0);
       }
+      // Parameter files for functional simulation, relative to the network file.
+      auto paramFile = [&](const char* key, std::string& out) {
+        if (auto f = r.opt<std::string>(key)) {
+          std::filesystem::path fp(*f);
+          if (fp.is_relative()) fp = std::filesystem::path(doc->file).parent_path() / fp;
+          std::error_code ec;
+          if (!std::filesystem::exists(fp, ec)) r.error(key, "file not found: " + fp.string());
+          out = fp.string();
+        }
+      };
+      paramFile("weights_file", l.weights_file);
+      paramFile("thresholds_file", l.thresholds_file);
+      if (!l.weights_file.empty() && kind && !(*kind == LayerKind::Conv || *kind == LayerKind::FullyConnected))
+        r.error("weights_file", "layer '" + l.name + "' (" + type + ") has no weights");
       // Quantisation: layer keys over network defaults.
       QuantOverride o = readQuantOverride(r);
       if (l.isWeighted()) {

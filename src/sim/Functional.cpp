@@ -90,11 +90,55 @@ func::Tensor randomWeights(const Layer& l, Rng& rng) {
   return w;
 }
 
-// Weights from the seed; thresholds or scale/shift calibrated on the accumulators of x.
+// Weights given in l.weights_file: shape and the declared range per channel checked.
+func::Tensor fileWeights(const Layer& l) {
+  func::Tensor w = func::readTensor(l.weights_file);
+  const int64_t K = l.out_channels, per = l.dotLength();
+  if (int64_t(w.size()) != K * per)
+    throw LoadError(l.weights_file + ": layer '" + l.name + "' needs " + std::to_string(K) + " x " +
+                    std::to_string(per) + " weights (K, C/groups, K_h, K_w) or (K, MW); the file has shape " +
+                    w.shape().str());
+  w.reshape(l.kind == LayerKind::Conv ? Shape{K, l.in_shapes[0].c / l.groups, l.kh, l.kw} : Shape{K, per, 1, 1});
+  const auto wts = func::weightTypes(l);
+  for (int64_t k = 0; k < K; ++k) {
+    const func::Operand& t = wts.size() == 1 ? wts[0] : wts[size_t(k)];
+    for (int64_t i = 0; i < per; ++i) {
+      const int64_t v = w[size_t(k * per + i)];
+      if (v < t.storedMin() || v > t.storedMax())
+        throw LoadError(l.weights_file + ": weight [" + std::to_string(k) + ", " + std::to_string(i) + "] = " +
+                        std::to_string(v) + " is outside " + t.str() + " (" + std::to_string(t.storedMin()) + ".." +
+                        std::to_string(t.storedMax()) + ") of layer '" + l.name + "' channel " + std::to_string(k));
+    }
+  }
+  return w;
+}
+
+// Thresholds given in a file: (channels, 2^B - 1) sorted per channel.
+func::AccTensor fileThresholds(const Layer& l, int64_t channels) {
+  func::AccTensor t = func::readAccTensor(l.thresholds_file);
+  const int64_t T = func::actMax(l.out) - func::actMin(l.out);
+  if (int64_t(t.size()) != channels * T)
+    throw LoadError(l.thresholds_file + ": layer '" + l.name + "' needs " + std::to_string(channels) + " x " +
+                    std::to_string(T) + " thresholds (channels, 2^B - 1); the file has shape " + t.shape().str());
+  t.reshape(Shape{1, 1, channels, T});
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 1; i < T; ++i)
+      if (t.data()[c * T + i] < t.data()[c * T + i - 1])
+        throw LoadError(l.thresholds_file + ": thresholds of channel " + std::to_string(c) + " of layer '" + l.name +
+                        "' are not sorted (entry " + std::to_string(i) + ")");
+  return t;
+}
+
+// Weights from the seed (or l.weights_file); thresholds (or l.thresholds_file) or scale/shift
+// calibrated on the accumulators of x.
 func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tensor& x) {
   Rng rng = layerRng(seed, l.name);
   func::LayerParams p;
-  p.weights = randomWeights(l, rng);
+  p.weights = l.weights_file.empty() ? randomWeights(l, rng) : fileWeights(l);
+  if (l.requant == graph::Requant::Thresholds && !l.thresholds_file.empty()) {
+    p.thresholds = fileThresholds(l, l.out_channels);
+    return p;
+  }
   const int64_t K = l.out_channels;
   int64_t bound = 0;
   const func::Operand xt = func::Operand::activation(l.in);
@@ -152,6 +196,10 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
     }
     if (l.isWeighted()) {
       d.params[l.name] = weightedParams(l, seed, *ins.at(0));
+    } else if (l.kind == LayerKind::Quantizer && !l.thresholds_file.empty()) {
+      func::LayerParams p;
+      p.thresholds = fileThresholds(l, l.out_shape.c);
+      d.params[l.name] = p;
     } else if (l.kind == LayerKind::Quantizer) {
       Rng rng = layerRng(seed, l.name);
       func::LayerParams p;

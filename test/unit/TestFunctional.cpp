@@ -9,12 +9,14 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include <unistd.h>
 
 #include <stdlib.h>
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/func/Npy.hpp"
+#include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/sched/Mapping.hpp"
 #include "mpsim/sched/Scheduler.hpp"
 #include "mpsim/sim/Functional.hpp"
@@ -222,4 +224,48 @@ TEST_CASE("functional quantizer, fork, concat, scale/shift, dilation, avg/max po
   sched::schedule(run.graph, run.config);
   REQUIRE(run.graph.find("fc")->weight_type == graph::WeightType::Bipolar);
   checkRun(runBoth(run, 9), 3);
+}
+
+TEST_CASE("functional parameters from .npy files named in the network YAML", "[unit][func]") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("mpsim_params_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  // fc: 4 inputs -> 3 outputs, 2-bit signed weights (-2..1), 2-bit unsigned outputs (3 thresholds).
+  std::vector<int32_t> w = {1, -2, 0, 1, -1, -1, 1, 0, 0, 0, -2, 1};
+  func::writeNpy((dir / "w.npy").string(), func::NpyType::Int32, {3, 4}, w.data());
+  std::vector<int64_t> thr = {-2, 0, 2, -1, 1, 3, 0, 0, 4};
+  func::writeNpy((dir / "t.npy").string(), func::NpyType::Int64, {3, 3}, thr.data());
+  std::vector<int32_t> bad = w;
+  bad[5] = 2; // outside -2..1
+  func::writeNpy((dir / "bad.npy").string(), func::NpyType::Int32, {3, 4}, bad.data());
+  std::vector<int64_t> unsorted = {2, 0, 2, -1, 1, 3, 0, 0, 4};
+  func::writeNpy((dir / "unsorted.npy").string(), func::NpyType::Int64, {3, 3}, unsorted.data());
+  auto net = [&](const std::string& wf, const std::string& tf) {
+    return "name: p\ninput: {shape: [4, 1, 1], bits: 2}\nlayers:\n"
+           "  - {name: fc, type: fc, out_features: 3, weights: 2, activations: 2, weights_file: " +
+           wf + ", thresholds_file: " + tf + "}\n";
+  };
+  auto write = [&](const std::string& text) {
+    std::ofstream((dir / "net.yaml").string()) << text;
+    return io::loadNetworkYaml((dir / "net.yaml").string());
+  };
+  auto g = write(net("w.npy", "t.npy"));
+  auto d = sim::makeFunctionalData(g, 7, "", 2);
+  const auto& p = d.params.at("fc");
+  REQUIRE(p.weights.size() == 12);
+  for (size_t i = 0; i < w.size(); ++i) CHECK(p.weights[i] == w[i]);
+  REQUIRE(p.thresholds.size() == 9);
+  for (size_t i = 0; i < thr.size(); ++i) CHECK(p.thresholds.data()[i] == thr[i]);
+  // Another seed changes the input frames, not the parameters from files.
+  auto d2 = sim::makeFunctionalData(g, 8, "", 2);
+  CHECK(d2.params.at("fc").weights.values() == p.weights.values());
+
+  CHECK_THROWS_WITH(sim::makeFunctionalData(write(net("bad.npy", "t.npy")), 7, "", 2),
+                    Catch::Contains("bad.npy: weight [1, 1] = 2 is outside"));
+  CHECK_THROWS_WITH(sim::makeFunctionalData(write(net("w.npy", "unsorted.npy")), 7, "", 2),
+                    Catch::Contains("thresholds of channel 0 of layer 'fc' are not sorted"));
+  CHECK_THROWS_WITH(sim::makeFunctionalData(write(net("t.npy", "t.npy")), 7, "", 2),
+                    Catch::Contains("needs 3 x 4 weights"));
+  CHECK_THROWS_WITH(write(net("missing.npy", "t.npy")), Catch::Contains("weights_file: file not found"));
+  fs::remove_all(dir);
 }

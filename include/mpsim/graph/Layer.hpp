@@ -67,6 +67,11 @@ struct Layer {
 
   // Quantizer layers (thresholds): number of thresholds per channel is 2^out.bits - 1.
 
+  // Functional simulation: integer parameters from .npy files (paths resolved when loaded); empty:
+  // generated from the seed. Weights (K, C/groups, K_h, K_w) or (K, MW) as stored integers
+  // (bipolar: 1 = +1, 0 = -1); thresholds (K, 2^B - 1), sorted per channel.
+  std::string weights_file, thresholds_file;
+
   // Filled in by Graph::finalize().
   Shape out_shape;
   std::vector<Shape> in_shapes;
