@@ -1055,7 +1055,7 @@ TEST_CASE("the valid-keys hint lists keys that were absent", "[unit][config]") {
   errs = netErrors("input: {shape: [8, 8, 8]}\nlayers:\n  - {name: c, type: conv, out_channels: 4, kernel: 1, "
                    "strides: 2}\n");
   CHECK_MESSAGE(errs, "n.yaml:3:55: layers[0].strides: unknown key; valid keys: name, type, inputs, out_channels, "
-                      "kernel, stride, padding, dilation, groups, weights, activations, activations_signed, "
+                      "kernel, stride, padding, dilation, groups, weights_file, thresholds_file, weights, activations, activations_signed, "
                       "weight_type, channels, acc_bits, requant");
   errs = netErrors("input: {shape: [8, 8, 8]}\ndefaults: {bits: 4}\nlayers:\n  - {name: p, type: maxpool, kernel: 2}\n");
   CHECK_MESSAGE(errs, "n.yaml:2:12: defaults.bits: unknown key; valid keys: weights, activations, activations_signed, "
