@@ -114,69 +114,84 @@ struct Scheduler {
   }
 
   /// Moves weight memories out of BRAM while BRAM is over budget: first to URAM, then to DRAM
-  /// (streamed once per frame) as long as the DRAM bandwidth allows. Returns the final evaluation.
+  /// (streamed) as long as the DRAM bandwidth allows, choosing per layer the weight reuse (one pass
+  /// per frame, per output row or per pixel) that needs the least BRAM. Resources are updated per
+  /// layer (only that engine and its weight streamer change); one full evaluation at the end.
   Eval place(Eval ev, bool note) {
     if (ev.res.total.bram18 <= budget.bram18) return ev;
+    Mapping m = buildMapping(g, cfg);
     struct Cand {
-      std::string name;
+      size_t engine;
       double bram;
-      int64_t bytes;
-      int64_t pixels;
     };
     std::vector<Cand> cands;
-    Mapping m = buildMapping(g, cfg);
     for (size_t i = 0; i < m.engines.size(); ++i) {
       const auto& e = m.engines[i];
       if (e.weight_mem != hw::MemKind::Bram) continue;
       const LayerMapping* given = manual.count(e.layer) ? &manual.at(e.layer) : nullptr;
-      if (given && (given->ram_style || given->weights)) continue; // user's placement stands
-      const graph::Layer& l = g.at(e.layer);
-      double bram = 0;
-      for (const auto& wm : hw::weightMemories(hw::macUnitOf(l, e.pe, e.simd, e.pe_kind, hw::MemKind::Bram)))
-        bram += double(hw::bram18For(wm.depth, wm.width));
-      cands.push_back({e.layer, bram, (l.weightMemoryBits() + 7) / 8, l.out_shape.h * l.out_shape.w});
+      if (given && (given->ram_style || given->weights)) continue; // the user's placement stands
+      cands.push_back({i, ev.res.engines[i].bram18});
     }
     std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) { return a.bram > b.bram; });
     const double fclk = cfg.hardware.clock_mhz * 1e6;
     const double dramBudget = 0.8 * cfg.hardware.dram.bandwidth_gbps * cfg.hardware.dram.channels * 1e9;
-    double streamed = 0; // bytes per second already streamed
+    const double framesPerSecond = fclk / double(std::max<int64_t>(1, ev.cycles));
+    hw::Resources total = ev.res.total;
+    double streamed = 0; // bytes per second
+    bool changed = false;
+    const auto dsp = cfg.hardware.device.dsp_kind;
     for (const auto& c : cands) {
-      if (ev.res.total.bram18 <= budget.bram18) break;
-      auto& lm = cfg.mapping.layers[c.name];
+      if (total.bram18 <= budget.bram18) break;
+      const auto& e = m.engines[c.engine];
+      const graph::Layer& l = g.at(e.layer);
+      const hw::Resources old = ev.res.engines[c.engine];
+      auto& lm = cfg.mapping.layers[e.layer];
+      auto unit = [&](hw::MemKind mem, int64_t reuse) {
+        hw::MacUnit u = hw::macUnitOf(l, e.pe, e.simd, e.pe_kind, mem);
+        u.weightReuse = reuse;
+        return hw::macResources(u, dsp, cfg.hardware.cost);
+      };
       if (budget.uram > 0) {
-        lm.ram_style = "uram";
-        Eval next = evaluate();
-        if (next.res.total.uram <= budget.uram) {
-          if (note) result.notes.push_back(c.name + ": weights in URAM");
-          ev = next;
+        hw::Resources r = unit(hw::MemKind::Uram, 1);
+        if (total.uram - old.uram + r.uram <= budget.uram) {
+          lm.ram_style = "uram";
+          total.bram18 += r.bram18 - old.bram18;
+          total.uram += r.uram - old.uram;
+          total.lut += r.lut - old.lut;
+          changed = true;
+          if (note) result.notes.push_back(e.layer + ": weights in URAM");
           continue;
         }
-        lm.ram_style.reset();
       }
-      // Streamed weights: one pass per frame (the layer buffers a frame of input windows), per
-      // output row (a row of windows) or per pixel (no buffer): the first that saves BRAM and
-      // fits the DRAM bandwidth left.
-      const graph::Layer& l = g.at(c.name);
-      for (int64_t reuse : {c.pixels, l.out_shape.w, int64_t(1)}) {
-        double passes = double((c.pixels + reuse - 1) / reuse);
-        double bytesPerSecond = double(c.bytes) * passes * fclk / double(std::max<int64_t>(1, ev.cycles));
-        if (streamed + bytesPerSecond > dramBudget) continue;
-        lm.weights = WeightPlacement::Dram;
-        lm.weight_reuse = int(std::min<int64_t>(reuse, 1 << 24));
-        Eval next = evaluate();
-        if (next.res.total.bram18 < ev.res.total.bram18) {
-          if (note)
-            result.notes.push_back(c.name + ": weights streamed from DRAM, " + std::to_string(int64_t(passes)) +
-                                   " pass(es) of " + std::to_string(c.bytes) + " bytes per frame");
-          streamed += bytesPerSecond;
-          ev = next;
-          break;
+      const int64_t pixels = l.out_shape.h * l.out_shape.w;
+      const double bytes = double((l.weightMemoryBits() + 7) / 8);
+      int64_t bestReuse = 0;
+      hw::Resources best;
+      for (int64_t reuse : {pixels, l.out_shape.w, int64_t(1)}) {
+        const double passes = double((pixels + reuse - 1) / reuse);
+        if (streamed + bytes * passes * framesPerSecond > dramBudget) continue;
+        hw::Resources r = unit(hw::MemKind::Dram, reuse);
+        r.lut += cfg.hardware.cost.dma_lut; // the weight streamer
+        r.ff += cfg.hardware.cost.dma_ff;
+        if (r.bram18 < old.bram18 && (bestReuse == 0 || r.bram18 < best.bram18)) {
+          bestReuse = reuse;
+          best = r;
         }
-        lm.weights.reset();
-        lm.weight_reuse.reset();
       }
+      if (bestReuse == 0) continue;
+      const double passes = double((pixels + bestReuse - 1) / bestReuse);
+      lm.weights = WeightPlacement::Dram;
+      lm.weight_reuse = int(std::min<int64_t>(bestReuse, 1 << 24));
+      streamed += bytes * passes * framesPerSecond;
+      total.bram18 += best.bram18 - old.bram18;
+      total.lut += best.lut - old.lut;
+      total.ff += best.ff - old.ff;
+      changed = true;
+      if (note)
+        result.notes.push_back(e.layer + ": weights streamed from DRAM, " + std::to_string(int64_t(passes)) +
+                               " pass(es) of " + std::to_string(int64_t(bytes)) + " bytes per frame");
     }
-    return ev;
+    return changed ? evaluate() : ev;
   }
 
   Eval designFor(int64_t target, bool note) {
