@@ -14,7 +14,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 timeit() { # prints the median wall seconds of 5 runs of "$@"
   for i in 1 2 3 4 5; do
     s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N)
-    echo "$e - $s" | bc -l
+    echo "$e - $s" | bc -l | xargs printf '%.3f\n'
   done | median
 }
 simtime() { # median of the simulator's own wall time (excludes loading and mapping), seconds
@@ -76,7 +76,7 @@ for m in resnet18 resnet50; do
   e=$(date +%s.%N)
   sim=$(echo "$log" | sed -n 's/.*simulated in \([0-9.]*\) s wall time.*/\1/p')
   macs=$(python3 -c "import json;print(json.load(open('$OUT/f$m/report.json'))['summary']['macs_per_frame'])")
-  rate=$(echo "2 * $macs / $sim / 1e9" | bc -l | xargs printf '%.2f')
+  rate=$(echo "2 * $macs / $sim / 1000000000" | bc -l | xargs printf '%.2f')
   echo "| $m | $(echo "$e - $s" | bc -l | xargs printf '%.1f') | $sim | $rate G |"
 done
 echo
