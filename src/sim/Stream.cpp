@@ -21,7 +21,7 @@ void Stream::push(uint64_t t) {
   m_queue.push_back(t);
   m_pendingWrites.push_back(t);
   ++m_written;
-  m_writtenEv.notify(sc_core::SC_ZERO_TIME);
+  if (m_readerWaiting) m_writtenEv.notify(sc_core::SC_ZERO_TIME); // no event when nobody waits
 }
 
 void Stream::push(uint64_t t, Payload data) {
@@ -50,7 +50,7 @@ void Stream::readDone(uint64_t cycle) {
   ++m_read;
   m_reads.push_back(cycle);
   settleOccupancy(cycle, false);
-  m_readEv.notify(sc_core::SC_ZERO_TIME);
+  if (m_writerWaiting) m_readEv.notify(sc_core::SC_ZERO_TIME);
 }
 
 // Occupancy at a write at cycle w = writes so far (including it) - reads ended at or before w.
