@@ -2,6 +2,8 @@
 // reference test/func_ref.py, and the ONNX backend test cases shipped by Debian's libonnx-testdata.
 #include <catch2/catch.hpp>
 
+#include "TempDir.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -39,18 +41,8 @@ ConvGeometry geom(int k, int kh, int kw, int stride = 1, int pad = 0, int dil = 
   return g;
 }
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mpsim_func_XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
+struct TempDir : mpsim::test::TempDir {
+  TempDir() : mpsim::test::TempDir("mpsim_func") {}
 };
 
 std::string readFile(const std::string& p) {

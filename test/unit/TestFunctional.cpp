@@ -3,6 +3,8 @@
 // (test/func_ref.py network mode) bit for bit, and for timing identical to a timing-only run.
 #include <catch2/catch.hpp>
 
+#include "TempDir.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,18 +28,8 @@ using namespace mpsim;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mpsim_functional_XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
+struct TempDir : mpsim::test::TempDir {
+  TempDir() : mpsim::test::TempDir("mpsim_functional") {}
 };
 
 std::string readText(const std::string& p) {

@@ -212,17 +212,7 @@ TEST_CASE("DRAM-placed weights with too little bandwidth make DRAM the bottlenec
   const std::string cfg = R"(
 network: {model: cnv, quant: {weights: 2, activations: 2}}
 hardware: {device: pynq-z1, clock_mhz: 100}
-mapping:
-  layers:
-    conv0: {pe: 16, simd: 3}
-    conv1: {pe: 32, simd: 32}
-    conv2: {pe: 16, simd: 32}
-    conv3: {pe: 16, simd: 32}
-    conv4: {pe: 4, simd: 32}
-    conv5: {pe: 1, simd: 32}
-    fc6: {pe: 1, simd: 4}
-    fc7: {pe: 1, simd: 8}
-    fc8: {pe: 5, simd: 1}
+mapping: {finn_folding: )" MPSIM_TEST_DATA R"(/finn/cnv-w1a1_folding_config.json}
 simulation: {frames: 8}
 )";
   auto onchip = simulateText(cfg);
@@ -243,18 +233,8 @@ TEST_CASE("cnv with FINN's CNV-W1A1 folding at 100 MHz: per-layer closed forms a
   auto r = simulateText(R"(
 network: {model: cnv, quant: {weights: 1, activations: 1, input_bits: 8}}
 hardware: {device: pynq-z1, clock_mhz: 100}
-# Folding from ../shared/reference/finn-examples/build/bnn-pynq/folding_config/cnv-w1a1_folding_config.json
-mapping:
-  layers:
-    conv0: {pe: 16, simd: 3}
-    conv1: {pe: 32, simd: 32}
-    conv2: {pe: 16, simd: 32}
-    conv3: {pe: 16, simd: 32}
-    conv4: {pe: 4, simd: 32}
-    conv5: {pe: 1, simd: 32}
-    fc6: {pe: 1, simd: 4}
-    fc7: {pe: 1, simd: 8}
-    fc8: {pe: 5, simd: 1}
+# FINN's published folding (test/data/finn, from finn-examples build/bnn-pynq/folding_config)
+mapping: {finn_folding: )" MPSIM_TEST_DATA R"(/finn/cnv-w1a1_folding_config.json}
 simulation: {frames: 5}
 )");
   // (MH/PE) * (MW/SIMD) * OFM_H * OFM_W, by hand:
