@@ -302,7 +302,7 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
 
 // ---------------------------------------------------------------------------------------------
 
-TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& spec) : m_d(d), m_spec(spec) {
+TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& spec) : m_spec(spec) {
   if (spec.kind == EngineKind::InputDma || spec.kind == EngineKind::OutputDma ||
       spec.kind == EngineKind::WeightStreamer)
     return;

@@ -15,3 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
+
+// libsystemc (linked through mpsim_core) references sc_main from its own main(); libFuzzer provides
+// the process's main, so this one is never called.
+extern "C" int sc_main(int, char**) { return 0; }

@@ -48,7 +48,6 @@ private:
   Payload window(uint64_t k, const TokenGetter& in, int32_t fill) const;
   func::Tensor gatherAll(std::size_t port, const TokenGetter& in) const;
 
-  const FunctionalData& m_d;
   const sched::EngineSpec& m_spec;
   const graph::Layer* m_layer = nullptr;
   graph::Layer m_local; // the layer applied to one assembled window (stride 1, no padding, no dilation)
