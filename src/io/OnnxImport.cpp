@@ -142,6 +142,33 @@ public:
 private:
   // ---- errors ----
   [[noreturn]] void fail(const std::string& msg) const { throw LoadError(m_file + ": " + msg); }
+  // Dims after Squeeze / Unsqueeze (axes from the attribute or, in newer opsets, input 1). A
+  // dynamic tensor keeps its batch dimension when no axes are given, and only size-1 dims squeeze.
+  std::vector<int64_t> squeezedDims(const onnx::NodeProto& n, std::vector<int64_t> nd, bool dynamic) {
+    std::vector<int64_t> axes = attrInts(n, "axes", {});
+    if (axes.empty() && hasIn(n, 1)) for (double v : cvals(n, 1, "axes").v) axes.push_back(toI64(v));
+    if (axes.size() > 8) failNode(n, "too many axes");
+    if (n.op_type() == "Unsqueeze") {
+      int64_t rk = int64_t(nd.size() + axes.size());
+      for (auto& a : axes) a = a < 0 ? a + rk : a;
+      std::sort(axes.begin(), axes.end());
+      for (auto a : axes) {
+        if (a < 0 || a > int64_t(nd.size())) failNode(n, "axis out of range");
+        nd.insert(nd.begin() + a, 1);
+      }
+      return nd;
+    }
+    std::vector<int64_t> keep;
+    for (size_t i = 0; i < nd.size(); ++i) {
+      bool sq = axes.empty() ? (nd[i] == 1 && (!dynamic || i > 0))
+                             : std::count(axes.begin(), axes.end(), int64_t(i)) +
+                                       std::count(axes.begin(), axes.end(), int64_t(i) - int64_t(nd.size())) > 0;
+      if (dynamic && sq && nd[i] != 1) failNode(n, "cannot squeeze a dimension of size " + std::to_string(nd[i]));
+      if (!sq) keep.push_back(nd[i]);
+    }
+    return keep;
+  }
+
   [[noreturn]] void failNode(const onnx::NodeProto& n, const std::string& msg) const {
     throw LoadError(m_file + ": node '" + n.name() + "' (" + n.op_type() + "): " + msg);
   }
@@ -722,26 +749,7 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
     setConst(n, r);
   } else if (op == "Unsqueeze" || op == "Squeeze") {
     Const r = cin(n, 0, "data");
-    std::vector<int64_t> axes = attrInts(n, "axes", {});
-    if (axes.empty() && hasIn(n, 1)) for (double v : cvals(n, 1, "axes").v) axes.push_back(toI64(v));
-    if (axes.size() > 8) failNode(n, "too many axes");
-    std::vector<int64_t> nd = r.dims;
-    if (op == "Unsqueeze") {
-      int64_t rk = int64_t(nd.size() + axes.size());
-      for (auto& a : axes) a = a < 0 ? a + rk : a;
-      std::sort(axes.begin(), axes.end());
-      for (auto a : axes) {
-        if (a < 0 || a > int64_t(nd.size())) failNode(n, "axis out of range");
-        nd.insert(nd.begin() + a, 1);
-      }
-    } else {
-      std::vector<int64_t> keep;
-      for (size_t i = 0; i < nd.size(); ++i) {
-        bool sq = axes.empty() ? nd[i] == 1 : std::count(axes.begin(), axes.end(), int64_t(i)) + std::count(axes.begin(), axes.end(), int64_t(i) - int64_t(nd.size())) > 0;
-        if (!sq) keep.push_back(nd[i]);
-      }
-      nd = keep;
-    }
+    std::vector<int64_t> nd = squeezedDims(n, r.dims, false);
     r.dims = nd;
     r.q.axis = -1;
     setConst(n, r);
@@ -1084,28 +1092,7 @@ void Importer::node(const onnx::NodeProto& n) {
   }
   if (op == "Squeeze" || op == "Unsqueeze") {
     const Dyn& x = din(n, 0);
-    std::vector<int64_t> axes = attrInts(n, "axes", {});
-    if (axes.empty() && hasIn(n, 1)) for (double v : cvals(n, 1, "axes").v) axes.push_back(toI64(v));
-    if (axes.size() > 8) failNode(n, "too many axes");
-    std::vector<int64_t> nd = x.dims;
-    if (op == "Unsqueeze") {
-      int64_t rk = int64_t(nd.size() + axes.size());
-      for (auto& a : axes) a = a < 0 ? a + rk : a;
-      std::sort(axes.begin(), axes.end());
-      for (auto a : axes) {
-        if (a < 0 || a > int64_t(nd.size())) failNode(n, "axis out of range");
-        nd.insert(nd.begin() + a, 1);
-      }
-    } else {
-      std::vector<int64_t> keep;
-      for (size_t i = 0; i < nd.size(); ++i) {
-        bool sq = axes.empty() ? (nd[i] == 1 && i > 0)
-                               : std::count(axes.begin(), axes.end(), int64_t(i)) + std::count(axes.begin(), axes.end(), int64_t(i) - int64_t(nd.size())) > 0;
-        if (sq && nd[i] != 1) failNode(n, "cannot squeeze a dimension of size " + std::to_string(nd[i]));
-        if (!sq) keep.push_back(nd[i]);
-      }
-      nd = keep;
-    }
+    std::vector<int64_t> nd = squeezedDims(n, x.dims, true);
     if (x.chLast) failNode(n, "squeezing a channels-last tensor is not supported");
     reshapeDyn(n, x, nd);
     return;
