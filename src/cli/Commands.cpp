@@ -174,7 +174,12 @@ int cmdImport(const std::vector<std::string>& args) {
   io::OnnxImport imp = io::importOnnx(model);
   for (const auto& n : imp.notes) spdlog::info("{}", n);
   std::ostringstream yaml;
-  io::writeNetworkYaml(imp.graph, yaml);
+  std::map<std::string, io::LayerParamFiles> params;
+  if (!outFile.empty()) params = io::writeLayerParams(imp.graph, outFile);
+  else if (std::any_of(imp.graph.layers().begin(), imp.graph.layers().end(),
+                       [](const graph::Layer& l) { return l.weight_values || l.threshold_values; }))
+    spdlog::info("the model's integer weights and thresholds are written only with -o (as .npy files next to the YAML)");
+  io::writeNetworkYaml(imp.graph, yaml, params);
   if (!imp.mapping.empty()) {
     yaml << "# Folding of the FINN hardware nodes (use under mapping.layers of a run config):\n";
     for (const auto& h : imp.mapping) {

@@ -228,11 +228,14 @@ void Graph::finalize() {
         // The widest input, signed if any input is signed: computed from the inputs only (not
         // from the layer's own stored width), so re-finalizing after quant rules is exact.
         ActType t{0, false};
+        bool allBipolar = true;
         for (const auto& i : l.inputs) {
           const Layer& p = m_layers[m_index[i]];
           t.bits = std::max(t.bits, p.out.bits);
           t.is_signed = t.is_signed || p.out.is_signed;
+          allBipolar = allBipolar && p.out.bipolar;
         }
+        t.bipolar = allBipolar;
         l.out = t;
       }
     }
@@ -244,6 +247,26 @@ void Graph::finalize() {
         errors.push_back(where(*this, l) + ": " + what + " = " + std::to_string(b) + " is outside 1..32");
     };
     checkBits(l.out.bits, "output activation bits");
+    if (l.out.bipolar && (l.out.bits != 1 || !l.out.is_signed))
+      errors.push_back(where(*this, l) + ": bipolar activations are 1 bit (values -1 and +1), got " + l.out.str());
+    // Bipolar values are stored as bits (1 = +1): only layers that decode them (conv, fc) or move
+    // them unchanged (max, fork, concat of bipolar tensors, flatten) may read them.
+    for (size_t p = 0; p < l.inputs.size(); ++p) {
+      const Layer& src = m_layers[m_index[l.inputs[p]]];
+      if (!src.out.bipolar) continue;
+      bool ok = l.isWeighted() || l.kind == LayerKind::MaxPool || l.kind == LayerKind::Fork ||
+                l.kind == LayerKind::Flatten || l.kind == LayerKind::Output ||
+                (l.kind == LayerKind::Concat && l.out.bipolar);
+      if (!ok) {
+        errors.push_back(where(*this, l) + ": input '" + src.name + "' carries bipolar activations, which a " +
+                         toString(l.kind) + " layer cannot read (conv, fc, maxpool, fork, flatten and concat of bipolar "
+                         "tensors can)");
+        break;
+      }
+    }
+    if (l.out.bipolar && l.isWeighted() && l.requant != Requant::Thresholds)
+      errors.push_back(where(*this, l) + ": bipolar outputs need requant: thresholds (one threshold per channel), not " +
+                       toString(l.requant));
     if (l.isWeighted()) {
       checkBits(l.weight_bits, "weight bits");
       if (!l.channel_bits.empty()) {

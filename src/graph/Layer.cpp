@@ -9,6 +9,11 @@ std::string Shape::str() const {
   return std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
 }
 
+std::string ActType::str() const {
+  if (bipolar) return "bipolar";
+  return (is_signed ? "int" : "uint") + std::to_string(bits);
+}
+
 namespace {
 struct KindName {
   LayerKind kind;

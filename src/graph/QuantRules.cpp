@@ -77,6 +77,8 @@ void applyOverride(Layer& l, const QuantOverride& o, std::vector<std::string>& e
   if (requantises(l.kind)) {
     if (o.activations) l.out.bits = *o.activations;
     if (o.activations_signed) l.out.is_signed = *o.activations_signed;
+    if (o.activations_bipolar) l.out.bipolar = *o.activations_bipolar;
+    else if (o.activations || o.activations_signed) l.out.bipolar = false;
   }
 }
 } // namespace

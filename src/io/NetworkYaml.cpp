@@ -68,12 +68,31 @@ std::optional<ChannelSpec> readChannelSpec(Reader& r, const std::string& key) {
   return spec;
 }
 
+// `activation_type: signed | unsigned | bipolar`, an alternative to `activations_signed` that can
+// also say bipolar (values -1/+1 stored as one bit; implies activations: 1).
+static void readActivationType(Reader& r, QuantOverride& o) {
+  auto at = r.opt<std::string>("activation_type", oneOf({"signed", "unsigned", "bipolar"}));
+  if (!at) return;
+  if (o.activations_signed) {
+    r.error("activation_type", "give either 'activation_type' or 'activations_signed', not both");
+    return;
+  }
+  o.activations_bipolar = *at == "bipolar";
+  o.activations_signed = *at != "unsigned";
+  if (*at == "bipolar") {
+    if (o.activations && *o.activations != 1)
+      r.error("activation_type", "bipolar activations are 1 bit; 'activations' is " + std::to_string(*o.activations));
+    o.activations = 1;
+  }
+}
+
 QuantOverride readQuantOverride(Reader& r) {
   QuantOverride o;
   o.where = r.where();
   o.weights = r.opt<int>("weights", inRangeInt(1, 32));
   o.activations = r.opt<int>("activations", inRangeInt(1, 32));
   o.activations_signed = r.opt<bool>("activations_signed");
+  readActivationType(r, o);
   if (auto wt = r.opt<std::string>("weight_type", oneOf({"signed", "unsigned", "bipolar"})))
     o.weight_type = parseWeightType(*wt);
   o.channels = readChannelSpec(r, "channels");
@@ -87,6 +106,7 @@ QuantRules readQuantRules(Reader r) {
   rules.defaults.weights = r.opt<int>("weights", inRangeInt(1, 32));
   rules.defaults.activations = r.opt<int>("activations", inRangeInt(1, 32));
   rules.defaults.activations_signed = r.opt<bool>("activations_signed");
+  readActivationType(r, rules.defaults);
   if (auto wt = r.opt<std::string>("weight_type", oneOf({"signed", "unsigned", "bipolar"})))
     rules.defaults.weight_type = parseWeightType(*wt);
   rules.input_bits = r.opt<int>("input_bits", inRangeInt(1, 32));
@@ -159,11 +179,15 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   if (!in.has("shape")) in.errorHere("missing required key 'input.shape' ([C, H, W])");
   int inBits = in.get<int>("bits", 8, inRangeInt(1, 32));
   bool inSigned = in.get<bool>("signed", false);
+  auto inType = in.opt<std::string>("type", oneOf({"signed", "unsigned", "bipolar"}));
+  if (inType && in.has("signed")) in.error("type", "give either 'type' or 'signed', not both");
+  if (inType && *inType == "bipolar" && inBits != 1) in.error("type", "a bipolar input is 1 bit; 'bits' is " + std::to_string(inBits));
   in.finish();
   Layer input;
   input.name = inName;
   input.kind = LayerKind::Input;
   input.out = ActType{inBits, inSigned};
+  if (inType) input.out = *inType == "bipolar" ? ActType::makeBipolar() : ActType{inBits, *inType == "signed"};
   input.line = int(in.node().Mark().line + 1);
   if (shape) {
     if (shape->size() == 3) input.out_shape = Shape{1, (*shape)[0], (*shape)[1], (*shape)[2]};
@@ -271,9 +295,12 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
       if (requantises(l.kind)) {
         l.out.bits = o.activations.value_or(def.activations.value_or(8));
         l.out.is_signed = o.activations_signed.value_or(def.activations_signed.value_or(false));
+        l.out.bipolar = o.activations_bipolar ? *o.activations_bipolar
+                        : (o.activations || o.activations_signed) ? false
+                                                                   : def.activations_bipolar.value_or(false);
         std::string rq = r.get<std::string>("requant", defRequant, oneOf({"none", "thresholds", "scale_shift"}));
         l.requant = parseRequant(rq).value_or(Requant::Thresholds);
-      } else if (o.activations || o.activations_signed) {
+      } else if (o.activations || o.activations_signed || o.activations_bipolar) {
         r.errorHere("layer '" + l.name + "' (" + type + ") passes its input type through; 'activations' does not apply");
       }
       r.finish();

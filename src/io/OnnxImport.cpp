@@ -5,20 +5,33 @@
 // Shape -> Gather -> Concat -> Reshape chains of PyTorch exports and the quantised weights) or an
 // activation stream produced by a graph layer. Float operators between a MAC layer and the next
 // quantiser (scales, biases, BatchNorm, ReLU) are folded into that layer's requantiser.
+//
+// Values: quantised initialisers become integer weights, and the float operators between an integer
+// (an accumulator or a stored activation) and the next quantiser are kept as a ValueChain, from
+// which the quantiser's integer thresholds follow (ValueChain.hpp). When a chain cannot be followed
+// the layer keeps its widths and a note says why; functional runs then generate its parameters.
 #include "mpsim/io/OnnxImport.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <onnx/onnx_pb.h>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/func/Npy.hpp"
+#include "ValueChain.hpp"
 
 namespace mpsim::io {
 namespace {
@@ -28,6 +41,7 @@ using graph::Layer;
 using graph::LayerKind;
 using graph::Shape;
 using graph::WeightType;
+using detail::ValueChain;
 
 constexpr int64_t kMaxDim = int64_t(1) << 31;
 constexpr int64_t kMaxElements = int64_t(1) << 28;
@@ -47,6 +61,12 @@ struct QInfo {
   int axis = -1;
   bool isSigned = true;
   bool bipolar = false;
+  // After Quant / BipolarQuant, Const::v holds the integers (bipolar: -1 / +1) and the float value
+  // of element e is v[e] * scale[index of e along scaleAxis] (one scale: scaleAxis -1).
+  bool scaled = false;
+  std::vector<double> scale{1.0};
+  int scaleAxis = -1;
+  std::string noValues; // why integer weights cannot be derived (empty: they can)
 };
 
 struct Const {
@@ -58,6 +78,20 @@ struct Const {
     int64_t n = 1;
     for (auto d : dims) n *= d;
     return n;
+  }
+  // Index of flat element e along axis a.
+  int64_t indexAlong(int64_t e, int a) const {
+    int64_t stride = 1;
+    for (size_t i = dims.size(); i-- > size_t(a) + 1;) stride *= dims[i];
+    return (e / stride) % dims[size_t(a)];
+  }
+  // The float values (quantised constants: integer times scale).
+  std::vector<double> floats() const {
+    if (!q.scaled) return v;
+    std::vector<double> f(v.size());
+    for (size_t e = 0; e < v.size(); ++e)
+      f[e] = v[e] * (q.scaleAxis < 0 ? q.scale[0] : q.scale[size_t(indexAlong(int64_t(e), q.scaleAxis))]);
+    return f;
   }
 };
 
@@ -76,6 +110,11 @@ struct Dyn {
   bool rawInput = false;         // the graph input, untouched by any layer
   int padH = 0, padW = 0;        // FMPadding not yet consumed by a window generator
   Window win;                    // ConvolutionInputGenerator output
+  // Float value as a function of the base integer: the accumulator of `pending` when set (the
+  // input's integer when `pending` is the input layer), else the stored activation of `layer`.
+  ValueChain chain = ValueChain::unknown("the values of this tensor are not tracked");
+  int64_t lo = 0, hi = 0;        // range of the base integer
+  int64_t hwcC = 0;              // >0: flattened from channels-last (H, W, C) order with C channels
 };
 
 struct Value {
@@ -108,6 +147,23 @@ struct DType {
   bool isSigned = false;
   bool bipolar = false;
 };
+// QONNX rounding modes (ROUND and HALF_EVEN: half to even, as numpy.round).
+double roundMode(double v, const std::string& m) {
+  if (m == "CEIL") return std::ceil(v);
+  if (m == "FLOOR") return std::floor(v);
+  if (m == "ROUND_TO_ZERO" || m == "DOWN") return std::trunc(v);
+  if (m == "UP") return v < 0 ? std::floor(v) : std::ceil(v);
+  if (m == "HALF_UP") return std::round(v); // half away from zero
+  if (m == "HALF_DOWN") {
+    double f = std::floor(v);
+    if (v - f != 0.5) return std::round(v);
+    return v >= 0 ? f : f + 1; // a tie goes towards zero
+  }
+  return std::nearbyint(v); // default rounding mode: to nearest, ties to even
+}
+
+ActType actOf(const DType& d) { return d.bipolar ? ActType::makeBipolar() : ActType{d.bits, d.isSigned}; }
+
 std::optional<DType> parseDType(std::string s) {
   auto num = [](const std::string& t) -> std::optional<int> {
     if (t.empty() || t.size() > 3) return std::nullopt;
@@ -279,7 +335,41 @@ private:
   // ---- operators ----
   void node(const onnx::NodeProto& n);
   void constFold(const onnx::NodeProto& n, const std::string& op);
-  void quantAct(const onnx::NodeProto& n, const Dyn& x, ActType t, bool setsInput, const std::string& what);
+  // A quantiser's integer function: whether value v of channel c reaches output step i (the output
+  // is the lowest level plus the number of steps reached), and the float value of its output.
+  struct QuantSpec {
+    std::function<bool(int64_t c, int64_t i, double v)> reached;
+    int64_t steps = 0;
+    ValueChain out = ValueChain::unknown("the quantiser's output scale is not known");
+    std::string why; // non-empty: the thresholds cannot be derived
+  };
+  void quantAct(const onnx::NodeProto& n, const Dyn& x, ActType t, bool setsInput, const std::string& what,
+                const QuantSpec& qs);
+  void deriveThresholds(const onnx::NodeProto& n, const std::string& target, const Dyn& x, const QuantSpec& qs);
+  // Integer thresholds given by a FINN node (MVAU input 2, Thresholding input 1) on base integers x.
+  void finnThresholds(const onnx::NodeProto& n, const std::string& target, const Dyn& x, int64_t actVal);
+  // Integer weights of a MAC layer from constant w: src(k, j) gives the flat index in w of mpsim's
+  // weight (k, j) (j over dotLength()); scaleK receives the per-output-channel float scale.
+  bool layerWeights(Layer& l, const Const& w, const std::function<int64_t(int64_t, int64_t)>& src,
+                    std::vector<double>& scaleK);
+  // The value chain of a new MAC layer's accumulator from its input x and weight scales.
+  void macChain(Dyn& y, const Layer& l, const Dyn& x, const std::vector<double>& scaleK, bool padded);
+  // One value per channel of x for constant c (numpy broadcasting), or nullopt when c varies along
+  // another axis.
+  std::optional<std::vector<double>> channelParam(const Const& c, const Dyn& x) const;
+  void noValues(const std::string& layerName, const std::string& why) {
+    if (!m_noValues.count(layerName)) m_noValues[layerName] = why;
+  }
+  static std::pair<int64_t, int64_t> decodedRange(const ActType& t) {
+    if (t.bipolar) return {-1, 1};
+    if (t.is_signed) return {-(int64_t(1) << (t.bits - 1)), (int64_t(1) << (t.bits - 1)) - 1};
+    return {0, (int64_t(1) << t.bits) - 1};
+  }
+  // A stored activation of type t whose float value is scale * x + offset.
+  static void storedChain(Dyn& y, const ActType& t, ValueChain c) {
+    y.chain = std::move(c);
+    std::tie(y.lo, y.hi) = decodedRange(t);
+  }
   void weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, LayerKind kind, int outAxis,
                 int64_t outCh, Layer proto);
   void reshapeDyn(const onnx::NodeProto& n, const Dyn& x, std::vector<int64_t> nd);
@@ -287,6 +377,24 @@ private:
   void finnMac(const onnx::NodeProto& n, bool vvau);
   void hint(const std::string& layerName, const onnx::NodeProto& n, bool simd);
   void applyWeightQuant(const onnx::NodeProto& n, Layer& l, const QInfo& q, int outAxis, int64_t outCh);
+  // A quantised constant reshaped: a per-axis scale can no longer be located.
+  void dropScaleAxis(QInfo& q, const std::string& op) {
+    if (q.scaleAxis >= 0 && q.noValues.empty()) q.noValues = "its per-channel weight scale is reshaped by " + op;
+    q.scaleAxis = -1;
+  }
+  // Axis along which parameter p (broadcast against dims) varies: -1 one value, -2 several axes.
+  static int paramAxis(const Const& p, const std::vector<int64_t>& dims) {
+    if (p.elements() == 1) return -1;
+    if (p.dims.size() > dims.size()) return -2;
+    const size_t off = dims.size() - p.dims.size();
+    int axis = -1;
+    for (size_t i = 0; i < p.dims.size(); ++i) {
+      if (p.dims[i] == 1) continue;
+      if (axis >= 0 || p.dims[i] != dims[i + off]) return -2;
+      axis = int(i + off);
+    }
+    return axis;
+  }
   void applyDType(Layer& l, const DType& t) {
     l.weight_bits = t.bits;
     l.weight_type = t.bipolar ? WeightType::Bipolar : (t.isSigned ? WeightType::Signed : WeightType::Unsigned);
@@ -305,6 +413,7 @@ private:
   std::vector<OnnxMappingHint> m_hints;
   std::vector<std::string> m_notes;
   std::map<std::string, int> m_consumers;
+  std::map<std::string, std::string> m_noValues; // layer -> why its parameters are not from the model
   std::map<std::string, int> m_unnamed; // op type -> count of unnamed nodes // tensor -> number of node inputs reading it
 };
 
@@ -458,25 +567,193 @@ void Importer::applyWeightQuant(const onnx::NodeProto& n, Layer& l, const QInfo&
   }
 }
 
-void Importer::quantAct(const onnx::NodeProto& n, const Dyn& x, ActType t, bool setsInput, const std::string& what) {
+void Importer::quantAct(const onnx::NodeProto& n, const Dyn& x, ActType t, bool setsInput, const std::string& what,
+                        const QuantSpec& qs) {
   Dyn out = x;
   out.pending.clear();
   out.rawInput = false;
+  std::string target;
+  bool inputType = false; // the quantiser sets the network input's type: no thresholds
   if (!x.pending.empty() && !m_quantSet.count(x.pending) &&
       (layer(x.pending).kind != LayerKind::Input || setsInput)) {
     Layer& p = layer(x.pending);
     p.out = t;
     if (p.kind != LayerKind::Input) p.requant = graph::Requant::Thresholds;
     m_quantSet.insert(p.name);
-    if (p.kind == LayerKind::Input) m_notes.push_back("the network input is quantised by " + what + " '" + n.name() + "'");
+    if (p.kind == LayerKind::Input) {
+      m_notes.push_back("the network input is quantised by " + what + " '" + n.name() + "'; input .npy files hold its integers");
+      inputType = true;
+    }
+    target = p.name;
   } else {
     markUsed(x);
     Layer& q = newLayer(n, LayerKind::Quantizer, {x.layer});
     q.out = t;
     m_quantSet.insert(q.name);
     out.layer = q.name;
+    target = q.name;
   }
+  if (!inputType) deriveThresholds(n, target, x, qs);
+  storedChain(out, t, qs.out);
   setDyn(n, out);
+}
+
+void Importer::deriveThresholds(const onnx::NodeProto& n, const std::string& target, const Dyn& x, const QuantSpec& qs) {
+  Layer& l = layer(target);
+  if (!qs.why.empty()) return noValues(target, qs.why);
+  if (!x.chain.known()) return noValues(target, x.chain.why());
+  const int64_t C = l.isWeighted() ? l.out_channels : canon(n, x).c;
+  if (!x.chain.consistentWith(C)) return noValues(target, "per-channel parameters do not match its " + std::to_string(C) + " channels");
+  if (l.isWeighted() && !l.weight_values) return noValues(target, "its weights have no integer values");
+  const auto [omin, omax] = decodedRange(l.out);
+  const int64_t levels = l.out.bipolar ? 1 : omax - omin;
+  if (qs.steps > levels)
+    failNode(n, std::to_string(qs.steps) + " thresholds per channel do not fit the " + l.out.str() + " output");
+  // Decreasing channels (a negative scale) have their weights negated so that the count of
+  // thresholds reached grows with the accumulator; that needs weights whose negation fits.
+  std::vector<int32_t> w = l.weight_values ? *l.weight_values : std::vector<int32_t>{};
+  const int64_t J = l.isWeighted() ? l.dotLength() : 0;
+  std::vector<int64_t> th(size_t(C * levels));
+  for (int64_t c = 0; c < C; ++c) {
+    const bool dec = x.chain.eval(c, double(x.hi)) < x.chain.eval(c, double(x.lo));
+    int64_t lo = x.lo, hi = x.hi;
+    if (dec) {
+      if (!l.isWeighted())
+        return noValues(target, "channel " + std::to_string(c) + " decreases with its input (negative scale)");
+      for (int64_t j = 0; j < J; ++j) {
+        int32_t& v = w[size_t(c * J + j)];
+        if (l.weight_type == WeightType::Bipolar) v = 1 - v;
+        else if (l.weight_type == WeightType::Signed && v > -(int64_t(1) << (l.maxWeightBits() - 1))) v = -v;
+        else if (v != 0)
+          return noValues(target, "channel " + std::to_string(c) + " has a negative scale and its weights cannot be negated within " +
+                                      std::to_string(l.maxWeightBits()) + " bits");
+      }
+      std::tie(lo, hi) = std::make_pair(-x.hi, -x.lo);
+    }
+    const double sign = dec ? -1.0 : 1.0;
+    int64_t* row = th.data() + c * levels;
+    for (int64_t i = 0; i < levels; ++i)
+      row[i] = i < qs.steps ? detail::firstReached(lo, hi, [&](int64_t a) { return qs.reached(c, i, x.chain.eval(c, sign * double(a))); })
+                            : hi + 1;
+    std::sort(row, row + levels);
+  }
+  if (l.isWeighted()) l.weight_values = std::make_shared<const std::vector<int32_t>>(std::move(w));
+  l.threshold_values = std::make_shared<const std::vector<int64_t>>(std::move(th));
+}
+
+std::optional<std::vector<double>> Importer::channelParam(const Const& c, const Dyn& x) const {
+  if (!c.hasVals) return std::nullopt;
+  std::vector<double> f = c.floats();
+  if (f.size() == 1) return f;
+  if (x.hwcC > 0 && x.dims.size() == 2 && c.elements() == x.dims[1]) {
+    // per-feature parameters in the model's (H, W, C) order; mpsim's features are (C, H, W)
+    const int64_t C = x.hwcC, HW = c.elements() / C;
+    std::vector<double> g(f.size());
+    for (int64_t ch = 0; ch < C; ++ch)
+      for (int64_t p = 0; p < HW; ++p) g[size_t(ch * HW + p)] = f[size_t(p * C + ch)];
+    return g;
+  }
+  const size_t rank = x.dims.size();
+  if (c.dims.size() > rank || rank < 2) return std::nullopt;
+  const size_t chAxis = x.chLast ? rank - 1 : 1;
+  const size_t off = rank - c.dims.size();
+  for (size_t i = 0; i < c.dims.size(); ++i) {
+    if (c.dims[i] == 1) continue;
+    if (i + off != chAxis || c.dims[i] != x.dims[chAxis]) return std::nullopt;
+  }
+  return f;
+}
+
+bool Importer::layerWeights(Layer& l, const Const& w, const std::function<int64_t(int64_t, int64_t)>& src,
+                            std::vector<double>& scaleK) {
+  auto no = [&](const std::string& why) {
+    noValues(l.name, why);
+    return false;
+  };
+  if (!w.hasVals) return no("its weight tensor has no values");
+  if (!w.q.set) return no("float weights without a quantiser");
+  if (!w.q.noValues.empty()) return no(w.q.noValues);
+  const int64_t K = l.out_channels, J = l.dotLength();
+  if (K * J != w.elements()) return no("its weight tensor does not hold " + std::to_string(K) + " x " + std::to_string(J) + " values");
+  std::vector<int32_t> ints(size_t(K * J));
+  scaleK.assign(size_t(K), 1.0);
+  for (int64_t k = 0; k < K; ++k) {
+    const int bits = l.channel_bits.empty() ? l.weight_bits : l.channel_bits[size_t(k)];
+    int64_t lo = 0, hi = 1;
+    if (l.weight_type == WeightType::Signed) lo = -(int64_t(1) << (bits - 1)), hi = (int64_t(1) << (bits - 1)) - 1;
+    else if (l.weight_type == WeightType::Unsigned) hi = (int64_t(1) << bits) - 1;
+    for (int64_t j = 0; j < J; ++j) {
+      const int64_t e = src(k, j);
+      if (j == 0 && w.q.scaled && w.q.scaleAxis >= 0) scaleK[size_t(k)] = w.q.scale[size_t(w.indexAlong(e, w.q.scaleAxis))];
+      else if (j == 0 && w.q.scaled) scaleK[size_t(k)] = w.q.scale[0];
+      const double v = w.v[size_t(e)];
+      if (v != std::floor(v)) return no("weight " + std::to_string(e) + " (" + std::to_string(v) + ") is not an integer");
+      int64_t iv = toI64(v);
+      if (l.weight_type == WeightType::Bipolar) {
+        if (iv != 1 && iv != -1) return no("bipolar weight " + std::to_string(e) + " is " + std::to_string(iv) + ", not -1 or +1");
+        iv = iv > 0 ? 1 : 0;
+      }
+      if (iv < lo || iv > hi) return no("weight " + std::to_string(e) + " = " + std::to_string(iv) + " is outside its " + std::to_string(bits) + "-bit type");
+      ints[size_t(k * J + j)] = int32_t(iv);
+    }
+  }
+  l.weight_values = std::make_shared<const std::vector<int32_t>>(std::move(ints));
+  return true;
+}
+
+void Importer::macChain(Dyn& y, const Layer& l, const Dyn& x, const std::vector<double>& scaleK, bool padded) {
+  y.lo = y.hi = 0;
+  if (!l.weight_values) {
+    y.chain = ValueChain::unknown("the weights of '" + l.name + "' have no integer values");
+    return;
+  }
+  if (!x.chain.known()) {
+    y.chain = ValueChain::unknown(x.chain.why());
+    return;
+  }
+  if (!x.pending.empty() && layer(x.pending).kind != LayerKind::Input) {
+    y.chain = ValueChain::unknown("its input '" + x.pending + "' has no activation quantiser");
+    return;
+  }
+  double s = 1, o = 0;
+  if (!x.chain.perTensorAffine(s, o)) {
+    y.chain = ValueChain::unknown("the input of '" + l.name + "' has a per-channel or non-affine scale");
+    return;
+  }
+  if (padded && o != 0) {
+    y.chain = ValueChain::unknown("'" + l.name + "' zero-pads an input whose integer 0 is not the value 0");
+    return;
+  }
+  const int64_t K = l.out_channels, J = l.dotLength();
+  const auto& w = *l.weight_values;
+  const double xmax = double(std::max(std::abs(x.lo), std::abs(x.hi)));
+  std::vector<double> mul(static_cast<size_t>(K)), add(static_cast<size_t>(K));
+  double bound = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    double sumAbs = 0, sum = 0;
+    for (int64_t j = 0; j < J; ++j) {
+      const double v = l.weight_type == WeightType::Bipolar ? 2.0 * w[size_t(k * J + j)] - 1 : double(w[size_t(k * J + j)]);
+      sumAbs += std::fabs(v);
+      sum += v;
+    }
+    bound = std::max(bound, sumAbs * xmax);
+    mul[size_t(k)] = s * scaleK[size_t(k)];
+    add[size_t(k)] = o * scaleK[size_t(k)] * sum;
+  }
+  if (bound > 4e18) {
+    y.chain = ValueChain::unknown("the accumulator range of '" + l.name + "' exceeds 64 bits");
+    return;
+  }
+  auto collapse = [](std::vector<double>& v) {
+    if (std::all_of(v.begin(), v.end(), [&](double a) { return a == v[0]; })) v.resize(1);
+  };
+  collapse(mul);
+  collapse(add);
+  y.chain = ValueChain::identity();
+  y.chain.mul(mul);
+  if (o != 0) y.chain.add(add);
+  y.lo = -int64_t(bound);
+  y.hi = int64_t(bound);
 }
 
 void Importer::weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, LayerKind kind, int outAxis,
@@ -491,14 +768,39 @@ void Importer::weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, 
   l = proto;
   applyWeightQuant(n, l, w.q, outAxis, outCh);
   if (outCh < 1 || outCh > (int64_t(1) << 24)) failNode(n, "output channel count " + std::to_string(outCh) + " is outside 1..2^24");
+  Shape s = canon(n, x);
   {
-    Shape si = canon(n, x);
-    double macs = double(outCh) * double(si.elements()) * double(l.kh) * double(l.kw);
+    double macs = double(outCh) * double(s.elements()) * double(l.kh) * double(l.kw);
     if (macs > 1e15) failNode(n, "the layer is implausibly large (more than 10^15 MACs per frame)");
   }
   Dyn out;
   out.layer = out.pending = name;
-  Shape s = canon(n, x);
+  // Integer weights in mpsim's layout (K, C/groups, kh, kw) or (K, features).
+  {
+    Layer tmp = l;
+    tmp.in_shapes = {s};
+    const int64_t K = outCh, J = kind == LayerKind::Conv ? (s.c / std::max(1, l.groups)) * l.kh * l.kw : s.elements();
+    const int64_t hwcC = x.hwcC, hw = hwcC > 0 ? J / hwcC : 1;
+    auto feature = [&](int64_t j) { return hwcC > 0 ? (j % hw) * hwcC + j / hw : j; };
+    std::function<int64_t(int64_t, int64_t)> src;
+    if (outAxis == 0) src = [&](int64_t k, int64_t j) { return k * J + feature(j); };
+    else src = [&](int64_t k, int64_t j) { return feature(j) * K + k; };
+    std::vector<double> scaleK;
+    if (layerWeights(tmp, w, src, scaleK)) l.weight_values = tmp.weight_values;
+    macChain(out, tmp, x, scaleK, l.pad_h > 0 || l.pad_w > 0);
+    // Bias (Conv input 2, Gemm C with alpha / beta).
+    const bool gemm = n.op_type() == "Gemm";
+    if (gemm && attrFloat(n, "alpha", 1.0f) != 1.0f) out.chain.mul({double(attrFloat(n, "alpha", 1.0f))});
+    if ((gemm || n.op_type() == "Conv") && hasIn(n, 2)) {
+      const Const& b = cin(n, 2, "bias");
+      std::vector<double> bv = b.hasVals ? b.floats() : std::vector<double>{};
+      if (bv.size() != 1 && int64_t(bv.size()) != K) out.chain.lose("its bias " + dimsStr(b.dims) + " is not one value per output channel");
+      const double beta = gemm ? double(attrFloat(n, "beta", 1.0f)) : 1.0;
+      for (auto& v : bv) v *= beta;
+      out.chain.add(bv);
+      m_folded[name].push_back(n.op_type() + " bias");
+    }
+  }
   if (kind == LayerKind::FullyConnected) {
     out.dims = {1, outCh};
   } else {
@@ -530,6 +832,7 @@ void Importer::reshapeDyn(const onnx::NodeProto& n, const Dyn& x, std::vector<in
     inl.out_shape = t;
     m_notes.push_back("the network input is read as " + shapeStr(t) + " (reshaped by '" + n.name() + "')");
     y.rawInput = true;
+    if (y.chain.channels() > 1 && t.c != s.c) y.chain.lose("per-channel input scaling before reshape '" + n.name() + "'");
     setDyn(n, y);
     return;
   }
@@ -543,6 +846,8 @@ void Importer::reshapeDyn(const onnx::NodeProto& n, const Dyn& x, std::vector<in
     Layer& f = newLayer(n, LayerKind::Flatten, {x.layer});
     y.layer = f.name;
     y.rawInput = false;
+    y.chain.expandForFlatten(s.h * s.w);
+    y.hwcC = x.chLast && s.h * s.w > 1 ? s.c : 0;
     setDyn(n, y);
     return;
   }
@@ -581,8 +886,16 @@ void Importer::pool(const onnx::NodeProto& n, LayerKind kind) {
   Dyn y;
   y.layer = l.name;
   y.dims = {1, s.c, oh, ow};
-  if (kind == LayerKind::MaxPool) y.pending = x.pending; // max commutes with a monotonic requantiser
-  else y.pending = l.name;
+  if (kind == LayerKind::MaxPool) { // max commutes with a monotonic requantiser
+    y.pending = x.pending;
+    y.chain = x.chain;
+    y.lo = x.lo;
+    y.hi = x.hi;
+  } else {
+    y.pending = l.name;
+    y.chain = ValueChain::unknown("average pooling '" + l.name + "' is not converted to integer parameters");
+    noValues(l.name, "its rounding divisor is mpsim's (kernel area), not the model's scales");
+  }
   setDyn(n, y);
 }
 
@@ -637,7 +950,8 @@ void Importer::finnMac(const onnx::NodeProto& n, bool vvau) {
   proto.out_channels = outCh;
   l = proto;
   applyDType(l, *wdt);
-  if (attrInt(n, "binaryXnorMode", 0) == 1) l.weight_type = WeightType::Bipolar, l.weight_bits = 1;
+  const bool xnor = attrInt(n, "binaryXnorMode", 0) == 1;
+  if (xnor) l.weight_type = WeightType::Bipolar, l.weight_bits = 1;
   Dyn y;
   y.layer = name;
   y.chLast = true;
@@ -646,16 +960,65 @@ void Importer::finnMac(const onnx::NodeProto& n, bool vvau) {
     int64_t oh = x.dims.size() == 4 ? x.dims[1] : 1, ow = x.dims.size() == 4 ? x.dims[2] : 1;
     y.dims = {1, oh, ow, outCh};
   }
+  // Values: FINN keeps integer weights [MW, MH] (windows in kh, kw, C order; VVAU [C, 1, kh, kw]).
+  {
+    Layer tmp = l;
+    tmp.in_shapes = {s};
+    const int64_t K = outCh, C = s.c, J = tmp.dotLength();
+    std::function<int64_t(int64_t, int64_t)> src;
+    if (vvau) src = [&](int64_t k, int64_t j) { return k * J + j; };
+    else if (x.win.active)
+      src = [&](int64_t k, int64_t j) {
+        const int64_t c = j / (int64_t(l.kh) * l.kw), ij = j % (int64_t(l.kh) * l.kw);
+        return (ij * C + c) * K + k;
+      };
+    else src = [&](int64_t k, int64_t j) { return j * K + k; };
+    Const wc = w;
+    wc.q.set = true; // FINN weights are integers of weightDataType
+    wc.q.bipolar = l.weight_type == WeightType::Bipolar;
+    std::vector<double> scaleK;
+    if (xnor) noValues(name, "binaryXnorMode weights and thresholds (popcount domain) are not converted");
+    else if (layerWeights(tmp, wc, src, scaleK)) l.weight_values = tmp.weight_values;
+    macChain(y, tmp, x, scaleK, l.pad_h > 0 || l.pad_w > 0);
+  }
   bool noAct = attrInt(n, "noActivation", 0) == 1 || !hasIn(n, 2);
   auto odt = parseDType(attrStr(n, "outputDataType", ""));
   if (!noAct && odt) {
-    l.out = ActType{odt->bits, odt->isSigned};
+    l.out = actOf(*odt);
     m_quantSet.insert(name);
+    if (l.weight_values) finnThresholds(n, name, y, attrInt(n, "ActVal", 0));
+    storedChain(y, l.out, ValueChain::identity());
   } else {
     y.pending = name;
   }
   hint(name, n, true);
   setDyn(n, y);
+}
+
+void Importer::finnThresholds(const onnx::NodeProto& n, const std::string& target, const Dyn& x, int64_t actVal) {
+  Layer& l = layer(target);
+  const Const& th = cin(n, l.isWeighted() ? 2 : 1, "thresholds");
+  if (th.dims.size() != 2 || !th.hasVals) failNode(n, "thresholds must be a 2-D tensor [channels, steps], got " + dimsStr(th.dims));
+  const auto [omin, omax] = decodedRange(l.out);
+  if (!l.out.bipolar && actVal != omin)
+    return noValues(target, "its output offset ActVal = " + std::to_string(actVal) + " differs from the lowest " + l.out.str() +
+                                " level " + std::to_string(omin));
+  const int64_t levels = l.out.bipolar ? 1 : omax - omin;
+  const int64_t C = l.isWeighted() ? l.out_channels : canon(n, x).c, rows = th.dims[0], T = th.dims[1];
+  if ((rows != 1 && rows != C) || T > levels)
+    failNode(n, "thresholds " + dimsStr(th.dims) + " do not fit " + std::to_string(C) + " channels of " + l.out.str());
+  std::vector<int64_t> v(size_t(C * levels));
+  const std::vector<double> f = th.floats();
+  for (int64_t c = 0; c < C; ++c) {
+    int64_t* row = v.data() + c * levels;
+    for (int64_t i = 0; i < levels; ++i) {
+      // integer inputs reach a threshold t exactly when they reach ceil(t)
+      row[i] = i < T ? toI64(std::ceil(f[size_t((rows == 1 ? 0 : c) * T + i)])) : x.hi + 1;
+      row[i] = std::clamp(row[i], x.lo, x.hi + 1);
+    }
+    std::sort(row, row + levels);
+  }
+  l.threshold_values = std::make_shared<const std::vector<int64_t>>(std::move(v));
 }
 
 void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
@@ -682,10 +1045,15 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
       if (op == "Div") return y == 0 ? 0.0 : x / y;
       return std::pow(x, y);
     };
+    r.q.scaled = false;
+    r.q.scale = {1.0};
+    r.q.scaleAxis = -1;
+    if (a.q.scaled || b.q.scaled) r.q.noValues = "its quantised weights are changed by " + op + " '" + n.name() + "'";
     if (a.hasVals && b.hasVals && (a.elements() == 1 || b.elements() == 1 || a.dims == b.dims)) {
+      const std::vector<double> fa = a.floats(), fb = b.floats();
       r.v.resize(size_t(r.elements()));
       for (size_t i = 0; i < r.v.size(); ++i)
-        r.v[i] = f(a.v[a.elements() == 1 ? 0 : i], b.v[b.elements() == 1 ? 0 : i]);
+        r.v[i] = f(fa[a.elements() == 1 ? 0 : i], fb[b.elements() == 1 ? 0 : i]);
       r.hasVals = true;
     }
     setConst(n, r);
@@ -711,6 +1079,7 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
     t.dims = nd;
     if (t.elements() != r.elements()) failNode(n, "reshape from " + dimsStr(r.dims) + " to " + dimsStr(nd) + " changes the number of elements");
     if (r.q.axis >= 0) t.q.axis = -1;
+    dropScaleAxis(t.q, "Reshape");
     setConst(n, t);
   } else if (op == "Transpose") {
     const Const& a = cin(n, 0, "data");
@@ -730,6 +1099,9 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
     if (a.q.axis >= 0)
       for (size_t i = 0; i < rk; ++i)
         if (perm[i] == a.q.axis) r.q.axis = int(i);
+    if (a.q.scaleAxis >= 0)
+      for (size_t i = 0; i < rk; ++i)
+        if (perm[i] == a.q.scaleAxis) r.q.scaleAxis = int(i);
     if (a.hasVals && rk <= 6) {
       r.v.resize(a.v.size());
       std::vector<int64_t> strideA(rk, 1);
@@ -752,6 +1124,7 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
     std::vector<int64_t> nd = squeezedDims(n, r.dims, false);
     r.dims = nd;
     r.q.axis = -1;
+    dropScaleAxis(r.q, op);
     setConst(n, r);
   } else if (op == "Flatten") {
     Const r = cin(n, 0, "data");
@@ -762,6 +1135,7 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
     for (size_t i = 0; i < r.dims.size(); ++i) (int64_t(i) < axis ? a : b) *= r.dims[i];
     r.dims = {a, b};
     r.q.axis = -1;
+    dropScaleAxis(r.q, "Flatten");
     setConst(n, r);
   } else if (op == "Concat") {
     Const r;
@@ -826,6 +1200,37 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
         if (q.axis < 0) failNode(n, "bit width tensor " + dimsStr(bw.dims) + " does not match the weights " + dimsStr(r.dims));
       }
     }
+    // The integers: QONNX Quant q = clamp(round(x / scale + zero_point)); BipolarQuant sign(x).
+    const Const& sc = cin(n, 1, "scale");
+    const int sAxis = paramAxis(sc, r.dims);
+    q.scaled = true;
+    if (!sc.hasVals || sAxis == -2) q.noValues = "the scale of '" + n.name() + "' varies along more than one axis";
+    else if (std::any_of(sc.v.begin(), sc.v.end(), [](double v) { return !(v > 0) || !std::isfinite(v); }))
+      q.noValues = "'" + n.name() + "' has a scale that is not positive";
+    else {
+      q.scale = sc.v;
+      q.scaleAxis = sAxis;
+    }
+    if (op == "Quant") {
+      const Const& zp = cin(n, 2, "zero point");
+      if (!zp.hasVals || std::any_of(zp.v.begin(), zp.v.end(), [](double z) { return z != 0; }))
+        q.noValues = "'" + n.name() + "' has a non-zero weight zero point";
+    }
+    if (q.noValues.empty() && r.hasVals) {
+      const std::string rm = attrStr(n, "rounding_mode", "ROUND");
+      const bool narrow = attrInt(n, "narrow", 0) != 0;
+      for (size_t e = 0; e < r.v.size(); ++e) {
+        const double s = q.scale[q.scaleAxis < 0 ? 0 : size_t(r.indexAlong(int64_t(e), q.scaleAxis))];
+        if (q.bipolar) {
+          r.v[e] = r.v[e] / s >= 0 ? 1 : -1;
+          continue;
+        }
+        const int bits = q.bits.size() == 1 ? q.bits[0] : q.bits[size_t(r.indexAlong(int64_t(e), q.axis))];
+        double lo = q.isSigned ? -std::ldexp(1.0, bits - 1) + (narrow ? 1 : 0) : 0;
+        double hi = q.isSigned ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1 - (narrow ? 1 : 0);
+        r.v[e] = std::clamp(roundMode(r.v[e] / s, rm), lo, hi);
+      }
+    }
     r.q = q;
     setConst(n, r);
   } else {
@@ -884,6 +1289,7 @@ void Importer::node(const onnx::NodeProto& n) {
   if (op == "Quant" || op == "BipolarQuant" || op == "Trunc") {
     const Dyn& x = din(n, 0);
     ActType t;
+    QuantSpec qs;
     if (op == "Quant") {
       const Const& bw = cvals(n, 3, "bit width");
       if (bw.v.size() != 1) failNode(n, "per-channel bit widths on activations are not supported");
@@ -896,8 +1302,39 @@ void Importer::node(const onnx::NodeProto& n) {
       const Const& zp = cin(n, 2, "zero point");
       if (zp.hasVals && std::any_of(zp.v.begin(), zp.v.end(), [](double z) { return z != 0; }))
         m_notes.push_back("node '" + n.name() + "': non-zero zero point (asymmetric quantisation) kept as a " + std::to_string(t.bits) + "-bit tensor");
+      auto scale = channelParam(cin(n, 1, "scale"), x);
+      auto zero = channelParam(zp, x);
+      if (!scale || !zero) qs.why = "the scale or zero point of '" + n.name() + "' varies along a non-channel axis";
+      else if (std::any_of(scale->begin(), scale->end(), [](double v) { return !(v > 0) || !std::isfinite(v); }))
+        qs.why = "'" + n.name() + "' has a scale that is not positive";
+      else if (t.bits > 16) qs.why = "'" + n.name() + "' quantises to more than 16 bits";
+      else {
+        const auto [qmin0, qmax] = decodedRange(t);
+        const int64_t qmin = qmin0 + (attrInt(n, "narrow", 0) != 0 && t.is_signed ? 1 : 0);
+        const int64_t qmaxN = qmax - (attrInt(n, "narrow", 0) != 0 && !t.is_signed ? 1 : 0);
+        auto sc = *scale, z = *zero;
+        auto pick = [](const std::vector<double>& p, int64_t c) { return p.size() == 1 ? p[0] : p[size_t(c)]; };
+        qs.steps = qmax - qmin0;
+        qs.reached = [=](int64_t c, int64_t i, double v) {
+          double q = std::clamp(roundMode(v / pick(sc, c) + pick(z, c), rm), double(qmin), double(qmaxN));
+          return q >= double(qmin0 + i + 1);
+        };
+        qs.out = ValueChain::identity();
+        std::vector<double> negZ = z;
+        for (auto& v : negZ) v = -v;
+        if (std::any_of(z.begin(), z.end(), [](double v) { return v != 0; })) qs.out.add(negZ);
+        qs.out.mul(sc);
+      }
     } else if (op == "BipolarQuant") {
-      t = ActType{1, true};
+      t = ActType::makeBipolar();
+      auto scale = channelParam(cin(n, 1, "scale"), x);
+      if (!scale) qs.why = "the scale of '" + n.name() + "' varies along a non-channel axis";
+      else {
+        qs.steps = 1;
+        qs.reached = [](int64_t, int64_t, double v) { return v >= 0; };
+        qs.out = ValueChain::identity();
+        qs.out.mul(*scale);
+      }
     } else {
       const Const& bw = cvals(n, 4, "output bit width");
       if (bw.v.size() != 1) failNode(n, "output bit width must be a scalar");
@@ -905,8 +1342,9 @@ void Importer::node(const onnx::NodeProto& n) {
       if (!(b >= 1 && b <= 32) || b != std::floor(b)) failNode(n, "output bit width " + std::to_string(b) + " is not an integer in 1..32");
       bool sgn = attr(n, "signed") ? attrInt(n, "signed", 0) != 0 : false;
       t = ActType{int(b), sgn};
+      qs.why = "Trunc '" + n.name() + "' is not converted to integer parameters";
     }
-    quantAct(n, x, t, op != "Trunc", op);
+    quantAct(n, x, t, op != "Trunc", op, qs);
     return;
   }
   if (op == "MultiThreshold" || (finnHw && op == "Thresholding")) {
@@ -917,7 +1355,7 @@ void Importer::node(const onnx::NodeProto& n) {
     std::optional<DType> dt = dts.empty() ? std::nullopt : parseDType(dts);
     if (!dts.empty() && !dt) failNode(n, "output data type '" + dts + "' is not a supported integer type");
     ActType t;
-    if (dt) t = ActType{dt->bits, dt->isSigned};
+    if (dt) t = actOf(*dt);
     else {
       int b = 1;
       while ((int64_t(1) << b) - 1 < th.dims[1] && b < 32) ++b;
@@ -928,15 +1366,39 @@ void Importer::node(const onnx::NodeProto& n) {
       Layer& q = newLayer(n, LayerKind::Quantizer, {x.layer});
       q.out = t;
       m_quantSet.insert(q.name);
+      std::string qname = q.name;
+      finnThresholds(n, qname, x, attrInt(n, "ActVal", 0));
       Dyn y = x;
-      y.layer = q.name;
+      y.layer = qname;
       y.pending.clear();
       y.rawInput = false;
-      hint(q.name, n, false);
+      storedChain(y, t, ValueChain::identity());
+      hint(qname, n, false);
       setDyn(n, y);
       return;
     }
-    quantAct(n, x, t, false, op);
+    // FINN MultiThreshold: value = out_scale * (number of thresholds reached) + out_bias.
+    QuantSpec qs;
+    const int64_t C = canon(n, x).c, rows = th.dims[0];
+    if (!th.hasVals) qs.why = "its thresholds have no values";
+    else if (rows != 1 && rows != C) qs.why = "thresholds " + dimsStr(th.dims) + " do not match " + std::to_string(C) + " channels";
+    else {
+      const std::vector<double> f = th.floats();
+      const int64_t T = th.dims[1];
+      qs.steps = T;
+      qs.reached = [f, T, rows](int64_t c, int64_t i, double v) { return v >= f[size_t((rows == 1 ? 0 : c) * T + i)]; };
+      const double os = attrFloat(n, "out_scale", 1.0f), ob = attrFloat(n, "out_bias", 0.0f);
+      const int64_t omin = decodedRange(t).first;
+      qs.out = ValueChain::identity();
+      if (t.bipolar) { // count = (d + 1) / 2
+        qs.out.mul({os / 2});
+        qs.out.add({os / 2 + ob});
+      } else {
+        qs.out.mul({os});
+        qs.out.add({ob - os * double(omin)});
+      }
+    }
+    quantAct(n, x, t, false, op, qs);
     return;
   }
 
@@ -1003,7 +1465,6 @@ void Importer::node(const onnx::NodeProto& n) {
       failNode(n, "weights " + dimsStr(w.dims) + " do not match the " + std::to_string(s.elements()) + " input features of " + dimsStr(x.dims));
     if (hasIn(n, 2) && !in(n, 2).isConst) failNode(n, "the bias must be a constant");
     weighted(n, x, w, LayerKind::FullyConnected, transB ? 0 : 1, outF, p);
-    if (hasIn(n, 2)) m_folded[m_layers.back().name].push_back("Gemm bias");
     return;
   }
 
@@ -1021,6 +1482,8 @@ void Importer::node(const onnx::NodeProto& n) {
       Dyn y = a.d;
       y.layer = y.pending = l.name;
       y.rawInput = false;
+      y.chain = ValueChain::unknown("the residual add '" + l.name + "' is not converted to integer parameters");
+      noValues(l.name, "residual adds use scale 1 and no shift (the two inputs' scales are not converted)");
       setDyn(n, y);
       return;
     }
@@ -1030,7 +1493,22 @@ void Importer::node(const onnx::NodeProto& n) {
       failNode(n, "constant operand " + dimsStr(c.dims) + " is larger than the activation tensor " + dimsStr(x.dims));
     if (op == "Div" && a.isConst) failNode(n, "dividing a constant by an activation tensor is not supported");
     if (!x.pending.empty()) m_folded[x.pending].push_back(op);
-    setDyn(n, x);
+    Dyn y = x;
+    if (auto p = channelParam(c, x)) {
+      if (op == "Mul") y.chain.mul(*p);
+      else if (op == "Div") y.chain.div(*p);
+      else if (op == "Add") y.chain.add(*p);
+      else if (b.isConst) { // x - c
+        for (auto& v : *p) v = -v;
+        y.chain.add(*p);
+      } else { // c - x
+        y.chain.mul({-1.0});
+        y.chain.add(*p);
+      }
+    } else {
+      y.chain.lose(op + " '" + n.name() + "' has a constant that varies along a non-channel axis");
+    }
+    setDyn(n, y);
     return;
   }
   if (op == "BatchNormalization" || op == "Relu" || op == "Clip" || op == "Identity" || op == "Dropout" ||
@@ -1038,17 +1516,52 @@ void Importer::node(const onnx::NodeProto& n) {
       op == "LabelSelect" || op == "StreamingDataWidthConverter" || op == "StreamingFIFO" || op == "ChannelwiseOp" ||
       op == "TLastMarker" || op == "IODMA" || op == "LeakyRelu" || op == "Sigmoid" || op == "HardTanh") {
     const Dyn& x = din(n, 0);
-    if (op == "BatchNormalization")
-      for (int i = 1; i < 5; ++i) cin(n, i, "BatchNormalization parameter");
-    if (op == "Clip")
-      for (int i = 1; i < n.input_size(); ++i)
-        if (hasIn(n, i)) cin(n, i, "Clip bound");
+    Dyn y = x;
+    if (op == "BatchNormalization") {
+      // y = (x - mean) / sqrt(var + epsilon) * scale + B
+      std::optional<std::vector<double>> p[4];
+      const int64_t C = canon(n, x).c;
+      for (int i = 1; i < 5; ++i) { // one value per channel (axis 1) by definition, not broadcast
+        const Const& c = cin(n, i, "BatchNormalization parameter");
+        if (c.hasVals && (c.elements() == 1 || (c.elements() == C && !x.chLast))) p[i - 1] = c.floats();
+        else p[i - 1] = channelParam(c, x);
+      }
+      if (p[0] && p[1] && p[2] && p[3]) {
+        std::vector<double> den = *p[3], negMean = *p[2];
+        const double eps = attrFloat(n, "epsilon", 1e-5f);
+        for (auto& v : den) v = std::sqrt(v + eps);
+        for (auto& v : negMean) v = -v;
+        y.chain.add(negMean);
+        y.chain.div(den);
+        y.chain.mul(*p[0]);
+        y.chain.add(*p[1]);
+      } else {
+        y.chain.lose("BatchNormalization '" + n.name() + "' has parameters that do not match the channels");
+      }
+    } else if (op == "Relu") {
+      y.chain.relu();
+    } else if (op == "Clip") {
+      double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+      if (attr(n, "min")) lo = attrFloat(n, "min", 0);
+      if (attr(n, "max")) hi = attrFloat(n, "max", 0);
+      for (int i = 1; i < n.input_size() && i < 3; ++i)
+        if (hasIn(n, i)) {
+          const Const& b = cin(n, i, "Clip bound");
+          if (!b.hasVals || b.elements() != 1) failNode(n, "Clip bounds must be scalars");
+          (i == 1 ? lo : hi) = b.floats()[0];
+        }
+      y.chain.clip(lo, hi);
+    } else if (op != "Identity" && op != "Dropout" && op != "Cast" && op != "StreamingDataWidthConverter" &&
+               op != "StreamingFIFO" && op != "TLastMarker" && op != "IODMA") {
+      y.chain.lose(op + " '" + n.name() + "' is not converted to integer parameters");
+    }
     if (op == "Softmax" || op == "LogSoftmax" || op == "TopK" || op == "ArgMax" || op == "LabelSelect")
       m_notes.push_back("node '" + n.name() + "' (" + n.op_type() + "): classification head outside the dataflow pipeline; the output is taken before it");
     else if (!x.pending.empty() && op != "Identity" && op != "Dropout" && op != "StreamingDataWidthConverter" &&
              op != "StreamingFIFO" && op != "TLastMarker" && op != "IODMA")
       m_folded[x.pending].push_back(op);
-    setDyn(n, x);
+    const bool head = op == "Softmax" || op == "LogSoftmax" || op == "TopK" || op == "ArgMax" || op == "LabelSelect";
+    setDyn(n, head ? x : y);
     for (int i = 1; i < n.output_size(); ++i)
       if (!n.output(i).empty()) {
         if (op == "TopK") setDyn(n, x, i);
@@ -1140,6 +1653,17 @@ void Importer::node(const onnx::NodeProto& n) {
     if (ins.size() < 2) failNode(n, "needs two or more inputs");
     Layer& l = newLayer(n, LayerKind::Concat, ins);
     y.layer = l.name;
+    // The concatenation keeps values when every input is a stored tensor with the same scale.
+    double s0 = 0, o0 = 0;
+    bool same = y.pending.empty() && y.chain.perTensorAffine(s0, o0);
+    for (int i = 1; i < n.input_size() && same; ++i) {
+      const Dyn& x = din(n, i);
+      double si = 0, oi = 0;
+      same = x.pending.empty() && x.chain.perTensorAffine(si, oi) && si == s0 && oi == o0;
+      y.lo = std::min(y.lo, x.lo);
+      y.hi = std::max(y.hi, x.hi);
+    }
+    if (!same) y.chain = ValueChain::unknown("the inputs of concat '" + l.name + "' have different scales");
     y.pending.clear();
     y.rawInput = false;
     y.dims[y.chLast ? 3 : 1] = cTot;
@@ -1155,6 +1679,8 @@ void Importer::node(const onnx::NodeProto& n) {
     Layer& l = newLayer(n, LayerKind::GlobalAvgPool, {x.layer});
     Dyn y = x;
     y.layer = y.pending = l.name;
+    y.chain = ValueChain::unknown("global pooling '" + l.name + "' is not converted to integer parameters");
+    noValues(l.name, "its rounding divisor is mpsim's (pixel count), not the model's scales");
     y.rawInput = false;
     if (x.dims.size() == 4) y.dims = x.chLast ? std::vector<int64_t>{1, 1, 1, s.c} : std::vector<int64_t>{1, s.c, 1, 1};
     if (finnHw) hint(l.name, n, false);
@@ -1242,6 +1768,8 @@ void Importer::node(const onnx::NodeProto& n) {
       Dyn y = a;
       y.layer = l.name;
       y.pending = dt ? "" : l.name;
+      y.chain = ValueChain::unknown("the residual add '" + l.name + "' is not converted to integer parameters");
+      noValues(l.name, "residual adds use scale 1 and no shift");
       y.rawInput = false;
       hint(l.name, n, false);
       setDyn(n, y);
@@ -1344,7 +1872,7 @@ OnnxImport Importer::run(const std::string& bytes) {
     v.d = d;
     m_vals[in] = v;
     if (auto it = annot.find(in); it != annot.end()) {
-      m_layers[0].out = ActType{it->second.bits, it->second.isSigned};
+      m_layers[0].out = actOf(it->second);
       m_quantSet.insert("input");
       m_notes.push_back("the network input type comes from its datatype annotation");
     }
@@ -1356,9 +1884,11 @@ OnnxImport Importer::run(const std::string& bytes) {
             for (const auto& a : n.attribute())
               if (a.name() == "inputDataType")
                 if (auto dt = parseDType(a.s())) {
-                  m_layers[0].out = ActType{dt->bits, dt->isSigned};
+                  m_layers[0].out = actOf(*dt);
                   m_quantSet.insert("input");
                 }
+    // The input's integers are its values (a float input is assumed to hold integers).
+    storedChain(m_vals[in].d, m_layers[0].out, ValueChain::identity());
   }
 
   // Topological order of the nodes (ONNX requires it, but do not rely on it).
@@ -1410,6 +1940,14 @@ OnnxImport Importer::run(const std::string& bytes) {
     if (it == m_vals.end()) fail("graph output '" + o.name() + "' is not produced by any node");
     if (it->second.isConst) fail("graph output '" + o.name() + "' is a constant");
     outs.push_back(it->second.d.layer);
+    double sc = 0, off = 0;
+    if (it->second.d.chain.perTensorAffine(sc, off) && (sc != 1 || off != 0))
+      m_notes.push_back("graph output '" + o.name() + "' = " + std::to_string(sc) + " x (the integer output of '" +
+                        it->second.d.layer + "')" + (off != 0 ? " + " + std::to_string(off) : std::string()) +
+                        (sc > 0 ? "; order-preserving, so top-k classes are the model's" : ""));
+    else if (!it->second.d.chain.known() || it->second.d.chain.channels() > 1)
+      m_notes.push_back("graph output '" + o.name() + "': the model's float scores are not a common scale of the integer output of '" +
+                        it->second.d.layer + "'" + (it->second.d.chain.known() ? "" : " (" + it->second.d.chain.why() + ")"));
   }
   if (outs.empty()) fail("the graph has no outputs");
   for (size_t i = 0; i < outs.size(); ++i) {
@@ -1427,6 +1965,23 @@ OnnxImport Importer::run(const std::string& bytes) {
     std::string s;
     for (const auto& [o, c] : cnt) s += (s.empty() ? "" : ", ") + o + (c > 1 ? " x" + std::to_string(c) : "");
     m_notes.push_back("layer '" + name + "': folded into its requantiser: " + s);
+  }
+
+  // Where functional parameters come from.
+  {
+    int withValues = 0, weighted = 0;
+    for (const auto& l : m_layers) {
+      if (!l.isWeighted() && l.kind != LayerKind::Quantizer) continue;
+      weighted += l.isWeighted() ? 1 : 0;
+      bool complete = (!l.isWeighted() || l.weight_values) &&
+                      (l.threshold_values || (l.isWeighted() && !m_quantSet.count(l.name)));
+      if (l.isWeighted() && complete) ++withValues;
+      if (!complete && !m_noValues.count(l.name)) m_noValues[l.name] = "no quantiser parameters were found";
+    }
+    for (const auto& [name, why] : m_noValues)
+      m_notes.push_back("layer '" + name + "': functional parameters are generated from the seed, not taken from the model: " + why);
+    m_notes.push_back(std::to_string(withValues) + " of " + std::to_string(weighted) +
+                      " MAC layers take their integer weights and thresholds from the model's initialisers");
   }
 
   std::string gname = g.name().empty() ? "onnx" : g.name();
@@ -1502,7 +2057,45 @@ OnnxImport importOnnx(const std::string& path) {
   return importOnnxBytes(ss.str(), path);
 }
 
-void writeNetworkYaml(const graph::Graph& g, std::ostream& os) {
+std::map<std::string, LayerParamFiles> writeLayerParams(const graph::Graph& g, const std::string& yamlPath) {
+  namespace fs = std::filesystem;
+  std::map<std::string, LayerParamFiles> files;
+  const fs::path yp(yamlPath);
+  const std::string dirName = yp.stem().string() + ".params";
+  const fs::path dir = yp.parent_path() / dirName;
+  std::set<std::string> used;
+  for (const auto& l : g.layers()) {
+    if (!l.weight_values && !l.threshold_values) continue;
+    if (files.empty()) {
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      if (ec) throw LoadError(dir.string() + ": cannot create the directory (" + ec.message() + ")");
+    }
+    std::string base;
+    for (char ch : l.name) base += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.') ? ch : '_';
+    for (int i = 2; used.count(base); ++i) base += "_" + std::to_string(i);
+    used.insert(base);
+    LayerParamFiles f;
+    if (l.weight_values) {
+      const int64_t K = l.out_channels;
+      std::vector<int64_t> shape = l.kind == LayerKind::Conv
+                                       ? std::vector<int64_t>{K, l.in_shapes[0].c / l.groups, l.kh, l.kw}
+                                       : std::vector<int64_t>{K, l.dotLength()};
+      f.weights = dirName + "/" + base + ".weights.npy";
+      func::writeNpy((yp.parent_path() / f.weights).string(), func::NpyType::Int32, shape, l.weight_values->data());
+    }
+    if (l.threshold_values) {
+      const int64_t C = l.isWeighted() ? l.out_channels : l.out_shape.c;
+      const int64_t T = C > 0 ? int64_t(l.threshold_values->size()) / C : 0;
+      f.thresholds = dirName + "/" + base + ".thresholds.npy";
+      func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Int64, {C, T}, l.threshold_values->data());
+    }
+    files[l.name] = f;
+  }
+  return files;
+}
+
+void writeNetworkYaml(const graph::Graph& g, std::ostream& os, const std::map<std::string, LayerParamFiles>& params) {
   os << "# Generated by mpsim from " << g.source() << " (docs/network-format.md)\n";
   os << "name: ";
   yamlStr(os, g.name());
@@ -1517,7 +2110,8 @@ void writeNetworkYaml(const graph::Graph& g, std::ostream& os) {
     os << "input:\n  name: ";
     yamlStr(os, in->name);
     os << "\n  shape: [" << in->out_shape.c << ", " << in->out_shape.h << ", " << in->out_shape.w << "]\n";
-    os << "  bits: " << in->out.bits << "\n  signed: " << (in->out.is_signed ? "true" : "false") << "\n";
+    if (in->out.bipolar) os << "  bits: 1\n  type: bipolar\n";
+    else os << "  bits: " << in->out.bits << "\n  signed: " << (in->out.is_signed ? "true" : "false") << "\n";
   }
   auto pair = [&](const char* key, int a, int b) { os << ", " << key << ": [" << a << ", " << b << "]"; };
   os << "layers:\n";
@@ -1560,9 +2154,21 @@ void writeNetworkYaml(const graph::Graph& g, std::ostream& os) {
     }
     bool requantises = l.kind == LayerKind::Conv || l.kind == LayerKind::FullyConnected || l.kind == LayerKind::Add ||
                        l.kind == LayerKind::AvgPool || l.kind == LayerKind::GlobalAvgPool || l.kind == LayerKind::Quantizer;
-    if (requantises)
+    if (requantises && l.out.bipolar)
+      os << ", activation_type: bipolar, requant: " << graph::toString(l.requant);
+    else if (requantises)
       os << ", activations: " << l.out.bits << ", activations_signed: " << (l.out.is_signed ? "true" : "false")
          << ", requant: " << graph::toString(l.requant);
+    if (auto it = params.find(l.name); it != params.end()) {
+      if (!it->second.weights.empty()) {
+        os << ", weights_file: ";
+        yamlStr(os, it->second.weights);
+      }
+      if (!it->second.thresholds.empty()) {
+        os << ", thresholds_file: ";
+        yamlStr(os, it->second.thresholds);
+      }
+    }
     os << "}\n";
   }
   os << "outputs: [";

@@ -90,12 +90,15 @@ func::Tensor randomWeights(const Layer& l, Rng& rng) {
   return w;
 }
 
-// Weights given in l.weights_file: shape and the declared range per channel checked.
-func::Tensor fileWeights(const Layer& l) {
-  func::Tensor w = func::readTensor(l.weights_file);
+// Weights given in memory (l.weight_values) or in l.weights_file: shape and the declared range per
+// channel checked.
+func::Tensor givenWeights(const Layer& l) {
+  const std::string src = l.weight_values ? "layer '" + l.name + "' (weights from the model)" : l.weights_file;
+  func::Tensor w = l.weight_values ? func::Tensor(Shape{1, 1, 1, int64_t(l.weight_values->size())}, *l.weight_values)
+                                   : func::readTensor(l.weights_file);
   const int64_t K = l.out_channels, per = l.dotLength();
   if (int64_t(w.size()) != K * per)
-    throw LoadError(l.weights_file + ": layer '" + l.name + "' needs " + std::to_string(K) + " x " +
+    throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(K) + " x " +
                     std::to_string(per) + " weights (K, C/groups, K_h, K_w) or (K, MW); the file has shape " +
                     w.shape().str());
   w.reshape(l.kind == LayerKind::Conv ? Shape{K, l.in_shapes[0].c / l.groups, l.kh, l.kw} : Shape{K, per, 1, 1});
@@ -105,7 +108,7 @@ func::Tensor fileWeights(const Layer& l) {
     for (int64_t i = 0; i < per; ++i) {
       const int64_t v = w[size_t(k * per + i)];
       if (v < t.storedMin() || v > t.storedMax())
-        throw LoadError(l.weights_file + ": weight [" + std::to_string(k) + ", " + std::to_string(i) + "] = " +
+        throw LoadError(src + ": weight [" + std::to_string(k) + ", " + std::to_string(i) + "] = " +
                         std::to_string(v) + " is outside " + t.str() + " (" + std::to_string(t.storedMin()) + ".." +
                         std::to_string(t.storedMax()) + ") of layer '" + l.name + "' channel " + std::to_string(k));
     }
@@ -113,18 +116,21 @@ func::Tensor fileWeights(const Layer& l) {
   return w;
 }
 
-// Thresholds given in a file: (channels, 2^B - 1) sorted per channel.
-func::AccTensor fileThresholds(const Layer& l, int64_t channels) {
-  func::AccTensor t = func::readAccTensor(l.thresholds_file);
+// Thresholds given in memory or in a file: (channels, 2^B - 1) sorted per channel.
+func::AccTensor givenThresholds(const Layer& l, int64_t channels) {
+  const std::string src = l.threshold_values ? "layer '" + l.name + "' (thresholds from the model)" : l.thresholds_file;
+  func::AccTensor t = l.threshold_values
+                          ? func::AccTensor(Shape{1, 1, 1, int64_t(l.threshold_values->size())}, *l.threshold_values)
+                          : func::readAccTensor(l.thresholds_file);
   const int64_t T = func::actMax(l.out) - func::actMin(l.out);
   if (int64_t(t.size()) != channels * T)
-    throw LoadError(l.thresholds_file + ": layer '" + l.name + "' needs " + std::to_string(channels) + " x " +
+    throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(channels) + " x " +
                     std::to_string(T) + " thresholds (channels, 2^B - 1); the file has shape " + t.shape().str());
   t.reshape(Shape{1, 1, channels, T});
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t i = 1; i < T; ++i)
       if (t.data()[c * T + i] < t.data()[c * T + i - 1])
-        throw LoadError(l.thresholds_file + ": thresholds of channel " + std::to_string(c) + " of layer '" + l.name +
+        throw LoadError(src + ": thresholds of channel " + std::to_string(c) + " of layer '" + l.name +
                         "' are not sorted (entry " + std::to_string(i) + ")");
   return t;
 }
@@ -134,9 +140,9 @@ func::AccTensor fileThresholds(const Layer& l, int64_t channels) {
 func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tensor& x) {
   Rng rng = layerRng(seed, l.name);
   func::LayerParams p;
-  p.weights = l.weights_file.empty() ? randomWeights(l, rng) : fileWeights(l);
-  if (l.requant == graph::Requant::Thresholds && !l.thresholds_file.empty()) {
-    p.thresholds = fileThresholds(l, l.out_channels);
+  p.weights = l.weights_file.empty() && !l.weight_values ? randomWeights(l, rng) : givenWeights(l);
+  if (l.requant == graph::Requant::Thresholds && (!l.thresholds_file.empty() || l.threshold_values)) {
+    p.thresholds = givenThresholds(l, l.out_channels);
     return p;
   }
   const int64_t K = l.out_channels;
@@ -196,9 +202,9 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
     }
     if (l.isWeighted()) {
       d.params[l.name] = weightedParams(l, seed, *ins.at(0));
-    } else if (l.kind == LayerKind::Quantizer && !l.thresholds_file.empty()) {
+    } else if (l.kind == LayerKind::Quantizer && (!l.thresholds_file.empty() || l.threshold_values)) {
       func::LayerParams p;
-      p.thresholds = fileThresholds(l, l.out_shape.c);
+      p.thresholds = givenThresholds(l, l.out_shape.c);
       d.params[l.name] = p;
     } else if (l.kind == LayerKind::Quantizer) {
       Rng rng = layerRng(seed, l.name);

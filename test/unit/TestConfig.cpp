@@ -285,7 +285,7 @@ simulaton:
                 "weights, weight_reuse");
   // Keys that are absent from the file (channels, acc_bits) are listed too.
   CHECK_MESSAGE(errs, "t.yaml:5:27: network.quant.layers.conv1.bits: unknown key; valid keys: weights, activations, "
-                      "activations_signed, weight_type, channels, acc_bits");
+                      "activations_signed, activation_type, weight_type, channels, acc_bits");
 }
 
 TEST_CASE("wrong types and out-of-range values and bad choices name the key and what is valid", "[unit][config]") {
@@ -1044,10 +1044,10 @@ TEST_CASE("the valid-keys hint lists keys that were absent", "[unit][config]") {
   auto errs = runErrors("network:\n  model: resnet18\n  quant:\n    layers:\n      conv1: {bits: 3}\n"
                         "hardware:\n  device: zcu102\n");
   CHECK_MESSAGE(errs, "t.yaml:5:15: network.quant.layers.conv1.bits: unknown key; valid keys: weights, activations, "
-                      "activations_signed, weight_type, channels, acc_bits");
+                      "activations_signed, activation_type, weight_type, channels, acc_bits");
   errs = runErrors("network:\n  model: resnet18\n  quant:\n    bits: 3\nhardware:\n  device: zcu102\n");
   CHECK_MESSAGE(errs, "t.yaml:4:5: network.quant.bits: unknown key; valid keys: weights, activations, activations_signed, "
-                      "weight_type, input_bits, input_signed, first_layer, last_layer, layers");
+                      "activation_type, weight_type, input_bits, input_signed, first_layer, last_layer, layers");
   errs = runErrors("network:\n  model: resnet18\nhardware:\n  device: zcu102\nmapping:\n  fifos: {size: 3}\n");
   CHECK_MESSAGE(errs, "t.yaml:6:11: mapping.fifos.size: unknown key; valid keys: default_depth, shortcut_depth, depths");
   errs = runErrors("network:\n  model: resnet18\nhardware:\n  colour: red\n");
@@ -1056,10 +1056,10 @@ TEST_CASE("the valid-keys hint lists keys that were absent", "[unit][config]") {
                    "strides: 2}\n");
   CHECK_MESSAGE(errs, "n.yaml:3:55: layers[0].strides: unknown key; valid keys: name, type, inputs, out_channels, "
                       "kernel, stride, padding, dilation, groups, weights_file, thresholds_file, weights, activations, activations_signed, "
-                      "weight_type, channels, acc_bits, requant");
+                      "activation_type, weight_type, channels, acc_bits, requant");
   errs = netErrors("input: {shape: [8, 8, 8]}\ndefaults: {bits: 4}\nlayers:\n  - {name: p, type: maxpool, kernel: 2}\n");
   CHECK_MESSAGE(errs, "n.yaml:2:12: defaults.bits: unknown key; valid keys: weights, activations, activations_signed, "
-                      "weight_type, channels, acc_bits, requant");
+                      "activation_type, weight_type, channels, acc_bits, requant");
 }
 
 TEST_CASE("concat output width comes from its inputs only", "[unit][config][network]") {

@@ -33,6 +33,7 @@ struct Operand {
   OperandKind kind = OperandKind::Signed;
 
   static Operand activation(const graph::ActType& t) {
+    if (t.bipolar) return {1, OperandKind::Bipolar};
     return {t.bits, t.is_signed ? OperandKind::Signed : OperandKind::Unsigned};
   }
   static Operand weight(graph::WeightType t, int bits);

@@ -2,6 +2,7 @@
 // Layers of the quantized graph IR. Dimension names follow the usual CNN convention:
 // C input channels, K output channels (out_channels), R x S kernel (kh x kw), P x Q output (h x w).
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,10 +38,16 @@ enum class Requant { None, Thresholds, ScaleShift };
 const char* toString(Requant r);
 std::optional<Requant> parseRequant(const std::string& s);
 
-/// Bits and signedness of an activation tensor.
+/// Bits and signedness of an activation tensor. Bipolar activations (FINN's BIPOLAR: values -1 and
+/// +1, stored as one bit, 1 = +1) have bits 1 and is_signed true.
 struct ActType {
   int bits = 8;
   bool is_signed = false;
+  bool bipolar = false;
+  static ActType makeBipolar() { return ActType{1, true, true}; }
+  bool operator==(const ActType& o) const { return bits == o.bits && is_signed == o.is_signed && bipolar == o.bipolar; }
+  bool operator!=(const ActType& o) const { return !(*this == o); }
+  std::string str() const; // "uint4", "int8", "bipolar"
 };
 
 struct Layer {
@@ -71,6 +78,11 @@ struct Layer {
   // generated from the seed. Weights (K, C/groups, K_h, K_w) or (K, MW) as stored integers
   // (bipolar: 1 = +1, 0 = -1); thresholds (K, 2^B - 1), sorted per channel.
   std::string weights_file, thresholds_file;
+  // The same parameters held in memory (ONNX import: initialiser values); they take precedence over
+  // the files. Weights in the layout above; thresholds row-major (channels, 2^B - 1). Shared and
+  // immutable, so copying a graph stays cheap.
+  std::shared_ptr<const std::vector<int32_t>> weight_values;
+  std::shared_ptr<const std::vector<int64_t>> threshold_values;
 
   // Filled in by Graph::finalize().
   Shape out_shape;

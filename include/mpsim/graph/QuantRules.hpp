@@ -24,6 +24,7 @@ struct QuantOverride {
   std::optional<int> weights;
   std::optional<int> activations;
   std::optional<bool> activations_signed;
+  std::optional<bool> activations_bipolar; // from `activation_type` (bipolar implies 1 bit, signed)
   std::optional<WeightType> weight_type;
   std::optional<ChannelSpec> channels;
   std::optional<int> acc_bits;
