@@ -346,6 +346,8 @@ private:
   void quantAct(const onnx::NodeProto& n, const Dyn& x, ActType t, bool setsInput, const std::string& what,
                 const QuantSpec& qs);
   void deriveThresholds(const onnx::NodeProto& n, const std::string& target, const Dyn& x, const QuantSpec& qs);
+  // Thresholds on the float network input for a quantiser that sets the input's type.
+  void inputThresholds(const onnx::NodeProto& n, const Dyn& x, const QuantSpec& qs);
   // Integer thresholds given by a FINN node (MVAU input 2, Thresholding input 1) on base integers x.
   void finnThresholds(const onnx::NodeProto& n, const std::string& target, const Dyn& x, int64_t actVal);
   // Integer weights of a MAC layer from constant w: src(k, j) gives the flat index in w of mpsim's
@@ -581,7 +583,7 @@ void Importer::quantAct(const onnx::NodeProto& n, const Dyn& x, ActType t, bool 
     if (p.kind != LayerKind::Input) p.requant = graph::Requant::Thresholds;
     m_quantSet.insert(p.name);
     if (p.kind == LayerKind::Input) {
-      m_notes.push_back("the network input is quantised by " + what + " '" + n.name() + "'; input .npy files hold its integers");
+      m_notes.push_back("the network input is quantised by " + what + " '" + n.name() + "'");
       inputType = true;
     }
     target = p.name;
@@ -594,12 +596,15 @@ void Importer::quantAct(const onnx::NodeProto& n, const Dyn& x, ActType t, bool 
     target = q.name;
   }
   if (!inputType) deriveThresholds(n, target, x, qs);
+  else inputThresholds(n, x, qs);
   storedChain(out, t, qs.out);
   setDyn(n, out);
 }
 
 void Importer::deriveThresholds(const onnx::NodeProto& n, const std::string& target, const Dyn& x, const QuantSpec& qs) {
   Layer& l = layer(target);
+  if (!l.isWeighted() && l.kind != LayerKind::Quantizer)
+    return noValues(target, "a " + std::string(graph::toString(l.kind)) + " layer does not requantise with thresholds");
   if (!qs.why.empty()) return noValues(target, qs.why);
   if (!x.chain.known()) return noValues(target, x.chain.why());
   const int64_t C = l.isWeighted() ? l.out_channels : canon(n, x).c;
@@ -639,6 +644,51 @@ void Importer::deriveThresholds(const onnx::NodeProto& n, const std::string& tar
   }
   if (l.isWeighted()) l.weight_values = std::make_shared<const std::vector<int32_t>>(std::move(w));
   l.threshold_values = std::make_shared<const std::vector<int64_t>>(std::move(th));
+}
+
+namespace {
+// Doubles in order as int64 keys (and back), so that integer bisection finds exact float boundaries.
+int64_t orderedKey(double v) {
+  int64_t b;
+  std::memcpy(&b, &v, 8);
+  return b >= 0 ? b : std::numeric_limits<int64_t>::min() - b;
+}
+double fromKey(int64_t k) {
+  int64_t b = k >= 0 ? k : std::numeric_limits<int64_t>::min() - k;
+  double v;
+  std::memcpy(&v, &b, 8);
+  return v;
+}
+} // namespace
+
+void Importer::inputThresholds(const onnx::NodeProto& n, const Dyn& x, const QuantSpec& qs) {
+  Layer& in = layer(m_inputName);
+  auto lose = [&](const std::string& why) {
+    m_notes.push_back("the float network input cannot be quantised by mpsim (" + why + "); input .npy files must hold the integers of '" +
+                      n.name() + "'");
+  };
+  if (!qs.why.empty()) return lose(qs.why);
+  if (!x.chain.known()) return lose(x.chain.why());
+  const int64_t C = canon(n, x).c;
+  if (!x.chain.consistentWith(C)) return lose("per-channel parameters do not match the input channels");
+  const auto [omin, omax] = decodedRange(in.out);
+  const int64_t levels = in.out.bipolar ? 1 : omax - omin;
+  const int64_t rows = x.chain.channels() > 1 || C == 1 ? C : 1;
+  const double big = 1e30;
+  std::vector<double> th(size_t(rows * levels), std::numeric_limits<double>::infinity());
+  for (int64_t c = 0; c < rows; ++c) {
+    if (x.chain.eval(c, big) < x.chain.eval(c, -big)) return lose("it decreases with the input");
+    for (int64_t i = 0; i < qs.steps && i < levels; ++i) {
+      const int64_t lo = orderedKey(-big), hi = orderedKey(big);
+      const int64_t k = detail::firstReached(lo, hi, [&](int64_t key) { return qs.reached(c, i, x.chain.eval(c, fromKey(key))); });
+      th[size_t(c * levels + i)] = k == lo ? -std::numeric_limits<double>::infinity()
+                                           : k > hi ? std::numeric_limits<double>::infinity() : fromKey(k);
+    }
+    std::sort(th.begin() + c * levels, th.begin() + (c + 1) * levels);
+  }
+  in.input_thresholds = std::make_shared<const std::vector<double>>(std::move(th));
+  m_notes.push_back("input .npy files hold the model's float input values; mpsim quantises them to " + in.out.str() + " as '" +
+                    n.name() + "' does (thresholds on the input values)");
 }
 
 std::optional<std::vector<double>> Importer::channelParam(const Const& c, const Dyn& x) const {
@@ -1768,8 +1818,17 @@ void Importer::node(const onnx::NodeProto& n) {
       Dyn y = a;
       y.layer = l.name;
       y.pending = dt ? "" : l.name;
-      y.chain = ValueChain::unknown("the residual add '" + l.name + "' is not converted to integer parameters");
-      noValues(l.name, "residual adds use scale 1 and no shift");
+      // FINN's AddStreams adds the two integers (mpsim's add with scale 1, no shift): exact when both
+      // inputs are the integers themselves.
+      double sa = 0, oa = 0, sb = 0, ob = 0;
+      if (a.chain.perTensorAffine(sa, oa) && b.chain.perTensorAffine(sb, ob) && sa == 1 && sb == 1 && oa == 0 && ob == 0 &&
+          a.pending.empty() && b.pending.empty()) {
+        y.chain = ValueChain::identity();
+        y.lo = a.lo + b.lo;
+        y.hi = a.hi + b.hi;
+      } else {
+        y.chain = ValueChain::unknown("the inputs of '" + l.name + "' are not plain integers");
+      }
       y.rawInput = false;
       hint(l.name, n, false);
       setDyn(n, y);

@@ -177,6 +177,32 @@ func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tens
 std::string weightFile(const Layer& l) { return "weights/" + l.name + ".npy"; }
 std::string thresholdFile(const Layer& l) { return "weights/" + l.name + ".thresholds.npy"; }
 
+// The model's float input values quantised by the input layer's thresholds (ONNX import).
+func::Tensor quantiseInput(const Layer& in, const std::string& path) {
+  const func::NpyArray a = func::readNpy(path);
+  const Shape& s = in.out_shape;
+  const int64_t per = s.c * s.h * s.w;
+  if (a.elements() < 1 || a.elements() % per != 0)
+    throw LoadError(path + ": " + std::to_string(a.elements()) + " values do not hold frames of the input layer's " +
+                    std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w) + " values");
+  const std::vector<double> v = a.toDouble();
+  const auto& th = *in.input_thresholds;
+  const int64_t T = func::actMax(in.out) - func::actMin(in.out);
+  const int64_t rows = T > 0 ? int64_t(th.size()) / T : 0;
+  if (rows != 1 && rows != s.c)
+    throw LoadError("input layer '" + in.name + "': " + std::to_string(th.size()) + " input thresholds are not 1 or " +
+                    std::to_string(s.c) + " rows of " + std::to_string(T));
+  func::Tensor x(Shape{a.elements() / per, s.c, s.h, s.w});
+  const int64_t plane = s.h * s.w, base = func::actMin(in.out);
+  for (size_t e = 0; e < v.size(); ++e) {
+    if (std::isnan(v[e])) throw LoadError(path + ": element " + std::to_string(e) + " is NaN");
+    const int64_t c = (int64_t(e) / plane) % s.c;
+    const double* row = th.data() + (rows == 1 ? 0 : c) * T;
+    x[e] = int32_t(base + (std::upper_bound(row, row + T, v[e]) - row));
+  }
+  return x;
+}
+
 } // namespace
 
 FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const std::string& inputNpy, int frames) {
@@ -224,7 +250,9 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
   const Shape& s = input->out_shape;
   const func::Operand t = func::Operand::activation(input->out);
   const int64_t per = s.c * s.h * s.w;
-  if (!inputNpy.empty()) {
+  if (!inputNpy.empty() && input->input_thresholds) {
+    d.input = quantiseInput(*input, inputNpy);
+  } else if (!inputNpy.empty()) {
     func::Tensor x = func::readTensor(inputNpy);
     const Shape& xs = x.shape();
     if (xs.c * xs.h * xs.w != per || xs.n < 1)

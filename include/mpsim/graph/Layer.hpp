@@ -83,6 +83,10 @@ struct Layer {
   // immutable, so copying a graph stays cheap.
   std::shared_ptr<const std::vector<int32_t>> weight_values;
   std::shared_ptr<const std::vector<int64_t>> threshold_values;
+  // Input layers: quantiser of a float network input (ONNX import, or `input.thresholds_file`): rows
+  // of 2^B - 1 sorted thresholds on the float input values, one row for all channels or one per
+  // channel; the integer is the lowest level plus the number of thresholds reached.
+  std::shared_ptr<const std::vector<double>> input_thresholds;
 
   // Filled in by Graph::finalize().
   Shape out_shape;
