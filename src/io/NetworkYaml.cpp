@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -224,6 +225,13 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
         l.stride_w = l.kw;
         readPair(r, "stride", l.stride_h, l.stride_w, 1);
         readPair(r, "padding", l.pad_h, l.pad_w, 0);
+      } else if (l.kind == LayerKind::LabelSelect) {
+        // 1..C; the upper bound depends on the input and is checked by Graph::finalize.
+        l.topk = r.opt<int>("k", [](const int& v) {
+                    return v >= 1 ? std::string()
+                                  : "value " + std::to_string(v) +
+                                        " is out of range; valid: 1..C (C = the class scores of the input)";
+                  }).value_or(1);
       }
       // Parameter files for functional simulation, relative to the network file.
       auto paramFile = [&](const char* key, std::string& out) {
@@ -273,6 +281,9 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
         l.out.is_signed = o.activations_signed.value_or(def.activations_signed.value_or(false));
         std::string rq = r.get<std::string>("requant", defRequant, oneOf({"none", "thresholds", "scale_shift"}));
         l.requant = parseRequant(rq).value_or(Requant::Thresholds);
+      } else if ((o.activations || o.activations_signed) && l.kind == LayerKind::LabelSelect) {
+        r.errorHere("layer '" + l.name + "' (" + type + ") outputs class indices (unsigned, ceil(log2(classes)) bits); "
+                    "'activations' does not apply");
       } else if (o.activations || o.activations_signed) {
         r.errorHere("layer '" + l.name + "' (" + type + ") passes its input type through; 'activations' does not apply");
       }
