@@ -14,6 +14,7 @@ fully-connected weights (K, C*H*W); outputs are written as int64):
   func_ref.py avgpool X OUT --kernel KH KW [--stride ..] [--pad ..] [--dil ..] [--valid-only]
   func_ref.py gap X OUT
   func_ref.py add A B OUT --out int8 --scale-a SA --scale-b SB [--bias B] [--shift S]
+  func_ref.py labelselect X OUT --k K   # indices of the K largest of each frame's C*H*W scores
   func_ref.py network DIR OUT      # a whole network: DIR/network.json, DIR/input.npy, weight files
 
 network mode reads the description `mpsim run --functional` writes (DIR/network.json: the layers in
@@ -25,7 +26,8 @@ Types: intN (signed, two's complement), uintN, bipolar (stored bit 1 -> +1, 0 ->
 Semantics (docs/functional.md): products and sums are exact (int64; the script aborts when a
 value could leave int64); division by 2^s and averages round half towards +infinity;
 results saturate to the output type; thresholds count t with acc >= t, plus -2^(bits-1) for
-signed outputs. Exit status 0 on success, 1 with a message on invalid input.
+signed outputs; labelselect orders by descending score, equal scores by ascending index (ONNX TopK,
+largest=1, sorted=1). Exit status 0 on success, 1 with a message on invalid input.
 """
 import argparse
 import sys
@@ -172,6 +174,17 @@ def add(a, b, scale_a, scale_b, bias, shift, out):
     return saturate(y, out).astype(np.int64)
 
 
+def labelselect(x, k):
+    """Top-k class indices per frame: a stable argsort of the negated scores keeps equal scores
+    in ascending index order."""
+    x = np.asarray(x, dtype=np.int64)
+    flat = x.reshape(x.shape[0], -1)
+    if not 1 <= k <= flat.shape[1]:
+        raise SystemExit("func_ref.py: labelselect k=%d outside 1..%d" % (k, flat.shape[1]))
+    idx = np.argsort(-flat, axis=1, kind="stable")[:, :k]
+    return idx.reshape(x.shape[0], k, 1, 1).astype(np.int64)
+
+
 def decode_weights(w, types):
     """Decodes stored weights with one type, or one type per output channel (row)."""
     if len(types) == 1:
@@ -234,6 +247,8 @@ def run_network(d):
             y = np.concatenate(ins, axis=1)
         elif kind == "flatten":
             y = ins[0].reshape(ins[0].shape[0], -1, 1, 1)
+        elif kind == "labelselect":
+            y = labelselect(ins[0], l["k"])
         elif kind in ("fork",):
             y = ins[0]
         elif kind == "output":
@@ -280,6 +295,8 @@ def main(argv):
     sp.add_argument("a"); sp.add_argument("b"); sp.add_argument("out_file"); sp.add_argument("--out", required=True)
     sp.add_argument("--scale-a", type=int, default=1); sp.add_argument("--scale-b", type=int, default=1)
     sp.add_argument("--bias", type=int, default=0); sp.add_argument("--shift", type=int, default=0)
+    sp = sub.add_parser("labelselect")
+    sp.add_argument("x"); sp.add_argument("out_file"); sp.add_argument("--k", type=int, required=True)
     sp = sub.add_parser("network")
     sp.add_argument("dir"); sp.add_argument("out_file")
     a = ap.parse_args(argv)
@@ -334,6 +351,8 @@ def main(argv):
         d = x.shape[2] * x.shape[3]
         s = x.sum(axis=(2, 3), keepdims=True)
         np.save(a.out_file, np.floor_divide(2 * s + d, 2 * d).astype(np.int64))
+    elif a.op == "labelselect":
+        np.save(a.out_file, labelselect(np.load(a.x), a.k))
     elif a.op == "network":
         np.save(a.out_file, run_network(a.dir).astype(np.int64))
     elif a.op == "add":

@@ -23,21 +23,39 @@ FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g
   }
   if (!j.is_object()) throw LoadError(path + ": expected a JSON object of node name -> attributes");
 
-  std::vector<const graph::Layer*> mv, vv;
-  for (const auto& l : g.layers())
-    if (l.isWeighted()) (l.isDepthwise() ? vv : mv).push_back(&l);
+  // FINN node families and the graph layers they fold, matched in order.
+  struct Family {
+    const char* what;     // for messages
+    const char* layers;   // mpsim's layers of that family
+    bool strict;          // more nodes than layers is an error (else: the extra nodes are skipped)
+    std::vector<const char*> prefixes;
+    std::vector<const graph::Layer*> list;
+    size_t n = 0;
+  };
+  std::vector<Family> fam = {
+      {"matrix-vector", "conv/fc", true, {"MVAU", "MatrixVectorActivation", "StreamingFCLayer"}, {}},
+      {"vector-vector", "depthwise", true, {"VVAU", "VectorVectorActivation", "Vector_Vector_Activate"}, {}},
+      // Standalone thresholding and label-select nodes fold mpsim's quantizer and labelselect layers;
+      // networks that fuse thresholds into the MAC layers or end without a head have none.
+      {"thresholding", "quantizer", false, {"Thresholding"}, {}},
+      {"label-select", "labelselect", false, {"LabelSelect"}, {}},
+  };
+  for (const auto& l : g.layers()) {
+    if (l.isWeighted()) fam[l.isDepthwise() ? 1 : 0].list.push_back(&l);
+    else if (l.kind == graph::LayerKind::Quantizer) fam[2].list.push_back(&l);
+    else if (l.kind == graph::LayerKind::LabelSelect) fam[3].list.push_back(&l);
+  }
 
   FinnFoldingResult r;
-  size_t nmv = 0, nvv = 0;
   std::vector<std::string> errors;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& node = it.key();
     if (node == "Defaults") continue;
-    const bool isMv = startsWith(node, "MVAU") || startsWith(node, "MatrixVectorActivation") ||
-                      startsWith(node, "StreamingFCLayer");
-    const bool isVv = startsWith(node, "VVAU") || startsWith(node, "VectorVectorActivation") ||
-                      startsWith(node, "Vector_Vector_Activate");
-    if (!isMv && !isVv) {
+    Family* f = nullptr;
+    for (auto& x : fam)
+      for (const char* p : x.prefixes)
+        if (!f && startsWith(node, p)) f = &x;
+    if (!f) {
       ++r.skipped;
       continue;
     }
@@ -46,12 +64,16 @@ FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g
       errors.push_back(path + ": " + node + ": expected an object of attributes");
       continue;
     }
-    auto& list = isMv ? mv : vv;
-    size_t& n = isMv ? nmv : nvv;
+    auto& list = f->list;
+    size_t& n = f->n;
+    if (n >= list.size() && !f->strict) {
+      ++r.skipped;
+      ++n;
+      continue;
+    }
     if (n >= list.size()) {
-      errors.push_back(path + ": " + node + " is " + (isMv ? "matrix-vector" : "vector-vector") + " node #" +
-                       std::to_string(n + 1) + " but " + g.name() + " has only " + std::to_string(list.size()) + " " +
-                       (isMv ? "conv/fc" : "depthwise") + " layers");
+      errors.push_back(path + ": " + node + " is " + f->what + " node #" + std::to_string(n + 1) + " but " + g.name() +
+                       " has only " + std::to_string(list.size()) + " " + f->layers + " layers");
       ++n;
       continue;
     }
@@ -82,9 +104,9 @@ FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g
     r.notes.push_back(node + " -> " + l.name);
   }
   if (!errors.empty()) throw LoadError(errors);
-  if (nmv < mv.size() || nvv < vv.size())
-    r.notes.push_back("the folding config covers " + std::to_string(nmv) + " of " + std::to_string(mv.size()) +
-                      " conv/fc and " + std::to_string(nvv) + " of " + std::to_string(vv.size()) +
+  if (fam[0].n < fam[0].list.size() || fam[1].n < fam[1].list.size())
+    r.notes.push_back("the folding config covers " + std::to_string(fam[0].n) + " of " + std::to_string(fam[0].list.size()) +
+                      " conv/fc and " + std::to_string(fam[1].n) + " of " + std::to_string(fam[1].list.size()) +
                       " depthwise layers; the others keep their mapping");
   return r;
 }

@@ -526,6 +526,26 @@ Tensor add(const Tensor& a, const Tensor& b, const AddParams& p, const ActType& 
   return r;
 }
 
+Tensor labelSelect(const Tensor& x, int64_t k) {
+  const Shape& s = x.shape();
+  const int64_t classes = s.c * s.h * s.w;
+  if (k < 1 || k > classes)
+    throw KernelError("labelselect: k = " + std::to_string(k) + " is outside 1.." + std::to_string(classes) +
+                      " (the class scores of input " + s.str() + ")");
+  Tensor r(Shape{s.n, k, 1, 1});
+  std::vector<int32_t> idx(static_cast<std::size_t>(classes));
+  for (int64_t n = 0; n < s.n; ++n) {
+    const int32_t* v = x.data() + n * classes;
+    for (int64_t i = 0; i < classes; ++i) idx[static_cast<std::size_t>(i)] = static_cast<int32_t>(i);
+    // Higher score first; equal scores keep ascending index order.
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [v](int32_t a, int32_t b) {
+      return v[a] != v[b] ? v[a] > v[b] : a < b;
+    });
+    std::copy(idx.begin(), idx.begin() + k, r.data() + n * k);
+  }
+  return r;
+}
+
 // ---------------------------------------------------------------- layers
 Tensor runLayer(const graph::Layer& l, const std::vector<const Tensor*>& inputs, const LayerParams& p) {
   using graph::LayerKind;
@@ -550,6 +570,7 @@ Tensor runLayer(const graph::Layer& l, const std::vector<const Tensor*>& inputs,
   case LayerKind::GlobalAvgPool: return saturate(widen(globalAvgPool(in(0))), l.out);
   case LayerKind::Add: return add(in(0), in(1), p.add, l.out);
   case LayerKind::Quantizer: return multiThreshold(widen(in(0)), p.thresholds, l.out);
+  case LayerKind::LabelSelect: return labelSelect(in(0), l.topk);
   case LayerKind::Input:
   case LayerKind::Output:
   case LayerKind::Fork: return in(0);

@@ -132,6 +132,26 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
     if (in[0] != in[1]) err("inputs have different shapes: " + in[0].str() + " and " + in[1].str());
     out = in[0];
     break;
+  case LayerKind::LabelSelect: {
+    // Top-k over C class scores: one score vector per frame. The output is the k class indices,
+    // unsigned, wide enough for index C - 1.
+    const Shape& x = in[0];
+    if (x.h != 1 || x.w != 1) {
+      err("input " + x.str() + " is not a vector of class scores (C x 1 x 1); put a flatten (or a "
+          "global_avgpool) before it");
+      return;
+    }
+    if (l.topk < 1 || l.topk > x.c) {
+      err("k = " + std::to_string(l.topk) + " is outside 1.." + std::to_string(x.c) + " (the " +
+          std::to_string(x.c) + " class scores of its input)");
+      return;
+    }
+    int bits = 0;
+    while ((int64_t(1) << bits) < x.c) ++bits;
+    l.out = ActType{std::max(1, bits), false};
+    out = Shape{1, l.topk, 1, 1};
+    break;
+  }
   case LayerKind::Concat: {
     out = in[0];
     for (size_t i = 1; i < in.size(); ++i) {
@@ -372,6 +392,11 @@ std::string GraphBuilder::flatten(const std::string& name, const std::string& in
 
 std::string GraphBuilder::quantizer(const std::string& name, const std::string& in, int bits) {
   layer(name, LayerKind::Quantizer, {in}).out.bits = bits;
+  return name;
+}
+
+std::string GraphBuilder::labelSelect(const std::string& name, const std::string& in, int k) {
+  layer(name, LayerKind::LabelSelect, {in}).topk = k;
   return name;
 }
 

@@ -26,6 +26,8 @@ constexpr KindName kKindNames[] = {
     {LayerKind::GlobalAvgPool, "global_avgpool"}, {LayerKind::Add, "add"},
     {LayerKind::Fork, "fork"},         {LayerKind::Concat, "concat"},
     {LayerKind::Flatten, "flatten"},   {LayerKind::Quantizer, "quantizer"},
+    {LayerKind::LabelSelect, "labelselect"},
+    {LayerKind::LabelSelect, "topk"}, // alias (ONNX TopK); toString gives the first spelling
 };
 } // namespace
 

@@ -165,6 +165,15 @@ Resources engineResources(int64_t width, const CostCoefficients& c) {
   return r;
 }
 
+Resources labelSelectResources(int64_t pe, int64_t k, int scoreBits, int indexBits, const CostCoefficients& c) {
+  Resources r;
+  const double comparators = double(pe) * double(k) * double(scoreBits); // PE x k comparators of A bits
+  const double topRegs = double(k) * double(scoreBits + indexBits);      // k (score, index) entries
+  r.lut = c.engine_lut_base + c.engine_lut_per_bit * (comparators + topRegs);
+  r.ff = c.engine_lut_base + topRegs + double(indexBits); // the entries plus the running class index
+  return r;
+}
+
 Resources macResources(const MacUnit& u, DspKind dsp, const CostCoefficients& c) {
   Resources r;
   auto lanes = groupLanes(u);

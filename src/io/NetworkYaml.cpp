@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
+#include <string>
 #include <system_error>
 #include <vector>
 
+#include "mpsim/common/Error.hpp"
+#include "mpsim/func/Npy.hpp"
 #include "mpsim/io/OnnxImport.hpp"
 #include "mpsim/zoo/Zoo.hpp"
 
@@ -180,6 +184,7 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   int inBits = in.get<int>("bits", 8, inRangeInt(1, 32));
   bool inSigned = in.get<bool>("signed", false);
   auto inType = in.opt<std::string>("type", oneOf({"signed", "unsigned", "bipolar"}));
+  auto inThresholds = in.opt<std::string>("thresholds_file");
   if (inType && in.has("signed")) in.error("type", "give either 'type' or 'signed', not both");
   if (inType && *inType == "bipolar" && inBits != 1) in.error("type", "a bipolar input is 1 bit; 'bits' is " + std::to_string(inBits));
   in.finish();
@@ -188,6 +193,29 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   input.kind = LayerKind::Input;
   input.out = ActType{inBits, inSigned};
   if (inType) input.out = *inType == "bipolar" ? ActType::makeBipolar() : ActType{inBits, *inType == "signed"};
+  if (inThresholds) {
+    // Float input quantiser: rows (1 or one per channel) of 2^bits - 1 sorted thresholds.
+    std::filesystem::path fp(*inThresholds);
+    if (fp.is_relative()) fp = std::filesystem::path(doc->file).parent_path() / fp;
+    const int64_t T = input.out.bipolar ? 1 : (int64_t(1) << std::min(inBits, 24)) - 1;
+    try {
+      const func::NpyArray a = func::readNpy(fp.string());
+      std::vector<double> v = a.toDouble();
+      const int64_t rows = int64_t(v.size()) / T;
+      const int64_t C = shape && !shape->empty() ? (*shape)[0] : 1;
+      bool sorted = true;
+      for (int64_t r = 0; r < rows; ++r) sorted = sorted && std::is_sorted(v.begin() + r * T, v.begin() + (r + 1) * T);
+      if (int64_t(v.size()) != rows * T || (rows != 1 && rows != C))
+        in.error("thresholds_file", fp.string() + " holds " + std::to_string(v.size()) + " values; need 1 or " + std::to_string(C) +
+                                        " rows of " + std::to_string(T) + " thresholds (2^bits - 1)");
+      else if (!sorted)
+        in.error("thresholds_file", fp.string() + ": the thresholds of a row are not sorted");
+      else
+        input.input_thresholds = std::make_shared<const std::vector<double>>(std::move(v));
+    } catch (const LoadError& e) {
+      in.error("thresholds_file", e.what());
+    }
+  }
   input.line = int(in.node().Mark().line + 1);
   if (shape) {
     if (shape->size() == 3) input.out_shape = Shape{1, (*shape)[0], (*shape)[1], (*shape)[2]};
@@ -248,6 +276,13 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
         l.stride_w = l.kw;
         readPair(r, "stride", l.stride_h, l.stride_w, 1);
         readPair(r, "padding", l.pad_h, l.pad_w, 0);
+      } else if (l.kind == LayerKind::LabelSelect) {
+        // 1..C; the upper bound depends on the input and is checked by Graph::finalize.
+        l.topk = r.opt<int>("k", [](const int& v) {
+                    return v >= 1 ? std::string()
+                                  : "value " + std::to_string(v) +
+                                        " is out of range; valid: 1..C (C = the class scores of the input)";
+                  }).value_or(1);
       }
       // Parameter files for functional simulation, relative to the network file.
       auto paramFile = [&](const char* key, std::string& out) {
@@ -300,6 +335,9 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
                                                                    : def.activations_bipolar.value_or(false);
         std::string rq = r.get<std::string>("requant", defRequant, oneOf({"none", "thresholds", "scale_shift"}));
         l.requant = parseRequant(rq).value_or(Requant::Thresholds);
+      } else if ((o.activations || o.activations_signed || o.activations_bipolar) && l.kind == LayerKind::LabelSelect) {
+        r.errorHere("layer '" + l.name + "' (" + type + ") outputs class indices (unsigned, ceil(log2(classes)) bits); "
+                    "'activations' does not apply");
       } else if (o.activations || o.activations_signed || o.activations_bipolar) {
         r.errorHere("layer '" + l.name + "' (" + type + ") passes its input type through; 'activations' does not apply");
       }

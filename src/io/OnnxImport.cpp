@@ -416,6 +416,7 @@ private:
   std::vector<std::string> m_notes;
   std::map<std::string, int> m_consumers;
   std::map<std::string, std::string> m_noValues; // layer -> why its parameters are not from the model
+  std::set<std::string> m_graphOutputs;
   std::map<std::string, int> m_unnamed; // op type -> count of unnamed nodes // tensor -> number of node inputs reading it
 };
 
@@ -617,7 +618,7 @@ void Importer::deriveThresholds(const onnx::NodeProto& n, const std::string& tar
   // Decreasing channels (a negative scale) have their weights negated so that the count of
   // thresholds reached grows with the accumulator; that needs weights whose negation fits.
   std::vector<int32_t> w = l.weight_values ? *l.weight_values : std::vector<int32_t>{};
-  const int64_t J = l.isWeighted() ? l.dotLength() : 0;
+  const int64_t J = l.isWeighted() && C > 0 ? int64_t(w.size()) / C : 0; // (shapes are not final yet)
   std::vector<int64_t> th(size_t(C * levels));
   for (int64_t c = 0; c < C; ++c) {
     const bool dec = x.chain.eval(c, double(x.hi)) < x.chain.eval(c, double(x.lo));
@@ -1561,9 +1562,56 @@ void Importer::node(const onnx::NodeProto& n) {
     setDyn(n, y);
     return;
   }
+  if (op == "TopK" || op == "ArgMax" || op == "LabelSelect") {
+    // Top-k classification head: mpsim's labelselect layer (indices of the k largest scores).
+    const Dyn& x = din(n, 0);
+    const Shape s = canon(n, x);
+    int64_t k = 1;
+    int idxOut = 0;
+    if (op == "TopK") {
+      const Const& kc = cvals(n, 1, "K");
+      if (kc.v.size() != 1) failNode(n, "K must be a single value");
+      k = toI64(kc.v[0]);
+      if (attrInt(n, "largest", 1) != 1) failNode(n, "largest=0 (the k smallest) is not supported");
+      idxOut = 1;
+      if (n.output_size() > 0 && !n.output(0).empty() && (m_consumers[n.output(0)] > 0 || m_graphOutputs.count(n.output(0))))
+        failNode(n, "its values output '" + n.output(0) + "' is used; mpsim's labelselect gives the indices only");
+    } else if (op == "LabelSelect") {
+      k = attrInt(n, "K", 1);
+    } else if (attrInt(n, "select_last_index", 0) != 0) {
+      failNode(n, "select_last_index=1 is not supported (ties go to the lowest index)");
+    }
+    const int64_t rank = int64_t(x.dims.size());
+    if (op != "LabelSelect") {
+      int64_t axis = attrInt(n, "axis", -1);
+      if (axis < 0) axis += rank;
+      const int64_t classAxis = x.chLast || rank == 2 ? rank - 1 : 1;
+      if (axis != classAxis && s.c > 1) failNode(n, "axis " + std::to_string(axis) + " is not the class axis of " + dimsStr(x.dims));
+    }
+    if (s.h * s.w != 1) failNode(n, "expects one score per class, got " + dimsStr(x.dims) + " (flatten or pool first)");
+    if (k < 1 || k > s.c) failNode(n, "k = " + std::to_string(k) + " is outside 1.." + std::to_string(s.c) + " (the classes)");
+    markUsed(x);
+    Layer& l = newLayer(n, LayerKind::LabelSelect, {x.layer});
+    l.topk = int(k);
+    const std::string name = l.name;
+    double sc = 0, off = 0;
+    if (x.chain.perTensorAffine(sc, off) && sc > 0)
+      m_notes.push_back("layer '" + name + "': the scores are the model's up to a common positive scale, so the classes are the model's");
+    else
+      m_notes.push_back("layer '" + name + "': the model's scores are not a common positive scale of the integers it ranks" +
+                        (x.chain.known() ? std::string() : " (" + x.chain.why() + ")") + "; its classes may differ from the model's");
+    if (finnHw) hint(name, n, false);
+    Dyn y;
+    y.layer = name;
+    y.dims = {1, k};
+    storedChain(y, ActType{32, false}, ValueChain::identity());
+    y.lo = 0;
+    y.hi = s.c - 1;
+    setDyn(n, y, idxOut);
+    return;
+  }
   if (op == "BatchNormalization" || op == "Relu" || op == "Clip" || op == "Identity" || op == "Dropout" ||
-      op == "Cast" || op == "Softmax" || op == "LogSoftmax" || op == "TopK" || op == "ArgMax" ||
-      op == "LabelSelect" || op == "StreamingDataWidthConverter" || op == "StreamingFIFO" || op == "ChannelwiseOp" ||
+      op == "Cast" || op == "Softmax" || op == "LogSoftmax" || op == "StreamingDataWidthConverter" || op == "StreamingFIFO" || op == "ChannelwiseOp" ||
       op == "TLastMarker" || op == "IODMA" || op == "LeakyRelu" || op == "Sigmoid" || op == "HardTanh") {
     const Dyn& x = din(n, 0);
     Dyn y = x;
@@ -1605,18 +1653,15 @@ void Importer::node(const onnx::NodeProto& n) {
                op != "StreamingFIFO" && op != "TLastMarker" && op != "IODMA") {
       y.chain.lose(op + " '" + n.name() + "' is not converted to integer parameters");
     }
-    if (op == "Softmax" || op == "LogSoftmax" || op == "TopK" || op == "ArgMax" || op == "LabelSelect")
+    if (op == "Softmax" || op == "LogSoftmax")
       m_notes.push_back("node '" + n.name() + "' (" + n.op_type() + "): classification head outside the dataflow pipeline; the output is taken before it");
     else if (!x.pending.empty() && op != "Identity" && op != "Dropout" && op != "StreamingDataWidthConverter" &&
              op != "StreamingFIFO" && op != "TLastMarker" && op != "IODMA")
       m_folded[x.pending].push_back(op);
-    const bool head = op == "Softmax" || op == "LogSoftmax" || op == "TopK" || op == "ArgMax" || op == "LabelSelect";
+    const bool head = op == "Softmax" || op == "LogSoftmax";
     setDyn(n, head ? x : y);
     for (int i = 1; i < n.output_size(); ++i)
-      if (!n.output(i).empty()) {
-        if (op == "TopK") setDyn(n, x, i);
-        else failNode(n, "output #" + std::to_string(i) + " is not supported");
-      }
+      if (!n.output(i).empty()) failNode(n, "output #" + std::to_string(i) + " is not supported");
     return;
   }
 
@@ -1950,6 +1995,7 @@ OnnxImport Importer::run(const std::string& bytes) {
     storedChain(m_vals[in].d, m_layers[0].out, ValueChain::identity());
   }
 
+  for (const auto& o : g.output()) m_graphOutputs.insert(o.name());
   // Topological order of the nodes (ONNX requires it, but do not rely on it).
   size_t nn = size_t(g.node_size());
   std::map<std::string, size_t> producer;
@@ -2124,7 +2170,7 @@ std::map<std::string, LayerParamFiles> writeLayerParams(const graph::Graph& g, c
   const fs::path dir = yp.parent_path() / dirName;
   std::set<std::string> used;
   for (const auto& l : g.layers()) {
-    if (!l.weight_values && !l.threshold_values) continue;
+    if (!l.weight_values && !l.threshold_values && !l.input_thresholds) continue;
     if (files.empty()) {
       std::error_code ec;
       fs::create_directories(dir, ec);
@@ -2149,6 +2195,12 @@ std::map<std::string, LayerParamFiles> writeLayerParams(const graph::Graph& g, c
       f.thresholds = dirName + "/" + base + ".thresholds.npy";
       func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Int64, {C, T}, l.threshold_values->data());
     }
+    if (l.input_thresholds) {
+      const int64_t T = l.out.bipolar ? 1 : (int64_t(1) << l.out.bits) - 1;
+      f.thresholds = dirName + "/" + base + ".thresholds.npy";
+      func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Float64,
+                     {int64_t(l.input_thresholds->size()) / T, T}, l.input_thresholds->data());
+    }
     files[l.name] = f;
   }
   return files;
@@ -2171,6 +2223,11 @@ void writeNetworkYaml(const graph::Graph& g, std::ostream& os, const std::map<st
     os << "\n  shape: [" << in->out_shape.c << ", " << in->out_shape.h << ", " << in->out_shape.w << "]\n";
     if (in->out.bipolar) os << "  bits: 1\n  type: bipolar\n";
     else os << "  bits: " << in->out.bits << "\n  signed: " << (in->out.is_signed ? "true" : "false") << "\n";
+    if (auto it = params.find(in->name); it != params.end() && !it->second.thresholds.empty()) {
+      os << "  thresholds_file: ";
+      yamlStr(os, it->second.thresholds);
+      os << "  # quantises float input values\n";
+    }
   }
   auto pair = [&](const char* key, int a, int b) { os << ", " << key << ": [" << a << ", " << b << "]"; };
   os << "layers:\n";
@@ -2194,6 +2251,7 @@ void writeNetworkYaml(const graph::Graph& g, std::ostream& os, const std::map<st
       os << ", groups: " << l.groups;
       break;
     case LayerKind::FullyConnected: os << ", out_features: " << l.out_channels; break;
+    case LayerKind::LabelSelect: os << ", k: " << l.topk; break;
     case LayerKind::MaxPool:
     case LayerKind::AvgPool:
       pair("kernel", l.kh, l.kw);

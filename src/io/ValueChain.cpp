@@ -69,8 +69,8 @@ int64_t firstReached(int64_t lo, int64_t hi, const std::function<bool(int64_t)>&
   if (reached(lo)) return lo;
   if (!reached(hi)) return hi + 1;
   // reached(lo) false, reached(hi) true: bisect.
-  while (hi - lo > 1) {
-    int64_t mid = lo + (hi - lo) / 2;
+  while (uint64_t(hi) - uint64_t(lo) > 1) { // unsigned: no overflow for any lo < hi
+    int64_t mid = lo + int64_t((uint64_t(hi) - uint64_t(lo)) / 2); // no overflow for any lo < hi
     (reached(mid) ? hi : lo) = mid;
   }
   return hi;

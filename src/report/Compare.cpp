@@ -1,5 +1,6 @@
 #include "mpsim/report/Compare.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "mpsim/func/Npy.hpp"
@@ -79,7 +80,14 @@ std::optional<Difference> compareNpy(const std::string& expectedPath, const std:
     for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
     return out + (s.size() == 1 ? ",)" : ")");
   };
-  if (e.shape != a.shape) return Difference{"(shape)", shapeStr(e.shape), shapeStr(a.shape), "shape"};
+  // Shapes that differ only by dimensions of size 1 ((4,) and (4, 1, 1, 1)) hold the same elements
+  // in the same order: compare those.
+  auto squeezed = [](std::vector<int64_t> s) {
+    s.erase(std::remove(s.begin(), s.end(), int64_t(1)), s.end());
+    return s;
+  };
+  if (e.shape != a.shape && squeezed(e.shape) != squeezed(a.shape))
+    return Difference{"(shape)", shapeStr(e.shape), shapeStr(a.shape), "shape"};
   auto index = [&](int64_t flat) {
     std::vector<int64_t> idx(e.shape.size());
     for (size_t d = e.shape.size(); d-- > 0;) {

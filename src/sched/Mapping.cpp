@@ -27,6 +27,7 @@ const char* toString(EngineKind k) {
   case EngineKind::Fork: return "fork";
   case EngineKind::Concat: return "concat";
   case EngineKind::Quantizer: return "quantizer";
+  case EngineKind::LabelSelect: return "label_select";
   case EngineKind::WeightStreamer: return "weight_streamer";
   }
   return "?";
@@ -281,11 +282,15 @@ void Builder::layerEngines(const Layer& l) {
   e.name = l.name;
   e.layer = l.name;
   int64_t c = l.out_shape.c;
-  e.pe = map && map->pe ? *map->pe : c; // non-MAC engines default to one pixel per cycle
-  if (e.pe > c) {
+  // Non-MAC engines default to one pixel per cycle. LabelSelect folds over its input's class
+  // scores instead and defaults to one score per cycle (PE = 1, as FINN's LabelSelect).
+  const bool topk = l.kind == LayerKind::LabelSelect;
+  const int64_t peMax = topk ? l.in_shapes[0].c : c;
+  e.pe = map && map->pe ? *map->pe : (topk ? 1 : c);
+  if (e.pe > peMax) {
     errors.push_back((map ? map->where : cfg.file) + ": mapping.layers." + l.name + ".pe = " + std::to_string(e.pe) +
-                     " exceeds the layer's " + std::to_string(c) + " channels");
-    e.pe = c;
+                     " exceeds the layer's " + std::to_string(peMax) + (topk ? " class scores" : " channels"));
+    e.pe = peMax;
   }
   if (map && map->simd)
     errors.push_back(map->where + ": mapping.layers." + l.name + ".simd: layer '" + l.name + "' (" +
@@ -320,6 +325,24 @@ void Builder::layerEngines(const Layer& l) {
     e.out_cost = ceilDiv(c, e.pe);
     e.tail = e.out_cost;
     e.closed_form_cycles = p.tokens_per_frame * p.read_cost + e.out_cost;
+    break;
+  }
+  case LayerKind::LabelSelect: {
+    e.kind = EngineKind::LabelSelect;
+    PortSpec p;
+    p.tokens_per_frame = inShape.pixels();
+    p.read_cost = ceilDiv(inShape.c, e.pe);
+    p.need = NeedKind::All;
+    p.capacity = inShape.pixels(); // keeps only the running top k, but emits before the next frame
+    e.in.push_back(p);
+    // After the scan, the k indices leave one per cycle (highest score first); the next frame's
+    // scan starts after them.
+    e.out_cost = l.topk;
+    e.tail = l.topk;
+    e.closed_form_cycles = labelSelectCycles(l, e.pe);
+    if (l.in_shapes[0].c % e.pe != 0)
+      spdlog::warn("{}: pe={} does not divide the {} class scores; cycles use the ceiling", l.name, e.pe,
+                   l.in_shapes[0].c);
     break;
   }
   case LayerKind::Add:
@@ -548,6 +571,11 @@ void Builder::build() {
 }
 
 } // namespace
+
+int64_t labelSelectCycles(const graph::Layer& l, int64_t pe) {
+  const graph::Shape& in = l.stream_in;
+  return in.pixels() * ceilDiv(in.c, std::max<int64_t>(1, pe)) + l.topk;
+}
 
 hw::PeKind defaultPeKind(const graph::Layer& l) {
   return std::max(l.maxWeightBits(), l.in.bits) <= 4 ? hw::PeKind::Lut : hw::PeKind::Dsp;

@@ -55,6 +55,9 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
     case EngineKind::Quantizer:
       r = hw::engineResources(e.pe * (l ? l->out.bits : 8) * int64_t(std::max<size_t>(1, e.in.size())), c);
       break;
+    case EngineKind::LabelSelect:
+      r = hw::labelSelectResources(e.pe, l->topk, a, l->out.bits, c);
+      break;
     case EngineKind::InputDma:
     case EngineKind::OutputDma:
     case EngineKind::WeightStreamer:

@@ -48,6 +48,21 @@ struct Scheduler {
   void foldAll(int64_t target) {
     cfg.mapping.layers = manual;
     for (const auto& l : g.layers()) {
+      if (l.kind == graph::LayerKind::LabelSelect) {
+        // Top-k: the fewest comparator lanes (a divisor of the class count) that meet the target.
+        if (manual.count(l.name) && manual.at(l.name).pe) continue;
+        const int64_t classes = l.in_shapes[0].c;
+        int64_t pe = classes;
+        for (int64_t d : divisors(classes))
+          if (labelSelectCycles(l, d) <= target) {
+            pe = d;
+            break;
+          }
+        LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
+        lm.pe = int(pe);
+        cfg.mapping.layers[l.name] = lm;
+        continue;
+      }
       if (!l.isWeighted()) {
         // Pooling, add, concat, quantiser: the fewest channels per cycle that meet the target.
         bool folds = l.kind == graph::LayerKind::MaxPool || l.kind == graph::LayerKind::AvgPool ||
@@ -204,6 +219,12 @@ struct Scheduler {
     auto saved = cfg.mapping.layers;
     cfg.mapping.layers = manual;
     for (const auto& l : g.layers()) {
+      if (l.kind == graph::LayerKind::LabelSelect && !(manual.count(l.name) && manual.at(l.name).pe)) {
+        LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
+        lm.pe = fastest ? int(l.in_shapes[0].c) : 1;
+        cfg.mapping.layers[l.name] = lm;
+        continue;
+      }
       if (!l.isWeighted() || (manual.count(l.name) && manual.at(l.name).pe && manual.at(l.name).simd)) continue;
       LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
       lm.pe = fastest ? int(l.out_channels) : 1;

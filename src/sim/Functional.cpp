@@ -298,6 +298,7 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
       j["dil"] = {l.dil_h, l.dil_w};
       j["groups"] = l.groups;
     }
+    if (l.kind == LayerKind::LabelSelect) j["k"] = l.topk;
     auto it = d.params.find(l.name);
     if (l.isWeighted() && it != d.params.end()) {
       const auto& p = it->second;
@@ -408,7 +409,8 @@ Payload TokenFunction::operator()(uint64_t k, const TokenGetter& in) const {
     func::Tensor x(Shape{1, m_channels, l.kh, l.kw}, *w);
     return payloadOf(func::runLayer(m_local, {&x}, *m_params));
   }
-  case EngineKind::GlobalPool: {
+  case EngineKind::GlobalPool:
+  case EngineKind::LabelSelect: {
     func::Tensor x = gatherAll(0, in);
     return payloadOf(func::runLayer(l, {&x}, *m_params));
   }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <initializer_list>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -787,11 +788,67 @@ outputs: [p, v]
   CHECK(g.at("output1").out.bits == 5);
 }
 
+TEST_CASE("network YAML: labelselect / topk with k, and a round trip through writeNetworkYaml",
+          "[unit][config][network]") {
+  const std::string text = R"(name: head
+input: {shape: [8, 4, 4], bits: 4}
+defaults: {weights: 2, activations: 3}
+layers:
+  - {name: c, type: conv, out_channels: 6, kernel: 3, padding: 1}
+  - {name: fl, type: flatten}
+  - {name: fc, type: fc, out_features: 300}
+  - {name: top5, type: labelselect, k: 5}
+  - {name: top1, type: topk, inputs: [fc]}
+outputs: [top5, top1]
+)";
+  auto g = io::loadNetworkYamlString(text, "head.yaml");
+  const auto& t5 = g.at("top5");
+  CHECK(t5.kind == graph::LayerKind::LabelSelect);
+  CHECK(t5.topk == 5);
+  CHECK(t5.out_shape == graph::Shape{1, 5, 1, 1});
+  CHECK(t5.out.bits == 9); // indices 0..299
+  CHECK_FALSE(t5.out.is_signed);
+  CHECK(t5.in.bits == 3);
+  CHECK(t5.line == 8);
+  const auto& t1 = g.at("top1");
+  CHECK(t1.kind == graph::LayerKind::LabelSelect);
+  CHECK(t1.topk == 1); // the default
+  CHECK(t1.out_shape == graph::Shape{1, 1, 1, 1});
+  CHECK(g.at("output0").out_shape == graph::Shape{1, 5, 1, 1});
+  CHECK(g.at("output1").out.bits == 9);
+
+  // Round trip: writeNetworkYaml -> loadNetworkYamlString gives the same layers, k included.
+  auto one = io::loadNetworkYamlString(R"(input: {shape: [20]}
+layers:
+  - {name: fc, type: fc, out_features: 12, weights: 4, activations: 6, activations_signed: true}
+  - {name: top, type: labelselect, k: 3}
+)", "one.yaml");
+  std::ostringstream os;
+  io::writeNetworkYaml(one, os);
+  INFO(os.str());
+  auto back = io::loadNetworkYamlString(os.str(), "back.yaml");
+  REQUIRE(back.layers().size() == one.layers().size());
+  for (const auto& l : one.layers()) {
+    const auto* b = back.find(l.name);
+    REQUIRE(b);
+    CHECK(b->kind == l.kind);
+    CHECK(b->topk == l.topk);
+    CHECK(b->out_shape == l.out_shape);
+    CHECK(b->out.bits == l.out.bits);
+    CHECK(b->out.is_signed == l.out.is_signed);
+    CHECK(b->in.bits == l.in.bits);
+    CHECK(b->inputs == l.inputs);
+  }
+  CHECK(back.at("top").out.bits == 4);
+  CHECK(back.at("top").topk == 3);
+  CHECK(back.at("top").in.is_signed);
+}
+
 TEST_CASE("network YAML: errors name the layer and the location and what is valid", "[unit][config][network]") {
   const std::string head = "input: {shape: [8, 8, 8]}\nlayers:\n"; // layers start on line 3
   CHECK_MESSAGE(netErrors(head + "  - {name: c, type: convolution, out_channels: 4, kernel: 3}\n"),
                 "n.yaml:3:15: layers[0].type: 'convolution' is not a layer type; valid: input, output, conv, fc, "
-                "maxpool, avgpool, global_avgpool, add, fork, concat, flatten, quantizer");
+                "maxpool, avgpool, global_avgpool, add, fork, concat, flatten, quantizer, labelselect, topk");
   CHECK_MESSAGE(netErrors(head + "  - {name: c, type: conv, kernel: 3}\n"),
                 "n.yaml:3:5: layers[0]: missing required key 'layers[0].out_channels'");
   CHECK_MESSAGE(netErrors(head + "  - {name: c, type: conv, out_channels: 4}\n"),
@@ -833,6 +890,20 @@ TEST_CASE("network YAML: errors name the layer and the location and what is vali
                 "layers[0].type: the network input is declared under 'input:', not as a layer");
   CHECK_MESSAGE(netErrors(head + "  - {name: q, type: quantizer, activations: 40}\n"),
                 "n.yaml:3:32: layers[0].activations: value 40 is out of range; valid: 1..32");
+
+  // labelselect (top-k): k on the layer, the input must be a score vector, no activations.
+  CHECK_MESSAGE(netErrors(head + "  - {name: top, type: labelselect, k: 2}\n"),
+                "n.yaml:3: layer 'top' (labelselect): input 1x8x8x8 is not a vector of class scores (C x 1 x 1); "
+                "put a flatten (or a global_avgpool) before it");
+  CHECK_MESSAGE(netErrors(head + "  - {name: f, type: flatten}\n  - {name: top, type: topk, k: 513}\n"),
+                "n.yaml:4: layer 'top' (labelselect): k = 513 is outside 1..512 (the 512 class scores of its input)");
+  CHECK_MESSAGE(netErrors(head + "  - {name: g, type: global_avgpool}\n  - {name: top, type: labelselect, k: 0}\n"),
+                "n.yaml:4:36: layers[1].k: value 0 is out of range; valid: 1..C (C = the class scores of the input)");
+  CHECK_MESSAGE(netErrors(head + "  - {name: g, type: global_avgpool}\n  - {name: top, type: labelselect, activations: 4}\n"),
+                "n.yaml:4:5: layers[1]: layer 'top' (labelselect) outputs class indices (unsigned, ceil(log2(classes)) "
+                "bits); 'activations' does not apply");
+  CHECK_MESSAGE(netErrors(head + "  - {name: p, type: maxpool, kernel: 2, k: 2}\n"),
+                "n.yaml:3:41: layers[0].k: unknown key; valid keys: name, type, inputs, kernel, stride, padding");
 
   // All problems of a file come in one LoadError.
   auto errs = netErrors(head + "  - {name: a, type: pool}\n  - {name: b, type: conv, kernel: 1}\n  - {name: c, type: fc, "

@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include "SimTestUtil.hpp"
+#include "TempDir.hpp"
+
+#include <fstream>
 #include "mpsim/common/Error.hpp"
 #include "mpsim/graph/QuantRules.hpp"
 #include "mpsim/hw/CostModel.hpp"
@@ -253,4 +256,72 @@ hardware: {device: pynq-z1, clock_mhz: 100}
 mapping: {mode: auto, goal: target_fps, target_fps: 1000000}
 )", "<test>");
   CHECK_THROWS_WITH(sched::schedule(fast.graph, fast.config), Catch::Contains("is out of reach"));
+}
+
+TEST_CASE("labelselect cost: PE x k comparators of the score width plus k (score, index) registers; no BRAM or DSP",
+          "[unit][cost]") {
+  hw::CostCoefficients c;
+  // PE 2, k 3, 8-bit scores, 8-bit indices: comparators 2 * 3 * 8 = 48, registers 3 * (8 + 8) = 48.
+  auto r = hw::labelSelectResources(2, 3, 8, 8, c);
+  CHECK(r.lut == Approx(100 + 48 + 48));
+  CHECK(r.ff == Approx(100 + 48 + 8));
+  CHECK(r.dsp == 0);
+  CHECK(r.bram18 == 0);
+  CHECK(r.uram == 0);
+  // The design's estimate uses the layer's input width, k and index width (1000 classes: 10 bits).
+  auto run = config::loadRunString(R"(
+network: {model: tfc}
+hardware: {device: zcu104}
+)", "<test>");
+  graph::Graph g("t");
+  graph::GraphBuilder b(g);
+  b.input("in", 1000, 1, 1, 6, true);
+  b.labelSelect("top", "in", 5);
+  b.output("out", "top");
+  g.finalize();
+  run.config.mapping.layers.clear();
+  run.config.mapping.layers["top"].pe = 4;
+  auto m = sched::buildMapping(g, run.config);
+  auto res = sched::estimateResources(g, m, run.config);
+  const size_t i = size_t(m.indexOf("top"));
+  const auto expect = hw::labelSelectResources(4, 5, 6, 10, run.config.hardware.cost);
+  CHECK(res.engines[i].lut == Approx(expect.lut));
+  CHECK(expect.lut == Approx(100 + 4 * 5 * 6 + 5 * 16));
+  CHECK(res.engines[i].ff == Approx(100 + 5 * 16 + 10));
+  CHECK(res.engines[i].bram18 == 0);
+  CHECK(res.engines[i].dsp == 0);
+  // Wider lanes cost more.
+  CHECK(hw::labelSelectResources(8, 5, 6, 10, c).lut > expect.lut);
+}
+
+TEST_CASE("scheduler: labelselect gets the fewest lanes (a divisor of the classes) that meet the target",
+          "[unit][sched]") {
+  mpsim::test::TempDir dir("mpsim_labelselect");
+  std::ofstream(dir / "net.yaml") << "input: {shape: [64], bits: 8}\n"
+                                     "layers:\n  - {name: fc, type: fc, out_features: 200, weights: 2, activations: 4}\n"
+                                     "  - {name: top, type: labelselect, k: 5}\n";
+  auto load = [&](const std::string& mapping) {
+    return config::loadRunString("network: {model: " + (dir / "net.yaml") +
+                                     "}\nhardware: {device: zcu104, clock_mhz: 200}\nmapping: " + mapping + "\n",
+                                 "<test>");
+  };
+  // 60 cycles per frame: ceil(200 / PE) + 5 <= 60 needs PE >= 4 (divisors of 200: 1, 2, 4, 5, ...).
+  auto run = load("{mode: auto, goal: target_fps, target_fps: 3333333}");
+  auto s = sched::schedule(run.graph, run.config);
+  CHECK(s.target_cycles == 60);
+  auto m = sched::buildMapping(run.graph, run.config);
+  const auto& top = m.engines[size_t(m.indexOf("top"))];
+  CHECK(top.pe == 4);
+  CHECK(top.closed_form_cycles == 55);
+  CHECK(m.predicted_cycles <= 60);
+  // A manual PE is kept.
+  auto manual = load("{mode: auto, goal: target_fps, target_fps: 3333333, layers: {top: {pe: 10}}}");
+  sched::schedule(manual.graph, manual.config);
+  CHECK(*manual.config.mapping.layers.at("top").pe == 10);
+  // max_fps: the fastest design also unfolds the label select (1 lane would cost 205 cycles).
+  auto fast = load("{mode: auto}");
+  sched::schedule(fast.graph, fast.config);
+  auto fm = sched::buildMapping(fast.graph, fast.config);
+  CHECK(fm.engines[size_t(fm.indexOf("top"))].closed_form_cycles < 205);
+  CHECK(fm.predicted_bottleneck != "top");
 }

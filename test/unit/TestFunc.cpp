@@ -4,6 +4,7 @@
 
 #include "TempDir.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -415,6 +416,31 @@ TEST_CASE("runLayer: conv + thresholds, fc + scale/shift, quantizer, concat", "[
   CHECK(vals(c) == std::vector<int32_t>{1, 2, 3, 4, 5, 6});
 }
 
+TEST_CASE("labelSelect: k largest in descending order, ties to the lower index, per frame", "[unit][func]") {
+  // Two frames of 6 scores, signed; frame 0 has a three-way tie at 5 and a tie at -2.
+  const Tensor x = T4({2, 6, 1, 1}, {5, -2, 5, 7, -2, 5, /**/ -8, -8, -8, 3, -8, 3});
+  CHECK(vals(labelSelect(x, 1)) == std::vector<int32_t>{3, 3});
+  const Tensor t3 = labelSelect(x, 3);
+  CHECK(t3.shape() == Shape{2, 3, 1, 1});
+  CHECK(vals(t3) == std::vector<int32_t>{3, 0, 2, /**/ 3, 5, 0});
+  CHECK(vals(labelSelect(x, 6)) == std::vector<int32_t>{3, 0, 2, 5, 1, 4, /**/ 3, 5, 0, 1, 2, 4});
+  // All equal: the indices in order.
+  CHECK(vals(labelSelect(T4({1, 4, 1, 1}, {9, 9, 9, 9}), 4)) == std::vector<int32_t>{0, 1, 2, 3});
+  // A (C, H, W) frame is read in C order (as a flatten would): index c*H*W + h*W + w.
+  const Tensor sp = T4({1, 2, 2, 2}, {0, 1, 2, 3, 4, 9, 6, 9});
+  CHECK(vals(labelSelect(sp, 3)) == std::vector<int32_t>{5, 7, 6});
+  // k outside 1..C.
+  CHECK_THROWS_WITH(labelSelect(x, 0), Catch::Contains("labelselect: k = 0 is outside 1..6"));
+  CHECK_THROWS_WITH(labelSelect(x, 7), Catch::Contains("labelselect: k = 7 is outside 1..6"));
+
+  // runLayer dispatches on the layer's k.
+  graph::Layer l;
+  l.name = "top";
+  l.kind = graph::LayerKind::LabelSelect;
+  l.topk = 2;
+  CHECK(vals(runLayer(l, {&x}, LayerParams{})) == std::vector<int32_t>{3, 0, /**/ 3, 5});
+}
+
 // ------------------------------------------------------------------ NumPy cross-check
 namespace {
 
@@ -598,6 +624,18 @@ TEST_CASE("kernels agree bit for bit with the independent NumPy reference", "[un
                   "y.npy")
               .values());
   }
+  SECTION("labelselect with many ties (3-bit scores), spatial frames, batch 4") {
+    const Tensor x = ref.random(Shape{4, 5, 2, 3}, s3); // 30 scores of 8 values per frame
+    writeNpy(ref.dir / "x.npy", x);
+    for (int k : {1, 4, 30}) {
+      INFO("k = " << k);
+      const AccTensor expect =
+          ref.run("labelselect " + (ref.dir / "x.npy") + " " + (ref.dir / "y.npy") + " --k " + std::to_string(k), "y.npy");
+      const Tensor got = labelSelect(x, k);
+      CHECK(got.shape() == expect.shape());
+      CHECK(widen(got).values() == expect.values());
+    }
+  }
 }
 
 // ------------------------------------------------------------------ ONNX backend test cases
@@ -609,7 +647,20 @@ struct OnnxCase {
   std::string dir;
   OnnxTensor in(int i) const { return readOnnxTensor(dir + "/test_data_set_0/input_" + std::to_string(i) + ".pb"); }
   OnnxTensor out() const { return readOnnxTensor(dir + "/test_data_set_0/output_0.pb"); }
+  OnnxTensor readOut(int i) const { return readOnnxTensor(dir + "/test_data_set_0/output_" + std::to_string(i) + ".pb"); }
 };
+
+// A float tensor whose values are all integers (scores of the ONNX TopK/ArgMax examples) as int32.
+Tensor integral(const OnnxTensor& t, const Shape& s) {
+  REQUIRE(t.isFloat());
+  REQUIRE(t.elements() == s.elements());
+  Tensor r(s);
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    REQUIRE(t.floats[i] == std::floor(t.floats[i]));
+    r[i] = static_cast<int32_t>(t.floats[i]);
+  }
+  return r;
+}
 
 bool onnxDataAvailable() {
   if (std::filesystem::is_directory(kOnnxNodeDir + "/test_basic_convinteger")) return true;
@@ -697,7 +748,7 @@ void checkQLinearMatMul(const std::string& name) {
 
 } // namespace
 
-TEST_CASE("ONNX backend cases: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul, MaxPool uint8",
+TEST_CASE("ONNX backend cases: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul, MaxPool uint8, TopK, ArgMax",
           "[unit][func][onnx]") {
   if (!onnxDataAvailable()) return;
   SECTION("test_basic_convinteger") { checkConvInteger("test_basic_convinteger", 0); }
@@ -730,6 +781,24 @@ TEST_CASE("ONNX backend cases: ConvInteger, MatMulInteger, QLinearConv, QLinearM
   }
   SECTION("test_qlinearmatmul_2D") { checkQLinearMatMul("test_qlinearmatmul_2D"); }
   SECTION("test_qlinearmatmul_3D") { checkQLinearMatMul("test_qlinearmatmul_3D"); }
+  SECTION("test_top_k (K = 3 of each row, indices)") {
+    const OnnxCase c{kOnnxNodeDir + "/test_top_k"};
+    const OnnxTensor x = c.in(0), k = c.in(1), idx = c.readOut(1);
+    REQUIRE(x.dims.size() == 2);
+    CHECK(idx.dataType == 7); // int64
+    CHECK(vals(labelSelect(integral(x, Shape{x.dims[0], x.dims[1], 1, 1}), scalarInt(k))) ==
+          std::vector<int32_t>(idx.ints.begin(), idx.ints.end()));
+  }
+  SECTION("test_argmax_keepdims_example, test_argmax_no_keepdims_example (axis 1)") {
+    for (const char* name : {"test_argmax_keepdims_example", "test_argmax_no_keepdims_example"}) {
+      INFO(name);
+      const OnnxCase c{kOnnxNodeDir + "/" + name};
+      const OnnxTensor x = c.in(0), y = c.out();
+      REQUIRE(x.dims.size() == 2);
+      CHECK(vals(labelSelect(integral(x, Shape{x.dims[0], x.dims[1], 1, 1}), 1)) ==
+            std::vector<int32_t>(y.ints.begin(), y.ints.end()));
+    }
+  }
   SECTION("test_maxpool_2d_uint8 (kernel 5x5, pads 2)") {
     const OnnxCase c{kOnnxNodeDir + "/test_maxpool_2d_uint8"};
     const OnnxTensor x = c.in(0), y = c.out();

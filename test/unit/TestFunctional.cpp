@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -260,4 +261,81 @@ TEST_CASE("functional parameters from .npy files named in the network YAML", "[u
                     Catch::Contains("needs 3 x 4 weights"));
   CHECK_THROWS_WITH(write(net("missing.npy", "t.npy")), Catch::Contains("weights_file: file not found"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("functional tfc with a labelselect head outputs the top-k class indices of the NumPy reference",
+          "[module][func]") {
+  // FINN's TFC (784 -> 64 -> 64 -> 64 -> 10) with 2-bit weights and activations: fc3's ten 2-bit
+  // scores tie often, so the lower-index rule is exercised; then top 3 (LabelSelect, PE 2).
+  TempDir dir;
+  std::ofstream(dir / "tfc_top.yaml") << "name: tfc_top\ninput: {shape: [784], bits: 8}\n"
+                                         "defaults: {weights: 2, activations: 2}\nlayers:\n"
+                                         "  - {name: fc0, type: fc, out_features: 64}\n"
+                                         "  - {name: fc1, type: fc, out_features: 64}\n"
+                                         "  - {name: fc2, type: fc, out_features: 64}\n"
+                                         "  - {name: fc3, type: fc, out_features: 10}\n"
+                                         "  - {name: top, type: labelselect, k: 3}\n";
+  const std::string yaml = "network: {model: " + (dir / "tfc_top.yaml") +
+                           "}\nhardware: {device: pynq-z1, clock_mhz: 100}\nmapping:\n  layers:\n"
+                           "    fc0: {pe: 16, simd: 49}\n    fc1: {pe: 8, simd: 8}\n    fc2: {pe: 8, simd: 8}\n"
+                           "    fc3: {pe: 10, simd: 8}\n    top: {pe: 2}\nsimulation: {frames: 6}\n";
+  auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
+  REQUIRE(run.graph.at("top").out.bits == 4);
+  const FunctionalRun r = runBoth(run, 3);
+  checkRun(r, 6);
+  REQUIRE(r.output.shape() == graph::Shape{6, 3, 1, 1});
+  // The same network through the whole-tensor kernels: fc3's scores, and the tie rule on them.
+  const sim::FunctionalData d = sim::makeFunctionalData(run.graph, 3, "", 6);
+  std::map<std::string, func::Tensor> v;
+  for (const auto& l : run.graph.layers()) {
+    if (l.kind == graph::LayerKind::Input) {
+      v[l.name] = d.input;
+      continue;
+    }
+    std::vector<const func::Tensor*> ins;
+    for (const auto& i : l.inputs) ins.push_back(&v.at(i));
+    auto it = d.params.find(l.name);
+    v[l.name] = func::runLayer(l, ins, it == d.params.end() ? func::LayerParams{} : it->second);
+  }
+  CHECK(func::widen(v.at("top")).values() == r.output.values());
+  const func::Tensor& scores = v.at("fc3");
+  int tiesInTop = 0;
+  for (int64_t n = 0; n < 6; ++n) {
+    const int64_t* idx = r.output.data() + n * 3;
+    const int32_t* s = scores.data() + n * 10;
+    for (int i = 0; i < 3; ++i) {
+      INFO("frame " << n << " rank " << i);
+      // No unselected class scores higher, or equal at a lower index.
+      for (int c = 0; c < 10; ++c) {
+        if (c == idx[0] || c == idx[1] || c == idx[2]) continue;
+        CHECK((s[c] < s[idx[i]] || (s[c] == s[idx[i]] && c > idx[i])));
+      }
+      if (i > 0) {
+        CHECK(s[idx[i - 1]] >= s[idx[i]]);
+        if (s[idx[i - 1]] == s[idx[i]]) {
+          CHECK(idx[i - 1] < idx[i]);
+          ++tiesInTop;
+        }
+      }
+    }
+  }
+  CHECK(tiesInTop > 0); // ten 2-bit scores: ties are certain, and some fall inside the top 3
+}
+
+TEST_CASE("functional labelselect over a flattened feature map (several tokens per frame) matches the NumPy reference",
+          "[module][func]") {
+  // 6 x 3 x 3 = 54 scores arrive as 9 pixels of 6 channels; indices follow the flatten's C order.
+  TempDir dir;
+  std::ofstream(dir / "net.yaml") << "name: spatial_top\ninput: {shape: [4, 3, 3], bits: 4}\n"
+                                     "layers:\n  - {name: c, type: conv, out_channels: 6, kernel: 1, weights: 3, activations: 3}\n"
+                                     "  - {name: fl, type: flatten}\n  - {name: top, type: labelselect, k: 5}\n";
+  const std::string yaml = "network: {model: " + (dir / "net.yaml") +
+                           "}\nhardware: {device: zcu104}\nmapping: {layers: {c: {pe: 2, simd: 4}, top: {pe: 3}}}\n"
+                           "simulation: {frames: 4}\n";
+  auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
+  REQUIRE(run.graph.at("top").out.bits == 6);
+  const FunctionalRun r = runBoth(run, 21);
+  checkRun(r, 4);
+  REQUIRE(r.output.shape() == graph::Shape{4, 5, 1, 1});
+  for (int64_t v : r.output.values()) CHECK((v >= 0 && v < 54));
 }

@@ -275,3 +275,73 @@ TEST_CASE("quant rules: channels without weights turn an earlier bipolar type in
   bad.layers["c0"] = bip;
   CHECK_THROWS_WITH(applyQuantRules(g, bad), Catch::Contains("layer 'c0' (conv): bipolar weights must be 1 bit, got 2"));
 }
+
+TEST_CASE("labelselect: k indices of ceil(log2 C) unsigned bits, after fc or flatten; errors name the layer",
+          "[unit][graph]") {
+  auto top = [](int64_t classes, int k) {
+    Graph g("t");
+    GraphBuilder b(g);
+    b.input("in", 16, 1, 1, 8, true);
+    b.fc("fc", "in", classes);
+    b.labelSelect("top", "fc", k);
+    b.output("out", "top");
+    g.finalize();
+    return g;
+  };
+  Graph g = top(10, 3);
+  const Layer& l = g.at("top");
+  CHECK(l.kind == LayerKind::LabelSelect);
+  CHECK(l.topk == 3);
+  CHECK(l.out_shape == Shape{1, 3, 1, 1});
+  CHECK(l.out.bits == 4);
+  CHECK_FALSE(l.out.is_signed);
+  CHECK(g.at("out").out_shape == Shape{1, 3, 1, 1});
+  CHECK(g.at("out").out.bits == 4);
+  CHECK(l.macs() == 0);
+  CHECK(l.weightCount() == 0);
+  // Index width: max(1, ceil(log2 C)).
+  for (auto [classes, bits] : std::vector<std::pair<int64_t, int>>{{1, 1}, {2, 1}, {3, 2}, {4, 2}, {5, 3}, {256, 8}, {257, 9}, {1000, 10}})
+    CHECK(top(classes, 1).at("top").out.bits == bits);
+  CHECK(top(7, 7).at("top").out_shape.c == 7);
+
+  // A flattened spatial tensor is a score vector too.
+  Graph f("t");
+  GraphBuilder fb(f);
+  fb.input("in", 2, 3, 3);
+  fb.flatten("fl", "in");
+  fb.labelSelect("top", "fl", 18);
+  f.finalize();
+  CHECK(f.at("top").out_shape == Shape{1, 18, 1, 1});
+  CHECK(f.at("top").out.bits == 5);
+  CHECK(f.at("top").stream_in == Shape{1, 2, 3, 3});
+
+  // Quantisation rules do not touch the index type (it is not a requantising layer).
+  QuantRules r;
+  r.defaults.activations = 2;
+  applyQuantRules(g, r);
+  CHECK(g.at("fc").out.bits == 2);
+  CHECK(g.at("top").out.bits == 4);
+
+  CHECK(parseLayerKind("labelselect") == LayerKind::LabelSelect);
+  CHECK(parseLayerKind("topk") == LayerKind::LabelSelect);
+  CHECK(std::string(toString(LayerKind::LabelSelect)) == "labelselect");
+
+  SECTION("input not 1x1") {
+    Graph e("t");
+    GraphBuilder b(e);
+    b.input("in", 10, 2, 2);
+    b.labelSelect("head", "in", 1);
+    CHECK_THAT(loadErrorText(e), Catch::Contains("layer 'head' (labelselect): input 1x10x2x2 is not a vector of class "
+                                                 "scores (C x 1 x 1); put a flatten (or a global_avgpool) before it"));
+  }
+  SECTION("k out of range") {
+    for (int k : {0, -1, 11}) {
+      Graph e("t");
+      GraphBuilder b(e);
+      b.input("in", 10, 1, 1);
+      b.labelSelect("head", "in", k);
+      CHECK_THAT(loadErrorText(e), Catch::Contains("layer 'head' (labelselect): k = " + std::to_string(k) +
+                                                   " is outside 1..10 (the 10 class scores of its input)"));
+    }
+  }
+}

@@ -130,6 +130,12 @@ struct AddParams {
 };
 Tensor add(const Tensor& a, const Tensor& b, const AddParams& p, const graph::ActType& out);
 
+/// Top-k class selection (FINN LabelSelect, ONNX TopK with largest=1, sorted=1 and only the
+/// indices): for each frame of x (N, C, H, W), flattened in C order to C*H*W scores, the indices of
+/// the k largest scores in descending order of score; equal scores go to the lower index first.
+/// Result (N, k, 1, 1). KernelError unless 1 <= k <= C*H*W.
+Tensor labelSelect(const Tensor& x, int64_t k);
+
 /// Rounded division helpers (exposed for tests): floor(v / 2^s + 1/2) and floor(num / den + 1/2).
 int64_t roundShift(int64_t v, int s);
 int64_t roundDiv(int64_t num, int64_t den);

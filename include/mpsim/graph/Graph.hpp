@@ -66,6 +66,7 @@ public:
   std::string concat(const std::string& name, const std::vector<std::string>& ins);
   std::string flatten(const std::string& name, const std::string& in);
   std::string quantizer(const std::string& name, const std::string& in, int bits);
+  std::string labelSelect(const std::string& name, const std::string& in, int k = 1);
   std::string output(const std::string& name, const std::string& in);
 
 private:

@@ -21,10 +21,11 @@ struct Shape {
 
 enum class LayerKind {
   Input, Output, Conv, FullyConnected, MaxPool, AvgPool, GlobalAvgPool,
-  Add, Fork, Concat, Flatten, Quantizer
+  Add, Fork, Concat, Flatten, Quantizer, LabelSelect
 };
 const char* toString(LayerKind k);
-/// Parses the YAML/CLI spelling ("conv", "fc", "maxpool", ...). Returns nullopt when unknown.
+/// Parses the YAML/CLI spelling ("conv", "fc", "maxpool", ...; "topk" is another spelling of
+/// "labelselect"). Returns nullopt when unknown.
 std::optional<LayerKind> parseLayerKind(const std::string& s);
 /// Every spelling parseLayerKind accepts, comma separated (for error messages).
 std::string layerKindSpellings();
@@ -63,6 +64,7 @@ struct Layer {
   int groups = 1;           // conv: groups == C == K means depthwise
   int64_t out_channels = 0; // conv: K; fully connected: output features
   int concat_axis = 1;      // concat: channels (only C is supported)
+  int topk = 1;             // labelselect: k, the number of class indices per frame (1..C)
 
   // Quantisation. Weighted layers: weight bits/type, optional per-output-channel widths.
   int weight_bits = 0;

@@ -107,5 +107,9 @@ Resources macResources(const MacUnit& u, DspKind dsp, const CostCoefficients& c)
 Resources bufferResources(int64_t depth, int64_t width, const CostCoefficients& c);
 /// Datapath logic of a non-MAC engine `width` bits wide.
 Resources engineResources(int64_t width, const CostCoefficients& c);
+/// LabelSelect (top-k) engine: PE lanes each compare one score of `scoreBits` against the k
+/// running top scores, plus k (score, index) registers with their shift/insert multiplexers
+/// (docs/cost-model.md). No BRAM, no DSP.
+Resources labelSelectResources(int64_t pe, int64_t k, int scoreBits, int indexBits, const CostCoefficients& c);
 
 } // namespace mpsim::hw

@@ -12,7 +12,7 @@
 
 namespace mpsim::sched {
 
-enum class EngineKind { InputDma, OutputDma, Swu, MatrixVector, Vector, Pool, GlobalPool, Add, Fork, Concat, Quantizer, WeightStreamer };
+enum class EngineKind { InputDma, OutputDma, Swu, MatrixVector, Vector, Pool, GlobalPool, Add, Fork, Concat, Quantizer, LabelSelect, WeightStreamer };
 const char* toString(EngineKind k);
 
 /// How an engine's output token k depends on the tokens of one input port (indices within a frame).
@@ -90,6 +90,11 @@ hw::PeKind defaultPeKind(const graph::Layer& l);
 /// Weight memory for ram_style auto: LUTRAM for shallow memories, else BRAM.
 hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind,
                              const hw::CostCoefficients& c);
+
+/// Closed form of a LabelSelect (top-k) engine with `pe` comparator lanes, in cycles per frame: it
+/// scans the frame's tokens (ceil(C_token / PE) cycles each; one token of C scores after a fc),
+/// then writes the k indices one per cycle (finn-hlslib's LabelSelect_Batch).
+int64_t labelSelectCycles(const graph::Layer& l, int64_t pe);
 
 /// Builds the mapping from the folding in cfg.mapping.layers (filled in by the scheduler in auto mode). Throws LoadError for illegal folding (PE larger
 /// than the channels, SIMD larger than the dot product) or unknown FIFO names in mapping.fifos.depths.
