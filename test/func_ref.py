@@ -209,7 +209,8 @@ def run_network(d):
         ins = [vals[i] for i in l["inputs"]]
         out = parse_type(l["out_type"])
         if kind == "input":
-            y = decode(x0, out, "input")
+            decode(x0, out, "input")  # range check; tensors stay stored (bipolar: bits) until decoded
+            y = x0
         elif kind in ("conv", "fc"):
             xt = parse_type(l["in_type"])
             x = decode(ins[0], xt, "input of " + l["name"])
@@ -253,7 +254,7 @@ def run_network(d):
             y = ins[0]
         elif kind == "output":
             y = ins[0]
-            result = y
+            result = decode(y, out, "output")  # output.npy holds values (bipolar: -1 / +1)
         else:
             raise SystemExit("func_ref.py: unsupported layer kind " + kind)
         vals[l["name"]] = np.asarray(y, dtype=np.int64)

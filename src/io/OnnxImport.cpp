@@ -615,6 +615,8 @@ void Importer::deriveThresholds(const onnx::NodeProto& n, const std::string& tar
   const int64_t levels = l.out.bipolar ? 1 : omax - omin;
   if (qs.steps > levels)
     failNode(n, std::to_string(qs.steps) + " thresholds per channel do not fit the " + l.out.str() + " output");
+  if (double(C) * double(levels) > double(kMaxElements))
+    return noValues(target, std::to_string(C) + " channels x " + std::to_string(levels) + " thresholds are too many to derive");
   // Decreasing channels (a negative scale) have their weights negated so that the count of
   // thresholds reached grows with the accumulator; that needs weights whose negation fits.
   std::vector<int32_t> w = l.weight_values ? *l.weight_values : std::vector<int32_t>{};
@@ -675,6 +677,7 @@ void Importer::inputThresholds(const onnx::NodeProto& n, const Dyn& x, const Qua
   const auto [omin, omax] = decodedRange(in.out);
   const int64_t levels = in.out.bipolar ? 1 : omax - omin;
   const int64_t rows = x.chain.channels() > 1 || C == 1 ? C : 1;
+  if (double(rows) * double(levels) > double(kMaxElements)) return lose("too many input thresholds");
   const double big = 1e30;
   std::vector<double> th(size_t(rows * levels), std::numeric_limits<double>::infinity());
   for (int64_t c = 0; c < rows; ++c) {
@@ -1056,6 +1059,8 @@ void Importer::finnThresholds(const onnx::NodeProto& n, const std::string& targe
                                 " level " + std::to_string(omin));
   const int64_t levels = l.out.bipolar ? 1 : omax - omin;
   const int64_t C = l.isWeighted() ? l.out_channels : canon(n, x).c, rows = th.dims[0], T = th.dims[1];
+  if (double(C) * double(levels) > double(kMaxElements))
+    return noValues(target, std::to_string(C) + " channels x " + std::to_string(levels) + " thresholds are too many");
   if ((rows != 1 && rows != C) || T > levels)
     failNode(n, "thresholds " + dimsStr(th.dims) + " do not fit " + std::to_string(C) + " channels of " + l.out.str());
   std::vector<int64_t> v(size_t(C * levels));

@@ -260,6 +260,14 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
                       std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w) +
                       " values (give (N, C, H, W) or (C, H, W))");
     x.reshape(Shape{xs.n, s.c, s.h, s.w});
+    if (input->out.bipolar) { // a bipolar input holds the values -1 and +1
+      for (size_t e = 0; e < x.size(); ++e) {
+        if (x[e] != -1 && x[e] != 1)
+          throw LoadError(inputNpy + ": element " + std::to_string(e) + " is " + std::to_string(x[e]) +
+                          "; the input layer is bipolar (values -1 and +1)");
+        x[e] = x[e] > 0 ? 1 : 0;
+      }
+    }
     try {
       func::checkRange(x, t, inputNpy);
     } catch (const func::KernelError& e) {

@@ -93,6 +93,8 @@ void writeOutput(const FunctionalData& d, const sched::Mapping& m, const OutputD
       const auto& px = *tokens[size_t(f * T + j)];
       for (int64_t c = 0; c < C; ++c) t[size_t((f * C + c) * T + j)] = px[size_t(c)];
     }
+  if (l.in.bipolar) // output.npy holds values: bipolar bits become -1 / +1
+    for (auto& v : t.values()) v = 2 * v - 1;
   func::writeNpy(path, t);
 }
 

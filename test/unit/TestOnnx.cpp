@@ -808,3 +808,21 @@ TEST_CASE("bipolar activations: only layers that decode or move them may read th
   CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: f, type: fc, out_features: 4, activation_type: bipolar, requant: none}\n")
             .find("bipolar outputs need requant: thresholds") != std::string::npos);
 }
+
+TEST_CASE("onnx values: FINN's cybersecurity MLP (bipolar input, MVAU thresholds) gives finn-examples' golden output",
+          "[unit][onnx][values]") {
+  const std::string model = reference("finn/cybsec_PE_SIMD.onnx");
+  const std::string in = reference("finn-examples/golden_io_1168db11/cybersecurity-mlp__cybersecurity_input.npy");
+  const std::string want = reference("finn-examples/golden_io_1168db11/cybersecurity-mlp__cybersecurity_expected_output.npy");
+  if (!exists(model) || !exists(in) || !exists(want)) {
+    WARN("reference files not present; skipped");
+    return;
+  }
+  auto r = io::importOnnx(model);
+  CHECK(r.graph.at("input").out.bipolar);
+  CHECK(hasNote(r, "4 of 4 MAC layers take their integer weights and thresholds"));
+  func::Tensor y = runImported(r.graph, in, 1);
+  REQUIRE(y.size() == 1);
+  // the layer computes the stored bit; output.npy (and the golden file) hold the value -1 / +1
+  CHECK(2 * y[0] - 1 == func::readAccTensor(want)[0]);
+}
