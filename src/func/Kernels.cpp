@@ -141,24 +141,32 @@ struct ConvDims {
   int64_t N, C, H, W, K, P, Q, G, Cg, Kg;
 };
 
+// Weights in kernel-position-major order ([K][kh][kw][Cg]), decoded (bipolar as -1/+1).
+template <typename T>
+std::vector<T> layoutWeights(const Tensor& w, const std::vector<Operand>& wt, int64_t K, int64_t Cg, int64_t kh,
+                             int64_t kw) {
+  const int64_t taps = kh * kw * Cg;
+  std::vector<T> wp(static_cast<std::size_t>(K * taps));
+  for (int64_t k = 0; k < K; ++k) {
+    const Operand& t = wt.size() == 1 ? wt[0] : wt[static_cast<std::size_t>(k)];
+    for (int64_t c = 0; c < Cg; ++c)
+      for (int64_t r = 0; r < kh; ++r)
+        for (int64_t s = 0; s < kw; ++s)
+          wp[static_cast<std::size_t>(k * taps + (r * kw + s) * Cg + c)] =
+              static_cast<T>(t.decode(w[static_cast<std::size_t>(((k * Cg + c) * kh + r) * kw + s)]));
+  }
+  return wp;
+}
+
 // Direct convolution on a zero-padded, group-major channel-last copy of the input
 // ([G][Hp][Wp][Cg]) and kernel-position-major weights ([K][kh][kw][Cg]): for every output pixel and
 // kernel row the kw*Cg operands (Cg when dilated horizontally) are contiguous in both arrays.
 template <typename T, typename Acc>
-void convCore(const Tensor& x, const Operand& xt, const Tensor& w, const std::vector<Operand>& wt,
-              const ConvGeometry& g, const ConvDims& d, AccTensor& out) {
+void convCore(const Tensor& x, const Operand& xt, const std::vector<T>& wp, const ConvGeometry& g, const ConvDims& d,
+              AccTensor& out) {
   const int64_t kh = g.kh, kw = g.kw;
   const int64_t Hp = d.H + 2 * g.pad_h, Wp = d.W + 2 * g.pad_w;
   const int64_t taps = kh * kw * d.Cg;
-  std::vector<T> wp(static_cast<std::size_t>(d.K * taps));
-  for (int64_t k = 0; k < d.K; ++k) {
-    const Operand& t = wt.size() == 1 ? wt[0] : wt[static_cast<std::size_t>(k)];
-    for (int64_t c = 0; c < d.Cg; ++c)
-      for (int64_t r = 0; r < kh; ++r)
-        for (int64_t s = 0; s < kw; ++s)
-          wp[static_cast<std::size_t>(k * taps + (r * kw + s) * d.Cg + c)] =
-              static_cast<T>(t.decode(w[static_cast<std::size_t>(((k * d.Cg + c) * kh + r) * kw + s)]));
-  }
   std::vector<T> xp(static_cast<std::size_t>(d.G * Hp * Wp * d.Cg));
   const bool bip = xt.kind == OperandKind::Bipolar;
   const int64_t rowStride = Wp * d.Cg;
@@ -215,57 +223,78 @@ bool fitsInt16(const Operand& t) {
 
 } // namespace
 
-AccTensor conv2d(const Tensor& x, const Operand& xType, const Tensor& w, const std::vector<Operand>& wTypes,
-                 const ConvGeometry& g) {
-  const Shape& xs = x.shape();
-  ConvDims d{};
-  d.N = xs.n; d.C = xs.c; d.H = xs.h; d.W = xs.w;
-  d.K = g.out_channels;
-  d.G = g.groups;
+PreparedConv::PreparedConv(const Tensor& w, const std::vector<Operand>& wTypes, const Operand& xType,
+                           const ConvGeometry& g, int64_t inChannels)
+    : m_g(g), m_x(xType), m_C(inChannels), m_K(g.out_channels) {
   if (g.kh < 1 || g.kw < 1 || g.stride_h < 1 || g.stride_w < 1 || g.dil_h < 1 || g.dil_w < 1 || g.pad_h < 0 ||
       g.pad_w < 0 || g.groups < 1)
     throw KernelError("conv: kernel, stride, dilation and groups must be >= 1 and padding >= 0");
-  if (d.K < 1) throw KernelError("conv: out_channels must be >= 1");
-  if (d.C % d.G != 0 || d.K % d.G != 0)
-    throw KernelError("conv: groups " + std::to_string(d.G) + " must divide input channels " + std::to_string(d.C) +
-                      " and output channels " + std::to_string(d.K));
-  d.Cg = d.C / d.G;
+  if (m_K < 1) throw KernelError("conv: out_channels must be >= 1");
+  if (m_C % g.groups != 0 || m_K % g.groups != 0)
+    throw KernelError("conv: groups " + std::to_string(g.groups) + " must divide input channels " + std::to_string(m_C) +
+                      " and output channels " + std::to_string(m_K));
+  m_Cg = m_C / g.groups;
+  const Shape wantW{m_K, m_Cg, g.kh, g.kw};
+  if (w.shape() != wantW)
+    throw KernelError("conv: weights have shape " + w.shape().str() + ", expected " + wantW.str() +
+                      " (K, C/groups, kh, kw)");
+  if (wTypes.size() != 1 && static_cast<int64_t>(wTypes.size()) != m_K)
+    throw KernelError("conv: " + std::to_string(wTypes.size()) + " weight types for " + std::to_string(m_K) +
+                      " output channels (give 1 or one per channel)");
+  checkBits(xType);
+  const int64_t taps = m_Cg * g.kh * g.kw;
+  bool narrow = fitsInt16(xType);
+  uint64_t bound = 0;
+  if (wTypes.size() == 1) {
+    checkRange(w, wTypes[0], "conv weights");
+    narrow = narrow && fitsInt16(wTypes[0]);
+    bound = accumulatorBound(xType, wTypes[0], taps);
+  } else {
+    for (std::size_t k = 0; k < static_cast<std::size_t>(m_K); ++k) {
+      const Operand& t = wTypes[k];
+      checkBits(t);
+      const int32_t* wk = w.data() + static_cast<int64_t>(k) * taps;
+      for (int64_t i = 0; i < taps; ++i)
+        if (wk[i] < t.storedMin() || wk[i] > t.storedMax())
+          throw KernelError("conv weights of output channel " + std::to_string(k) + ": element " + std::to_string(i) +
+                            " = " + std::to_string(wk[i]) + " is outside " + t.str() + " (" +
+                            std::to_string(t.storedMin()) + ".." + std::to_string(t.storedMax()) + ")");
+      narrow = narrow && fitsInt16(t);
+      bound = std::max(bound, accumulatorBound(xType, t, taps));
+    }
+  }
+  m_narrow = narrow && bound <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
+  if (m_narrow) m_w16 = layoutWeights<int16_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
+  else m_w32 = layoutWeights<int32_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
+}
+
+AccTensor PreparedConv::run(const Tensor& x) const {
+  const Shape& xs = x.shape();
+  if (xs.c != m_C)
+    throw KernelError("conv: input " + xs.str() + " has " + std::to_string(xs.c) + " channels, the weights expect " +
+                      std::to_string(m_C));
+  const ConvGeometry& g = m_g;
+  ConvDims d{};
+  d.N = xs.n; d.C = xs.c; d.H = xs.h; d.W = xs.w;
+  d.K = m_K;
+  d.G = g.groups;
+  d.Cg = m_Cg;
   d.Kg = d.K / d.G;
   const int64_t effH = int64_t{g.dil_h} * (g.kh - 1) + 1, effW = int64_t{g.dil_w} * (g.kw - 1) + 1;
   if (d.H + 2 * g.pad_h < effH || d.W + 2 * g.pad_w < effW)
     throw KernelError("conv: input " + xs.str() + " with padding is smaller than the (dilated) kernel");
   d.P = (d.H + 2 * g.pad_h - effH) / g.stride_h + 1;
   d.Q = (d.W + 2 * g.pad_w - effW) / g.stride_w + 1;
-  const Shape wantW{d.K, d.Cg, g.kh, g.kw};
-  if (w.shape() != wantW)
-    throw KernelError("conv: weights have shape " + w.shape().str() + ", expected " + wantW.str() +
-                      " (K, C/groups, kh, kw)");
-  if (wTypes.size() != 1 && static_cast<int64_t>(wTypes.size()) != d.K)
-    throw KernelError("conv: " + std::to_string(wTypes.size()) + " weight types for " + std::to_string(d.K) +
-                      " output channels (give 1 or one per channel)");
-  checkRange(x, xType, "conv input");
-  const int64_t taps = d.Cg * g.kh * g.kw;
-  bool narrow = fitsInt16(xType);
-  uint64_t bound = 0;
-  for (std::size_t k = 0; k < static_cast<std::size_t>(d.K); ++k) {
-    const Operand& t = wTypes.size() == 1 ? wTypes[0] : wTypes[k];
-    const Tensor wk(Shape{1, 1, 1, taps},
-                    std::vector<int32_t>(w.values().begin() + static_cast<std::ptrdiff_t>(k * taps),
-                                         w.values().begin() + static_cast<std::ptrdiff_t>((k + 1) * taps)));
-    checkRange(wk, t, "conv weights of output channel " + std::to_string(k));
-    narrow = narrow && fitsInt16(t);
-    bound = std::max(bound, accumulatorBound(xType, t, taps));
-    if (wTypes.size() == 1) { // one type: check the rest in one go
-      checkRange(w, t, "conv weights");
-      break;
-    }
-  }
+  checkRange(x, m_x, "conv input");
   AccTensor out(Shape{d.N, d.K, d.P, d.Q});
-  if (narrow && bound <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()))
-    convCore<int16_t, int32_t>(x, xType, w, wTypes, g, d, out);
-  else
-    convCore<int32_t, int64_t>(x, xType, w, wTypes, g, d, out);
+  if (m_narrow) convCore<int16_t, int32_t>(x, m_x, m_w16, g, d, out);
+  else convCore<int32_t, int64_t>(x, m_x, m_w32, g, d, out);
   return out;
+}
+
+AccTensor conv2d(const Tensor& x, const Operand& xType, const Tensor& w, const std::vector<Operand>& wTypes,
+                 const ConvGeometry& g) {
+  return PreparedConv(w, wTypes, xType, g, x.shape().c).run(x);
 }
 
 AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w,
@@ -286,6 +315,39 @@ AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w,
   return conv2d(xf, xType, wf, wTypes, g);
 }
 
+namespace {
+PreparedConv prepareLayer(const graph::Layer& l, const Tensor& w) {
+  const Operand xt = Operand::activation(l.in);
+  if (l.kind == graph::LayerKind::Conv) return PreparedConv(w, weightTypes(l), xt, ConvGeometry::of(l), l.in_shapes.at(0).c);
+  if (l.kind != graph::LayerKind::FullyConnected)
+    throw KernelError("layer '" + l.name + "' (" + graph::toString(l.kind) + ") has no weights");
+  if (l.out_channels < 1 || static_cast<int64_t>(w.size()) % l.out_channels != 0)
+    throw KernelError("fully connected '" + l.name + "': " + std::to_string(w.size()) + " weights for " +
+                      std::to_string(l.out_channels) + " output features");
+  const int64_t features = static_cast<int64_t>(w.size()) / l.out_channels;
+  Tensor wf = w;
+  wf.reshape(Shape{l.out_channels, features, 1, 1});
+  ConvGeometry g;
+  g.out_channels = l.out_channels;
+  return PreparedConv(wf, weightTypes(l), xt, g, features);
+}
+} // namespace
+
+WeightedKernel::WeightedKernel(const graph::Layer& l, const Tensor& w)
+    : m_fc(l.kind == graph::LayerKind::FullyConnected), m_conv(prepareLayer(l, w)) {}
+
+AccTensor WeightedKernel::accumulate(const Tensor& x) const {
+  if (!m_fc) return m_conv.run(x);
+  const Shape& xs = x.shape();
+  const int64_t features = xs.c * xs.h * xs.w;
+  if (features != m_conv.inChannels())
+    throw KernelError("fully connected: input " + xs.str() + " has " + std::to_string(features) +
+                      " features, the weights expect " + std::to_string(m_conv.inChannels()));
+  Tensor xf = x;
+  xf.reshape(Shape{xs.n, features, 1, 1});
+  return m_conv.run(xf);
+}
+
 std::vector<Operand> weightTypes(const graph::Layer& l) {
   if (l.channel_bits.empty()) return {Operand::weight(l.weight_type, l.weight_bits)};
   std::vector<Operand> r;
@@ -299,6 +361,15 @@ AccTensor weightedLayer(const graph::Layer& l, const Tensor& x, const Tensor& w)
   if (l.kind == graph::LayerKind::Conv) return conv2d(x, xt, w, weightTypes(l), ConvGeometry::of(l));
   if (l.kind == graph::LayerKind::FullyConnected) return fullyConnected(x, xt, w, weightTypes(l), l.out_channels);
   throw KernelError("layer '" + l.name + "' (" + graph::toString(l.kind) + ") has no weights");
+}
+
+Tensor requantize(const graph::Layer& l, const AccTensor& acc, const LayerParams& p) {
+  switch (l.requant) {
+  case graph::Requant::Thresholds: return multiThreshold(acc, p.thresholds, l.out);
+  case graph::Requant::ScaleShift: return scaleShift(acc, p.scale, l.out);
+  case graph::Requant::None: break;
+  }
+  return saturate(acc, l.out);
 }
 
 // ---------------------------------------------------------------- requantisation
@@ -557,13 +628,7 @@ Tensor runLayer(const graph::Layer& l, const std::vector<const Tensor*>& inputs,
   switch (l.kind) {
   case LayerKind::Conv:
   case LayerKind::FullyConnected: {
-    const AccTensor acc = weightedLayer(l, in(0), p.weights);
-    switch (l.requant) {
-    case graph::Requant::Thresholds: return multiThreshold(acc, p.thresholds, l.out);
-    case graph::Requant::ScaleShift: return scaleShift(acc, p.scale, l.out);
-    case graph::Requant::None: return saturate(acc, l.out);
-    }
-    break;
+    return requantize(l, weightedLayer(l, in(0), p.weights), p);
   }
   case LayerKind::MaxPool: return maxPool(in(0), PoolGeometry::of(l));
   case LayerKind::AvgPool: return saturate(widen(avgPool(in(0), PoolGeometry::of(l), p.avgCountPad)), l.out);

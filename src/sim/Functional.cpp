@@ -358,6 +358,8 @@ TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& s
   auto it = d.params.find(spec.layer);
   m_params = it == d.params.end() ? &m_none : &it->second;
   m_channels = m_layer->in_shapes.empty() ? 0 : m_layer->stream_in.c;
+  if (spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector)
+    m_kernel.emplace(spec.in.at(0).need == sched::NeedKind::All ? *m_layer : m_local, m_params->weights);
 }
 
 Payload TokenFunction::window(uint64_t k, const TokenGetter& in, int32_t fill) const {
@@ -406,11 +408,11 @@ Payload TokenFunction::operator()(uint64_t k, const TokenGetter& in) const {
   case EngineKind::Vector: {
     if (m_spec.in[0].need == sched::NeedKind::All) {
       func::Tensor x = gatherAll(0, in);
-      return payloadOf(func::runLayer(l, {&x}, *m_params));
+      return payloadOf(func::requantize(l, m_kernel->accumulate(x), *m_params));
     }
     const auto& v = in(0, k);
     func::Tensor x(Shape{1, l.in_shapes[0].c, l.kh, l.kw}, *v); // a window (C, kh, kw), or a pixel
-    return payloadOf(func::runLayer(m_local, {&x}, *m_params));
+    return payloadOf(func::requantize(m_local, m_kernel->accumulate(x), *m_params));
   }
   case EngineKind::Pool: {
     Payload w = window(k, in, l.kind == LayerKind::MaxPool ? INT32_MIN : 0);

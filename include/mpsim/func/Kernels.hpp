@@ -65,6 +65,25 @@ struct ConvGeometry {
   static ConvGeometry of(const graph::Layer& l);
 };
 
+/// A convolution's weights checked (types, ranges), decoded and laid out once; run() convolves any
+/// input with `inChannels` channels exactly as conv2d does. For running many inputs through one
+/// layer (the functional simulation computes one window per output pixel).
+class PreparedConv {
+public:
+  PreparedConv(const Tensor& w, const std::vector<Operand>& wTypes, const Operand& xType, const ConvGeometry& g,
+               int64_t inChannels);
+  AccTensor run(const Tensor& x) const;
+  int64_t inChannels() const { return m_C; }
+
+private:
+  ConvGeometry m_g;
+  Operand m_x;
+  int64_t m_C = 0, m_K = 0, m_Cg = 0;
+  bool m_narrow = false; // int16 operands, int32 accumulators
+  std::vector<int16_t> m_w16;
+  std::vector<int32_t> m_w32;
+};
+
 /// Raw convolution accumulators (no bias, no requantisation), shape (N, K, P, Q).
 /// `wTypes` holds one type for all output channels or one per output channel.
 AccTensor conv2d(const Tensor& x, const Operand& xType, const Tensor& w, const std::vector<Operand>& wTypes,
@@ -78,6 +97,18 @@ AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w,
 AccTensor weightedLayer(const graph::Layer& l, const Tensor& x, const Tensor& w);
 /// The weight types a layer declares (one per output channel when channel_bits is set).
 std::vector<Operand> weightTypes(const graph::Layer& l);
+
+/// weightedLayer with the weights prepared once (PreparedConv): a conv layer's geometry, or a
+/// fully-connected layer over inputs of w.size() / out_channels features.
+class WeightedKernel {
+public:
+  WeightedKernel(const graph::Layer& l, const Tensor& w);
+  AccTensor accumulate(const Tensor& x) const;
+
+private:
+  bool m_fc;
+  PreparedConv m_conv;
+};
 
 // ---- requantisation ----
 int64_t actMin(const graph::ActType& t);
@@ -149,6 +180,9 @@ struct LayerParams {
   AddParams add;         // Add layers
   bool avgCountPad = true;
 };
+/// A weighted layer's requantiser (Requant::None saturates the accumulator into l.out).
+Tensor requantize(const graph::Layer& l, const AccTensor& acc, const LayerParams& p);
+
 /// Runs one layer of the graph IR bit-exactly: inputs in port order. Weighted layers apply their
 /// requantiser (Requant::None saturates the accumulator into l.out).
 Tensor runLayer(const graph::Layer& l, const std::vector<const Tensor*>& inputs, const LayerParams& p);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ private:
   graph::Layer m_local; // the layer applied to one assembled window (stride 1, no padding, no dilation)
   const func::LayerParams* m_params = nullptr;
   func::LayerParams m_none;
+  std::optional<func::WeightedKernel> m_kernel; // MVU/VVU: weights prepared once for every token
   int64_t m_channels = 0; // channels of port 0's tokens
 };
 
