@@ -728,6 +728,7 @@ bool Importer::layerWeights(Layer& l, const Const& w, const std::function<int64_
   if (!w.q.set) return no("float weights without a quantiser");
   if (!w.q.noValues.empty()) return no(w.q.noValues);
   const int64_t K = l.out_channels, J = l.dotLength();
+  if (l.maxWeightBits() > 16) return no("its weights are wider than 16 bits (the functional kernels take 1..16)");
   if (K * J != w.elements()) return no("its weight tensor does not hold " + std::to_string(K) + " x " + std::to_string(J) + " values");
   std::vector<int32_t> ints(size_t(K * J));
   scaleK.assign(size_t(K), 1.0);
