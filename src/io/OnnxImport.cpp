@@ -1366,7 +1366,8 @@ void Importer::node(const onnx::NodeProto& n) {
         qs.why = "'" + n.name() + "' has a scale that is not positive";
       else if (t.bits > 16) qs.why = "'" + n.name() + "' quantises to more than 16 bits";
       else {
-        const auto [qmin0, qmax] = decodedRange(t);
+        const std::pair<int64_t, int64_t> range = decodedRange(t);
+        const int64_t qmin0 = range.first, qmax = range.second; // (plain variables: lambdas capture them)
         const int64_t qmin = qmin0 + (attrInt(n, "narrow", 0) != 0 && t.is_signed ? 1 : 0);
         const int64_t qmaxN = qmax - (attrInt(n, "narrow", 0) != 0 && !t.is_signed ? 1 : 0);
         auto sc = *scale, z = *zero;
