@@ -237,7 +237,6 @@ void DataflowEngine::run() {
 // ---------------------------------------------------------------------------------------------
 
 namespace {
-constexpr uint64_t kRing = 8;
 uint64_t ceilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 } // namespace
 
@@ -249,6 +248,17 @@ DramInitiator::DramInitiator(sc_core::sc_module_name n, const sched::EngineSpec&
   m_port.period = ctx.period;
 }
 
+DramInitiator::Bursts::Bursts(uint64_t bytesPerFrame, uint64_t burstBytes)
+    : frameBytes(bytesPerFrame), burst(burstBytes), perFrame(ceilDiv(bytesPerFrame, burstBytes)) {}
+
+uint64_t DramInitiator::issue(Bursts& q, bool write, uint64_t rq) {
+  const uint64_t inFrame = q.next % q.perFrame;
+  const uint64_t bytes = std::min(q.burst, q.frameBytes - inFrame * q.burst);
+  const uint64_t done = m_port.access(write, q.next * q.burst, bytes, rq);
+  ++q.next;
+  return done;
+}
+
 InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                    std::vector<Stream*> outputs, uint64_t addressBase)
     : DramInitiator(n, spec, ctx, {}, std::move(outputs), addressBase) {
@@ -258,26 +268,18 @@ InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, con
 void InputDma::run() {
   const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
   const uint64_t N = T * uint64_t(m_ctx.frames);
-  const uint64_t frameBytes = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame));
-  const uint64_t burst = m_ctx.burst_bytes;
-  const uint64_t burstsPerFrame = ceilDiv(frameBytes, burst);
   const uint64_t outCost = uint64_t(m_spec.out_cost), lat = uint64_t(m_spec.latency);
-  uint64_t consumed[kRing] = {};
-  uint64_t nextBurst = 0, lastRq = 0, maxDone = 0, oPrev = 0, consumedFrom = 0;
+  Bursts q(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes);
+  uint64_t lastRq = 0, maxDone = 0, oPrev = 0, consumedFrom = 0;
   for (uint64_t g = 0; g < N; ++g) {
     const uint64_t f = g / T, k = g % T;
-    const uint64_t byteEnd = ceilDiv((k + 1) * frameBytes, T);
-    const uint64_t gb = f * burstsPerFrame + (byteEnd - 1) / burst;
-    while (nextBurst <= gb) {
-      uint64_t rq = lastRq;
-      if (nextBurst >= 2) rq = std::max(rq, consumed[(nextBurst - 2) % kRing]); // two bursts in flight
-      const uint64_t inFrame = nextBurst % burstsPerFrame;
-      const uint64_t bytes = std::min(burst, frameBytes - inFrame * burst);
-      if (nextBurst == 0) m_firstRequest = rq;
-      uint64_t done = m_port.access(false, nextBurst * burst, bytes, rq);
-      maxDone = std::max(maxDone, done);
+    const uint64_t byteEnd = ceilDiv((k + 1) * q.frameBytes, T);
+    const uint64_t gb = f * q.perFrame + (byteEnd - 1) / q.burst;
+    while (q.next <= gb) {
+      const uint64_t rq = q.requestAt(lastRq); // two bursts in flight
+      if (q.next == 0) m_firstRequest = rq;
+      maxDone = std::max(maxDone, issue(q, false, rq));
       lastRq = rq;
-      ++nextBurst;
     }
     const uint64_t ideal = oPrev + outCost;
     uint64_t o = std::max(ideal, maxDone);
@@ -286,7 +288,7 @@ void InputDma::run() {
     uint64_t blocked = w - (o + lat);
     o = w - lat;
     // Bursts up to gb have been consumed up to this token (earlier ones are now final).
-    for (uint64_t b = consumedFrom; b <= gb; ++b) consumed[b % kRing] = o;
+    for (uint64_t b = consumedFrom; b <= gb; ++b) q.setFreed(b, o);
     consumedFrom = gb;
     account(g, std::min(o - oPrev, outCost), o - oPrev - std::min(o - oPrev, outCost), blocked, dramWait, o);
     oPrev = o;
@@ -305,11 +307,8 @@ OutputDma::OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, c
 void OutputDma::run() {
   Port& p = m_ports.at(0);
   const uint64_t T = uint64_t(p.spec.tokens_per_frame);
-  const uint64_t frameBytes = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame));
-  const uint64_t burst = m_ctx.burst_bytes;
-  const uint64_t burstsPerFrame = ceilDiv(frameBytes, burst);
-  uint64_t writeDone[kRing] = {};
-  uint64_t nextBurst = 0, frameStart = 0, busy = 0, blocked = 0, lastDone = 0;
+  Bursts q(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes);
+  uint64_t frameStart = 0, busy = 0, blocked = 0, lastDone = 0;
   for (uint64_t f = 0; f < uint64_t(m_ctx.frames); ++f) {
     uint64_t frameEnd = 0;
     for (uint64_t k = 0; k < T; ++k) {
@@ -321,22 +320,19 @@ void OutputDma::run() {
       }
       busy += uint64_t(p.spec.read_cost);
       release(p, j + 1, end);
-      const uint64_t byteEnd = ceilDiv((k + 1) * frameBytes, T);
+      const uint64_t byteEnd = ceilDiv((k + 1) * q.frameBytes, T);
       // Complete bursts (or the frame's last, partial one) are written as soon as filled.
-      const uint64_t fullBursts = (k + 1 == T) ? burstsPerFrame : byteEnd / burst;
-      while (nextBurst < f * burstsPerFrame + fullBursts) {
-        uint64_t rq = end;
-        if (nextBurst >= 2) rq = std::max(rq, writeDone[(nextBurst - 2) % kRing]); // two writes in flight
+      const uint64_t fullBursts = (k + 1 == T) ? q.perFrame : byteEnd / q.burst;
+      while (q.next < f * q.perFrame + fullBursts) {
+        const uint64_t rq = q.requestAt(end); // two writes in flight
         if (rq > end) {
           blocked += rq - end;
           p.lastReadEnd = std::max(p.lastReadEnd, rq); // the DMA stalls until a write buffer frees
         }
-        const uint64_t inFrame = nextBurst % burstsPerFrame;
-        const uint64_t bytes = std::min(burst, frameBytes - inFrame * burst);
-        uint64_t done = m_port.access(true, nextBurst * burst, bytes, rq);
-        writeDone[nextBurst % kRing] = done;
+        const uint64_t b = q.next;
+        const uint64_t done = issue(q, true, rq);
+        q.setFreed(b, done);
         frameEnd = std::max(frameEnd, done);
-        ++nextBurst;
       }
     }
     frameEnd = std::max(frameEnd, lastDone);

@@ -12,6 +12,7 @@
 //     (the engine then stalls: blocked cycles).
 // Before blocking on a full output it keeps reading inputs into its buffer as far as the buffer
 // allows, as hardware would.
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -130,6 +131,23 @@ public:
                 std::vector<Stream*> inputs, std::vector<Stream*> outputs, uint64_t addressBase);
 
 protected:
+  /// Frames moved through DRAM in bursts of burst_bytes (a frame's last burst may be partial), with
+  /// at most two in flight: burst n is requested no earlier than the cycle at which burst n - 2
+  /// freed its buffer (input DMA: consumed by the pipeline; output DMA: written).
+  struct Bursts {
+    static constexpr uint64_t kRing = 8;
+    uint64_t frameBytes, burst, perFrame;
+    uint64_t next = 0;          // global index (over frames) of the next burst to issue
+    uint64_t freed[kRing] = {}; // cycle at which burst b freed its buffer, at b % kRing
+    Bursts(uint64_t bytesPerFrame, uint64_t burstBytes);
+    /// Earliest request cycle of the next burst, not before t.
+    uint64_t requestAt(uint64_t t) const { return next >= 2 ? std::max(t, freed[(next - 2) % kRing]) : t; }
+    void setFreed(uint64_t b, uint64_t t) { freed[b % kRing] = t; }
+  };
+  /// Issues burst q.next (a read, or a posted write) at cycle rq and advances q; returns the cycle
+  /// at which it completes.
+  uint64_t issue(Bursts& q, bool write, uint64_t rq);
+
   DramPort m_port;
 };
 
