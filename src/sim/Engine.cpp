@@ -103,7 +103,7 @@ void EngineBase::dropData(Port& p, uint64_t j) {
   }
 }
 
-uint64_t EngineBase::writeAll(uint64_t t, uint64_t /*outIndex*/, const Payload& data) {
+uint64_t EngineBase::writeAll(uint64_t t, const Payload& data) {
   uint64_t w = t;
   for (size_t i = 0; i < m_outs.size(); ++i) {
     Stream* s = m_outs[i];
@@ -220,7 +220,7 @@ void DataflowEngine::run() {
       uint64_t target = f * Tp + uint64_t(p.keepFrom[size_t(k + 1)]);
       release(p, target, o);
     }
-    uint64_t w = writeAll(o + lat, g, data);
+    uint64_t w = writeAll(o + lat, data);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
     account(g, busy, interval - busy, blocked, dramWait, o);
@@ -284,7 +284,7 @@ void InputDma::run() {
     const uint64_t ideal = oPrev + outCost;
     uint64_t o = std::max(ideal, maxDone);
     const uint64_t dramWait = o - ideal;
-    uint64_t w = writeAll(o + lat, g, m_ctx.func ? inputToken(*m_ctx.func, f, k) : nullptr);
+    uint64_t w = writeAll(o + lat, m_ctx.func ? inputToken(*m_ctx.func, f, k) : nullptr);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
     // Bursts up to gb have been consumed up to this token (earlier ones are now final).
@@ -384,7 +384,7 @@ void WeightStreamer::run() {
       inFlight[i % 2] = d;
       done = std::max(done, d);
     }
-    uint64_t w = writeAll(done, g);
+    uint64_t w = writeAll(done);
     account(g, 0, w - oPrev, 0, done - rq, w);
     rqPrev = rq;
     oPrev = w;

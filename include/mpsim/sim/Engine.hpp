@@ -86,7 +86,7 @@ protected:
   void release(Port& p, uint64_t target, uint64_t t);
   /// Writes one token (with its values in functional mode) to every output: returns the cycle it
   /// was written (>= t).
-  uint64_t writeAll(uint64_t t, uint64_t outIndex, const Payload& data = nullptr);
+  uint64_t writeAll(uint64_t t, const Payload& data = nullptr);
   /// Functional mode: values of token j (global index) of port p, which must still be buffered.
   const Payload& tokenData(const Port& p, uint64_t j) const;
   /// Functional mode: forgets the values of tokens below j (global index).
