@@ -7,6 +7,17 @@
 namespace mpsim::sim {
 using sched::NeedKind;
 
+const char* stateName(EngineState s) {
+  switch (s) {
+  case EngineState::Running: return "running";
+  case EngineState::WaitingForInput: return "waiting for input";
+  case EngineState::WaitingForOutput: return "waiting for output space";
+  case EngineState::Blocked: return "blocked";
+  case EngineState::Done: return "done";
+  }
+  return "?";
+}
+
 EngineBase::EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                        std::vector<Stream*> inputs, std::vector<Stream*> outputs)
     : sc_module(n), m_spec(spec), m_ctx(ctx), m_outs(std::move(outputs)) {
@@ -37,11 +48,11 @@ bool EngineBase::readOne(Port& p) {
   if (j >= cap) start = std::max(start, p.relTime[j % cap]);
   if (p.stream->empty()) readAhead(); // hardware keeps filling its other buffers meanwhile
   syncTo(start);
-  m_state = "waiting for input";
+  m_state = EngineState::WaitingForInput;
   m_waitOn = p.stream;
   m_waitWrite = false;
   uint64_t t = p.stream->pop();
-  m_state = "running";
+  m_state = EngineState::Running;
   uint64_t end = std::max(start + uint64_t(p.spec.read_cost), t + 1);
   p.stream->readDone(end);
   if (m_ctx.func && p.spec.need != NeedKind::Pass) p.data.push_back(p.stream->popped());
@@ -108,11 +119,11 @@ uint64_t EngineBase::writeAll(uint64_t t, const Payload& data) {
   for (size_t i = 0; i < m_outs.size(); ++i) {
     Stream* s = m_outs[i];
     if (s->full()) readAhead();
-    m_state = "waiting for output space";
+    m_state = EngineState::WaitingForOutput;
     m_waitOn = s;
     m_waitWrite = true;
     w = std::max(w, s->waitSlot());
-    m_state = "running";
+    m_state = EngineState::Running;
   }
   syncTo(w);
   if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("{}: token written at {} (ready {})", m_spec.name, w, t);
@@ -144,9 +155,14 @@ void EngineBase::account(uint64_t outIndex, uint64_t busy, uint64_t starved, uin
 }
 
 void EngineBase::blockForever(const std::string& why) {
-  m_state = why;
+  m_state = EngineState::Blocked;
+  m_blockedWhy = why;
   m_waitOn = nullptr;
   sc_core::wait(m_never);
+}
+
+std::string EngineBase::state() const {
+  return m_state == EngineState::Blocked ? m_blockedWhy : std::string(stateName(m_state));
 }
 
 EngineStats EngineBase::stats() const {
@@ -155,7 +171,7 @@ EngineStats EngineBase::stats() const {
   s.first_output = m_firstOut;
   s.last_output = m_lastOut;
   s.tokens_out = m_tokensOut;
-  s.state = m_state;
+  s.state = state();
   return s;
 }
 
@@ -231,7 +247,7 @@ void DataflowEngine::run() {
     release(p, p.total, oPrev);
     if (p.total > 0 && p.readCount < p.total) readUpTo(p, p.total - 1);
   }
-  m_state = "done";
+  m_state = EngineState::Done;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +309,7 @@ void InputDma::run() {
     account(g, std::min(o - oPrev, outCost), o - oPrev - std::min(o - oPrev, outCost), blocked, dramWait, o);
     oPrev = o;
   }
-  m_state = "done";
+  m_state = EngineState::Done;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +367,7 @@ void OutputDma::run() {
     frameStart = frameEnd;
     lastDone = frameEnd;
   }
-  m_state = "done";
+  m_state = EngineState::Done;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,11 +385,11 @@ void WeightStreamer::run() {
   const uint64_t burst = m_ctx.burst_bytes;
   uint64_t rqPrev = 0, oPrev = 0;
   for (uint64_t g = 0; g < N; ++g) {
-    m_state = "waiting for output space";
+    m_state = EngineState::WaitingForOutput;
     m_waitOn = m_outs.at(0);
     m_waitWrite = true;
     uint64_t slot = m_outs.at(0)->waitSlot(); // the weight buffer half this pass goes into is free
-    m_state = "running";
+    m_state = EngineState::Running;
     uint64_t rq = std::max(slot, rqPrev);
     // Bursts go out one after another with at most two in flight.
     uint64_t done = rq, inFlight[2] = {rq, rq};
@@ -389,7 +405,7 @@ void WeightStreamer::run() {
     rqPrev = rq;
     oPrev = w;
   }
-  m_state = "done";
+  m_state = EngineState::Done;
 }
 
 } // namespace mpsim::sim

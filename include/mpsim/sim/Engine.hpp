@@ -38,6 +38,12 @@ struct EngineContext {
   const FunctionalData* func = nullptr; // functional mode: tokens carry values (null: timing only)
 };
 
+/// What an engine is doing. Reports show it as text (stateName, EngineBase::state()).
+enum class EngineState { Running, WaitingForInput, WaitingForOutput, Blocked, Done };
+/// The report text of a state: "running", "waiting for input", "waiting for output space",
+/// "blocked" (an engine that blocks for good reports its reason instead), "done".
+const char* stateName(EngineState s);
+
 class EngineBase : public sc_core::sc_module {
 public:
   EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
@@ -47,8 +53,10 @@ public:
   EngineStats stats() const;
   /// Latest local time reached.
   uint64_t localTime() const { return m_localMax; }
-  /// For deadlock reports: what the engine waits for when it stopped.
-  const std::string& state() const { return m_state; }
+  /// For deadlock reports: what the engine waits for when it stopped (its state's text, or the
+  /// reason it blocked for good).
+  std::string state() const;
+  EngineState status() const { return m_state; }
   Stream* waitOn() const { return m_waitOn; }
   bool waitsForWrite() const { return m_waitWrite; }
 
@@ -101,7 +109,8 @@ protected:
   std::vector<Port> m_ports;
   std::vector<Stream*> m_outs;
   uint64_t m_localMax = 0;
-  std::string m_state = "running";
+  EngineState m_state = EngineState::Running;
+  std::string m_blockedWhy; // EngineState::Blocked: the reason
   Stream* m_waitOn = nullptr;
   bool m_waitWrite = false;
   // Stats of the current and of the last complete frame interval.
