@@ -7,6 +7,17 @@
 namespace mpsim::sim {
 using sched::NeedKind;
 
+const char* stateName(EngineState s) {
+  switch (s) {
+  case EngineState::Running: return "running";
+  case EngineState::WaitingForInput: return "waiting for input";
+  case EngineState::WaitingForOutput: return "waiting for output space";
+  case EngineState::Blocked: return "blocked";
+  case EngineState::Done: return "done";
+  }
+  return "?";
+}
+
 EngineBase::EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                        std::vector<Stream*> inputs, std::vector<Stream*> outputs)
     : sc_module(n), m_spec(spec), m_ctx(ctx), m_outs(std::move(outputs)) {
@@ -37,11 +48,11 @@ bool EngineBase::readOne(Port& p) {
   if (j >= cap) start = std::max(start, p.relTime[j % cap]);
   if (p.stream->empty()) readAhead(); // hardware keeps filling its other buffers meanwhile
   syncTo(start);
-  m_state = "waiting for input";
+  m_state = EngineState::WaitingForInput;
   m_waitOn = p.stream;
   m_waitWrite = false;
   uint64_t t = p.stream->pop();
-  m_state = "running";
+  m_state = EngineState::Running;
   uint64_t end = std::max(start + uint64_t(p.spec.read_cost), t + 1);
   p.stream->readDone(end);
   if (m_ctx.func && p.spec.need != NeedKind::Pass) p.data.push_back(p.stream->popped());
@@ -103,16 +114,16 @@ void EngineBase::dropData(Port& p, uint64_t j) {
   }
 }
 
-uint64_t EngineBase::writeAll(uint64_t t, uint64_t /*outIndex*/, const Payload& data) {
+uint64_t EngineBase::writeAll(uint64_t t, const Payload& data) {
   uint64_t w = t;
   for (size_t i = 0; i < m_outs.size(); ++i) {
     Stream* s = m_outs[i];
     if (s->full()) readAhead();
-    m_state = "waiting for output space";
+    m_state = EngineState::WaitingForOutput;
     m_waitOn = s;
     m_waitWrite = true;
     w = std::max(w, s->waitSlot());
-    m_state = "running";
+    m_state = EngineState::Running;
   }
   syncTo(w);
   if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("{}: token written at {} (ready {})", m_spec.name, w, t);
@@ -144,9 +155,14 @@ void EngineBase::account(uint64_t outIndex, uint64_t busy, uint64_t starved, uin
 }
 
 void EngineBase::blockForever(const std::string& why) {
-  m_state = why;
+  m_state = EngineState::Blocked;
+  m_blockedWhy = why;
   m_waitOn = nullptr;
   sc_core::wait(m_never);
+}
+
+std::string EngineBase::state() const {
+  return m_state == EngineState::Blocked ? m_blockedWhy : std::string(stateName(m_state));
 }
 
 EngineStats EngineBase::stats() const {
@@ -155,7 +171,7 @@ EngineStats EngineBase::stats() const {
   s.first_output = m_firstOut;
   s.last_output = m_lastOut;
   s.tokens_out = m_tokensOut;
-  s.state = m_state;
+  s.state = state();
   return s;
 }
 
@@ -220,7 +236,7 @@ void DataflowEngine::run() {
       uint64_t target = f * Tp + uint64_t(p.keepFrom[size_t(k + 1)]);
       release(p, target, o);
     }
-    uint64_t w = writeAll(o + lat, g, data);
+    uint64_t w = writeAll(o + lat, data);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
     account(g, busy, interval - busy, blocked, dramWait, o);
@@ -231,13 +247,12 @@ void DataflowEngine::run() {
     release(p, p.total, oPrev);
     if (p.total > 0 && p.readCount < p.total) readUpTo(p, p.total - 1);
   }
-  m_state = "done";
+  m_state = EngineState::Done;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 namespace {
-constexpr uint64_t kRing = 8;
 uint64_t ceilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 } // namespace
 
@@ -249,6 +264,17 @@ DramInitiator::DramInitiator(sc_core::sc_module_name n, const sched::EngineSpec&
   m_port.period = ctx.period;
 }
 
+DramInitiator::Bursts::Bursts(uint64_t bytesPerFrame, uint64_t burstBytes)
+    : frameBytes(bytesPerFrame), burst(burstBytes), perFrame(ceilDiv(bytesPerFrame, burstBytes)) {}
+
+uint64_t DramInitiator::issue(Bursts& q, bool write, uint64_t rq) {
+  const uint64_t inFrame = q.next % q.perFrame;
+  const uint64_t bytes = std::min(q.burst, q.frameBytes - inFrame * q.burst);
+  const uint64_t done = m_port.access(write, q.next * q.burst, bytes, rq);
+  ++q.next;
+  return done;
+}
+
 InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                    std::vector<Stream*> outputs, uint64_t addressBase)
     : DramInitiator(n, spec, ctx, {}, std::move(outputs), addressBase) {
@@ -258,40 +284,32 @@ InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, con
 void InputDma::run() {
   const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
   const uint64_t N = T * uint64_t(m_ctx.frames);
-  const uint64_t frameBytes = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame));
-  const uint64_t burst = m_ctx.burst_bytes;
-  const uint64_t burstsPerFrame = ceilDiv(frameBytes, burst);
   const uint64_t outCost = uint64_t(m_spec.out_cost), lat = uint64_t(m_spec.latency);
-  uint64_t consumed[kRing] = {};
-  uint64_t nextBurst = 0, lastRq = 0, maxDone = 0, oPrev = 0, consumedFrom = 0;
+  Bursts q(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes);
+  uint64_t lastRq = 0, maxDone = 0, oPrev = 0, consumedFrom = 0;
   for (uint64_t g = 0; g < N; ++g) {
     const uint64_t f = g / T, k = g % T;
-    const uint64_t byteEnd = ceilDiv((k + 1) * frameBytes, T);
-    const uint64_t gb = f * burstsPerFrame + (byteEnd - 1) / burst;
-    while (nextBurst <= gb) {
-      uint64_t rq = lastRq;
-      if (nextBurst >= 2) rq = std::max(rq, consumed[(nextBurst - 2) % kRing]); // two bursts in flight
-      const uint64_t inFrame = nextBurst % burstsPerFrame;
-      const uint64_t bytes = std::min(burst, frameBytes - inFrame * burst);
-      if (nextBurst == 0) m_firstRequest = rq;
-      uint64_t done = m_port.access(false, nextBurst * burst, bytes, rq);
-      maxDone = std::max(maxDone, done);
+    const uint64_t byteEnd = ceilDiv((k + 1) * q.frameBytes, T);
+    const uint64_t gb = f * q.perFrame + (byteEnd - 1) / q.burst;
+    while (q.next <= gb) {
+      const uint64_t rq = q.requestAt(lastRq); // two bursts in flight
+      if (q.next == 0) m_firstRequest = rq;
+      maxDone = std::max(maxDone, issue(q, false, rq));
       lastRq = rq;
-      ++nextBurst;
     }
     const uint64_t ideal = oPrev + outCost;
     uint64_t o = std::max(ideal, maxDone);
     const uint64_t dramWait = o - ideal;
-    uint64_t w = writeAll(o + lat, g, m_ctx.func ? inputToken(*m_ctx.func, f, k) : nullptr);
+    uint64_t w = writeAll(o + lat, m_ctx.func ? inputToken(*m_ctx.func, f, k) : nullptr);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
     // Bursts up to gb have been consumed up to this token (earlier ones are now final).
-    for (uint64_t b = consumedFrom; b <= gb; ++b) consumed[b % kRing] = o;
+    for (uint64_t b = consumedFrom; b <= gb; ++b) q.setFreed(b, o);
     consumedFrom = gb;
     account(g, std::min(o - oPrev, outCost), o - oPrev - std::min(o - oPrev, outCost), blocked, dramWait, o);
     oPrev = o;
   }
-  m_state = "done";
+  m_state = EngineState::Done;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,11 +323,8 @@ OutputDma::OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, c
 void OutputDma::run() {
   Port& p = m_ports.at(0);
   const uint64_t T = uint64_t(p.spec.tokens_per_frame);
-  const uint64_t frameBytes = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame));
-  const uint64_t burst = m_ctx.burst_bytes;
-  const uint64_t burstsPerFrame = ceilDiv(frameBytes, burst);
-  uint64_t writeDone[kRing] = {};
-  uint64_t nextBurst = 0, frameStart = 0, busy = 0, blocked = 0, lastDone = 0;
+  Bursts q(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes);
+  uint64_t frameStart = 0, busy = 0, blocked = 0, lastDone = 0;
   for (uint64_t f = 0; f < uint64_t(m_ctx.frames); ++f) {
     uint64_t frameEnd = 0;
     for (uint64_t k = 0; k < T; ++k) {
@@ -321,22 +336,19 @@ void OutputDma::run() {
       }
       busy += uint64_t(p.spec.read_cost);
       release(p, j + 1, end);
-      const uint64_t byteEnd = ceilDiv((k + 1) * frameBytes, T);
+      const uint64_t byteEnd = ceilDiv((k + 1) * q.frameBytes, T);
       // Complete bursts (or the frame's last, partial one) are written as soon as filled.
-      const uint64_t fullBursts = (k + 1 == T) ? burstsPerFrame : byteEnd / burst;
-      while (nextBurst < f * burstsPerFrame + fullBursts) {
-        uint64_t rq = end;
-        if (nextBurst >= 2) rq = std::max(rq, writeDone[(nextBurst - 2) % kRing]); // two writes in flight
+      const uint64_t fullBursts = (k + 1 == T) ? q.perFrame : byteEnd / q.burst;
+      while (q.next < f * q.perFrame + fullBursts) {
+        const uint64_t rq = q.requestAt(end); // two writes in flight
         if (rq > end) {
           blocked += rq - end;
           p.lastReadEnd = std::max(p.lastReadEnd, rq); // the DMA stalls until a write buffer frees
         }
-        const uint64_t inFrame = nextBurst % burstsPerFrame;
-        const uint64_t bytes = std::min(burst, frameBytes - inFrame * burst);
-        uint64_t done = m_port.access(true, nextBurst * burst, bytes, rq);
-        writeDone[nextBurst % kRing] = done;
+        const uint64_t b = q.next;
+        const uint64_t done = issue(q, true, rq);
+        q.setFreed(b, done);
         frameEnd = std::max(frameEnd, done);
-        ++nextBurst;
       }
     }
     frameEnd = std::max(frameEnd, lastDone);
@@ -355,7 +367,7 @@ void OutputDma::run() {
     frameStart = frameEnd;
     lastDone = frameEnd;
   }
-  m_state = "done";
+  m_state = EngineState::Done;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,11 +385,11 @@ void WeightStreamer::run() {
   const uint64_t burst = m_ctx.burst_bytes;
   uint64_t rqPrev = 0, oPrev = 0;
   for (uint64_t g = 0; g < N; ++g) {
-    m_state = "waiting for output space";
+    m_state = EngineState::WaitingForOutput;
     m_waitOn = m_outs.at(0);
     m_waitWrite = true;
     uint64_t slot = m_outs.at(0)->waitSlot(); // the weight buffer half this pass goes into is free
-    m_state = "running";
+    m_state = EngineState::Running;
     uint64_t rq = std::max(slot, rqPrev);
     // Bursts go out one after another with at most two in flight.
     uint64_t done = rq, inFlight[2] = {rq, rq};
@@ -388,12 +400,12 @@ void WeightStreamer::run() {
       inFlight[i % 2] = d;
       done = std::max(done, d);
     }
-    uint64_t w = writeAll(done, g);
+    uint64_t w = writeAll(done);
     account(g, 0, w - oPrev, 0, done - rq, w);
     rqPrev = rq;
     oPrev = w;
   }
-  m_state = "done";
+  m_state = EngineState::Done;
 }
 
 } // namespace mpsim::sim

@@ -49,9 +49,9 @@ void analyseDeadlock(const sched::Mapping& m, const std::vector<EngineBase*>& en
   std::vector<std::string> via(engines.size());
   for (size_t i = 0; i < engines.size(); ++i) {
     const EngineBase* e = engines[i];
-    if (e->state() == "done") continue;
+    if (e->status() == EngineState::Done) continue;
     std::string msg = e->spec().name + ": " + e->state();
-    if (Stream* s = e->waitOn(); s && e->state() != "running") {
+    if (Stream* s = e->waitOn(); s && e->status() != EngineState::Running) {
       const auto& spec = m.streams[size_t(streamId[s])];
       bool writing = e->waitsForWrite();
       next[i] = writing ? spec.consumer : spec.producer;
@@ -185,7 +185,7 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   if (opt.functional && !opt.output_npy.empty()) writeOutput(*opt.functional, m, *output, opt.output_npy);
   bool allDone = true;
   for (auto* e : engines)
-    if (e->state() != "done") allDone = false;
+    if (e->status() != EngineState::Done) allDone = false;
   if (r.frames_done < r.frames || !allDone) analyseDeadlock(m, engines, streams, r);
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Modules are left to the process: SystemC 2.3 does not support destroying an elaborated design.

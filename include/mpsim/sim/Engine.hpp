@@ -12,6 +12,7 @@
 //     (the engine then stalls: blocked cycles).
 // Before blocking on a full output it keeps reading inputs into its buffer as far as the buffer
 // allows, as hardware would.
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -37,6 +38,12 @@ struct EngineContext {
   const FunctionalData* func = nullptr; // functional mode: tokens carry values (null: timing only)
 };
 
+/// What an engine is doing. Reports show it as text (stateName, EngineBase::state()).
+enum class EngineState { Running, WaitingForInput, WaitingForOutput, Blocked, Done };
+/// The report text of a state: "running", "waiting for input", "waiting for output space",
+/// "blocked" (an engine that blocks for good reports its reason instead), "done".
+const char* stateName(EngineState s);
+
 class EngineBase : public sc_core::sc_module {
 public:
   EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
@@ -46,8 +53,10 @@ public:
   EngineStats stats() const;
   /// Latest local time reached.
   uint64_t localTime() const { return m_localMax; }
-  /// For deadlock reports: what the engine waits for when it stopped.
-  const std::string& state() const { return m_state; }
+  /// For deadlock reports: what the engine waits for when it stopped (its state's text, or the
+  /// reason it blocked for good).
+  std::string state() const;
+  EngineState status() const { return m_state; }
   Stream* waitOn() const { return m_waitOn; }
   bool waitsForWrite() const { return m_waitWrite; }
 
@@ -85,7 +94,7 @@ protected:
   void release(Port& p, uint64_t target, uint64_t t);
   /// Writes one token (with its values in functional mode) to every output: returns the cycle it
   /// was written (>= t).
-  uint64_t writeAll(uint64_t t, uint64_t outIndex, const Payload& data = nullptr);
+  uint64_t writeAll(uint64_t t, const Payload& data = nullptr);
   /// Functional mode: values of token j (global index) of port p, which must still be buffered.
   const Payload& tokenData(const Port& p, uint64_t j) const;
   /// Functional mode: forgets the values of tokens below j (global index).
@@ -100,7 +109,8 @@ protected:
   std::vector<Port> m_ports;
   std::vector<Stream*> m_outs;
   uint64_t m_localMax = 0;
-  std::string m_state = "running";
+  EngineState m_state = EngineState::Running;
+  std::string m_blockedWhy; // EngineState::Blocked: the reason
   Stream* m_waitOn = nullptr;
   bool m_waitWrite = false;
   // Stats of the current and of the last complete frame interval.
@@ -130,6 +140,23 @@ public:
                 std::vector<Stream*> inputs, std::vector<Stream*> outputs, uint64_t addressBase);
 
 protected:
+  /// Frames moved through DRAM in bursts of burst_bytes (a frame's last burst may be partial), with
+  /// at most two in flight: burst n is requested no earlier than the cycle at which burst n - 2
+  /// freed its buffer (input DMA: consumed by the pipeline; output DMA: written).
+  struct Bursts {
+    static constexpr uint64_t kRing = 8;
+    uint64_t frameBytes, burst, perFrame;
+    uint64_t next = 0;          // global index (over frames) of the next burst to issue
+    uint64_t freed[kRing] = {}; // cycle at which burst b freed its buffer, at b % kRing
+    Bursts(uint64_t bytesPerFrame, uint64_t burstBytes);
+    /// Earliest request cycle of the next burst, not before t.
+    uint64_t requestAt(uint64_t t) const { return next >= 2 ? std::max(t, freed[(next - 2) % kRing]) : t; }
+    void setFreed(uint64_t b, uint64_t t) { freed[b % kRing] = t; }
+  };
+  /// Issues burst q.next (a read, or a posted write) at cycle rq and advances q; returns the cycle
+  /// at which it completes.
+  uint64_t issue(Bursts& q, bool write, uint64_t rq);
+
   DramPort m_port;
 };
 
