@@ -402,11 +402,12 @@ Tensor multiThreshold(const AccTensor& acc, const AccTensor& thresholds, const A
   const int64_t plane = s.h * s.w;
   for (int64_t c = 0; c < s.c; ++c) {
     const int64_t* th = thresholds.data() + (rows == 1 ? 0 : c) * T;
-    const bool sorted = std::is_sorted(th, th + T);
+    // Few thresholds: a branch-free count (any order); many: binary search when sorted.
+    const bool search = T > 32 && std::is_sorted(th, th + T);
     for (int64_t n = 0; n < s.n; ++n) {
       const int64_t* a = acc.data() + (n * s.c + c) * plane;
       int32_t* y = r.data() + (n * s.c + c) * plane;
-      if (sorted) {
+      if (search) {
         for (int64_t i = 0; i < plane; ++i)
           y[i] = static_cast<int32_t>((std::upper_bound(th, th + T, a[i]) - th) + bias);
       } else {

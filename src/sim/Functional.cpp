@@ -44,35 +44,61 @@ uint64_t fnv1a(const std::string& s) {
 
 Rng layerRng(uint64_t seed, const std::string& name) { return Rng(seed * 0x2545F4914F6CDD1Dull ^ fnv1a(name)); }
 
-// Per-channel sorted values of a (N, C, H, W) tensor (all frames and pixels of each channel).
+// Per-channel values of a (N, C, H, W) tensor (all frames and pixels of each channel), unsorted.
 template <typename T>
 std::vector<std::vector<int64_t>> channelValues(const func::BasicTensor<T>& t) {
   const Shape& s = t.shape();
   std::vector<std::vector<int64_t>> v(static_cast<size_t>(s.c));
   const int64_t plane = s.h * s.w;
+  for (auto& x : v) x.reserve(size_t(s.n * plane));
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t c = 0; c < s.c; ++c)
       for (int64_t i = 0; i < plane; ++i) v[size_t(c)].push_back(int64_t(t.data()[(n * s.c + c) * plane + i]));
-  for (auto& x : v) std::sort(x.begin(), x.end());
   return v;
+}
+
+// The values at the given ranks (ascending, repeats allowed) of v as if v were sorted: order
+// statistics by recursive selection (nth_element at the middle rank, then each side), O(n log k)
+// instead of a full sort.
+void selectRanks(std::vector<int64_t>& v, size_t first, size_t last, const std::vector<size_t>& ranks, size_t lo,
+                 size_t hi, std::vector<int64_t>& out) {
+  if (lo >= hi) return;
+  const size_t mid = lo + (hi - lo) / 2, r = ranks[mid];
+  std::nth_element(v.begin() + std::ptrdiff_t(first), v.begin() + std::ptrdiff_t(r), v.begin() + std::ptrdiff_t(last));
+  size_t a = mid, b = mid + 1; // ranks equal to r
+  while (a > lo && ranks[a - 1] == r) --a;
+  while (b < hi && ranks[b] == r) ++b;
+  for (size_t k = a; k < b; ++k) out[k] = v[r];
+  selectRanks(v, first, r, ranks, lo, a, out);
+  selectRanks(v, r + 1, last, ranks, b, hi, out);
+}
+
+std::vector<int64_t> orderStatistics(std::vector<int64_t>& v, const std::vector<size_t>& ranks) {
+  std::vector<int64_t> out(ranks.size());
+  selectRanks(v, 0, v.size(), ranks, 0, ranks.size(), out);
+  return out;
 }
 
 // T sorted thresholds per channel at random quantiles of the values the channel takes on the
 // calibration frames, so that every output level occurs; clamped into [minV, maxV].
-func::AccTensor quantileThresholds(Rng& rng, const std::vector<std::vector<int64_t>>& vals, int64_t T, int64_t minV,
+func::AccTensor quantileThresholds(Rng& rng, std::vector<std::vector<int64_t>> vals, int64_t T, int64_t minV,
                                    int64_t maxV) {
   const int64_t rows = int64_t(vals.size());
   func::AccTensor t(Shape{1, 1, rows, T});
+  std::vector<size_t> ranks(static_cast<size_t>(T));
+  std::vector<int> bump(static_cast<size_t>(T));
   for (int64_t r = 0; r < rows; ++r) {
-    const auto& v = vals[size_t(r)];
+    auto& v = vals[size_t(r)];
     int64_t* row = t.data() + r * T;
     for (int64_t i = 0; i < T; ++i) {
       // Stratified: threshold i falls in the i-th of T slices of the value distribution.
       double q = (double(i) + rng.unit()) / double(T);
-      int64_t x = v.empty() ? 0 : v[std::min(v.size() - 1, size_t(q * double(v.size())))];
-      if (rng.uniform(0, 1)) ++x; // ties: a threshold equal to a value counts it as reached
-      row[i] = std::clamp(x, minV, maxV);
+      ranks[size_t(i)] = v.empty() ? 0 : std::min(v.size() - 1, size_t(q * double(v.size())));
+      bump[size_t(i)] = int(rng.uniform(0, 1)); // ties: a threshold equal to a value counts it as reached
     }
+    // ranks ascend with i (slice i lies below slice i + 1)
+    const std::vector<int64_t> at = v.empty() ? std::vector<int64_t>(size_t(T), 0) : orderStatistics(v, ranks);
+    for (int64_t i = 0; i < T; ++i) row[i] = std::clamp(at[size_t(i)] + bump[size_t(i)], minV, maxV);
     std::sort(row, row + T);
   }
   return t;
@@ -151,10 +177,10 @@ func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tens
   for (const auto& t : func::weightTypes(l))
     bound = std::max<int64_t>(bound, int64_t(func::accumulatorBound(xt, t, l.dotLength())));
   if (l.requant == graph::Requant::None) return p;
-  const auto vals = channelValues(func::weightedLayer(l, x, p.weights));
+  auto vals = channelValues(func::weightedLayer(l, x, p.weights));
   const int64_t levels = func::actMax(l.out) - func::actMin(l.out);
   if (l.requant == graph::Requant::Thresholds) {
-    p.thresholds = quantileThresholds(rng, vals, levels, -bound, bound);
+    p.thresholds = quantileThresholds(rng, std::move(vals), levels, -bound, bound);
   } else if (l.requant == graph::Requant::ScaleShift) {
     // y = (acc * scale + bias) >> shift maps the channel's calibration range onto the output range.
     p.scale.scale.assign(size_t(K), 1);
@@ -162,7 +188,8 @@ func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tens
     p.scale.shift.assign(size_t(K), 0);
     for (int64_t k = 0; k < K; ++k) {
       const auto& v = vals[size_t(k)];
-      const double lo = double(v.front()), span = std::max(1.0, double(v.back() - v.front()));
+      const auto mm = std::minmax_element(v.begin(), v.end());
+      const double lo = double(*mm.first), span = std::max(1.0, double(*mm.second - *mm.first));
       int64_t scale = rng.uniform(1, 7);
       int shift = std::clamp(int(std::ceil(std::log2(std::max(1.0, span * double(scale) / double(levels + 1))))), 0, 30);
       double bias = double(func::actMin(l.out)) * std::ldexp(1.0, shift) - lo * double(scale);
