@@ -167,13 +167,16 @@ void convCore(const Tensor& x, const Operand& xt, const std::vector<T>& wp, cons
   const int64_t kh = g.kh, kw = g.kw;
   const int64_t Hp = d.H + 2 * g.pad_h, Wp = d.W + 2 * g.pad_w;
   const int64_t taps = kh * kw * d.Cg;
-  std::vector<T> xp(static_cast<std::size_t>(d.G * Hp * Wp * d.Cg));
+  // Scratch reused across calls (the functional simulation convolves one window per token).
+  static thread_local std::vector<T> xp;
+  xp.resize(static_cast<std::size_t>(d.G * Hp * Wp * d.Cg));
+  const bool padded = g.pad_h > 0 || g.pad_w > 0; // without padding every element is overwritten
   const bool bip = xt.kind == OperandKind::Bipolar;
   const int64_t rowStride = Wp * d.Cg;
   const int64_t segment = g.dil_w == 1 ? kw * d.Cg : d.Cg;
   const int64_t segments = g.dil_w == 1 ? 1 : kw;
   for (int64_t n = 0; n < d.N; ++n) {
-    std::fill(xp.begin(), xp.end(), T(0));
+    if (padded) std::fill(xp.begin(), xp.end(), T(0));
     for (int64_t c = 0; c < d.C; ++c) {
       const int64_t gi = c / d.Cg, cc = c % d.Cg;
       const int32_t* src = x.data() + ((n * d.C + c) * d.H) * d.W;
