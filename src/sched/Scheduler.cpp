@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -44,6 +45,19 @@ struct Scheduler {
                            std::floor(dev.bram18 * b.bram), std::floor(dev.uram * b.uram)};
   }
 
+  /// The smallest divisor d of n (lanes) for which fits(d) holds; n when none does.
+  static int64_t fewestLanes(int64_t n, const std::function<bool(int64_t)>& fits) {
+    for (int64_t d : divisors(n))
+      if (fits(d)) return d;
+    return n;
+  }
+  /// Sets the PE of a layer without a manual PE, keeping its other manual keys.
+  void setPe(const std::string& name, int64_t pe) {
+    LayerMapping lm = manual.count(name) ? manual.at(name) : LayerMapping{};
+    lm.pe = int(pe);
+    cfg.mapping.layers[name] = lm;
+  }
+
   /// Folding and PE kind of every MAC layer for a cycle target; weights on chip (auto placement).
   void foldAll(int64_t target) {
     cfg.mapping.layers = manual;
@@ -51,16 +65,7 @@ struct Scheduler {
       if (l.kind == graph::LayerKind::LabelSelect) {
         // Top-k: the fewest comparator lanes (a divisor of the class count) that meet the target.
         if (manual.count(l.name) && manual.at(l.name).pe) continue;
-        const int64_t classes = l.in_shapes[0].c;
-        int64_t pe = classes;
-        for (int64_t d : divisors(classes))
-          if (labelSelectCycles(l, d) <= target) {
-            pe = d;
-            break;
-          }
-        LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
-        lm.pe = int(pe);
-        cfg.mapping.layers[l.name] = lm;
+        setPe(l.name, fewestLanes(l.in_shapes[0].c, [&](int64_t d) { return labelSelectCycles(l, d) <= target; }));
         continue;
       }
       if (!l.isWeighted()) {
@@ -71,15 +76,7 @@ struct Scheduler {
         if (!folds || (manual.count(l.name) && manual.at(l.name).pe)) continue;
         const int64_t c = l.out_shape.c;
         const int64_t tokens = std::max(l.stream_in.h * l.stream_in.w, l.out_shape.h * l.out_shape.w);
-        int64_t pe = c;
-        for (int64_t d : divisors(c))
-          if (tokens * ((c + d - 1) / d) <= target) {
-            pe = d;
-            break;
-          }
-        LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
-        lm.pe = int(pe);
-        cfg.mapping.layers[l.name] = lm;
+        setPe(l.name, fewestLanes(c, [&](int64_t d) { return tokens * ((c + d - 1) / d) <= target; }));
         continue;
       }
       const LayerMapping* given = manual.count(l.name) ? &manual.at(l.name) : nullptr;
