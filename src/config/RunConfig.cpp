@@ -102,6 +102,10 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   RunConfig cfg;
   cfg.file = doc->file;
   Reader root(doc);
+  // A network YAML given where a run config belongs: say so instead of listing unknown keys.
+  if (!root.has("network") && root.has("layers") && root.has("input"))
+    throw LoadError(doc->file + ": this is a network description (input, layers), not a run config; run it with "
+                                "`mpsim run --set network.model=" + doc->file + "` or name it as network.model in a run config");
 
   // network
   Reader net = root.child("network");

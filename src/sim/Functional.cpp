@@ -151,7 +151,9 @@ func::AccTensor givenThresholds(const Layer& l, int64_t channels) {
   const int64_t T = func::actMax(l.out) - func::actMin(l.out);
   if (int64_t(t.size()) != channels * T)
     throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(channels) + " x " +
-                    std::to_string(T) + " thresholds (channels, 2^B - 1); the file has shape " + t.shape().str());
+                    std::to_string(T) + " thresholds (channels, 2^B - 1) for its " + l.out.str() +
+                    " output; the file has shape " + t.shape().str() +
+                    " (do network.quant rules in the run config change this layer's width?)");
   t.reshape(Shape{1, 1, channels, T});
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t i = 1; i < T; ++i)

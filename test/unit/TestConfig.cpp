@@ -368,6 +368,10 @@ TEST_CASE("the network model must be a zoo name or a network file", "[unit][conf
   CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: model.onnx: network file not found (looked for model.onnx)");
   errs = runErrors(kResnetZcu102, {"network.model=vgg19"});
   CHECK_MESSAGE(errs, "t.yaml (from --set): network.model: 'vgg19' is neither a built-in model");
+  // A network description where a run config belongs.
+  errs = runErrors("input: {shape: [16]}\nlayers:\n  - {name: f, type: fc, out_features: 4}\n");
+  CHECK_MESSAGE(errs, "t.yaml: this is a network description (input, layers), not a run config; run it with "
+                      "`mpsim run --set network.model=t.yaml`");
   // Problems inside a network file are located in that file.
   TempDir dir;
   dir.write("bad_net.yaml", "input: {shape: [3, 4, 4]}\nlayers:\n  - {name: c, type: conv, kernel: 1}\n");
