@@ -2,6 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+
+#include <spdlog/spdlog.h>
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/config/FinnFolding.hpp"
@@ -206,7 +209,31 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   // The network, with its quantisation rules, and mapping names checked against it.
   io::ModelLoad model = io::loadModelFull(cfg.network.model, baseDir, modelWhere);
   graphOut = std::move(model.graph);
-  graph::applyQuantRules(graphOut, cfg.network.quant);
+  {
+    // Widths of layers whose integer parameters come with the model (ONNX initialisers, .npy files)
+    // should not change: say so when network.quant does (timing runs go on; functional runs will
+    // reject the parameters).
+    std::map<std::string, std::pair<int, graph::ActType>> given;
+    for (const auto& l : graphOut.layers())
+      if (l.weight_values || l.threshold_values || !l.weights_file.empty() || !l.thresholds_file.empty())
+        given[l.name] = {l.maxWeightBits(), l.out};
+    graph::applyQuantRules(graphOut, cfg.network.quant);
+    std::vector<std::string> changed;
+    for (const auto& [name, before] : given) {
+      const auto& l = graphOut.at(name);
+      if (l.maxWeightBits() != before.first || l.out != before.second)
+        changed.push_back("'" + name + "' (weights " + std::to_string(before.first) + " -> " +
+                          std::to_string(l.maxWeightBits()) + " bits, output " + before.second.str() + " -> " +
+                          l.out.str() + ")");
+    }
+    if (!changed.empty())
+      spdlog::warn("{}: network.quant changes {} layer(s) whose parameters come with the model, e.g. {}; functional "
+                   "runs will reject those parameters ({})",
+                   cfg.file, changed.size(), changed.front(),
+                   doc->file == "<built-in default example>"
+                       ? "the built-in default example's quant rules apply; give a run config without network.quant"
+                       : "remove network.quant to keep the model's widths");
+  }
   // PE/SIMD/ram_style of FINN-ONNX hardware nodes: the mapping of the build the file came from;
   // entries of mapping.layers (and a finn_folding file) refine it.
   for (const auto& h : model.mapping) {
