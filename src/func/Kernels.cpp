@@ -91,23 +91,20 @@ AccWidth accumulatorWidth(const Operand& x, const Operand& w, int64_t length) {
              : AccWidth::Int64;
 }
 
-ConvGeometry ConvGeometry::of(const graph::Layer& l) {
-  ConvGeometry g;
-  g.kh = l.kh; g.kw = l.kw;
-  g.stride_h = l.stride_h; g.stride_w = l.stride_w;
-  g.pad_h = l.pad_h; g.pad_w = l.pad_w;
-  g.dil_h = l.dil_h; g.dil_w = l.dil_w;
-  g.groups = l.groups;
-  g.out_channels = l.out_channels;
-  return g;
-}
-
 PoolGeometry PoolGeometry::of(const graph::Layer& l) {
   PoolGeometry g;
   g.kh = l.kh; g.kw = l.kw;
   g.stride_h = l.stride_h; g.stride_w = l.stride_w;
   g.pad_h = l.pad_h; g.pad_w = l.pad_w;
   g.dil_h = l.dil_h; g.dil_w = l.dil_w;
+  return g;
+}
+
+ConvGeometry ConvGeometry::of(const graph::Layer& l) {
+  ConvGeometry g;
+  static_cast<PoolGeometry&>(g) = PoolGeometry::of(l);
+  g.groups = l.groups;
+  g.out_channels = l.out_channels;
   return g;
 }
 

@@ -55,11 +55,18 @@ enum class AccWidth { Int32, Int64 };
 uint64_t accumulatorBound(const Operand& x, const Operand& w, int64_t length);
 AccWidth accumulatorWidth(const Operand& x, const Operand& w, int64_t length);
 
-struct ConvGeometry {
+/// A sliding window: kernel, stride, padding (each side) and dilation. Pooling uses it as is.
+struct PoolGeometry {
   int kh = 1, kw = 1;
   int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0; // zeros on each side (zero of the decoded value: no contribution)
+  int pad_h = 0, pad_w = 0;
   int dil_h = 1, dil_w = 1;
+  static PoolGeometry of(const graph::Layer& l);
+};
+
+/// A convolution's window (padding adds zeros of the decoded value: no contribution), groups and
+/// output channels.
+struct ConvGeometry : PoolGeometry {
   int groups = 1;
   int64_t out_channels = 0;
   static ConvGeometry of(const graph::Layer& l);
@@ -138,13 +145,6 @@ Tensor requantizeFloat(const AccTensor& acc, const std::vector<double>& multipli
                        const graph::ActType& out);
 
 // ---- pooling and element-wise ----
-struct PoolGeometry {
-  int kh = 1, kw = 1;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  int dil_h = 1, dil_w = 1;
-  static PoolGeometry of(const graph::Layer& l);
-};
 /// Max over each window; padded positions are ignored.
 Tensor maxPool(const Tensor& x, const PoolGeometry& g);
 /// Average over each window, divisor kh*kw (padded positions count as zeros when countPad, else
