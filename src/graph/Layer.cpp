@@ -13,6 +13,14 @@ std::string ActType::str() const {
   if (bipolar) return "bipolar";
   return (is_signed ? "int" : "uint") + std::to_string(bits);
 }
+int64_t ActType::valueMin() const {
+  if (bipolar) return -1;
+  return is_signed ? -(int64_t{1} << (bits - 1)) : 0;
+}
+int64_t ActType::valueMax() const {
+  if (bipolar) return 1;
+  return is_signed ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
+}
 
 namespace {
 struct KindName {

@@ -197,7 +197,7 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
     // Float input quantiser: rows (1 or one per channel) of 2^bits - 1 sorted thresholds.
     std::filesystem::path fp(*inThresholds);
     if (fp.is_relative()) fp = std::filesystem::path(doc->file).parent_path() / fp;
-    const int64_t T = input.out.bipolar ? 1 : (int64_t(1) << std::min(inBits, 24)) - 1;
+    const int64_t T = input.out.thresholdCount();
     try {
       const func::NpyArray a = func::readNpy(fp.string());
       std::vector<double> v = a.toDouble();

@@ -362,15 +362,11 @@ private:
   void noValues(const std::string& layerName, const std::string& why) {
     if (!m_noValues.count(layerName)) m_noValues[layerName] = why;
   }
-  static std::pair<int64_t, int64_t> decodedRange(const ActType& t) {
-    if (t.bipolar) return {-1, 1};
-    if (t.is_signed) return {-(int64_t(1) << (t.bits - 1)), (int64_t(1) << (t.bits - 1)) - 1};
-    return {0, (int64_t(1) << t.bits) - 1};
-  }
   // A stored activation of type t whose float value is scale * x + offset.
   static void storedChain(Dyn& y, const ActType& t, ValueChain c) {
     y.chain = std::move(c);
-    std::tie(y.lo, y.hi) = decodedRange(t);
+    y.lo = t.valueMin();
+    y.hi = t.valueMax();
   }
   void weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, LayerKind kind, int outAxis,
                 int64_t outCh, Layer proto);
@@ -611,8 +607,7 @@ void Importer::deriveThresholds(const onnx::NodeProto& n, const std::string& tar
   const int64_t C = l.isWeighted() ? l.out_channels : canon(n, x).c;
   if (!x.chain.consistentWith(C)) return noValues(target, "per-channel parameters do not match its " + std::to_string(C) + " channels");
   if (l.isWeighted() && !l.weight_values) return noValues(target, "its weights have no integer values");
-  const auto [omin, omax] = decodedRange(l.out);
-  const int64_t levels = l.out.bipolar ? 1 : omax - omin;
+  const int64_t levels = l.out.thresholdCount();
   if (qs.steps > levels)
     failNode(n, std::to_string(qs.steps) + " thresholds per channel do not fit the " + l.out.str() + " output");
   if (double(C) * double(levels) > double(kMaxElements))
@@ -674,8 +669,7 @@ void Importer::inputThresholds(const onnx::NodeProto& n, const Dyn& x, const Qua
   if (!x.chain.known()) return lose(x.chain.why());
   const int64_t C = canon(n, x).c;
   if (!x.chain.consistentWith(C)) return lose("per-channel parameters do not match the input channels");
-  const auto [omin, omax] = decodedRange(in.out);
-  const int64_t levels = in.out.bipolar ? 1 : omax - omin;
+  const int64_t levels = in.out.thresholdCount();
   const int64_t rows = x.chain.channels() > 1 || C == 1 ? C : 1;
   if (double(rows) * double(levels) > double(kMaxElements)) return lose("too many input thresholds");
   const double big = 1e30;
@@ -1054,11 +1048,11 @@ void Importer::finnThresholds(const onnx::NodeProto& n, const std::string& targe
   Layer& l = layer(target);
   const Const& th = cin(n, l.isWeighted() ? 2 : 1, "thresholds");
   if (th.dims.size() != 2 || !th.hasVals) failNode(n, "thresholds must be a 2-D tensor [channels, steps], got " + dimsStr(th.dims));
-  const auto [omin, omax] = decodedRange(l.out);
+  const int64_t omin = l.out.valueMin();
   if (!l.out.bipolar && actVal != omin)
     return noValues(target, "its output offset ActVal = " + std::to_string(actVal) + " differs from the lowest " + l.out.str() +
                                 " level " + std::to_string(omin));
-  const int64_t levels = l.out.bipolar ? 1 : omax - omin;
+  const int64_t levels = l.out.thresholdCount();
   const int64_t C = l.isWeighted() ? l.out_channels : canon(n, x).c, rows = th.dims[0], T = th.dims[1];
   if (double(C) * double(levels) > double(kMaxElements))
     return noValues(target, std::to_string(C) + " channels x " + std::to_string(levels) + " thresholds are too many");
@@ -1366,8 +1360,7 @@ void Importer::node(const onnx::NodeProto& n) {
         qs.why = "'" + n.name() + "' has a scale that is not positive";
       else if (t.bits > 16) qs.why = "'" + n.name() + "' quantises to more than 16 bits";
       else {
-        const std::pair<int64_t, int64_t> range = decodedRange(t);
-        const int64_t qmin0 = range.first, qmax = range.second; // (plain variables: lambdas capture them)
+        const int64_t qmin0 = t.valueMin(), qmax = t.valueMax();
         const int64_t qmin = qmin0 + (attrInt(n, "narrow", 0) != 0 && t.is_signed ? 1 : 0);
         const int64_t qmaxN = qmax - (attrInt(n, "narrow", 0) != 0 && !t.is_signed ? 1 : 0);
         auto sc = *scale, z = *zero;
@@ -1446,7 +1439,7 @@ void Importer::node(const onnx::NodeProto& n) {
       qs.steps = T;
       qs.reached = [f, T, rows](int64_t c, int64_t i, double v) { return v >= f[size_t((rows == 1 ? 0 : c) * T + i)]; };
       const double os = attrFloat(n, "out_scale", 1.0f), ob = attrFloat(n, "out_bias", 0.0f);
-      const int64_t omin = decodedRange(t).first;
+      const int64_t omin = t.valueMin();
       qs.out = ValueChain::identity();
       if (t.bipolar) { // count = (d + 1) / 2
         qs.out.mul({os / 2});
@@ -2203,7 +2196,7 @@ std::map<std::string, LayerParamFiles> writeLayerParams(const graph::Graph& g, c
       func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Int64, {C, T}, l.threshold_values->data());
     }
     if (l.input_thresholds) {
-      const int64_t T = l.out.bipolar ? 1 : (int64_t(1) << l.out.bits) - 1;
+      const int64_t T = l.out.thresholdCount();
       f.thresholds = dirName + "/" + base + ".thresholds.npy";
       func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Float64,
                      {int64_t(l.input_thresholds->size()) / T, T}, l.input_thresholds->data());

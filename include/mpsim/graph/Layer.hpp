@@ -49,6 +49,11 @@ struct ActType {
   bool operator==(const ActType& o) const { return bits == o.bits && is_signed == o.is_signed && bipolar == o.bipolar; }
   bool operator!=(const ActType& o) const { return !(*this == o); }
   std::string str() const; // "uint4", "int8", "bipolar"
+  /// Range of the values (bipolar: -1 and +1), for any width 1..32.
+  int64_t valueMin() const;
+  int64_t valueMax() const;
+  /// Thresholds per channel of a thresholds requantiser producing this type: 2^bits - 1 (bipolar: 1).
+  int64_t thresholdCount() const { return bipolar ? 1 : valueMax() - valueMin(); }
 };
 
 struct Layer {
