@@ -3,6 +3,7 @@
 // (test/func_ref.py network mode) bit for bit, and for timing identical to a timing-only run.
 #include <catch2/catch.hpp>
 
+#include "FuncTestUtil.hpp"
 #include "TempDir.hpp"
 
 #include <cstdlib>
@@ -285,18 +286,7 @@ TEST_CASE("functional tfc with a labelselect head outputs the top-k class indice
   checkRun(r, 6);
   REQUIRE(r.output.shape() == graph::Shape{6, 3, 1, 1});
   // The same network through the whole-tensor kernels: fc3's scores, and the tie rule on them.
-  const sim::FunctionalData d = sim::makeFunctionalData(run.graph, 3, "", 6);
-  std::map<std::string, func::Tensor> v;
-  for (const auto& l : run.graph.layers()) {
-    if (l.kind == graph::LayerKind::Input) {
-      v[l.name] = d.input;
-      continue;
-    }
-    std::vector<const func::Tensor*> ins;
-    for (const auto& i : l.inputs) ins.push_back(&v.at(i));
-    auto it = d.params.find(l.name);
-    v[l.name] = func::runLayer(l, ins, it == d.params.end() ? func::LayerParams{} : it->second);
-  }
+  const auto v = mpsim::test::runWholeTensors(run.graph, sim::makeFunctionalData(run.graph, 3, "", 6));
   CHECK(func::widen(v.at("top")).values() == r.output.values());
   const func::Tensor& scores = v.at("fc3");
   int tiesInTop = 0;

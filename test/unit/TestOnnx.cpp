@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "FuncTestUtil.hpp"
 #include "TempDir.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/config/FinnFolding.hpp"
@@ -565,24 +566,7 @@ namespace {
 // Runs an imported graph on the host with the functional kernels: parameters as a functional run
 // takes them (sim::makeFunctionalData), input frames from an .npy file.
 func::Tensor runImported(const graph::Graph& g, const std::string& inputNpy, int frames) {
-  sim::FunctionalData d = sim::makeFunctionalData(g, 1, inputNpy, frames);
-  std::map<std::string, func::Tensor> vals;
-  func::Tensor out;
-  for (const auto& l : g.layers()) {
-    if (l.kind == LayerKind::Input) {
-      vals[l.name] = d.input;
-      continue;
-    }
-    std::vector<const func::Tensor*> ins;
-    for (const auto& i : l.inputs) ins.push_back(&vals.at(i));
-    if (l.kind == LayerKind::Output) {
-      out = *ins.at(0);
-      continue;
-    }
-    auto it = d.params.find(l.name);
-    vals[l.name] = func::runLayer(l, ins, it == d.params.end() ? func::LayerParams{} : it->second);
-  }
-  return out;
+  return mpsim::test::runWholeTensors(g, sim::makeFunctionalData(g, 1, inputNpy, frames)).at("output");
 }
 
 bool hasNote(const io::OnnxImport& r, const std::string& text) {
