@@ -501,9 +501,15 @@ std::string Importer::uniqueName(const onnx::NodeProto& n) {
   }
   if (clean.empty()) clean = "layer";
   if (clean.size() > 120) clean.resize(120);
+  // "input", "output" and "output<N>" name the network's ends (graph outputs are named so below);
+  // a layer may not take them. Any name ending in "_<k>" is none of them, so the loop ends.
+  auto reserved = [](const std::string& s) {
+    if (s == "input") return true;
+    if (s.rfind("output", 0) != 0) return false;
+    return std::all_of(s.begin() + 6, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
   std::string name = clean;
-  for (int k = 1; m_names.count(name) || name == "input" || name.rfind("output", 0) == 0; ++k)
-    name = clean + "_" + std::to_string(k);
+  for (int k = 1; m_names.count(name) || reserved(name); ++k) name = clean + "_" + std::to_string(k);
   m_names.insert(name);
   return name;
 }
