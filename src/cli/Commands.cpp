@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
@@ -46,6 +47,13 @@ bool parseArgs(const std::vector<std::string>& args, const po::options_descripti
     return false;
   }
   return true;
+}
+
+/// Writes to stdout and checks that it arrived (a closed pipe or a full disk is an error).
+void writeStdout(const std::string& text) {
+  std::cout << text;
+  std::cout.flush();
+  if (!std::cout) throw std::runtime_error("cannot write to standard output");
 }
 
 bool isRunConfigFile(const std::string& path) {
@@ -103,16 +111,14 @@ int cmdInfo(const std::vector<std::string>& args) {
     spdlog::error("info: missing the model (a zoo name, a network YAML or a run config)\nusage: {}", usage);
     return kExitUsage;
   }
+  if (vm.count("out") && outFile.empty()) throw UsageError("info: -o needs a file name");
   graph::Graph g = loadNetworkForInfo(model, sets);
   auto stats = graph::computeStats(g);
-  std::ofstream file;
-  if (!outFile.empty()) {
-    file.open(outFile);
-    if (!file) throw LoadError(outFile + ": cannot open for writing");
-  }
-  std::ostream& os = outFile.empty() ? std::cout : file;
+  std::ostringstream os;
   if (vm.count("json")) os << report::infoJson(stats).dump(2) << "\n";
   else report::printInfoTable(os, stats);
+  if (outFile.empty()) writeStdout(os.str());
+  else writeFileAtomic(outFile, os.str());
   return kExitOk;
 }
 
@@ -149,6 +155,12 @@ sched::Mapping mapRun(config::Run& run) {
     for (const auto& n : r.notes) spdlog::info("  {}", n);
   }
   return sched::buildMapping(run.graph, run.config);
+}
+
+/// A config argument given as an empty string is a mistake, not a request for the default example.
+void checkConfigArg(const po::variables_map& vm, const std::string& configPath) {
+  if (vm.count("config") && configPath.empty())
+    throw UsageError("the config file name is empty; give a run config YAML, or none for the built-in default example");
 }
 
 config::Run loadRunArg(const std::string& configPath, const std::vector<std::string>& sets) {
@@ -196,11 +208,9 @@ int cmdImport(const std::vector<std::string>& args) {
     }
   }
   if (outFile.empty()) {
-    std::cout << yaml.str();
+    writeStdout(yaml.str());
   } else {
-    std::ofstream f(outFile);
-    f << yaml.str();
-    if (!f) throw LoadError(outFile + ": cannot write");
+    writeFileAtomic(outFile, yaml.str());
     spdlog::info("wrote {} ({} layers, {} MACs)", outFile, imp.graph.layers().size(),
                  graph::computeStats(imp.graph).macs);
   }
@@ -240,26 +250,20 @@ int cmdCompare(const std::vector<std::string>& args) {
       throw LoadError("--tol " + t + ": expected path=rel[,abs] with non-negative numbers");
     copt.metrics[t.substr(0, eq)] = tol;
   }
-  auto load = [](const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw LoadError(path + ": cannot open");
-    try {
-      return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw LoadError(path + ": not valid JSON (" + std::string(e.what()) + ")");
-    }
-  };
   auto isNpy = [](const std::string& p) { return p.size() > 4 && p.compare(p.size() - 4, 4, ".npy") == 0; };
   std::optional<report::Difference> d;
   if (isNpy(expected) && isNpy(actual)) d = report::compareNpy(expected, actual, copt.defaults);
   else if (isNpy(expected) != isNpy(actual)) throw LoadError("compare: both files must be reports (.json) or tensors (.npy)");
-  else d = report::compareJson(load(expected), load(actual), copt);
+  else {
+    const nlohmann::json e = report::loadComparable(expected), a = report::loadComparable(actual);
+    report::checkSameSchema(e, expected, a, actual);
+    d = report::compareJson(e, a, copt);
+  }
   if (!d) {
-    std::cout << "match: " << actual << " agrees with " << expected << "\n";
+    writeStdout("match: " + actual + " agrees with " + expected + "\n");
     return kExitOk;
   }
-  std::cout << "DIFFERENT at " << d->path << " (" << d->what << "): expected " << d->expected << ", actual "
-            << d->actual << "\n";
+  writeStdout("DIFFERENT at " + d->path + " (" + d->what + "): expected " + d->expected + ", actual " + d->actual + "\n");
   return kExitFailure;
 }
 
@@ -275,21 +279,23 @@ int cmdMap(const std::vector<std::string>& args) {
   pos.add("config", 1);
   po::variables_map vm;
   if (!parseArgs(args, opts, pos, vm, "mpsim map [config.yaml] [--set key=value ...] [--json] [--out DIR]")) return kExitOk;
+  checkConfigArg(vm, configPath);
+  if (vm.count("out") && outDir.empty()) throw UsageError("map: --out needs a directory name");
   config::Run run = loadRunArg(configPath, sets);
   sched::Mapping mapping = mapRun(run);
   auto res = sched::estimateResources(run.graph, mapping, run.config);
   auto j = report::mapReportJson(run.graph, run.config, mapping, res);
   if (!outDir.empty()) {
     namespace fs = std::filesystem;
-    std::error_code ec;
-    fs::create_directories(outDir, ec);
-    if (ec) throw LoadError(outDir + ": cannot create the output directory (" + ec.message() + ")");
-    std::ofstream f((fs::path(outDir) / "map.json").string());
-    f << j.dump(2) << "\n";
-    config::writeEffectiveConfig(run.config, (fs::path(outDir) / "effective-config.yaml").string());
+    OutputDir out(outDir);
+    writeFileAtomic((fs::path(out.dir()) / "map.json").string(), j.dump(2) + "\n");
+    config::writeEffectiveConfig(run.config, (fs::path(out.dir()) / "effective-config.yaml").string());
+    out.commit();
   }
-  if (vm.count("json")) std::cout << j.dump(2) << "\n";
-  else report::printMapSummary(std::cout, j);
+  std::ostringstream os;
+  if (vm.count("json")) os << j.dump(2) << "\n";
+  else report::printMapSummary(os, j);
+  writeStdout(os.str());
   return kExitOk;
 }
 
@@ -315,9 +321,21 @@ int cmdRun(const std::vector<std::string>& args) {
   const std::string usage =
       "mpsim run [config.yaml] [--set key=value ...] [--frames F] [--out DIR] [--functional [--input X.npy] [--seed N]]";
   if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
-  if (frames != 0) sets.push_back("simulation.frames=" + std::to_string(frames));
-  if (!mode.empty()) sets.push_back("simulation.mode=" + mode);
-  if (seed >= 0) sets.push_back("simulation.seed=" + std::to_string(seed));
+  checkConfigArg(vm, configPath);
+  if (vm.count("out") && outDir.empty()) throw UsageError("run: --out needs a directory name");
+  if (vm.count("input") && inputNpy.empty()) throw UsageError("run: --input needs a .npy file name");
+  if (vm.count("frames")) {
+    if (frames < config::kMinFrames || frames > config::kMaxFrames)
+      throw UsageError("--frames " + std::to_string(frames) + ": give " + std::to_string(config::kMinFrames) + ".." +
+                       std::to_string(config::kMaxFrames) + " frames (1 frame measures latency only)");
+    sets.push_back("simulation.frames=" + std::to_string(frames));
+  }
+  if (!mode.empty() || vm.count("mode")) sets.push_back("simulation.mode=" + mode);
+  if (vm.count("seed")) {
+    if (seed < 0 || seed > config::kMaxSeed)
+      throw UsageError("--seed " + std::to_string(seed) + ": give a seed in 0.." + std::to_string(config::kMaxSeed));
+    sets.push_back("simulation.seed=" + std::to_string(seed));
+  }
 
   config::Run run = loadRunArg(configPath, sets);
   if (vm.count("functional")) {
@@ -334,41 +352,48 @@ int cmdRun(const std::vector<std::string>& args) {
     for (const auto& s : resources.shortfalls) spdlog::warn("the design does not fit the device budget: {}", s);
   spdlog::info("mapped to {} engines and {} FIFOs; closed form {} cycles per frame ({})", mapping.engines.size(),
                mapping.streams.size(), mapping.predicted_cycles, mapping.predicted_bottleneck);
-
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(outDir, ec);
-  if (ec) throw LoadError(outDir + ": cannot create the output directory (" + ec.message() + ")");
-  config::writeEffectiveConfig(run.config, (fs::path(outDir) / "effective-config.yaml").string());
-
   auto opt = sim::simOptions(run.config);
+  sim::checkSimulatable(mapping, run.config, opt);
+  throwIfInterrupted();
+
+  // Everything is written into a fresh directory beside --out and swapped into place at the end:
+  // a failed or interrupted run leaves the previous result as it was.
+  namespace fs = std::filesystem;
+  OutputDir out(outDir);
+  const fs::path dir(out.dir());
+  config::writeEffectiveConfig(run.config, (dir / "effective-config.yaml").string());
+
   sim::FunctionalData funcData;
   if (run.config.simulation.functional) {
     funcData = sim::makeFunctionalData(run.graph, uint64_t(run.config.simulation.seed), inputNpy, opt.frames);
-    sim::writeFunctionalData(funcData, outDir);
+    throwIfInterrupted();
+    sim::writeFunctionalData(funcData, dir.string());
     opt.functional = &funcData;
-    opt.output_npy = (fs::path(outDir) / "output.npy").string();
+    opt.output_npy = (dir / "output.npy").string();
   }
   spdlog::info("simulating {} frames ({} mode{})...", opt.frames, opt.reference ? "reference" : "timestamped",
                opt.functional ? ", functional" : "");
   sim::SimResult result = sim::simulate(mapping, run.config, opt);
   spdlog::info("simulated in {:.3f} s wall time", result.wall_seconds);
   auto report = report::runReportJson(run.graph, run.config, mapping, result, resources);
+  writeFileAtomic((dir / "report.json").string(), report.dump(2) + "\n");
   {
-    std::ofstream f((fs::path(outDir) / "report.json").string());
-    f << report.dump(2) << "\n";
-    std::ofstream c((fs::path(outDir) / "layers.csv").string());
+    std::ostringstream c;
     report::writeLayersCsv(c, report);
-    if (!f || !c) throw LoadError(outDir + ": cannot write the report files");
+    writeFileAtomic((dir / "layers.csv").string(), c.str());
   }
-  if (vm.count("json")) std::cout << report.dump(2) << "\n";
-  else report::printRunSummary(std::cout, report);
-  spdlog::info("wrote {}/report.json, layers.csv, effective-config.yaml", outDir);
+  out.commit();
+  std::ostringstream os;
+  if (vm.count("json")) os << report.dump(2) << "\n";
+  else report::printRunSummary(os, report);
+  writeStdout(os.str());
+  spdlog::info("wrote {}/report.json, layers.csv, effective-config.yaml", out.target());
   if (opt.functional)
-    spdlog::info("functional: wrote {}/output.npy ({} frames), input.npy, network.json and weights/", outDir,
+    spdlog::info("functional: wrote {}/output.npy ({} frames), input.npy, network.json and weights/", out.target(),
                  result.frames_done);
   if (result.deadlock.detected) {
-    spdlog::error("the pipeline deadlocked at cycle {}; see {}/report.json (deadlock)", result.deadlock.cycle, outDir);
+    spdlog::error("the pipeline deadlocked at cycle {}; see {}/report.json (deadlock)", result.deadlock.cycle,
+                  out.target());
     return kExitDeadlock;
   }
   return kExitOk;

@@ -1,5 +1,7 @@
 // mpsim command line: option parsing and dispatch only.
+#include <cstdio>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -7,6 +9,7 @@
 
 #include "mpsim/cli/Commands.hpp"
 #include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
 #include "mpsim/common/Log.hpp"
 
 namespace {
@@ -30,6 +33,10 @@ run `mpsim <command> --help` for the options of a command.
 )";
 } // namespace
 
+namespace {
+int run(const std::string& command, const std::vector<std::string>& rest);
+} // namespace
+
 // SystemC's library provides main() and calls sc_main().
 int sc_main(int argc, char** argv) {
   int verbosity = 0;
@@ -48,6 +55,18 @@ int sc_main(int argc, char** argv) {
   }
   mpsim::initLogging(verbosity);
   mpsim::routeSystemCReports();
+  mpsim::installInterruptHandlers();
+  int rc = run(command, rest);
+  // Output that did not reach stdout (a full disk, a closed pipe) is a failure, not a result.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    spdlog::error("cannot write to standard output");
+    if (rc == mpsim::kExitOk) rc = mpsim::kExitFailure;
+  }
+  return rc;
+}
+
+namespace {
+int run(const std::string& command, const std::vector<std::string>& rest) {
   try {
     if (command.empty() || command == "help") {
       std::cout << kUsage;
@@ -71,11 +90,21 @@ int sc_main(int argc, char** argv) {
   } catch (const mpsim::UsageError& e) {
     spdlog::error("{}", e.what());
     return mpsim::kExitUsage;
-  } catch (const std::exception& e) {
+  } catch (const mpsim::Interrupted& e) {
+    spdlog::error("{}: stopped; earlier results are unchanged", e.what());
+    return 128 + e.sig;
+  } catch (const mpsim::BusyError& e) {
     spdlog::error("{}", e.what());
+    return mpsim::kExitBusy;
+  } catch (const std::bad_alloc&) {
+    spdlog::error("out of memory; the design or an input is too large for this machine");
+    return mpsim::kExitFailure;
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
     return mpsim::kExitFailure;
   }
 }
+} // namespace
 
 // Our own main() (it takes precedence over the one in libsystemc) only to silence the SystemC
 // banner, which would otherwise be printed on stdout and corrupt --json output.

@@ -1,5 +1,7 @@
 #include "mpsim/config/FinnFolding.hpp"
 
+#include "mpsim/io/JsonFile.hpp"
+
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -13,14 +15,7 @@ bool startsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0
 } // namespace
 
 FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g) {
-  std::ifstream in(path);
-  if (!in) throw LoadError(path + ": cannot open the FINN folding config");
-  nlohmann::ordered_json j;
-  try {
-    j = nlohmann::ordered_json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw LoadError(path + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
+  const auto j = io::readJsonFile<nlohmann::ordered_json>(path, kMaxConfigBytes, "FINN folding config");
   if (!j.is_object()) throw LoadError(path + ": expected a JSON object of node name -> attributes");
 
   // FINN node families and the graph layers they fold, matched in order.

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
 #include "mpsim/config/FinnFolding.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/io/Overrides.hpp"
@@ -40,6 +41,15 @@ simulation:
 
 namespace {
 
+/// A number in [lo, hi] (unit for the message).
+io::Check<double> between(double lo, double hi, const std::string& unit) {
+  return [lo, hi, unit](const double& v) {
+    return (v >= lo && v <= hi) ? std::string()
+                                : "value " + io::formatNumber(v) + (unit.empty() ? "" : " " + unit) + " is outside " +
+                                      io::formatNumber(lo) + ".." + io::formatNumber(hi);
+  };
+}
+
 hw::Device readDevice(Reader& hwr) {
   hw::Device dev;
   if (!hwr.has("device")) {
@@ -69,8 +79,8 @@ hw::Device readDevice(Reader& hwr) {
   std::string kind = d.get<std::string>("dsp_kind", "DSP48E2", oneOf({"DSP48E1", "DSP48E2", "DSP58"}));
   dev.dsp_kind = hw::parseDspKind(kind).value_or(hw::DspKind::DSP48E2);
   dev.dram_channels = d.get<int>("dram_channels", 1, inRangeInt(1, 64));
-  dev.dram_gbps_per_channel = d.get<double>("dram_gbps_per_channel", 19.2, io::positive());
-  dev.clock_mhz = d.get<double>("clock_mhz", 200, io::positive());
+  dev.dram_gbps_per_channel = d.get<double>("dram_gbps_per_channel", 19.2, between(kMinDramGbps, kMaxDramGbps, "GB/s"));
+  dev.clock_mhz = d.get<double>("clock_mhz", 200, between(kMinClockMhz, kMaxClockMhz, "MHz"));
   dev.io_port_bits = d.get<int>("io_port_bits", 128, inRangeInt(1, 1 << 16));
   dev.source = "inline device block";
   d.finish();
@@ -96,7 +106,8 @@ void readCostModel(Reader r, hw::CostCoefficients& c) {
                        {"scale_shift_dsp_per_pe", &c.scale_shift_dsp_per_pe}};
   const I ints[] = {{"lutram_max_depth", &c.lutram_max_depth},
                     {"srl_max_depth", &c.srl_max_depth}};
-  for (const auto& d : doubles) *d.v = r.get<double>(d.key, *d.v, io::nonNegative());
+  for (const auto& d : doubles)
+    *d.v = r.get<double>(d.key, *d.v, d.v == &c.lutram_bits_per_lut ? between(1, 1e6, "bits per LUT") : between(0, 1e9, ""));
   for (const auto& i : ints) *i.v = r.get<int64_t>(i.key, *i.v, io::inRange(0, int64_t(1) << 40));
   r.finish();
 }
@@ -122,15 +133,13 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   cfg.hardware.device = readDevice(hwr);
   const hw::Device& dev = cfg.hardware.device;
   cfg.hardware.clock_mhz = hwr.get<double>("clock_mhz", dev.clock_mhz > 0 ? dev.clock_mhz : 200,
-                                           [](const double& v) {
-                                             return (v > 0 && v <= 2000) ? std::string()
-                                                                         : "clock " + io::formatNumber(v) + " MHz is outside (0, 2000]";
-                                           });
+                                           between(kMinClockMhz, kMaxClockMhz, "MHz"));
   Reader dram = hwr.child("dram");
   cfg.hardware.dram.channels = dram.get<int>("channels", dev.dram_channels, inRangeInt(1, 64));
   cfg.hardware.dram.bandwidth_gbps =
-      dram.get<double>("bandwidth_gbps", dev.dram_gbps_per_channel > 0 ? dev.dram_gbps_per_channel : 19.2, io::positive());
-  cfg.hardware.dram.latency_ns = dram.get<double>("latency_ns", 100.0, io::nonNegative());
+      dram.get<double>("bandwidth_gbps", dev.dram_gbps_per_channel > 0 ? dev.dram_gbps_per_channel : 19.2,
+                       between(kMinDramGbps, kMaxDramGbps, "GB/s"));
+  cfg.hardware.dram.latency_ns = dram.get<double>("latency_ns", 100.0, between(0, kMaxDramLatencyNs, "ns"));
   cfg.hardware.dram.burst_bytes = dram.get<int>("burst_bytes", 4096, inRangeInt(16, 1 << 24));
   dram.finish();
   Reader ior = hwr.child("io");
@@ -179,17 +188,17 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     cfg.mapping.layers[name] = m;
   }
   Reader fifos = map.child("fifos");
-  cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", 2, inRangeInt(1, 1 << 24));
+  cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", 2, inRangeInt(1, kMaxFifoDepth));
   if (fifos.has("shortcut_depth") && fifos.raw("shortcut_depth").IsScalar() &&
       fifos.raw("shortcut_depth").Scalar() == "auto") {
     fifos.accept("shortcut_depth");
   } else {
-    cfg.mapping.fifos.shortcut_depth = fifos.opt<int>("shortcut_depth", inRangeInt(1, 1 << 24));
+    cfg.mapping.fifos.shortcut_depth = fifos.opt<int>("shortcut_depth", inRangeInt(1, kMaxFifoDepth));
     if (!cfg.mapping.fifos.shortcut_depth && !fifos.has("shortcut_depth")) fifos.node()["shortcut_depth"] = "auto";
   }
   Reader depths = fifos.child("depths");
   for (const auto& name : depths.keys()) {
-    if (auto d = depths.opt<int>(name, inRangeInt(1, 1 << 24))) cfg.mapping.fifos.depths[name] = *d;
+    if (auto d = depths.opt<int>(name, inRangeInt(1, kMaxFifoDepth))) cfg.mapping.fifos.depths[name] = *d;
   }
   depths.finish();
   fifos.finish();
@@ -197,11 +206,11 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
 
   // simulation
   Reader sim = root.child("simulation");
-  cfg.simulation.frames = sim.get<int>("frames", 4, inRangeInt(2, 100000));
+  cfg.simulation.frames = sim.get<int>("frames", 4, inRangeInt(kMinFrames, kMaxFrames));
   std::string mode = sim.get<std::string>("mode", "timestamped", oneOf({"timestamped", "reference"}));
   cfg.simulation.mode = mode == "reference" ? SimMode::Reference : SimMode::Timestamped;
   cfg.simulation.functional = sim.get<bool>("functional", false);
-  cfg.simulation.seed = sim.get<int64_t>("seed", 1, io::inRange(0, int64_t(1) << 62));
+  cfg.simulation.seed = sim.get<int64_t>("seed", 1, io::inRange(0, kMaxSeed));
   sim.finish();
   root.finish();
   doc->diag.throwIfAny();
@@ -309,10 +318,8 @@ Run loadRunString(const std::string& text, const std::string& name, const std::v
 }
 
 void writeEffectiveConfig(const RunConfig& cfg, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) throw LoadError(path + ": cannot write the effective config");
-  out << "# Effective configuration of this run (source: " << cfg.file << ", with --set overrides and defaults)\n";
-  out << YAML::Dump(cfg.effective) << "\n";
+  writeFileAtomic(path, "# Effective configuration of this run (source: " + cfg.file +
+                            ", with --set overrides and defaults)\n" + YAML::Dump(cfg.effective) + "\n");
 }
 
 } // namespace mpsim::config

@@ -261,6 +261,7 @@ void writeNpy(const std::string& path, NpyType type, const std::vector<int64_t>&
   }
   f.write(dict.data(), static_cast<std::streamsize>(dict.size()));
   f.write(static_cast<const char*>(data), static_cast<std::streamsize>(n * npyItemSize(type)));
+  f.close(); // flushes: a full disk shows here
   if (!f) fail(path, "write failed");
 }
 

@@ -1,6 +1,8 @@
 #include "mpsim/graph/Graph.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <functional>
 #include <queue>
 #include <set>
 #include <stdexcept>
@@ -60,6 +62,12 @@ std::string where(const Graph& g, const Layer& l) {
   return s + ": layer '" + l.name + "' (" + toString(l.kind) + ")";
 }
 
+std::string numText(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
 int64_t windowOut(int64_t in, int k, int stride, int pad, int dil) {
   int64_t eff = int64_t(dil) * (k - 1) + 1;
   if (in + 2 * pad < eff) return 0;
@@ -76,14 +84,66 @@ size_t expectedInputs(LayerKind k) {
 }
 } // namespace
 
+namespace {
+// Sizes and geometry within the limits of Layer.hpp; products in double so that nothing overflows
+// before it is checked. Returns false (after reporting) when the layer cannot be sized.
+bool sizesOk(const Layer& l, const Shape& s, const std::function<void(const std::string&)>& err, const char* what) {
+  for (int64_t d : {s.c, s.h, s.w})
+    if (d > kMaxDim) {
+      err(std::string(what) + " " + s.str() + " has a dimension above the limit of " + std::to_string(kMaxDim));
+      return false;
+    }
+  const double elems = double(s.c) * double(s.h) * double(s.w);
+  if (elems > double(kMaxTensorElements)) {
+    err(std::string(what) + " " + s.str() + " has " + numText(elems) + " elements, above the limit of " +
+        std::to_string(kMaxTensorElements));
+    return false;
+  }
+  (void)l;
+  return true;
+}
+
+bool geometryOk(const Layer& l, const std::function<void(const std::string&)>& err) {
+  if (l.kh > kMaxDim || l.kw > kMaxDim) {
+    err("kernel " + std::to_string(l.kh) + "x" + std::to_string(l.kw) + " is above the limit of " + std::to_string(kMaxDim));
+    return false;
+  }
+  if (l.stride_h > kMaxStrideOrDilation || l.stride_w > kMaxStrideOrDilation || l.dil_h > kMaxStrideOrDilation ||
+      l.dil_w > kMaxStrideOrDilation) {
+    err("stride and dilation must be at most " + std::to_string(kMaxStrideOrDilation));
+    return false;
+  }
+  // Padding beyond the window's extent makes outputs that see only padding: never meant.
+  const int64_t effH = int64_t(l.dil_h) * (l.kh - 1) + 1, effW = int64_t(l.dil_w) * (l.kw - 1) + 1;
+  if (l.pad_h > effH - 1 || l.pad_w > effW - 1) {
+    err("padding " + std::to_string(l.pad_h) + "x" + std::to_string(l.pad_w) + " exceeds the window extent - 1 (" +
+        std::to_string(effH - 1) + "x" + std::to_string(effW - 1) + "): outputs would see only padding");
+    return false;
+  }
+  return true;
+}
+} // namespace
+
 void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
   auto err = [&](const std::string& m) { errors.push_back(where(*this, l) + ": " + m); };
   const auto& in = l.in_shapes;
   Shape out;
+  if ((l.kind == LayerKind::Conv || l.kind == LayerKind::MaxPool || l.kind == LayerKind::AvgPool) &&
+      l.kh >= 1 && l.kw >= 1 && l.stride_h >= 1 && l.stride_w >= 1 && l.dil_h >= 1 && l.dil_w >= 1 && l.pad_h >= 0 &&
+      l.pad_w >= 0 && !geometryOk(l, err))
+    return;
+  if ((l.kind == LayerKind::Conv || l.kind == LayerKind::FullyConnected) && l.out_channels > kMaxDim) {
+    err("out_channels " + std::to_string(l.out_channels) + " is above the limit of " + std::to_string(kMaxDim));
+    return;
+  }
   switch (l.kind) {
   case LayerKind::Input:
     out = l.out_shape;
     if (out.c <= 0 || out.h <= 0 || out.w <= 0) err("input shape must be positive (C, H, W), got " + out.str());
+    else if (!sizesOk(l, out, err, "input shape")) {
+      l.out_shape = Shape{1, 0, 0, 0};
+      return;
+    }
     break;
   case LayerKind::Output:
   case LayerKind::Fork:
@@ -161,6 +221,27 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
     }
     break;
   }
+  }
+  if (out.elements() > 0 && !sizesOk(l, out, err, "output shape")) {
+    l.out_shape = Shape{1, 0, 0, 0};
+    return;
+  }
+  if (l.isWeighted() && out.elements() > 0 && !in.empty()) {
+    const Shape& x = in[0];
+    const double dot = l.kind == LayerKind::Conv ? double(l.kh) * double(l.kw) * double(x.c / std::max(1, l.groups))
+                                                 : double(x.c) * double(x.h) * double(x.w);
+    const double weights = dot * double(l.out_channels), macs = weights * double(out.h) * double(out.w);
+    if (weights > double(kMaxLayerWeights)) {
+      err(std::to_string(int64_t(weights)) + " weights exceed the limit of " + std::to_string(kMaxLayerWeights) +
+          " per layer");
+      l.out_shape = Shape{1, 0, 0, 0};
+      return;
+    }
+    if (macs > double(kMaxLayerMacs)) {
+      err(numText(macs) + " MACs per frame exceed the limit of " + std::to_string(kMaxLayerMacs) + " per layer");
+      l.out_shape = Shape{1, 0, 0, 0};
+      return;
+    }
   }
   l.out_shape = out;
 }

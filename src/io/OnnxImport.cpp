@@ -30,6 +30,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
 #include "mpsim/func/Npy.hpp"
 #include "ValueChain.hpp"
 
@@ -326,6 +327,7 @@ private:
   // ---- layers ----
   Layer& layer(const std::string& name) { return m_layers[m_index.at(name)]; }
   std::string uniqueName(const onnx::NodeProto& n);
+  void requireUsableScale(const onnx::NodeProto& n, const std::vector<double>& scale) const;
   Layer& newLayer(const onnx::NodeProto& n, LayerKind kind, std::vector<std::string> inputs);
   Shape canon(const onnx::NodeProto& n, const Dyn& d) const;
   void markUsed(const Dyn& d) {
@@ -489,6 +491,14 @@ Const Importer::tensorToConst(const onnx::TensorProto& t, const std::string& wha
   }
   c.hasVals = true;
   return c;
+}
+
+// A Quant scale of 0, NaN or infinity has no integer meaning (x / scale): the model is broken.
+void Importer::requireUsableScale(const onnx::NodeProto& n, const std::vector<double>& scale) const {
+  for (size_t i = 0; i < scale.size(); ++i)
+    if (scale[i] == 0 || !std::isfinite(scale[i]))
+      failNode(n, "scale element " + std::to_string(i) + " is " + std::to_string(scale[i]) +
+                      "; a quantiser scale must be a finite non-zero number");
 }
 
 std::string Importer::uniqueName(const onnx::NodeProto& n) {
@@ -1261,6 +1271,7 @@ void Importer::constFold(const onnx::NodeProto& n, const std::string& op) {
     const Const& sc = cin(n, 1, "scale");
     const int sAxis = paramAxis(sc, r.dims);
     q.scaled = true;
+    if (sc.hasVals) requireUsableScale(n, sc.v);
     if (!sc.hasVals || sAxis == -2) q.noValues = "the scale of '" + n.name() + "' varies along more than one axis";
     else if (std::any_of(sc.v.begin(), sc.v.end(), [](double v) { return !(v > 0) || !std::isfinite(v); }))
       q.noValues = "'" + n.name() + "' has a scale that is not positive";
@@ -1359,7 +1370,9 @@ void Importer::node(const onnx::NodeProto& n) {
       const Const& zp = cin(n, 2, "zero point");
       if (zp.hasVals && std::any_of(zp.v.begin(), zp.v.end(), [](double z) { return z != 0; }))
         m_notes.push_back("node '" + n.name() + "': non-zero zero point (asymmetric quantisation) kept as a " + std::to_string(t.bits) + "-bit tensor");
-      auto scale = channelParam(cin(n, 1, "scale"), x);
+      const Const& scaleIn = cin(n, 1, "scale");
+      if (scaleIn.hasVals) requireUsableScale(n, scaleIn.v);
+      auto scale = channelParam(scaleIn, x);
       auto zero = channelParam(zp, x);
       if (!scale || !zero) qs.why = "the scale or zero point of '" + n.name() + "' varies along a non-channel axis";
       else if (std::any_of(scale->begin(), scale->end(), [](double v) { return !(v > 0) || !std::isfinite(v); }))
@@ -1384,7 +1397,9 @@ void Importer::node(const onnx::NodeProto& n) {
       }
     } else if (op == "BipolarQuant") {
       t = ActType::makeBipolar();
-      auto scale = channelParam(cin(n, 1, "scale"), x);
+      const Const& scaleIn = cin(n, 1, "scale");
+      if (scaleIn.hasVals) requireUsableScale(n, scaleIn.v);
+      auto scale = channelParam(scaleIn, x);
       if (!scale) qs.why = "the scale of '" + n.name() + "' varies along a non-channel axis";
       else {
         qs.steps = 1;
@@ -2161,11 +2176,7 @@ OnnxImport importOnnxBytes(const std::string& bytes, const std::string& name) {
 }
 
 OnnxImport importOnnx(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw LoadError(path + ": cannot open the file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return importOnnxBytes(ss.str(), path);
+  return importOnnxBytes(readFileLimited(path, kMaxModelBytes, "ONNX model"), path);
 }
 
 std::map<std::string, LayerParamFiles> writeLayerParams(const graph::Graph& g, const std::string& yamlPath) {
@@ -2174,7 +2185,7 @@ std::map<std::string, LayerParamFiles> writeLayerParams(const graph::Graph& g, c
   const fs::path yp(yamlPath);
   const std::string dirName = yp.stem().string() + ".params";
   const fs::path dir = yp.parent_path() / dirName;
-  std::set<std::string> used;
+  FileNamer fileName; // layer names are not paths: "a/b" or "../x" become safe, distinct file names
   for (const auto& l : g.layers()) {
     if (!l.weight_values && !l.threshold_values && !l.input_thresholds) continue;
     if (files.empty()) {
@@ -2182,28 +2193,24 @@ std::map<std::string, LayerParamFiles> writeLayerParams(const graph::Graph& g, c
       fs::create_directories(dir, ec);
       if (ec) throw LoadError(dir.string() + ": cannot create the directory (" + ec.message() + ")");
     }
-    std::string base;
-    for (char ch : l.name) base += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.') ? ch : '_';
-    for (int i = 2; used.count(base); ++i) base += "_" + std::to_string(i);
-    used.insert(base);
     LayerParamFiles f;
     if (l.weight_values) {
       const int64_t K = l.out_channels;
       std::vector<int64_t> shape = l.kind == LayerKind::Conv
                                        ? std::vector<int64_t>{K, l.in_shapes[0].c / l.groups, l.kh, l.kw}
                                        : std::vector<int64_t>{K, l.dotLength()};
-      f.weights = dirName + "/" + base + ".weights.npy";
+      f.weights = dirName + "/" + fileName(l.name, ".weights.npy");
       func::writeNpy((yp.parent_path() / f.weights).string(), func::NpyType::Int32, shape, l.weight_values->data());
     }
     if (l.threshold_values) {
       const int64_t C = l.isWeighted() ? l.out_channels : l.out_shape.c;
       const int64_t T = C > 0 ? int64_t(l.threshold_values->size()) / C : 0;
-      f.thresholds = dirName + "/" + base + ".thresholds.npy";
+      f.thresholds = dirName + "/" + fileName(l.name, ".thresholds.npy");
       func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Int64, {C, T}, l.threshold_values->data());
     }
     if (l.input_thresholds) {
       const int64_t T = l.out.thresholdCount();
-      f.thresholds = dirName + "/" + base + ".thresholds.npy";
+      f.thresholds = dirName + "/" + fileName(l.name, ".thresholds.npy");
       func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Float64,
                      {int64_t(l.input_thresholds->size()) / T, T}, l.input_thresholds->data());
     }

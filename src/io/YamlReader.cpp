@@ -1,5 +1,7 @@
 #include "mpsim/io/YamlReader.hpp"
 
+#include "mpsim/common/FileIo.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -11,24 +13,58 @@
 namespace mpsim::io {
 
 std::shared_ptr<YamlDoc> YamlDoc::loadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw LoadError(path + ": cannot open file (" + std::string(std::strerror(errno)) + ")");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return loadString(ss.str(), path);
+  return loadString(readFileLimited(path, kMaxConfigBytes, "YAML"), path);
 }
+
+namespace {
+// yaml-cpp keeps every pair of a mapping with a repeated key and lookups see the first: a repeated
+// key is an error (as in YAML 1.2), reported at the second occurrence.
+void checkDuplicateKeys(const std::string& file, const YAML::Node& n, const std::string& path, Diagnostics& diag,
+                        int depth, int64_t& budget) {
+  // Aliases let a small file name a huge tree ("billion laughs"): bound the nodes visited.
+  if (--budget < 0) {
+    if (budget == -1)
+      diag.error(file + ": the document expands to more than " + std::to_string(kMaxYamlNodes) +
+                 " nodes (through aliases?); not a config mpsim reads");
+    return;
+  }
+  if (depth > kMaxYamlDepth) {
+    diag.error(locate(file, n) + ": " + (path.empty() ? std::string("(top level)") : path) +
+               ": nested deeper than " + std::to_string(kMaxYamlDepth) + " levels");
+    return;
+  }
+  if (n.IsMap()) {
+    std::set<std::string> seen;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
+      std::string kp = path.empty() ? k : path + "." + k;
+      if (it->first.IsScalar() && !seen.insert(k).second)
+        diag.error(locate(file, it->first) + ": " + kp + ": duplicate key (each key may appear once in a mapping)");
+      checkDuplicateKeys(file, it->second, kp, diag, depth + 1, budget);
+    }
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i)
+      checkDuplicateKeys(file, n[i], path + "[" + std::to_string(i) + "]", diag, depth + 1, budget);
+  }
+}
+} // namespace
 
 std::shared_ptr<YamlDoc> YamlDoc::loadString(const std::string& text, const std::string& name) {
   auto doc = std::make_shared<YamlDoc>();
   doc->file = name;
   try {
     doc->root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) throw LoadError(name + ": malformed YAML: " + e.msg);
     throw LoadError(name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                     ": malformed YAML: " + e.msg);
   }
   if (doc->root.IsNull()) doc->root = YAML::Node(YAML::NodeType::Map);
   if (!doc->root.IsMap()) throw LoadError(locate(name, doc->root) + ": expected a mapping at the top level");
+  Diagnostics dup;
+  int64_t budget = kMaxYamlNodes;
+  checkDuplicateKeys(name, doc->root, "", dup, 0, budget);
+  dup.throwIfAny();
   return doc;
 }
 

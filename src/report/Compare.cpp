@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
+#include "mpsim/io/JsonFile.hpp"
 #include "mpsim/func/Npy.hpp"
 
 namespace mpsim::report {
@@ -113,6 +116,27 @@ std::optional<Difference> compareNpy(const std::string& expectedPath, const std:
       return Difference{index(int64_t(i)), std::to_string(x[i]), std::to_string(y[i]), "value"};
   }
   return std::nullopt;
+}
+
+nlohmann::json loadComparable(const std::string& path) {
+  const nlohmann::json j = io::readJsonFile<nlohmann::json>(path, kMaxJsonBytes, "JSON report");
+  static const char* kFamilies[] = {"mpsim.report/", "mpsim.map/", "mpsim.info/"};
+  const bool ok = j.is_object() && j.contains("schema") && j["schema"].is_string() &&
+                  std::any_of(std::begin(kFamilies), std::end(kFamilies), [&](const char* f) {
+                    return j["schema"].get<std::string>().rfind(f, 0) == 0;
+                  });
+  if (!ok)
+    throw LoadError(path + ": not an mpsim report (expected a JSON object with \"schema\": \"mpsim.report/1\", "
+                           "\"mpsim.map/1\" or \"mpsim.info/1\", as written by mpsim run, map or info --json)");
+  return j;
+}
+
+void checkSameSchema(const nlohmann::json& expected, const std::string& expectedPath, const nlohmann::json& actual,
+                     const std::string& actualPath) {
+  const std::string se = expected["schema"].get<std::string>(), sa = actual["schema"].get<std::string>();
+  if (se != sa)
+    throw LoadError("compare: " + expectedPath + " is " + se + " but " + actualPath + " is " + sa +
+                    "; compare documents of the same kind");
 }
 
 std::optional<Difference> compareJson(const nlohmann::json& expected, const nlohmann::json& actual,

@@ -308,9 +308,13 @@ void printRunSummary(std::ostream& os, const ordered_json& j) {
     os << buf;
   }
   os << "\n";
-  std::snprintf(buf, sizeof buf, "throughput   %.2f frames/s (%llu cycles per frame%s)\n", s["fps"].get<double>(),
-                (unsigned long long)s["cycles_per_frame"].get<uint64_t>(),
-                s["steady_state"].get<bool>() ? "" : ", NOT yet steady: raise --frames");
+  if (s["frames_done"].get<int>() < 2)
+    std::snprintf(buf, sizeof buf, "throughput   not measured (%d frame done: a latency run; simulate 2 or more frames)\n",
+                  s["frames_done"].get<int>());
+  else
+    std::snprintf(buf, sizeof buf, "throughput   %.2f frames/s (%llu cycles per frame%s)\n", s["fps"].get<double>(),
+                  (unsigned long long)s["cycles_per_frame"].get<uint64_t>(),
+                  s["steady_state"].get<bool>() ? "" : ", NOT yet steady: raise --frames");
   os << buf;
   std::snprintf(buf, sizeof buf, "closed form  %.2f frames/s (%lld cycles, %s)\n", s["predicted"]["fps"].get<double>(),
                 (long long)s["predicted"]["cycles_per_frame"].get<int64_t>(),

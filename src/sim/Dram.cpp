@@ -1,6 +1,7 @@
 #include "mpsim/sim/Dram.hpp"
 
 #include <cmath>
+#include <iterator>
 
 #include <spdlog/spdlog.h>
 
@@ -16,27 +17,69 @@ void Dram::nameInitiator(int id, const std::string& name) {
   m_stats[size_t(id)].name = name;
 }
 
+// Sets bucket b of u to `used`, splitting the run that holds it.
+void Dram::setUsed(Usage& u, uint64_t b, double used) {
+  auto it = u.upper_bound(b);
+  if (it != u.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end > b) { // b lies in run prev: cut it into [start, b) b [b + 1, end)
+      const uint64_t start = prev->first;
+      const Run r = prev->second;
+      u.erase(prev);
+      if (start < b) u.emplace(start, Run{b, r.used});
+      if (b + 1 < r.end) u.emplace(b + 1, Run{r.end, r.used});
+    }
+  }
+  u.emplace(b, Run{b + 1, used});
+}
+
 uint64_t Dram::transfer(int channel, uint64_t t, uint64_t bytes) {
-  auto& used = m_used[size_t(channel)];
+  Usage& u = m_used[size_t(channel)];
   const double bpc = m_timing.bytes_per_cycle;
   const double cap = bpc * double(kBucketCycles);
   double remaining = double(bytes);
   double cur = double(t);
   while (remaining > 0) {
-    size_t b = size_t(uint64_t(cur) / kBucketCycles);
-    if (used.size() <= b) used.resize(b + 1024, 0.0);
-    double bucketEnd = double((b + 1) * kBucketCycles);
+    const uint64_t b = uint64_t(cur) / kBucketCycles;
+    // The run holding bucket b, or the gap of unused buckets from b to the next run.
+    double usedB = 0;
+    uint64_t runEnd = UINT64_MAX;
+    auto next = u.upper_bound(b);
+    if (next != u.begin() && std::prev(next)->second.end > b) {
+      usedB = std::prev(next)->second.used;
+      runEnd = std::prev(next)->second.end;
+    } else if (next != u.end()) {
+      runEnd = next->first;
+    }
+    const double bucketEnd = double((b + 1) * kBucketCycles);
     // Capacity left in this bucket from `cur` on, and not already taken by others.
-    double timeLeft = bucketEnd - cur;
-    double freeBytes = std::min(cap - used[b], timeLeft * bpc);
+    const double timeLeft = bucketEnd - cur;
+    const double freeBytes = std::min(cap - usedB, timeLeft * bpc);
     if (freeBytes <= 1e-9) {
-      cur = bucketEnd;
+      // Saturated: skip the whole run of buckets with the same use (all of them are full too when
+      // they are full from their start, which holds for every bucket after b in the run).
+      cur = usedB >= cap - 1e-9 ? double(runEnd * kBucketCycles) : bucketEnd;
       continue;
     }
-    double take = std::min(freeBytes, remaining);
-    used[b] += take;
+    const double take = std::min(freeBytes, remaining);
+    setUsed(u, b, usedB + take);
     remaining -= take;
     cur += take / bpc;
+    // Whole unused buckets after b: filled in one step instead of one by one.
+    if (remaining > cap && cur >= bucketEnd - 1e-9) {
+      auto nx = u.upper_bound(b + 1);
+      const bool inRun = nx != u.begin() && std::prev(nx)->second.end > b + 1;
+      if (!inRun) {
+        const uint64_t gapEnd = nx == u.end() ? UINT64_MAX : nx->first;
+        const uint64_t whole = uint64_t(remaining / cap) - (std::fmod(remaining, cap) == 0 ? 1 : 0);
+        const uint64_t k = std::min<uint64_t>(whole, gapEnd - (b + 1));
+        if (k > 0) {
+          u.emplace(b + 1, Run{b + 1 + k, cap});
+          remaining -= double(k) * cap;
+          cur = double((b + 1 + k) * kBucketCycles);
+        }
+      }
+    }
   }
   return uint64_t(std::ceil(cur - 1e-9));
 }
@@ -76,9 +119,15 @@ uint64_t DramPort::access(bool write, uint64_t addr, uint64_t bytes, uint64_t t)
   RequestCycle rc;
   rc.cycle = t;
   trans.set_extension(&rc);
+  // The extension lives on this stack frame: detach it however b_transport returns (an exception
+  // would otherwise let the payload's destructor free it).
+  struct Detach {
+    tlm::tlm_generic_payload& p;
+    RequestCycle* e;
+    ~Detach() { p.clear_extension(e); }
+  } detach{trans, &rc};
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   (*socket)->b_transport(trans, delay);
-  trans.clear_extension(&rc);
   if (trans.is_response_error()) SC_REPORT_ERROR("mpsim/dram", "DRAM access failed");
   return rc.cycle;
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
 #include "mpsim/func/Npy.hpp"
 
 namespace mpsim::sim {
@@ -203,8 +204,6 @@ func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tens
   return p;
 }
 
-std::string weightFile(const Layer& l) { return "weights/" + l.name + ".npy"; }
-std::string thresholdFile(const Layer& l) { return "weights/" + l.name + ".thresholds.npy"; }
 
 // The model's float input values quantised by the input layer's thresholds (ONNX import).
 func::Tensor quantiseInput(const Layer& in, const std::string& path) {
@@ -321,7 +320,10 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
   net["seed"] = d.seed;
   net["input"] = "input.npy";
   auto& layers = net["layers"] = nlohmann::ordered_json::array();
+  FileNamer fileName; // layer names are not paths: "a/b" or "../x" become safe, distinct file names
   for (const auto& l : d.graph->layers()) {
+    const std::string weightFile = "weights/" + fileName(l.name, ".npy");
+    const std::string thresholdFile = "weights/" + fileName(l.name, ".thresholds.npy");
     nlohmann::ordered_json j;
     j["name"] = l.name;
     j["kind"] = graph::toString(l.kind);
@@ -343,9 +345,9 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
       std::vector<std::string> wt;
       for (const auto& t : func::weightTypes(l)) wt.push_back(t.str());
       j["weight_types"] = wt;
-      j["weights"] = weightFile(l);
+      j["weights"] = weightFile;
       const Shape& ws = p.weights.shape();
-      func::writeNpy((fs::path(dir) / weightFile(l)).string(), p.weights,
+      func::writeNpy((fs::path(dir) / weightFile).string(), p.weights,
                      l.kind == LayerKind::Conv ? std::vector<int64_t>{ws.n, ws.c, ws.h, ws.w}
                                                : std::vector<int64_t>{ws.n, ws.c});
       j["requant"] = graph::toString(l.requant);
@@ -357,8 +359,8 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
     }
     if (it != d.params.end() && !it->second.thresholds.empty()) {
       const Shape& ts = it->second.thresholds.shape();
-      j["thresholds"] = thresholdFile(l);
-      func::writeNpy((fs::path(dir) / thresholdFile(l)).string(), it->second.thresholds,
+      j["thresholds"] = thresholdFile;
+      func::writeNpy((fs::path(dir) / thresholdFile).string(), it->second.thresholds,
                      std::vector<int64_t>{ts.h, ts.w});
     }
     if (l.kind == LayerKind::Add && it != d.params.end()) {
@@ -367,9 +369,7 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
     }
     layers.push_back(j);
   }
-  std::ofstream f((fs::path(dir) / "network.json").string());
-  f << net.dump(1) << "\n";
-  if (!f) throw LoadError(dir + "/network.json: cannot write");
+  writeFileAtomic((fs::path(dir) / "network.json").string(), net.dump(1) + "\n");
 }
 
 // ---------------------------------------------------------------------------------------------

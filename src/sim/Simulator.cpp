@@ -11,6 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
 #include "mpsim/sim/Dram.hpp"
 #include "mpsim/func/Npy.hpp"
 #include "mpsim/sim/Engine.hpp"
@@ -26,6 +28,33 @@ SimOptions simOptions(const config::RunConfig& cfg) {
   o.frames = cfg.simulation.frames;
   o.reference = cfg.simulation.mode == config::SimMode::Reference;
   return o;
+}
+
+namespace {
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+} // namespace
+
+uint64_t maxSimulatedCycles(double clockMhz) {
+  const double periodPs = 1e6 / clockMhz;
+  const double bySystemC = 9.0e18 / periodPs; // sc_time is 64-bit picoseconds (2^63 ~ 9.2e18)
+  return uint64_t(std::min(std::ldexp(1.0, 50), bySystemC));
+}
+
+void checkSimulatable(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
+  const uint64_t limit = maxSimulatedCycles(cfg.hardware.clock_mhz);
+  const double latency = cfg.hardware.dram.latency_ns * cfg.hardware.clock_mhz / 1e3;
+  // Fill: at most one more frame than the frames simulated, plus a DRAM latency per engine.
+  const double expected = double(m.predicted_cycles) * double(opt.frames + 1) + latency * double(m.engines.size() + 1);
+  if (!(expected <= double(limit)))
+    throw LoadError("the design is too large to simulate: " + std::to_string(opt.frames) + " frames of " +
+                    std::to_string(m.predicted_cycles) + " cycles (closed form) need about " +
+                    num(expected) + " cycles, more than the simulator's limit of " + std::to_string(limit) +
+                    " cycles at " + num(cfg.hardware.clock_mhz) +
+                    " MHz; raise the folding (pe, simd), the DRAM bandwidth, or simulate fewer frames");
 }
 
 namespace {
@@ -161,7 +190,22 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   }
   if (!input || !output) throw std::runtime_error("the mapping has no input or no output DMA");
 
-  sc_core::sc_start();
+  // Run in slices of simulated time, so an interrupt is noticed and the time limit enforced while
+  // the design runs. A slice ends early when no activity is left; the kernel jumps over idle time.
+  {
+    const uint64_t limit = maxSimulatedCycles(cfg.hardware.clock_mhz);
+    const sc_core::sc_time slice = ctx.period * 1e6;
+    sc_core::sc_start(sc_core::SC_ZERO_TIME); // elaboration and initialisation
+    while (sc_core::sc_pending_activity()) {
+      sc_core::sc_time step = std::max(slice, sc_core::sc_time_to_pending_activity());
+      sc_core::sc_start(step, sc_core::SC_EXIT_ON_STARVATION);
+      throwIfInterrupted();
+      if (sc_core::sc_time_stamp() / ctx.period > double(limit))
+        throw LoadError("the simulation passed the simulator's limit of " + std::to_string(limit) +
+                        " cycles at " + num(cfg.hardware.clock_mhz) +
+                        " MHz before its frames were done; raise the folding or the DRAM bandwidth, or simulate fewer frames");
+    }
+  }
 
   SimResult r;
   r.frames = opt.frames;

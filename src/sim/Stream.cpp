@@ -5,7 +5,7 @@
 namespace mpsim::sim {
 
 Stream::Stream(std::string name, int64_t depth)
-    : m_name(std::move(name)), m_depth(std::max<int64_t>(1, depth)), m_readEnd(size_t(m_depth), 0) {}
+    : m_name(std::move(name)), m_depth(std::max<int64_t>(1, depth)) {}
 
 uint64_t Stream::waitSlot() {
   while (full()) {
@@ -14,7 +14,15 @@ uint64_t Stream::waitSlot() {
   }
   m_writerWaiting = false;
   if (m_written < uint64_t(m_depth)) return 0;
-  return m_readEnd[(m_written - uint64_t(m_depth)) % uint64_t(m_depth)];
+  // The slot of token j = written - depth: its read end if it was read, else (a ring's content)
+  // that of token j - depth, or 0 before any.
+  const uint64_t base = m_read - uint64_t(m_readEnd.size());
+  uint64_t j = m_written - uint64_t(m_depth);
+  if (j >= m_read) {
+    if (j < uint64_t(m_depth)) return 0;
+    j -= uint64_t(m_depth);
+  }
+  return j >= base && j < m_read ? m_readEnd[size_t(j - base)] : 0;
 }
 
 void Stream::push(uint64_t t) {
@@ -46,7 +54,8 @@ uint64_t Stream::pop() {
 }
 
 void Stream::readDone(uint64_t cycle) {
-  m_readEnd[m_read % uint64_t(m_depth)] = cycle;
+  m_readEnd.push_back(cycle);
+  if (int64_t(m_readEnd.size()) > m_depth) m_readEnd.pop_front();
   ++m_read;
   m_reads.push_back(cycle);
   settleOccupancy(cycle, false);

@@ -297,8 +297,8 @@ TEST_CASE("wrong types and out-of-range values and bad choices name the key and 
   const std::string p = kResnetZcu102; // lines 1-4; the cases below start at line 5
   const std::vector<Case> cases = {
       {p + "  clock_mhz: fast\n", {"t.yaml:5:3: hardware.clock_mhz: expected a number, got 'fast'"}},
-      {p + "  clock_mhz: 5000\n", {"t.yaml:5:3: hardware.clock_mhz: clock 5000 MHz is outside (0, 2000]"}},
-      {p + "  clock_mhz: 2000.5\n", {"t.yaml:5:3: hardware.clock_mhz: clock 2000.5 MHz is outside (0, 2000]"}},
+      {p + "  clock_mhz: 5000\n", {"t.yaml:5:3: hardware.clock_mhz: value 5000 MHz is outside 0.001..2000"}},
+      {p + "  clock_mhz: 2000.5\n", {"t.yaml:5:3: hardware.clock_mhz: value 2000.5 MHz is outside 0.001..2000"}},
       {p + "  clock_mhz: [1, 2]\n", {"t.yaml:5:3: hardware.clock_mhz: expected a number, got a list"}},
       {"network:\n  model: resnet18\n  quant:\n    weights: 40\nhardware:\n  device: zcu102\n",
        {"t.yaml:4:5: network.quant.weights: value 40 is out of range; valid: 1..32"}},
@@ -319,16 +319,19 @@ TEST_CASE("wrong types and out-of-range values and bad choices name the key and 
        {"t.yaml:7:5: mapping.fifos.shortcut_depth: expected an integer, got 'big'"}},
       {p + "mapping:\n  fifos:\n    depths: {a_to_b: 0}\n",
        {"t.yaml:7:14: mapping.fifos.depths.a_to_b: value 0 is out of range; valid: 1..16777216"}},
-      {p + "simulation:\n  frames: 1\n", {"t.yaml:6:3: simulation.frames: value 1 is out of range; valid: 2..100000"}},
+      {p + "simulation:\n  frames: 0\n", {"t.yaml:6:3: simulation.frames: value 0 is out of range; valid: 1..100000"}},
+      {p + "  dram:\n    latency_ns: 1e15\n", {"t.yaml:6:5: hardware.dram.latency_ns: value 1e+15 ns is outside 0..1e+06"}},
+      {p + "  dram:\n    bandwidth_gbps: 1e-9\n", {"t.yaml:6:5: hardware.dram.bandwidth_gbps: value 1e-09 GB/s is outside 1e-06..1e+05"}},
+      {p + "  cost_model:\n    lutram_bits_per_lut: 0\n", {"t.yaml:6:5: hardware.cost_model.lutram_bits_per_lut: value 0 bits per LUT is outside 1..1e+06"}},
       {p + "simulation:\n  mode: fast\n",
        {"t.yaml:6:3: simulation.mode: 'fast' is not valid; valid: timestamped, reference"}},
       {p + "simulation:\n  functional: maybe\n",
        {"t.yaml:6:3: simulation.functional: expected true or false, got 'maybe'"}},
       {p + "  dram:\n    channels: two\n", {"t.yaml:6:5: hardware.dram.channels: expected an integer, got 'two'"}},
-      {p + "  dram:\n    bandwidth_gbps: 0\n", {"t.yaml:6:5: hardware.dram.bandwidth_gbps: value 0 must be a positive number"}},
-      {p + "  dram:\n    latency_ns: -3\n", {"t.yaml:6:5: hardware.dram.latency_ns: value -3 must be zero or positive"}},
+      {p + "  dram:\n    bandwidth_gbps: 0\n", {"t.yaml:6:5: hardware.dram.bandwidth_gbps: value 0 GB/s is outside 1e-06..1e+05"}},
+      {p + "  dram:\n    latency_ns: -3\n", {"t.yaml:6:5: hardware.dram.latency_ns: value -3 ns is outside 0..1e+06"}},
       {p + "  dram:\n    latency_ns: -2.5e-3\n",
-       {"t.yaml:6:5: hardware.dram.latency_ns: value -0.0025 must be zero or positive"}},
+       {"t.yaml:6:5: hardware.dram.latency_ns: value -0.0025 ns is outside 0..1e+06"}},
       {p + "  dram: 4\n", {"t.yaml:5:3: hardware.dram: expected a mapping, got a scalar"}},
       {"network:\n  model: resnet18\nhardware:\n  device: zcu999\n",
        {"t.yaml:4:3: hardware.device: unknown device 'zcu999'; valid: xc7z020 (pynq-z1, pynq-z2, zedboard), ",
@@ -409,9 +412,9 @@ hardware:
 TEST_CASE("a missing file names the path and malformed YAML gives file:line:col", "[unit][config]") {
   const std::string missing = "/nonexistent/mpsim/run.yaml";
   auto errs = errorsOf([&] { config::loadRun(missing); });
-  CHECK_MESSAGE(errs, missing + ": cannot open file");
+  CHECK_MESSAGE(errs, missing + ": cannot open YAML (No such file or directory)");
   errs = errorsOf([&] { io::loadNetworkYaml("/nonexistent/mpsim/net.yaml"); });
-  CHECK_MESSAGE(errs, "/nonexistent/mpsim/net.yaml: cannot open file");
+  CHECK_MESSAGE(errs, "/nonexistent/mpsim/net.yaml: cannot open YAML (No such file or directory)");
 
   TempDir dir;
   std::string bad = dir.write("bad.yaml", "network:\n  model: [resnet18\nhardware:\n  device: zcu102\n");
@@ -1072,14 +1075,14 @@ TEST_CASE("values given with --set are located as from --set and missing section
   CHECK_MESSAGE(errs, "t.yaml (from --set): network.quant.layers.conv1.channels: fractions sum to 0.75; they must "
                       "sum to 1");
   // A whole section replaced by --set: the keys inside it are from --set too.
-  errs = runErrors(kResnetZcu102 + "simulation:\n  frames: 8\n", {"simulation={frames: 1}"});
-  CHECK_MESSAGE(errs, "t.yaml (from --set): simulation.frames: value 1 is out of range; valid: 2..100000");
+  errs = runErrors(kResnetZcu102 + "simulation:\n  frames: 8\n", {"simulation={frames: 0}"});
+  CHECK_MESSAGE(errs, "t.yaml (from --set): simulation.frames: value 0 is out of range; valid: 1..100000");
 
   // Keys next to an overridden one keep their file locations, and the order of the keys is kept.
-  const std::string text = kResnetZcu102 + "  clock_mhz: 200\nsimulation:\n  frames: 1\n  mode: reference\n";
+  const std::string text = kResnetZcu102 + "  clock_mhz: 200\nsimulation:\n  frames: 0\n  mode: reference\n";
   errs = runErrors(text, {"simulation.mode=fast", "hardware.clock_mhz=150"});
   CHECK(errs.size() == 2);
-  CHECK_MESSAGE(errs, "t.yaml:7:3: simulation.frames: value 1 is out of range; valid: 2..100000");
+  CHECK_MESSAGE(errs, "t.yaml:7:3: simulation.frames: value 0 is out of range; valid: 1..100000");
   CHECK_MESSAGE(errs, "t.yaml (from --set): simulation.mode: 'fast' is not valid; valid: timestamped, reference");
   auto run = config::loadRunString(text, "t.yaml", {"hardware.clock_mhz=150", "simulation.frames=3"});
   CHECK(run.config.hardware.clock_mhz == Approx(150));

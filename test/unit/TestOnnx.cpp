@@ -449,7 +449,7 @@ TEST_CASE("onnx: precise errors", "[unit][onnx]") {
   {
     std::string e;
     try { io::importOnnx("/nonexistent/x.onnx"); } catch (const LoadError& ex) { e = ex.what(); }
-    CHECK(e == "/nonexistent/x.onnx: cannot open the file");
+    CHECK(e == "/nonexistent/x.onnx: cannot open ONNX model (No such file or directory)");
   }
   auto base = [](Pb extraNode, bool withInit = true) {
     Pb g;

@@ -16,6 +16,16 @@
 
 namespace mpsim::config {
 
+/// Ranges of run-config values that other components check too (docs/run-config.md lists every
+/// key's range). Each is the range the model handles: outside it a result would overflow or mean
+/// nothing.
+inline constexpr int kMinFrames = 1, kMaxFrames = 100000; // 1 frame: a latency run (steady_state false)
+inline constexpr int64_t kMaxSeed = int64_t(1) << 62;
+inline constexpr double kMinClockMhz = 0.001, kMaxClockMhz = 2000;
+inline constexpr double kMinDramGbps = 1e-6, kMaxDramGbps = 1e5;  // per channel
+inline constexpr double kMaxDramLatencyNs = 1e6;                  // 1 ms
+inline constexpr int kMaxFifoDepth = 1 << 24;                     // tokens
+
 struct NetworkConfig {
   std::string model; // zoo name or path
   graph::QuantRules quant;

@@ -9,6 +9,15 @@
 
 namespace mpsim::graph {
 
+/// Size limits of a network, checked by Graph::finalize() so that every size computed from a shape
+/// fits 64-bit integers (docs/network-format.md, "Limits"). One home: importers and readers rely
+/// on finalize() for these.
+inline constexpr int64_t kMaxDim = int64_t(1) << 24;             // C, H, W of any tensor; K; kernel side
+inline constexpr int64_t kMaxTensorElements = int64_t(1) << 32;  // C*H*W of any tensor
+inline constexpr int64_t kMaxLayerWeights = int64_t(1) << 32;    // weights of one layer
+inline constexpr int64_t kMaxLayerMacs = int64_t(1) << 48;       // MACs of one layer per frame
+inline constexpr int kMaxStrideOrDilation = 1 << 12;
+
 /// Tensor shape (N, C, H, W). N is the batch and is 1 throughout mpsim: frames stream one after another.
 struct Shape {
   int64_t n = 1, c = 0, h = 0, w = 0;

@@ -16,13 +16,20 @@
 
 namespace mpsim::io {
 
+/// Nesting limit of a YAML document (mappings and lists): deeper documents are errors.
+inline constexpr int kMaxYamlDepth = 64;
+/// Node limit of a YAML document with its aliases expanded.
+inline constexpr int64_t kMaxYamlNodes = 2000000;
+
 /// A loaded YAML document with its diagnostics.
 struct YamlDoc {
   std::string file;
   YAML::Node root;
   Diagnostics diag;
 
-  /// Throws LoadError naming the file when it cannot be read or is not valid YAML (with line:col).
+  /// Throws LoadError naming the file when it cannot be read, is not a regular file of at most
+  /// kMaxConfigBytes, is not valid YAML (with line:col), repeats a key in a mapping or nests deeper
+  /// than kMaxYamlDepth.
   static std::shared_ptr<YamlDoc> loadFile(const std::string& path);
   static std::shared_ptr<YamlDoc> loadString(const std::string& text, const std::string& name);
 };

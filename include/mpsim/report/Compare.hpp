@@ -27,6 +27,15 @@ struct Difference {
   std::string what; // "value", "missing key", "extra key", "type", "length"
 };
 
+/// Reads a JSON file for comparison: a regular file of at most kMaxJsonBytes, nested at most
+/// kMaxJsonDepth deep, holding an mpsim document (an object whose "schema" is mpsim.report/N,
+/// mpsim.map/N or mpsim.info/N). Throws LoadError naming the file and what is wrong.
+nlohmann::json loadComparable(const std::string& path);
+
+/// Both documents must carry the same schema; throws LoadError otherwise.
+void checkSameSchema(const nlohmann::json& expected, const std::string& expectedPath, const nlohmann::json& actual,
+                     const std::string& actualPath);
+
 /// The first difference between expected and actual, or nullopt when they agree.
 std::optional<Difference> compareJson(const nlohmann::json& expected, const nlohmann::json& actual,
                                       const CompareOptions& opt);

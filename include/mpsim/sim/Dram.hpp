@@ -6,6 +6,7 @@
 // their requests reach the model, as long as no bucket is saturated. A request completes at
 // (end of its data transfer) + access latency.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,18 @@ public:
 private:
   void b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
 
+  /// Bytes used per bucket, run-length coded: [start, end) buckets each hold `used` bytes; buckets
+  /// in no run are unused. Memory grows with the number of requests, not with simulated time, so a
+  /// slow DRAM (one burst spanning millions of buckets) costs no more than a fast one.
+  struct Run {
+    uint64_t end;
+    double used;
+  };
+  using Usage = std::map<uint64_t, Run>;
+  static void setUsed(Usage& u, uint64_t b, double used);
+
   DramTiming m_timing;
-  std::vector<std::vector<double>> m_used; // per channel, bytes used per bucket
+  std::vector<Usage> m_used; // per channel
   std::vector<DramInitiatorStats> m_stats;
 };
 

@@ -21,7 +21,18 @@ struct SimOptions {
 
 SimOptions simOptions(const config::RunConfig& cfg);
 
-/// Runs the simulation in this process (once per process).
+/// The longest simulation this model can run (cycles at clockMhz): SystemC's time (64-bit
+/// picoseconds) and the engines' 64-bit cycle counters must not overflow. 2^50 cycles, less at
+/// very slow clocks.
+uint64_t maxSimulatedCycles(double clockMhz);
+
+/// Refuses (LoadError) a design whose expected simulated time, frames x the closed-form cycles per
+/// frame plus pipeline fill and DRAM latency, exceeds maxSimulatedCycles, naming the numbers.
+void checkSimulatable(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt);
+
+/// Runs the simulation in this process (once per process). It runs in slices of simulated time and
+/// throws Interrupted between slices when SIGINT / SIGTERM arrived (common/FileIo.hpp), and
+/// LoadError when the simulated time passes maxSimulatedCycles.
 SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt);
 
 /// Runs simulate() in a forked child and returns its result (any number of times per process).

@@ -61,7 +61,9 @@ private:
   std::deque<Payload> m_data;   // functional mode only: values of those tokens (same order)
   bool m_functional = false;    // set by the first push with values
   Payload m_popped;
-  std::vector<uint64_t> m_readEnd; // ring: read end of token j at j % depth
+  // Read ends of the last min(depth, reads) tokens (token m_read - size() first): what a ring of
+  // `depth` slots would hold, without allocating a nominal depth that is never used.
+  std::deque<uint64_t> m_readEnd;
   uint64_t m_written = 0, m_read = 0;
   sc_core::sc_event m_writtenEv, m_readEv;
   bool m_readerWaiting = false, m_writerWaiting = false;
