@@ -2,6 +2,7 @@
 // reference test/func_ref.py, and the ONNX backend test cases shipped by Debian's libonnx-testdata.
 #include <catch2/catch.hpp>
 
+#include "NumpyPython.hpp"
 #include "TempDir.hpp"
 
 #include <cmath>
@@ -444,15 +445,6 @@ TEST_CASE("labelSelect: k largest in descending order, ties to the lower index, 
 // ------------------------------------------------------------------ NumPy cross-check
 namespace {
 
-// A python3 that can import numpy ("python3" on PATH may be a pyenv shim without it).
-std::string findNumpyPython() {
-  for (const char* py : {"python3", "/usr/bin/python3"}) {
-    const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) return py;
-  }
-  return "";
-}
-
 struct NumpyRef {
   std::string python;
   std::string script = std::string(MPSIM_SOURCE_DIR) + "/test/func_ref.py";
@@ -487,11 +479,7 @@ std::string typeArg(const Operand& t) { return t.str(); }
 
 TEST_CASE("kernels agree bit for bit with the independent NumPy reference", "[unit][func]") {
   NumpyRef ref;
-  ref.python = findNumpyPython();
-  if (ref.python.empty()) {
-    WARN("python3 with numpy not found: skipping the NumPy cross-check (apt-get install python3-numpy)");
-    return;
-  }
+  ref.python = mpsim::test::numpyPython(); // fails the test when there is no python3 with numpy
   const Operand u8{8, OperandKind::Unsigned}, s8{8, OperandKind::Signed}, s4{4, OperandKind::Signed},
       u3{3, OperandKind::Unsigned}, s2{2, OperandKind::Signed}, u2{2, OperandKind::Unsigned},
       s16{16, OperandKind::Signed}, u16{16, OperandKind::Unsigned}, u1{1, OperandKind::Unsigned},
@@ -662,11 +650,10 @@ Tensor integral(const OnnxTensor& t, const Shape& s) {
   return r;
 }
 
-bool onnxDataAvailable() {
-  if (std::filesystem::is_directory(kOnnxNodeDir + "/test_basic_convinteger")) return true;
-  WARN("libonnx-testdata not installed (" << kOnnxNodeDir
-                                          << " missing): skipping ONNX backend cases; run scripts/setup.sh");
-  return false;
+// libonnx-testdata is a test dependency (scripts/setup.sh installs it): without it the test fails.
+void requireOnnxData() {
+  if (!std::filesystem::is_directory(kOnnxNodeDir + "/test_basic_convinteger"))
+    FAIL("libonnx-testdata is not installed (" << kOnnxNodeDir << "/test_basic_convinteger missing); run scripts/setup.sh");
 }
 
 int64_t scalarInt(const OnnxTensor& t) {
@@ -750,7 +737,7 @@ void checkQLinearMatMul(const std::string& name) {
 
 TEST_CASE("ONNX backend cases: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul, MaxPool uint8, TopK, ArgMax",
           "[unit][func][onnx]") {
-  if (!onnxDataAvailable()) return;
+  requireOnnxData();
   SECTION("test_basic_convinteger") { checkConvInteger("test_basic_convinteger", 0); }
   SECTION("test_convinteger_without_padding") { checkConvInteger("test_convinteger_without_padding", 0); }
   SECTION("test_convinteger_with_padding (pads 1,1,1,1)") { checkConvInteger("test_convinteger_with_padding", 1); }

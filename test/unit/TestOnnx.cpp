@@ -1,10 +1,12 @@
-// ONNX importer tests (QONNX / FINN-ONNX, docs/onnx-import.md). Fixtures: test/data/onnx (origins
-// in its README); the other reference models are read from /work/shared/reference when present.
+// ONNX importer tests (QONNX / FINN-ONNX, docs/onnx-import.md). Fixtures: test/data/onnx and
+// test/data/finn/build_dataflow, and the reference models vendored into test/data/reference (origins
+// and licences in their READMEs). A missing fixture fails the test that needs it.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <cstdint>
 #include <cstring>
@@ -24,16 +26,23 @@
 #include "mpsim/io/OnnxImport.hpp"
 #include "mpsim/sim/Functional.hpp"
 
-#define MPSIM_ONNX_REFERENCE "/work/shared/reference/onnx"
-
 using namespace mpsim;
 using graph::LayerKind;
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(MPSIM_TEST_DATA) + "/onnx/" + name; }
-std::string reference(const std::string& rel) { return std::string(MPSIM_ONNX_REFERENCE) + "/" + rel; }
 bool exists(const std::string& p) { return std::filesystem::exists(p); }
+// A test input that must be there: a missing file is a failure of the test that needs it, never a skip.
+std::string required(const std::string& p) {
+  if (!exists(p)) FAIL("missing test fixture " << p << " (test/data is part of the repository; restore it from git)");
+  return p;
+}
+std::string fixture(const std::string& name) { return required(std::string(MPSIM_TEST_DATA) + "/onnx/" + name); }
+// Reference models vendored from ../shared/reference (same layout below test/data/reference).
+std::string reference(const std::string& rel) { return required(std::string(MPSIM_TEST_DATA) + "/reference/onnx/" + rel); }
+std::string buildDataflow(const std::string& name) {
+  return required(std::string(MPSIM_TEST_DATA) + "/finn/build_dataflow/" + name);
+}
 
 std::string readFile(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
@@ -182,7 +191,7 @@ TEST_CASE("onnx: QONNX TFC-W2A2 matches qonnx inference_cost (dense)", "[unit][o
   const auto& g = r.graph;
   REQUIRE(g.finalized());
   Totals t = totals(g);
-  // /work/shared/reference/qonnx/inference_cost_expected.json, FINN-TFC_W2A2 expected_dense
+  // ../shared/reference/qonnx/inference_cost_expected.json, FINN-TFC_W2A2 expected_dense
   CHECK(t.macs == 59008);
   CHECK(t.wbits == 118016);
   CHECK(t.weighted == 4);
@@ -215,7 +224,6 @@ TEST_CASE("onnx: QONNX TFC-W2A2 matches qonnx inference_cost (dense)", "[unit][o
 }
 
 TEST_CASE("onnx: QONNX model-zoo MLPs (TFC W1A1/W1A2, KWS, UNSW, jet tagging)", "[unit][onnx]") {
-  if (!exists(reference("qonnx_model_zoo/TFC_1W1A.onnx"))) return;
   {
     auto r = io::importOnnx(reference("qonnx_model_zoo/TFC_1W1A.onnx"));
     Totals t = totals(r.graph);
@@ -280,7 +288,6 @@ TEST_CASE("onnx: QONNX conv models", "[unit][onnx]") {
     CHECK(r.graph.layers().front().out.bits == 8); // UINT8 input annotation
     CHECK(totals(r.graph).macs == 10645344);
   }
-  if (!exists(reference("qonnx/residual_block_clean.onnx"))) return;
   SECTION("float residual block: conv, add and maxpool, float weights assumed 8-bit") {
     auto r = io::importOnnx(reference("qonnx/residual_block_clean.onnx"));
     CHECK(ofKind(r.graph, LayerKind::Add).size() == 1);
@@ -359,7 +366,6 @@ TEST_CASE("onnx: FINN hardware graphs give the PE/SIMD mapping and the fork/add 
     CHECK(hintFor(r, "AddStreams_Batch_0")->pe == 16);
     REQUIRE(hintFor(r, "DuplicateStreams_Batch_0"));
   }
-  if (!exists(reference("finn/cybsec_PE_SIMD.onnx"))) return;
   SECTION("cybsec_PE_SIMD") {
     auto r = io::importOnnx(reference("finn/cybsec_PE_SIMD.onnx"));
     auto fcs = ofKind(r.graph, LayerKind::FullyConnected);
@@ -377,7 +383,7 @@ TEST_CASE("onnx: FINN hardware graphs give the PE/SIMD mapping and the fork/add 
     }
   }
   SECTION("streamlined FINN TFC-W1A1 (MultiThreshold + MatMul, datatype annotations)") {
-    auto r = io::importOnnx(reference("finn/build_dataflow/model.onnx"));
+    auto r = io::importOnnx(buildDataflow("model.onnx"));
     Totals t = totals(r.graph);
     CHECK(t.macs == 59008);
     CHECK(t.wbits == 59008);
@@ -748,8 +754,7 @@ TEST_CASE("onnx values: QONNX TFC models classify MNIST digits given as floats",
   // The QONNX TFC models expect pixels in [0, 1]; their first quantiser quantises the float input.
   const std::string dir = std::string(MPSIM_TEST_DATA) + "/finn/build_dataflow/";
   std::vector<std::string> models{fixture("TFC_2W2A.onnx")};
-  for (const char* m : {"qonnx_model_zoo/TFC_1W1A.onnx", "qonnx_model_zoo/TFC_1W2A.onnx"})
-    if (exists(reference(m))) models.push_back(reference(m));
+  for (const char* m : {"qonnx_model_zoo/TFC_1W1A.onnx", "qonnx_model_zoo/TFC_1W2A.onnx"}) models.push_back(reference(m));
   for (const auto& path : models) {
     INFO(path);
     auto r = io::importOnnx(path);
@@ -798,10 +803,6 @@ TEST_CASE("onnx values: FINN's cybersecurity MLP (bipolar input, MVAU thresholds
   const std::string model = reference("finn/cybsec_PE_SIMD.onnx");
   const std::string in = reference("finn-examples/golden_io_1168db11/cybersecurity-mlp__cybersecurity_input.npy");
   const std::string want = reference("finn-examples/golden_io_1168db11/cybersecurity-mlp__cybersecurity_expected_output.npy");
-  if (!exists(model) || !exists(in) || !exists(want)) {
-    WARN("reference files not present; skipped");
-    return;
-  }
   auto r = io::importOnnx(model);
   CHECK(r.graph.at("input").out.bipolar);
   CHECK(hasNote(r, "4 of 4 MAC layers take their integer weights and thresholds"));
