@@ -181,12 +181,18 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   std::string inName = in.get<std::string>("name", "input");
   auto shape = in.optList<int64_t>("shape", inRange(1, 1 << 24));
   if (!in.has("shape")) in.errorHere("missing required key 'input.shape' ([C, H, W])");
-  int inBits = in.get<int>("bits", 8, inRangeInt(1, 32));
-  bool inSigned = in.get<bool>("signed", false);
+  // `type` and `signed` are alternatives; giving both in the file is an error. (Presence is what the
+  // file says: opt() does not write defaults into the tree, get() does.)
+  const bool bitsGiven = in.has("bits");
   auto inType = in.opt<std::string>("type", oneOf({"signed", "unsigned", "bipolar"}));
+  auto inSignedGiven = in.opt<bool>("signed");
+  const bool bipolarIn = inType && *inType == "bipolar";
+  const int inBits = bitsGiven ? in.get<int>("bits", 8, inRangeInt(1, 32)) : (bipolarIn ? 1 : 8);
+  if (!bitsGiven) in.accept("bits");
+  const bool inSigned = inSignedGiven.value_or(false);
   auto inThresholds = in.opt<std::string>("thresholds_file");
-  if (inType && in.has("signed")) in.error("type", "give either 'type' or 'signed', not both");
-  if (inType && *inType == "bipolar" && inBits != 1) in.error("type", "a bipolar input is 1 bit; 'bits' is " + std::to_string(inBits));
+  if (in.has("type") && in.has("signed")) in.error("type", "give either 'type' or 'signed', not both");
+  if (bipolarIn && inBits != 1) in.error("type", "a bipolar input is 1 bit; 'bits' is " + std::to_string(inBits));
   in.finish();
   Layer input;
   input.name = inName;
