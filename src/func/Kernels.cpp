@@ -356,6 +356,18 @@ std::vector<Operand> weightTypes(const graph::Layer& l) {
   return r;
 }
 
+ParamShape weightsFileShape(const graph::Layer& l) {
+  if (l.kind == graph::LayerKind::Conv)
+    return {{l.out_channels, l.in_shapes.empty() ? 0 : l.in_shapes[0].c / std::max(1, l.groups), l.kh, l.kw},
+            "(K, C/groups, K_h, K_w)"};
+  return {{l.out_channels, l.dotLength()}, "(K, MW)"};
+}
+
+ParamShape thresholdsFileShape(const graph::Layer& l) {
+  const int64_t channels = l.isWeighted() ? l.out_channels : l.out_shape.c;
+  return {{channels, l.out.thresholdCount()}, "(channels, 2^B - 1)"};
+}
+
 AccTensor weightedLayer(const graph::Layer& l, const Tensor& x, const Tensor& w) {
   const Operand xt = Operand::activation(l.in);
   if (l.kind == graph::LayerKind::Conv) return conv2d(x, xt, w, weightTypes(l), ConvGeometry::of(l));

@@ -1,9 +1,13 @@
 #include "mpsim/func/Npy.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <limits>
 #include <sstream>
 
 #include "mpsim/common/Error.hpp"
@@ -100,6 +104,7 @@ int npyItemSize(NpyType t) {
 }
 
 int64_t NpyArray::elements() const {
+  // readNpy checked that the product neither overflows nor disagrees with the data
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
@@ -153,35 +158,40 @@ std::vector<double> NpyArray::toDouble() const {
   return out;
 }
 
-NpyArray readNpy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, "cannot open .npy file");
-  std::vector<unsigned char> file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+namespace {
+
+// The header of an open .npy file of `fileSize` bytes; reads nothing beyond the header.
+NpyHeader parseHeader(std::istream& f, const std::string& path, uint64_t fileSize) {
   static const unsigned char kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-  if (file.size() < 10 || std::memcmp(file.data(), kMagic, 6) != 0)
-    fail(path, "not a .npy file (missing the \\x93NUMPY magic)");
-  const int major = file[6];
-  const int minor = file[7];
-  std::size_t headerLen = 0, headerStart = 0;
+  unsigned char pre[12] = {};
+  const uint64_t preLen = std::min<uint64_t>(fileSize, sizeof pre);
+  if (!f.read(reinterpret_cast<char*>(pre), static_cast<std::streamsize>(preLen))) fail(path, "cannot read the .npy header");
+  if (fileSize < 10 || std::memcmp(pre, kMagic, 6) != 0) fail(path, "not a .npy file (missing the \\x93NUMPY magic)");
+  const int major = pre[6];
+  const int minor = pre[7];
+  uint64_t headerLen = 0, headerStart = 0;
   if (major == 1) {
-    headerLen = loadLE<uint16_t>(file.data() + 8);
+    headerLen = loadLE<uint16_t>(pre + 8);
     headerStart = 10;
   } else if (major == 2 || major == 3) {
-    if (file.size() < 12) fail(path, "truncated .npy header");
-    headerLen = loadLE<uint32_t>(file.data() + 8);
+    if (fileSize < 12) fail(path, "truncated .npy header");
+    headerLen = loadLE<uint32_t>(pre + 8);
     headerStart = 12;
   } else {
     fail(path, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
                    " (1.0, 2.0 and 3.0 are supported)");
   }
-  if (headerStart + headerLen > file.size())
+  if (headerStart + headerLen > fileSize)
     fail(path, "truncated .npy header: it announces " + std::to_string(headerLen) + " bytes, the file has " +
-                   std::to_string(file.size() - headerStart));
-  const std::string header(file.begin() + static_cast<std::ptrdiff_t>(headerStart),
-                           file.begin() + static_cast<std::ptrdiff_t>(headerStart + headerLen));
+                   std::to_string(fileSize - headerStart));
+  if (headerLen > kMaxNpyHeaderBytes)
+    fail(path, "npy header of " + std::to_string(headerLen) + " bytes is longer than the " +
+                   std::to_string(kMaxNpyHeaderBytes) + " bytes accepted");
+  std::string header(static_cast<std::size_t>(headerLen), '\0');
+  f.seekg(static_cast<std::streamoff>(headerStart));
+  if (!f.read(header.data(), static_cast<std::streamsize>(headerLen))) fail(path, "cannot read the .npy header");
 
-  NpyArray a;
-  a.path = path;
+  NpyHeader h;
   // descr
   std::size_t p = findKey(header, "descr", path);
   if (p >= header.size() || (header[p] != '\'' && header[p] != '"'))
@@ -190,7 +200,7 @@ NpyArray readNpy(const std::string& path) {
   const std::size_t e = header.find(q, p + 1);
   if (e == std::string::npos) fail(path, "unterminated 'descr' string in npy header");
   const std::string descr = header.substr(p + 1, e - p - 1);
-  if (!parseDescr(descr, a.type))
+  if (!parseDescr(descr, h.type))
     fail(path, "unsupported dtype '" + descr +
                    "' (supported: little-endian int8, uint8, int16, uint16, int32, int64, float32, float64, bool)");
   // fortran_order
@@ -198,31 +208,92 @@ NpyArray readNpy(const std::string& path) {
   if (header.compare(p, 4, "True") == 0)
     fail(path, "fortran_order is True; only C-order arrays are supported (save with np.ascontiguousarray)");
   if (header.compare(p, 5, "False") != 0) fail(path, "npy 'fortran_order' is neither True nor False");
-  // shape
+  // shape: a tuple of non-negative integers; the element count and the byte count must not overflow.
   p = findKey(header, "shape", path);
   if (p >= header.size() || header[p] != '(') fail(path, "npy 'shape' is not a tuple: " + header);
   const std::size_t close = header.find(')', p);
   if (close == std::string::npos) fail(path, "unterminated 'shape' tuple in npy header");
-  std::string dims = header.substr(p + 1, close - p - 1);
-  std::stringstream ss(dims);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    std::size_t b = item.find_first_not_of(" \t");
-    if (b == std::string::npos) continue; // trailing comma of a 1-tuple
-    std::size_t end = item.find_last_not_of(" \tL");
+  const std::string dims = header.substr(p + 1, close - p - 1);
+  std::vector<std::string> items;
+  {
+    std::stringstream ss(dims);
+    std::string item;
+    while (std::getline(ss, item, ',')) items.push_back(item);
+  }
+  int64_t n = 1;
+  bool overflow = false;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string& item = items[i];
+    const std::size_t b = item.find_first_not_of(" \t");
+    if (b == std::string::npos) {
+      if (i + 1 == items.size() && i > 0) continue; // the trailing comma of a 1-tuple
+      fail(path, "bad npy shape (" + dims + ")");
+    }
+    const std::size_t end = item.find_last_not_of(" \tL");
     const std::string num = item.substr(b, end - b + 1);
     char* stop = nullptr;
+    errno = 0;
     const long long v = std::strtoll(num.c_str(), &stop, 10);
-    if (num.empty() || *stop != '\0' || v < 0) fail(path, "bad dimension '" + num + "' in npy shape (" + dims + ")");
-    a.shape.push_back(v);
+    if (num.empty() || *stop != '\0' || v < 0 || errno == ERANGE)
+      fail(path, "bad dimension '" + num + "' in npy shape (" + dims + ")");
+    h.shape.push_back(v);
+    if (v == 0) n = 0;
+    else if (!overflow && n > 0 && n > INT64_MAX / v) overflow = true;
+    else if (!overflow) n *= v;
   }
-  const std::size_t dataStart = headerStart + headerLen;
-  const std::size_t need = static_cast<std::size_t>(a.elements()) * static_cast<std::size_t>(npyItemSize(a.type));
-  const std::size_t have = file.size() - dataStart;
-  if (have != need)
-    fail(path, "data size mismatch: shape (" + dims + ") of " + toString(a.type) + " needs " + std::to_string(need) +
-                   " bytes after the header, the file has " + std::to_string(have));
-  a.bytes.assign(file.begin() + static_cast<std::ptrdiff_t>(dataStart), file.end());
+  const int item = npyItemSize(h.type);
+  if ((overflow && n != 0) || n > INT64_MAX / item)
+    fail(path, "npy shape (" + dims + ") of " + toString(h.type) + " is too large (more than 2^63 bytes)");
+  h.elements = n;
+  h.data_offset = headerStart + headerLen;
+  h.data_bytes = static_cast<uint64_t>(n) * static_cast<uint64_t>(item);
+  const uint64_t have = fileSize - h.data_offset;
+  if (have != h.data_bytes)
+    fail(path, "data size mismatch: shape (" + dims + ") of " + toString(h.type) + " needs " +
+                   std::to_string(h.data_bytes) + " bytes after the header, the file has " + std::to_string(have) +
+                   (have < h.data_bytes ? " (truncated)" : " (extra bytes)"));
+  return h;
+}
+
+// Opens `path` for reading and returns its size; a missing file, a directory or an unreadable file is
+// a LoadError.
+uint64_t openNpy(std::ifstream& f, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) fail(path, "cannot open .npy file (" + (ec ? ec.message() : std::string("no such file")) + ")");
+  if (!fs::is_regular_file(st)) fail(path, "cannot open .npy file (not a regular file)");
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) fail(path, "cannot open .npy file (" + ec.message() + ")");
+  f.open(path, std::ios::binary);
+  if (!f) fail(path, "cannot open .npy file (" + std::string(std::strerror(errno)) + ")");
+  return static_cast<uint64_t>(size);
+}
+
+} // namespace
+
+NpyHeader readNpyHeader(const std::string& path) {
+  std::ifstream f;
+  const uint64_t size = openNpy(f, path);
+  return parseHeader(f, path, size);
+}
+
+NpyArray readNpy(const std::string& path) {
+  std::ifstream f;
+  const uint64_t size = openNpy(f, path);
+  const NpyHeader h = parseHeader(f, path, size);
+  NpyArray a;
+  a.path = path;
+  a.type = h.type;
+  a.shape = h.shape;
+  // Exactly the bytes the header promises (the file size was checked against them).
+  if (h.data_bytes > uint64_t(std::numeric_limits<std::ptrdiff_t>::max())) fail(path, "npy data too large to read");
+  a.bytes.resize(static_cast<std::size_t>(h.data_bytes));
+  f.seekg(static_cast<std::streamoff>(h.data_offset));
+  if (h.data_bytes > 0 &&
+      (!f.read(reinterpret_cast<char*>(a.bytes.data()), static_cast<std::streamsize>(h.data_bytes)) ||
+       static_cast<uint64_t>(f.gcount()) != h.data_bytes))
+    fail(path, "cannot read the " + std::to_string(h.data_bytes) + " data bytes (did the file change while it was read?)");
   return a;
 }
 
@@ -280,8 +351,14 @@ graph::Shape npyShapeToNchw(const std::vector<int64_t>& shape, const std::string
   return graph::Shape{s[0], s[1], s[2], s[3]};
 }
 
-Tensor readTensor(const std::string& path) {
-  const NpyArray a = readNpy(path);
+std::string npyShapeStr(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+Tensor toTensor(const NpyArray& a) {
+  const std::string& path = a.path;
   const graph::Shape shape = npyShapeToNchw(a.shape, path);
   const std::vector<int64_t> v = a.toInt64();
   std::vector<int32_t> d(v.size());
@@ -294,10 +371,10 @@ Tensor readTensor(const std::string& path) {
   return Tensor(shape, std::move(d));
 }
 
-AccTensor readAccTensor(const std::string& path) {
-  const NpyArray a = readNpy(path);
-  return AccTensor(npyShapeToNchw(a.shape, path), a.toInt64());
-}
+AccTensor toAccTensor(const NpyArray& a) { return AccTensor(npyShapeToNchw(a.shape, a.path), a.toInt64()); }
+
+Tensor readTensor(const std::string& path) { return toTensor(readNpy(path)); }
+AccTensor readAccTensor(const std::string& path) { return toAccTensor(readNpy(path)); }
 
 namespace {
 template <typename T>

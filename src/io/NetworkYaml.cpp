@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/func/Kernels.hpp"
 #include "mpsim/func/Npy.hpp"
 #include "mpsim/io/OnnxImport.hpp"
 #include "mpsim/zoo/Zoo.hpp"
@@ -181,12 +182,18 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   std::string inName = in.get<std::string>("name", "input");
   auto shape = in.optList<int64_t>("shape", inRange(1, 1 << 24));
   if (!in.has("shape")) in.errorHere("missing required key 'input.shape' ([C, H, W])");
-  int inBits = in.get<int>("bits", 8, inRangeInt(1, 32));
-  bool inSigned = in.get<bool>("signed", false);
+  // `type` and `signed` are alternatives; giving both in the file is an error. (Presence is what the
+  // file says: opt() does not write defaults into the tree, get() does.)
+  const bool bitsGiven = in.has("bits");
   auto inType = in.opt<std::string>("type", oneOf({"signed", "unsigned", "bipolar"}));
+  auto inSignedGiven = in.opt<bool>("signed");
+  const bool bipolarIn = inType && *inType == "bipolar";
+  const int inBits = bitsGiven ? in.get<int>("bits", 8, inRangeInt(1, 32)) : (bipolarIn ? 1 : 8);
+  if (!bitsGiven) in.accept("bits");
+  const bool inSigned = inSignedGiven.value_or(false);
   auto inThresholds = in.opt<std::string>("thresholds_file");
-  if (inType && in.has("signed")) in.error("type", "give either 'type' or 'signed', not both");
-  if (inType && *inType == "bipolar" && inBits != 1) in.error("type", "a bipolar input is 1 bit; 'bits' is " + std::to_string(inBits));
+  if (in.has("type") && in.has("signed")) in.error("type", "give either 'type' or 'signed', not both");
+  if (bipolarIn && inBits != 1) in.error("type", "a bipolar input is 1 bit; 'bits' is " + std::to_string(inBits));
   in.finish();
   Layer input;
   input.name = inName;
@@ -194,20 +201,22 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   input.out = ActType{inBits, inSigned};
   if (inType) input.out = *inType == "bipolar" ? ActType::makeBipolar() : ActType{inBits, *inType == "signed"};
   if (inThresholds) {
-    // Float input quantiser: rows (1 or one per channel) of 2^bits - 1 sorted thresholds.
+    // Float input quantiser: (1, T) or (C, T), rows of T = 2^bits - 1 sorted thresholds.
     std::filesystem::path fp(*inThresholds);
     if (fp.is_relative()) fp = std::filesystem::path(doc->file).parent_path() / fp;
     const int64_t T = input.out.thresholdCount();
     try {
       const func::NpyArray a = func::readNpy(fp.string());
       std::vector<double> v = a.toDouble();
-      const int64_t rows = int64_t(v.size()) / T;
       const int64_t C = shape && !shape->empty() ? (*shape)[0] : 1;
+      const bool shapeOk = a.shape.size() == 2 && a.shape[1] == T && (a.shape[0] == 1 || a.shape[0] == C);
+      const int64_t rows = shapeOk ? a.shape[0] : 0;
       bool sorted = true;
       for (int64_t r = 0; r < rows; ++r) sorted = sorted && std::is_sorted(v.begin() + r * T, v.begin() + (r + 1) * T);
-      if (int64_t(v.size()) != rows * T || (rows != 1 && rows != C))
-        in.error("thresholds_file", fp.string() + " holds " + std::to_string(v.size()) + " values; need 1 or " + std::to_string(C) +
-                                        " rows of " + std::to_string(T) + " thresholds (2^bits - 1)");
+      if (!shapeOk)
+        in.error("thresholds_file", fp.string() + " has shape " + func::npyShapeStr(a.shape) + "; need " +
+                                        func::npyShapeStr({1, T}) + " or " + func::npyShapeStr({C, T}) + ": 1 or " +
+                                        std::to_string(C) + " rows of " + std::to_string(T) + " thresholds (2^bits - 1)");
       else if (!sorted)
         in.error("thresholds_file", fp.string() + ": the thresholds of a row are not sorted");
       else
@@ -223,6 +232,12 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
     else in.error("shape", "expected [C, H, W] or [features]");
   }
   g.add(input);
+
+  // Parameter files, checked against the layers' shapes once the graph is finalized.
+  struct ParamFile {
+    std::string layer, key, where, keyPath, path;
+  };
+  std::vector<ParamFile> paramFiles;
 
   std::string prev = inName;
   std::string lastName = inName;
@@ -291,6 +306,7 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
           if (fp.is_relative()) fp = std::filesystem::path(doc->file).parent_path() / fp;
           std::error_code ec;
           if (!std::filesystem::exists(fp, ec)) r.error(key, "file not found: " + fp.string());
+          else paramFiles.push_back({l.name, key, r.where(key), r.keyPath(key), fp.string()});
           out = fp.string();
         }
       };
@@ -335,6 +351,13 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
                                                                    : def.activations_bipolar.value_or(false);
         std::string rq = r.get<std::string>("requant", defRequant, oneOf({"none", "thresholds", "scale_shift"}));
         l.requant = parseRequant(rq).value_or(Requant::Thresholds);
+        if (!l.thresholds_file.empty() && l.kind != LayerKind::Quantizer &&
+            !(l.isWeighted() && l.requant == Requant::Thresholds))
+          r.error("thresholds_file", "layer '" + l.name + "' (" + type + ") uses no thresholds; thresholds_file applies to conv "
+                                     "and fc layers with requant: thresholds and to quantizer layers");
+      } else if (!l.thresholds_file.empty()) {
+        r.error("thresholds_file", "layer '" + l.name + "' (" + type + ") uses no thresholds; thresholds_file applies to conv "
+                                   "and fc layers with requant: thresholds and to quantizer layers");
       } else if ((o.activations || o.activations_signed || o.activations_bipolar) && l.kind == LayerKind::LabelSelect) {
         r.errorHere("layer '" + l.name + "' (" + type + ") outputs class indices (unsigned, ceil(log2(classes)) bits); "
                     "'activations' does not apply");
@@ -359,6 +382,22 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   root.finish();
   doc->diag.throwIfAny();
   g.finalize();
+  // Parameter files must have exactly the layer's shape (docs/network-format.md): a file of another
+  // shape is never reinterpreted, even when it holds as many values.
+  for (const auto& f : paramFiles) {
+    const Layer& l = g.at(f.layer);
+    const func::ParamShape want = f.key == "weights_file" ? func::weightsFileShape(l) : func::thresholdsFileShape(l);
+    try {
+      const func::NpyHeader h = func::readNpyHeader(f.path);
+      if (h.shape != want.dims)
+        doc->diag.error(f.where + ": " + f.keyPath + ": " + f.path + " has shape " + func::npyShapeStr(h.shape) +
+                        "; layer '" + l.name + "' (" + toString(l.kind) + ") needs " + func::npyShapeStr(want.dims) + " " +
+                        want.layout + (f.key == "thresholds_file" ? " for its " + l.out.str() + " output" : ""));
+    } catch (const LoadError& e) {
+      doc->diag.error(f.where + ": " + f.keyPath + ": " + e.what());
+    }
+  }
+  doc->diag.throwIfAny();
   return g;
 }
 

@@ -117,17 +117,30 @@ func::Tensor randomWeights(const Layer& l, Rng& rng) {
   return w;
 }
 
+// A parameter file of layer `l` named by `key` (weights_file, thresholds_file): its shape must be
+// exactly `want` (no reinterpretation of the dimensions, unit dimensions included).
+func::NpyArray readParamFile(const Layer& l, const std::string& key, const std::string& path,
+                             const func::ParamShape& want, const std::string& extra = "") {
+  func::NpyArray a = func::readNpy(path);
+  if (a.shape != want.dims)
+    throw LoadError(path + ": " + key + " of layer '" + l.name + "' (" + graph::toString(l.kind) + "): shape " +
+                    func::npyShapeStr(a.shape) + ", expected " + func::npyShapeStr(want.dims) + " " + want.layout +
+                    extra);
+  return a;
+}
+
 // Weights given in memory (l.weight_values) or in l.weights_file: shape and the declared range per
 // channel checked.
 func::Tensor givenWeights(const Layer& l) {
   const std::string src = l.weight_values ? "layer '" + l.name + "' (weights from the model)" : l.weights_file;
-  func::Tensor w = l.weight_values ? func::Tensor(Shape{1, 1, 1, int64_t(l.weight_values->size())}, *l.weight_values)
-                                   : func::readTensor(l.weights_file);
   const int64_t K = l.out_channels, per = l.dotLength();
+  func::Tensor w = l.weight_values
+                       ? func::Tensor(Shape{1, 1, 1, int64_t(l.weight_values->size())}, *l.weight_values)
+                       : func::toTensor(readParamFile(l, "weights_file", l.weights_file, func::weightsFileShape(l)));
   if (int64_t(w.size()) != K * per)
     throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(K) + " x " +
-                    std::to_string(per) + " weights (K, C/groups, K_h, K_w) or (K, MW); the file has shape " +
-                    w.shape().str());
+                    std::to_string(per) + " weights (K, C/groups, K_h, K_w) or (K, MW); it has " +
+                    std::to_string(w.size()));
   w.reshape(l.kind == LayerKind::Conv ? Shape{K, l.in_shapes[0].c / l.groups, l.kh, l.kw} : Shape{K, per, 1, 1});
   const auto wts = func::weightTypes(l);
   for (int64_t k = 0; k < K; ++k) {
@@ -146,15 +159,16 @@ func::Tensor givenWeights(const Layer& l) {
 // Thresholds given in memory or in a file: (channels, 2^B - 1) sorted per channel.
 func::AccTensor givenThresholds(const Layer& l, int64_t channels) {
   const std::string src = l.threshold_values ? "layer '" + l.name + "' (thresholds from the model)" : l.thresholds_file;
+  const int64_t T = func::actMax(l.out) - func::actMin(l.out);
+  const std::string hint = " for its " + l.out.str() + " output (do network.quant rules in the run config change this layer's width?)";
   func::AccTensor t = l.threshold_values
                           ? func::AccTensor(Shape{1, 1, 1, int64_t(l.threshold_values->size())}, *l.threshold_values)
-                          : func::readAccTensor(l.thresholds_file);
-  const int64_t T = func::actMax(l.out) - func::actMin(l.out);
+                          : func::toAccTensor(readParamFile(l, "thresholds_file", l.thresholds_file,
+                                                            func::ParamShape{{channels, T}, "(channels, 2^B - 1)"}, hint));
   if (int64_t(t.size()) != channels * T)
     throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(channels) + " x " +
-                    std::to_string(T) + " thresholds (channels, 2^B - 1) for its " + l.out.str() +
-                    " output; the file has shape " + t.shape().str() +
-                    " (do network.quant rules in the run config change this layer's width?)");
+                    std::to_string(T) + " thresholds (channels, 2^B - 1)" + hint + "; it has " +
+                    std::to_string(t.size()));
   t.reshape(Shape{1, 1, channels, T});
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t i = 1; i < T; ++i)

@@ -22,6 +22,11 @@ execute_process(COMMAND "${MPSIM}" compare "${CASE_DIR}/expected.json" "${OUT_DI
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "report differs from the golden file:\n${out}${err}")
 endif()
+# A functional case must bring expected_output.npy: without it the data would go unchecked.
+file(READ "${CASE_DIR}/config.yaml" config_text)
+if(config_text MATCHES "functional: *true" AND NOT EXISTS "${CASE_DIR}/expected_output.npy")
+  message(FATAL_ERROR "${CASE_DIR} is a functional case (simulation.functional: true) without expected_output.npy")
+endif()
 if(EXISTS "${CASE_DIR}/expected_output.npy")
   execute_process(COMMAND "${MPSIM}" compare "${CASE_DIR}/expected_output.npy" "${OUT_DIR}/output.npy"
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

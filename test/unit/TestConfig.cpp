@@ -1301,3 +1301,28 @@ TEST_CASE("numbers in messages and defaults in the effective config are written 
   run = config::loadRunString("network:\n  model: tfc\nhardware:\n  device: vcu118\n", "t.yaml");
   CHECK(YAML::Dump(run.config.effective["hardware"]["dram"]["bandwidth_gbps"]) == "19.25");
 }
+
+TEST_CASE("network YAML: input.type and input.signed are alternatives; both given is an error", "[unit][config][network]") {
+  const std::string layers = "layers:\n  - {name: f, type: fc, out_features: 4}\n";
+  auto in = [&](const std::string& input) {
+    return io::loadNetworkYamlString("input: {shape: [16]" + input + "}\n" + layers, "n.yaml").layers().front().out;
+  };
+  // Every spelling alone (get() once wrote the default of the absent 'signed' into the tree, so that
+  // any 'type' was reported as given together with 'signed').
+  CHECK(in(", bits: 1, type: bipolar") == graph::ActType::makeBipolar());
+  CHECK(in(", type: bipolar") == graph::ActType::makeBipolar()); // bipolar is 1 bit
+  CHECK(in(", bits: 4, type: signed") == graph::ActType{4, true});
+  CHECK(in(", bits: 4, type: unsigned") == graph::ActType{4, false});
+  CHECK(in(", type: signed") == graph::ActType{8, true});
+  CHECK(in(", bits: 4, signed: true") == graph::ActType{4, true});
+  CHECK(in("") == graph::ActType{8, false});
+  // Both really given, and a bipolar input of more than 1 bit, are errors.
+  CHECK_MESSAGE(netErrors("input: {shape: [16], bits: 1, type: bipolar, signed: true}\n" + layers),
+                "n.yaml:1:", "input.type: give either 'type' or 'signed', not both");
+  CHECK_MESSAGE(netErrors("input: {shape: [16], type: unsigned, signed: false}\n" + layers),
+                "input.type: give either 'type' or 'signed', not both");
+  CHECK_MESSAGE(netErrors("input: {shape: [16], bits: 4, type: bipolar}\n" + layers),
+                "input.type: a bipolar input is 1 bit; 'bits' is 4");
+  CHECK_MESSAGE(netErrors("input: {shape: [16], type: ternary}\n" + layers),
+                "input.type: 'ternary' is not valid; valid: signed, unsigned, bipolar");
+}

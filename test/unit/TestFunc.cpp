@@ -2,6 +2,7 @@
 // reference test/func_ref.py, and the ONNX backend test cases shipped by Debian's libonnx-testdata.
 #include <catch2/catch.hpp>
 
+#include "NumpyPython.hpp"
 #include "TempDir.hpp"
 
 #include <cmath>
@@ -177,6 +178,74 @@ TEST_CASE("npy: precise errors naming the file and the problem", "[unit][func]")
   CHECK_THROWS_WITH(readTensor(dir / "r5.npy"), Catch::Contains("r5.npy") && Catch::Contains("rank-5"));
   writeNpy(dir / "r5ok.npy", NpyType::Int32, {1, 2, 2, 2, 4}, five);
   CHECK(readTensor(dir / "r5ok.npy").shape() == Shape{2, 2, 2, 4});
+}
+
+TEST_CASE("npy: a header whose shape does not match the file is refused before any data are read", "[unit][func]") {
+  TempDir dir;
+  // A v1.0 file with the given header dict and `data` bytes after it.
+  auto npy = [](const std::string& dictText, const std::string& data) {
+    std::string dict = dictText;
+    dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
+    dict += '\n';
+    std::string f = "\x93NUMPY";
+    f += '\x01';
+    f += '\x00';
+    const uint16_t len = static_cast<uint16_t>(dict.size());
+    f.append(reinterpret_cast<const char*>(&len), 2);
+    return f + dict + data;
+  };
+  const int32_t four[] = {1, 2, 3, 4};
+  const std::string data(reinterpret_cast<const char*>(four), 16);
+  writeFile(dir / "ok.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }", data));
+  CHECK(readNpy(dir / "ok.npy").toInt64() == std::vector<int64_t>{1, 2, 3, 4});
+  CHECK(readNpyHeader(dir / "ok.npy").shape == std::vector<int64_t>{4});
+  CHECK(readNpyHeader(dir / "ok.npy").data_bytes == 16);
+
+  // Element count vs file size: more data than the shape holds, and less (truncated).
+  writeFile(dir / "extra.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", data));
+  CHECK_THROWS_WITH(readNpy(dir / "extra.npy"), Catch::Contains("extra.npy") && Catch::Contains("needs 12 bytes") &&
+                                                   Catch::Contains("has 16") && Catch::Contains("extra bytes"));
+  writeFile(dir / "short.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }", data));
+  CHECK_THROWS_WITH(readNpy(dir / "short.npy"), Catch::Contains("needs 24 bytes") && Catch::Contains("truncated"));
+  CHECK_THROWS_WITH(readNpyHeader(dir / "short.npy"), Catch::Contains("truncated"));
+
+  // Huge shapes: a product that overflows int64 (2^62 + 1) x 4 = 2^64 + 4, which wraps to the 4
+  // elements the file holds), a byte count that overflows, a dimension beyond int64.
+  writeFile(dir / "wrap.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4611686018427387905, 4), }", data));
+  CHECK_THROWS_WITH(readNpy(dir / "wrap.npy"), Catch::Contains("wrap.npy") && Catch::Contains("too large"));
+  writeFile(dir / "bytes.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4611686018427387904,), }", data));
+  CHECK_THROWS_WITH(readNpy(dir / "bytes.npy"), Catch::Contains("too large"));
+  writeFile(dir / "dim.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (99999999999999999999,), }", data));
+  CHECK_THROWS_WITH(readNpy(dir / "dim.npy"), Catch::Contains("bad dimension '99999999999999999999'"));
+  writeFile(dir / "zero.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (0, 9223372036854775807), }", ""));
+  CHECK(readNpy(dir / "zero.npy").elements() == 0);
+  writeFile(dir / "comma.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (,), }", data));
+  CHECK_THROWS_WITH(readNpy(dir / "comma.npy"), Catch::Contains("bad npy shape"));
+
+  // A 1 TiB file (sparse: it takes no disk space) whose header promises 16 bytes: refused from its
+  // size, without reading it (reading it into memory first would exhaust memory or take hours).
+  {
+    writeFile(dir / "huge.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }", data));
+    REQUIRE(::truncate((dir / "huge.npy").c_str(), off_t{1} << 40) == 0);
+    CHECK_THROWS_WITH(readNpy(dir / "huge.npy"),
+                      Catch::Contains("huge.npy") && Catch::Contains("needs 16 bytes") && Catch::Contains("extra bytes"));
+    std::filesystem::remove(dir / "huge.npy");
+  }
+  // An over-long header is refused; so is something that is not a regular file.
+  {
+    std::string dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }";
+    dict.append(size_t(kMaxNpyHeaderBytes) + 64 - (12 + dict.size() + 1) % 64, ' ');
+    dict += '\n';
+    std::string f = "\x93NUMPY";
+    f += '\x02';
+    f += '\x00';
+    const uint32_t len = static_cast<uint32_t>(dict.size());
+    f.append(reinterpret_cast<const char*>(&len), 4);
+    writeFile(dir / "longheader.npy", f + dict + data);
+    CHECK_THROWS_WITH(readNpy(dir / "longheader.npy"), Catch::Contains("header of") && Catch::Contains("longer than"));
+  }
+  std::filesystem::create_directory(dir / "adir.npy");
+  CHECK_THROWS_WITH(readNpy(dir / "adir.npy"), Catch::Contains("adir.npy") && Catch::Contains("not a regular file"));
 }
 
 // ------------------------------------------------------------------ convolution
@@ -444,15 +513,6 @@ TEST_CASE("labelSelect: k largest in descending order, ties to the lower index, 
 // ------------------------------------------------------------------ NumPy cross-check
 namespace {
 
-// A python3 that can import numpy ("python3" on PATH may be a pyenv shim without it).
-std::string findNumpyPython() {
-  for (const char* py : {"python3", "/usr/bin/python3"}) {
-    const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) return py;
-  }
-  return "";
-}
-
 struct NumpyRef {
   std::string python;
   std::string script = std::string(MPSIM_SOURCE_DIR) + "/test/func_ref.py";
@@ -487,11 +547,7 @@ std::string typeArg(const Operand& t) { return t.str(); }
 
 TEST_CASE("kernels agree bit for bit with the independent NumPy reference", "[unit][func]") {
   NumpyRef ref;
-  ref.python = findNumpyPython();
-  if (ref.python.empty()) {
-    WARN("python3 with numpy not found: skipping the NumPy cross-check (apt-get install python3-numpy)");
-    return;
-  }
+  ref.python = mpsim::test::numpyPython(); // fails the test when there is no python3 with numpy
   const Operand u8{8, OperandKind::Unsigned}, s8{8, OperandKind::Signed}, s4{4, OperandKind::Signed},
       u3{3, OperandKind::Unsigned}, s2{2, OperandKind::Signed}, u2{2, OperandKind::Unsigned},
       s16{16, OperandKind::Signed}, u16{16, OperandKind::Unsigned}, u1{1, OperandKind::Unsigned},
@@ -662,11 +718,10 @@ Tensor integral(const OnnxTensor& t, const Shape& s) {
   return r;
 }
 
-bool onnxDataAvailable() {
-  if (std::filesystem::is_directory(kOnnxNodeDir + "/test_basic_convinteger")) return true;
-  WARN("libonnx-testdata not installed (" << kOnnxNodeDir
-                                          << " missing): skipping ONNX backend cases; run scripts/setup.sh");
-  return false;
+// libonnx-testdata is a test dependency (scripts/setup.sh installs it): without it the test fails.
+void requireOnnxData() {
+  if (!std::filesystem::is_directory(kOnnxNodeDir + "/test_basic_convinteger"))
+    FAIL("libonnx-testdata is not installed (" << kOnnxNodeDir << "/test_basic_convinteger missing); run scripts/setup.sh");
 }
 
 int64_t scalarInt(const OnnxTensor& t) {
@@ -750,7 +805,7 @@ void checkQLinearMatMul(const std::string& name) {
 
 TEST_CASE("ONNX backend cases: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul, MaxPool uint8, TopK, ArgMax",
           "[unit][func][onnx]") {
-  if (!onnxDataAvailable()) return;
+  requireOnnxData();
   SECTION("test_basic_convinteger") { checkConvInteger("test_basic_convinteger", 0); }
   SECTION("test_convinteger_without_padding") { checkConvInteger("test_convinteger_without_padding", 0); }
   SECTION("test_convinteger_with_padding (pads 1,1,1,1)") { checkConvInteger("test_convinteger_with_padding", 1); }

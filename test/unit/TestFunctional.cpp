@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "FuncTestUtil.hpp"
+#include "NumpyPython.hpp"
 #include "TempDir.hpp"
 
 #include <cstdlib>
@@ -41,15 +42,6 @@ std::string readText(const std::string& p) {
   return s.str();
 }
 
-// A python3 that can import numpy ("python3" on PATH may be a pyenv shim without it).
-std::string numpyPython() {
-  for (const char* py : {"python3", "/usr/bin/python3"}) {
-    const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) return py;
-  }
-  return "";
-}
-
 config::Run loadExample(const std::string& file, std::vector<std::string> sets) {
   const std::string dir = MPSIM_SOURCE_DIR "/configs/examples";
   auto run = config::loadRunString(readText(dir + "/" + file), file, sets, dir);
@@ -66,7 +58,6 @@ nlohmann::json timing(const sim::SimResult& r) {
 struct FunctionalRun {
   sim::SimResult timingOnly, functional;
   func::AccTensor output, reference;
-  bool haveReference = false;
 };
 
 // Simulates `run` with and without values; runs the NumPy reference on the files the functional
@@ -85,27 +76,20 @@ FunctionalRun runBoth(const config::Run& run, uint64_t seed) {
   REQUIRE(r.functional.frames_done == opt.frames);
   REQUIRE_FALSE(r.functional.deadlock.detected);
   r.output = func::readAccTensor(dir / "output.npy");
-  const std::string py = numpyPython();
-  if (py.empty()) {
-    WARN("python3 with numpy not found: skipping the NumPy reference (apt-get install python3-numpy)");
-    return r;
-  }
+  const std::string py = mpsim::test::numpyPython(); // fails the test when there is no python3 with numpy
   const std::string cmd = py + " " MPSIM_SOURCE_DIR "/test/func_ref.py network " + dir.path.string() + " " +
                           (dir / "ref.npy") + " 2>" + (dir / "stderr.txt");
   const int rc = std::system(cmd.c_str());
   INFO(cmd << "\n" << readText(dir / "stderr.txt"));
   REQUIRE(rc == 0);
   r.reference = func::readAccTensor(dir / "ref.npy");
-  r.haveReference = true;
   return r;
 }
 
 void checkRun(const FunctionalRun& r, int frames) {
   CHECK(r.output.shape().n == frames);
-  if (r.haveReference) {
-    REQUIRE(r.output.shape() == r.reference.shape());
-    CHECK(r.output.values() == r.reference.values());
-  }
+  REQUIRE(r.output.shape() == r.reference.shape());
+  CHECK(r.output.values() == r.reference.values());
   // Not a constant output: the seeded thresholds make the outputs depend on the data.
   bool varied = false;
   for (std::size_t i = 1; i < r.output.size(); ++i) varied = varied || r.output[i] != r.output[0];
@@ -258,10 +242,108 @@ TEST_CASE("functional parameters from .npy files named in the network YAML", "[u
                     Catch::Contains("bad.npy: weight [1, 1] = 2 is outside"));
   CHECK_THROWS_WITH(sim::makeFunctionalData(write(net("w.npy", "unsorted.npy")), 7, "", 2),
                     Catch::Contains("thresholds of channel 0 of layer 'fc' are not sorted"));
-  CHECK_THROWS_WITH(sim::makeFunctionalData(write(net("t.npy", "t.npy")), 7, "", 2),
-                    Catch::Contains("needs 3 x 4 weights"));
+  CHECK_THROWS_WITH(write(net("t.npy", "t.npy")), Catch::Contains("layers[0].weights_file") &&
+                                                      Catch::Contains("has shape (3, 3)") && Catch::Contains("needs (3, 4)"));
   CHECK_THROWS_WITH(write(net("missing.npy", "t.npy")), Catch::Contains("weights_file: file not found"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("parameter files must have exactly the layer's shape: no reinterpretation, unit dimensions included",
+          "[unit][func]") {
+  TempDir dir;
+  auto npy = [&](const std::string& name, std::vector<int64_t> shape, int32_t fill = 0) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::vector<int32_t> v(size_t(n), fill);
+    func::writeNpy(dir / name, func::NpyType::Int32, shape, v.data());
+    return name;
+  };
+  auto npyF = [&](const std::string& name, std::vector<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::vector<double> v(static_cast<size_t>(n));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = double(i % 3); // sorted rows of 3
+    func::writeNpy(dir / name, func::NpyType::Float64, shape, v.data());
+    return name;
+  };
+  // input 3 x 2 x 2 (2-bit, so 3 input thresholds per row) -> conv 3 -> 2 (1x1) -> fc 8 -> 4
+  // (2-bit outputs: 3 thresholds per channel) -> quantizer (1-bit: 1 threshold per channel).
+  auto net = [&](const std::string& in, const std::string& cw, const std::string& ct, const std::string& fw,
+                 const std::string& ft, const std::string& qt) {
+    std::ofstream(dir / "net.yaml")
+        << "input: {shape: [3, 2, 2], bits: 2, thresholds_file: " << in << "}\n"
+        << "defaults: {weights: 2, activations: 2}\nlayers:\n"
+        << "  - {name: c, type: conv, out_channels: 2, kernel: 1, weights_file: " << cw << ", thresholds_file: " << ct << "}\n"
+        << "  - {name: f, type: fc, out_features: 4, weights_file: " << fw << ", thresholds_file: " << ft << "}\n"
+        << "  - {name: q, type: quantizer, activations: 1, thresholds_file: " << qt << "}\n";
+    return io::loadNetworkYaml(dir / "net.yaml");
+  };
+  const std::string in = npyF("in.npy", {1, 3}), cw = npy("cw.npy", {2, 3, 1, 1}), ct = npy("ct.npy", {2, 3}),
+                    fw = npy("fw.npy", {4, 8}), ft = npy("ft.npy", {4, 3}), qt = npy("qt.npy", {4, 1});
+  const auto g = net(in, cw, ct, fw, ft, qt);
+  CHECK(sim::makeFunctionalData(g, 1, "", 1).params.at("f").weights.size() == 32);
+  CHECK_NOTHROW(net(npyF("in3.npy", {3, 3}), cw, ct, fw, ft, qt)); // one row per channel
+
+  auto err = [&](const std::string& i, const std::string& a, const std::string& b, const std::string& c,
+                 const std::string& d, const std::string& e) {
+    try {
+      net(i, a, b, c, d, e);
+    } catch (const LoadError& x) {
+      return std::string(x.what());
+    }
+    return std::string("(loaded)");
+  };
+  using Catch::Contains;
+  // conv weights (K, C/groups, K_h, K_w) = (2, 3, 1, 1): transposed, flattened or with a unit
+  // dimension moved are all wrong, though each holds 6 values.
+  CHECK_THAT(err(in, npy("cw_t.npy", {3, 2, 1, 1}), ct, fw, ft, qt),
+             Contains("net.yaml:4:") && Contains("layers[0].weights_file: ") && Contains("cw_t.npy has shape (3, 2, 1, 1)") &&
+                 Contains("layer 'c' (conv) needs (2, 3, 1, 1) (K, C/groups, K_h, K_w)"));
+  CHECK_THAT(err(in, npy("cw_2d.npy", {2, 3}), ct, fw, ft, qt), Contains("cw_2d.npy has shape (2, 3)"));
+  CHECK_THAT(err(in, npy("cw_u.npy", {2, 1, 3, 1}), ct, fw, ft, qt), Contains("cw_u.npy has shape (2, 1, 3, 1)"));
+  CHECK_THAT(err(in, npy("cw_5.npy", {1, 2, 3, 1, 1}), ct, fw, ft, qt), Contains("cw_5.npy has shape (1, 2, 3, 1, 1)"));
+  // fc weights (K, MW) = (4, 8).
+  CHECK_THAT(err(in, cw, ct, npy("fw_t.npy", {8, 4}), ft, qt),
+             Contains("layers[1].weights_file: ") && Contains("fw_t.npy has shape (8, 4); layer 'f' (fc) needs (4, 8) (K, MW)"));
+  CHECK_THAT(err(in, cw, ct, npy("fw_4d.npy", {4, 2, 2, 2}), ft, qt), Contains("fw_4d.npy has shape (4, 2, 2, 2)"));
+  CHECK_THAT(err(in, cw, ct, npy("fw_1.npy", {1, 4, 8}), ft, qt), Contains("fw_1.npy has shape (1, 4, 8)"));
+  CHECK_THAT(err(in, cw, ct, npy("fw_flat.npy", {32}), ft, qt), Contains("fw_flat.npy has shape (32,)"));
+  // thresholds (channels, 2^B - 1).
+  CHECK_THAT(err(in, cw, npy("ct_flat.npy", {6}), fw, ft, qt),
+             Contains("layers[0].thresholds_file: ") && Contains("ct_flat.npy has shape (6,); layer 'c' (conv) needs (2, 3) (channels, 2^B - 1)"));
+  CHECK_THAT(err(in, cw, npy("ct_t.npy", {3, 2}), fw, ft, qt), Contains("ct_t.npy has shape (3, 2)"));
+  CHECK_THAT(err(in, cw, ct, fw, npy("ft_3d.npy", {1, 4, 3}), qt), Contains("ft_3d.npy has shape (1, 4, 3)"));
+  CHECK_THAT(err(in, cw, ct, fw, ft, npy("qt_1.npy", {4})),
+             Contains("layers[2].thresholds_file: ") && Contains("qt_1.npy has shape (4,); layer 'q' (quantizer) needs (4, 1)"));
+  // Input thresholds: (1, 2^bits - 1) or (C, 2^bits - 1).
+  CHECK_THAT(err(npyF("in_flat.npy", {3}), cw, ct, fw, ft, qt),
+             Contains("input.thresholds_file: ") && Contains("in_flat.npy has shape (3,); need (1, 3) or (3, 3)"));
+  CHECK_THAT(err(npyF("in_9.npy", {9}), cw, ct, fw, ft, qt), Contains("in_9.npy has shape (9,)"));
+  CHECK_THAT(err(npyF("in_3d.npy", {1, 1, 3}), cw, ct, fw, ft, qt), Contains("in_3d.npy has shape (1, 1, 3)"));
+  // Every problem at once, and a file that is not a .npy file.
+  {
+    std::ofstream(dir / "junk.npy") << "not numpy";
+    const std::string e = err(in, npy("cw_t2.npy", {3, 2, 1, 1}), ct, "junk.npy", ft, qt);
+    CHECK_THAT(e, Contains("cw_t2.npy has shape (3, 2, 1, 1)") && Contains("layers[1].weights_file: ") &&
+                      Contains("junk.npy: not a .npy file"));
+  }
+  // thresholds_file where no thresholds are used is an error, not ignored.
+  std::ofstream(dir / "n2.yaml") << "input: {shape: [3, 2, 2], bits: 2}\nlayers:\n"
+                                 << "  - {name: p, type: maxpool, kernel: 2, thresholds_file: " << ct << "}\n"
+                                 << "  - {name: f, type: fc, out_features: 2, requant: none, thresholds_file: " << ct << "}\n";
+  CHECK_THROWS_WITH(io::loadNetworkYaml(dir / "n2.yaml"),
+                    Contains("layers[0].thresholds_file: layer 'p' (maxpool) uses no thresholds") &&
+                        Contains("layers[1].thresholds_file: layer 'f' (fc) uses no thresholds"));
+
+  // A graph built in code is checked when the run starts, with the same exactness.
+  graph::Graph h = g;
+  h.layers()[1].weights_file = dir / "cw_t.npy";
+  CHECK_THROWS_WITH(sim::makeFunctionalData(h, 1, "", 1),
+                    Contains("cw_t.npy: weights_file of layer 'c' (conv): shape (3, 2, 1, 1), expected (2, 3, 1, 1) (K, C/groups, K_h, K_w)"));
+  h = g;
+  h.layers()[2].thresholds_file = dir / "ft_3d.npy";
+  CHECK_THROWS_WITH(sim::makeFunctionalData(h, 1, "", 1),
+                    Contains("ft_3d.npy: thresholds_file of layer 'f' (fc): shape (1, 4, 3), expected (4, 3)"));
 }
 
 TEST_CASE("functional tfc with a labelselect head outputs the top-k class indices of the NumPy reference",

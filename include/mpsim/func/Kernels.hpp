@@ -105,6 +105,17 @@ AccTensor weightedLayer(const graph::Layer& l, const Tensor& x, const Tensor& w)
 /// The weight types a layer declares (one per output channel when channel_bits is set).
 std::vector<Operand> weightTypes(const graph::Layer& l);
 
+/// Exact shapes of a layer's parameter files (.npy, docs/network-format.md), for a finalized layer:
+/// weights conv (K, C/groups, K_h, K_w), fully connected (K, MW); thresholds (channels, T) with T
+/// thresholds per channel for the output type (2^B - 1; bipolar 1). `layout` names the dimensions
+/// for messages.
+struct ParamShape {
+  std::vector<int64_t> dims;
+  std::string layout;
+};
+ParamShape weightsFileShape(const graph::Layer& l);
+ParamShape thresholdsFileShape(const graph::Layer& l);
+
 /// weightedLayer with the weights prepared once (PreparedConv): a conv layer's geometry, or a
 /// fully-connected layer over inputs of w.size() / out_channels features.
 class WeightedKernel {

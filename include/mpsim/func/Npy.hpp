@@ -28,6 +28,22 @@ struct NpyArray {
   std::vector<double> toDouble() const;
 };
 
+/// What a .npy header says. readNpyHeader checks the header and that the file holds exactly the data
+/// bytes it promises (the file size is taken from the file system; the data are not read).
+struct NpyHeader {
+  NpyType type = NpyType::Int32;
+  std::vector<int64_t> shape;
+  int64_t elements = 1;      // product of shape, overflow-checked
+  uint64_t data_offset = 0;  // bytes before the data
+  uint64_t data_bytes = 0;   // elements * item size
+};
+/// Headers longer than this are refused (NumPy's own writers produce at most a few hundred bytes).
+constexpr uint64_t kMaxNpyHeaderBytes = uint64_t{1} << 20;
+NpyHeader readNpyHeader(const std::string& path);
+
+/// Reads the header (readNpyHeader) and then exactly the data bytes it promises; a header whose shape
+/// does not match the file size (truncated data, extra bytes, an overflowing or huge shape) is refused
+/// before any data are read.
 NpyArray readNpy(const std::string& path);
 /// Writes `data` (elements of `type`, C order) with the given shape; header padded to 64 bytes (v1.0,
 /// or v2.0 when the header does not fit 65535 bytes).
@@ -37,6 +53,14 @@ void writeNpy(const std::string& path, NpyType type, const std::vector<int64_t>&
 /// (W), (H, W), (C, H, W), (N, C, H, W). Higher ranks are accepted only when the extra leading
 /// dimensions are 1.
 graph::Shape npyShapeToNchw(const std::vector<int64_t>& shape, const std::string& path);
+
+/// A shape as NumPy prints it: "(3, 2, 1, 1)", "(4,)", "()".
+std::string npyShapeStr(const std::vector<int64_t>& shape);
+
+/// The array as an integer tensor (npyShapeToNchw; int64 / float elements must hold values that fit
+/// int32), or in int64 storage.
+Tensor toTensor(const NpyArray& a);
+AccTensor toAccTensor(const NpyArray& a);
 
 /// Reads an integer tensor (int32 storage; int64 / float files must hold values that fit).
 Tensor readTensor(const std::string& path);
