@@ -3,11 +3,11 @@
 # (ASan + UBSan + libFuzzer), replays every input of the committed corpus test/fuzz/corpus/onnx
 # (regressions of crashes and hangs found earlier) and the ONNX fixtures of test/data/onnx, then runs a
 # bounded number of mutations from a fixed seed. The same binary and arguments give the same runs.
-# Usage: scripts/fuzz.sh [runs] [seed]      (defaults: 6000 runs, seed 1)
+# Usage: scripts/fuzz.sh [runs] [seed]      (defaults: 4000 runs, seed 1)
 # For open-ended random fuzzing on a developer machine see scripts/fuzz_long.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-6000}
+runs=${1:-4000}
 seed=${2:-1}
 bash scripts/setup.sh
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DMPSIM_FUZZ=ON >/dev/null

@@ -31,9 +31,9 @@ uint64_t checkInputFile(const std::string& path, uint64_t maxBytes, const std::s
   if (path.empty()) throw LoadError(what + ": the file name is empty");
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw LoadError(path + ": cannot open " + what + " (" + sysError() + ")");
-  if (S_ISDIR(st.st_mode)) throw LoadError(path + ": is a directory, not a " + what + " file");
+  if (S_ISDIR(st.st_mode)) throw LoadError(path + ": is a directory; give the " + what + " as a file");
   if (!S_ISREG(st.st_mode))
-    throw LoadError(path + ": is not a regular file (a device, pipe or socket); give a " + what + " file");
+    throw LoadError(path + ": is not a regular file (a device, pipe or socket); give the " + what + " as a file");
   if (uint64_t(st.st_size) > maxBytes)
     throw LoadError(path + ": " + what + " of " + std::to_string(st.st_size) + " bytes exceeds the limit of " +
                     bytesText(maxBytes));
@@ -202,7 +202,13 @@ OutputDir::OutputDir(const std::string& target) {
     ::close(m_lockFd);
     throw LoadError(m_tmp + ": cannot create the output directory (" + ec.message() + ")");
   }
-  writeFileAtomic((fs::path(m_tmp) / kMarker).string(), "mpsim output directory; files are replaced by each run\n");
+  try {
+    writeFileAtomic((fs::path(m_tmp) / kMarker).string(), "mpsim output directory; files are replaced by each run\n");
+  } catch (...) { // no destructor runs for a constructor that throws
+    fs::remove_all(m_tmp, ec);
+    ::close(m_lockFd);
+    throw;
+  }
 }
 
 OutputDir::~OutputDir() {

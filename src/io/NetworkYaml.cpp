@@ -144,6 +144,12 @@ QuantRules readQuantRules(Reader r) {
 
 namespace {
 
+// Output layers are added by the reader as "output" or "output<N>" (see `outputs`).
+bool isOutputName(const std::string& n) {
+  if (n.rfind("output", 0) != 0) return false;
+  return std::all_of(n.begin() + 6, n.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // kernel: 3 or [3, 3]
 bool readPair(Reader& r, const std::string& key, int& a, int& b, int lo) {
   if (!r.has(key)) {
@@ -243,8 +249,9 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   std::string lastName = inName;
   if (!root.has("layers")) root.errorHere("missing required key 'layers' (a list of layers)");
   root.accept("layers");
-  YAML::Node layers = root.raw("layers");
+  YAML::Node layers = root.has("layers") ? root.raw("layers") : YAML::Node(YAML::NodeType::Sequence);
   if (root.has("layers") && !layers.IsSequence()) root.error("layers", "expected a list of layers");
+  else if (root.has("layers") && layers.size() == 0) root.error("layers", "the list is empty; a network needs at least one layer");
   if (layers.IsSequence()) {
     for (size_t i = 0; i < layers.size(); ++i) {
       std::string path = "layers[" + std::to_string(i) + "]";
@@ -256,6 +263,9 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
       Layer l;
       l.line = int(layers[i].Mark().line + 1);
       l.name = r.req<std::string>("name");
+      if (isOutputName(l.name))
+        r.error("name", "'" + l.name + "' is reserved for the network's output layers (output, output0, output1, ...); "
+                        "choose another name");
       std::string type = r.req<std::string>("type");
       auto kind = parseLayerKind(type);
       if (!kind && r.has("type") && r.raw("type").IsScalar())

@@ -66,7 +66,9 @@ public:
   const std::string& path() const { return m_path; }
   std::string keyPath(const std::string& key) const { return m_path.empty() ? key : m_path + "." + key; }
   bool has(const std::string& key) const;
-  YAML::Node raw(const std::string& key) const { return m_node[key]; }
+  /// The node of `key`, or an undefined node when absent (never yaml-cpp's invalid node, whose
+  /// every query throws).
+  YAML::Node raw(const std::string& key) const { return has(key) ? YAML::Node(m_node[key]) : YAML::Node(); }
   YAML::Node node() const { return m_node; }
   /// Location of `key` (of its key node when present, else of this mapping).
   std::string where(const std::string& key) const;
