@@ -194,8 +194,7 @@ void Builder::layerEngines(const Layer& l) {
                    e.simd, mh, mw);
     e.latency = 3 + log2Ceil(e.simd);
     e.out_tokens_per_frame = l.out_shape.pixels();
-    bool isConvWindow = l.kind == LayerKind::Conv &&
-                        (l.kh > 1 || l.kw > 1 || l.stride_h > 1 || l.stride_w > 1 || l.pad_h > 0 || l.pad_w > 0);
+    bool isConvWindow = hasSlidingWindow(l);
     int64_t swuSimd = dw ? e.pe * e.simd : e.simd;
     PortSpec data;
     if (isConvWindow) {
@@ -575,6 +574,11 @@ void Builder::build() {
 int64_t labelSelectCycles(const graph::Layer& l, int64_t pe) {
   const graph::Shape& in = l.stream_in;
   return in.pixels() * ceilDiv(in.c, std::max<int64_t>(1, pe)) + l.topk;
+}
+
+bool hasSlidingWindow(const graph::Layer& l) {
+  return l.kind == LayerKind::Conv &&
+         (l.kh > 1 || l.kw > 1 || l.stride_h > 1 || l.stride_w > 1 || l.pad_h > 0 || l.pad_w > 0);
 }
 
 hw::PeKind defaultPeKind(const graph::Layer& l) {

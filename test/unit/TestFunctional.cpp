@@ -220,6 +220,46 @@ TEST_CASE("functional quantizer, fork, concat, scale/shift, dilation, avg/max po
   checkRun(runBoth(run, 9), 3);
 }
 
+TEST_CASE("functional bipolar input to padded conv and depthwise conv: padding adds nothing",
+          "[module][func]") {
+  // Regression: the SWU filled padded window positions with the stored bit 0, which the MVU/VVU
+  // decoded as -1, so every padded position added -w to the accumulator. The whole-tensor kernels
+  // and the NumPy reference pad with the value 0.
+  TempDir dir;
+  {
+    std::ofstream f(dir / "net.yaml");
+    f << "name: bipolar_pad\ninput:\n  shape: [4, 8, 8]\n  bits: 8\ndefaults:\n  weights: 2\n  activations: 2\n"
+         "layers:\n"
+         "  - {name: b0, type: conv, out_channels: 6, kernel: 3, padding: 1, weights: 3, activation_type: bipolar}\n"
+         "  - {name: c1, type: conv, out_channels: 6, kernel: 3, padding: 1, activation_type: bipolar}\n"
+         "  - {name: dw, type: conv, out_channels: 6, kernel: 3, padding: 1, groups: 6, activation_type: bipolar}\n"
+         "  - {name: c2, type: conv, out_channels: 8, kernel: 3, padding: 2, dilation: 2, stride: 2,"
+         " requant: scale_shift, activations: 6, activations_signed: true}\n"
+         "  - {name: flatten, type: flatten}\n"
+         "  - {name: fc, type: fc, out_features: 5, activations: 4}\n";
+  }
+  const std::string yaml = "network:\n  model: " + (dir / "net.yaml") +
+                           "\nhardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 2\n";
+  auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
+  sched::schedule(run.graph, run.config);
+  REQUIRE(run.graph.find("c1")->in.bipolar);
+  REQUIRE(run.graph.find("dw")->in.bipolar);
+  REQUIRE(run.graph.find("dw")->isDepthwise());
+  REQUIRE(run.graph.find("c2")->in.bipolar);
+  checkRun(runBoth(run, 4), 2);
+
+  // The same integers as the whole-tensor kernels (which pad with the value 0) on the host.
+  const sched::Mapping m = sched::buildMapping(run.graph, run.config);
+  sim::SimOptions opt = sim::simOptions(run.config);
+  sim::FunctionalData d = sim::makeFunctionalData(run.graph, 4, "", opt.frames);
+  TempDir out;
+  opt.functional = &d;
+  opt.output_npy = out / "output.npy";
+  REQUIRE(sim::simulateIsolated(m, run.config, opt).frames_done == opt.frames);
+  const auto host = test::runWholeTensors(run.graph, d);
+  CHECK(func::readAccTensor(out / "output.npy").values() == func::widen(host.at("output")).values());
+}
+
 TEST_CASE("functional parameters from .npy files named in the network YAML", "[unit][func]") {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("mpsim_params_" + std::to_string(::getpid()));
