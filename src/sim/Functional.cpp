@@ -327,6 +327,10 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
     j["kind"] = graph::toString(l.kind);
     j["inputs"] = l.inputs;
     j["in_type"] = func::Operand::activation(l.in).str();
+    if (l.in_types.size() > 1) {
+      auto& t = j["in_types"] = nlohmann::ordered_json::array();
+      for (const auto& a : l.in_types) t.push_back(func::Operand::activation(a).str());
+    }
     j["out_type"] = func::Operand::activation(l.out).str();
     if (l.kind == LayerKind::Conv || l.kind == LayerKind::MaxPool || l.kind == LayerKind::AvgPool) {
       j["kernel"] = {l.kh, l.kw};

@@ -260,6 +260,51 @@ TEST_CASE("functional bipolar input to padded conv and depthwise conv: padding a
   CHECK(func::readAccTensor(out / "output.npy").values() == func::widen(host.at("output")).values());
 }
 
+TEST_CASE("functional concat of uint4, int4 and bipolar is int5 and passes the values on unchanged",
+          "[module][func]") {
+  // Regression: uint4 concat int4 was typed int4, so the conv reading it rejected the values 8..15.
+  TempDir dir;
+  {
+    std::ofstream f(dir / "net.yaml");
+    f << "name: concat_types\ninput:\n  shape: [4, 8, 8]\n  bits: 4\ndefaults:\n  weights: 3\n  activations: 4\n"
+         "layers:\n"
+         "  - {name: a, type: conv, out_channels: 4, kernel: 1}\n"
+         "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 3, padding: 1, activations_signed: true}\n"
+         "  - {name: c, type: conv, inputs: [input], out_channels: 3, kernel: 1, activation_type: bipolar}\n"
+         "  - {name: cat, type: concat, inputs: [a, b, c]}\n"
+         "  - {name: d, type: conv, out_channels: 6, kernel: 3, padding: 1}\n"
+         "  - {name: flatten, type: flatten}\n"
+         "  - {name: fc, type: fc, out_features: 5}\n";
+  }
+  const std::string yaml = "network:\n  model: " + (dir / "net.yaml") +
+                           "\nhardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 2\n";
+  auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
+  sched::schedule(run.graph, run.config);
+  REQUIRE(run.graph.at("cat").out.str() == "int5");
+  REQUIRE(run.graph.at("d").in.str() == "int5");
+  checkRun(runBoth(run, 6), 2);
+
+  // The concatenation is the inputs' values side by side (bipolar decoded to -1 / +1).
+  sim::FunctionalData d = sim::makeFunctionalData(run.graph, 6, "", 2);
+  const auto v = test::runWholeTensors(run.graph, d);
+  const func::Tensor &a = v.at("a"), &b = v.at("b"), &c = v.at("c"), &cat = v.at("cat");
+  const int64_t hw = 64;
+  bool high = false, negative = false;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t ch = 0; ch < 11; ++ch)
+      for (int64_t i = 0; i < hw; ++i) {
+        const int32_t got = cat[size_t((n * 11 + ch) * hw + i)];
+        const int32_t want = ch < 4 ? a[size_t((n * 4 + ch) * hw + i)]
+                             : ch < 8 ? b[size_t((n * 4 + ch - 4) * hw + i)]
+                                      : 2 * c[size_t((n * 3 + ch - 8) * hw + i)] - 1;
+        REQUIRE(got == want);
+        high = high || got >= 8;
+        negative = negative || got < 0;
+      }
+  CHECK(high);     // uint4 values that int4 could not hold
+  CHECK(negative); // int4 and bipolar values
+}
+
 TEST_CASE("functional parameters from .npy files named in the network YAML", "[unit][func]") {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("mpsim_params_" + std::to_string(::getpid()));
