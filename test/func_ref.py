@@ -245,7 +245,12 @@ def run_network(d):
         elif kind == "quantizer":
             y = threshold(ins[0].astype(np.int64), np.load(os.path.join(d, l["thresholds"])), out)
         elif kind == "concat":
-            y = np.concatenate(ins, axis=1)
+            # Values pass through; bipolar inputs of a non-bipolar concat are decoded to -1 / +1.
+            in_types = [parse_type(t) for t in l.get("in_types", [])]
+            parts = [decode(x, in_types[i], "input %d of %s" % (i, l["name"]))
+                     if out[0] != "bipolar" and i < len(in_types) and in_types[i][0] == "bipolar" else x
+                     for i, x in enumerate(ins)]
+            y = np.concatenate(parts, axis=1)
         elif kind == "flatten":
             y = ins[0].reshape(ins[0].shape[0], -1, 1, 1)
         elif kind == "labelselect":

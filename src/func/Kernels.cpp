@@ -672,7 +672,14 @@ Tensor runLayer(const graph::Layer& l, const std::vector<const Tensor*>& inputs,
           throw KernelError("concat '" + l.name + "': input " + std::to_string(i) + " has shape " +
                             t.shape().str() + ", expected N, H, W of " + s0.str());
         const int64_t len = t.shape().c * plane;
-        std::copy(t.data() + n * len, t.data() + (n + 1) * len, r.data() + (n * c + off) * plane);
+        // Values pass through unchanged; a bipolar input joining a signed output (the graph's
+        // concat type holds every input's values) is decoded from its stored bits to -1 / +1.
+        const bool decode = !l.out.bipolar && i < l.in_types.size() && l.in_types[i].bipolar;
+        if (decode)
+          std::transform(t.data() + n * len, t.data() + (n + 1) * len, r.data() + (n * c + off) * plane,
+                         [](int32_t v) { return 2 * v - 1; });
+        else
+          std::copy(t.data() + n * len, t.data() + (n + 1) * len, r.data() + (n * c + off) * plane);
         off += t.shape().c;
       }
     }

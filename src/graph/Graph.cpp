@@ -56,6 +56,8 @@ std::vector<const Layer*> Graph::weightedLayers() const {
 }
 
 namespace {
+constexpr int kMaxActivationBits = 32; // widest activation type a network may declare
+
 std::string where(const Graph& g, const Layer& l) {
   std::string s = g.source();
   if (l.line > 0) s += ":" + std::to_string(l.line);
@@ -309,11 +311,13 @@ void Graph::finalize() {
   for (auto& l : m_layers) {
     if (l.kind == LayerKind::Input) hasInput = true;
     l.in_shapes.clear();
+    l.in_types.clear();
     bool inputsOk = true;
     for (const auto& i : l.inputs) {
       const Layer& p = m_layers[m_index[i]];
       if (p.out_shape.elements() <= 0) inputsOk = false;
       l.in_shapes.push_back(p.out_shape);
+      l.in_types.push_back(p.out);
     }
     if (!l.inputs.empty()) {
       const Layer& p0 = m_layers[m_index[l.inputs[0]]];
@@ -326,42 +330,55 @@ void Graph::finalize() {
           l.kind == LayerKind::Output)
         l.out = l.in;
       if (l.kind == LayerKind::Concat) {
-        // The widest input, signed if any input is signed: computed from the inputs only (not
-        // from the layer's own stored width), so re-finalizing after quant rules is exact.
-        ActType t{0, false};
-        bool allBipolar = true;
+        // The narrowest type that holds every input's values, computed from the inputs only (not
+        // from the layer's own stored width), so re-finalizing after quant rules is exact:
+        // bipolar if all inputs are; else signed if any input is signed or bipolar, with
+        // bits = max(signed bits, unsigned bits + 1, 2 for bipolar {-1, +1}); else unsigned.
+        bool allBipolar = true, anySigned = false;
+        int ubits = 0, sbits = 0;
+        std::string types;
         for (const auto& i : l.inputs) {
           const Layer& p = m_layers[m_index[i]];
-          t.bits = std::max(t.bits, p.out.bits);
-          t.is_signed = t.is_signed || p.out.is_signed;
+          types += (types.empty() ? "" : ", ") + p.out.str() + " ('" + p.name + "')";
           allBipolar = allBipolar && p.out.bipolar;
+          if (p.out.bipolar) sbits = std::max(sbits, 2);
+          else if (p.out.is_signed) sbits = std::max(sbits, p.out.bits);
+          else ubits = std::max(ubits, p.out.bits);
+          anySigned = anySigned || p.out.is_signed;
         }
-        t.bipolar = allBipolar;
-        l.out = t;
+        if (allBipolar) l.out = ActType::makeBipolar();
+        else if (anySigned) l.out = ActType{std::max(sbits, ubits + (ubits > 0 ? 1 : 0)), true};
+        else l.out = ActType{ubits, false};
+        if (l.out.bits > kMaxActivationBits) {
+          errors.push_back(where(*this, l) + ": no activation type of at most " + std::to_string(kMaxActivationBits) +
+                           " bits holds the values of all inputs (" + types + "): their concatenation needs " +
+                           l.out.str() + "; narrow the unsigned inputs or make them signed");
+          l.out = ActType{kMaxActivationBits, true};
+        }
       }
     }
     if (!inputsOk) { l.out_shape = Shape{1, 0, 0, 0}; continue; } // error already reported upstream
     inferLayer(l, errors);
     // Bit-width checks.
     auto checkBits = [&](int b, const std::string& what) {
-      if (b < 1 || b > 32)
-        errors.push_back(where(*this, l) + ": " + what + " = " + std::to_string(b) + " is outside 1..32");
+      if (b < 1 || b > kMaxActivationBits)
+        errors.push_back(where(*this, l) + ": " + what + " = " + std::to_string(b) + " is outside 1.." +
+                         std::to_string(kMaxActivationBits));
     };
     checkBits(l.out.bits, "output activation bits");
     if (l.out.bipolar && (l.out.bits != 1 || !l.out.is_signed))
       errors.push_back(where(*this, l) + ": bipolar activations are 1 bit (values -1 and +1), got " + l.out.str());
-    // Bipolar values are stored as bits (1 = +1): only layers that decode them (conv, fc) or move
-    // them unchanged (max, fork, concat of bipolar tensors, flatten) may read them.
+    // Bipolar values are stored as bits (1 = +1): only layers that decode them (conv, fc, a concat
+    // with a signed output) or move them unchanged (max, fork, concat of bipolar tensors, flatten)
+    // may read them.
     for (size_t p = 0; p < l.inputs.size(); ++p) {
       const Layer& src = m_layers[m_index[l.inputs[p]]];
       if (!src.out.bipolar) continue;
       bool ok = l.isWeighted() || l.kind == LayerKind::MaxPool || l.kind == LayerKind::Fork ||
-                l.kind == LayerKind::Flatten || l.kind == LayerKind::Output ||
-                (l.kind == LayerKind::Concat && l.out.bipolar);
+                l.kind == LayerKind::Flatten || l.kind == LayerKind::Output || l.kind == LayerKind::Concat;
       if (!ok) {
         errors.push_back(where(*this, l) + ": input '" + src.name + "' carries bipolar activations, which a " +
-                         toString(l.kind) + " layer cannot read (conv, fc, maxpool, fork, flatten and concat of bipolar "
-                         "tensors can)");
+                         toString(l.kind) + " layer cannot read (conv, fc, maxpool, fork, flatten and concat can)");
         break;
       }
     }

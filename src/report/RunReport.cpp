@@ -27,6 +27,54 @@ std::string bottleneckReason(const sched::EngineSpec& e, const sim::EngineStats&
 
 double round6(double v) { return std::round(v * 1e6) / 1e6; }
 
+/// An engine's cycle accounting over the measured frame interval.
+struct Accounting {
+  sim::EngineStats s; // busy, starved, blocked, dram_wait: per frame
+  uint64_t idle = 0;
+};
+
+/// Mean of the engine's frame intervals first..last (the frames of summary.cycles_per_frame), fitted
+/// to the measured interval: busy + starved + blocked + idle = interval. An engine's own frames can
+/// end a few cycles apart from the output's (it runs ahead or behind by what its FIFOs hold), so
+/// the mean of its frames may be a little longer than the interval: the excess comes off its
+/// waiting (starved, then blocked; busy only when the measured interval is shorter than the
+/// engine's own work: a few cycles of jitter in a steady state, more when it is not steady), or
+/// shorter: the rest is idle.
+Accounting accountingOf(const sim::EngineStats& st, size_t first, size_t last, uint64_t interval) {
+  Accounting a;
+  a.s = st;
+  if (!st.frames.empty() && interval > 0) {
+    last = std::min(last, st.frames.size() - 1);
+    first = std::min(first, last);
+    const double n = double(last - first + 1);
+    double busy = 0, starved = 0, blocked = 0, dram = 0;
+    for (size_t f = first; f <= last; ++f) {
+      busy += double(st.frames[f].busy);
+      starved += double(st.frames[f].starved);
+      blocked += double(st.frames[f].blocked);
+      dram += double(st.frames[f].dram_wait);
+    }
+    a.s.busy = uint64_t(std::llround(busy / n));
+    a.s.starved = uint64_t(std::llround(starved / n));
+    a.s.blocked = uint64_t(std::llround(blocked / n));
+    a.s.dram_wait = uint64_t(std::llround(dram / n));
+  }
+  if (interval == 0) return a;
+  uint64_t used = a.s.busy + a.s.starved + a.s.blocked;
+  if (used > interval) {
+    uint64_t excess = used - interval;
+    for (uint64_t* x : {&a.s.starved, &a.s.blocked, &a.s.busy}) {
+      const uint64_t cut = std::min(excess, *x);
+      *x -= cut;
+      excess -= cut;
+    }
+    used = interval;
+  }
+  a.idle = interval - used;
+  a.s.dram_wait = std::min(a.s.dram_wait, a.s.starved); // the part of starved spent waiting for DRAM
+  return a;
+}
+
 } // namespace
 
 namespace {
@@ -153,15 +201,49 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
     }
   }
   const uint64_t interval = uint64_t(std::llround(meanInterval));
+  // Engine accounting over the same frames: frames lo+1..hi with five or more frames, else frame hi.
+  size_t firstFrame = 0, lastFrame = 0;
+  if (F >= 5) {
+    firstFrame = 2;
+    lastFrame = F - 2;
+  } else if (F >= 2) {
+    firstFrame = lastFrame = F >= 4 ? F - 2 : F - 1;
+  }
+  std::vector<Accounting> acc;
+  for (const auto& st : r.engines) acc.push_back(accountingOf(st, firstFrame, lastFrame, interval));
 
-  // Bottleneck: the engine whose own work (compute or DRAM) fills most of the frame interval.
+  // DRAM utilisation: bytes per frame over what the channels deliver in the interval.
+  uint64_t dramBytes = 0;
+  for (const auto& x : r.dram) dramBytes += x.read_bytes + x.write_bytes;
+  const double peakGbps = cfg.hardware.dram.bandwidth_gbps * cfg.hardware.dram.channels;
+  const double dramPerFrame = double(dramBytes) / std::max(1, r.frames);
+  const double dramUtil = interval > 0 ? dramPerFrame * fclk / double(interval) / 1e9 / peakGbps : 0.0;
+
+  // Bottleneck: with DRAM saturated (95 % of its bandwidth), DRAM, at the initiator moving the
+  // most bytes (the input DMA, a weight streamer or the output DMA waits on it); else the engine
+  // whose own work (compute or DRAM waits) fills most of the frame interval.
   int best = -1;
-  uint64_t bestLoad = 0;
-  for (size_t i = 0; i < r.engines.size(); ++i) {
-    uint64_t load = r.engines[i].busy + r.engines[i].dram_wait;
-    if (best < 0 || load > bestLoad) {
-      best = int(i);
-      bestLoad = load;
+  bool dramBound = false;
+  if (dramUtil >= 0.95) {
+    int64_t most = -1;
+    for (size_t i = 0; i < m.engines.size(); ++i) {
+      const auto& e = m.engines[i];
+      if ((e.kind == EngineKind::InputDma || e.kind == EngineKind::OutputDma || e.kind == EngineKind::WeightStreamer) &&
+          e.bytes_per_frame > most) {
+        most = e.bytes_per_frame;
+        best = int(i);
+      }
+    }
+    dramBound = best >= 0;
+  }
+  if (!dramBound) {
+    uint64_t bestLoad = 0;
+    for (size_t i = 0; i < acc.size(); ++i) {
+      uint64_t load = acc[i].s.busy + acc[i].s.dram_wait;
+      if (best < 0 || load > bestLoad) {
+        best = int(i);
+        bestLoad = load;
+      }
     }
   }
 
@@ -181,7 +263,7 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   if (best >= 0 && !deadlock) {
     const auto& e = m.engines[size_t(best)];
     s["bottleneck"] = {{"layer", e.layer}, {"engine", e.name},
-                       {"reason", bottleneckReason(e, r.engines[size_t(best)], interval)}};
+                       {"reason", dramBound ? "DRAM" : bottleneckReason(e, acc[size_t(best)].s, interval)}};
   } else {
     s["bottleneck"] = {{"layer", ""}, {"engine", ""}, {"reason", deadlock ? "deadlock" : "none"}};
   }
@@ -192,11 +274,12 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   ordered_json& layers = j["layers"] = ordered_json::array();
   for (size_t i = 0; i < m.engines.size(); ++i) {
     const auto& e = m.engines[i];
-    const auto& st = r.engines[i];
+    const auto& st = acc[i].s;
     ordered_json l = engineJson(e, res.engines[i]);
     l["busy"] = st.busy;
     l["starved"] = st.starved;
     l["blocked"] = st.blocked;
+    l["idle"] = acc[i].idle;
     l["dram_wait"] = st.dram_wait;
     l["utilization"] = interval > 0 ? round6(double(st.busy) / double(interval)) : 0.0;
     l["first_output"] = st.first_output;

@@ -194,8 +194,7 @@ void Builder::layerEngines(const Layer& l) {
                    e.simd, mh, mw);
     e.latency = 3 + log2Ceil(e.simd);
     e.out_tokens_per_frame = l.out_shape.pixels();
-    bool isConvWindow = l.kind == LayerKind::Conv &&
-                        (l.kh > 1 || l.kw > 1 || l.stride_h > 1 || l.stride_w > 1 || l.pad_h > 0 || l.pad_w > 0);
+    bool isConvWindow = hasSlidingWindow(l);
     int64_t swuSimd = dw ? e.pe * e.simd : e.simd;
     PortSpec data;
     if (isConvWindow) {
@@ -437,71 +436,103 @@ void Builder::addStreams() {
   }
 }
 
-// Shortcut FIFOs: for each fork, the output branch with fewer engines before the join is the
-// shortcut. Its minimum deadlock-free depth follows from composing the need functions of the
-// other (main) branch: the shortcut must hold tokens k..need_main(k) while the main branch
-// gathers what it needs for output k.
+// Shortcut FIFOs: for each fork, the output branches that meet again at the same multi-input engine
+// (add, concat, any join) are compared. The branch with the most engines before the join is the
+// main branch; every other branch is a shortcut, and so is the main branch if another branch's
+// need functions run ahead of it. A branch's minimum deadlock-free depth follows from composing the
+// need functions of the branches: its first FIFO must hold fork tokens needBack_i(k)..needBack_j(k)
+// while branch j gathers what the join's output k needs.
 void Builder::shortcutDepths() {
+  struct Branch {
+    int stream = -1; // the fork's output stream that starts the branch
+    std::vector<int> engines;
+    int join = -1;
+    int joinPort = 0;
+  };
+  auto dataPorts = [&](const EngineSpec& es) {
+    int n = 0;
+    for (const auto& p : es.in)
+      if (p.need != NeedKind::Pass) ++n;
+    return n;
+  };
+  auto follow = [&](int stream) {
+    Branch b;
+    b.stream = stream;
+    int s = stream;
+    for (int guard = 0; guard < 10000; ++guard) {
+      int e = m.streams[size_t(s)].consumer;
+      const EngineSpec& es = m.engines[size_t(e)];
+      if (dataPorts(es) > 1 || es.out.size() != 1 || es.kind == EngineKind::Fork) {
+        b.join = e;
+        b.joinPort = m.streams[size_t(s)].port;
+        return b;
+      }
+      b.engines.push_back(e);
+      s = es.out[0];
+    }
+    return b;
+  };
+  // Fork token that output k of the join needs through branch br (the join's need on its port,
+  // composed back through the branch's engines).
+  auto needBack = [&](const Branch& br, int64_t k) {
+    const EngineSpec& join = m.engines[size_t(br.join)];
+    int64_t idx = needOf(join, join.in[size_t(br.joinPort)], k).last;
+    for (auto it = br.engines.rbegin(); it != br.engines.rend(); ++it) {
+      const EngineSpec& e = m.engines[size_t(*it)];
+      idx = needOf(e, e.in[0], idx).last;
+    }
+    return idx;
+  };
+  // Pipeline latency of a branch in cycles at the rate the whole pipeline runs (the predicted
+  // bottleneck): while a branch works on its first output, the fork keeps pushing tokens into the
+  // other branches.
+  auto interval = [&](const EngineSpec& e) {
+    return std::max<double>(double(e.out_cost),
+                            double(m.predicted_cycles) / double(std::max<int64_t>(1, e.out_tokens_per_frame)));
+  };
+  auto fillCycles = [&](const Branch& br) {
+    double c = 0;
+    for (int e : br.engines) c += interval(m.engines[size_t(e)]) + double(m.engines[size_t(e)].latency + 1);
+    return c;
+  };
   for (size_t f = 0; f < m.engines.size(); ++f) {
     const EngineSpec& fork = m.engines[f];
-    if (fork.kind != EngineKind::Fork || fork.out.size() != 2) continue;
-    struct Branch {
-      std::vector<int> engines;
-      int join = -1;
-      int joinPort = 0;
-    };
-    auto follow = [&](int stream) {
-      Branch b;
-      int s = stream;
-      for (int guard = 0; guard < 10000; ++guard) {
-        int e = m.streams[size_t(s)].consumer;
-        const EngineSpec& es = m.engines[size_t(e)];
-        int dataPorts = 0;
-        for (const auto& p : es.in)
-          if (p.need != NeedKind::Pass) ++dataPorts;
-        if (dataPorts > 1 || es.out.size() != 1 || es.kind == EngineKind::Fork) {
-          b.join = e;
-          b.joinPort = m.streams[size_t(s)].port;
-          return b;
+    if (fork.kind != EngineKind::Fork || fork.out.size() < 2) continue;
+    // Branches grouped by the engine where they meet again (in fork output order).
+    std::map<int, std::vector<Branch>> byJoin;
+    for (int s : fork.out) {
+      Branch b = follow(s);
+      if (b.join >= 0 && dataPorts(m.engines[size_t(b.join)]) > 1) byJoin[b.join].push_back(std::move(b));
+    }
+    for (const auto& [joinId, branches] : byJoin) {
+      if (branches.size() < 2) continue;
+      const EngineSpec& join = m.engines[size_t(joinId)];
+      size_t main = 0;
+      for (size_t i = 1; i < branches.size(); ++i)
+        if (branches[i].engines.size() >= branches[main].engines.size()) main = i;
+      // need[i][k]: fork token branch i needs for the join's output k.
+      std::vector<std::vector<int64_t>> need(branches.size());
+      for (size_t i = 0; i < branches.size(); ++i) {
+        need[i].resize(size_t(join.out_tokens_per_frame));
+        for (int64_t k = 0; k < join.out_tokens_per_frame; ++k) need[i][size_t(k)] = needBack(branches[i], k);
+      }
+      for (size_t i = 0; i < branches.size(); ++i) {
+        int64_t worst = 0;
+        double fill = 0;
+        for (size_t j = 0; j < branches.size(); ++j) {
+          if (j == i) continue;
+          for (int64_t k = 0; k < join.out_tokens_per_frame; ++k)
+            worst = std::max(worst, need[j][size_t(k)] - need[i][size_t(k)]);
+          fill = std::max(fill, fillCycles(branches[j]));
         }
-        b.engines.push_back(e);
-        s = es.out[0];
+        if (i == main && worst == 0) continue; // nothing runs ahead of the main branch
+        int64_t fillTokens = int64_t(std::ceil(fill / interval(fork)));
+        StreamSpec& s = m.streams[size_t(branches[i].stream)];
+        s.shortcut = true;
+        s.min_depth = worst + 1;
+        s.auto_depth = s.min_depth + fillTokens + 2;
       }
-      return b;
-    };
-    Branch a = follow(fork.out[0]), b = follow(fork.out[1]);
-    if (a.join < 0 || a.join != b.join || m.engines[size_t(a.join)].kind != EngineKind::Add) continue;
-    bool aShort = a.engines.size() <= b.engines.size();
-    const Branch& main = aShort ? b : a;
-    const Branch& shortB = aShort ? a : b;
-    int shortStream = aShort ? fork.out[0] : fork.out[1];
-    // Compose the need functions back to fork tokens: output k of the join needs fork token
-    // needMain(k) on the main branch, and has taken fork tokens up to needShort(k) on the shortcut.
-    auto needBack = [&](const Branch& br, int64_t k) {
-      int64_t idx = k;
-      for (auto it = br.engines.rbegin(); it != br.engines.rend(); ++it) {
-        const EngineSpec& e = m.engines[size_t(*it)];
-        idx = needOf(e, e.in[0], idx).last;
-      }
-      return idx;
-    };
-    const EngineSpec& join = m.engines[size_t(main.join)];
-    int64_t worst = 0;
-    for (int64_t k = 0; k < join.out_tokens_per_frame; ++k)
-      worst = std::max(worst, needBack(main, k) - needBack(shortB, k));
-    // Pipeline latency of the main branch, in fork tokens at the rate the whole pipeline runs
-    // (the predicted bottleneck): while the main branch works on its first output, the fork keeps
-    // pushing tokens into the shortcut.
-    auto interval = [&](const EngineSpec& e) {
-      return std::max<double>(double(e.out_cost), double(m.predicted_cycles) / double(std::max<int64_t>(1, e.out_tokens_per_frame)));
-    };
-    double fillCycles = 0;
-    for (int e : main.engines) fillCycles += interval(m.engines[size_t(e)]) + double(m.engines[size_t(e)].latency + 1);
-    int64_t fillTokens = int64_t(std::ceil(fillCycles / interval(fork)));
-    StreamSpec& s = m.streams[size_t(shortStream)];
-    s.shortcut = true;
-    s.min_depth = worst + 1;
-    s.auto_depth = s.min_depth + fillTokens + 2;
+    }
   }
 }
 
@@ -575,6 +606,11 @@ void Builder::build() {
 int64_t labelSelectCycles(const graph::Layer& l, int64_t pe) {
   const graph::Shape& in = l.stream_in;
   return in.pixels() * ceilDiv(in.c, std::max<int64_t>(1, pe)) + l.topk;
+}
+
+bool hasSlidingWindow(const graph::Layer& l) {
+  return l.kind == LayerKind::Conv &&
+         (l.kh > 1 || l.kw > 1 || l.stride_h > 1 || l.stride_w > 1 || l.pad_h > 0 || l.pad_w > 0);
 }
 
 hw::PeKind defaultPeKind(const graph::Layer& l) {

@@ -147,11 +147,14 @@ void EngineBase::account(uint64_t outIndex, uint64_t busy, uint64_t starved, uin
   m_cur.dram_wait += dramWait;
   m_localMax = std::max(m_localMax, o);
   uint64_t perFrame = uint64_t(std::max<int64_t>(1, m_spec.out_tokens_per_frame));
-  if ((outIndex + 1) % perFrame == 0) {
-    m_last = m_cur;
-    m_cur = EngineStats{};
-    m_cur.name = m_spec.name;
-  }
+  if ((outIndex + 1) % perFrame == 0) endFrame();
+}
+
+void EngineBase::endFrame() {
+  m_frames.push_back(FrameStats{m_cur.busy, m_cur.starved, m_cur.blocked, m_cur.dram_wait});
+  m_last = m_cur;
+  m_cur = EngineStats{};
+  m_cur.name = m_spec.name;
 }
 
 void EngineBase::blockForever(const std::string& why) {
@@ -172,6 +175,7 @@ EngineStats EngineBase::stats() const {
   s.last_output = m_lastOut;
   s.tokens_out = m_tokensOut;
   s.state = state();
+  s.frames = m_frames;
   return s;
 }
 
@@ -297,6 +301,8 @@ void InputDma::run() {
       maxDone = std::max(maxDone, issue(q, false, rq));
       lastRq = rq;
     }
+    // From the previous token: outCost cycles at the port rate (busy), then waiting for the
+    // token's DRAM data (starved, all of it DRAM wait), then for space in the output FIFO (blocked).
     const uint64_t ideal = oPrev + outCost;
     uint64_t o = std::max(ideal, maxDone);
     const uint64_t dramWait = o - ideal;
@@ -306,7 +312,7 @@ void InputDma::run() {
     // Bursts up to gb have been consumed up to this token (earlier ones are now final).
     for (uint64_t b = consumedFrom; b <= gb; ++b) q.setFreed(b, o);
     consumedFrom = gb;
-    account(g, std::min(o - oPrev, outCost), o - oPrev - std::min(o - oPrev, outCost), blocked, dramWait, o);
+    account(g, outCost, dramWait, blocked, dramWait, o);
     oPrev = o;
   }
   m_state = EngineState::Done;
@@ -363,6 +369,8 @@ void OutputDma::run() {
     m_last.busy = std::min(busy, interval);
     m_last.blocked = std::min(blocked, interval - m_last.busy);
     m_last.starved = interval - m_last.busy - m_last.blocked;
+    m_last.name = m_spec.name;
+    m_frames.push_back(FrameStats{m_last.busy, m_last.starved, m_last.blocked, m_last.dram_wait});
     busy = blocked = 0;
     frameStart = frameEnd;
     lastDone = frameEnd;
@@ -401,7 +409,10 @@ void WeightStreamer::run() {
       done = std::max(done, d);
     }
     uint64_t w = writeAll(done);
-    account(g, 0, w - oPrev, 0, done - rq, w);
+    // From the previous pass: waiting for a free weight buffer half (blocked), then for DRAM.
+    const uint64_t interval = w - oPrev;
+    const uint64_t blocked = std::min(interval, slot > oPrev ? slot - oPrev : 0);
+    account(g, 0, interval - blocked, blocked, interval - blocked, w);
     rqPrev = rq;
     oPrev = w;
   }

@@ -343,6 +343,10 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
     j["kind"] = graph::toString(l.kind);
     j["inputs"] = l.inputs;
     j["in_type"] = func::Operand::activation(l.in).str();
+    if (l.in_types.size() > 1) {
+      auto& t = j["in_types"] = nlohmann::ordered_json::array();
+      for (const auto& a : l.in_types) t.push_back(func::Operand::activation(a).str());
+    }
     j["out_type"] = func::Operand::activation(l.out).str();
     if (l.kind == LayerKind::Conv || l.kind == LayerKind::MaxPool || l.kind == LayerKind::AvgPool) {
       j["kernel"] = {l.kh, l.kw};
@@ -401,6 +405,13 @@ TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& s
   auto it = d.params.find(spec.layer);
   m_params = it == d.params.end() ? &m_none : &it->second;
   m_channels = m_layer->in_shapes.empty() ? 0 : m_layer->stream_in.c;
+  // Bipolar activations are stored as bits (0 = -1), so no stored value means "nothing": the SWU of
+  // a layer reading bipolar activations emits decoded windows (-1 / +1, and 0 at padded
+  // positions), which its MVU/VVU reads as 2-bit signed operands. A padded position adds nothing.
+  m_decodeBipolar = m_layer->in.bipolar && sched::hasSlidingWindow(*m_layer) &&
+                    (spec.kind == EngineKind::Swu || spec.kind == EngineKind::MatrixVector ||
+                     spec.kind == EngineKind::Vector);
+  if (m_decodeBipolar) m_local.in = graph::ActType{2, true};
   if (spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector)
     m_kernel.emplace(spec.in.at(0).need == sched::NeedKind::All ? *m_layer : m_local, m_params->weights);
 }
@@ -417,7 +428,10 @@ Payload TokenFunction::window(uint64_t k, const TokenGetter& in, int32_t fill) c
       const int64_t x = ox * g.sw - g.pw + int64_t(s) * g.dw;
       if (x < 0 || x >= g.iw) continue;
       const auto& px = in(0, uint64_t(y * g.iw + x));
-      for (int64_t c = 0; c < C; ++c) (*out)[size_t(c * kk + r * g.kw + s)] = (*px)[size_t(c)];
+      if (m_decodeBipolar)
+        for (int64_t c = 0; c < C; ++c) (*out)[size_t(c * kk + r * g.kw + s)] = 2 * (*px)[size_t(c)] - 1;
+      else
+        for (int64_t c = 0; c < C; ++c) (*out)[size_t(c * kk + r * g.kw + s)] = (*px)[size_t(c)];
     }
   }
   return out;

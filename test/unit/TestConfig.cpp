@@ -1155,9 +1155,47 @@ TEST_CASE("concat output width comes from its inputs only", "[unit][config][netw
   rules.defaults.activations = 2;
   rules.layers["b"].activations_signed = true;
   graph::applyQuantRules(g, rules);
-  CHECK(g.at("c").out.bits == 2);
+  CHECK(g.at("c").out.bits == 3); // uint2 and int2: int3 holds 0..3 and -2..1
   CHECK(g.at("c").out.is_signed);
-  CHECK(g.at("output").out.bits == 2);
+  CHECK(g.at("output").out.bits == 3);
+}
+
+TEST_CASE("concat type holds every input's values, and one too wide is an error naming the layer and types",
+          "[unit][config][network]") {
+  // Regression: uint4 concat int4 was int4, so the unsigned values 8..15 did not fit.
+  auto typeOf = [](const std::string& a, const std::string& b) {
+    auto g = io::loadNetworkYamlString("input: {shape: [4, 8, 8], bits: 4}\nlayers:\n"
+                                       "  - {name: a, type: conv, out_channels: 4, kernel: 1, " + a + "}\n"
+                                       "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 1, " + b + "}\n"
+                                       "  - {name: c, type: concat, inputs: [a, b]}\n",
+                                       "n.yaml");
+    CHECK(g.at("output").out == g.at("c").out);
+    return g.at("c").out.str();
+  };
+  CHECK(typeOf("activations: 4", "activations: 4, activations_signed: true") == "int5");
+  CHECK(typeOf("activations: 4, activations_signed: true", "activations: 4") == "int5");
+  CHECK(typeOf("activations: 3, activations_signed: true", "activations: 7") == "int8");
+  CHECK(typeOf("activations: 8, activations_signed: true", "activations: 3") == "int8");
+  CHECK(typeOf("activations: 2", "activations: 5") == "uint5");
+  CHECK(typeOf("activations: 6, activations_signed: true", "activations: 3, activations_signed: true") == "int6");
+  // Bipolar {-1, +1}: bipolar with bipolar stays bipolar; with others it needs a signed type of at
+  // least 2 bits (int1 is {-1, 0}), and one more bit than any unsigned input.
+  CHECK(typeOf("activation_type: bipolar", "activation_type: bipolar") == "bipolar");
+  CHECK(typeOf("activation_type: bipolar", "activations: 1, activations_signed: true") == "int2");
+  CHECK(typeOf("activation_type: bipolar", "activations: 3") == "int4");
+  CHECK(typeOf("activations: 5, activations_signed: true", "activation_type: bipolar") == "int5");
+  // Three inputs.
+  auto g3 = io::loadNetworkYamlString("input: {shape: [4, 8, 8], bits: 6}\nlayers:\n"
+                                      "  - {name: a, type: conv, out_channels: 4, kernel: 1, activations: 2, activations_signed: true}\n"
+                                      "  - {name: c, type: concat, inputs: [a, input, a]}\n",
+                                      "n.yaml");
+  CHECK(g3.at("c").out.str() == "int7");
+  CHECK(g3.at("c").out_shape == graph::Shape{1, 12, 8, 8});
+  // uint32 and int8 would need 33 bits: rejected, naming the layer and the input types.
+  auto errs = netErrors("input: {shape: [4, 8, 8], bits: 32}\nlayers:\n"
+                        "  - {name: a, type: conv, out_channels: 4, kernel: 1, activations: 8, activations_signed: true}\n"
+                        "  - {name: cat, type: concat, inputs: [input, a]}\n");
+  CHECK_MESSAGE(errs, "n.yaml:4: layer 'cat' (concat)", "uint32 ('input')", "int8 ('a')", "int33");
 }
 
 TEST_CASE("network YAML: defaults.acc_bits applies to weighted layers without their own", "[unit][config][network]") {

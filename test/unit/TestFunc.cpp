@@ -294,6 +294,19 @@ TEST_CASE("conv/fc: bipolar operands decode bit 1 as +1 and bit 0 as -1", "[unit
   // Bipolar x bipolar: (+1)(+1) + (+1)(-1) + (-1)(-1) + (+1)(+1) = 2.
   y = fullyConnected(T4({1, 4, 1, 1}, {1, 1, 0, 1}), kBip, T4({1, 4, 1, 1}, {1, 0, 0, 1}), {kBip}, 1);
   CHECK(vals(y) == std::vector<int64_t>{2});
+  // Padding adds nothing, also for bipolar activations (stored bit 0 would mean -1): an all-+1
+  // 3x3 image under all-ones 3x3 weights with padding 1 gives 4 at the corners, 6 at the edges and
+  // 9 in the middle, in a regular and in a depthwise convolution.
+  const Operand s2{2, OperandKind::Signed};
+  const std::vector<int64_t> padded{4, 6, 4, 6, 9, 6, 4, 6, 4};
+  y = conv2d(Tensor(Shape{1, 1, 3, 3}, std::vector<int32_t>(9, 1)), kBip,
+             Tensor(Shape{1, 1, 3, 3}, std::vector<int32_t>(9, 1)), {s2}, geom(1, 3, 3, 1, 1));
+  CHECK(vals(y) == padded);
+  y = conv2d(Tensor(Shape{1, 2, 3, 3}, std::vector<int32_t>(18, 1)), kBip,
+             Tensor(Shape{2, 1, 3, 3}, std::vector<int32_t>(18, 1)), {s2}, geom(2, 3, 3, 1, 1, 1, 2));
+  std::vector<int64_t> twice = padded;
+  twice.insert(twice.end(), padded.begin(), padded.end());
+  CHECK(vals(y) == twice);
   // Bipolar storage must be bits.
   CHECK_THROWS_WITH(fullyConnected(x, s4, T4({1, 3, 1, 1}, {1, -1, 1}), {kBip}, 1),
                     Catch::Contains("weights") && Catch::Contains("flat index 1") && Catch::Contains("bipolar"));

@@ -204,6 +204,91 @@ TEST_CASE("functional quantizer, fork, concat, scale/shift, dilation, avg/max po
   checkRun(runBoth(run, 9), 3);
 }
 
+TEST_CASE("functional bipolar input to padded conv and depthwise conv: padding adds nothing",
+          "[module][func]") {
+  // Regression: the SWU filled padded window positions with the stored bit 0, which the MVU/VVU
+  // decoded as -1, so every padded position added -w to the accumulator. The whole-tensor kernels
+  // and the NumPy reference pad with the value 0.
+  TempDir dir;
+  {
+    std::ofstream f(dir / "net.yaml");
+    f << "name: bipolar_pad\ninput:\n  shape: [4, 8, 8]\n  bits: 8\ndefaults:\n  weights: 2\n  activations: 2\n"
+         "layers:\n"
+         "  - {name: b0, type: conv, out_channels: 6, kernel: 3, padding: 1, weights: 3, activation_type: bipolar}\n"
+         "  - {name: c1, type: conv, out_channels: 6, kernel: 3, padding: 1, activation_type: bipolar}\n"
+         "  - {name: dw, type: conv, out_channels: 6, kernel: 3, padding: 1, groups: 6, activation_type: bipolar}\n"
+         "  - {name: c2, type: conv, out_channels: 8, kernel: 3, padding: 2, dilation: 2, stride: 2,"
+         " requant: scale_shift, activations: 6, activations_signed: true}\n"
+         "  - {name: flatten, type: flatten}\n"
+         "  - {name: fc, type: fc, out_features: 5, activations: 4}\n";
+  }
+  const std::string yaml = "network:\n  model: " + (dir / "net.yaml") +
+                           "\nhardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 2\n";
+  auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
+  sched::schedule(run.graph, run.config);
+  REQUIRE(run.graph.find("c1")->in.bipolar);
+  REQUIRE(run.graph.find("dw")->in.bipolar);
+  REQUIRE(run.graph.find("dw")->isDepthwise());
+  REQUIRE(run.graph.find("c2")->in.bipolar);
+  checkRun(runBoth(run, 4), 2);
+
+  // The same integers as the whole-tensor kernels (which pad with the value 0) on the host.
+  const sched::Mapping m = sched::buildMapping(run.graph, run.config);
+  sim::SimOptions opt = sim::simOptions(run.config);
+  sim::FunctionalData d = sim::makeFunctionalData(run.graph, 4, "", opt.frames);
+  TempDir out;
+  opt.functional = &d;
+  opt.output_npy = out / "output.npy";
+  REQUIRE(sim::simulateIsolated(m, run.config, opt).frames_done == opt.frames);
+  const auto host = test::runWholeTensors(run.graph, d);
+  CHECK(func::readAccTensor(out / "output.npy").values() == func::widen(host.at("output")).values());
+}
+
+TEST_CASE("functional concat of uint4, int4 and bipolar is int5 and passes the values on unchanged",
+          "[module][func]") {
+  // Regression: uint4 concat int4 was typed int4, so the conv reading it rejected the values 8..15.
+  TempDir dir;
+  {
+    std::ofstream f(dir / "net.yaml");
+    f << "name: concat_types\ninput:\n  shape: [4, 8, 8]\n  bits: 4\ndefaults:\n  weights: 3\n  activations: 4\n"
+         "layers:\n"
+         "  - {name: a, type: conv, out_channels: 4, kernel: 1}\n"
+         "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 3, padding: 1, activations_signed: true}\n"
+         "  - {name: c, type: conv, inputs: [input], out_channels: 3, kernel: 1, activation_type: bipolar}\n"
+         "  - {name: cat, type: concat, inputs: [a, b, c]}\n"
+         "  - {name: d, type: conv, out_channels: 6, kernel: 3, padding: 1}\n"
+         "  - {name: flatten, type: flatten}\n"
+         "  - {name: fc, type: fc, out_features: 5}\n";
+  }
+  const std::string yaml = "network:\n  model: " + (dir / "net.yaml") +
+                           "\nhardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 2\n";
+  auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
+  sched::schedule(run.graph, run.config);
+  REQUIRE(run.graph.at("cat").out.str() == "int5");
+  REQUIRE(run.graph.at("d").in.str() == "int5");
+  checkRun(runBoth(run, 6), 2);
+
+  // The concatenation is the inputs' values side by side (bipolar decoded to -1 / +1).
+  sim::FunctionalData d = sim::makeFunctionalData(run.graph, 6, "", 2);
+  const auto v = test::runWholeTensors(run.graph, d);
+  const func::Tensor &a = v.at("a"), &b = v.at("b"), &c = v.at("c"), &cat = v.at("cat");
+  const int64_t hw = 64;
+  bool high = false, negative = false;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t ch = 0; ch < 11; ++ch)
+      for (int64_t i = 0; i < hw; ++i) {
+        const int32_t got = cat[size_t((n * 11 + ch) * hw + i)];
+        const int32_t want = ch < 4 ? a[size_t((n * 4 + ch) * hw + i)]
+                             : ch < 8 ? b[size_t((n * 4 + ch - 4) * hw + i)]
+                                      : 2 * c[size_t((n * 3 + ch - 8) * hw + i)] - 1;
+        REQUIRE(got == want);
+        high = high || got >= 8;
+        negative = negative || got < 0;
+      }
+  CHECK(high);     // uint4 values that int4 could not hold
+  CHECK(negative); // int4 and bipolar values
+}
+
 TEST_CASE("functional parameters from .npy files named in the network YAML", "[unit][func]") {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("mpsim_params_" + std::to_string(::getpid()));

@@ -109,6 +109,7 @@ struct Layer {
   std::vector<Shape> in_shapes;
   Shape stream_in; // shape of port 0's stream: in_shapes[0] before any flatten (flatten only re-indexes)
   ActType in; // activation type of input port 0
+  std::vector<ActType> in_types; // activation type of every input port (in_types[0] == in)
   int line = 0; // source line in a network YAML (0: built in)
 
   bool isWeighted() const { return kind == LayerKind::Conv || kind == LayerKind::FullyConnected; }

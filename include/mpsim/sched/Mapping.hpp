@@ -85,6 +85,10 @@ struct Need {
 };
 Need needOf(const EngineSpec& e, const PortSpec& p, int64_t k);
 
+/// Whether a layer is mapped with a sliding-window unit in front of its MAC unit: a conv with a
+/// kernel larger than 1x1, a stride or padding (a 1x1 stride-1 conv and an fc read pixels).
+bool hasSlidingWindow(const graph::Layer& l);
+
 /// PE kind used when the config does not name one: LUT multipliers up to 4-bit operands, DSPs above.
 hw::PeKind defaultPeKind(const graph::Layer& l);
 /// Weight memory for ram_style auto: LUTRAM for shallow memories, else BRAM.

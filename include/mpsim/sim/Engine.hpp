@@ -115,6 +115,8 @@ protected:
   bool m_waitWrite = false;
   // Stats of the current and of the last complete frame interval.
   EngineStats m_cur, m_last;
+  std::vector<FrameStats> m_frames; // every complete frame interval
+  void endFrame(); // m_cur becomes the last complete frame interval
   uint64_t m_firstOut = 0, m_lastOut = 0, m_tokensOut = 0;
   bool m_anyOut = false;
   sc_core::sc_event m_never;

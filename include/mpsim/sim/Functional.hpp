@@ -56,6 +56,7 @@ private:
   func::LayerParams m_none;
   std::optional<func::WeightedKernel> m_kernel; // MVU/VVU: weights prepared once for every token
   int64_t m_channels = 0; // channels of port 0's tokens
+  bool m_decodeBipolar = false; // SWU -> MVU/VVU of a bipolar-input layer: windows hold -1/+1, 0 padded
 };
 
 /// Values of pixel k of simulated frame f of the input (the input DMA's tokens).

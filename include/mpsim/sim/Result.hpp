@@ -11,6 +11,13 @@ namespace mpsim::sim {
 
 /// Cycle accounting of one engine over one frame interval (from the previous frame's last output
 /// to this frame's last output): busy + starved + blocked = the interval.
+struct FrameStats {
+  uint64_t busy = 0, starved = 0, blocked = 0, dram_wait = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FrameStats, busy, starved, blocked, dram_wait)
+
+/// An engine's accounting: the last complete frame interval, and every frame interval in order (the
+/// report averages them over the frames of its measured interval).
 struct EngineStats {
   std::string name;
   uint64_t busy = 0;         // producing at its own rate (compute, or own read rate)
@@ -21,9 +28,10 @@ struct EngineStats {
   uint64_t last_output = 0;  // cycle of the last output token (all frames)
   uint64_t tokens_out = 0;
   std::string state;         // at the end: done, or what it waits for
+  std::vector<FrameStats> frames; // frame f's interval at index f (complete frames only)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EngineStats, name, busy, starved, blocked, dram_wait, first_output, last_output,
-                                   tokens_out, state)
+                                   tokens_out, state, frames)
 
 struct StreamStats {
   std::string name;
