@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks of mpsim itself (not of accelerators): scheduler/mapping time and simulation speed.
-# Usage: bench/run_benchmarks.sh [build dir]   -> rewrites docs/performance.md
+# Usage: bench/run_benchmarks.sh [--write-docs] [build dir]
+#   writes build/performance.md (untracked); with --write-docs, docs/performance.md (tracked) instead.
 # Each measurement is the median wall time of 5 runs of the mpsim command shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+RESULT=build/performance.md
+if [ "${1:-}" = "--write-docs" ]; then
+  RESULT=docs/performance.md
+  shift
+fi
 BUILD=${1:-build}
 MPSIM="$BUILD/mpsim"
 [ -x "$MPSIM" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
@@ -29,7 +35,7 @@ cores=$(nproc)
 echo "# Performance of mpsim"
 echo
 echo "Measured by \`bench/run_benchmarks.sh\` (median of 5 runs) on: $cpu, $cores cores, $(date -u +%Y-%m-%d)."
-echo "Release build (\`scripts/build.sh\`). Re-run the script to refresh this page."
+echo "Release build (\`scripts/build.sh\`). \`bench/run_benchmarks.sh --write-docs\` refreshes this page."
 echo
 echo "## Scheduler and mapping (\`mpsim map\`, no simulation)"
 echo
@@ -54,7 +60,7 @@ for spec in "resnet18 xczu9eg timestamped" "resnet18 xczu9eg reference" "resnet5
   set -- $spec
   cmd=("$MPSIM" run --set network.model=$1 --set hardware.device=$2 --set mapping.mode=auto --mode $3 --frames 6 -o "$OUT/$1")
   t=$(simtime "${cmd[@]}")
-  engines=$(python3 -c "import json;print(len(json.load(open('$OUT/$1/report.json'))['layers']))")
+  engines=$(/usr/bin/python3 -c "import json;print(len(json.load(open('$OUT/$1/report.json'))['layers']))")
   ms=$(echo "$t * 1000 / 6" | bc -l | xargs printf '%.1f')
   echo "| $1 | $2 | $3 | $engines | $t | $ms |"
 done
@@ -78,7 +84,7 @@ for m in resnet18 resnet50; do
         --set hardware.device=xcu250 --set mapping.mode=auto --functional --frames 2 -o "$OUT/f$m" -v 2>&1)
   e=$(date +%s.%N)
   sim=$(echo "$log" | sed -n 's/.*simulated in \([0-9.]*\) s wall time.*/\1/p')
-  macs=$(python3 -c "import json;print(json.load(open('$OUT/f$m/report.json'))['summary']['macs_per_frame'])")
+  macs=$(/usr/bin/python3 -c "import json;print(json.load(open('$OUT/f$m/report.json'))['summary']['macs_per_frame'])")
   rate=$(echo "2 * $macs / $sim / 1000000000" | bc -l | xargs printf '%.2f')
   echo "| $m | $(echo "$e - $s" | bc -l | xargs printf '%.1f') | $sim | $rate G |"
 done
@@ -94,5 +100,6 @@ echo "meet it. A functional simulation computes every output pixel as its own to
 echo "products and requantisation per token, next to the SystemC scheduling of the timing model), so its"
 echo "MAC rate is lower than the kernels'; its total wall time is dominated by generating the seeded"
 echo "parameters (8 calibration frames through the whole network). Runs vary by up to 2x on this shared VM."
-} > docs/performance.md
-cat docs/performance.md
+} > "$RESULT"
+cat "$RESULT"
+echo "wrote $RESULT" >&2

@@ -1,5 +1,7 @@
 #include "mpsim/func/Npy.hpp"
 
+#include "mpsim/common/FileIo.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -319,21 +321,22 @@ void writeNpy(const std::string& path, NpyType type, const std::vector<int64_t>&
   }
   dict.append(total - pre - dict.size() - 1, ' ');
   dict += '\n';
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) fail(path, "cannot open for writing");
+  // Built in memory and written with writeFileAtomic: a reader never sees a partial file, and a
+  // write that fails (a full disk) is an error.
+  std::string out;
+  out.reserve(8 + 4 + dict.size() + size_t(n) * size_t(npyItemSize(type)));
   const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<unsigned char>(v2 ? 2 : 1), 0};
-  f.write(reinterpret_cast<const char*>(magic), 8);
+  out.append(reinterpret_cast<const char*>(magic), 8);
   if (v2) {
     const uint32_t len = static_cast<uint32_t>(dict.size());
-    f.write(reinterpret_cast<const char*>(&len), 4);
+    out.append(reinterpret_cast<const char*>(&len), 4);
   } else {
     const uint16_t len = static_cast<uint16_t>(dict.size());
-    f.write(reinterpret_cast<const char*>(&len), 2);
+    out.append(reinterpret_cast<const char*>(&len), 2);
   }
-  f.write(dict.data(), static_cast<std::streamsize>(dict.size()));
-  f.write(static_cast<const char*>(data), static_cast<std::streamsize>(n * npyItemSize(type)));
-  f.close(); // flushes: a full disk shows here
-  if (!f) fail(path, "write failed");
+  out += dict;
+  out.append(static_cast<const char*>(data), size_t(n) * size_t(npyItemSize(type)));
+  writeFileAtomic(path, out);
 }
 
 graph::Shape npyShapeToNchw(const std::vector<int64_t>& shape, const std::string& path) {

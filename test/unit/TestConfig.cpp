@@ -1340,7 +1340,7 @@ TEST_CASE("numbers in messages and defaults in the effective config are written 
   CHECK(YAML::Dump(run.config.effective["hardware"]["dram"]["bandwidth_gbps"]) == "19.25");
 }
 
-TEST_CASE("network YAML: input.type and input.signed are alternatives; both given is an error", "[unit][config][network]") {
+TEST_CASE("network YAML: input.type and input.signed are alternatives, both given is an error", "[unit][config][network]") {
   const std::string layers = "layers:\n  - {name: f, type: fc, out_features: 4}\n";
   auto in = [&](const std::string& input) {
     return io::loadNetworkYamlString("input: {shape: [16]" + input + "}\n" + layers, "n.yaml").layers().front().out;

@@ -212,7 +212,7 @@ simulation: {frames: 6}
   }
 }
 
-TEST_CASE("scheduler: manual entries are kept, the rest is filled in; legal folding", "[unit][sched]") {
+TEST_CASE("scheduler: manual entries are kept, the rest is filled in, legal folding", "[unit][sched]") {
   auto run = config::loadRunString(R"(
 network: {model: resnet18, quant: {weights: 4, activations: 4}}
 hardware: {device: xczu9eg, clock_mhz: 200}
@@ -236,7 +236,7 @@ mapping:
   }
 }
 
-TEST_CASE("scheduler: ResNet-152 on xczu9eg fits or says precisely what is short; unreachable targets are errors",
+TEST_CASE("scheduler: ResNet-152 on xczu9eg fits or says precisely what is short, unreachable targets are errors",
           "[unit][sched]") {
   auto run = config::loadRunString(R"(
 network: {model: resnet152, quant: {weights: 4, activations: 4, first_layer: {weights: 8}, last_layer: {weights: 8}}}
@@ -258,7 +258,7 @@ mapping: {mode: auto, goal: target_fps, target_fps: 1000000}
   CHECK_THROWS_WITH(sched::schedule(fast.graph, fast.config), Catch::Contains("is out of reach"));
 }
 
-TEST_CASE("labelselect cost: PE x k comparators of the score width plus k (score, index) registers; no BRAM or DSP",
+TEST_CASE("labelselect cost: PE x k comparators of the score width plus k (score, index) registers, no BRAM or DSP",
           "[unit][cost]") {
   hw::CostCoefficients c;
   // PE 2, k 3, 8-bit scores, 8-bit indices: comparators 2 * 3 * 8 = 48, registers 3 * (8 + 8) = 48.

@@ -275,7 +275,7 @@ TEST_CASE("quant rules: channels without weights turn an earlier bipolar type in
   CHECK_THROWS_WITH(applyQuantRules(g, bad), Catch::Contains("layer 'c0' (conv): bipolar weights must be 1 bit, got 2"));
 }
 
-TEST_CASE("labelselect: k indices of ceil(log2 C) unsigned bits, after fc or flatten; errors name the layer",
+TEST_CASE("labelselect: k indices of ceil(log2 C) unsigned bits, after fc or flatten, errors name the layer",
           "[unit][graph]") {
   auto top = [](int64_t classes, int k) {
     Graph g("t");

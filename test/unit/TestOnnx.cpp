@@ -774,7 +774,7 @@ TEST_CASE("onnx values: QONNX TFC models classify MNIST digits given as floats",
   }
 }
 
-TEST_CASE("bipolar activations: only layers that decode or move them may read them; YAML spelling", "[unit][graph]") {
+TEST_CASE("bipolar activations: only layers that decode or move them may read them, YAML spelling", "[unit][graph]") {
   auto bad = [](const std::string& yaml) {
     try {
       io::loadNetworkYamlString(yaml, "n.yaml");
@@ -1013,4 +1013,40 @@ TEST_CASE("onnx: every model that imports round-trips through `import -o` (netwo
   CHECK(floatInputs > 0);
   CHECK(functional + notFunctional == imported);
   CHECK(functional >= 9); // the others have accumulator outputs wider than the kernels' 16-bit operands
+}
+
+TEST_CASE("onnx: a Quant scale of 0, NaN or infinity is an error naming the node", "[unit][onnx][robust]") {
+  const std::string q = "qonnx.custom_op.general";
+  for (float bad : {0.0f, std::nanf(""), INFINITY, -INFINITY}) {
+    INFO("scale " << bad);
+    // On an activation.
+    {
+      Pb g;
+      g.m(11, valueInfo("x", {1, 4}));
+      g.m(12, valueInfo("y", {1, 4}));
+      g.m(5, tensorVals("s", {}, {bad}));
+      g.m(5, tensorVals("z", {}, {0}));
+      g.m(5, tensorVals("b", {}, {4}));
+      g.m(1, node("Quant", {"x", "s", "z", "b"}, {"y"}, "aq", {attrI("signed", 0)}, q));
+      const std::string e = errorOf(model(g));
+      CHECK(e.find("node 'aq' (Quant): scale element 0 is") != std::string::npos);
+      CHECK(e.find("a quantiser scale must be a finite non-zero number") != std::string::npos);
+    }
+    // On weights (one channel of two).
+    {
+      Pb g;
+      g.m(11, valueInfo("x", {1, 3}));
+      g.m(12, valueInfo("y", {1, 2}));
+      g.m(5, tensorVals("w", {3, 2}, {0.3f, -0.2f, 0.1f, 0.4f, -0.5f, 0.25f}));
+      g.m(5, tensorVals("ws", {2}, {0.1f, bad}));
+      g.m(5, tensorVals("z", {}, {0}));
+      g.m(5, tensorVals("b4", {}, {4}));
+      g.m(5, tensorVals("is", {}, {0.5f}));
+      g.m(1, node("Quant", {"x", "is", "z", "b4"}, {"xq"}, "inquant", {attrI("signed", 0)}, q));
+      g.m(1, node("Quant", {"w", "ws", "z", "b4"}, {"wq"}, "wquant", {attrI("signed", 1)}, q));
+      g.m(1, node("MatMul", {"xq", "wq"}, {"y"}, "fc"));
+      const std::string e = errorOf(model(g));
+      CHECK(e.find("node 'wquant' (Quant): scale element 1 is") != std::string::npos);
+    }
+  }
 }

@@ -174,7 +174,7 @@ TEST_CASE("line buffer: first window at the documented cycle, not with one row o
   CHECK_THAT(shortBuf["state"].get<std::string>(), Catch::Contains("line buffer too small: holds 11 tokens"));
 }
 
-TEST_CASE("ResNet-18: shortcut depth 1 deadlocks and names the FIFO; the suggested depth reaches the compute bound",
+TEST_CASE("ResNet-18: shortcut depth 1 deadlocks and names the FIFO, the suggested depth reaches the compute bound",
           "[module][sim][resnet]") {
   const std::string cfg = R"(
 network: {model: resnet18, quant: {weights: 4, activations: 4, first_layer: {weights: 8}, last_layer: {weights: 8}}}
@@ -321,7 +321,7 @@ TEST_CASE("mapping.finn_folding applies FINN's published folding configs by node
                     Catch::Contains("mapping.finn_folding") && Catch::Contains("MVAU_hls_4 is matrix-vector node #5 but tfc has only 4 conv/fc layers"));
 }
 
-TEST_CASE("compare: reports agree within tolerances; a broken golden value names its path", "[unit][compare]") {
+TEST_CASE("compare: reports agree within tolerances, a broken golden value names its path", "[unit][compare]") {
   std::ifstream in(MPSIM_SOURCE_DIR "/test/golden/cnv_w1a1/expected.json");
   REQUIRE(in);
   nlohmann::json golden = nlohmann::json::parse(in);

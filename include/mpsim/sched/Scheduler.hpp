@@ -1,5 +1,5 @@
 #pragma once
-// Scheduler for mapping.mode: auto (docs/scheduler.md). Chooses PE, SIMD, PE kind and weight
+// Scheduler for mapping.mode: auto (docs/cost-model.md, "Scheduler"). Chooses PE, SIMD, PE kind and weight
 // placement per MAC layer for the goal max_fps (fastest design within the budget) or target_fps
 // (cheapest design reaching it); entries given in mapping.layers are kept as they are.
 #include <string>
