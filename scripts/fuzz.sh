@@ -10,8 +10,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-4000}
 seed=${2:-1}
 bash scripts/setup.sh
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DMPSIM_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j2 --target mpsim_fuzz_onnx
+bash scripts/build.sh --fuzz
 fuzzer=./build-fuzz/mpsim_fuzz_onnx
 limits=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048)
 inputs=(test/data/onnx/*.onnx test/fuzz/corpus/onnx/*)

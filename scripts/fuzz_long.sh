@@ -9,8 +9,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-1800}
 jobs=${2:-1}
 bash scripts/setup.sh
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DMPSIM_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j2 --target mpsim_fuzz_onnx
+bash scripts/build.sh --fuzz
 # Grown coverage corpus: kept between runs under build-fuzz/ (not committed; it is large).
 mkdir -p build-fuzz/corpus-long
 cp -n test/data/onnx/*.onnx test/fuzz/corpus/onnx/* build-fuzz/corpus-long/ 2>/dev/null || true
