@@ -287,6 +287,7 @@ int cmdMap(const std::vector<std::string>& args) {
   auto j = report::mapReportJson(run.graph, run.config, mapping, res);
   if (!outDir.empty()) {
     namespace fs = std::filesystem;
+    installInterruptHandlers(); // SIGINT / SIGTERM now stop at a safe point (OutputDir::commit)
     OutputDir out(outDir);
     writeFileAtomic((fs::path(out.dir()) / "map.json").string(), j.dump(2) + "\n");
     config::writeEffectiveConfig(run.config, (fs::path(out.dir()) / "effective-config.yaml").string());
@@ -337,6 +338,7 @@ int cmdRun(const std::vector<std::string>& args) {
     sets.push_back("simulation.seed=" + std::to_string(seed));
   }
 
+  installInterruptHandlers(); // SIGINT / SIGTERM stop the run at the next safe point
   config::Run run = loadRunArg(configPath, sets);
   if (vm.count("functional")) {
     run.config.simulation.functional = true;

@@ -55,7 +55,6 @@ int sc_main(int argc, char** argv) {
   }
   mpsim::initLogging(verbosity);
   mpsim::routeSystemCReports();
-  mpsim::installInterruptHandlers();
   int rc = run(command, rest);
   // Output that did not reach stdout (a full disk, a closed pipe) is a failure, not a result.
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {

@@ -163,6 +163,23 @@ void removeStale(const fs::path& parent, const std::string& name) {
     if (!pidAlive(pid)) fs::remove_all(it->path(), ec);
   }
 }
+// A directory written by an mpsim before the marker file existed: nothing in it but what mpsim
+// writes (so replacing it never loses a user's file).
+bool onlyMpsimFiles(const fs::path& d) {
+  static const std::set<std::string> kFiles = {"report.json", "layers.csv",  "effective-config.yaml", "map.json",
+                                               "output.npy",  "input.npy",   "network.json"};
+  std::error_code ec;
+  for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string f = it->path().filename().string();
+    if (f == "weights" && it->is_directory(ec)) {
+      for (fs::directory_iterator w(it->path(), ec); !ec && w != end; w.increment(ec))
+        if (w->path().extension() != ".npy") return false;
+      continue;
+    }
+    if (!kFiles.count(f)) return false;
+  }
+  return !ec;
+}
 } // namespace
 
 OutputDir::OutputDir(const std::string& target) {
@@ -179,8 +196,7 @@ OutputDir::OutputDir(const std::string& target) {
   if (ec) throw LoadError(target + ": cannot create the parent directory (" + ec.message() + ")");
   if (fs::exists(t, ec)) {
     if (!fs::is_directory(t, ec)) throw LoadError("--out " + target + ": exists and is not a directory");
-    const bool empty = fs::is_empty(t, ec);
-    if (!empty && !fs::exists(t / kMarker, ec))
+    if (!fs::is_empty(t, ec) && !fs::exists(t / kMarker, ec) && !onlyMpsimFiles(t))
       throw LoadError("--out " + target + ": exists and is not an mpsim output directory (no " + kMarker +
                       "); give a new or empty directory, or remove it");
   }

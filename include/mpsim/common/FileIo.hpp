@@ -60,8 +60,9 @@ int interruptSignal();
 /// target holds either the previous complete result or the new one, never a mix. Without commit()
 /// (failure, exception, interrupt) the destructor removes the temporary directory. A lock file
 /// (".<name>.lock", flock) refuses a second run into the same target while one is writing it.
-/// The target must be absent, empty, or an earlier mpsim output (it holds the marker file); any
-/// other directory is refused, so a mistyped --out never deletes a user's files.
+/// The target must be absent, empty, or an earlier mpsim output (it holds the marker file, or only
+/// files mpsim writes); any other directory is refused, so a mistyped --out never deletes a user's
+/// files.
 class OutputDir {
 public:
   explicit OutputDir(const std::string& target);
