@@ -9,6 +9,7 @@ namespace mpsim::sim {
 
 Dram::Dram(sc_core::sc_module_name name, const DramTiming& timing)
     : sc_module(name), socket("socket"), m_timing(timing), m_used(size_t(std::max(1, timing.channels))) {
+  for (auto& u : m_used) u.denseCap = kDenseBuckets / m_used.size();
   socket.register_b_transport(this, &Dram::b_transport);
 }
 
@@ -17,8 +18,8 @@ void Dram::nameInitiator(int id, const std::string& name) {
   m_stats[size_t(id)].name = name;
 }
 
-// Sets bucket b of u to `used`, splitting the run that holds it.
-void Dram::setUsed(Usage& u, uint64_t b, double used) {
+// Sets bucket b of the run-length coded part to `used`, splitting the run that holds it.
+void Dram::setRun(std::map<uint64_t, Run>& u, uint64_t b, double used) {
   auto it = u.upper_bound(b);
   if (it != u.begin()) {
     auto prev = std::prev(it);
@@ -41,40 +42,56 @@ uint64_t Dram::transfer(int channel, uint64_t t, uint64_t bytes) {
   double cur = double(t);
   while (remaining > 0) {
     const uint64_t b = uint64_t(cur) / kBucketCycles;
-    // The run holding bucket b, or the gap of unused buckets from b to the next run.
+    const double bucketEnd = double((b + 1) * kBucketCycles);
+    const double timeLeft = bucketEnd - cur;
+    if (b < u.denseCap) {
+      // The array part: one bucket at a time.
+      if (u.dense.size() <= b) u.dense.resize(std::min<uint64_t>(u.denseCap, std::max<uint64_t>(b + 1024, 2 * b)), 0.0);
+      double& used = u.dense[size_t(b)];
+      // Capacity left in this bucket from `cur` on, and not already taken by others.
+      const double freeBytes = std::min(cap - used, timeLeft * bpc);
+      if (freeBytes <= 1e-9) {
+        cur = bucketEnd;
+        continue;
+      }
+      const double take = std::min(freeBytes, remaining);
+      used += take;
+      remaining -= take;
+      cur += take / bpc;
+      continue;
+    }
+    // The run-length coded part: the run holding bucket b, or the gap of unused buckets from b to
+    // the next run.
+    auto& runs = u.runs;
     double usedB = 0;
     uint64_t runEnd = UINT64_MAX;
-    auto next = u.upper_bound(b);
-    if (next != u.begin() && std::prev(next)->second.end > b) {
+    auto next = runs.upper_bound(b);
+    if (next != runs.begin() && std::prev(next)->second.end > b) {
       usedB = std::prev(next)->second.used;
       runEnd = std::prev(next)->second.end;
-    } else if (next != u.end()) {
+    } else if (next != runs.end()) {
       runEnd = next->first;
     }
-    const double bucketEnd = double((b + 1) * kBucketCycles);
-    // Capacity left in this bucket from `cur` on, and not already taken by others.
-    const double timeLeft = bucketEnd - cur;
     const double freeBytes = std::min(cap - usedB, timeLeft * bpc);
     if (freeBytes <= 1e-9) {
-      // Saturated: skip the whole run of buckets with the same use (all of them are full too when
-      // they are full from their start, which holds for every bucket after b in the run).
+      // Saturated: a full run is skipped whole (every bucket of it is full from its start).
       cur = usedB >= cap - 1e-9 ? double(runEnd * kBucketCycles) : bucketEnd;
       continue;
     }
     const double take = std::min(freeBytes, remaining);
-    setUsed(u, b, usedB + take);
+    setRun(runs, b, usedB + take);
     remaining -= take;
     cur += take / bpc;
     // Whole unused buckets after b: filled in one step instead of one by one.
     if (remaining > cap && cur >= bucketEnd - 1e-9) {
-      auto nx = u.upper_bound(b + 1);
-      const bool inRun = nx != u.begin() && std::prev(nx)->second.end > b + 1;
+      auto nx = runs.upper_bound(b + 1);
+      const bool inRun = nx != runs.begin() && std::prev(nx)->second.end > b + 1;
       if (!inRun) {
-        const uint64_t gapEnd = nx == u.end() ? UINT64_MAX : nx->first;
+        const uint64_t gapEnd = nx == runs.end() ? UINT64_MAX : nx->first;
         const uint64_t whole = uint64_t(remaining / cap) - (std::fmod(remaining, cap) == 0 ? 1 : 0);
         const uint64_t k = std::min<uint64_t>(whole, gapEnd - (b + 1));
         if (k > 0) {
-          u.emplace(b + 1, Run{b + 1 + k, cap});
+          runs.emplace(b + 1, Run{b + 1 + k, cap});
           remaining -= double(k) * cap;
           cur = double((b + 1 + k) * kBucketCycles);
         }

@@ -44,15 +44,22 @@ public:
 private:
   void b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
 
-  /// Bytes used per bucket, run-length coded: [start, end) buckets each hold `used` bytes; buckets
-  /// in no run are unused. Memory grows with the number of requests, not with simulated time, so a
-  /// slow DRAM (one burst spanning millions of buckets) costs no more than a fast one.
+  /// Bytes used per bucket of one channel. The first buckets (kDenseBuckets over all channels) are a
+  /// plain array, fast for the usual designs; later ones are run-length coded: [start, end) buckets
+  /// each hold `used` bytes, buckets in no run are unused. So memory grows with the number of
+  /// requests, not with simulated time, and a slow DRAM (one burst spanning millions of buckets) or
+  /// a long idle time costs no more than a fast one.
+  static constexpr uint64_t kDenseBuckets = uint64_t(1) << 23;
   struct Run {
     uint64_t end;
     double used;
   };
-  using Usage = std::map<uint64_t, Run>;
-  static void setUsed(Usage& u, uint64_t b, double used);
+  struct Usage {
+    std::vector<double> dense; // buckets [0, dense.size()), grown on demand up to denseCap
+    uint64_t denseCap = 0;
+    std::map<uint64_t, Run> runs; // buckets >= denseCap
+  };
+  static void setRun(std::map<uint64_t, Run>& u, uint64_t b, double used);
 
   DramTiming m_timing;
   std::vector<Usage> m_used; // per channel
