@@ -89,7 +89,7 @@ size_t expectedInputs(LayerKind k) {
 namespace {
 // Sizes and geometry within the limits of Layer.hpp; products in double so that nothing overflows
 // before it is checked. Returns false (after reporting) when the layer cannot be sized.
-bool sizesOk(const Layer& l, const Shape& s, const std::function<void(const std::string&)>& err, const char* what) {
+bool sizesOk(const Shape& s, const std::function<void(const std::string&)>& err, const char* what) {
   for (int64_t d : {s.c, s.h, s.w})
     if (d > kMaxDim) {
       err(std::string(what) + " " + s.str() + " has a dimension above the limit of " + std::to_string(kMaxDim));
@@ -101,7 +101,6 @@ bool sizesOk(const Layer& l, const Shape& s, const std::function<void(const std:
         std::to_string(kMaxTensorElements));
     return false;
   }
-  (void)l;
   return true;
 }
 
@@ -142,7 +141,7 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
   case LayerKind::Input:
     out = l.out_shape;
     if (out.c <= 0 || out.h <= 0 || out.w <= 0) err("input shape must be positive (C, H, W), got " + out.str());
-    else if (!sizesOk(l, out, err, "input shape")) {
+    else if (!sizesOk(out, err, "input shape")) {
       l.out_shape = Shape{1, 0, 0, 0};
       return;
     }
@@ -224,7 +223,7 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
     break;
   }
   }
-  if (out.elements() > 0 && !sizesOk(l, out, err, "output shape")) {
+  if (out.elements() > 0 && !sizesOk(out, err, "output shape")) {
     l.out_shape = Shape{1, 0, 0, 0};
     return;
   }
