@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
@@ -10,22 +11,14 @@
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
 #include "mpsim/config/RunConfig.hpp"
+#include "mpsim/flow/Flow.hpp"
 #include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/io/OnnxImport.hpp"
 #include "mpsim/io/Overrides.hpp"
-
-#include <sstream>
 #include "mpsim/report/Compare.hpp"
 #include "mpsim/report/InfoReport.hpp"
 #include "mpsim/report/RunReport.hpp"
-#include "mpsim/sched/Mapping.hpp"
-#include "mpsim/sched/Resources.hpp"
-#include "mpsim/sched/Scheduler.hpp"
-
-#include <chrono>
-#include "mpsim/sim/Functional.hpp"
-#include "mpsim/sim/Simulator.hpp"
 
 namespace po = boost::program_options;
 
@@ -144,29 +137,12 @@ int cmdDevices(const std::vector<std::string>& args) {
 namespace mpsim::cli {
 
 namespace {
-/// Runs the scheduler in auto mode, then builds the mapping.
-sched::Mapping mapRun(config::Run& run) {
-  if (run.config.mapping.mode == "auto") {
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = sched::schedule(run.graph, run.config);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("scheduler ({}): {} cycles per frame after {} candidate designs in {:.0f} ms", run.config.mapping.goal,
-                 r.design_cycles, r.evaluations, ms);
-    for (const auto& n : r.notes) spdlog::info("  {}", n);
-  }
-  return sched::buildMapping(run.graph, run.config);
-}
-
 /// A config argument given as an empty string is a mistake, not a request for the default example.
 void checkConfigArg(const po::variables_map& vm, const std::string& configPath) {
   if (vm.count("config") && configPath.empty())
     throw UsageError("the config file name is empty; give a run config YAML, or none for the built-in default example");
 }
 
-config::Run loadRunArg(const std::string& configPath, const std::vector<std::string>& sets) {
-  return configPath.empty() ? config::loadRunString(config::defaultRunYaml(), "<built-in default example>", sets)
-                            : config::loadRun(configPath, sets);
-}
 } // namespace
 
 int cmdImport(const std::vector<std::string>& args) {
@@ -281,16 +257,14 @@ int cmdMap(const std::vector<std::string>& args) {
   if (!parseArgs(args, opts, pos, vm, "mpsim map [config.yaml] [--set key=value ...] [--json] [--out DIR]")) return kExitOk;
   checkConfigArg(vm, configPath);
   if (vm.count("out") && outDir.empty()) throw UsageError("map: --out needs a directory name");
-  config::Run run = loadRunArg(configPath, sets);
-  sched::Mapping mapping = mapRun(run);
-  auto res = sched::estimateResources(run.graph, mapping, run.config);
-  auto j = report::mapReportJson(run.graph, run.config, mapping, res);
+  const flow::Design design = flow::map(flow::load(configPath, sets));
+  auto j = flow::mapReport(design);
   if (!outDir.empty()) {
     namespace fs = std::filesystem;
     installInterruptHandlers(); // SIGINT / SIGTERM now stop at a safe point (OutputDir::commit)
     OutputDir out(outDir);
     writeFileAtomic((fs::path(out.dir()) / "map.json").string(), j.dump(2) + "\n");
-    config::writeEffectiveConfig(run.config, (fs::path(out.dir()) / "effective-config.yaml").string());
+    config::writeEffectiveConfig(design.effectiveConfig(), (fs::path(out.dir()) / "effective-config.yaml").string());
     out.commit();
   }
   std::ostringstream os;
@@ -339,58 +313,33 @@ int cmdRun(const std::vector<std::string>& args) {
   }
 
   installInterruptHandlers(); // SIGINT / SIGTERM stop the run at the next safe point
-  config::Run run = loadRunArg(configPath, sets);
-  if (vm.count("functional")) {
-    run.config.simulation.functional = true;
-    run.config.effective["simulation"]["functional"] = true; // the effective config says what ran
-  }
-  if (!inputNpy.empty() && !run.config.simulation.functional)
-    throw LoadError("--input: only a functional simulation (--functional) reads input frames");
+  config::Run run = flow::load(configPath, sets);
+  if (vm.count("functional")) run.config.simulation.functional = true;
   spdlog::info("network {} ({} layers), device {} at {} MHz", run.graph.name(), run.graph.layers().size(),
                run.config.hardware.device.name, run.config.hardware.clock_mhz);
-  sched::Mapping mapping = mapRun(run);
-  sched::DesignResources resources = sched::estimateResources(run.graph, mapping, run.config);
-  if (!resources.fits)
-    for (const auto& s : resources.shortfalls) spdlog::warn("the design does not fit the device budget: {}", s);
-  spdlog::info("mapped to {} engines and {} FIFOs; closed form {} cycles per frame ({})", mapping.engines.size(),
-               mapping.streams.size(), mapping.predicted_cycles, mapping.predicted_bottleneck);
-  auto opt = sim::simOptions(run.config);
-  sim::checkSimulatable(mapping, run.config, opt);
+  const flow::Design design = flow::map(std::move(run));
+  if (!design.resources.fits)
+    for (const auto& s : design.resources.shortfalls) spdlog::warn("the design does not fit the device budget: {}", s);
+  spdlog::info("mapped to {} engines and {} FIFOs; closed form {} cycles per frame ({})", design.mapping.engines.size(),
+               design.mapping.streams.size(), design.mapping.predicted_cycles, design.mapping.predicted_bottleneck);
+  flow::checkSimulatable(design);
   throwIfInterrupted();
 
   // Everything is written into a fresh directory beside --out and swapped into place at the end:
   // a failed or interrupted run leaves the previous result as it was.
-  namespace fs = std::filesystem;
   OutputDir out(outDir);
-  const fs::path dir(out.dir());
-  config::writeEffectiveConfig(run.config, (dir / "effective-config.yaml").string());
-
-  sim::FunctionalData funcData;
-  if (run.config.simulation.functional) {
-    funcData = sim::makeFunctionalData(run.graph, uint64_t(run.config.simulation.seed), inputNpy, opt.frames);
-    throwIfInterrupted();
-    sim::writeFunctionalData(funcData, dir.string());
-    opt.functional = &funcData;
-    opt.output_npy = (dir / "output.npy").string();
-  }
-  spdlog::info("simulating {} frames ({} mode{})...", opt.frames, opt.reference ? "reference" : "timestamped",
-               opt.functional ? ", functional" : "");
-  sim::SimResult result = sim::simulate(mapping, run.config, opt);
-  spdlog::info("simulated in {:.3f} s wall time", result.wall_seconds);
-  auto report = report::runReportJson(run.graph, run.config, mapping, result, resources);
-  writeFileAtomic((dir / "report.json").string(), report.dump(2) + "\n");
-  {
-    std::ostringstream c;
-    report::writeLayersCsv(c, report);
-    writeFileAtomic((dir / "layers.csv").string(), c.str());
-  }
+  flow::RunOptions ropt;
+  ropt.input_npy = inputNpy;
+  const flow::RunOutcome outcome = flow::simulate(design, ropt, out.dir());
+  const auto& report = outcome.report;
+  const sim::SimResult& result = outcome.result;
   out.commit();
   std::ostringstream os;
   if (vm.count("json")) os << report.dump(2) << "\n";
   else report::printRunSummary(os, report);
   writeStdout(os.str());
   spdlog::info("wrote {}/report.json, layers.csv, effective-config.yaml", out.target());
-  if (opt.functional)
+  if (design.run.config.simulation.functional)
     spdlog::info("functional: wrote {}/output.npy ({} frames), input.npy, network.json and weights/", out.target(),
                  result.frames_done);
   if (result.deadlock.detected) {

@@ -85,15 +85,13 @@ FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g
     intAttr("SIMD", m.simd);
     if (attrs.contains("resType") && attrs["resType"].is_string()) {
       std::string t = attrs["resType"].get<std::string>();
-      if (t == "lut" || t == "dsp") m.pe_kind = t;
+      if (t == "lut" || t == "dsp") m.pe_kind = parseEnum(hw::kPeKindNames, t);
     }
     if (attrs.contains("ram_style") && attrs["ram_style"].is_string()) {
       std::string s = attrs["ram_style"].get<std::string>();
-      if (s == "block") m.ram_style = "bram";
-      else if (s == "distributed") m.ram_style = "lutram";
-      else if (s == "ultra") m.ram_style = "uram";
-      else if (s == "auto") m.ram_style = "auto";
-      else errors.push_back(path + ": " + node + ".ram_style: '" + s + "' is not one of block, distributed, ultra, auto");
+      m.ram_style = parseEnum(kFinnRamStyleNames, s);
+      if (!m.ram_style)
+        errors.push_back(path + ": " + node + ".ram_style: '" + s + "' is not one of " + enumChoices(kFinnRamStyleNames));
     }
     r.layers[l.name] = m;
     r.notes.push_back(node + " -> " + l.name);

@@ -1,6 +1,8 @@
 #include "mpsim/config/RunConfig.hpp"
 
+#include <cmath>
 #include <filesystem>
+#include <type_traits>
 #include <fstream>
 #include <map>
 
@@ -50,7 +52,7 @@ io::Check<double> between(double lo, double hi, const std::string& unit) {
   };
 }
 
-hw::Device readDevice(Reader& hwr) {
+hw::Device readDevice(Reader& hwr, std::string& key) {
   hw::Device dev;
   if (!hwr.has("device")) {
     hwr.errorHere("missing required key 'hardware.device' (a device name: " + hw::deviceChoices() +
@@ -61,6 +63,7 @@ hw::Device readDevice(Reader& hwr) {
   YAML::Node n = hwr.raw("device");
   if (n.IsScalar()) {
     auto name = hwr.req<std::string>("device");
+    key = name;
     if (auto d = hw::findDevice(name)) return *d;
     hwr.error("device", "unknown device '" + name + "'; valid: " + hw::deviceChoices() +
                             ", or an inline block {name, lut, ff, dsp, bram18, uram, dsp_kind}");
@@ -76,41 +79,148 @@ hw::Device readDevice(Reader& hwr) {
   if (b18 && b36) d.error("bram36", "give either bram18 or bram36, not both");
   dev.bram18 = b18 ? *b18 : (b36 ? 2 * *b36 : 0);
   dev.uram = d.get<int64_t>("uram", 0, io::inRange(0, int64_t(1) << 32));
-  std::string kind = d.get<std::string>("dsp_kind", "DSP48E2", oneOf({"DSP48E1", "DSP48E2", "DSP58"}));
-  dev.dsp_kind = hw::parseDspKind(kind).value_or(hw::DspKind::DSP48E2);
+  dev.dsp_kind = d.getEnum("dsp_kind", hw::DspKind::DSP48E2, hw::kDspKindNames);
   dev.dram_channels = d.get<int>("dram_channels", 1, inRangeInt(1, 64));
-  dev.dram_gbps_per_channel = d.get<double>("dram_gbps_per_channel", 19.2, between(kMinDramGbps, kMaxDramGbps, "GB/s"));
-  dev.clock_mhz = d.get<double>("clock_mhz", 200, between(kMinClockMhz, kMaxClockMhz, "MHz"));
+  dev.dram_gbps_per_channel =
+      d.get<double>("dram_gbps_per_channel", kDefaultDramGbps, between(kMinDramGbps, kMaxDramGbps, "GB/s"));
+  dev.clock_mhz = d.get<double>("clock_mhz", kDefaultClockMhz, between(kMinClockMhz, kMaxClockMhz, "MHz"));
   dev.io_port_bits = d.get<int>("io_port_bits", 128, inRangeInt(1, 1 << 16));
   dev.source = "inline device block";
   d.finish();
   return dev;
 }
 
-// hardware.cost_model: any coefficient of hw::CostCoefficients by name.
+// hardware.cost_model: any coefficient of hw::CostCoefficients by name (the key table is shared
+// by the reader and effectiveConfig).
+template <class C> struct CostFields {
+  std::vector<std::pair<const char*, std::conditional_t<std::is_const_v<C>, const double*, double*>>> doubles;
+  std::vector<std::pair<const char*, std::conditional_t<std::is_const_v<C>, const int64_t*, int64_t*>>> ints;
+};
+template <class C> CostFields<C> costFields(C& c) {
+  return {{{"mvu_lut_base", &c.mvu_lut_base},
+           {"mvu_lut_scale", &c.mvu_lut_scale},
+           {"mvu_ff_base", &c.mvu_ff_base},
+           {"mvu_ff_scale", &c.mvu_ff_scale},
+           {"lutram_bits_per_lut", &c.lutram_bits_per_lut},
+           {"bitserial_lut_per_bit", &c.bitserial_lut_per_bit},
+           {"engine_lut_base", &c.engine_lut_base},
+           {"engine_lut_per_bit", &c.engine_lut_per_bit},
+           {"dma_lut", &c.dma_lut},
+           {"dma_ff", &c.dma_ff},
+           {"scale_shift_dsp_per_pe", &c.scale_shift_dsp_per_pe}},
+          {{"lutram_max_depth", &c.lutram_max_depth}, {"srl_max_depth", &c.srl_max_depth}}};
+}
+
 void readCostModel(Reader r, hw::CostCoefficients& c) {
-  struct D {
-    const char* key;
-    double* v;
-  };
-  struct I {
-    const char* key;
-    int64_t* v;
-  };
-  const D doubles[] = {{"mvu_lut_base", &c.mvu_lut_base},     {"mvu_lut_scale", &c.mvu_lut_scale},
-                       {"mvu_ff_base", &c.mvu_ff_base},       {"mvu_ff_scale", &c.mvu_ff_scale},
-                       {"lutram_bits_per_lut", &c.lutram_bits_per_lut},
-                       {"bitserial_lut_per_bit", &c.bitserial_lut_per_bit},
-                       {"engine_lut_base", &c.engine_lut_base}, {"engine_lut_per_bit", &c.engine_lut_per_bit},
-                       {"dma_lut", &c.dma_lut},               {"dma_ff", &c.dma_ff},
-                       {"scale_shift_dsp_per_pe", &c.scale_shift_dsp_per_pe}};
-  const I ints[] = {{"lutram_max_depth", &c.lutram_max_depth},
-                    {"srl_max_depth", &c.srl_max_depth}};
-  for (const auto& d : doubles)
-    *d.v = r.get<double>(d.key, *d.v, d.v == &c.lutram_bits_per_lut ? between(1, 1e6, "bits per LUT") : between(0, 1e9, ""));
-  for (const auto& i : ints) *i.v = r.get<int64_t>(i.key, *i.v, io::inRange(0, int64_t(1) << 40));
+  const auto f = costFields(c);
+  for (const auto& [key, v] : f.doubles)
+    *v = r.get<double>(key, *v, v == &c.lutram_bits_per_lut ? between(1, 1e6, "bits per LUT") : between(0, 1e9, ""));
+  for (const auto& [key, v] : f.ints) *v = r.get<int64_t>(key, *v, io::inRange(0, int64_t(1) << 40));
   r.finish();
 }
+
+YAML::Node num(double v) { return YAML::Node(io::formatNumber(v)); }
+
+} // namespace
+
+void resolveUnits(HardwareConfig& h) {
+  HardwareUnits& u = h.units;
+  u.clock_period_ns = 1000.0 / h.clock_mhz;
+  u.dram_bytes_per_cycle = h.dram.bandwidth_gbps * 1e3 / h.clock_mhz;
+  u.dram_total_bytes_per_cycle = double(h.dram.channels) * h.dram.bandwidth_gbps * 1e3 / h.clock_mhz;
+  u.dram_latency_cycles = uint64_t(std::llround(h.dram.latency_ns * h.clock_mhz / 1e3));
+  const hw::Device& d = h.device;
+  const hw::Budget& b = h.budget;
+  u.budget = hw::Resources{std::floor(d.lut * b.lut), std::floor(d.ff * b.ff), std::floor(d.dsp * b.dsp),
+                           std::floor(d.bram18 * b.bram), std::floor(d.uram * b.uram)};
+}
+
+YAML::Node effectiveConfig(const RunConfig& cfg) {
+  YAML::Node root;
+  YAML::Node net = root["network"];
+  net["model"] = cfg.network.model;
+  net["quant"] = io::quantRulesYaml(cfg.network.quant);
+
+  const HardwareConfig& h = cfg.hardware;
+  YAML::Node hwn = root["hardware"];
+  if (!h.device_key.empty()) {
+    hwn["device"] = h.device_key;
+  } else {
+    const hw::Device& d = h.device;
+    YAML::Node dn = hwn["device"];
+    dn["name"] = d.name;
+    dn["lut"] = d.lut;
+    dn["ff"] = d.ff;
+    dn["dsp"] = d.dsp;
+    dn["bram18"] = d.bram18;
+    dn["uram"] = d.uram;
+    dn["dsp_kind"] = toString(d.dsp_kind);
+    dn["dram_channels"] = d.dram_channels;
+    dn["dram_gbps_per_channel"] = num(d.dram_gbps_per_channel);
+    dn["clock_mhz"] = num(d.clock_mhz);
+    dn["io_port_bits"] = d.io_port_bits;
+  }
+  hwn["clock_mhz"] = num(h.clock_mhz);
+  YAML::Node dram = hwn["dram"];
+  dram["channels"] = h.dram.channels;
+  dram["bandwidth_gbps"] = num(h.dram.bandwidth_gbps);
+  dram["latency_ns"] = num(h.dram.latency_ns);
+  dram["burst_bytes"] = h.dram.burst_bytes;
+  YAML::Node io = hwn["io"];
+  io["in_bits_per_cycle"] = h.io.in_bits_per_cycle;
+  io["out_bits_per_cycle"] = h.io.out_bits_per_cycle;
+  YAML::Node cost = hwn["cost_model"];
+  const auto f = costFields(h.cost);
+  for (const auto& [key, v] : f.doubles) cost[key] = num(*v);
+  for (const auto& [key, v] : f.ints) cost[key] = *v;
+  YAML::Node bud = hwn["budget"];
+  bud["lut"] = num(h.budget.lut);
+  bud["ff"] = num(h.budget.ff);
+  bud["dsp"] = num(h.budget.dsp);
+  bud["bram"] = num(h.budget.bram);
+  bud["uram"] = num(h.budget.uram);
+
+  const MappingConfig& m = cfg.mapping;
+  YAML::Node map = root["mapping"];
+  map["mode"] = toString(m.mode);
+  map["goal"] = toString(m.goal);
+  if (m.target_fps > 0) map["target_fps"] = num(m.target_fps);
+  YAML::Node kinds(YAML::NodeType::Sequence);
+  for (hw::PeKind k : m.pe_kinds) kinds.push_back(toString(k));
+  kinds.SetStyle(YAML::EmitterStyle::Flow);
+  map["pe_kinds"] = kinds;
+  YAML::Node layers(YAML::NodeType::Map);
+  for (const auto& [name, lm] : m.layers) {
+    YAML::Node n(YAML::NodeType::Map);
+    if (lm.pe) n["pe"] = *lm.pe;
+    if (lm.simd) n["simd"] = *lm.simd;
+    if (lm.pe_kind) n["pe_kind"] = toString(*lm.pe_kind);
+    if (lm.ram_style) n["ram_style"] = toString(*lm.ram_style);
+    if (lm.weights) n["weights"] = toString(*lm.weights);
+    if (lm.weight_reuse) n["weight_reuse"] = *lm.weight_reuse;
+    n.SetStyle(YAML::EmitterStyle::Flow);
+    layers[name] = n;
+  }
+  map["layers"] = layers;
+  YAML::Node fifos = map["fifos"];
+  fifos["default_depth"] = m.fifos.default_depth;
+  if (m.fifos.shortcut_depth) fifos["shortcut_depth"] = *m.fifos.shortcut_depth;
+  else fifos["shortcut_depth"] = "auto";
+  YAML::Node depths(YAML::NodeType::Map);
+  for (const auto& [name, d] : m.fifos.depths) depths[name] = d;
+  fifos["depths"] = depths;
+
+  YAML::Node sim = root["simulation"];
+  sim["frames"] = cfg.simulation.frames;
+  sim["mode"] = toString(cfg.simulation.mode);
+  sim["functional"] = cfg.simulation.functional;
+  sim["seed"] = cfg.simulation.seed;
+  for (YAML::Node n : {net["quant"], map["layers"], fifos["depths"]})
+    if (n.size() == 0) n.SetStyle(YAML::EmitterStyle::Flow); // "{}" on the key's line
+  return root;
+}
+
+namespace {
 
 RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, graph::Graph& graphOut) {
   RunConfig cfg;
@@ -130,17 +240,18 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
 
   // hardware
   Reader hwr = root.child("hardware");
-  cfg.hardware.device = readDevice(hwr);
+  cfg.hardware.device = readDevice(hwr, cfg.hardware.device_key);
   const hw::Device& dev = cfg.hardware.device;
-  cfg.hardware.clock_mhz = hwr.get<double>("clock_mhz", dev.clock_mhz > 0 ? dev.clock_mhz : 200,
+  cfg.hardware.clock_mhz = hwr.get<double>("clock_mhz", dev.clock_mhz > 0 ? dev.clock_mhz : kDefaultClockMhz,
                                            between(kMinClockMhz, kMaxClockMhz, "MHz"));
   Reader dram = hwr.child("dram");
   cfg.hardware.dram.channels = dram.get<int>("channels", dev.dram_channels, inRangeInt(1, 64));
   cfg.hardware.dram.bandwidth_gbps =
-      dram.get<double>("bandwidth_gbps", dev.dram_gbps_per_channel > 0 ? dev.dram_gbps_per_channel : 19.2,
+      dram.get<double>("bandwidth_gbps", dev.dram_gbps_per_channel > 0 ? dev.dram_gbps_per_channel : kDefaultDramGbps,
                        between(kMinDramGbps, kMaxDramGbps, "GB/s"));
-  cfg.hardware.dram.latency_ns = dram.get<double>("latency_ns", 100.0, between(0, kMaxDramLatencyNs, "ns"));
-  cfg.hardware.dram.burst_bytes = dram.get<int>("burst_bytes", 4096, inRangeInt(16, 1 << 24));
+  cfg.hardware.dram.latency_ns =
+      dram.get<double>("latency_ns", kDefaultDramLatencyNs, between(0, kMaxDramLatencyNs, "ns"));
+  cfg.hardware.dram.burst_bytes = dram.get<int>("burst_bytes", kDefaultBurstBytes, inRangeInt(16, 1 << 24));
   dram.finish();
   Reader ior = hwr.child("io");
   cfg.hardware.io.in_bits_per_cycle = ior.get<int>("in_bits_per_cycle", dev.io_port_bits, inRangeInt(1, 1 << 16));
@@ -151,23 +262,25 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   auto frac = [](const double& v) {
     return (v > 0 && v <= 1) ? std::string() : "fraction " + io::formatNumber(v) + " must be in (0, 1]";
   };
-  cfg.hardware.budget.lut = bud.get<double>("lut", 0.70, frac);
-  cfg.hardware.budget.ff = bud.get<double>("ff", 0.50, frac);
-  cfg.hardware.budget.dsp = bud.get<double>("dsp", 0.80, frac);
-  cfg.hardware.budget.bram = bud.get<double>("bram", 0.80, frac);
-  cfg.hardware.budget.uram = bud.get<double>("uram", 0.80, frac);
+  const hw::Budget defBudget;
+  cfg.hardware.budget.lut = bud.get<double>("lut", defBudget.lut, frac);
+  cfg.hardware.budget.ff = bud.get<double>("ff", defBudget.ff, frac);
+  cfg.hardware.budget.dsp = bud.get<double>("dsp", defBudget.dsp, frac);
+  cfg.hardware.budget.bram = bud.get<double>("bram", defBudget.bram, frac);
+  cfg.hardware.budget.uram = bud.get<double>("uram", defBudget.uram, frac);
   bud.finish();
   hwr.finish();
+  resolveUnits(cfg.hardware);
 
   // mapping
   Reader map = root.child("mapping");
-  cfg.mapping.mode = map.get<std::string>("mode", "manual", oneOf({"manual", "auto"}));
-  cfg.mapping.goal = map.get<std::string>("goal", "max_fps", oneOf({"max_fps", "target_fps"}));
+  cfg.mapping.mode = map.getEnum("mode", MappingMode::Manual, kMappingModeNames);
+  cfg.mapping.goal = map.getEnum("goal", Goal::MaxFps, kGoalNames);
   if (auto t = map.opt<double>("target_fps", io::positive())) cfg.mapping.target_fps = *t;
-  else if (cfg.mapping.mode == "auto" && cfg.mapping.goal == "target_fps")
+  else if (cfg.mapping.mode == MappingMode::Auto && cfg.mapping.goal == Goal::TargetFps)
     map.error("goal", "goal target_fps needs mapping.target_fps (frames per second)");
-  if (auto k = map.optList<std::string>("pe_kinds", oneOf({"lut", "dsp", "bitserial"}))) {
-    if (k->empty()) map.error("pe_kinds", "the list is empty; valid entries: lut, dsp, bitserial");
+  if (auto k = map.optEnumList("pe_kinds", hw::kPeKindNames)) {
+    if (k->empty()) map.error("pe_kinds", "the list is empty; valid entries: " + enumChoices(hw::kPeKindNames));
     else cfg.mapping.pe_kinds = *k;
   }
   std::optional<std::string> finnFolding = map.opt<std::string>("finn_folding");
@@ -179,22 +292,20 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     m.where = layers.where(name);
     m.pe = l.opt<int>("pe", inRangeInt(1, 1 << 20));
     m.simd = l.opt<int>("simd", inRangeInt(1, 1 << 20));
-    m.pe_kind = l.opt<std::string>("pe_kind", oneOf({"lut", "dsp", "bitserial"}));
-    m.ram_style = l.opt<std::string>("ram_style", oneOf({"auto", "lutram", "bram", "uram"}));
-    if (auto w = l.opt<std::string>("weights", oneOf({"onchip", "dram"})))
-      m.weights = *w == "dram" ? WeightPlacement::Dram : WeightPlacement::OnChip;
+    m.pe_kind = l.optEnum("pe_kind", hw::kPeKindNames);
+    m.ram_style = l.optEnum("ram_style", kRamStyleNames);
+    m.weights = l.optEnum("weights", kWeightPlacementNames);
     m.weight_reuse = l.opt<int>("weight_reuse", inRangeInt(1, 1 << 24));
     l.finish();
     cfg.mapping.layers[name] = m;
   }
   Reader fifos = map.child("fifos");
-  cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", 2, inRangeInt(1, kMaxFifoDepth));
+  cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", kDefaultFifoDepth, inRangeInt(1, kMaxFifoDepth));
   if (fifos.has("shortcut_depth") && fifos.raw("shortcut_depth").IsScalar() &&
       fifos.raw("shortcut_depth").Scalar() == "auto") {
     fifos.accept("shortcut_depth");
   } else {
     cfg.mapping.fifos.shortcut_depth = fifos.opt<int>("shortcut_depth", inRangeInt(1, kMaxFifoDepth));
-    if (!cfg.mapping.fifos.shortcut_depth && !fifos.has("shortcut_depth")) fifos.node()["shortcut_depth"] = "auto";
   }
   Reader depths = fifos.child("depths");
   for (const auto& name : depths.keys()) {
@@ -206,11 +317,10 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
 
   // simulation
   Reader sim = root.child("simulation");
-  cfg.simulation.frames = sim.get<int>("frames", 4, inRangeInt(kMinFrames, kMaxFrames));
-  std::string mode = sim.get<std::string>("mode", "timestamped", oneOf({"timestamped", "reference"}));
-  cfg.simulation.mode = mode == "reference" ? SimMode::Reference : SimMode::Timestamped;
+  cfg.simulation.frames = sim.get<int>("frames", kDefaultFrames, inRangeInt(kMinFrames, kMaxFrames));
+  cfg.simulation.mode = sim.getEnum("mode", SimMode::Timestamped, kSimModeNames);
   cfg.simulation.functional = sim.get<bool>("functional", false);
-  cfg.simulation.seed = sim.get<int64_t>("seed", 1, io::inRange(0, kMaxSeed));
+  cfg.simulation.seed = sim.get<int64_t>("seed", kDefaultSeed, io::inRange(0, kMaxSeed));
   sim.finish();
   root.finish();
   doc->diag.throwIfAny();
@@ -249,11 +359,13 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     LayerMapping& m = cfg.mapping.layers[h.layer];
     if (!m.pe) m.pe = h.pe;
     if (!m.simd) m.simd = h.simd;
-    if (!m.ram_style && h.ram_style) {
-      const std::string& r = *h.ram_style; // FINN's names
-      m.ram_style = r == "block" ? "bram" : r == "distributed" ? "lutram" : r == "ultra" ? "uram" : "auto";
-    }
     if (m.where.empty()) m.where = cfg.network.model + ": node of layer " + h.layer;
+    if (!m.ram_style && h.ram_style) {
+      m.ram_style = parseEnum(kFinnRamStyleNames, *h.ram_style); // FINN's names
+      if (!m.ram_style)
+        doc->diag.error(m.where + ": ram_style '" + *h.ram_style + "' is not one of " +
+                        enumChoices(kFinnRamStyleNames));
+    }
   }
   for (const auto& n : model.notes) cfg.mapping.finn_folding_notes.push_back(n);
   if (finnFolding) {
@@ -294,7 +406,6 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
       doc->diag.error(m.where + ": mapping.layers." + name + ".weights: layer '" + name + "' has no weights");
   }
   doc->diag.throwIfAny();
-  cfg.effective = doc->root;
   return cfg;
 }
 
@@ -319,7 +430,8 @@ Run loadRunString(const std::string& text, const std::string& name, const std::v
 
 void writeEffectiveConfig(const RunConfig& cfg, const std::string& path) {
   writeFileAtomic(path, "# Effective configuration of this run (source: " + cfg.file +
-                            ", with --set overrides and defaults)\n" + YAML::Dump(cfg.effective) + "\n");
+                            ", with --set overrides, defaults and the chosen mapping)\n" +
+                            YAML::Dump(effectiveConfig(cfg)) + "\n");
 }
 
 } // namespace mpsim::config

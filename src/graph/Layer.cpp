@@ -60,38 +60,6 @@ std::string layerKindSpellings() {
   return out;
 }
 
-const char* toString(WeightType t) {
-  switch (t) {
-  case WeightType::Signed: return "signed";
-  case WeightType::Unsigned: return "unsigned";
-  case WeightType::Bipolar: return "bipolar";
-  }
-  return "?";
-}
-
-std::optional<WeightType> parseWeightType(const std::string& s) {
-  if (s == "signed") return WeightType::Signed;
-  if (s == "unsigned") return WeightType::Unsigned;
-  if (s == "bipolar") return WeightType::Bipolar;
-  return std::nullopt;
-}
-
-const char* toString(Requant r) {
-  switch (r) {
-  case Requant::None: return "none";
-  case Requant::Thresholds: return "thresholds";
-  case Requant::ScaleShift: return "scale_shift";
-  }
-  return "?";
-}
-
-std::optional<Requant> parseRequant(const std::string& s) {
-  if (s == "none") return Requant::None;
-  if (s == "thresholds") return Requant::Thresholds;
-  if (s == "scale_shift") return Requant::ScaleShift;
-  return std::nullopt;
-}
-
 bool Layer::isDepthwise() const {
   return kind == LayerKind::Conv && groups > 1 && !in_shapes.empty() && groups == in_shapes[0].c &&
          out_channels == in_shapes[0].c;

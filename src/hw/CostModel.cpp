@@ -4,38 +4,9 @@
 #include <cmath>
 #include <map>
 
+#include "mpsim/common/Math.hpp"
+
 namespace mpsim::hw {
-
-const char* toString(PeKind k) {
-  switch (k) {
-  case PeKind::Lut: return "lut";
-  case PeKind::Dsp: return "dsp";
-  case PeKind::BitSerial: return "bitserial";
-  }
-  return "?";
-}
-
-std::optional<PeKind> parsePeKind(const std::string& s) {
-  if (s == "lut") return PeKind::Lut;
-  if (s == "dsp") return PeKind::Dsp;
-  if (s == "bitserial") return PeKind::BitSerial;
-  return std::nullopt;
-}
-
-const char* toString(MemKind k) {
-  switch (k) {
-  case MemKind::None: return "none";
-  case MemKind::Lutram: return "lutram";
-  case MemKind::Bram: return "bram";
-  case MemKind::Uram: return "uram";
-  case MemKind::Dram: return "dram";
-  }
-  return "?";
-}
-
-namespace {
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-} // namespace
 
 double dspMacsPerSlice(DspKind kind, int w, int a) {
   const int hi = std::max(w, a), lo = std::min(w, a);

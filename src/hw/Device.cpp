@@ -5,22 +5,6 @@
 
 namespace mpsim::hw {
 
-const char* toString(DspKind k) {
-  switch (k) {
-  case DspKind::DSP48E1: return "DSP48E1";
-  case DspKind::DSP48E2: return "DSP48E2";
-  case DspKind::DSP58: return "DSP58";
-  }
-  return "?";
-}
-
-std::optional<DspKind> parseDspKind(const std::string& s) {
-  if (s == "DSP48E1" || s == "dsp48e1") return DspKind::DSP48E1;
-  if (s == "DSP48E2" || s == "dsp48e2") return DspKind::DSP48E2;
-  if (s == "DSP58" || s == "dsp58") return DspKind::DSP58;
-  return std::nullopt;
-}
-
 const std::vector<Device>& devices() {
   // BRAM18 = 2 x BRAM36 of the table. DRAM peaks from the board memory table; where a board is not
   // in that table the assumption is stated in `source`.

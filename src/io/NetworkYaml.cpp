@@ -144,6 +144,57 @@ QuantRules readQuantRules(Reader r) {
 
 namespace {
 
+void writeQuantOverride(YAML::Node n, const QuantOverride& o) {
+  if (o.weights) n["weights"] = *o.weights;
+  if (o.activations) n["activations"] = *o.activations;
+  if (o.activations_bipolar && *o.activations_bipolar) n["activation_type"] = "bipolar";
+  else if (o.activations_signed) n["activations_signed"] = *o.activations_signed;
+  if (o.weight_type) n["weight_type"] = toString(*o.weight_type);
+  if (o.channels) {
+    if (!o.channels->list.empty()) {
+      YAML::Node l(YAML::NodeType::Sequence);
+      for (int b : o.channels->list) l.push_back(b);
+      l.SetStyle(YAML::EmitterStyle::Flow);
+      n["channels"] = l;
+    } else {
+      YAML::Node f(YAML::NodeType::Map);
+      for (const auto& [bits, frac] : o.channels->fractions) f[std::to_string(bits)] = formatNumber(frac);
+      f.SetStyle(YAML::EmitterStyle::Flow);
+      n["channels"] = f;
+    }
+  }
+  if (o.acc_bits) n["acc_bits"] = *o.acc_bits;
+}
+
+} // namespace
+
+YAML::Node quantRulesYaml(const QuantRules& rules) {
+  YAML::Node n(YAML::NodeType::Map);
+  writeQuantOverride(n, rules.defaults);
+  if (rules.input_bits) n["input_bits"] = *rules.input_bits;
+  if (rules.input_signed) n["input_signed"] = *rules.input_signed;
+  for (const auto& [key, o] : {std::pair{"first_layer", &rules.first_layer}, std::pair{"last_layer", &rules.last_layer}})
+    if (*o) {
+      YAML::Node c(YAML::NodeType::Map);
+      writeQuantOverride(c, **o);
+      c.SetStyle(YAML::EmitterStyle::Flow);
+      n[key] = c;
+    }
+  if (!rules.layers.empty()) {
+    YAML::Node layers(YAML::NodeType::Map);
+    for (const auto& [name, o] : rules.layers) {
+      YAML::Node c(YAML::NodeType::Map);
+      writeQuantOverride(c, o);
+      c.SetStyle(YAML::EmitterStyle::Flow);
+      layers[name] = c;
+    }
+    n["layers"] = layers;
+  }
+  return n;
+}
+
+namespace {
+
 // Output layers are added by the reader as "output" or "output<N>" (see `outputs`).
 bool isOutputName(const std::string& n) {
   if (n.rfind("output", 0) != 0) return false;

@@ -116,7 +116,7 @@ ordered_json mapReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
                   {"cycles_per_frame", m.predicted_cycles},
                   {"fps", m.predicted_cycles > 0 ? round6(fclk / double(m.predicted_cycles)) : 0.0},
                   {"bottleneck", m.predicted_bottleneck},
-                  {"mode", cfg.mapping.mode}};
+                  {"mode", config::toString(cfg.mapping.mode)}};
   ordered_json& layers = j["layers"] = ordered_json::array();
   for (size_t i = 0; i < m.engines.size(); ++i) layers.push_back(engineJson(m.engines[i], res.engines[i]));
   ordered_json& fifos = j["fifos"] = ordered_json::array();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mpsim/common/Math.hpp"
+
 namespace mpsim::sched {
 
 std::vector<int64_t> divisors(int64_t n) {
@@ -15,10 +17,6 @@ std::vector<int64_t> divisors(int64_t n) {
   lo.insert(lo.end(), hi.rbegin(), hi.rend());
   return lo;
 }
-
-namespace {
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-} // namespace
 
 int64_t mvCycles(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind) {
   const int64_t pixels = l.out_shape.h * l.out_shape.w;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/common/Math.hpp"
 #include "mpsim/sched/Folding.hpp"
 
 namespace mpsim::sched {
@@ -40,19 +41,12 @@ int Mapping::indexOf(const std::string& engine) const {
 }
 
 namespace {
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t clampI(int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(hi, v)); }
 // Line buffer in pixels: the (K_h-1) dilated rows plus K_w pixels that one window spans (the
 // minimum with which every window can form), plus one more row so that reading the next pixels
 // overlaps the emission of the current window (FINN's sliding-window units keep ceil(K/S)+1 row
 // blocks for the same reason). With only the minimum, each window waits for its own release.
 int64_t lineBufferPixels(const Layer& l, const graph::Shape& in) {
   return int64_t((l.kh - 1) * l.dil_h) * in.w + int64_t((l.kw - 1) * l.dil_w) + 1 + in.w;
-}
-int log2Ceil(int64_t v) {
-  int b = 0;
-  while ((int64_t(1) << b) < v) ++b;
-  return b;
 }
 } // namespace
 
@@ -66,10 +60,10 @@ Need needOf(const EngineSpec& e, const PortSpec& p, int64_t k) {
     int64_t oy = k / g.ow, ox = k % g.ow;
     int64_t r0 = oy * g.sh - g.ph, c0 = ox * g.sw - g.pw;
     int64_t r1 = r0 + int64_t(g.kh - 1) * g.dh, c1 = c0 + int64_t(g.kw - 1) * g.dw;
-    r0 = clampI(r0, 0, g.ih - 1);
-    c0 = clampI(c0, 0, g.iw - 1);
-    r1 = clampI(r1, 0, g.ih - 1);
-    c1 = clampI(c1, 0, g.iw - 1);
+    r0 = clampTo(r0, 0, g.ih - 1);
+    c0 = clampTo(c0, 0, g.iw - 1);
+    r1 = clampTo(r1, 0, g.ih - 1);
+    c1 = clampTo(c1, 0, g.iw - 1);
     return {r0 * g.iw + c0, r1 * g.iw + c1};
   }
   }
@@ -81,6 +75,7 @@ namespace {
 struct Builder {
   const graph::Graph& g;
   const config::RunConfig& cfg;
+  const Plan& plan;
   Mapping m;
   std::vector<std::string> errors;
   // For each graph tensor (producer layer name): the engine producing its tokens.
@@ -89,8 +84,8 @@ struct Builder {
   std::map<std::string, std::vector<std::pair<int, int>>> consumersOf;
 
   const config::LayerMapping* lm(const std::string& layer) const {
-    auto it = cfg.mapping.layers.find(layer);
-    return it == cfg.mapping.layers.end() ? nullptr : &it->second;
+    auto it = plan.layers.find(layer);
+    return it == plan.layers.end() ? nullptr : &it->second;
   }
 
   int addEngine(EngineSpec e) {
@@ -182,11 +177,12 @@ void Builder::layerEngines(const Layer& l) {
     e.kind = dw ? EngineKind::Vector : EngineKind::MatrixVector;
     e.pe = folding(l, "pe", map ? map->pe : std::nullopt, 1, mh);
     e.simd = folding(l, "simd", map ? map->simd : std::nullopt, 1, dw ? kk : mw);
-    e.pe_kind = map && map->pe_kind ? hw::parsePeKind(*map->pe_kind).value_or(hw::PeKind::Lut) : defaultPeKind(l);
+    e.pe_kind = map && map->pe_kind ? *map->pe_kind : defaultPeKind(l);
+    const config::RamStyle ram = map && map->ram_style ? *map->ram_style : config::RamStyle::Auto;
     if (map && map->weights && *map->weights == config::WeightPlacement::Dram) e.weight_mem = hw::MemKind::Dram;
-    else if (map && map->ram_style && *map->ram_style == "lutram") e.weight_mem = hw::MemKind::Lutram;
-    else if (map && map->ram_style && *map->ram_style == "bram") e.weight_mem = hw::MemKind::Bram;
-    else if (map && map->ram_style && *map->ram_style == "uram") e.weight_mem = hw::MemKind::Uram;
+    else if (ram == config::RamStyle::Lutram) e.weight_mem = hw::MemKind::Lutram;
+    else if (ram == config::RamStyle::Bram) e.weight_mem = hw::MemKind::Bram;
+    else if (ram == config::RamStyle::Uram) e.weight_mem = hw::MemKind::Uram;
     else e.weight_mem = autoWeightMemory(l, e.pe, e.simd, e.pe_kind, cfg.hardware.cost);
     e.out_cost = hw::macCyclesPerPixel(hw::macUnitOf(l, e.pe, e.simd, e.pe_kind, e.weight_mem));
     if (!dw && (mh % e.pe != 0 || mw % e.simd != 0))
@@ -380,7 +376,7 @@ void Builder::addStreams() {
     s.consumer = cons;
     s.port = port;
     s.name = m.engines[size_t(prod)].name + "->" + m.engines[size_t(cons)].name;
-    s.depth = cfg.mapping.fifos.default_depth;
+    s.depth = plan.fifos.default_depth;
     s.bits_per_token = bits;
     m.streams.push_back(s);
     int sid = int(m.streams.size()) - 1;
@@ -538,8 +534,7 @@ void Builder::shortcutDepths() {
 
 // Closed forms of the DMAs (port width and DRAM bandwidth) and the predicted bottleneck.
 void Builder::closedForms() {
-  double bytesPerCycle =
-      double(cfg.hardware.dram.channels) * cfg.hardware.dram.bandwidth_gbps * 1e3 / cfg.hardware.clock_mhz;
+  const double bytesPerCycle = cfg.hardware.units.dram_total_bytes_per_cycle;
   int64_t dramBytes = 0;
   for (auto& e : m.engines) {
     if (e.kind == EngineKind::InputDma) e.closed_form_cycles = e.out_tokens_per_frame * e.out_cost;
@@ -574,11 +569,11 @@ void Builder::build() {
   std::set<std::string> names;
   for (auto& s : m.streams) {
     names.insert(s.name);
-    if (s.shortcut) s.depth = cfg.mapping.fifos.shortcut_depth ? *cfg.mapping.fifos.shortcut_depth : s.auto_depth;
-    auto it = cfg.mapping.fifos.depths.find(s.name);
-    if (it != cfg.mapping.fifos.depths.end()) s.depth = it->second;
+    if (s.shortcut) s.depth = plan.fifos.shortcut_depth ? *plan.fifos.shortcut_depth : s.auto_depth;
+    auto it = plan.fifos.depths.find(s.name);
+    if (it != plan.fifos.depths.end()) s.depth = it->second;
   }
-  for (const auto& [name, d] : cfg.mapping.fifos.depths) {
+  for (const auto& [name, d] : plan.fifos.depths) {
     (void)d;
     if (!names.count(name)) {
       std::string some;
@@ -592,7 +587,7 @@ void Builder::build() {
   }
   if (!errors.empty()) throw LoadError(errors);
   // Unused mapping entries for layers that have no engine (e.g. flatten) are errors too.
-  for (const auto& [name, lmap] : cfg.mapping.layers) {
+  for (const auto& [name, lmap] : plan.layers) {
     (void)lmap;
     if (m.indexOf(name) < 0) {
       errors.push_back(lmap.where + ": mapping.layers." + name + ": layer '" + name + "' has no hardware engine (flatten is a pure re-indexing)");
@@ -625,8 +620,8 @@ hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw
   return depth <= c.lutram_max_depth ? hw::MemKind::Lutram : hw::MemKind::Bram;
 }
 
-Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg) {
-  Builder b{g, cfg, {}, {}, {}, {}};
+Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg, const Plan& plan) {
+  Builder b{g, cfg, plan, {}, {}, {}, {}};
   b.build();
   return b.m;
 }

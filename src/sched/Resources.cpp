@@ -2,16 +2,9 @@
 
 #include <cmath>
 
-namespace mpsim::sched {
+#include "mpsim/common/Math.hpp"
 
-namespace {
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int log2Ceil(int64_t v) {
-  int b = 0;
-  while ((int64_t(1) << b) < v) ++b;
-  return b;
-}
-} // namespace
+namespace mpsim::sched {
 
 DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const config::RunConfig& cfg) {
   const auto& c = cfg.hardware.cost;
@@ -78,10 +71,8 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
     d.total += r;
   }
   const auto& dev = cfg.hardware.device;
-  const auto& b = cfg.hardware.budget;
   d.device = hw::Resources{double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};
-  d.budget = hw::Resources{std::floor(dev.lut * b.lut), std::floor(dev.ff * b.ff), std::floor(dev.dsp * b.dsp),
-                           std::floor(dev.bram18 * b.bram), std::floor(dev.uram * b.uram)};
+  d.budget = cfg.hardware.units.budget;
   auto check = [&](const char* name, double need, double have) {
     if (std::ceil(need) > have)
       d.shortfalls.push_back(std::string(name) + ": needs " + std::to_string(int64_t(std::ceil(need))) + ", budget " +

@@ -29,20 +29,18 @@ double score(const hw::Resources& r, const hw::Resources& budget) {
 
 struct Scheduler {
   const graph::Graph& g;
-  config::RunConfig& cfg;
-  std::map<std::string, LayerMapping> manual; // as given by the user
+  const config::RunConfig& cfg;
+  const std::map<std::string, LayerMapping>& manual; // as given by the user
   std::vector<hw::PeKind> kinds;
   hw::Resources budget;
-  ScheduleResult result;
+  Plan plan; // the design under evaluation; the result
 
-  Scheduler(const graph::Graph& graph, config::RunConfig& c) : g(graph), cfg(c), manual(c.mapping.layers) {
-    for (const auto& k : cfg.mapping.pe_kinds)
-      if (auto p = hw::parsePeKind(k)) kinds.push_back(*p);
+  Scheduler(const graph::Graph& graph, const config::RunConfig& c)
+      : g(graph), cfg(c), manual(c.mapping.layers), kinds(c.mapping.pe_kinds), budget(c.hardware.units.budget) {
     if (kinds.empty()) kinds = {hw::PeKind::Lut};
-    const auto& dev = cfg.hardware.device;
-    const auto& b = cfg.hardware.budget;
-    budget = hw::Resources{std::floor(dev.lut * b.lut), std::floor(dev.ff * b.ff), std::floor(dev.dsp * b.dsp),
-                           std::floor(dev.bram18 * b.bram), std::floor(dev.uram * b.uram)};
+    plan.layers = manual;
+    plan.fifos = cfg.mapping.fifos;
+    plan.scheduled = true;
   }
 
   /// The smallest divisor d of n (lanes) for which fits(d) holds; n when none does.
@@ -55,12 +53,12 @@ struct Scheduler {
   void setPe(const std::string& name, int64_t pe) {
     LayerMapping lm = manual.count(name) ? manual.at(name) : LayerMapping{};
     lm.pe = int(pe);
-    cfg.mapping.layers[name] = lm;
+    plan.layers[name] = lm;
   }
 
   /// Folding and PE kind of every MAC layer for a cycle target; weights on chip (auto placement).
   void foldAll(int64_t target) {
-    cfg.mapping.layers = manual;
+    plan.layers = manual;
     for (const auto& l : g.layers()) {
       if (l.kind == graph::LayerKind::LabelSelect) {
         // Top-k: the fewest comparator lanes (a divisor of the class count) that meet the target.
@@ -81,7 +79,7 @@ struct Scheduler {
       }
       const LayerMapping* given = manual.count(l.name) ? &manual.at(l.name) : nullptr;
       std::vector<hw::PeKind> options = kinds;
-      if (given && given->pe_kind) options = {hw::parsePeKind(*given->pe_kind).value_or(hw::PeKind::Lut)};
+      if (given && given->pe_kind) options = {*given->pe_kind};
       double best = std::numeric_limits<double>::infinity();
       LayerMapping choice;
       for (hw::PeKind k : options) {
@@ -107,10 +105,10 @@ struct Scheduler {
           choice = given ? *given : LayerMapping{};
           choice.pe = int(f.pe);
           choice.simd = int(f.simd);
-          choice.pe_kind = hw::toString(k);
+          choice.pe_kind = k;
         }
       }
-      cfg.mapping.layers[l.name] = choice;
+      plan.layers[l.name] = choice;
     }
   }
 
@@ -120,8 +118,8 @@ struct Scheduler {
   };
 
   Eval evaluate() {
-    ++result.evaluations;
-    Mapping m = buildMapping(g, cfg);
+    ++plan.evaluations;
+    Mapping m = buildMapping(g, cfg, plan);
     return Eval{estimateResources(g, m, cfg), m.predicted_cycles};
   }
 
@@ -131,7 +129,7 @@ struct Scheduler {
   /// layer (only that engine and its weight streamer change); one full evaluation at the end.
   Eval place(Eval ev, bool note) {
     if (ev.res.total.bram18 <= budget.bram18) return ev;
-    Mapping m = buildMapping(g, cfg);
+    Mapping m = buildMapping(g, cfg, plan);
     struct Cand {
       size_t engine;
       double bram;
@@ -157,7 +155,7 @@ struct Scheduler {
       const auto& e = m.engines[c.engine];
       const graph::Layer& l = g.at(e.layer);
       const hw::Resources old = ev.res.engines[c.engine];
-      auto& lm = cfg.mapping.layers[e.layer];
+      auto& lm = plan.layers[e.layer];
       auto unit = [&](hw::MemKind mem, int64_t reuse) {
         hw::MacUnit u = hw::macUnitOf(l, e.pe, e.simd, e.pe_kind, mem);
         u.weightReuse = reuse;
@@ -166,12 +164,12 @@ struct Scheduler {
       if (budget.uram > 0) {
         hw::Resources r = unit(hw::MemKind::Uram, 1);
         if (total.uram - old.uram + r.uram <= budget.uram) {
-          lm.ram_style = "uram";
+          lm.ram_style = config::RamStyle::Uram;
           total.bram18 += r.bram18 - old.bram18;
           total.uram += r.uram - old.uram;
           total.lut += r.lut - old.lut;
           changed = true;
-          if (note) result.notes.push_back(e.layer + ": weights in URAM");
+          if (note) plan.notes.push_back(e.layer + ": weights in URAM");
           continue;
         }
       }
@@ -200,7 +198,7 @@ struct Scheduler {
       total.ff += best.ff - old.ff;
       changed = true;
       if (note)
-        result.notes.push_back(e.layer + ": weights streamed from DRAM, " + std::to_string(int64_t(passes)) +
+        plan.notes.push_back(e.layer + ": weights streamed from DRAM, " + std::to_string(int64_t(passes)) +
                                " pass(es) of " + std::to_string(int64_t(bytes)) + " bytes per frame");
     }
     return changed ? evaluate() : ev;
@@ -213,31 +211,31 @@ struct Scheduler {
 
   int64_t boundCycles(bool fastest) {
     // Fastest: every MAC layer fully parallel; slowest: PE = SIMD = 1 (the cheapest kind).
-    auto saved = cfg.mapping.layers;
-    cfg.mapping.layers = manual;
+    auto saved = plan.layers;
+    plan.layers = manual;
     for (const auto& l : g.layers()) {
       if (l.kind == graph::LayerKind::LabelSelect && !(manual.count(l.name) && manual.at(l.name).pe)) {
         LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
         lm.pe = fastest ? int(l.in_shapes[0].c) : 1;
-        cfg.mapping.layers[l.name] = lm;
+        plan.layers[l.name] = lm;
         continue;
       }
       if (!l.isWeighted() || (manual.count(l.name) && manual.at(l.name).pe && manual.at(l.name).simd)) continue;
       LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
       lm.pe = fastest ? int(l.out_channels) : 1;
       lm.simd = fastest ? int(l.isDepthwise() ? int64_t(l.kh) * l.kw : l.dotLength()) : 1;
-      lm.pe_kind = "lut";
-      cfg.mapping.layers[l.name] = lm;
+      lm.pe_kind = hw::PeKind::Lut;
+      plan.layers[l.name] = lm;
     }
-    int64_t c = buildMapping(g, cfg).predicted_cycles;
-    cfg.mapping.layers = saved;
+    int64_t c = buildMapping(g, cfg, plan).predicted_cycles;
+    plan.layers = saved;
     return c;
   }
 
-  ScheduleResult run() {
+  Plan run() {
     const double fclk = cfg.hardware.clock_mhz * 1e6;
     int64_t lo = boundCycles(true), hi = boundCycles(false);
-    if (cfg.mapping.goal == "target_fps") {
+    if (cfg.mapping.goal == config::Goal::TargetFps) {
       int64_t target = int64_t(std::floor(fclk / cfg.mapping.target_fps));
       if (target < lo)
         throw LoadError(cfg.file + ": mapping.target_fps = " + std::to_string(cfg.mapping.target_fps) +
@@ -246,9 +244,9 @@ struct Scheduler {
                         std::to_string(cfg.hardware.clock_mhz) + " MHz)");
       Eval ev = designFor(target, true);
       if (!ev.res.fits) throwShort(ev, "at " + std::to_string(cfg.mapping.target_fps) + " fps");
-      result.target_cycles = target;
-      result.design_cycles = ev.cycles;
-      return result;
+      plan.target_cycles = target;
+      plan.design_cycles = ev.cycles;
+      return plan;
     }
     // max_fps: the smallest cycle target whose design fits (cost falls as the target grows).
     Eval slow = designFor(hi, false);
@@ -260,9 +258,9 @@ struct Scheduler {
       else a = mid + 1;
     }
     Eval ev = designFor(b, true);
-    result.target_cycles = b;
-    result.design_cycles = ev.cycles;
-    return result;
+    plan.target_cycles = b;
+    plan.design_cycles = ev.cycles;
+    return plan;
   }
 
   [[noreturn]] void throwShort(const Eval& ev, const std::string& when) {
@@ -271,7 +269,7 @@ struct Scheduler {
                    " (weights moved to URAM/DRAM where bandwidth allowed):");
     for (const auto& s : ev.res.shortfalls) msgs.push_back("  " + s);
     // The largest users of each short resource, so the user knows where to look.
-    Mapping m = buildMapping(g, cfg);
+    Mapping m = buildMapping(g, cfg, plan);
     struct Use {
       std::string name;
       double amount;
@@ -301,21 +299,23 @@ struct Scheduler {
 
 } // namespace
 
-ScheduleResult schedule(const graph::Graph& g, config::RunConfig& cfg) {
-  Scheduler s(g, cfg);
-  ScheduleResult r = s.run();
-  // Record the choice in the effective config, so that it can be re-run or edited as a manual mapping.
-  YAML::Node layers = cfg.effective["mapping"]["layers"];
-  for (const auto& [name, lm] : cfg.mapping.layers) {
-    YAML::Node n = layers[name];
-    if (lm.pe) n["pe"] = *lm.pe;
-    if (lm.simd) n["simd"] = *lm.simd;
-    if (lm.pe_kind) n["pe_kind"] = *lm.pe_kind;
-    if (lm.ram_style) n["ram_style"] = *lm.ram_style;
-    if (lm.weights) n["weights"] = *lm.weights == WeightPlacement::Dram ? "dram" : "onchip";
-    if (lm.weight_reuse) n["weight_reuse"] = *lm.weight_reuse;
-  }
-  return r;
+Plan manualPlan(const config::RunConfig& cfg) {
+  Plan p;
+  p.layers = cfg.mapping.layers;
+  p.fifos = cfg.mapping.fifos;
+  return p;
+}
+
+Plan schedule(const graph::Graph& g, const config::RunConfig& cfg) {
+  if (cfg.mapping.mode == config::MappingMode::Manual) return manualPlan(cfg);
+  return Scheduler(g, cfg).run();
+}
+
+config::RunConfig withPlan(const config::RunConfig& cfg, const Plan& plan) {
+  config::RunConfig c = cfg;
+  c.mapping.layers = plan.layers;
+  c.mapping.fifos = plan.fifos;
+  return c;
 }
 
 } // namespace mpsim::sched

@@ -1,16 +1,12 @@
 #pragma once
-// Helpers for simulation tests: load a run config from text, map it, simulate it in a child
-// process (SystemC elaborates once per process) and build the report.
+// Helpers for simulation tests: the library flow (flow/Flow.hpp) on a run config given as text,
+// simulated in a child process (SystemC elaborates once per process).
 #include <string>
 #include <vector>
 
 #include "mpsim/config/RunConfig.hpp"
-#include "mpsim/report/RunReport.hpp"
+#include "mpsim/flow/Flow.hpp"
 #include "mpsim/sched/Folding.hpp"
-#include "mpsim/sched/Mapping.hpp"
-#include "mpsim/sched/Resources.hpp"
-#include "mpsim/sched/Scheduler.hpp"
-#include "mpsim/sim/Simulator.hpp"
 
 namespace mpsim::test {
 
@@ -29,13 +25,11 @@ struct SimRun {
 };
 
 inline SimRun simulateText(const std::string& yaml, const std::vector<std::string>& sets = {}) {
-  SimRun r{config::loadRunString(yaml, "<test>", sets, MPSIM_SOURCE_DIR "/configs/examples"), {}, {}, {}};
-  if (r.run.config.mapping.mode == "auto") sched::schedule(r.run.graph, r.run.config);
-  r.mapping = sched::buildMapping(r.run.graph, r.run.config);
-  r.result = sim::simulateIsolated(r.mapping, r.run.config, sim::simOptions(r.run.config));
-  r.report = report::runReportJson(r.run.graph, r.run.config, r.mapping, r.result,
-                                   sched::estimateResources(r.run.graph, r.mapping, r.run.config));
-  return r;
+  flow::Design d = flow::map(flow::loadText(yaml, "<test>", sets, MPSIM_SOURCE_DIR "/configs/examples"));
+  flow::RunOptions opt;
+  opt.isolated = true;
+  flow::RunOutcome out = flow::simulate(d, opt);
+  return SimRun{std::move(d.run), std::move(d.mapping), std::move(out.result), std::move(out.report)};
 }
 
 /// --set overrides that fold every MAC layer of `model` to meet `targetCycles` per frame.

@@ -20,6 +20,7 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/config/RunConfig.hpp"
+#include "mpsim/flow/Flow.hpp"
 #include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/graph/QuantRules.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
@@ -127,7 +128,7 @@ mapping:
   CHECK(c.hardware.dram.burst_bytes == 4096);
   CHECK(c.hardware.io.in_bits_per_cycle == 512);
   CHECK(c.hardware.io.out_bits_per_cycle == 512);
-  CHECK(c.mapping.mode == "manual");
+  CHECK(c.mapping.mode == config::MappingMode::Manual);
   CHECK(c.mapping.fifos.default_depth == 2);
   CHECK_FALSE(c.mapping.fifos.shortcut_depth.has_value());
   CHECK(c.mapping.fifos.depths.empty());
@@ -154,7 +155,7 @@ mapping:
   CHECK(run.graph.at("layer1.0.conv1").out.bits == 8); // activations not set: the zoo's 8 bits stay
 
   // The effective config: the file plus every default.
-  const YAML::Node& e = c.effective;
+  const YAML::Node e = config::effectiveConfig(c);
   CHECK(e["network"]["model"].as<std::string>() == "resnet18");
   CHECK(e["hardware"]["clock_mhz"].as<double>() == Approx(250));
   CHECK(e["hardware"]["dram"]["channels"].as<int>() == 4);
@@ -214,8 +215,28 @@ simulation:
   CHECK(again.config.mapping.fifos.shortcut_depth == 64);
   CHECK(again.config.mapping.fifos.depths.at("conv0_to_conv1") == 128);
   CHECK(again.config.simulation.frames == 16);
-  // Same tree (dumped after a load, as empty mappings written by the loader dump in block style).
-  CHECK(YAML::Dump(again.config.effective) == YAML::Dump(YAML::Load(YAML::Dump(c.effective))));
+  // The same effective config again: the conversion is a fixed point.
+  CHECK(YAML::Dump(config::effectiveConfig(again.config)) == YAML::Dump(config::effectiveConfig(c)));
+}
+
+TEST_CASE("the effective config of every shipped example and golden case maps to the same design again",
+          "[unit][config]") {
+  // effective-config.yaml records the scheduler's choice: loaded again (relative paths from the
+  // original file's folder) it gives the same map.json, and the same effective config.
+  std::vector<fs::path> files;
+  for (const char* dir : {"configs/examples", "test/golden"})
+    for (const auto& e : fs::recursive_directory_iterator(fs::path(MPSIM_SOURCE_DIR) / dir))
+      if (e.path().extension() == ".yaml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() >= 10);
+  for (const auto& f : files) {
+    INFO(f.string());
+    const flow::Design d = flow::map(flow::load(f.string()));
+    const std::string eff = YAML::Dump(config::effectiveConfig(d.effectiveConfig()));
+    const flow::Design again = flow::map(flow::loadText(eff, "<effective>", {}, f.parent_path().string()));
+    CHECK(flow::mapReport(again).dump() == flow::mapReport(d).dump());
+    CHECK(YAML::Dump(config::effectiveConfig(again.effectiveConfig())) == eff);
+  }
 }
 
 TEST_CASE("an inline device block is read with its defaults", "[unit][config]") {
@@ -478,9 +499,9 @@ TEST_CASE("set overrides change existing keys and create new ones and take lists
   CHECK(c.mapping.layers.at("fc").pe == 10);
   CHECK(c.mapping.layers.at("fc").simd == 8);
   // The overrides are part of the effective config.
-  CHECK(c.effective["hardware"]["clock_mhz"].as<double>() == Approx(150));
-  CHECK(c.effective["simulation"]["frames"].as<int>() == 16);
-  CHECK(c.effective["hardware"]["dram"]["channels"].as<int>() == 2);
+  CHECK(config::effectiveConfig(c)["hardware"]["clock_mhz"].as<double>() == Approx(150));
+  CHECK(config::effectiveConfig(c)["simulation"]["frames"].as<int>() == 16);
+  CHECK(config::effectiveConfig(c)["hardware"]["dram"]["channels"].as<int>() == 2);
 
   // A list value: one width per output channel of conv1 (64 channels; 7x7x3 = 147 weights each).
   std::string list = "[";
@@ -494,7 +515,7 @@ TEST_CASE("set overrides change existing keys and create new ones and take lists
   CHECK(conv1.channel_bits[63] == 2);
   CHECK(conv1.weight_bits == 8);
   CHECK(conv1.weightMemoryBits() == 147 * (16 * 8 + 32 * 4 + 16 * 2));
-  CHECK(run.config.effective["network"]["quant"]["layers"]["conv1"]["channels"].size() == 64);
+  CHECK(config::effectiveConfig(run.config)["network"]["quant"]["layers"]["conv1"]["channels"].size() == 64);
 }
 
 TEST_CASE("set overrides reach layer names that contain dots", "[unit][config]") {
@@ -960,7 +981,7 @@ TEST_CASE("every file under configs/ loads and the built-in default loads", "[un
 
   // configs/examples/resnet18_zcu102.yaml is the built-in default, commented.
   auto file = config::loadRun((root / "examples" / "resnet18_zcu102.yaml").string());
-  CHECK(YAML::Dump(file.config.effective) == YAML::Dump(def.config.effective));
+  CHECK(YAML::Dump(config::effectiveConfig(file.config)) == YAML::Dump(config::effectiveConfig(def.config)));
 }
 
 TEST_CASE("the shipped examples carry the intended values", "[unit][config][files]") {
@@ -1088,8 +1109,8 @@ TEST_CASE("values given with --set are located as from --set and missing section
   CHECK(run.config.hardware.clock_mhz == Approx(150));
   CHECK(run.config.simulation.frames == 3);
   std::vector<std::string> hwKeys, simKeys;
-  for (const auto& kv : run.config.effective["hardware"]) hwKeys.push_back(kv.first.as<std::string>());
-  for (const auto& kv : run.config.effective["simulation"]) simKeys.push_back(kv.first.as<std::string>());
+  for (const auto& kv : config::effectiveConfig(run.config)["hardware"]) hwKeys.push_back(kv.first.as<std::string>());
+  for (const auto& kv : config::effectiveConfig(run.config)["simulation"]) simKeys.push_back(kv.first.as<std::string>());
   REQUIRE(hwKeys.size() >= 2);
   CHECK(hwKeys[0] == "device");
   CHECK(hwKeys[1] == "clock_mhz");
@@ -1337,7 +1358,7 @@ TEST_CASE("numbers in messages and defaults in the effective config are written 
   CHECK(again.config.hardware.dram.bandwidth_gbps == 19.2);
   // Device defaults with fractions (xcvu9p: 19.25 GB/s per channel).
   run = config::loadRunString("network:\n  model: tfc\nhardware:\n  device: vcu118\n", "t.yaml");
-  CHECK(YAML::Dump(run.config.effective["hardware"]["dram"]["bandwidth_gbps"]) == "19.25");
+  CHECK(YAML::Dump(config::effectiveConfig(run.config)["hardware"]["dram"]["bandwidth_gbps"]) == "19.25");
 }
 
 TEST_CASE("network YAML: input.type and input.signed are alternatives, both given is an error", "[unit][config][network]") {

@@ -144,7 +144,7 @@ TEST_CASE("lowering bit-widths never increases estimated LUT or BRAM of the same
       config::LayerMapping lm;
       lm.pe = int(f.pe);
       lm.simd = int(f.simd);
-      lm.pe_kind = "lut";
+      lm.pe_kind = hw::PeKind::Lut;
       fold[l.name] = lm;
     }
     double prevLut = 1e18, prevBram = 1e18;
@@ -152,7 +152,7 @@ TEST_CASE("lowering bit-widths never increases estimated LUT or BRAM of the same
       INFO("bits " << bits);
       auto run = runFor(model, bits, bits, "xcu250");
       run.config.mapping.layers = fold;
-      auto m = sched::buildMapping(run.graph, run.config);
+      auto m = sched::buildMapping(run.graph, run.config, sched::manualPlan(run.config));
       auto res = sched::estimateResources(run.graph, m, run.config);
       CHECK(res.total.lut <= prevLut);
       CHECK(res.total.bram18 <= prevBram);
@@ -174,8 +174,7 @@ TEST_CASE("raising the target fps never lowers the cost", "[unit][sched]") {
                                            "mapping: {mode: auto, goal: target_fps, target_fps: " +
                                            std::to_string(fps) + "}\n",
                                        "<test>");
-      sched::schedule(run.graph, run.config);
-      auto m = sched::buildMapping(run.graph, run.config);
+      auto m = flow::map(run).mapping;
       CHECK(m.predicted_cycles <= int64_t(200e6 / fps));
       auto r = sched::estimateResources(run.graph, m, run.config);
       const auto& b = r.budget;
@@ -203,8 +202,7 @@ simulation: {frames: 6}
   CHECK(simulated == Approx(predicted).epsilon(0.05));
   // Deterministic: the same inputs give the same mapping.
   auto again = config::loadRunString(cfg, "<test>");
-  sched::schedule(again.graph, again.config);
-  auto m2 = sched::buildMapping(again.graph, again.config);
+  auto m2 = flow::map(again).mapping;
   REQUIRE(m2.engines.size() == r.mapping.engines.size());
   for (size_t i = 0; i < m2.engines.size(); ++i) {
     CHECK(m2.engines[i].pe == r.mapping.engines[i].pe);
@@ -221,8 +219,7 @@ mapping:
   layers:
     conv1: {pe: 2, simd: 7, pe_kind: dsp}
 )", "<test>");
-  sched::schedule(run.graph, run.config);
-  auto m = sched::buildMapping(run.graph, run.config);
+  auto m = flow::map(run).mapping;
   const auto& c1 = m.engines[size_t(m.indexOf("conv1"))];
   CHECK(c1.pe == 2);
   CHECK(c1.simd == 7);
@@ -244,8 +241,7 @@ hardware: {device: xczu9eg, clock_mhz: 200}
 mapping: {mode: auto, goal: max_fps}
 )", "<test>");
   try {
-    sched::schedule(run.graph, run.config);
-    auto m = sched::buildMapping(run.graph, run.config);
+    auto m = flow::map(run).mapping;
     CHECK(sched::estimateResources(run.graph, m, run.config).fits);
   } catch (const LoadError& e) {
     CHECK_THAT(e.what(), Catch::Contains("does not fit xczu9eg") && Catch::Contains("short by"));
@@ -281,7 +277,7 @@ hardware: {device: zcu104}
   g.finalize();
   run.config.mapping.layers.clear();
   run.config.mapping.layers["top"].pe = 4;
-  auto m = sched::buildMapping(g, run.config);
+  auto m = sched::buildMapping(g, run.config, sched::manualPlan(run.config));
   auto res = sched::estimateResources(g, m, run.config);
   const size_t i = size_t(m.indexOf("top"));
   const auto expect = hw::labelSelectResources(4, 5, 6, 10, run.config.hardware.cost);
@@ -309,19 +305,17 @@ TEST_CASE("scheduler: labelselect gets the fewest lanes (a divisor of the classe
   auto run = load("{mode: auto, goal: target_fps, target_fps: 3333333}");
   auto s = sched::schedule(run.graph, run.config);
   CHECK(s.target_cycles == 60);
-  auto m = sched::buildMapping(run.graph, run.config);
+  auto m = sched::buildMapping(run.graph, run.config, s);
   const auto& top = m.engines[size_t(m.indexOf("top"))];
   CHECK(top.pe == 4);
   CHECK(top.closed_form_cycles == 55);
   CHECK(m.predicted_cycles <= 60);
   // A manual PE is kept.
   auto manual = load("{mode: auto, goal: target_fps, target_fps: 3333333, layers: {top: {pe: 10}}}");
-  sched::schedule(manual.graph, manual.config);
-  CHECK(*manual.config.mapping.layers.at("top").pe == 10);
+  CHECK(*sched::schedule(manual.graph, manual.config).layers.at("top").pe == 10);
   // max_fps: the fastest design also unfolds the label select (1 lane would cost 205 cycles).
   auto fast = load("{mode: auto}");
-  sched::schedule(fast.graph, fast.config);
-  auto fm = sched::buildMapping(fast.graph, fast.config);
+  auto fm = flow::map(fast).mapping;
   CHECK(fm.engines[size_t(fm.indexOf("top"))].closed_form_cycles < 205);
   CHECK(fm.predicted_bottleneck != "top");
 }

@@ -20,6 +20,7 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/config/RunConfig.hpp"
+#include "mpsim/flow/Flow.hpp"
 #include "mpsim/func/Npy.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/sched/Mapping.hpp"
@@ -44,9 +45,7 @@ std::string readText(const std::string& p) {
 
 config::Run loadExample(const std::string& file, std::vector<std::string> sets) {
   const std::string dir = MPSIM_SOURCE_DIR "/configs/examples";
-  auto run = config::loadRunString(readText(dir + "/" + file), file, sets, dir);
-  if (run.config.mapping.mode == "auto") sched::schedule(run.graph, run.config);
-  return run;
+  return config::loadRunString(readText(dir + "/" + file), file, sets, dir);
 }
 
 nlohmann::json timing(const sim::SimResult& r) {
@@ -60,20 +59,20 @@ struct FunctionalRun {
   func::AccTensor output, reference;
 };
 
-// Simulates `run` with and without values; runs the NumPy reference on the files the functional
-// run wrote.
+// Maps `run` and simulates it with and without values (seed `seed`); runs the NumPy reference on
+// the files the functional run wrote.
 FunctionalRun runBoth(const config::Run& run, uint64_t seed) {
   FunctionalRun r;
   TempDir dir;
-  const sched::Mapping m = sched::buildMapping(run.graph, run.config);
-  sim::SimOptions opt = sim::simOptions(run.config);
-  r.timingOnly = sim::simulateIsolated(m, run.config, opt);
-  sim::FunctionalData d = sim::makeFunctionalData(run.graph, seed, "", opt.frames);
-  sim::writeFunctionalData(d, dir.path.string());
-  opt.functional = &d;
-  opt.output_npy = dir / "output.npy";
-  r.functional = sim::simulateIsolated(m, run.config, opt);
-  REQUIRE(r.functional.frames_done == opt.frames);
+  flow::Design d = flow::map(run);
+  d.run.config.simulation.functional = false;
+  flow::RunOptions opt;
+  opt.isolated = true;
+  r.timingOnly = flow::simulate(d, opt).result;
+  d.run.config.simulation.functional = true;
+  d.run.config.simulation.seed = int64_t(seed);
+  r.functional = flow::simulate(d, opt, dir.path.string()).result;
+  REQUIRE(r.functional.frames_done == run.config.simulation.frames);
   REQUIRE_FALSE(r.functional.deadlock.detected);
   r.output = func::readAccTensor(dir / "output.npy");
   const std::string py = mpsim::test::numpyPython(); // fails the test when there is no python3 with numpy
@@ -125,7 +124,6 @@ TEST_CASE("functional depthwise, 1x1, max-pool and flattened-fc network matches 
   const std::string yaml = "network:\n  model: " MPSIM_SOURCE_DIR "/configs/networks/mixed_precision_cnn.yaml\n"
                            "hardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 2\n";
   auto run = config::loadRunString(yaml, "<test>", {}, MPSIM_SOURCE_DIR "/configs/examples");
-  sched::schedule(run.graph, run.config);
   checkRun(runBoth(run, 2), 2);
 }
 
@@ -199,7 +197,6 @@ TEST_CASE("functional quantizer, fork, concat, scale/shift, dilation, avg/max po
   const std::string yaml = "network:\n  model: " + (dir / "net.yaml") +
                            "\nhardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 3\n";
   auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
-  sched::schedule(run.graph, run.config);
   REQUIRE(run.graph.find("fc")->weight_type == graph::WeightType::Bipolar);
   checkRun(runBoth(run, 9), 3);
 }
@@ -225,7 +222,6 @@ TEST_CASE("functional bipolar input to padded conv and depthwise conv: padding a
   const std::string yaml = "network:\n  model: " + (dir / "net.yaml") +
                            "\nhardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 2\n";
   auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
-  sched::schedule(run.graph, run.config);
   REQUIRE(run.graph.find("c1")->in.bipolar);
   REQUIRE(run.graph.find("dw")->in.bipolar);
   REQUIRE(run.graph.find("dw")->isDepthwise());
@@ -233,13 +229,14 @@ TEST_CASE("functional bipolar input to padded conv and depthwise conv: padding a
   checkRun(runBoth(run, 4), 2);
 
   // The same integers as the whole-tensor kernels (which pad with the value 0) on the host.
-  const sched::Mapping m = sched::buildMapping(run.graph, run.config);
-  sim::SimOptions opt = sim::simOptions(run.config);
-  sim::FunctionalData d = sim::makeFunctionalData(run.graph, 4, "", opt.frames);
+  flow::Design design = flow::map(run);
+  design.run.config.simulation.functional = true;
+  design.run.config.simulation.seed = 4;
   TempDir out;
-  opt.functional = &d;
-  opt.output_npy = out / "output.npy";
-  REQUIRE(sim::simulateIsolated(m, run.config, opt).frames_done == opt.frames);
+  flow::RunOptions opt;
+  opt.isolated = true;
+  REQUIRE(flow::simulate(design, opt, out.path.string()).result.frames_done == run.config.simulation.frames);
+  const sim::FunctionalData d = sim::makeFunctionalData(run.graph, 4, "", run.config.simulation.frames);
   const auto host = test::runWholeTensors(run.graph, d);
   CHECK(func::readAccTensor(out / "output.npy").values() == func::widen(host.at("output")).values());
 }
@@ -263,7 +260,6 @@ TEST_CASE("functional concat of uint4, int4 and bipolar is int5 and passes the v
   const std::string yaml = "network:\n  model: " + (dir / "net.yaml") +
                            "\nhardware:\n  device: zcu102\nmapping:\n  mode: auto\nsimulation:\n  frames: 2\n";
   auto run = config::loadRunString(yaml, "<test>", {}, dir.path.string());
-  sched::schedule(run.graph, run.config);
   REQUIRE(run.graph.at("cat").out.str() == "int5");
   REQUIRE(run.graph.at("d").in.str() == "int5");
   checkRun(runBoth(run, 6), 2);

@@ -295,8 +295,8 @@ TEST_CASE("mapping.finn_folding applies FINN's published folding configs by node
   CHECK(ml.at("fc7").simd == 8);
   CHECK(ml.at("fc8").pe == 10);   // mapping.layers refines the folding file
   CHECK(ml.at("fc8").simd == 1);  // ... field by field
-  CHECK(ml.at("conv1").pe_kind == std::string("lut"));
-  auto m = sched::buildMapping(cnv.graph, cnv.config);
+  CHECK(ml.at("conv1").pe_kind == hw::PeKind::Lut);
+  auto m = flow::map(cnv).mapping;
   CHECK(m.engines[size_t(m.indexOf("fc6"))].closed_form_cycles == 32768);
 
   auto mb = config::loadRunString("network: {model: mobilenet_v1}\nhardware: {device: zcu102}\n"
@@ -312,7 +312,7 @@ TEST_CASE("mapping.finn_folding applies FINN's published folding configs by node
     }
   CHECK(n == 28);
   CHECK(mb.config.mapping.layers.at("conv_dw_1").pe == 16); // VVAU_hls_0: PE 16
-  CHECK(mb.config.mapping.layers.at("conv_pw_1").pe_kind == std::string("dsp")); // MVAU_rtl_1: resType dsp
+  CHECK(mb.config.mapping.layers.at("conv_pw_1").pe_kind == hw::PeKind::Dsp); // MVAU_rtl_1: resType dsp
 
   // More MAC nodes than the graph has layers: a precise error.
   CHECK_THROWS_WITH(config::loadRunString("network: {model: tfc}\nhardware: {device: pynq-z1}\n"

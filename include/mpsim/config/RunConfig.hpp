@@ -1,7 +1,8 @@
 #pragma once
 // Run configuration (docs/run-config.md): network, hardware, mapping, simulation. Parsed strictly
-// from YAML (unknown keys are errors, every error located), with --set overrides applied first.
-// The effective tree (file + overrides + defaults) is kept for writing next to every output.
+// from YAML (unknown keys are errors, every error located), with --set overrides applied first,
+// into typed values (enums with one name table each, defaults declared once, units converted once).
+// The effective config written next to every output is produced from the typed values.
 #include <map>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "mpsim/common/EnumNames.hpp"
 #include "mpsim/graph/Graph.hpp"
 #include "mpsim/graph/QuantRules.hpp"
 #include "mpsim/hw/CostModel.hpp"
@@ -26,16 +28,52 @@ inline constexpr double kMinDramGbps = 1e-6, kMaxDramGbps = 1e5;  // per channel
 inline constexpr double kMaxDramLatencyNs = 1e6;                  // 1 ms
 inline constexpr int kMaxFifoDepth = 1 << 24;                     // tokens
 
+/// Defaults of the run config, declared once (docs/run-config.md lists them). Device-dependent
+/// defaults (clock, DRAM channels and bandwidth, I/O port width) come from the device database.
+inline constexpr double kDefaultClockMhz = 200;          // when the device names none
+inline constexpr double kDefaultDramGbps = 19.2;         // per channel, when the device names none
+inline constexpr double kDefaultDramLatencyNs = 100;
+inline constexpr int kDefaultBurstBytes = 4096;
+inline constexpr int kDefaultFifoDepth = 2;              // tokens (one pixel, all channels), as FINN before FIFO sizing
+inline constexpr int kDefaultFrames = 4;
+inline constexpr int64_t kDefaultSeed = 1;
+
+enum class MappingMode { Manual, Auto };
+inline constexpr EnumName<MappingMode> kMappingModeNames[] = {{MappingMode::Manual, "manual"},
+                                                              {MappingMode::Auto, "auto"}};
+/// Goal of the scheduler in mapping mode auto.
+enum class Goal { MaxFps, TargetFps };
+inline constexpr EnumName<Goal> kGoalNames[] = {{Goal::MaxFps, "max_fps"}, {Goal::TargetFps, "target_fps"}};
+/// Memory of on-chip weights (mapping.layers.<name>.ram_style); FINN's spellings are mapped on import.
+enum class RamStyle { Auto, Lutram, Bram, Uram };
+inline constexpr EnumName<RamStyle> kRamStyleNames[] = {
+    {RamStyle::Auto, "auto"}, {RamStyle::Lutram, "lutram"}, {RamStyle::Bram, "bram"}, {RamStyle::Uram, "uram"}};
+/// FINN's ram_style spellings (block, distributed, ultra, auto).
+inline constexpr EnumName<RamStyle> kFinnRamStyleNames[] = {
+    {RamStyle::Bram, "block"}, {RamStyle::Lutram, "distributed"}, {RamStyle::Uram, "ultra"}, {RamStyle::Auto, "auto"}};
+enum class WeightPlacement { OnChip, Dram };
+inline constexpr EnumName<WeightPlacement> kWeightPlacementNames[] = {{WeightPlacement::OnChip, "onchip"},
+                                                                      {WeightPlacement::Dram, "dram"}};
+enum class SimMode { Timestamped, Reference };
+inline constexpr EnumName<SimMode> kSimModeNames[] = {{SimMode::Timestamped, "timestamped"},
+                                                      {SimMode::Reference, "reference"}};
+
+inline const char* toString(MappingMode v) { return enumName(kMappingModeNames, v); }
+inline const char* toString(Goal v) { return enumName(kGoalNames, v); }
+inline const char* toString(RamStyle v) { return enumName(kRamStyleNames, v); }
+inline const char* toString(WeightPlacement v) { return enumName(kWeightPlacementNames, v); }
+inline const char* toString(SimMode v) { return enumName(kSimModeNames, v); }
+
 struct NetworkConfig {
-  std::string model; // zoo name or path
+  std::string model; // zoo name or path, as given
   graph::QuantRules quant;
 };
 
 struct DramConfig {
   int channels = 1;
-  double bandwidth_gbps = 19.2; // per channel
-  double latency_ns = 100;
-  int burst_bytes = 4096;
+  double bandwidth_gbps = kDefaultDramGbps; // per channel
+  double latency_ns = kDefaultDramLatencyNs;
+  int burst_bytes = kDefaultBurstBytes;
 };
 
 struct IoConfig {
@@ -43,59 +81,71 @@ struct IoConfig {
   int out_bits_per_cycle = 64;
 };
 
-struct HardwareConfig {
-  hw::Device device;
-  hw::CostCoefficients cost;   // hardware.cost_model overrides applied
-  hw::Budget budget;           // hardware.budget (utilisation caps)
-  double clock_mhz = 200;
-  DramConfig dram;
-  IoConfig io;
+/// The hardware section's values in the units the model computes in, converted once when the run
+/// is resolved (resolveUnits) so that the scheduler, the mapping and the simulator agree.
+struct HardwareUnits {
+  double clock_period_ns = 1000.0 / kDefaultClockMhz;
+  double dram_bytes_per_cycle = 0;       // per channel
+  double dram_total_bytes_per_cycle = 0; // all channels
+  uint64_t dram_latency_cycles = 0;      // rounded to the nearest cycle
+  hw::Resources budget;                  // absolute: device totals times the utilisation caps, floored
 };
 
-enum class WeightPlacement { OnChip, Dram };
+struct HardwareConfig {
+  hw::Device device;
+  std::string device_key;      // hardware.device as given (a database name or board); empty for an inline block
+  hw::CostCoefficients cost;   // hardware.cost_model overrides applied
+  hw::Budget budget;           // hardware.budget (utilisation caps; defaults in hw::Budget)
+  double clock_mhz = kDefaultClockMhz;
+  DramConfig dram;
+  IoConfig io;
+  HardwareUnits units;         // derived from the above by resolveUnits
+};
 
 struct LayerMapping {
   std::optional<int> pe, simd;
-  std::optional<std::string> pe_kind;   // lut | dsp | bitserial
-  std::optional<std::string> ram_style; // auto | lutram | bram | uram (on-chip weights)
+  std::optional<hw::PeKind> pe_kind;
+  std::optional<RamStyle> ram_style;    // on-chip weights
   std::optional<WeightPlacement> weights;
   std::optional<int> weight_reuse; // output pixels served per weight pass when weights stream from DRAM
-  std::string where;
+  std::string where;               // location for messages (file:line or the model's node)
 };
 
 struct FifoConfig {
-  int default_depth = 2;                 // tokens (one pixel, all channels), as FINN before FIFO sizing
+  int default_depth = kDefaultFifoDepth;
   std::optional<int> shortcut_depth;     // nullopt: sized automatically (see docs/simulation.md)
   std::map<std::string, int> depths;     // per-FIFO overrides by FIFO name
 };
 
 struct MappingConfig {
-  std::string mode = "manual";          // manual | auto
-  std::string goal = "max_fps";         // auto: max_fps | target_fps
-  double target_fps = 0;                // auto with goal target_fps
-  std::vector<std::string> pe_kinds = {"lut", "dsp", "bitserial"}; // kinds the scheduler may use
-  std::map<std::string, LayerMapping> layers;
+  MappingMode mode = MappingMode::Manual;
+  Goal goal = Goal::MaxFps;             // mode auto
+  double target_fps = 0;                // mode auto with goal target_fps
+  std::vector<hw::PeKind> pe_kinds = {hw::PeKind::Lut, hw::PeKind::Dsp, hw::PeKind::BitSerial}; // kinds the scheduler may use
+  std::map<std::string, LayerMapping> layers; // as given (FINN folding and model hints merged in)
   FifoConfig fifos;
   std::vector<std::string> finn_folding_notes; // what mapping.finn_folding applied (for the log)
 };
 
-enum class SimMode { Timestamped, Reference };
-
 struct SimulationConfig {
-  int frames = 4;
+  int frames = kDefaultFrames;
   SimMode mode = SimMode::Timestamped;
   bool functional = false;
-  int64_t seed = 1; // functional mode: seed of generated weights, thresholds and inputs
+  int64_t seed = kDefaultSeed; // functional mode: seed of generated weights, thresholds and inputs
 };
 
+/// A resolved run configuration: typed values only, defaults applied, units converted.
 struct RunConfig {
   std::string file; // where the config came from
   NetworkConfig network;
   HardwareConfig hardware;
   MappingConfig mapping;
   SimulationConfig simulation;
-  YAML::Node effective; // the config tree with overrides and defaults filled in
 };
+
+/// Converts the hardware section into HardwareUnits (called by the loader; call it again after
+/// changing clock, DRAM, device or budget programmatically).
+void resolveUnits(HardwareConfig& hw);
 
 /// A loaded run: the config and the quantised graph it names.
 struct Run {
@@ -113,7 +163,10 @@ Run loadRunString(const std::string& text, const std::string& name, const std::v
 /// layer) on a ZCU102 at 200 MHz.
 const char* defaultRunYaml();
 
-/// Writes the effective config as YAML.
+/// The effective config: every key of the run config with its value, defaults included, as YAML
+/// that loads back to the same run (the one home of this conversion).
+YAML::Node effectiveConfig(const RunConfig& cfg);
+/// Writes effectiveConfig(cfg) atomically, with a header line naming the source.
 void writeEffectiveConfig(const RunConfig& cfg, const std::string& path);
 
 } // namespace mpsim::config

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "mpsim/common/EnumNames.hpp"
+
 namespace mpsim::graph {
 
 /// Size limits of a network, checked by Graph::finalize() so that every size computed from a shape
@@ -40,13 +42,17 @@ std::optional<LayerKind> parseLayerKind(const std::string& s);
 std::string layerKindSpellings();
 
 enum class WeightType { Signed, Unsigned, Bipolar };
-const char* toString(WeightType t);
-std::optional<WeightType> parseWeightType(const std::string& s);
+inline constexpr EnumName<WeightType> kWeightTypeNames[] = {
+    {WeightType::Signed, "signed"}, {WeightType::Unsigned, "unsigned"}, {WeightType::Bipolar, "bipolar"}};
+inline const char* toString(WeightType t) { return enumName(kWeightTypeNames, t); }
+inline std::optional<WeightType> parseWeightType(const std::string& s) { return parseEnum(kWeightTypeNames, s); }
 
 /// How a layer turns its wide accumulator back into narrow activations.
 enum class Requant { None, Thresholds, ScaleShift };
-const char* toString(Requant r);
-std::optional<Requant> parseRequant(const std::string& s);
+inline constexpr EnumName<Requant> kRequantNames[] = {
+    {Requant::None, "none"}, {Requant::Thresholds, "thresholds"}, {Requant::ScaleShift, "scale_shift"}};
+inline const char* toString(Requant r) { return enumName(kRequantNames, r); }
+inline std::optional<Requant> parseRequant(const std::string& s) { return parseEnum(kRequantNames, s); }
 
 /// Bits and signedness of an activation tensor. Bipolar activations (FINN's BIPOLAR: values -1 and
 /// +1, stored as one bit, 1 = +1) have bits 1 and is_signed true.

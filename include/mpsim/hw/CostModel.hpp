@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "mpsim/common/EnumNames.hpp"
 #include "mpsim/graph/Layer.hpp"
 #include "mpsim/hw/Device.hpp"
 
@@ -14,12 +15,18 @@ namespace mpsim::hw {
 
 /// How a MAC layer's multipliers are built.
 enum class PeKind { Lut, Dsp, BitSerial };
-const char* toString(PeKind k);
-std::optional<PeKind> parsePeKind(const std::string& s);
+inline constexpr EnumName<PeKind> kPeKindNames[] = {
+    {PeKind::Lut, "lut"}, {PeKind::Dsp, "dsp"}, {PeKind::BitSerial, "bitserial"}};
+inline const char* toString(PeKind k) { return enumName(kPeKindNames, k); }
 
 /// Where a memory lives.
 enum class MemKind { None, Lutram, Bram, Uram, Dram };
-const char* toString(MemKind k);
+inline constexpr EnumName<MemKind> kMemKindNames[] = {{MemKind::None, "none"},
+                                                      {MemKind::Lutram, "lutram"},
+                                                      {MemKind::Bram, "bram"},
+                                                      {MemKind::Uram, "uram"},
+                                                      {MemKind::Dram, "dram"}};
+inline const char* toString(MemKind k) { return enumName(kMemKindNames, k); }
 
 struct Resources {
   double lut = 0, ff = 0, dsp = 0, bram18 = 0, uram = 0;
@@ -60,7 +67,7 @@ struct CostCoefficients {
 
 /// Utilisation caps applied to the device totals (FINN's defaults).
 struct Budget {
-  double lut = 0.70, ff = 0.50, bram = 0.80, uram = 0.80, dsp = 0.80;
+  double lut = 0.70, ff = 0.50, bram = 0.80, uram = 0.80, dsp = 0.80; // defaults of hardware.budget
 };
 
 /// MACs one DSP slice of `kind` performs per cycle for W x A bit operands (packing of narrow

@@ -4,11 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "mpsim/common/EnumNames.hpp"
+
 namespace mpsim::hw {
 
 enum class DspKind { DSP48E1, DSP48E2, DSP58 };
-const char* toString(DspKind k);
-std::optional<DspKind> parseDspKind(const std::string& s);
+inline constexpr EnumName<DspKind> kDspKindNames[] = {
+    {DspKind::DSP48E1, "DSP48E1"}, {DspKind::DSP48E2, "DSP48E2"}, {DspKind::DSP58, "DSP58"}};
+inline const char* toString(DspKind k) { return enumName(kDspKindNames, k); }
 
 struct Device {
   std::string name;        // part, e.g. xczu9eg

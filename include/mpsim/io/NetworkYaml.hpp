@@ -21,6 +21,8 @@ graph::QuantOverride readQuantOverride(Reader& r);
 
 /// Reads network.quant (defaults, input_bits, first_layer, last_layer, layers.<name>).
 graph::QuantRules readQuantRules(Reader r);
+/// The rules as network.quant YAML that readQuantRules reads back to the same rules.
+YAML::Node quantRulesYaml(const graph::QuantRules& rules);
 
 /// Loads and finalizes a network YAML file. Throws LoadError with every problem found.
 graph::Graph loadNetworkYaml(const std::string& path);

@@ -2,7 +2,7 @@
 // Strict, located YAML reading. A Reader is a view on one mapping at a key path ("hardware.dram").
 // Every value read is checked for type and range; every problem is recorded with file:line:col and
 // the key path; finish() reports keys nobody read (unknown keys are errors). Defaults applied by
-// get() are written back into the tree, so emitting the tree afterwards gives the effective config.
+// get() are written back into the tree (presence tests use has() before reading).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -12,6 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "mpsim/common/EnumNames.hpp"
 #include "mpsim/common/Error.hpp"
 
 namespace mpsim::io {
@@ -81,6 +82,22 @@ public:
   template <class T> T req(const std::string& key, Check<T> check = {});
   /// A list of scalars.
   template <class T> std::optional<std::vector<T>> optList(const std::string& key, Check<T> check = {});
+  /// An enum by its name table (common/EnumNames.hpp): unknown names are errors listing the valid ones.
+  template <class E, size_t N> std::optional<E> optEnum(const std::string& key, const EnumName<E> (&table)[N]) {
+    auto s = opt<std::string>(key, oneOf(enumNames(table)));
+    return s ? parseEnum(table, *s) : std::nullopt;
+  }
+  template <class E, size_t N> E getEnum(const std::string& key, E def, const EnumName<E> (&table)[N]) {
+    return optEnum(key, table).value_or(def); // absent or invalid (the error is recorded): the default
+  }
+  template <class E, size_t N>
+  std::optional<std::vector<E>> optEnumList(const std::string& key, const EnumName<E> (&table)[N]) {
+    auto v = optList<std::string>(key, oneOf(enumNames(table)));
+    if (!v) return std::nullopt;
+    std::vector<E> out;
+    for (const auto& s : *v) out.push_back(*parseEnum(table, s));
+    return out;
+  }
 
   /// Child mapping. When absent it is created empty (so defaults written into it show up in the
   /// effective config). Records an error if the key holds something other than a mapping.

@@ -9,6 +9,7 @@
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/graph/Graph.hpp"
 #include "mpsim/hw/CostModel.hpp"
+#include "mpsim/sched/Plan.hpp"
 
 namespace mpsim::sched {
 
@@ -100,8 +101,8 @@ hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw
 /// then writes the k indices one per cycle (finn-hlslib's LabelSelect_Batch).
 int64_t labelSelectCycles(const graph::Layer& l, int64_t pe);
 
-/// Builds the mapping from the folding in cfg.mapping.layers (filled in by the scheduler in auto mode). Throws LoadError for illegal folding (PE larger
-/// than the channels, SIMD larger than the dot product) or unknown FIFO names in mapping.fifos.depths.
-Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg);
+/// Builds the mapping of a plan (sched::schedule). Throws LoadError for illegal folding (PE larger
+/// than the channels, SIMD larger than the dot product) or unknown FIFO names in the plan's FIFO depths.
+Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg, const Plan& plan);
 
 } // namespace mpsim::sched

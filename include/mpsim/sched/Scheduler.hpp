@@ -1,24 +1,27 @@
 #pragma once
-// Scheduler for mapping.mode: auto (docs/cost-model.md, "Scheduler"). Chooses PE, SIMD, PE kind and weight
-// placement per MAC layer for the goal max_fps (fastest design within the budget) or target_fps
-// (cheapest design reaching it); entries given in mapping.layers are kept as they are.
+// The scheduler (docs/cost-model.md, "Scheduler"): a pure function from a graph and a resolved run
+// config to a Plan. In mapping mode manual the plan is the config's mapping; in mode auto it
+// chooses PE, SIMD, PE kind and weight placement per MAC layer for the goal max_fps (fastest design
+// within the budget) or target_fps (cheapest design reaching it), keeping the entries given in
+// mapping.layers as they are. It never changes the config.
 #include <string>
 #include <vector>
 
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/graph/Graph.hpp"
+#include "mpsim/sched/Plan.hpp"
 
 namespace mpsim::sched {
 
-struct ScheduleResult {
-  int64_t target_cycles = 0;   // cycles per frame the folding was chosen for
-  int64_t design_cycles = 0;   // closed-form cycles of the chosen design
-  int evaluations = 0;         // designs costed
-  std::vector<std::string> notes; // placement decisions worth telling the user
-};
+/// The plan of a manual mapping: the config's mapping.layers and mapping.fifos.
+Plan manualPlan(const config::RunConfig& cfg);
 
-/// Fills cfg.mapping.layers (and the effective config) with the chosen mapping. Throws LoadError
-/// when nothing fits (naming each short resource and by how much) or the target is unreachable.
-ScheduleResult schedule(const graph::Graph& g, config::RunConfig& cfg);
+/// Throws LoadError when nothing fits (naming each short resource, by how much and its largest
+/// users) or the target is unreachable.
+Plan schedule(const graph::Graph& g, const config::RunConfig& cfg);
+
+/// The config with the plan as its mapping (what the effective config records, so that the run
+/// can be repeated or edited as a manual mapping).
+config::RunConfig withPlan(const config::RunConfig& cfg, const Plan& plan);
 
 } // namespace mpsim::sched

@@ -1,0 +1,68 @@
+#pragma once
+// The whole flow as one library API (docs/architecture.md): load -> resolve -> schedule -> build
+// mapping -> estimate -> simulate -> report. The CLI, the tests and the sweep engine call these;
+// none of them re-implements a step.
+//
+//   flow::Design d = flow::map(flow::load("run.yaml", {"hardware.clock_mhz=250"}));
+//   flow::RunOutcome r = flow::simulate(d, {}, "out-dir");   // r.report is report.json
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mpsim/config/RunConfig.hpp"
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sched/Plan.hpp"
+#include "mpsim/sched/Resources.hpp"
+#include "mpsim/sim/Result.hpp"
+#include "mpsim/sim/Simulator.hpp"
+
+namespace mpsim::flow {
+
+/// Loads and resolves a run config file with --set style overrides ("key.path=value"); an empty
+/// path loads the built-in default example. Relative paths in an in-memory config (loadText)
+/// resolve against baseDir. Throws LoadError.
+config::Run load(const std::string& configPath, const std::vector<std::string>& overrides = {});
+config::Run loadText(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides = {},
+                     const std::string& baseDir = "");
+
+/// A mapped design: the run as loaded, the scheduler's plan, the engines and streams built from it
+/// and their resource estimate.
+struct Design {
+  config::Run run;
+  sched::Plan plan;
+  sched::Mapping mapping;
+  sched::DesignResources resources;
+  /// The config with the plan as its mapping: what effective-config.yaml records.
+  config::RunConfig effectiveConfig() const;
+};
+
+/// Schedules (mapping mode auto) or takes the manual mapping, builds the engines and estimates the
+/// resources. Logs the scheduler's choice. Throws LoadError (illegal folding, nothing fits).
+Design map(config::Run run);
+
+/// map.json of `mpsim map`.
+nlohmann::ordered_json mapReport(const Design& d);
+
+struct RunOptions {
+  std::string input_npy; // functional runs: input frames (.npy); empty: seeded random frames
+  bool isolated = false; // simulate in a forked child (any number of simulations per process)
+};
+
+struct RunOutcome {
+  sim::SimResult result;
+  nlohmann::ordered_json report; // report.json
+};
+
+/// Simulation options of the design's run config (frames, mode).
+sim::SimOptions simOptions(const Design& d);
+/// Throws LoadError when the design cannot be simulated within the simulator's time limit.
+void checkSimulatable(const Design& d);
+
+/// Simulates the design as its run config says (frames, mode, functional) and builds the report.
+/// With `dir` (an existing directory, e.g. OutputDir::dir()), writes effective-config.yaml, the
+/// functional run's data (input.npy, weights/, network.json, output.npy), report.json and
+/// layers.csv into it. Throws LoadError, Interrupted (SIGINT / SIGTERM between slices).
+RunOutcome simulate(const Design& d, const RunOptions& opt = {}, const std::string& dir = "");
+
+} // namespace mpsim::flow

@@ -1,0 +1,88 @@
+#include "mpsim/flow/Flow.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
+#include "mpsim/report/RunReport.hpp"
+#include "mpsim/sched/Scheduler.hpp"
+#include "mpsim/sim/Functional.hpp"
+
+namespace mpsim::flow {
+
+config::Run load(const std::string& configPath, const std::vector<std::string>& overrides) {
+  return configPath.empty() ? config::loadRunString(config::defaultRunYaml(), "<built-in default example>", overrides)
+                            : config::loadRun(configPath, overrides);
+}
+
+config::Run loadText(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides,
+                     const std::string& baseDir) {
+  return config::loadRunString(yaml, name, overrides, baseDir);
+}
+
+config::RunConfig Design::effectiveConfig() const { return sched::withPlan(run.config, plan); }
+
+Design map(config::Run run) {
+  Design d;
+  const auto t0 = std::chrono::steady_clock::now();
+  d.plan = sched::schedule(run.graph, run.config);
+  if (d.plan.scheduled) {
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    spdlog::info("scheduler ({}): {} cycles per frame after {} candidate designs in {:.0f} ms",
+                 config::toString(run.config.mapping.goal), d.plan.design_cycles, d.plan.evaluations, ms);
+    for (const auto& n : d.plan.notes) spdlog::info("  {}", n);
+  }
+  d.mapping = sched::buildMapping(run.graph, run.config, d.plan);
+  d.resources = sched::estimateResources(run.graph, d.mapping, run.config);
+  d.run = std::move(run);
+  return d;
+}
+
+nlohmann::ordered_json mapReport(const Design& d) {
+  return report::mapReportJson(d.run.graph, d.run.config, d.mapping, d.resources);
+}
+
+sim::SimOptions simOptions(const Design& d) { return sim::simOptions(d.run.config); }
+
+void checkSimulatable(const Design& d) { sim::checkSimulatable(d.mapping, d.run.config, simOptions(d)); }
+
+RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& dir) {
+  namespace fs = std::filesystem;
+  const config::RunConfig& cfg = d.run.config;
+  sim::SimOptions so = simOptions(d);
+  sim::checkSimulatable(d.mapping, cfg, so);
+  throwIfInterrupted();
+  if (!opt.input_npy.empty() && !cfg.simulation.functional)
+    throw LoadError("--input: only a functional simulation (--functional) reads input frames");
+  if (!dir.empty()) config::writeEffectiveConfig(d.effectiveConfig(), (fs::path(dir) / "effective-config.yaml").string());
+
+  sim::FunctionalData funcData;
+  if (cfg.simulation.functional) {
+    funcData = sim::makeFunctionalData(d.run.graph, uint64_t(cfg.simulation.seed), opt.input_npy, so.frames);
+    throwIfInterrupted();
+    if (!dir.empty()) {
+      sim::writeFunctionalData(funcData, dir);
+      so.output_npy = (fs::path(dir) / "output.npy").string();
+    }
+    so.functional = &funcData;
+  }
+  spdlog::info("simulating {} frames ({} mode{})...", so.frames, so.reference ? "reference" : "timestamped",
+               so.functional ? ", functional" : "");
+  RunOutcome out;
+  out.result = opt.isolated ? sim::simulateIsolated(d.mapping, cfg, so) : sim::simulate(d.mapping, cfg, so);
+  spdlog::info("simulated in {:.3f} s wall time", out.result.wall_seconds);
+  out.report = report::runReportJson(d.run.graph, cfg, d.mapping, out.result, d.resources);
+  if (!dir.empty()) {
+    writeFileAtomic((fs::path(dir) / "report.json").string(), out.report.dump(2) + "\n");
+    std::ostringstream c;
+    report::writeLayersCsv(c, out.report);
+    writeFileAtomic((fs::path(dir) / "layers.csv").string(), c.str());
+  }
+  return out;
+}
+
+} // namespace mpsim::flow
