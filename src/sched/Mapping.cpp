@@ -9,30 +9,11 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/Math.hpp"
-#include "mpsim/sched/Folding.hpp"
+#include "mpsim/sched/Engines.hpp"
 
 namespace mpsim::sched {
 using graph::Layer;
 using graph::LayerKind;
-
-const char* toString(EngineKind k) {
-  switch (k) {
-  case EngineKind::InputDma: return "input_dma";
-  case EngineKind::OutputDma: return "output_dma";
-  case EngineKind::Swu: return "swu";
-  case EngineKind::MatrixVector: return "mvu";
-  case EngineKind::Vector: return "vvu";
-  case EngineKind::Pool: return "pool";
-  case EngineKind::GlobalPool: return "global_pool";
-  case EngineKind::Add: return "add";
-  case EngineKind::Fork: return "fork";
-  case EngineKind::Concat: return "concat";
-  case EngineKind::Quantizer: return "quantizer";
-  case EngineKind::LabelSelect: return "label_select";
-  case EngineKind::WeightStreamer: return "weight_streamer";
-  }
-  return "?";
-}
 
 int Mapping::indexOf(const std::string& engine) const {
   for (size_t i = 0; i < engines.size(); ++i)
@@ -40,35 +21,6 @@ int Mapping::indexOf(const std::string& engine) const {
   return -1;
 }
 
-namespace {
-// Line buffer in pixels: the (K_h-1) dilated rows plus K_w pixels that one window spans (the
-// minimum with which every window can form), plus one more row so that reading the next pixels
-// overlaps the emission of the current window (FINN's sliding-window units keep ceil(K/S)+1 row
-// blocks for the same reason). With only the minimum, each window waits for its own release.
-int64_t lineBufferPixels(const Layer& l, const graph::Shape& in) {
-  return int64_t((l.kh - 1) * l.dil_h) * in.w + int64_t((l.kw - 1) * l.dil_w) + 1 + in.w;
-}
-} // namespace
-
-Need needOf(const EngineSpec& e, const PortSpec& p, int64_t k) {
-  switch (p.need) {
-  case NeedKind::OneToOne: return {k, k};
-  case NeedKind::All: return {0, p.tokens_per_frame - 1};
-  case NeedKind::Pass: return {k / p.reuse, k / p.reuse};
-  case NeedKind::Window: {
-    const WindowGeom& g = e.geom;
-    int64_t oy = k / g.ow, ox = k % g.ow;
-    int64_t r0 = oy * g.sh - g.ph, c0 = ox * g.sw - g.pw;
-    int64_t r1 = r0 + int64_t(g.kh - 1) * g.dh, c1 = c0 + int64_t(g.kw - 1) * g.dw;
-    r0 = clampTo(r0, 0, g.ih - 1);
-    c0 = clampTo(c0, 0, g.iw - 1);
-    r1 = clampTo(r1, 0, g.ih - 1);
-    c1 = clampTo(c1, 0, g.iw - 1);
-    return {r0 * g.iw + c0, r1 * g.iw + c1};
-  }
-  }
-  return {k, k};
-}
 
 namespace {
 
@@ -123,149 +75,49 @@ struct Builder {
 
 void Builder::layerEngines(const Layer& l) {
   const auto* map = lm(l.name);
-  const auto& io = cfg.hardware.io;
   // Tokens arrive in the shape of the stream (a flatten in front only re-indexes them).
-  auto inShape = l.in_shapes.empty() ? graph::Shape{} : l.stream_in;
+  const graph::Shape inShape = l.in_shapes.empty() ? graph::Shape{} : l.stream_in;
   switch (l.kind) {
-  case LayerKind::Input: {
-    EngineSpec e;
-    e.name = l.name;
-    e.layer = l.name;
-    e.kind = EngineKind::InputDma;
-    e.out_tokens_per_frame = l.out_shape.pixels();
-    int64_t bitsPerToken = l.out_shape.c * l.out.bits;
-    e.out_cost = ceilDiv(bitsPerToken, io.in_bits_per_cycle);
-    e.bytes_per_token = ceilDiv(bitsPerToken, 8);
-    e.bytes_per_frame = ceilDiv(bitsPerToken * l.out_shape.pixels(), 8);
-    e.latency = 1;
-    e.pe = io.in_bits_per_cycle;
-    producerEngine[l.name] = addEngine(e);
+  case LayerKind::Input:
+    producerEngine[l.name] = addEngine(dma::input(l, cfg.hardware.io));
     return;
-  }
-  case LayerKind::Output: {
-    EngineSpec e;
-    e.name = l.name;
-    e.layer = l.name;
-    e.kind = EngineKind::OutputDma;
-    int64_t bitsPerToken = inShape.c * l.in.bits;
-    PortSpec p;
-    p.tokens_per_frame = inShape.pixels();
-    p.read_cost = ceilDiv(bitsPerToken, io.out_bits_per_cycle);
-    e.in.push_back(p);
-    e.out_tokens_per_frame = 1;
-    e.bytes_per_token = ceilDiv(bitsPerToken, 8);
-    e.bytes_per_frame = ceilDiv(bitsPerToken * inShape.pixels(), 8);
-    e.pe = io.out_bits_per_cycle;
-    int id = addEngine(e);
-    connect(l.inputs[0], id, 0);
+  case LayerKind::Output:
+    connect(l.inputs[0], addEngine(dma::output(l, inShape, cfg.hardware.io)), 0);
     return;
-  }
   case LayerKind::Flatten:
     return; // transparent: consumers read the producer's tokens
   default: break;
   }
 
   if (l.isWeighted()) {
-    bool dw = l.isDepthwise();
-    int64_t mh = l.out_channels, mw = l.dotLength();
-    EngineSpec e;
-    e.name = l.name;
-    e.layer = l.name;
-    e.macs = l.macs();
-    e.weight_bits = l.weightMemoryBits();
-    int64_t kk = int64_t(l.kh) * l.kw;
-    e.kind = dw ? EngineKind::Vector : EngineKind::MatrixVector;
-    e.pe = folding(l, "pe", map ? map->pe : std::nullopt, 1, mh);
-    e.simd = folding(l, "simd", map ? map->simd : std::nullopt, 1, dw ? kk : mw);
-    e.pe_kind = map && map->pe_kind ? *map->pe_kind : defaultPeKind(l);
+    const int64_t pe = folding(l, "pe", map ? map->pe : std::nullopt, 1, mac::maxPe(l));
+    const int64_t simd = folding(l, "simd", map ? map->simd : std::nullopt, 1, mac::maxSimd(l));
+    const hw::PeKind kind = map && map->pe_kind ? *map->pe_kind : mac::defaultKind(l);
     const config::RamStyle ram = map && map->ram_style ? *map->ram_style : config::RamStyle::Auto;
-    if (map && map->weights && *map->weights == config::WeightPlacement::Dram) e.weight_mem = hw::MemKind::Dram;
-    else if (ram == config::RamStyle::Lutram) e.weight_mem = hw::MemKind::Lutram;
-    else if (ram == config::RamStyle::Bram) e.weight_mem = hw::MemKind::Bram;
-    else if (ram == config::RamStyle::Uram) e.weight_mem = hw::MemKind::Uram;
-    else e.weight_mem = autoWeightMemory(l, e.pe, e.simd, e.pe_kind, cfg.hardware.cost);
-    e.out_cost = hw::macCyclesPerPixel(hw::macUnitOf(l, e.pe, e.simd, e.pe_kind, e.weight_mem));
-    if (!dw && (mh % e.pe != 0 || mw % e.simd != 0))
-      spdlog::warn("{}: pe={} / simd={} do not divide {} outputs / {} inputs; cycles use the ceiling", l.name, e.pe,
-                   e.simd, mh, mw);
-    e.latency = 3 + log2Ceil(e.simd);
-    e.out_tokens_per_frame = l.out_shape.pixels();
-    bool isConvWindow = hasSlidingWindow(l);
-    int64_t swuSimd = dw ? e.pe * e.simd : e.simd;
-    PortSpec data;
-    if (isConvWindow) {
+    const bool streamed = map && map->weights && *map->weights == config::WeightPlacement::Dram;
+    hw::MemKind mem = hw::MemKind::Bram;
+    if (streamed) mem = hw::MemKind::Dram;
+    else if (ram == config::RamStyle::Lutram) mem = hw::MemKind::Lutram;
+    else if (ram == config::RamStyle::Bram) mem = hw::MemKind::Bram;
+    else if (ram == config::RamStyle::Uram) mem = hw::MemKind::Uram;
+    else mem = mac::autoWeightMemory(l, pe, simd, kind, cfg.hardware.cost);
+    const int64_t reuse = streamed ? int64_t(map->weight_reuse.value_or(1)) : 0; // 1: a pass per output pixel
+    EngineSpec e = mac::engine(l, inShape, pe, simd, kind, mem, reuse);
+    if (swu::needed(l)) {
       // Sliding-window unit in front: it turns pixels into windows of K_h*K_w*C elements.
-      EngineSpec s;
-      s.name = l.name + ".swu";
-      s.layer = l.name;
-      s.kind = EngineKind::Swu;
-      // Window elements per cycle: the consumer's SIMD; beyond C it emits several pixels of the
-      // window per cycle (FINN's parallel-window mode), up to the whole window.
-      s.simd = std::min<int64_t>(swuSimd, kk * inShape.c);
-      s.geom = WindowGeom{inShape.h, inShape.w, l.out_shape.h, l.out_shape.w, l.kh, l.kw, l.stride_h, l.stride_w,
-                          l.pad_h, l.pad_w, l.dil_h, l.dil_w};
-      PortSpec p;
-      p.tokens_per_frame = inShape.pixels();
-      p.read_cost = ceilDiv(inShape.c, std::min<int64_t>(s.simd, inShape.c));
-      p.need = NeedKind::Window;
-      p.capacity = lineBufferPixels(l, inShape);
-      s.in.push_back(p);
-      s.out_tokens_per_frame = l.out_shape.pixels();
-      s.out_cost = ceilDiv(kk * inShape.c, s.simd);
-      s.tail = s.out_cost;
-      s.latency = 1;
-      s.closed_form_cycles = std::max(p.tokens_per_frame * p.read_cost, s.out_tokens_per_frame * s.out_cost);
-      int sid = addEngine(s);
+      int sid = addEngine(swu::engine(l, inShape, e));
       connect(l.inputs[0], sid, 0);
       producerEngine[l.name + ".swu"] = sid;
-      data.stream = -1;
-      data.tokens_per_frame = l.out_shape.pixels();
-      data.read_cost = dw ? e.out_cost : ceilDiv(mw, e.simd);
-      data.capacity = 1;
-      data.need = NeedKind::OneToOne;
-    } else {
-      // 1x1 stride-1 conv reads pixels; fc reads the (flattened) input tensor's tokens.
-      data.tokens_per_frame = inShape.pixels();
-      data.read_cost = ceilDiv(inShape.c, e.simd);
-      if (l.kind == LayerKind::FullyConnected) {
-        data.need = NeedKind::All;
-        data.capacity = inShape.pixels();
-      } else {
-        data.need = NeedKind::OneToOne;
-        data.capacity = 1;
-      }
     }
-    int64_t readTotal = data.read_cost * (data.need == NeedKind::All ? data.tokens_per_frame : 1);
-    e.tail = std::max<int64_t>(0, e.out_cost - readTotal);
-    e.in.push_back(data);
-    e.closed_form_cycles = mvCycles(l, e.pe, e.simd, e.pe_kind);
-    if (map && map->weights && *map->weights == config::WeightPlacement::Dram) {
-      e.weights_in_dram = true;
-      PortSpec wp;
-      wp.need = NeedKind::Pass;
-      wp.reuse = std::min<int64_t>(map->weight_reuse.value_or(1), e.out_tokens_per_frame);
-      wp.tokens_per_frame = ceilDiv(e.out_tokens_per_frame, wp.reuse);
-      wp.read_cost = 0;
-      wp.capacity = 1;
-      e.in.push_back(wp);
-    }
-    int id = addEngine(e);
-    if (isConvWindow) {
+    const bool window = swu::needed(l);
+    int id = addEngine(std::move(e));
+    if (window) {
       consumersOf["\x01" + l.name + ".swu"].push_back({id, 0}); // swu -> engine, resolved in addStreams
     } else {
       connect(l.inputs[0], id, 0);
     }
     if (m.engines[size_t(id)].weights_in_dram) {
-      EngineSpec w;
-      w.name = l.name + ".weights";
-      w.layer = l.name;
-      w.kind = EngineKind::WeightStreamer;
-      w.out_tokens_per_frame = m.engines[size_t(id)].in[1].tokens_per_frame;
-      w.bytes_per_token = ceilDiv(e.weight_bits, 8);
-      w.bytes_per_frame = w.bytes_per_token * w.out_tokens_per_frame;
-      w.out_cost = 0;
-      w.latency = 0;
-      int wid = addEngine(w);
+      int wid = addEngine(dma::weightStreamer(m.engines[size_t(id)]));
       producerEngine[l.name + ".weights"] = wid;
       consumersOf["\x01" + l.name + ".weights"].push_back({id, 1});
     }
@@ -273,97 +125,36 @@ void Builder::layerEngines(const Layer& l) {
     return;
   }
 
-  EngineSpec e;
-  e.name = l.name;
-  e.layer = l.name;
-  int64_t c = l.out_shape.c;
-  // Non-MAC engines default to one pixel per cycle. LabelSelect folds over its input's class
-  // scores instead and defaults to one score per cycle (PE = 1, as FINN's LabelSelect).
+  // Engines folded by PE alone (pooling, element-wise, label select).
+  const int64_t peMax = maxLanes(l);
+  if (peMax == 0) {
+    errors.push_back(g.source() + ": layer '" + l.name + "' (" + toString(l.kind) + ") cannot be mapped");
+    return;
+  }
   const bool topk = l.kind == LayerKind::LabelSelect;
-  const int64_t peMax = topk ? l.in_shapes[0].c : c;
-  e.pe = map && map->pe ? *map->pe : (topk ? 1 : c);
-  if (e.pe > peMax) {
-    errors.push_back((map ? map->where : cfg.file) + ": mapping.layers." + l.name + ".pe = " + std::to_string(e.pe) +
+  int64_t pe = map && map->pe ? *map->pe : defaultLanes(l);
+  if (pe > peMax) {
+    errors.push_back((map ? map->where : cfg.file) + ": mapping.layers." + l.name + ".pe = " + std::to_string(pe) +
                      " exceeds the layer's " + std::to_string(peMax) + (topk ? " class scores" : " channels"));
-    e.pe = peMax;
+    pe = peMax;
   }
   if (map && map->simd)
     errors.push_back(map->where + ": mapping.layers." + l.name + ".simd: layer '" + l.name + "' (" +
                      toString(l.kind) + ") has no SIMD folding; only pe applies");
-  e.out_tokens_per_frame = l.out_shape.pixels();
-  e.latency = 1;
+  EngineSpec e;
   switch (l.kind) {
   case LayerKind::MaxPool:
-  case LayerKind::AvgPool: {
-    e.kind = EngineKind::Pool;
-    e.geom = WindowGeom{inShape.h, inShape.w, l.out_shape.h, l.out_shape.w, l.kh, l.kw, l.stride_h, l.stride_w,
-                        l.pad_h, l.pad_w, l.dil_h, l.dil_w};
-    PortSpec p;
-    p.tokens_per_frame = inShape.pixels();
-    p.read_cost = ceilDiv(inShape.c, e.pe);
-    p.need = NeedKind::Window;
-    p.capacity = lineBufferPixels(l, inShape);
-    e.in.push_back(p);
-    e.out_cost = ceilDiv(c, e.pe);
-    e.tail = 0;
-    e.closed_form_cycles = std::max(p.tokens_per_frame * p.read_cost, e.out_tokens_per_frame * e.out_cost);
+  case LayerKind::AvgPool:
+  case LayerKind::GlobalAvgPool: e = pool::engine(l, inShape, pe); break;
+  case LayerKind::LabelSelect: e = labelselect::engine(l, inShape, pe); break;
+  default: {
+    std::vector<graph::Shape> ins;
+    for (const auto& i : l.inputs) ins.push_back(g.at(source(i)).out_shape);
+    e = elementwise::engine(l, ins, pe);
     break;
   }
-  case LayerKind::GlobalAvgPool: {
-    e.kind = EngineKind::GlobalPool;
-    PortSpec p;
-    p.tokens_per_frame = inShape.pixels();
-    p.read_cost = ceilDiv(inShape.c, e.pe);
-    p.need = NeedKind::All;
-    p.capacity = inShape.pixels(); // accumulates; holds no pixels, but cannot start a frame before emitting
-    e.in.push_back(p);
-    e.out_cost = ceilDiv(c, e.pe);
-    e.tail = e.out_cost;
-    e.closed_form_cycles = p.tokens_per_frame * p.read_cost + e.out_cost;
-    break;
   }
-  case LayerKind::LabelSelect: {
-    e.kind = EngineKind::LabelSelect;
-    PortSpec p;
-    p.tokens_per_frame = inShape.pixels();
-    p.read_cost = ceilDiv(inShape.c, e.pe);
-    p.need = NeedKind::All;
-    p.capacity = inShape.pixels(); // keeps only the running top k, but emits before the next frame
-    e.in.push_back(p);
-    // After the scan, the k indices leave one per cycle (highest score first); the next frame's
-    // scan starts after them.
-    e.out_cost = l.topk;
-    e.tail = l.topk;
-    e.closed_form_cycles = labelSelectCycles(l, e.pe);
-    if (l.in_shapes[0].c % e.pe != 0)
-      spdlog::warn("{}: pe={} does not divide the {} class scores; cycles use the ceiling", l.name, e.pe,
-                   l.in_shapes[0].c);
-    break;
-  }
-  case LayerKind::Add:
-  case LayerKind::Concat:
-  case LayerKind::Fork:
-  case LayerKind::Quantizer: {
-    e.kind = l.kind == LayerKind::Add ? EngineKind::Add
-             : l.kind == LayerKind::Concat ? EngineKind::Concat
-             : l.kind == LayerKind::Fork ? EngineKind::Fork
-                                         : EngineKind::Quantizer;
-    for (size_t i = 0; i < l.inputs.size(); ++i) {
-      PortSpec p;
-      const graph::Shape& in = g.at(source(l.inputs[i])).out_shape;
-      p.tokens_per_frame = in.pixels();
-      p.read_cost = ceilDiv(in.c, e.pe);
-      e.in.push_back(p);
-    }
-    e.out_cost = ceilDiv(c, e.pe);
-    e.closed_form_cycles = e.out_tokens_per_frame * e.out_cost;
-    break;
-  }
-  default:
-    errors.push_back(g.source() + ": layer '" + l.name + "' (" + toString(l.kind) + ") cannot be mapped");
-    return;
-  }
-  int id = addEngine(e);
+  int id = addEngine(std::move(e));
   for (size_t i = 0; i < l.inputs.size(); ++i) connect(l.inputs[i], id, int(i));
   producerEngine[l.name] = id;
 }
@@ -400,29 +191,8 @@ void Builder::addStreams() {
     const Layer* l = internal ? nullptr : g.find(name);
     int64_t bits = l ? l->out_shape.c * l->out.bits : 0;
     if (cons.size() > 1 && m.engines[size_t(prod)].kind != EngineKind::Fork) {
-      EngineSpec f;
-      f.name = name + ".fork";
-      f.layer = name;
-      f.kind = EngineKind::Fork;
-      int64_t c = l ? l->out_shape.c : 1;
-      // As fast as its producer delivers pixels: the smallest PE that keeps up with it.
-      const EngineSpec& pr = m.engines[size_t(prod)];
-      int64_t rate = std::max<int64_t>(1, pr.kind == EngineKind::InputDma ? pr.out_cost : pr.out_cost);
-      f.pe = c;
-      for (int64_t d : divisors(c))
-        if (ceilDiv(c, d) <= rate) {
-          f.pe = d;
-          break;
-        }
-      PortSpec p;
-      p.tokens_per_frame = l ? l->out_shape.pixels() : 1;
-      p.read_cost = ceilDiv(c, f.pe);
-      f.in.push_back(p);
-      f.out_tokens_per_frame = p.tokens_per_frame;
-      f.out_cost = ceilDiv(c, f.pe);
-      f.latency = 1;
-      f.closed_form_cycles = f.out_tokens_per_frame * f.out_cost;
-      int fid = addEngine(f);
+      const int64_t c = l ? l->out_shape.c : 1, pixels = l ? l->out_shape.pixels() : 1;
+      int fid = addEngine(elementwise::fork(name, c, pixels, m.engines[size_t(prod)].out_cost));
       addStream(prod, fid, 0, bits);
       prod = fid;
     }
@@ -537,12 +307,9 @@ void Builder::closedForms() {
   const double bytesPerCycle = cfg.hardware.units.dram_total_bytes_per_cycle;
   int64_t dramBytes = 0;
   for (auto& e : m.engines) {
-    if (e.kind == EngineKind::InputDma) e.closed_form_cycles = e.out_tokens_per_frame * e.out_cost;
-    if (e.kind == EngineKind::OutputDma) e.closed_form_cycles = e.in[0].tokens_per_frame * e.in[0].read_cost;
     if (e.kind == EngineKind::InputDma || e.kind == EngineKind::OutputDma || e.kind == EngineKind::WeightStreamer) {
       dramBytes += e.bytes_per_frame;
-      int64_t dramCycles = int64_t(std::ceil(double(e.bytes_per_frame) / bytesPerCycle));
-      e.closed_form_cycles = std::max(e.closed_form_cycles, dramCycles);
+      e.closed_form_cycles = dma::cycles(e, bytesPerCycle);
     }
   }
   m.clock_mhz = cfg.hardware.clock_mhz;
@@ -597,28 +364,6 @@ void Builder::build() {
 }
 
 } // namespace
-
-int64_t labelSelectCycles(const graph::Layer& l, int64_t pe) {
-  const graph::Shape& in = l.stream_in;
-  return in.pixels() * ceilDiv(in.c, std::max<int64_t>(1, pe)) + l.topk;
-}
-
-bool hasSlidingWindow(const graph::Layer& l) {
-  return l.kind == LayerKind::Conv &&
-         (l.kh > 1 || l.kw > 1 || l.stride_h > 1 || l.stride_w > 1 || l.pad_h > 0 || l.pad_w > 0);
-}
-
-hw::PeKind defaultPeKind(const graph::Layer& l) {
-  return std::max(l.maxWeightBits(), l.in.bits) <= 4 ? hw::PeKind::Lut : hw::PeKind::Dsp;
-}
-
-hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind,
-                             const hw::CostCoefficients& c) {
-  int64_t depth = 0;
-  for (const auto& m : hw::weightMemories(hw::macUnitOf(l, pe, simd, kind, hw::MemKind::Bram)))
-    depth = std::max(depth, m.depth);
-  return depth <= c.lutram_max_depth ? hw::MemKind::Lutram : hw::MemKind::Bram;
-}
 
 Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg, const Plan& plan) {
   Builder b{g, cfg, plan, {}, {}, {}, {}};

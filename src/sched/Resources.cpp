@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "mpsim/common/Math.hpp"
+#include "mpsim/sched/Engines.hpp"
 
 namespace mpsim::sched {
 
@@ -12,51 +13,20 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
   for (const auto& e : m.engines) {
     hw::Resources r;
     const graph::Layer* l = g.find(e.layer);
-    const int a = l ? l->in.bits : 8;
     switch (e.kind) {
     case EngineKind::MatrixVector:
-    case EngineKind::Vector:
-    {
-      hw::MacUnit u = hw::macUnitOf(*l, e.pe, e.simd, e.pe_kind, e.weight_mem);
-      if (e.weights_in_dram && e.in.size() > 1) u.weightReuse = e.in[1].reuse;
-      r = hw::macResources(u, cfg.hardware.device.dsp_kind, c);
-    }
-      break;
-    case EngineKind::Swu: {
-      const int64_t ch = l->stream_in.c;
-      const int64_t word = std::min<int64_t>(e.simd, ch);
-      r = hw::engineResources(e.simd * a, c);
-      r += hw::bufferResources(e.in[0].capacity * ceilDiv(ch, word), word * a, c);
-      break;
-    }
-    case EngineKind::Pool: {
-      const int64_t ch = l->stream_in.c;
-      r = hw::engineResources(e.pe * a, c);
-      r += hw::bufferResources(e.in[0].capacity * ceilDiv(ch, e.pe), e.pe * a, c);
-      break;
-    }
-    case EngineKind::GlobalPool: {
-      const int64_t ch = l->stream_in.c;
-      const int accw = a + log2Ceil(l->stream_in.h * l->stream_in.w);
-      r = hw::engineResources(e.pe * accw, c);
-      r += hw::bufferResources(ceilDiv(ch, e.pe), e.pe * accw, c);
-      break;
-    }
+    case EngineKind::Vector: r = mac::resources(e, *l, cfg.hardware); break;
+    case EngineKind::Swu: r = swu::resources(e, *l, c); break;
+    case EngineKind::Pool:
+    case EngineKind::GlobalPool: r = pool::resources(e, *l, c); break;
     case EngineKind::Add:
     case EngineKind::Concat:
     case EngineKind::Fork:
-    case EngineKind::Quantizer:
-      r = hw::engineResources(e.pe * (l ? l->out.bits : 8) * int64_t(std::max<size_t>(1, e.in.size())), c);
-      break;
-    case EngineKind::LabelSelect:
-      r = hw::labelSelectResources(e.pe, l->topk, a, l->out.bits, c);
-      break;
+    case EngineKind::Quantizer: r = elementwise::resources(e, l ? l->out.bits : 8, c); break;
+    case EngineKind::LabelSelect: r = labelselect::resources(e, *l, c); break;
     case EngineKind::InputDma:
     case EngineKind::OutputDma:
-    case EngineKind::WeightStreamer:
-      r.lut = c.dma_lut;
-      r.ff = c.dma_ff;
-      break;
+    case EngineKind::WeightStreamer: r = dma::resources(c); break;
     }
     d.engines.push_back(r);
     d.total += r;

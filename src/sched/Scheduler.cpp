@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mpsim/common/Error.hpp"
-#include "mpsim/sched/Folding.hpp"
+#include "mpsim/sched/Engines.hpp"
 #include "mpsim/sched/Mapping.hpp"
 #include "mpsim/sched/Resources.hpp"
 
@@ -60,21 +60,12 @@ struct Scheduler {
   void foldAll(int64_t target) {
     plan.layers = manual;
     for (const auto& l : g.layers()) {
-      if (l.kind == graph::LayerKind::LabelSelect) {
-        // Top-k: the fewest comparator lanes (a divisor of the class count) that meet the target.
-        if (manual.count(l.name) && manual.at(l.name).pe) continue;
-        setPe(l.name, fewestLanes(l.in_shapes[0].c, [&](int64_t d) { return labelSelectCycles(l, d) <= target; }));
-        continue;
-      }
       if (!l.isWeighted()) {
-        // Pooling, add, concat, quantiser: the fewest channels per cycle that meet the target.
-        bool folds = l.kind == graph::LayerKind::MaxPool || l.kind == graph::LayerKind::AvgPool ||
-                     l.kind == graph::LayerKind::GlobalAvgPool || l.kind == graph::LayerKind::Add ||
-                     l.kind == graph::LayerKind::Concat || l.kind == graph::LayerKind::Quantizer;
-        if (!folds || (manual.count(l.name) && manual.at(l.name).pe)) continue;
-        const int64_t c = l.out_shape.c;
-        const int64_t tokens = std::max(l.stream_in.h * l.stream_in.w, l.out_shape.h * l.out_shape.w);
-        setPe(l.name, fewestLanes(c, [&](int64_t d) { return tokens * ((c + d - 1) / d) <= target; }));
+        // Pooling, add, concat, quantiser, label select: the fewest lanes (a divisor of the channels
+        // or class scores) whose closed form meets the target. A graph fork keeps its default.
+        const int64_t lanes = maxLanes(l);
+        if (lanes == 0 || l.kind == graph::LayerKind::Fork || (manual.count(l.name) && manual.at(l.name).pe)) continue;
+        setPe(l.name, fewestLanes(lanes, [&](int64_t d) { return lanesCycles(l, d) <= target; }));
         continue;
       }
       const LayerMapping* given = manual.count(l.name) ? &manual.at(l.name) : nullptr;
@@ -84,20 +75,19 @@ struct Scheduler {
       LayerMapping choice;
       for (hw::PeKind k : options) {
         Fold f;
-        if (given && given->pe && given->simd) f = Fold{*given->pe, *given->simd, mvCycles(l, *given->pe, *given->simd, k)};
-        else f = foldForTarget(l, target, k);
+        if (given && given->pe && given->simd) f = Fold{*given->pe, *given->simd, mac::cycles(l, *given->pe, *given->simd, k)};
+        else f = mac::foldForTarget(l, target, k);
         if (given && given->pe && !given->simd) f = Fold{*given->pe, 1, 0}; // keep the user's PE, fit SIMD below
         if (given && given->pe && !given->simd) {
-          for (int64_t s : divisors(l.isDepthwise() ? int64_t(l.kh) * l.kw : l.dotLength())) {
+          for (int64_t s : divisors(mac::maxSimd(l))) {
             f.simd = s;
-            if (mvCycles(l, f.pe, s, k) <= target) break;
+            if (mac::cycles(l, f.pe, s, k) <= target) break;
           }
         }
-        hw::MemKind mem = autoWeightMemory(l, f.pe, f.simd, k, cfg.hardware.cost);
+        hw::MemKind mem = mac::autoWeightMemory(l, f.pe, f.simd, k, cfg.hardware.cost);
         if (given && given->weights && *given->weights == WeightPlacement::Dram) mem = hw::MemKind::Dram;
-        hw::Resources r = hw::macResources(hw::macUnitOf(l, f.pe, f.simd, k, mem), cfg.hardware.device.dsp_kind,
-                                           cfg.hardware.cost);
-        int64_t cycles = mvCycles(l, f.pe, f.simd, k);
+        hw::Resources r = mac::resources(l, f.pe, f.simd, k, mem, 1, cfg.hardware);
+        int64_t cycles = mac::cycles(l, f.pe, f.simd, k);
         // Meeting the target first, then the lowest share of the budget.
         double s = score(r, budget) + (cycles > target ? 1e6 : 0.0);
         if (s < best) {
@@ -149,7 +139,6 @@ struct Scheduler {
     hw::Resources total = ev.res.total;
     double streamed = 0; // bytes per second
     bool changed = false;
-    const auto dsp = cfg.hardware.device.dsp_kind;
     for (const auto& c : cands) {
       if (total.bram18 <= budget.bram18) break;
       const auto& e = m.engines[c.engine];
@@ -157,9 +146,7 @@ struct Scheduler {
       const hw::Resources old = ev.res.engines[c.engine];
       auto& lm = plan.layers[e.layer];
       auto unit = [&](hw::MemKind mem, int64_t reuse) {
-        hw::MacUnit u = hw::macUnitOf(l, e.pe, e.simd, e.pe_kind, mem);
-        u.weightReuse = reuse;
-        return hw::macResources(u, dsp, cfg.hardware.cost);
+        return mac::resources(l, e.pe, e.simd, e.pe_kind, mem, reuse, cfg.hardware);
       };
       if (budget.uram > 0) {
         hw::Resources r = unit(hw::MemKind::Uram, 1);
@@ -181,8 +168,7 @@ struct Scheduler {
         const double passes = double((pixels + reuse - 1) / reuse);
         if (streamed + bytes * passes * framesPerSecond > dramBudget) continue;
         hw::Resources r = unit(hw::MemKind::Dram, reuse);
-        r.lut += cfg.hardware.cost.dma_lut; // the weight streamer
-        r.ff += cfg.hardware.cost.dma_ff;
+        r += dma::resources(cfg.hardware.cost); // the weight streamer
         if (r.bram18 < old.bram18 && (bestReuse == 0 || r.bram18 < best.bram18)) {
           bestReuse = reuse;
           best = r;
@@ -216,14 +202,14 @@ struct Scheduler {
     for (const auto& l : g.layers()) {
       if (l.kind == graph::LayerKind::LabelSelect && !(manual.count(l.name) && manual.at(l.name).pe)) {
         LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
-        lm.pe = fastest ? int(l.in_shapes[0].c) : 1;
+        lm.pe = fastest ? int(labelselect::maxPe(l)) : 1;
         plan.layers[l.name] = lm;
         continue;
       }
       if (!l.isWeighted() || (manual.count(l.name) && manual.at(l.name).pe && manual.at(l.name).simd)) continue;
       LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
-      lm.pe = fastest ? int(l.out_channels) : 1;
-      lm.simd = fastest ? int(l.isDepthwise() ? int64_t(l.kh) * l.kw : l.dotLength()) : 1;
+      lm.pe = fastest ? int(mac::maxPe(l)) : 1;
+      lm.simd = fastest ? int(mac::maxSimd(l)) : 1;
       lm.pe_kind = hw::PeKind::Lut;
       plan.layers[l.name] = lm;
     }

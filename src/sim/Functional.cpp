@@ -1,4 +1,5 @@
 #include "mpsim/sim/Functional.hpp"
+#include "mpsim/sched/Engines.hpp"
 
 #include <algorithm>
 #include <climits>

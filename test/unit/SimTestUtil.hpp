@@ -6,7 +6,7 @@
 
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/flow/Flow.hpp"
-#include "mpsim/sched/Folding.hpp"
+#include "mpsim/sched/Engines.hpp"
 
 namespace mpsim::test {
 
@@ -38,7 +38,7 @@ inline std::vector<std::string> balancedFolding(const std::string& yaml, int64_t
   std::vector<std::string> sets;
   for (const auto& l : run.graph.layers()) {
     if (!l.isWeighted()) continue;
-    auto f = sched::foldForTarget(l, targetCycles);
+    auto f = sched::mac::foldForTarget(l, targetCycles);
     sets.push_back("mapping.layers[" + l.name + "].pe=" + std::to_string(f.pe));
     sets.push_back("mapping.layers[" + l.name + "].simd=" + std::to_string(f.simd));
   }

@@ -140,7 +140,7 @@ TEST_CASE("lowering bit-widths never increases estimated LUT or BRAM of the same
     std::map<std::string, config::LayerMapping> fold;
     for (const auto& l : base.graph.layers()) {
       if (!l.isWeighted()) continue;
-      auto f = sched::foldForTarget(l, std::max<int64_t>(1, sched::mvCycles(l, 1, 1) / 4));
+      auto f = sched::mac::foldForTarget(l, std::max<int64_t>(1, sched::mac::cycles(l, 1, 1) / 4));
       config::LayerMapping lm;
       lm.pe = int(f.pe);
       lm.simd = int(f.simd);

@@ -1,0 +1,128 @@
+#pragma once
+// The engine families of the dataflow template, one home each (docs/architecture.md): for every
+// family its spec (EngineSpec: per-token costs, ports, need functions), its closed-form cycles per
+// frame, its legal folding range and its resources. The mapping builds engines with them, the
+// scheduler searches with their closed forms and ranges, the resource estimate and the report read
+// them; nothing else restates a family's formula.
+//
+//   family        layers                         source
+//   mac           conv, fc (MVU), depthwise (VVU)  src/sched/engines/Mac.cpp
+//   swu           sliding window of a conv       src/sched/engines/SlidingWindow.cpp
+//   pool          maxpool, avgpool, global pool  src/sched/engines/Pooling.cpp
+//   elementwise   add, concat, quantizer, fork   src/sched/engines/Elementwise.cpp
+//   labelselect   top-k                          src/sched/engines/LabelSelect.cpp
+//   dma           input / output DMA, weight streamer  src/sched/engines/Dma.cpp
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mpsim/config/RunConfig.hpp"
+#include "mpsim/graph/Layer.hpp"
+#include "mpsim/hw/CostModel.hpp"
+#include "mpsim/sched/EngineSpec.hpp"
+
+namespace mpsim::sched {
+
+/// Divisors of n in increasing order (legal foldings divide the folded dimension).
+std::vector<int64_t> divisors(int64_t n);
+
+struct Fold {
+  int64_t pe = 1, simd = 1;
+  int64_t cycles = 0; // per frame
+};
+
+/// Matrix-vector units (conv, fc: MVU) and vector units (depthwise conv: VVU).
+namespace mac {
+/// PE folds the output channels; SIMD the dot product (K_h*K_w*C_in), for depthwise K_h*K_w.
+int64_t maxPe(const graph::Layer& l);
+int64_t maxSimd(const graph::Layer& l);
+/// Cycles per frame at PE x SIMD:
+///   matrix-vector: OFM_H*OFM_W * ceil(MH/PE) * ceil(MW/SIMD), and at least the cycles to read
+///   a flattened input at SIMD elements per token and cycle (fc over a spatial tensor);
+///   depthwise: OFM_H*OFM_W * ceil(C/PE) * ceil(K_h*K_w/SIMD);
+///   bit-serial units take a cycle per weight bit (docs/cost-model.md).
+int64_t cycles(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind = hw::PeKind::Lut);
+/// Legal folding (PE and SIMD divide their dimensions) with the fewest lanes PE*SIMD whose cycles
+/// meet `target`; ties prefer the smaller PE. If no folding meets it, the fully parallel one.
+Fold foldForTarget(const graph::Layer& l, int64_t target, hw::PeKind kind = hw::PeKind::Lut);
+/// PE kind used when the config names none: LUT multipliers up to 4-bit operands, DSPs above.
+hw::PeKind defaultKind(const graph::Layer& l);
+/// Weight memory for ram_style auto: LUTRAM for shallow memories, else BRAM.
+hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind,
+                             const hw::CostCoefficients& c);
+/// The unit; `inShape` is the shape of the tokens it reads (after a flatten: the producer's), a
+/// sliding window in front (swu::needed) makes it read windows. weightReuse > 0: weights stream
+/// from DRAM, one pass per weightReuse output pixels (a second port, Pass need).
+EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe, int64_t simd, hw::PeKind kind,
+                  hw::MemKind mem, int64_t weightReuse);
+hw::Resources resources(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind, hw::MemKind mem,
+                        int64_t weightReuse, const config::HardwareConfig& h);
+hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const config::HardwareConfig& h);
+} // namespace mac
+
+/// Sliding-window units in front of a conv's MAC unit (line buffer, windows out).
+namespace swu {
+/// A conv with a kernel larger than 1x1, a stride or padding (a 1x1 stride-1 conv and an fc read pixels).
+bool needed(const graph::Layer& l);
+/// The unit in front of `consumer` (the layer's MAC unit): it emits as many window elements per
+/// cycle as the consumer takes; beyond C that is several pixels of the window per cycle (FINN's
+/// parallel-window mode), up to the whole window.
+EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const EngineSpec& consumer);
+hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c);
+/// Line buffer in pixels (shared with the window pooling unit).
+int64_t lineBufferPixels(const graph::Layer& l, const graph::Shape& in);
+} // namespace swu
+
+/// Window pooling (maxpool, avgpool) and global average pooling, PE channels per cycle.
+namespace pool {
+int64_t maxPe(const graph::Layer& l);
+int64_t cycles(const graph::Layer& l, int64_t pe);
+EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe);
+hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c);
+} // namespace pool
+
+/// Element-wise engines, PE channels per cycle: add, concat, quantizer (thresholds) and the fork
+/// that duplicates a stream for several consumers.
+namespace elementwise {
+int64_t maxPe(const graph::Layer& l);
+int64_t cycles(const graph::Layer& l, int64_t pe);
+EngineSpec engine(const graph::Layer& l, const std::vector<graph::Shape>& inputs, int64_t pe);
+/// A fork of a tensor of `channels` x `pixels` as fast as its producer delivers (producerOutCost
+/// cycles per token): the smallest PE that keeps up.
+EngineSpec fork(const std::string& tensor, int64_t channels, int64_t pixels, int64_t producerOutCost);
+/// `bits`: the width of one channel of the engine's output.
+hw::Resources resources(const EngineSpec& e, int bits, const hw::CostCoefficients& c);
+} // namespace elementwise
+
+/// Label select (top-k) with PE comparator lanes.
+namespace labelselect {
+int64_t maxPe(const graph::Layer& l); // the class scores
+/// Scans the frame's tokens (ceil(C_token / PE) cycles each; one token of C scores after a fc),
+/// then writes the k indices one per cycle (finn-hlslib's LabelSelect_Batch).
+int64_t cycles(const graph::Layer& l, int64_t pe);
+EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe);
+hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c);
+} // namespace labelselect
+
+/// DMA engines: the input and output DMA (I/O port width, DRAM) and the weight streamer of a MAC
+/// unit whose weights live in DRAM.
+namespace dma {
+EngineSpec input(const graph::Layer& l, const config::IoConfig& io);
+EngineSpec output(const graph::Layer& l, const graph::Shape& inShape, const config::IoConfig& io);
+/// The streamer feeding `mac`'s weight port: one token (all weights) per pass.
+EngineSpec weightStreamer(const EngineSpec& mac);
+/// Cycles per frame: the port rate, and at least the frame's DRAM bytes at `dramBytesPerCycle`.
+int64_t cycles(const EngineSpec& e, double dramBytesPerCycle);
+hw::Resources resources(const hw::CostCoefficients& c);
+} // namespace dma
+
+/// Whether a layer is mapped with a sliding-window unit in front of its MAC unit (swu::needed).
+inline bool hasSlidingWindow(const graph::Layer& l) { return swu::needed(l); }
+
+/// Layers folded by PE alone (pooling, element-wise, label select), by the layer's family: the
+/// largest PE (0 for layers of other families), the PE without a mapping entry, and the closed form.
+int64_t maxLanes(const graph::Layer& l);
+int64_t defaultLanes(const graph::Layer& l);
+int64_t lanesCycles(const graph::Layer& l, int64_t pe);
+
+} // namespace mpsim::sched

@@ -1,0 +1,74 @@
+// DMA engines: input and output DMA, weight streamer. Spec, closed form (port and DRAM), resources.
+#include <algorithm>
+#include <cmath>
+
+#include "mpsim/common/Math.hpp"
+#include "mpsim/sched/Engines.hpp"
+
+namespace mpsim::sched {
+
+namespace dma {
+
+EngineSpec input(const graph::Layer& l, const config::IoConfig& io) {
+  EngineSpec e;
+  e.name = l.name;
+  e.layer = l.name;
+  e.kind = EngineKind::InputDma;
+  e.out_tokens_per_frame = l.out_shape.pixels();
+  const int64_t bitsPerToken = l.out_shape.c * l.out.bits;
+  e.out_cost = ceilDiv(bitsPerToken, int64_t(io.in_bits_per_cycle));
+  e.bytes_per_token = ceilDiv(bitsPerToken, int64_t(8));
+  e.bytes_per_frame = ceilDiv(bitsPerToken * l.out_shape.pixels(), int64_t(8));
+  e.latency = 1;
+  e.pe = io.in_bits_per_cycle;
+  return e;
+}
+
+EngineSpec output(const graph::Layer& l, const graph::Shape& inShape, const config::IoConfig& io) {
+  EngineSpec e;
+  e.name = l.name;
+  e.layer = l.name;
+  e.kind = EngineKind::OutputDma;
+  const int64_t bitsPerToken = inShape.c * l.in.bits;
+  PortSpec p;
+  p.tokens_per_frame = inShape.pixels();
+  p.read_cost = ceilDiv(bitsPerToken, int64_t(io.out_bits_per_cycle));
+  e.in.push_back(p);
+  e.out_tokens_per_frame = 1;
+  e.bytes_per_token = ceilDiv(bitsPerToken, int64_t(8));
+  e.bytes_per_frame = ceilDiv(bitsPerToken * inShape.pixels(), int64_t(8));
+  e.pe = io.out_bits_per_cycle;
+  return e;
+}
+
+EngineSpec weightStreamer(const EngineSpec& mac) {
+  EngineSpec w;
+  w.name = mac.layer + ".weights";
+  w.layer = mac.layer;
+  w.kind = EngineKind::WeightStreamer;
+  w.out_tokens_per_frame = mac.in.at(1).tokens_per_frame;
+  w.bytes_per_token = ceilDiv(mac.weight_bits, int64_t(8));
+  w.bytes_per_frame = w.bytes_per_token * w.out_tokens_per_frame;
+  w.out_cost = 0;
+  w.latency = 0;
+  return w;
+}
+
+int64_t cycles(const EngineSpec& e, double dramBytesPerCycle) {
+  int64_t port = 0;
+  if (e.kind == EngineKind::InputDma) port = e.out_tokens_per_frame * e.out_cost;
+  if (e.kind == EngineKind::OutputDma) port = e.in[0].tokens_per_frame * e.in[0].read_cost;
+  const int64_t dram = int64_t(std::ceil(double(e.bytes_per_frame) / dramBytesPerCycle));
+  return std::max(port, dram);
+}
+
+hw::Resources resources(const hw::CostCoefficients& c) {
+  hw::Resources r;
+  r.lut = c.dma_lut;
+  r.ff = c.dma_ff;
+  return r;
+}
+
+} // namespace dma
+
+} // namespace mpsim::sched

@@ -1,0 +1,56 @@
+// Sliding-window units (line buffer in front of a conv's MAC unit): spec, closed form, resources.
+#include <algorithm>
+
+#include "mpsim/common/Math.hpp"
+#include "mpsim/sched/Engines.hpp"
+
+namespace mpsim::sched::swu {
+
+bool needed(const graph::Layer& l) {
+  return l.kind == graph::LayerKind::Conv &&
+         (l.kh > 1 || l.kw > 1 || l.stride_h > 1 || l.stride_w > 1 || l.pad_h > 0 || l.pad_w > 0);
+}
+
+// Line buffer in pixels: the (K_h-1) dilated rows plus K_w pixels that one window spans (the
+// minimum with which every window can form), plus one more row so that reading the next pixels
+// overlaps the emission of the current window (FINN's sliding-window units keep ceil(K/S)+1 row
+// blocks for the same reason). With only the minimum, each window waits for its own release.
+int64_t lineBufferPixels(const graph::Layer& l, const graph::Shape& in) {
+  return int64_t((l.kh - 1) * l.dil_h) * in.w + int64_t((l.kw - 1) * l.dil_w) + 1 + in.w;
+}
+
+EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const EngineSpec& consumer) {
+  const int64_t kk = int64_t(l.kh) * l.kw;
+  // Window elements per cycle: the consumer's SIMD (a VVU takes PE channels of SIMD window positions).
+  const int64_t consumerSimd = l.isDepthwise() ? consumer.pe * consumer.simd : consumer.simd;
+  EngineSpec s;
+  s.name = l.name + ".swu";
+  s.layer = l.name;
+  s.kind = EngineKind::Swu;
+  s.simd = std::min<int64_t>(consumerSimd, kk * inShape.c);
+  s.geom = WindowGeom{inShape.h, inShape.w, l.out_shape.h, l.out_shape.w, l.kh, l.kw, l.stride_h, l.stride_w,
+                      l.pad_h, l.pad_w, l.dil_h, l.dil_w};
+  PortSpec p;
+  p.tokens_per_frame = inShape.pixels();
+  p.read_cost = ceilDiv(inShape.c, std::min<int64_t>(s.simd, inShape.c));
+  p.need = NeedKind::Window;
+  p.capacity = lineBufferPixels(l, inShape);
+  s.in.push_back(p);
+  s.out_tokens_per_frame = l.out_shape.pixels();
+  s.out_cost = ceilDiv(kk * inShape.c, s.simd);
+  s.tail = s.out_cost;
+  s.latency = 1;
+  s.closed_form_cycles = std::max(p.tokens_per_frame * p.read_cost, s.out_tokens_per_frame * s.out_cost);
+  return s;
+}
+
+hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c) {
+  const int a = l.in.bits;
+  const int64_t ch = l.stream_in.c;
+  const int64_t word = std::min<int64_t>(e.simd, ch);
+  hw::Resources r = hw::engineResources(e.simd * a, c);
+  r += hw::bufferResources(e.in[0].capacity * ceilDiv(ch, word), word * a, c);
+  return r;
+}
+
+} // namespace mpsim::sched::swu
