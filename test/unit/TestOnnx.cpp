@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include "FuncTestUtil.hpp"
 #include "TempDir.hpp"
+#include "io/onnx/OpTable.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/config/FinnFolding.hpp"
 #include "mpsim/func/Kernels.hpp"
@@ -515,6 +517,51 @@ TEST_CASE("onnx: precise errors", "[unit][onnx]") {
     g.m(1, node("Relu", {"a"}, {"y"}, "n3"));
     e = errorOf(model(g));
     CHECK(e.find("is part of a cycle") != std::string::npos);
+  }
+}
+
+TEST_CASE("onnx: the dispatch table is the operator list of the errors and of docs/onnx-import.md", "[unit][onnx]") {
+  const auto ops = io::onnx_import::supportedOps();
+  const std::string text = io::onnx_import::supportedOpsText();
+  REQUIRE(ops.size() > 40);
+  // Both errors give the table's list.
+  Pb g;
+  g.m(11, valueInfo("x", {1, 4}));
+  g.m(12, valueInfo("y", {1, 4}));
+  g.m(1, node("Sin", {"x"}, {"y"}, "sine"));
+  CHECK(errorOf(model(g)) == "t.onnx: node 'sine' (Sin): unsupported operator; supported: " + text);
+  Pb g2;
+  g2.m(11, valueInfo("x", {1, 4}));
+  g2.m(12, valueInfo("y", {1, 4}));
+  g2.m(5, floatTensor("c", {4}, 1.0f));
+  g2.m(1, node("Cos", {"c"}, {"y"}, "cosine"));
+  CHECK(errorOf(model(g2)) == "t.onnx: node 'cosine' (Cos): unsupported on constant inputs; supported: " + text);
+  // The words of the list are the table's listed op types (and the words around them).
+  std::set<std::string> words;
+  std::string w;
+  for (char ch : text + " ") {
+    if (std::isalnum(static_cast<unsigned char>(ch))) w += ch;
+    else if (!w.empty()) words.insert(w), w.clear();
+  }
+  std::map<std::string, bool> listed;
+  for (const auto& o : ops) {
+    INFO(o.op);
+    CHECK(listed.emplace(o.op, o.listed).second); // one row per op type
+    if (o.listed) CHECK(words.count(o.op) == 1);
+  }
+  for (const auto& x : words) {
+    INFO(x);
+    const bool prose = x == "and" || x == "the" || x == "FINN" || x == "fpgadataflow" || x == "nodes";
+    CHECK((prose || (listed.count(x) && listed[x])));
+  }
+  // docs/onnx-import.md, "Supported operators", names every op type of the table.
+  const std::string doc = readFile(std::string(MPSIM_SOURCE_DIR) + "/docs/onnx-import.md");
+  const size_t from = doc.find("## Supported operators"), to = doc.find("\n## ", from + 1);
+  REQUIRE(from != std::string::npos);
+  const std::string section = doc.substr(from, to == std::string::npos ? std::string::npos : to - from);
+  for (const auto& o : ops) {
+    INFO(o.op);
+    CHECK(section.find("`" + o.op + "`") != std::string::npos);
   }
 }
 
