@@ -1,7 +1,11 @@
 #include "mpsim/sim/Dram.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
+#include <new>
 
 #include <spdlog/spdlog.h>
 
@@ -11,11 +15,7 @@ Dram::Dram(sc_core::sc_module_name name, const DramTiming& timing)
     : sc_module(name), socket("socket"), m_timing(timing), m_used(size_t(std::max(1, timing.channels))) {
   for (auto& u : m_used) u.denseCap = kDenseBuckets / m_used.size();
   socket.register_b_transport(this, &Dram::b_transport);
-}
-
-void Dram::nameInitiator(int id, const std::string& name) {
-  if (m_stats.size() <= size_t(id)) m_stats.resize(size_t(id) + 1);
-  m_stats[size_t(id)].name = name;
+  socket.register_transport_dbg(this, &Dram::transport_dbg);
 }
 
 // Sets bucket b of the run-length coded part to `used`, splitting the run that holds it.
@@ -101,6 +101,55 @@ uint64_t Dram::transfer(int channel, uint64_t t, uint64_t bytes) {
   return uint64_t(std::ceil(cur - 1e-9));
 }
 
+bool Dram::moveData(tlm::tlm_generic_payload& trans, bool& zero) {
+  unsigned char* data = trans.get_data_ptr();
+  const uint64_t len = trans.get_data_length();
+  if (!data || len == 0) return true; // timing only
+  if (trans.get_byte_enable_ptr() && trans.get_byte_enable_length() > 0) {
+    trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+    return false;
+  }
+  if (trans.get_streaming_width() != 0 && trans.get_streaming_width() < len) {
+    trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
+    return false;
+  }
+  const bool write = trans.is_write();
+  if (!write && !trans.is_read()) return true; // TLM_IGNORE_COMMAND
+  if (m_pages.empty()) { // nothing stored: reads are zeros, writes of zeros store nothing
+    if (!write) {
+      if (!zero) std::memset(data, 0, len);
+      return true;
+    }
+    if (zero || std::all_of(data, data + len, [](unsigned char c) { return c == 0; })) return true;
+  }
+  uint64_t addr = trans.get_address();
+  for (uint64_t done = 0; done < len;) {
+    const uint64_t page = addr / kPageBytes, off = addr % kPageBytes;
+    const uint64_t n = std::min(len - done, kPageBytes - off);
+    auto it = m_pages.find(page);
+    if (write) {
+      if (it == m_pages.end()) {
+        const unsigned char* src = data + done;
+        if (zero || std::all_of(src, src + n, [](unsigned char c) { return c == 0; })) { // zeros: nothing to store
+          done += n;
+          addr += n;
+          continue;
+        }
+        it = m_pages.emplace(page, std::unique_ptr<unsigned char[]>(new unsigned char[kPageBytes]())).first;
+      }
+      std::memcpy(it->second.get() + off, data + done, n);
+    } else if (it == m_pages.end()) {
+      if (!zero) std::memset(data + done, 0, n);
+    } else {
+      std::memcpy(data + done, it->second.get() + off, n);
+      zero = false;
+    }
+    done += n;
+    addr += n;
+  }
+  return true;
+}
+
 void Dram::b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;
   RequestCycle* rc = nullptr;
@@ -108,45 +157,72 @@ void Dram::b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time
   const uint64_t t = rc ? rc->cycle : uint64_t(std::llround(start / m_timing.period));
   const uint64_t addr = trans.get_address();
   const uint64_t bytes = trans.get_data_length();
+  bool zero = rc && rc->zero_data;
+  if (!moveData(trans, zero)) return;
   int channel = int((addr / m_timing.burst_bytes) % uint64_t(m_timing.channels));
   uint64_t done = transfer(channel, t, bytes) + m_timing.latency_cycles;
   spdlog::trace("dram: initiator {} {} {} bytes at cycle {} on channel {}: done {}", id, trans.is_write() ? "write" : "read", bytes, t, channel, done);
-  if (m_stats.size() <= size_t(id)) m_stats.resize(size_t(id) + 1);
-  auto& s = m_stats[size_t(id)];
-  (trans.is_write() ? s.write_bytes : s.read_bytes) += bytes;
-  ++s.requests;
-  if (rc) rc->cycle = done;
+  if (rc) {
+    rc->cycle = done;
+    rc->answered = true;
+    rc->zero_data = zero;
+  }
   const sc_core::sc_time doneAt = m_timing.period * double(done);
   delay = doneAt > sc_core::sc_time_stamp() ? doneAt - sc_core::sc_time_stamp() : sc_core::SC_ZERO_TIME;
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
+unsigned Dram::transport_dbg(int, tlm::tlm_generic_payload& trans) {
+  bool zero = false;
+  if (!moveData(trans, zero)) return 0;
+  trans.set_response_status(tlm::TLM_OK_RESPONSE);
+  return trans.get_data_ptr() ? trans.get_data_length() : 0;
+}
+
+void DramPort::Free::operator()(unsigned char* p) const { std::free(p); }
+
+DramPort::~DramPort() {
+  if (m_trans.get_extension<RequestCycle>() == &m_rc) m_trans.clear_extension(&m_rc);
+}
+
+void DramPort::setup(tlm::tlm_initiator_socket<>& socket, uint64_t base, sc_core::sc_time period, uint64_t maxBytes) {
+  m_socket = &socket;
+  m_base = base;
+  m_period = period;
+  m_data.reset(static_cast<unsigned char*>(std::calloc(std::max<uint64_t>(1, maxBytes), 1)));
+  if (!m_data) throw std::bad_alloc();
+  m_trans.set_data_ptr(m_data.get());
+  m_trans.set_byte_enable_ptr(nullptr);
+  m_trans.set_byte_enable_length(0);
+  m_trans.set_dmi_allowed(false);
+}
+
 uint64_t DramPort::access(bool write, uint64_t addr, uint64_t bytes, uint64_t t) {
-  tlm::tlm_generic_payload trans;
-  trans.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-  trans.set_address(base + addr);
-  trans.set_data_ptr(nullptr); // timing only: no data moves through the DRAM model
-  trans.set_data_length(unsigned(bytes));
-  trans.set_streaming_width(unsigned(bytes));
-  trans.set_byte_enable_ptr(nullptr);
-  trans.set_dmi_allowed(false);
-  trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  const sc_core::sc_time at = period * double(t);
+  m_trans.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  m_trans.set_address(m_base + addr);
+  m_trans.set_data_ptr(m_data.get());
+  m_trans.set_data_length(unsigned(bytes));
+  m_trans.set_streaming_width(unsigned(bytes));
+  m_trans.set_byte_enable_ptr(nullptr);
+  m_trans.set_dmi_allowed(false);
+  m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  const sc_core::sc_time at = m_period * double(t);
   if (at > sc_core::sc_time_stamp()) sc_core::wait(at - sc_core::sc_time_stamp());
-  RequestCycle rc;
-  rc.cycle = t;
-  trans.set_extension(&rc);
-  // The extension lives on this stack frame: detach it however b_transport returns (an exception
-  // would otherwise let the payload's destructor free it).
-  struct Detach {
-    tlm::tlm_generic_payload& p;
-    RequestCycle* e;
-    ~Detach() { p.clear_extension(e); }
-  } detach{trans, &rc};
+  m_rc.cycle = t;
+  m_rc.answered = false;
+  m_rc.zero_data = m_zero;
+  m_trans.set_extension(&m_rc);
+  const sc_core::sc_time before = sc_core::sc_time_stamp();
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-  (*socket)->b_transport(trans, delay);
-  if (trans.is_response_error()) SC_REPORT_ERROR("mpsim/dram", "DRAM access failed");
-  return rc.cycle;
+  (*m_socket)->b_transport(m_trans, delay);
+  if (m_trans.is_response_error()) SC_REPORT_ERROR("mpsim/dram", "DRAM access failed");
+  (write ? m_stats.write_bytes : m_stats.read_bytes) += bytes;
+  ++m_stats.requests;
+  m_zero = m_rc.answered && m_rc.zero_data;
+  if (m_rc.answered) return m_rc.cycle;
+  // A plain target: the request took the time spent in b_transport plus the annotated delay.
+  const double cycles = (sc_core::sc_time_stamp() - before + delay) / m_period;
+  return t + uint64_t(std::ceil(cycles - 1e-9));
 }
 
 } // namespace mpsim::sim

@@ -261,11 +261,22 @@ uint64_t ceilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 } // namespace
 
 DramInitiator::DramInitiator(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-                             std::vector<Stream*> inputs, std::vector<Stream*> outputs, uint64_t addressBase)
-    : EngineBase(n, spec, ctx, std::move(inputs), std::move(outputs)), socket("socket") {
-  m_port.socket = &socket;
-  m_port.base = addressBase;
-  m_port.period = ctx.period;
+                             std::vector<Stream*> inputs, std::vector<Stream*> outputs,
+                             tlm::tlm_initiator_socket<>& socket, uint64_t addressBase)
+    : EngineBase(n, spec, ctx, std::move(inputs), std::move(outputs)) {
+  m_port.setup(socket, addressBase, ctx.period, maxBurstBytes());
+}
+
+uint64_t DramInitiator::maxBurstBytes() const {
+  // DMAs move frames, weight streamers passes, in bursts of at most burst_bytes.
+  const int64_t unit = m_spec.kind == sched::EngineKind::WeightStreamer ? m_spec.bytes_per_token : m_spec.bytes_per_frame;
+  return std::min<uint64_t>(m_ctx.burst_bytes, uint64_t(std::max<int64_t>(1, unit)));
+}
+
+DramInitiatorStats DramInitiator::dramStats() const {
+  DramInitiatorStats s = m_port.stats();
+  s.name = m_spec.name;
+  return s;
 }
 
 DramInitiator::Bursts::Bursts(uint64_t bytesPerFrame, uint64_t burstBytes)
@@ -280,8 +291,8 @@ uint64_t DramInitiator::issue(Bursts& q, bool write, uint64_t rq) {
 }
 
 InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-                   std::vector<Stream*> outputs, uint64_t addressBase)
-    : DramInitiator(n, spec, ctx, {}, std::move(outputs), addressBase) {
+                   std::vector<Stream*> outputs, tlm::tlm_initiator_socket<>& socket, uint64_t addressBase)
+    : DramInitiator(n, spec, ctx, {}, std::move(outputs), socket, addressBase) {
   SC_THREAD(run);
 }
 
@@ -321,8 +332,8 @@ void InputDma::run() {
 // ---------------------------------------------------------------------------------------------
 
 OutputDma::OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-                     std::vector<Stream*> inputs, uint64_t addressBase)
-    : DramInitiator(n, spec, ctx, std::move(inputs), {}, addressBase) {
+                     std::vector<Stream*> inputs, tlm::tlm_initiator_socket<>& socket, uint64_t addressBase)
+    : DramInitiator(n, spec, ctx, std::move(inputs), {}, socket, addressBase) {
   SC_THREAD(run);
 }
 
@@ -376,13 +387,15 @@ void OutputDma::run() {
     lastDone = frameEnd;
   }
   m_state = EngineState::Done;
+  m_allDone.notify(sc_core::SC_ZERO_TIME);
 }
 
 // ---------------------------------------------------------------------------------------------
 
 WeightStreamer::WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-                               std::vector<Stream*> outputs, uint64_t addressBase)
-    : DramInitiator(n, spec, ctx, {}, std::move(outputs), addressBase) {
+                               std::vector<Stream*> outputs, tlm::tlm_initiator_socket<>& socket,
+                               uint64_t addressBase)
+    : DramInitiator(n, spec, ctx, {}, std::move(outputs), socket, addressBase) {
   SC_THREAD(run);
 }
 

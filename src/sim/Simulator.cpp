@@ -13,15 +13,14 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
-#include "mpsim/sim/Dram.hpp"
 #include "mpsim/func/Npy.hpp"
+#include "mpsim/sim/Dram.hpp"
 #include "mpsim/sim/Engine.hpp"
 #include "mpsim/sim/Isolated.hpp"
 
 #include <cstdio>
 
 namespace mpsim::sim {
-using sched::EngineKind;
 
 SimOptions simOptions(const config::RunConfig& cfg) {
   SimOptions o;
@@ -59,56 +58,6 @@ void checkSimulatable(const sched::Mapping& m, const config::RunConfig& cfg, con
 
 namespace {
 
-void analyseDeadlock(const sched::Mapping& m, const std::vector<EngineBase*>& engines,
-                     const std::vector<std::unique_ptr<Stream>>& streams, SimResult& r) {
-  Deadlock& d = r.deadlock;
-  d.detected = true;
-  std::map<const Stream*, int> streamId;
-  for (size_t i = 0; i < streams.size(); ++i) streamId[streams[i].get()] = int(i);
-  for (const auto* e : engines) d.cycle = std::max(d.cycle, e->localTime());
-  for (size_t i = 0; i < streams.size(); ++i) {
-    const auto& s = *streams[i];
-    std::string occ = " (" + std::to_string(s.occupancyNow()) + "/" + std::to_string(s.depth()) + ")";
-    if (s.writerWaiting()) d.full_fifos.push_back(s.name() + occ);
-    if (s.readerWaiting()) d.empty_fifos.push_back(s.name() + occ);
-  }
-  // Wait-for graph: an engine waiting on an empty stream waits for its producer; on a full stream,
-  // for its consumer.
-  std::vector<int> next(engines.size(), -1);
-  std::vector<std::string> via(engines.size());
-  for (size_t i = 0; i < engines.size(); ++i) {
-    const EngineBase* e = engines[i];
-    if (e->status() == EngineState::Done) continue;
-    std::string msg = e->spec().name + ": " + e->state();
-    if (Stream* s = e->waitOn(); s && e->status() != EngineState::Running) {
-      const auto& spec = m.streams[size_t(streamId[s])];
-      bool writing = e->waitsForWrite();
-      next[i] = writing ? spec.consumer : spec.producer;
-      via[i] = spec.name + (writing ? " (full)" : " (empty)");
-      msg += " " + spec.name + " (" + std::to_string(s->occupancyNow()) + "/" + std::to_string(s->depth()) + ")";
-    }
-    d.messages.push_back(msg);
-  }
-  // Follow waits from every blocked engine until a node repeats: that is the cycle.
-  for (size_t start = 0; start < engines.size() && d.cycle_path.empty(); ++start) {
-    if (next[start] < 0) continue;
-    std::vector<int> seenAt(engines.size(), -1);
-    std::vector<int> path;
-    int cur = int(start);
-    while (cur >= 0 && seenAt[size_t(cur)] < 0) {
-      seenAt[size_t(cur)] = int(path.size());
-      path.push_back(cur);
-      cur = next[size_t(cur)];
-    }
-    if (cur < 0) continue;
-    for (size_t k = size_t(seenAt[size_t(cur)]); k < path.size(); ++k) {
-      d.cycle_path.push_back(engines[size_t(path[k])]->spec().name);
-      d.cycle_path.push_back(via[size_t(path[k])]);
-    }
-    d.cycle_path.push_back(engines[size_t(cur)]->spec().name);
-  }
-}
-
 // The output DMA's pixels as (frames, C, H, W) of the output layer's input (after any flatten).
 void writeOutput(const FunctionalData& d, const sched::Mapping& m, const OutputDma& out, const std::string& path) {
   const graph::Layer& l = d.graph->at(out.spec().layer);
@@ -129,113 +78,47 @@ void writeOutput(const FunctionalData& d, const sched::Mapping& m, const OutputD
 
 } // namespace
 
+AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptions& opt) {
+  AcceleratorParams p;
+  p.frames = opt.frames;
+  p.reference = opt.reference;
+  p.functional = opt.functional;
+  p.clock_mhz = cfg.hardware.clock_mhz;
+  p.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
+  p.dram.channels = cfg.hardware.dram.channels;
+  p.dram.bytes_per_cycle = cfg.hardware.dram.bandwidth_gbps * 1e3 / cfg.hardware.clock_mhz;
+  p.dram.latency_cycles = uint64_t(std::llround(cfg.hardware.dram.latency_ns * cfg.hardware.clock_mhz / 1e3));
+  p.dram.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
+  p.dram.period = p.period();
+  return p;
+}
+
 SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
   auto t0 = std::chrono::steady_clock::now();
-  EngineContext ctx;
-  ctx.frames = opt.frames;
-  ctx.reference = opt.reference;
-  ctx.period = sc_core::sc_time(1000.0 / cfg.hardware.clock_mhz, sc_core::SC_NS);
-  ctx.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
-  ctx.func = opt.functional;
-
-  DramTiming dt;
-  dt.channels = cfg.hardware.dram.channels;
-  dt.bytes_per_cycle = cfg.hardware.dram.bandwidth_gbps * 1e3 / cfg.hardware.clock_mhz;
-  dt.latency_cycles = uint64_t(std::llround(cfg.hardware.dram.latency_ns * cfg.hardware.clock_mhz / 1e3));
-  dt.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
-  dt.period = ctx.period;
-
-  std::vector<std::unique_ptr<Stream>> streams;
-  for (const auto& s : m.streams) {
-    streams.push_back(std::make_unique<Stream>(s.name, s.depth));
-    streams.back()->producer = s.producer;
-    streams.back()->consumer = s.consumer;
-  }
-  auto dram = std::make_unique<Dram>("dram", dt);
-  std::vector<std::unique_ptr<EngineBase>> owned;
-  std::vector<EngineBase*> engines;
-  InputDma* input = nullptr;
-  OutputDma* output = nullptr;
-  int initiators = 0;
-  for (size_t i = 0; i < m.engines.size(); ++i) {
-    const auto& e = m.engines[i];
-    std::vector<Stream*> ins, outs;
-    for (const auto& p : e.in) ins.push_back(streams.at(size_t(p.stream)).get());
-    for (int s : e.out) outs.push_back(streams.at(size_t(s)).get());
-    std::string modName = "e" + std::to_string(i); // SystemC names cannot hold the '.' of layer names
-    uint64_t base = uint64_t(initiators) << 40;
-    DramInitiator* initiator = nullptr;
-    switch (e.kind) {
-    case EngineKind::InputDma:
-      initiator = new InputDma(modName.c_str(), e, ctx, outs, base);
-      if (!input) input = static_cast<InputDma*>(initiator);
-      break;
-    case EngineKind::OutputDma:
-      initiator = new OutputDma(modName.c_str(), e, ctx, ins, base);
-      if (!output) output = static_cast<OutputDma*>(initiator);
-      break;
-    case EngineKind::WeightStreamer:
-      initiator = new WeightStreamer(modName.c_str(), e, ctx, outs, base);
-      break;
-    default:
-      owned.emplace_back(new DataflowEngine(modName.c_str(), e, ctx, ins, outs));
-      break;
-    }
-    if (initiator) {
-      initiator->socket.bind(dram->socket);
-      dram->nameInitiator(initiators++, e.name);
-      owned.emplace_back(initiator);
-    }
-    engines.push_back(owned.back().get());
-  }
-  if (!input || !output) throw std::runtime_error("the mapping has no input or no output DMA");
+  const AcceleratorParams params = acceleratorParams(cfg, opt);
+  auto acc = std::make_unique<Accelerator>("accelerator", m, params);
 
   // Run in slices of simulated time, so an interrupt is noticed and the time limit enforced while
   // the design runs. A slice ends early when no activity is left; the kernel jumps over idle time.
   {
-    const uint64_t limit = maxSimulatedCycles(cfg.hardware.clock_mhz);
-    const sc_core::sc_time slice = ctx.period * 1e6;
+    const uint64_t limit = maxSimulatedCycles(params.clock_mhz);
+    const sc_core::sc_time period = params.period();
+    const sc_core::sc_time slice = period * 1e6;
     sc_core::sc_start(sc_core::SC_ZERO_TIME); // elaboration and initialisation
     while (sc_core::sc_pending_activity()) {
       sc_core::sc_time step = std::max(slice, sc_core::sc_time_to_pending_activity());
       sc_core::sc_start(step, sc_core::SC_EXIT_ON_STARVATION);
       throwIfInterrupted();
-      if (sc_core::sc_time_stamp() / ctx.period > double(limit))
+      if (sc_core::sc_time_stamp() / period > double(limit))
         throw LoadError("the simulation passed the simulator's limit of " + std::to_string(limit) +
-                        " cycles at " + num(cfg.hardware.clock_mhz) +
+                        " cycles at " + num(params.clock_mhz) +
                         " MHz before its frames were done; raise the folding or the DRAM bandwidth, or simulate fewer frames");
     }
   }
 
-  SimResult r;
-  r.frames = opt.frames;
-  r.mode = opt.reference ? "reference" : "timestamped";
-  r.frame_done = output->frameDone();
-  r.frames_done = int(r.frame_done.size());
-  r.first_input = input->firstRequest();
-  for (auto* e : engines) r.engines.push_back(e->stats());
-  for (size_t i = 0; i < streams.size(); ++i) {
-    StreamStats s;
-    s.name = streams[i]->name();
-    s.depth = streams[i]->depth();
-    s.max_occupancy = streams[i]->maxOccupancy();
-    s.tokens = streams[i]->tokensWritten();
-    s.occupancy_at_end = streams[i]->occupancyNow();
-    s.reader_waiting = streams[i]->readerWaiting();
-    s.writer_waiting = streams[i]->writerWaiting();
-    r.streams.push_back(s);
-  }
-  r.dram = dram->stats();
-  if (opt.functional && !opt.output_npy.empty()) writeOutput(*opt.functional, m, *output, opt.output_npy);
-  bool allDone = true;
-  for (auto* e : engines)
-    if (e->status() != EngineState::Done) allDone = false;
-  if (r.frames_done < r.frames || !allDone) analyseDeadlock(m, engines, streams, r);
+  SimResult r = acc->result();
+  if (opt.functional && !opt.output_npy.empty()) writeOutput(*opt.functional, m, acc->outputDma(), opt.output_npy);
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // Modules are left to the process: SystemC 2.3 does not support destroying an elaborated design.
-  for (auto& o : owned) o.release();
-  dram.release();
-  for (auto& s : streams) s.release();
   return r;
 }
 

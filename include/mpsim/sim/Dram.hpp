@@ -5,15 +5,22 @@
 // concurrent initiators contend for bandwidth without depending on the (decoupled) order in which
 // their requests reach the model, as long as no bucket is saturated. A request completes at
 // (end of its data transfer) + access latency.
+//
+// Data: the model is also a memory. Writes store their bytes in a sparse backing store of 4 KiB
+// pages; reads copy them back, and bytes never written read as zero. A write of zeros to a page that
+// holds nothing allocates nothing, so the accelerator's own traffic (whose payload bytes are zeros,
+// docs/embedding.md) costs no memory. transport_dbg reads and writes the same store without timing.
+// A payload without a data pointer is served for timing only.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
-#include <tlm_utils/simple_initiator_socket.h>
 
 #include "mpsim/sim/Result.hpp"
 
@@ -23,26 +30,32 @@ struct DramTiming {
   int channels = 1;
   double bytes_per_cycle = 16; // per channel
   uint64_t latency_cycles = 20;
-  uint64_t burst_bytes = 4096;
+  uint64_t burst_bytes = 4096; // channel interleaving granularity
   sc_core::sc_time period = sc_core::sc_time(5, sc_core::SC_NS);
 };
 
 class Dram : public sc_core::sc_module {
 public:
   static constexpr uint64_t kBucketCycles = 64;
+  static constexpr uint64_t kPageBytes = 4096; // backing store granularity
   tlm_utils::multi_passthrough_target_socket<Dram> socket;
 
   Dram(sc_core::sc_module_name name, const DramTiming& timing);
-  /// Registers an initiator name for socket index `id` (statistics).
-  void nameInitiator(int id, const std::string& name);
-  std::vector<DramInitiatorStats> stats() const { return m_stats; }
   const DramTiming& timing() const { return m_timing; }
 
   /// Cycle at which `bytes` requested at cycle t on `channel` have been transferred (no latency).
   uint64_t transfer(int channel, uint64_t t, uint64_t bytes);
+  /// Pages of the backing store that hold data (written with a non-zero byte).
+  std::size_t storedPages() const { return m_pages.size(); }
 
 private:
   void b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  unsigned transport_dbg(int id, tlm::tlm_generic_payload& trans);
+  /// Copies the payload's data to or from the backing store; false (and an error response) when
+  /// the payload asks for what the store does not support (byte enables, streaming width).
+  /// `zero`: the data buffer holds only zeros (zeros need not be written into it); false on return
+  /// when it may not any more.
+  bool moveData(tlm::tlm_generic_payload& trans, bool& zero);
 
   /// Bytes used per bucket of one channel. The first buckets (kDenseBuckets over all channels) are a
   /// plain array, fast for the usual designs; later ones are run-length coded: [start, end) buckets
@@ -63,29 +76,64 @@ private:
 
   DramTiming m_timing;
   std::vector<Usage> m_used; // per channel
-  std::vector<DramInitiatorStats> m_stats;
+  std::unordered_map<uint64_t, std::unique_ptr<unsigned char[]>> m_pages; // page index -> kPageBytes
 };
 
-/// Carries the initiator's local time (cycle) of a request and, on return, its completion cycle.
-/// Decoupled initiators can be ahead of the kernel's time, or behind it, which an annotated delay
-/// (never negative) cannot express.
+/// A timing-only extension: carries the initiator's local time (cycle) of a request and, on return,
+/// its completion cycle. Decoupled initiators can be ahead of the kernel's time, or behind it, which
+/// an annotated delay (never negative) cannot express. A target that models cycles (sim::Dram) sets
+/// `cycle` to the completion cycle and `answered` to true; a plain target may ignore the extension:
+/// the initiator then takes completion = request cycle + (time spent in b_transport + the annotated
+/// delay), rounded up to whole cycles.
+/// `zero_data` is a speed hint: on the way in, the payload's data buffer holds only zeros; on the
+/// way back (answered requests only), it still does. A target may then skip writing zeros into it
+/// (sim::Dram does, for a read of memory never written); one that ignores the hint loses nothing.
 struct RequestCycle : tlm::tlm_extension<RequestCycle> {
   uint64_t cycle = 0;
+  bool answered = false;
+  bool zero_data = false;
   tlm::tlm_extension_base* clone() const override { return new RequestCycle(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override {
-    cycle = static_cast<const RequestCycle&>(other).cycle;
+    const auto& o = static_cast<const RequestCycle&>(other);
+    cycle = o.cycle;
+    answered = o.answered;
+    zero_data = o.zero_data;
   }
 };
 
-/// Initiator-side helper: issues one burst read or write at cycle t and returns its completion
-/// cycle. It first waits in the kernel until t (when t is ahead of the kernel), so that requests
-/// of different initiators reach the DRAM in about the order of their times.
+/// Initiator-side helper of one DMA or weight streamer: issues one burst read or write at cycle t
+/// through a socket and returns its completion cycle. It first waits in the kernel until t (when t
+/// is ahead of the kernel), so that requests of different initiators reach the memory in about the
+/// order of their times. The payload, its RequestCycle extension and a data buffer of the largest
+/// burst the initiator issues are allocated once, so a transaction costs no heap allocation. The
+/// buffer's bytes are not the network's data: reads land in it and are discarded, writes send it
+/// (zeros, unless the target wrote into it).
 class DramPort {
 public:
-  tlm_utils::simple_initiator_socket<DramPort>* socket = nullptr;
-  uint64_t base = 0;
-  sc_core::sc_time period;
+  DramPort() = default;
+  ~DramPort();
+  DramPort(const DramPort&) = delete;
+  DramPort& operator=(const DramPort&) = delete;
+
+  /// Sets where requests go: `socket`, at addresses base + offset, for bursts of up to maxBytes.
+  void setup(tlm::tlm_initiator_socket<>& socket, uint64_t base, sc_core::sc_time period, uint64_t maxBytes);
   uint64_t access(bool write, uint64_t addr, uint64_t bytes, uint64_t t);
+  uint64_t base() const { return m_base; }
+  /// Bytes and requests issued so far (name left empty).
+  const DramInitiatorStats& stats() const { return m_stats; }
+
+private:
+  struct Free {
+    void operator()(unsigned char* p) const;
+  };
+  tlm::tlm_initiator_socket<>* m_socket = nullptr;
+  uint64_t m_base = 0;
+  sc_core::sc_time m_period;
+  std::unique_ptr<unsigned char[], Free> m_data; // calloc'ed: untouched pages cost no memory
+  bool m_zero = true; // m_data holds only zeros (RequestCycle::zero_data)
+  RequestCycle m_rc;
+  tlm::tlm_generic_payload m_trans;
+  DramInitiatorStats m_stats;
 };
 
 } // namespace mpsim::sim

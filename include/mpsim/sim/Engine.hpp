@@ -20,7 +20,7 @@
 #include <vector>
 
 #include <systemc>
-#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm>
 
 #include "mpsim/sched/Mapping.hpp"
 #include "mpsim/sim/Dram.hpp"
@@ -134,12 +134,18 @@ private:
   std::unique_ptr<TokenFunction> m_fn; // functional mode
 };
 
-/// An engine that is also a TLM initiator of the DRAM (its own address region at addressBase).
+/// An engine that is also a TLM initiator of the memory: its requests go through `socket` (the
+/// Accelerator's), at addresses in its own region [addressBase, addressBase + region size).
 class DramInitiator : public EngineBase {
 public:
-  tlm_utils::simple_initiator_socket<DramPort> socket;
   DramInitiator(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-                std::vector<Stream*> inputs, std::vector<Stream*> outputs, uint64_t addressBase);
+                std::vector<Stream*> inputs, std::vector<Stream*> outputs, tlm::tlm_initiator_socket<>& socket,
+                uint64_t addressBase);
+  /// Bytes and requests issued so far, under the engine's name.
+  DramInitiatorStats dramStats() const;
+  uint64_t addressBase() const { return m_port.base(); }
+  /// The largest burst this initiator issues (its data buffer's size).
+  uint64_t maxBurstBytes() const;
 
 protected:
   /// Frames moved through DRAM in bursts of burst_bytes (a frame's last burst may be partial), with
@@ -168,7 +174,7 @@ class InputDma : public DramInitiator {
 public:
   SC_HAS_PROCESS(InputDma);
   InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-           std::vector<Stream*> outputs, uint64_t addressBase);
+           std::vector<Stream*> outputs, tlm::tlm_initiator_socket<>& socket, uint64_t addressBase);
   uint64_t firstRequest() const { return m_firstRequest; }
 
 private:
@@ -182,8 +188,11 @@ class OutputDma : public DramInitiator {
 public:
   SC_HAS_PROCESS(OutputDma);
   OutputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-            std::vector<Stream*> inputs, uint64_t addressBase);
+            std::vector<Stream*> inputs, tlm::tlm_initiator_socket<>& socket, uint64_t addressBase);
   const std::vector<uint64_t>& frameDone() const { return m_frameDone; }
+  /// Notified (delta) when the last frame's last burst has been issued (it completes at
+  /// frameDone().back()).
+  const sc_core::sc_event& allDone() const { return m_allDone; }
   /// Functional mode: the values of every token taken, frame after frame (C values per pixel).
   const std::vector<Payload>& collected() const { return m_collected; }
 
@@ -191,6 +200,7 @@ private:
   void run();
   std::vector<uint64_t> m_frameDone;
   std::vector<Payload> m_collected;
+  sc_core::sc_event m_allDone;
 };
 
 /// Streams a layer's weights from DRAM, one pass (all weights) per token, into a weight buffer.
@@ -198,7 +208,7 @@ class WeightStreamer : public DramInitiator {
 public:
   SC_HAS_PROCESS(WeightStreamer);
   WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-                 std::vector<Stream*> outputs, uint64_t addressBase);
+                 std::vector<Stream*> outputs, tlm::tlm_initiator_socket<>& socket, uint64_t addressBase);
 
 private:
   void run();

@@ -1,9 +1,10 @@
 #pragma once
-// Elaborates the engines and streams of a mapping as SystemC modules, runs them for a number of
-// frames and collects what they measured. SystemC 2.3 elaborates one design per process: call
-// simulate() once per process, or simulateIsolated() to run it in a child process.
+// Elaborates the engines and streams of a mapping as SystemC modules (sim::Accelerator), runs them
+// for a number of frames and collects what they measured. SystemC 2.3 elaborates one design per
+// process: call simulate() once per process, or simulateIsolated() to run it in a child process.
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sim/Accelerator.hpp"
 #include "mpsim/sim/Result.hpp"
 
 namespace mpsim::sim {
@@ -21,6 +22,10 @@ struct SimOptions {
 
 SimOptions simOptions(const config::RunConfig& cfg);
 
+/// The Accelerator's parameters of a run: frames, mode and functional data from `opt`; clock, DRAM
+/// timing and burst size from `cfg` (units converted: cycles, bytes per cycle).
+AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptions& opt);
+
 /// The longest simulation this model can run (cycles at clockMhz): SystemC's time (64-bit
 /// picoseconds) and the engines' 64-bit cycle counters must not overflow. 2^50 cycles, less at
 /// very slow clocks.
@@ -30,9 +35,10 @@ uint64_t maxSimulatedCycles(double clockMhz);
 /// frame plus pipeline fill and DRAM latency, exceeds maxSimulatedCycles, naming the numbers.
 void checkSimulatable(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt);
 
-/// Runs the simulation in this process (once per process). It runs in slices of simulated time and
-/// throws Interrupted between slices when SIGINT / SIGTERM arrived (common/FileIo.hpp), and
-/// LoadError when the simulated time passes maxSimulatedCycles.
+/// Runs the simulation in this process (once per process): an Accelerator of the mapping with the
+/// internal DRAM model, sc_start in slices of simulated time; throws Interrupted between slices when
+/// SIGINT / SIGTERM arrived (common/FileIo.hpp), and LoadError when the simulated time passes
+/// maxSimulatedCycles. Writes opt.output_npy in functional mode.
 SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt);
 
 /// Runs simulate() in a forked child and returns its result (any number of times per process).

@@ -1,0 +1,121 @@
+#pragma once
+// The embeddable SystemC top of a mapped design (docs/embedding.md): an sc_module that owns the
+// engines and streams of a sched::Mapping (and, when needed, a DRAM model) and exposes one TLM-2.0
+// initiator socket through which every DMA and weight streamer reads and writes memory, each in its
+// own address region (regions()). Bind `socket` to your interconnect or memory before elaboration
+// ends; left unbound, the Accelerator instantiates sim::Dram and binds it (internalDram()). The
+// caller runs sc_start; result() then holds what the simulation measured (frames, engine, stream
+// and DRAM statistics, the deadlock analysis). sim::simulate() is this module plus the time slices.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sim/Dram.hpp"
+#include "mpsim/sim/Result.hpp"
+
+namespace mpsim::sim {
+
+struct FunctionalData;
+class EngineBase;
+class DramInitiator;
+class InputDma;
+class OutputDma;
+class Stream;
+
+/// What the Accelerator needs beyond the mapping: simulation-side values only (the conversion from
+/// a run configuration is sim::acceleratorParams, Simulator.hpp).
+struct AcceleratorParams {
+  int frames = 4;         // frames the input DMA reads and the output DMA writes
+  bool reference = false; // engines also wait() until their local time before every token
+  double clock_mhz = 200; // the accelerator's clock: one cycle is period()
+  /// The internal DRAM model (used only when the socket is left unbound). Its period is taken
+  /// from clock_mhz.
+  DramTiming dram;
+  uint64_t burst_bytes = 4096; // the largest transaction a DMA or weight streamer issues
+  /// Functional mode (docs/functional.md): tokens carry values; must outlive the Accelerator. Null:
+  /// timing only.
+  const FunctionalData* functional = nullptr;
+
+  sc_core::sc_time period() const { return sc_core::sc_time(1000.0 / clock_mhz, sc_core::SC_NS); }
+};
+
+/// The address region of one memory initiator: [base, base + size).
+struct AddressRegion {
+  std::string engine;   // the engine's name in the mapping (layer name, or layer.weights)
+  std::string module;   // its SystemC module's full name
+  sched::EngineKind kind = sched::EngineKind::InputDma; // InputDma, OutputDma or WeightStreamer
+  uint64_t base = 0, size = 0;
+};
+
+class Accelerator : public sc_core::sc_module {
+public:
+  /// Initiator i (in mapping order) owns addresses [i << kRegionShift, (i + 1) << kRegionShift).
+  static constexpr unsigned kRegionShift = 40;
+  /// All memory traffic of the accelerator. Blocking transport only (b_transport); every payload
+  /// carries a RequestCycle extension (Dram.hpp) that a plain target may ignore.
+  tlm_utils::simple_initiator_socket<Accelerator> socket;
+
+  /// Builds the engines and streams of `mapping` (copied; the functional data must outlive the
+  /// module). Throws std::runtime_error when the mapping has no input or no output DMA.
+  Accelerator(sc_core::sc_module_name name, const sched::Mapping& mapping, const AcceleratorParams& params);
+  ~Accelerator() override;
+
+  const AcceleratorParams& params() const { return m_params; }
+  const sched::Mapping& mapping() const { return m_mapping; }
+  /// One region per DMA and weight streamer, in mapping order (region i at i << kRegionShift).
+  const std::vector<AddressRegion>& regions() const { return m_regions; }
+  /// The region holding `address`, or null.
+  const AddressRegion* regionOf(uint64_t address) const;
+  /// The SystemC module name of an engine (by mapping index): its name with every character other
+  /// than letters, digits and '_' replaced by '_', made unique with a "_<n>" suffix.
+  const std::string& moduleName(std::size_t engine) const { return m_moduleNames.at(engine); }
+
+  /// The DRAM model bound at before_end_of_elaboration when the socket was left unbound; null when
+  /// the user bound the socket (or before elaboration ended).
+  Dram* internalDram() const { return m_dram.get(); }
+  /// Debug access (transport_dbg, no timing) through the socket to whatever it is bound to, e.g. to
+  /// load or inspect memory before or after sc_start (after elaboration). Returns the bytes moved.
+  unsigned debugTransport(tlm::tlm_generic_payload& trans) { return socket->transport_dbg(trans); }
+  /// Notified (delta) when the output DMA has issued the last frame's last write. The initiators are
+  /// decoupled (their local time may run ahead of the kernel's): the write completes at cycle
+  /// result().frame_done.back(), which may be later than sc_time_stamp() at the notification.
+  const sc_core::sc_event& done() const;
+  /// True when every frame has been written to memory.
+  bool finished() const;
+
+  /// What the simulation measured so far: call after sc_start returned. Runs the deadlock analysis
+  /// when frames are missing or an engine has not finished (wall_seconds is left 0).
+  SimResult result() const;
+
+  /// The engines (mapping order) and the output DMA (functional mode: collected output values).
+  const std::vector<std::unique_ptr<EngineBase>>& engines() const { return m_engines; }
+  const OutputDma& outputDma() const { return *m_output; }
+
+private:
+  void before_end_of_elaboration() override;
+
+  sched::Mapping m_mapping;
+  AcceleratorParams m_params;
+  std::vector<std::string> m_moduleNames;
+  std::vector<std::unique_ptr<Stream>> m_streams;
+  std::vector<std::unique_ptr<EngineBase>> m_engines;
+  std::vector<DramInitiator*> m_initiators; // region order
+  std::vector<AddressRegion> m_regions;
+  InputDma* m_input = nullptr;
+  OutputDma* m_output = nullptr;
+  std::unique_ptr<Dram> m_dram;
+};
+
+/// A legal, unique SystemC name for each of `names`: characters other than letters, digits and '_'
+/// become '_'; an empty name becomes "e<i>"; a name already taken (by an earlier one or in
+/// `reserved`) gets "_2", "_3", ... appended.
+std::vector<std::string> legalModuleNames(const std::vector<std::string>& names,
+                                          const std::vector<std::string>& reserved = {});
+
+} // namespace mpsim::sim
