@@ -13,9 +13,6 @@
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/flow/Flow.hpp"
 #include "mpsim/graph/NetworkStats.hpp"
-#include "mpsim/io/NetworkYaml.hpp"
-#include "mpsim/io/OnnxImport.hpp"
-#include "mpsim/io/Overrides.hpp"
 #include "mpsim/report/Compare.hpp"
 #include "mpsim/report/InfoReport.hpp"
 #include "mpsim/report/RunReport.hpp"
@@ -49,42 +46,6 @@ void writeStdout(const std::string& text) {
   if (!std::cout) throw std::runtime_error("cannot write to standard output");
 }
 
-bool isRunConfigFile(const std::string& path) {
-  namespace fs = std::filesystem;
-  fs::path p(path);
-  if (p.extension() != ".yaml" && p.extension() != ".yml") return false;
-  if (!fs::exists(p)) return false;
-  auto doc = io::YamlDoc::loadFile(path);
-  return doc->root["network"].IsDefined();
-}
-
-/// A network for `info`: a run config (its network section), or a zoo name / network YAML plus
-/// --set network.quant... overrides.
-graph::Graph loadNetworkForInfo(const std::string& what, const std::vector<std::string>& sets) {
-  std::shared_ptr<io::YamlDoc> doc;
-  std::string base;
-  if (isRunConfigFile(what)) {
-    doc = io::YamlDoc::loadFile(what);
-    base = std::filesystem::path(what).parent_path().string();
-  } else {
-    doc = io::YamlDoc::loadString("network: {model: \"" + what + "\"}\n", "<command line>");
-  }
-  io::applyOverrides(doc->root, sets);
-  io::Reader root(doc);
-  io::Reader net = root.child("network");
-  std::string model = net.req<std::string>("model");
-  auto rules = io::readQuantRules(net.child("quant"));
-  net.finish();
-  // Only the network section matters here; the rest is validated by `mpsim run`.
-  for (const auto& k : root.keys())
-    if (k != "network") root.accept(k);
-  root.finish();
-  doc->diag.throwIfAny();
-  graph::Graph g = io::loadModel(model, base);
-  graph::applyQuantRules(g, rules);
-  return g;
-}
-
 } // namespace
 
 int cmdInfo(const std::vector<std::string>& args) {
@@ -105,7 +66,7 @@ int cmdInfo(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (vm.count("out") && outFile.empty()) throw UsageError("info: -o needs a file name");
-  graph::Graph g = loadNetworkForInfo(model, sets);
+  graph::Graph g = flow::loadNetwork(model, sets);
   auto stats = graph::computeStats(g);
   std::ostringstream os;
   if (vm.count("json")) os << report::infoJson(stats).dump(2) << "\n";
@@ -159,36 +120,12 @@ int cmdImport(const std::vector<std::string>& args) {
     spdlog::error("import: missing the .onnx model\nusage: {}", usage);
     return kExitUsage;
   }
-  io::OnnxImport imp = io::importOnnx(model);
-  for (const auto& n : imp.notes) spdlog::info("{}", n);
-  std::ostringstream yaml;
-  std::map<std::string, io::LayerParamFiles> params;
-  if (!outFile.empty()) params = io::writeLayerParams(imp.graph, outFile);
-  else if (std::any_of(imp.graph.layers().begin(), imp.graph.layers().end(),
-                       [](const graph::Layer& l) { return l.weight_values || l.threshold_values; }))
-    spdlog::info("the model's integer weights and thresholds are written only with -o (as .npy files next to the YAML)");
-  io::writeNetworkYaml(imp.graph, yaml, params);
-  if (!imp.mapping.empty()) {
-    yaml << "# Folding of the FINN hardware nodes (use under mapping.layers of a run config):\n";
-    for (const auto& h : imp.mapping) {
-      yaml << "#   " << h.layer << ": {";
-      bool first = true;
-      auto field = [&](const char* k, const std::string& v) {
-        yaml << (first ? "" : ", ") << k << ": " << v;
-        first = false;
-      };
-      if (h.pe) field("pe", std::to_string(*h.pe));
-      if (h.simd) field("simd", std::to_string(*h.simd));
-      if (h.ram_style) field("ram_style", *h.ram_style);
-      yaml << "}\n";
-    }
-  }
+  const flow::Imported imp = flow::importModel(model, outFile);
   if (outFile.empty()) {
-    writeStdout(yaml.str());
+    writeStdout(imp.yaml);
   } else {
-    writeFileAtomic(outFile, yaml.str());
-    spdlog::info("wrote {} ({} layers, {} MACs)", outFile, imp.graph.layers().size(),
-                 graph::computeStats(imp.graph).macs);
+    writeFileAtomic(outFile, imp.yaml);
+    spdlog::info("wrote {} ({} layers, {} MACs)", outFile, imp.layers, imp.macs);
   }
   return kExitOk;
 }

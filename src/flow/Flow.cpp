@@ -1,5 +1,6 @@
 #include "mpsim/flow/Flow.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
@@ -8,6 +9,11 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
+#include "mpsim/graph/NetworkStats.hpp"
+#include "mpsim/io/NetworkYaml.hpp"
+#include "mpsim/io/OnnxImport.hpp"
+#include "mpsim/io/Overrides.hpp"
+#include "mpsim/io/YamlReader.hpp"
 #include "mpsim/report/RunReport.hpp"
 #include "mpsim/sched/Scheduler.hpp"
 #include "mpsim/sim/Functional.hpp"
@@ -22,6 +28,72 @@ config::Run load(const std::string& configPath, const std::vector<std::string>& 
 config::Run loadText(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides,
                      const std::string& baseDir) {
   return config::loadRunString(yaml, name, overrides, baseDir);
+}
+
+namespace {
+
+bool isRunConfigFile(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  if (p.extension() != ".yaml" && p.extension() != ".yml") return false;
+  if (!fs::exists(p)) return false;
+  auto doc = io::YamlDoc::loadFile(path);
+  return doc->root["network"].IsDefined();
+}
+
+} // namespace
+
+graph::Graph loadNetwork(const std::string& what, const std::vector<std::string>& sets) {
+  std::shared_ptr<io::YamlDoc> doc;
+  std::string base;
+  if (isRunConfigFile(what)) {
+    doc = io::YamlDoc::loadFile(what);
+    base = std::filesystem::path(what).parent_path().string();
+  } else {
+    doc = io::YamlDoc::loadString("network: {model: \"" + what + "\"}\n", "<command line>");
+  }
+  io::applyOverrides(doc->root, sets);
+  io::Reader root(doc);
+  io::Reader net = root.child("network");
+  std::string model = net.req<std::string>("model");
+  auto rules = io::readQuantRules(net.child("quant"));
+  net.finish();
+  // Only the network section matters here; the rest is validated by `mpsim run`.
+  for (const auto& k : root.keys())
+    if (k != "network") root.accept(k);
+  root.finish();
+  doc->diag.throwIfAny();
+  graph::Graph g = io::loadModel(model, base);
+  graph::applyQuantRules(g, rules);
+  return g;
+}
+
+Imported importModel(const std::string& onnxPath, const std::string& yamlPath) {
+  io::OnnxImport imp = io::importOnnx(onnxPath);
+  for (const auto& n : imp.notes) spdlog::info("{}", n);
+  std::ostringstream yaml;
+  std::map<std::string, io::LayerParamFiles> params;
+  if (!yamlPath.empty()) params = io::writeLayerParams(imp.graph, yamlPath);
+  else if (std::any_of(imp.graph.layers().begin(), imp.graph.layers().end(),
+                       [](const graph::Layer& l) { return l.weight_values || l.threshold_values; }))
+    spdlog::info("the model's integer weights and thresholds are written only with -o (as .npy files next to the YAML)");
+  io::writeNetworkYaml(imp.graph, yaml, params);
+  if (!imp.mapping.empty()) {
+    yaml << "# Folding of the FINN hardware nodes (use under mapping.layers of a run config):\n";
+    for (const auto& h : imp.mapping) {
+      yaml << "#   " << h.layer << ": {";
+      bool first = true;
+      auto field = [&](const char* k, const std::string& v) {
+        yaml << (first ? "" : ", ") << k << ": " << v;
+        first = false;
+      };
+      if (h.pe) field("pe", std::to_string(*h.pe));
+      if (h.simd) field("simd", std::to_string(*h.simd));
+      if (h.ram_style) field("ram_style", *h.ram_style);
+      yaml << "}\n";
+    }
+  }
+  return Imported{yaml.str(), imp.graph.layers().size(), graph::computeStats(imp.graph).macs};
 }
 
 config::RunConfig Design::effectiveConfig() const { return sched::withPlan(run.config, plan); }

@@ -91,15 +91,6 @@ AccWidth accumulatorWidth(const Operand& x, const Operand& w, int64_t length) {
              : AccWidth::Int64;
 }
 
-PoolGeometry PoolGeometry::of(const graph::Layer& l) {
-  PoolGeometry g;
-  g.kh = l.kh; g.kw = l.kw;
-  g.stride_h = l.stride_h; g.stride_w = l.stride_w;
-  g.pad_h = l.pad_h; g.pad_w = l.pad_w;
-  g.dil_h = l.dil_h; g.dil_w = l.dil_w;
-  return g;
-}
-
 ConvGeometry ConvGeometry::of(const graph::Layer& l) {
   ConvGeometry g;
   static_cast<PoolGeometry&>(g) = PoolGeometry::of(l);

@@ -60,6 +60,10 @@ std::string layerKindSpellings() {
   return out;
 }
 
+Window Window::of(const Layer& l) {
+  return Window{l.kh, l.kw, l.stride_h, l.stride_w, l.pad_h, l.pad_w, l.dil_h, l.dil_w};
+}
+
 bool Layer::isDepthwise() const {
   return kind == LayerKind::Conv && groups > 1 && !in_shapes.empty() && groups == in_shapes[0].c &&
          out_channels == in_shapes[0].c;

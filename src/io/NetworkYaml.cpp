@@ -98,8 +98,7 @@ QuantOverride readQuantOverride(Reader& r) {
   o.activations = r.opt<int>("activations", inRangeInt(1, 32));
   o.activations_signed = r.opt<bool>("activations_signed");
   readActivationType(r, o);
-  if (auto wt = r.opt<std::string>("weight_type", oneOf({"signed", "unsigned", "bipolar"})))
-    o.weight_type = parseWeightType(*wt);
+  o.weight_type = r.optEnum("weight_type", graph::kWeightTypeNames);
   o.channels = readChannelSpec(r, "channels");
   o.acc_bits = r.opt<int>("acc_bits", inRangeInt(1, 64));
   return o;
@@ -112,8 +111,7 @@ QuantRules readQuantRules(Reader r) {
   rules.defaults.activations = r.opt<int>("activations", inRangeInt(1, 32));
   rules.defaults.activations_signed = r.opt<bool>("activations_signed");
   readActivationType(r, rules.defaults);
-  if (auto wt = r.opt<std::string>("weight_type", oneOf({"signed", "unsigned", "bipolar"})))
-    rules.defaults.weight_type = parseWeightType(*wt);
+  rules.defaults.weight_type = r.optEnum("weight_type", graph::kWeightTypeNames);
   rules.input_bits = r.opt<int>("input_bits", inRangeInt(1, 32));
   rules.input_signed = r.opt<bool>("input_signed");
   for (const char* key : {"first_layer", "last_layer"}) {
@@ -232,7 +230,7 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   // Network-level defaults for every layer.
   Reader defaults = root.child("defaults");
   QuantOverride def = readQuantOverride(defaults);
-  std::string defRequant = defaults.get<std::string>("requant", "thresholds", oneOf({"none", "thresholds", "scale_shift"}));
+  const Requant defRequant = defaults.getEnum("requant", Requant::Thresholds, graph::kRequantNames);
   defaults.finish();
 
   Reader in = root.child("input");
@@ -410,8 +408,7 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
         l.out.bipolar = o.activations_bipolar ? *o.activations_bipolar
                         : (o.activations || o.activations_signed) ? false
                                                                    : def.activations_bipolar.value_or(false);
-        std::string rq = r.get<std::string>("requant", defRequant, oneOf({"none", "thresholds", "scale_shift"}));
-        l.requant = parseRequant(rq).value_or(Requant::Thresholds);
+        l.requant = r.getEnum("requant", defRequant, graph::kRequantNames);
         if (!l.thresholds_file.empty() && l.kind != LayerKind::Quantizer &&
             !(l.isWeighted() && l.requant == Requant::Thresholds))
           r.error("thresholds_file", "layer '" + l.name + "' (" + type + ") uses no thresholds; thresholds_file applies to conv "

@@ -31,8 +31,8 @@ Need needOf(const EngineSpec& e, const PortSpec& p, int64_t k) {
   case NeedKind::Window: {
     const WindowGeom& g = e.geom;
     int64_t oy = k / g.ow, ox = k % g.ow;
-    int64_t r0 = oy * g.sh - g.ph, c0 = ox * g.sw - g.pw;
-    int64_t r1 = r0 + int64_t(g.kh - 1) * g.dh, c1 = c0 + int64_t(g.kw - 1) * g.dw;
+    int64_t r0 = oy * g.stride_h - g.pad_h, c0 = ox * g.stride_w - g.pad_w;
+    int64_t r1 = r0 + int64_t(g.kh - 1) * g.dil_h, c1 = c0 + int64_t(g.kw - 1) * g.dil_w;
     r0 = clampTo(r0, 0, g.ih - 1);
     c0 = clampTo(c0, 0, g.iw - 1);
     r1 = clampTo(r1, 0, g.ih - 1);

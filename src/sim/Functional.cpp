@@ -423,10 +423,10 @@ Payload TokenFunction::window(uint64_t k, const TokenGetter& in, int32_t fill) c
   auto out = std::make_shared<std::vector<int32_t>>(size_t(C * kk), fill);
   const int64_t oy = int64_t(k) / g.ow, ox = int64_t(k) % g.ow;
   for (int r = 0; r < g.kh; ++r) {
-    const int64_t y = oy * g.sh - g.ph + int64_t(r) * g.dh;
+    const int64_t y = oy * g.stride_h - g.pad_h + int64_t(r) * g.dil_h;
     if (y < 0 || y >= g.ih) continue;
     for (int s = 0; s < g.kw; ++s) {
-      const int64_t x = ox * g.sw - g.pw + int64_t(s) * g.dw;
+      const int64_t x = ox * g.stride_w - g.pad_w + int64_t(s) * g.dil_w;
       if (x < 0 || x >= g.iw) continue;
       const auto& px = in(0, uint64_t(y * g.iw + x));
       if (m_decodeBipolar)

@@ -26,6 +26,20 @@ config::Run load(const std::string& configPath, const std::vector<std::string>& 
 config::Run loadText(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides = {},
                      const std::string& baseDir = "");
 
+/// The network of `mpsim info`: a run config's network section, or a zoo name / network YAML /
+/// ONNX model, with `network.quant...` overrides applied. Throws LoadError.
+graph::Graph loadNetwork(const std::string& what, const std::vector<std::string>& overrides = {});
+
+/// An imported ONNX model as network YAML (`mpsim import`), with the FINN hardware nodes' folding
+/// as comments. With `yamlPath`, the integer weights and thresholds are written as .npy files next
+/// to it (the YAML itself is the caller's to write).
+struct Imported {
+  std::string yaml;
+  size_t layers = 0;
+  int64_t macs = 0;
+};
+Imported importModel(const std::string& onnxPath, const std::string& yamlPath = "");
+
 /// A mapped design: the run as loaded, the scheduler's plan, the engines and streams built from it
 /// and their resource estimate.
 struct Design {

@@ -55,14 +55,8 @@ enum class AccWidth { Int32, Int64 };
 uint64_t accumulatorBound(const Operand& x, const Operand& w, int64_t length);
 AccWidth accumulatorWidth(const Operand& x, const Operand& w, int64_t length);
 
-/// A sliding window: kernel, stride, padding (each side) and dilation. Pooling uses it as is.
-struct PoolGeometry {
-  int kh = 1, kw = 1;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  int dil_h = 1, dil_w = 1;
-  static PoolGeometry of(const graph::Layer& l);
-};
+/// Pooling uses the layer's window (graph::Window) as is.
+using PoolGeometry = graph::Window;
 
 /// A convolution's window (padding adds zeros of the decoded value: no contribution), groups and
 /// output channels.

@@ -134,4 +134,15 @@ struct Layer {
   int accBits() const;
 };
 
+/// A sliding window: kernel, stride, padding (each side) and dilation. The one window-geometry type
+/// of the model: the pooling and convolution kernels (func/) and the engines' need functions
+/// (sched::WindowGeom adds the image sizes) use it.
+struct Window {
+  int kh = 1, kw = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  int dil_h = 1, dil_w = 1;
+  static Window of(const Layer& l);
+};
+
 } // namespace mpsim::graph

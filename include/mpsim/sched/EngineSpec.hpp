@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "mpsim/graph/Layer.hpp"
 #include "mpsim/hw/CostModel.hpp"
 
 namespace mpsim::sched {
@@ -21,9 +22,12 @@ enum class NeedKind {
   Pass,     // weights: output k needs weight pass k / reuse
 };
 
-struct WindowGeom {
+/// The window of a sliding-window or pooling engine with its input and output image sizes.
+struct WindowGeom : graph::Window {
   int64_t ih = 1, iw = 1, oh = 1, ow = 1;
-  int kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+  WindowGeom() = default;
+  WindowGeom(const graph::Window& w, int64_t ih_, int64_t iw_, int64_t oh_, int64_t ow_)
+      : graph::Window(w), ih(ih_), iw(iw_), oh(oh_), ow(ow_) {}
 };
 
 struct PortSpec {

@@ -28,8 +28,7 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe
     e.closed_form_cycles = p.tokens_per_frame * p.read_cost + e.out_cost;
   } else {
     e.kind = EngineKind::Pool;
-    e.geom = WindowGeom{inShape.h, inShape.w, l.out_shape.h, l.out_shape.w, l.kh, l.kw, l.stride_h, l.stride_w,
-                        l.pad_h, l.pad_w, l.dil_h, l.dil_w};
+    e.geom = WindowGeom(graph::Window::of(l), inShape.h, inShape.w, l.out_shape.h, l.out_shape.w);
     p.need = NeedKind::Window;
     p.capacity = swu::lineBufferPixels(l, inShape);
     e.tail = 0;

@@ -28,8 +28,7 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const Engi
   s.layer = l.name;
   s.kind = EngineKind::Swu;
   s.simd = std::min<int64_t>(consumerSimd, kk * inShape.c);
-  s.geom = WindowGeom{inShape.h, inShape.w, l.out_shape.h, l.out_shape.w, l.kh, l.kw, l.stride_h, l.stride_w,
-                      l.pad_h, l.pad_w, l.dil_h, l.dil_w};
+  s.geom = WindowGeom(graph::Window::of(l), inShape.h, inShape.w, l.out_shape.h, l.out_shape.w);
   PortSpec p;
   p.tokens_per_frame = inShape.pixels();
   p.read_cost = ceilDiv(inShape.c, std::min<int64_t>(s.simd, inShape.c));

@@ -25,7 +25,7 @@ struct SwuBench : sc_core::sc_module {
     s.name = "swu";
     s.kind = sched::EngineKind::Swu;
     s.simd = 4;
-    s.geom = sched::WindowGeom{8, 8, 6, 6, 3, 3, 1, 1, 0, 0, 1, 1};
+    s.geom = sched::WindowGeom(graph::Window{3, 3, 1, 1, 0, 0, 1, 1}, 8, 8, 6, 6);
     sched::PortSpec p;
     p.tokens_per_frame = 64;
     p.read_cost = 1;

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "mpsim/graph/Layer.hpp"
 #include "mpsim/sched/EngineSpec.hpp"
 
 using namespace mpsim;
@@ -36,19 +37,9 @@ EngineSpec window(int64_t ih, int64_t iw, int kh, int kw, int sh = 1, int sw = 1
                   int dw = 1) {
   EngineSpec e;
   e.kind = sched::EngineKind::Swu;
-  WindowGeom& g = e.geom;
-  g.ih = ih;
-  g.iw = iw;
-  g.kh = kh;
-  g.kw = kw;
-  g.sh = sh;
-  g.sw = sw;
-  g.ph = ph;
-  g.pw = pw;
-  g.dh = dh;
-  g.dw = dw;
-  g.oh = (ih + 2 * ph - int64_t(dh) * (kh - 1) - 1) / sh + 1;
-  g.ow = (iw + 2 * pw - int64_t(dw) * (kw - 1) - 1) / sw + 1;
+  const graph::Window w{kh, kw, sh, sw, ph, pw, dh, dw};
+  e.geom = WindowGeom(w, ih, iw, (ih + 2 * ph - int64_t(dh) * (kh - 1) - 1) / sh + 1,
+                      (iw + 2 * pw - int64_t(dw) * (kw - 1) - 1) / sw + 1);
   e.in.push_back(port(NeedKind::Window, ih * iw));
   return e;
 }
@@ -57,9 +48,9 @@ Need need(const EngineSpec& e, int64_t k) { return sched::needOf(e, e.in.at(0), 
 
 std::string describe(const WindowGeom& g) {
   std::ostringstream s;
-  s << "image " << g.ih << "x" << g.iw << ", kernel " << g.kh << "x" << g.kw << ", stride " << g.sh << "x" << g.sw
-    << ", padding " << g.ph << "x" << g.pw << ", dilation " << g.dh << "x" << g.dw << ", output " << g.oh << "x"
-    << g.ow;
+  s << "image " << g.ih << "x" << g.iw << ", kernel " << g.kh << "x" << g.kw << ", stride " << g.stride_h << "x"
+    << g.stride_w << ", padding " << g.pad_h << "x" << g.pad_w << ", dilation " << g.dil_h << "x" << g.dil_w
+    << ", output " << g.oh << "x" << g.ow;
   return s.str();
 }
 
@@ -69,8 +60,8 @@ Need bruteForceClamped(const WindowGeom& g, int64_t k) {
   Need n{INT64_MAX, INT64_MIN};
   for (int i = 0; i < g.kh; ++i)
     for (int j = 0; j < g.kw; ++j) {
-      const int64_t r = std::clamp<int64_t>(oy * g.sh - g.ph + int64_t(i) * g.dh, 0, g.ih - 1);
-      const int64_t c = std::clamp<int64_t>(ox * g.sw - g.pw + int64_t(j) * g.dw, 0, g.iw - 1);
+      const int64_t r = std::clamp<int64_t>(oy * g.stride_h - g.pad_h + int64_t(i) * g.dil_h, 0, g.ih - 1);
+      const int64_t c = std::clamp<int64_t>(ox * g.stride_w - g.pad_w + int64_t(j) * g.dil_w, 0, g.iw - 1);
       n.first = std::min(n.first, r * g.iw + c);
       n.last = std::max(n.last, r * g.iw + c);
     }
@@ -84,7 +75,8 @@ bool bruteForceInside(const WindowGeom& g, int64_t k, Need& n) {
   n = Need{INT64_MAX, INT64_MIN};
   for (int i = 0; i < g.kh; ++i)
     for (int j = 0; j < g.kw; ++j) {
-      const int64_t r = oy * g.sh - g.ph + int64_t(i) * g.dh, c = ox * g.sw - g.pw + int64_t(j) * g.dw;
+      const int64_t r = oy * g.stride_h - g.pad_h + int64_t(i) * g.dil_h;
+      const int64_t c = ox * g.stride_w - g.pad_w + int64_t(j) * g.dil_w;
       if (r < 0 || r >= g.ih || c < 0 || c >= g.iw) continue;
       n.first = std::min(n.first, r * g.iw + c);
       n.last = std::max(n.last, r * g.iw + c);
@@ -210,7 +202,7 @@ TEST_CASE("need functions: windows agree with a brute-force walk of every tap ov
         INFO(describe(g) << ", window " << k);
         CHECK(got.first <= inside.first);
         CHECK(got.last >= inside.last);
-        if (g.dh == 1 && g.dw == 1) {
+        if (g.dil_h == 1 && g.dil_w == 1) {
           CHECK(got.first == inside.first);
           CHECK(got.last == inside.last);
         }
