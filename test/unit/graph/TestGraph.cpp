@@ -1,9 +1,11 @@
+// The graph (graph/Graph, graph/Layer): shape inference, validation, accumulator widths, concat and
+// label-select types, where bipolar activations may go.
 #include <catch2/catch.hpp>
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/graph/Graph.hpp"
-#include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/graph/QuantRules.hpp"
+#include "mpsim/io/NetworkYaml.hpp"
 
 using namespace mpsim;
 using namespace mpsim::graph;
@@ -154,65 +156,6 @@ TEST_CASE("accumulator width is derived from W, A and the dot-product length", "
   CHECK(g.at("c").accBits() == 24);
 }
 
-TEST_CASE("quant rules: defaults, first/last layer, per layer, per channel", "[unit][quant]") {
-  Graph g("t");
-  GraphBuilder b(g);
-  b.input("in", 3, 8, 8);
-  b.conv("c0", "in", 8, 3, 1, 1);
-  b.conv("c1", "c0", 8, 3, 1, 1);
-  b.maxPool("p", "c1", 2, 2);
-  b.fc("fc", "p", 10);
-  g.finalize();
-  QuantRules r;
-  r.defaults.weights = 4;
-  r.defaults.activations = 3;
-  r.input_bits = 6;
-  r.first_layer = QuantOverride{};
-  r.first_layer->weights = 8;
-  r.last_layer = QuantOverride{};
-  r.last_layer->weights = 1; // bipolar by default at 1 bit
-  QuantOverride c1;
-  c1.channels = ChannelSpec{{}, {{8, 0.25}, {2, 0.75}}};
-  r.layers["c1"] = c1;
-  applyQuantRules(g, r);
-  CHECK(g.at("in").out.bits == 6);
-  CHECK(g.at("c0").weight_bits == 8);
-  CHECK(g.at("c0").in.bits == 6);
-  CHECK(g.at("c0").out.bits == 3);
-  CHECK(g.at("c1").channel_bits == std::vector<int>{8, 8, 2, 2, 2, 2, 2, 2});
-  CHECK(g.at("c1").weight_bits == 8);
-  CHECK(g.at("c1").weightMemoryBits() == (2 * 8 + 6 * 2) * 72);
-  CHECK(g.at("p").out.bits == 3); // max pool passes its input type through
-  CHECK(g.at("fc").weight_type == WeightType::Bipolar);
-  CHECK(g.at("fc").weight_bits == 1);
-
-  QuantRules bad;
-  bad.layers["nope"] = QuantOverride{};
-  CHECK_THROWS_WITH(applyQuantRules(g, bad), Catch::Contains("no layer named 'nope'"));
-  QuantRules badList;
-  QuantOverride l;
-  l.channels = ChannelSpec{{4, 4, 4}, {}};
-  badList.layers["c0"] = l;
-  CHECK_THROWS_WITH(applyQuantRules(g, badList), Catch::Contains("has 3 entries but the layer has 8 output channels"));
-}
-
-TEST_CASE("network stats: reduction is computed from the actual per-channel widths", "[unit][quant]") {
-  Graph g("t");
-  GraphBuilder b(g);
-  b.input("in", 2, 4, 4);
-  b.conv("c", "in", 4, 1);
-  g.finalize();
-  g.layers().back().weight_bits = 8;
-  g.layers().back().channel_bits = {8, 4, 4, 2};
-  g.finalize();
-  auto s = computeStats(g);
-  CHECK(s.weights == 8);
-  CHECK(s.weight_bits == 2 * (8 + 4 + 4 + 2));
-  CHECK(s.fp32_bits == 8 * 32);
-  CHECK(s.reduction == Approx(256.0 / 36.0));
-  CHECK(s.layers[1].weight_bits_label == "mixed 8/4/2");
-}
-
 TEST_CASE("concat holds the range of every input, also when re-finalized", "[unit][graph]") {
   Graph g("t");
   GraphBuilder b(g);
@@ -238,41 +181,6 @@ TEST_CASE("concat holds the range of every input, also when re-finalized", "[uni
   CHECK(g.at("out").out.bits == 4);
   g.finalize(); // idempotent
   CHECK(g.at("cat").out.bits == 4);
-}
-
-TEST_CASE("quant rules: channels without weights turn an earlier bipolar type into signed", "[unit][quant]") {
-  Graph g("t");
-  GraphBuilder b(g);
-  b.input("in", 3, 8, 8);
-  b.conv("c0", "in", 4, 1);
-  b.conv("c1", "c0", 4, 1);
-  b.conv("c2", "c1", 4, 1);
-  b.conv("c3", "c2", 4, 1);
-  g.finalize();
-  QuantRules r;
-  r.defaults.weights = 1; // bipolar everywhere ...
-  QuantOverride mixed;
-  mixed.channels = ChannelSpec{{2, 2, 1, 1}, {}};
-  r.layers["c0"] = mixed; // ... but c0 has 2-bit channels: signed
-  QuantOverride allOne;
-  allOne.channels = ChannelSpec{{1, 1, 1, 1}, {}};
-  r.layers["c1"] = allOne; // all 1-bit: stays bipolar
-  QuantOverride unsignedMixed = mixed;
-  unsignedMixed.weight_type = WeightType::Unsigned;
-  r.layers["c2"] = unsignedMixed; // an explicit type is kept
-  applyQuantRules(g, r);
-  CHECK(g.at("c0").weight_type == WeightType::Signed);
-  CHECK(g.at("c0").weight_bits == 2);
-  CHECK(g.at("c1").weight_type == WeightType::Bipolar);
-  CHECK(g.at("c2").weight_type == WeightType::Unsigned);
-  CHECK(g.at("c3").weight_type == WeightType::Bipolar);
-
-  // Asking for bipolar together with wider channels is still an error.
-  QuantRules bad;
-  QuantOverride bip = mixed;
-  bip.weight_type = WeightType::Bipolar;
-  bad.layers["c0"] = bip;
-  CHECK_THROWS_WITH(applyQuantRules(g, bad), Catch::Contains("layer 'c0' (conv): bipolar weights must be 1 bit, got 2"));
 }
 
 TEST_CASE("labelselect: k indices of ceil(log2 C) unsigned bits, after fc or flatten, errors name the layer",
@@ -343,4 +251,28 @@ TEST_CASE("labelselect: k indices of ceil(log2 C) unsigned bits, after fc or fla
                                                    " is outside 1..10 (the 10 class scores of its input)"));
     }
   }
+}
+
+TEST_CASE("bipolar activations: only layers that decode or move them may read them, YAML spelling", "[unit][graph]") {
+  auto bad = [](const std::string& yaml) {
+    try {
+      io::loadNetworkYamlString(yaml, "n.yaml");
+    } catch (const LoadError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string head = "input: {shape: [16], bits: 8}\nlayers:\n"
+                           "  - {name: q, type: quantizer, activation_type: bipolar}\n";
+  auto ok = io::loadNetworkYamlString(head + "  - {name: f, type: fc, out_features: 4, weights: 1}\n", "n.yaml");
+  CHECK(ok.at("q").out.bipolar);
+  CHECK(ok.at("q").out.bits == 1);
+  CHECK(ok.at("f").in.bipolar);
+  CHECK(bad(head + "  - {name: p, type: global_avgpool}\n").find("carries bipolar activations") != std::string::npos);
+  CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: q, type: quantizer, activation_type: bipolar, activations: 4}\n")
+            .find("bipolar activations are 1 bit") != std::string::npos);
+  CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: q, type: quantizer, activation_type: bipolar, activations_signed: true}\n")
+            .find("either 'activation_type' or 'activations_signed'") != std::string::npos);
+  CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: f, type: fc, out_features: 4, activation_type: bipolar, requant: none}\n")
+            .find("bipolar outputs need requant: thresholds") != std::string::npos);
 }

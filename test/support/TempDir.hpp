@@ -1,7 +1,10 @@
 #pragma once
-// A temporary directory for a test, removed with everything in it when the test ends.
+// The one temporary-directory helper of the tests: a fresh directory under the system temp dir
+// (mkdtemp, so parallel test processes never share one), removed with everything in it when the
+// test ends, also when it fails.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -23,6 +26,13 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::string operator/(const std::string& f) const { return (path / f).string(); }
+  /// Writes `text` to `name` (parent directories created) and returns its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    const std::filesystem::path p = path / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
 };
 
 } // namespace mpsim::test

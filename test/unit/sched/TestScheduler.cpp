@@ -1,0 +1,114 @@
+// The scheduler (sched/Scheduler): manual entries kept and the rest filled in with legal foldings,
+// cost monotone in the target, precise messages for designs that do not fit, label-select lanes.
+#include <catch2/catch.hpp>
+
+#include "SimTestUtil.hpp"
+#include "TempDir.hpp"
+
+#include <fstream>
+#include "mpsim/common/Error.hpp"
+#include "mpsim/hw/CostModel.hpp"
+#include "mpsim/sched/Resources.hpp"
+#include "mpsim/sched/Scheduler.hpp"
+
+using namespace mpsim;
+using hw::MemKind;
+using hw::PeKind;
+
+TEST_CASE("raising the target fps never lowers the cost", "[unit][sched]") {
+  for (const char* model : {"resnet18", "mobilenet_v1", "cnv"}) {
+    INFO(model);
+    double prev = -1;
+    for (double fps : {50.0, 100.0, 200.0, 400.0, 800.0}) {
+      INFO("fps " << fps);
+      auto run = config::loadRunString(std::string("network: {model: ") + model +
+                                           ", quant: {weights: 4, activations: 4}}\n"
+                                           "hardware: {device: xcu250, clock_mhz: 200}\n"
+                                           "mapping: {mode: auto, goal: target_fps, target_fps: " +
+                                           std::to_string(fps) + "}\n",
+                                       "<test>");
+      auto m = flow::map(run).mapping;
+      CHECK(m.predicted_cycles <= int64_t(200e6 / fps));
+      auto r = sched::estimateResources(run.graph, m, run.config);
+      const auto& b = r.budget;
+      double cost = r.total.lut / b.lut + r.total.ff / b.ff + r.total.dsp / b.dsp + r.total.bram18 / b.bram18 +
+                    r.total.uram / b.uram;
+      CHECK(cost >= prev);
+      prev = cost;
+    }
+  }
+}
+
+TEST_CASE("scheduler: manual entries are kept, the rest is filled in, legal folding", "[unit][sched]") {
+  auto run = config::loadRunString(R"(
+network: {model: resnet18, quant: {weights: 4, activations: 4}}
+hardware: {device: xczu9eg, clock_mhz: 200}
+mapping:
+  mode: auto
+  layers:
+    conv1: {pe: 2, simd: 7, pe_kind: dsp}
+)", "<test>");
+  auto m = flow::map(run).mapping;
+  const auto& c1 = m.engines[size_t(m.indexOf("conv1"))];
+  CHECK(c1.pe == 2);
+  CHECK(c1.simd == 7);
+  CHECK(c1.pe_kind == hw::PeKind::Dsp);
+  for (const auto& e : m.engines) {
+    if (e.kind != sched::EngineKind::MatrixVector) continue;
+    const auto& l = run.graph.at(e.layer);
+    INFO(e.name);
+    CHECK(l.out_channels % e.pe == 0);
+    CHECK(l.dotLength() % e.simd == 0);
+  }
+}
+
+TEST_CASE("scheduler: ResNet-152 on xczu9eg fits or says precisely what is short, unreachable targets are errors",
+          "[unit][sched]") {
+  auto run = config::loadRunString(R"(
+network: {model: resnet152, quant: {weights: 4, activations: 4, first_layer: {weights: 8}, last_layer: {weights: 8}}}
+hardware: {device: xczu9eg, clock_mhz: 200}
+mapping: {mode: auto, goal: max_fps}
+)", "<test>");
+  try {
+    auto m = flow::map(run).mapping;
+    CHECK(sched::estimateResources(run.graph, m, run.config).fits);
+  } catch (const LoadError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("does not fit xczu9eg") && Catch::Contains("short by"));
+  }
+  auto fast = config::loadRunString(R"(
+network: {model: cnv}
+hardware: {device: pynq-z1, clock_mhz: 100}
+mapping: {mode: auto, goal: target_fps, target_fps: 1000000}
+)", "<test>");
+  CHECK_THROWS_WITH(sched::schedule(fast.graph, fast.config), Catch::Contains("is out of reach"));
+}
+
+TEST_CASE("scheduler: labelselect gets the fewest lanes (a divisor of the classes) that meet the target",
+          "[unit][sched]") {
+  mpsim::test::TempDir dir("mpsim_labelselect");
+  std::ofstream(dir / "net.yaml") << "input: {shape: [64], bits: 8}\n"
+                                     "layers:\n  - {name: fc, type: fc, out_features: 200, weights: 2, activations: 4}\n"
+                                     "  - {name: top, type: labelselect, k: 5}\n";
+  auto load = [&](const std::string& mapping) {
+    return config::loadRunString("network: {model: " + (dir / "net.yaml") +
+                                     "}\nhardware: {device: zcu104, clock_mhz: 200}\nmapping: " + mapping + "\n",
+                                 "<test>");
+  };
+  // 60 cycles per frame: ceil(200 / PE) + 5 <= 60 needs PE >= 4 (divisors of 200: 1, 2, 4, 5, ...).
+  auto run = load("{mode: auto, goal: target_fps, target_fps: 3333333}");
+  auto s = sched::schedule(run.graph, run.config);
+  CHECK(s.target_cycles == 60);
+  auto m = sched::buildMapping(run.graph, run.config, s);
+  const auto& top = m.engines[size_t(m.indexOf("top"))];
+  CHECK(top.pe == 4);
+  CHECK(top.closed_form_cycles == 55);
+  CHECK(m.predicted_cycles <= 60);
+  // A manual PE is kept.
+  auto manual = load("{mode: auto, goal: target_fps, target_fps: 3333333, layers: {top: {pe: 10}}}");
+  CHECK(*sched::schedule(manual.graph, manual.config).layers.at("top").pe == 10);
+  // max_fps: the fastest design also unfolds the label select (1 lane would cost 205 cycles).
+  auto fast = load("{mode: auto}");
+  auto fm = flow::map(fast).mapping;
+  CHECK(fm.engines[size_t(fm.indexOf("top"))].closed_form_cycles < 205);
+  CHECK(fm.predicted_bottleneck != "top");
+}
