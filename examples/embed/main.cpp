@@ -48,8 +48,10 @@ struct Memory : sc_core::sc_module {
     for (uint64_t i = 0, a = t.get_address(); i < t.get_data_length(); ++i, ++a) {
       auto& page = pages[a / 4096];
       if (page.empty()) page.assign(4096, 0);
-      if (t.is_write()) page[a % 4096] = data[i];
-      else data[i] = page[a % 4096];
+      if (t.is_write())
+        page[a % 4096] = data[i];
+      else
+        data[i] = page[a % 4096];
     }
     t.set_response_status(tlm::TLM_OK_RESPONSE);
   }

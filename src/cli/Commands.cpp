@@ -69,10 +69,14 @@ int cmdInfo(const std::vector<std::string>& args) {
   graph::Graph g = flow::loadNetwork(model, sets);
   auto stats = graph::computeStats(g);
   std::ostringstream os;
-  if (vm.count("json")) os << report::infoJson(stats).dump(2) << "\n";
-  else report::printInfoTable(os, stats);
-  if (outFile.empty()) writeStdout(os.str());
-  else writeFileAtomic(outFile, os.str());
+  if (vm.count("json"))
+    os << report::infoJson(stats).dump(2) << "\n";
+  else
+    report::printInfoTable(os, stats);
+  if (outFile.empty())
+    writeStdout(os.str());
+  else
+    writeFileAtomic(outFile, os.str());
   return kExitOk;
 }
 
@@ -136,8 +140,9 @@ int cmdCompare(const std::vector<std::string>& args) {
   double rel = 1e-9, abs = 0;
   std::vector<std::string> tols;
   opts.add_options()("help,h", "show this help")("expected", po::value(&expected), "expected (golden) report.json")(
-      "actual", po::value(&actual), "actual report.json (or two .npy tensors: exact for integers)")("rel", po::value(&rel), "default relative tolerance (1e-9)")(
-      "abs", po::value(&abs), "default absolute tolerance (0)")(
+      "actual", po::value(&actual), "actual report.json (or two .npy tensors: exact for integers)")(
+      "rel", po::value(&rel), "default relative tolerance (1e-9)")("abs", po::value(&abs),
+                                                                   "default absolute tolerance (0)")(
       "tol", po::value(&tols)->composing(),
       "per-metric tolerance, path=rel[,abs], e.g. --tol summary.fps=0.01 --tol layers.busy=0,16 (repeatable)");
   po::positional_options_description pos;
@@ -165,8 +170,10 @@ int cmdCompare(const std::vector<std::string>& args) {
   }
   auto isNpy = [](const std::string& p) { return p.size() > 4 && p.compare(p.size() - 4, 4, ".npy") == 0; };
   std::optional<report::Difference> d;
-  if (isNpy(expected) && isNpy(actual)) d = report::compareNpy(expected, actual, copt.defaults);
-  else if (isNpy(expected) != isNpy(actual)) throw LoadError("compare: both files must be reports (.json) or tensors (.npy)");
+  if (isNpy(expected) && isNpy(actual))
+    d = report::compareNpy(expected, actual, copt.defaults);
+  else if (isNpy(expected) != isNpy(actual))
+    throw LoadError("compare: both files must be reports (.json) or tensors (.npy)");
   else {
     const nlohmann::json e = report::loadComparable(expected), a = report::loadComparable(actual);
     report::checkSameSchema(e, expected, a, actual);
@@ -176,7 +183,8 @@ int cmdCompare(const std::vector<std::string>& args) {
     writeStdout("match: " + actual + " agrees with " + expected + "\n");
     return kExitOk;
   }
-  writeStdout("DIFFERENT at " + d->path + " (" + d->what + "): expected " + d->expected + ", actual " + d->actual + "\n");
+  writeStdout("DIFFERENT at " + d->path + " (" + d->what + "): expected " + d->expected + ", actual " + d->actual +
+              "\n");
   return kExitFailure;
 }
 
@@ -186,12 +194,14 @@ int cmdMap(const std::vector<std::string>& args) {
   std::string configPath, outDir;
   opts.add_options()("help,h", "show this help")("config", po::value(&configPath),
                                                  "run config YAML (default: the built-in example)")(
-      "set", po::value(&sets)->composing(), "override a key (repeatable)")("json", "print the JSON instead of the table")(
-      "out,o", po::value(&outDir), "also write DIR/map.json and DIR/effective-config.yaml");
+      "set", po::value(&sets)->composing(), "override a key (repeatable)")(
+      "json", "print the JSON instead of the table")("out,o", po::value(&outDir),
+                                                     "also write DIR/map.json and DIR/effective-config.yaml");
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
-  if (!parseArgs(args, opts, pos, vm, "mpsim map [config.yaml] [--set key=value ...] [--json] [--out DIR]")) return kExitOk;
+  if (!parseArgs(args, opts, pos, vm, "mpsim map [config.yaml] [--set key=value ...] [--json] [--out DIR]"))
+    return kExitOk;
   checkConfigArg(vm, configPath);
   if (vm.count("out") && outDir.empty()) throw UsageError("map: --out needs a directory name");
   const flow::Design design = flow::map(flow::load(configPath, sets));
@@ -205,8 +215,10 @@ int cmdMap(const std::vector<std::string>& args) {
     out.commit();
   }
   std::ostringstream os;
-  if (vm.count("json")) os << j.dump(2) << "\n";
-  else report::printMapSummary(os, j);
+  if (vm.count("json"))
+    os << j.dump(2) << "\n";
+  else
+    report::printMapSummary(os, j);
   writeStdout(os.str());
   return kExitOk;
 }
@@ -226,12 +238,13 @@ int cmdRun(const std::vector<std::string>& args) {
       "out,o", po::value(&outDir), "output directory (default mpsim-out)")("json", "print report.json to stdout")(
       "functional", "bit-exact functional simulation: tokens carry values; writes DIR/output.npy")(
       "input", po::value(&inputNpy), "functional: input frames (.npy, (N, C, H, W)); default: seeded random frames")(
-      "seed", po::value(&seed), "functional: seed of the generated weights, thresholds and inputs (default simulation.seed)");
+      "seed", po::value(&seed),
+      "functional: seed of the generated weights, thresholds and inputs (default simulation.seed)");
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
-  const std::string usage =
-      "mpsim run [config.yaml] [--set key=value ...] [--frames F] [--out DIR] [--functional [--input X.npy] [--seed N]]";
+  const std::string usage = "mpsim run [config.yaml] [--set key=value ...] [--frames F] [--out DIR] [--functional "
+                            "[--input X.npy] [--seed N]]";
   if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
   checkConfigArg(vm, configPath);
   if (vm.count("out") && outDir.empty()) throw UsageError("run: --out needs a directory name");
@@ -272,8 +285,10 @@ int cmdRun(const std::vector<std::string>& args) {
   const sim::SimResult& result = outcome.result;
   out.commit();
   std::ostringstream os;
-  if (vm.count("json")) os << report.dump(2) << "\n";
-  else report::printRunSummary(os, report);
+  if (vm.count("json"))
+    os << report.dump(2) << "\n";
+  else
+    report::printRunSummary(os, report);
   writeStdout(os.str());
   spdlog::info("wrote {}/report.json, layers.csv, effective-config.yaml", out.target());
   if (design.run.config.simulation.functional)

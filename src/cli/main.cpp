@@ -44,14 +44,22 @@ int sc_main(int argc, char** argv) {
   std::string command;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "-v") ++verbosity;
-    else if (a == "-vv") verbosity += 2;
-    else if (a == "-q") --verbosity;
-    else if (a == "-qq") verbosity -= 2;
-    else if (command.empty() && (a == "-h" || a == "--help")) command = "help";
-    else if (command.empty() && a == "--version") command = "version";
-    else if (command.empty() && !a.empty() && a[0] != '-') command = a;
-    else rest.push_back(a);
+    if (a == "-v")
+      ++verbosity;
+    else if (a == "-vv")
+      verbosity += 2;
+    else if (a == "-q")
+      --verbosity;
+    else if (a == "-qq")
+      verbosity -= 2;
+    else if (command.empty() && (a == "-h" || a == "--help"))
+      command = "help";
+    else if (command.empty() && a == "--version")
+      command = "version";
+    else if (command.empty() && !a.empty() && a[0] != '-')
+      command = a;
+    else
+      rest.push_back(a);
   }
   mpsim::initLogging(verbosity);
   mpsim::routeSystemCReports();

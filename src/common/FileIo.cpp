@@ -166,8 +166,8 @@ void removeStale(const fs::path& parent, const std::string& name) {
 // A directory written by an mpsim before the marker file existed: nothing in it but what mpsim
 // writes (so replacing it never loses a user's file).
 bool onlyMpsimFiles(const fs::path& d) {
-  static const std::set<std::string> kFiles = {"report.json", "layers.csv",  "effective-config.yaml", "map.json",
-                                               "output.npy",  "input.npy",   "network.json"};
+  static const std::set<std::string> kFiles = {"report.json", "layers.csv", "effective-config.yaml", "map.json",
+                                               "output.npy",  "input.npy",  "network.json"};
   std::error_code ec;
   for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string f = it->path().filename().string();

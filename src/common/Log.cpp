@@ -13,14 +13,20 @@ void initLogging(int verbosity) {
   logger->set_pattern("[%^%l%$] %v");
   spdlog::set_default_logger(logger);
   spdlog::level::level_enum level = spdlog::level::info;
-  if (verbosity >= 2) level = spdlog::level::trace;
-  else if (verbosity == 1) level = spdlog::level::debug;
-  else if (verbosity == -1) level = spdlog::level::warn;
-  else if (verbosity <= -2) level = spdlog::level::err;
+  if (verbosity >= 2)
+    level = spdlog::level::trace;
+  else if (verbosity == 1)
+    level = spdlog::level::debug;
+  else if (verbosity == -1)
+    level = spdlog::level::warn;
+  else if (verbosity <= -2)
+    level = spdlog::level::err;
   if (const char* env = std::getenv("MPSIM_LOG_LEVEL")) {
     auto parsed = spdlog::level::from_str(env);
-    if (parsed != spdlog::level::off || std::string(env) == "off") level = parsed;
-    else spdlog::warn("MPSIM_LOG_LEVEL='{}' is not one of trace, debug, info, warn, error, off", env);
+    if (parsed != spdlog::level::off || std::string(env) == "off")
+      level = parsed;
+    else
+      spdlog::warn("MPSIM_LOG_LEVEL='{}' is not one of trace, debug, info, warn, error, off", env);
   }
   spdlog::set_level(level);
 }

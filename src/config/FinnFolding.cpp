@@ -20,9 +20,9 @@ FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g
 
   // FINN node families and the graph layers they fold, matched in order.
   struct Family {
-    const char* what;     // for messages
-    const char* layers;   // mpsim's layers of that family
-    bool strict;          // more nodes than layers is an error (else: the extra nodes are skipped)
+    const char* what;   // for messages
+    const char* layers; // mpsim's layers of that family
+    bool strict;        // more nodes than layers is an error (else: the extra nodes are skipped)
     std::vector<const char*> prefixes;
     std::vector<const graph::Layer*> list;
     size_t n = 0;
@@ -36,9 +36,12 @@ FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g
       {"label-select", "labelselect", false, {"LabelSelect"}, {}},
   };
   for (const auto& l : g.layers()) {
-    if (l.isWeighted()) fam[l.isDepthwise() ? 1 : 0].list.push_back(&l);
-    else if (l.kind == graph::LayerKind::Quantizer) fam[2].list.push_back(&l);
-    else if (l.kind == graph::LayerKind::LabelSelect) fam[3].list.push_back(&l);
+    if (l.isWeighted())
+      fam[l.isDepthwise() ? 1 : 0].list.push_back(&l);
+    else if (l.kind == graph::LayerKind::Quantizer)
+      fam[2].list.push_back(&l);
+    else if (l.kind == graph::LayerKind::LabelSelect)
+      fam[3].list.push_back(&l);
   }
 
   FinnFoldingResult r;
@@ -79,7 +82,8 @@ FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g
       if (!attrs.contains(key)) return;
       if (!attrs[key].is_number_integer() || attrs[key].get<int64_t>() < 1)
         errors.push_back(path + ": " + node + "." + key + ": expected a positive integer");
-      else out = attrs[key].get<int>();
+      else
+        out = attrs[key].get<int>();
     };
     intAttr("PE", m.pe);
     intAttr("SIMD", m.simd);
@@ -91,16 +95,17 @@ FinnFoldingResult readFinnFolding(const std::string& path, const graph::Graph& g
       std::string s = attrs["ram_style"].get<std::string>();
       m.ram_style = parseEnum(kFinnRamStyleNames, s);
       if (!m.ram_style)
-        errors.push_back(path + ": " + node + ".ram_style: '" + s + "' is not one of " + enumChoices(kFinnRamStyleNames));
+        errors.push_back(path + ": " + node + ".ram_style: '" + s + "' is not one of " +
+                         enumChoices(kFinnRamStyleNames));
     }
     r.layers[l.name] = m;
     r.notes.push_back(node + " -> " + l.name);
   }
   if (!errors.empty()) throw LoadError(errors);
   if (fam[0].n < fam[0].list.size() || fam[1].n < fam[1].list.size())
-    r.notes.push_back("the folding config covers " + std::to_string(fam[0].n) + " of " + std::to_string(fam[0].list.size()) +
-                      " conv/fc and " + std::to_string(fam[1].n) + " of " + std::to_string(fam[1].list.size()) +
-                      " depthwise layers; the others keep their mapping");
+    r.notes.push_back("the folding config covers " + std::to_string(fam[0].n) + " of " +
+                      std::to_string(fam[0].list.size()) + " conv/fc and " + std::to_string(fam[1].n) + " of " +
+                      std::to_string(fam[1].list.size()) + " depthwise layers; the others keep their mapping");
   return r;
 }
 

@@ -2,9 +2,9 @@
 
 #include <cmath>
 #include <filesystem>
-#include <type_traits>
 #include <fstream>
 #include <map>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 
@@ -204,8 +204,10 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   map["layers"] = layers;
   YAML::Node fifos = map["fifos"];
   fifos["default_depth"] = m.fifos.default_depth;
-  if (m.fifos.shortcut_depth) fifos["shortcut_depth"] = *m.fifos.shortcut_depth;
-  else fifos["shortcut_depth"] = "auto";
+  if (m.fifos.shortcut_depth)
+    fifos["shortcut_depth"] = *m.fifos.shortcut_depth;
+  else
+    fifos["shortcut_depth"] = "auto";
   YAML::Node depths(YAML::NodeType::Map);
   for (const auto& [name, d] : m.fifos.depths) depths[name] = d;
   fifos["depths"] = depths;
@@ -228,8 +230,10 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   Reader root(doc);
   // A network YAML given where a run config belongs: say so instead of listing unknown keys.
   if (!root.has("network") && root.has("layers") && root.has("input"))
-    throw LoadError(doc->file + ": this is a network description (input, layers), not a run config; run it with "
-                                "`mpsim run --set network.model=" + doc->file + "` or name it as network.model in a run config");
+    throw LoadError(doc->file +
+                    ": this is a network description (input, layers), not a run config; run it with "
+                    "`mpsim run --set network.model=" +
+                    doc->file + "` or name it as network.model in a run config");
 
   // network
   Reader net = root.child("network");
@@ -276,12 +280,15 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   Reader map = root.child("mapping");
   cfg.mapping.mode = map.getEnum("mode", MappingMode::Manual, kMappingModeNames);
   cfg.mapping.goal = map.getEnum("goal", Goal::MaxFps, kGoalNames);
-  if (auto t = map.opt<double>("target_fps", io::positive())) cfg.mapping.target_fps = *t;
+  if (auto t = map.opt<double>("target_fps", io::positive()))
+    cfg.mapping.target_fps = *t;
   else if (cfg.mapping.mode == MappingMode::Auto && cfg.mapping.goal == Goal::TargetFps)
     map.error("goal", "goal target_fps needs mapping.target_fps (frames per second)");
   if (auto k = map.optEnumList("pe_kinds", hw::kPeKindNames)) {
-    if (k->empty()) map.error("pe_kinds", "the list is empty; valid entries: " + enumChoices(hw::kPeKindNames));
-    else cfg.mapping.pe_kinds = *k;
+    if (k->empty())
+      map.error("pe_kinds", "the list is empty; valid entries: " + enumChoices(hw::kPeKindNames));
+    else
+      cfg.mapping.pe_kinds = *k;
   }
   std::optional<std::string> finnFolding = map.opt<std::string>("finn_folding");
   std::string finnWhere = map.where("finn_folding");
@@ -396,12 +403,13 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
       cfg.mapping.layers[name] = m;
     }
     cfg.mapping.finn_folding_notes = ff.notes;
-    cfg.mapping.finn_folding_notes.push_back(std::to_string(ff.skipped) +
-                                             " entries without a counterpart in mpsim (SWU, thresholds, FIFOs, ...) skipped");
+    cfg.mapping.finn_folding_notes.push_back(
+        std::to_string(ff.skipped) + " entries without a counterpart in mpsim (SWU, thresholds, FIFOs, ...) skipped");
   }
   for (const auto& [name, m] : cfg.mapping.layers) {
     const graph::Layer* l = graphOut.find(name);
-    if (!l) doc->diag.error(m.where + ": mapping.layers." + name + ": no layer named '" + name + "' in " + graphOut.name());
+    if (!l)
+      doc->diag.error(m.where + ": mapping.layers." + name + ": no layer named '" + name + "' in " + graphOut.name());
     else if (m.weights && *m.weights == WeightPlacement::Dram && !l->isWeighted())
       doc->diag.error(m.where + ": mapping.layers." + name + ".weights: layer '" + name + "' has no weights");
   }

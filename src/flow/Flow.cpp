@@ -73,10 +73,12 @@ Imported importModel(const std::string& onnxPath, const std::string& yamlPath) {
   for (const auto& n : imp.notes) spdlog::info("{}", n);
   std::ostringstream yaml;
   std::map<std::string, io::LayerParamFiles> params;
-  if (!yamlPath.empty()) params = io::writeLayerParams(imp.graph, yamlPath);
+  if (!yamlPath.empty())
+    params = io::writeLayerParams(imp.graph, yamlPath);
   else if (std::any_of(imp.graph.layers().begin(), imp.graph.layers().end(),
                        [](const graph::Layer& l) { return l.weight_values || l.threshold_values; }))
-    spdlog::info("the model's integer weights and thresholds are written only with -o (as .npy files next to the YAML)");
+    spdlog::info(
+        "the model's integer weights and thresholds are written only with -o (as .npy files next to the YAML)");
   io::writeNetworkYaml(imp.graph, yaml, params);
   if (!imp.mapping.empty()) {
     yaml << "# Folding of the FINN hardware nodes (use under mapping.layers of a run config):\n";
@@ -130,7 +132,8 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
   throwIfInterrupted();
   if (!opt.input_npy.empty() && !cfg.simulation.functional)
     throw LoadError("--input: only a functional simulation (--functional) reads input frames");
-  if (!dir.empty()) config::writeEffectiveConfig(d.effectiveConfig(), (fs::path(dir) / "effective-config.yaml").string());
+  if (!dir.empty())
+    config::writeEffectiveConfig(d.effectiveConfig(), (fs::path(dir) / "effective-config.yaml").string());
 
   sim::FunctionalData funcData;
   if (cfg.simulation.functional) {

@@ -69,8 +69,8 @@ void checkRange(const Tensor& x, const Operand& t, const std::string& what) {
   for (std::size_t i = 0; i < n; ++i)
     if (d[i] < lo || d[i] > hi)
       throw KernelError(what + ": value " + std::to_string(d[i]) + " at flat index " + std::to_string(i) +
-                        " is outside " + t.str() + " [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                        "]" + (t.kind == OperandKind::Bipolar ? " (bipolar operands are stored as bits 0/1)" : ""));
+                        " is outside " + t.str() + " [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" +
+                        (t.kind == OperandKind::Bipolar ? " (bipolar operands are stored as bits 0/1)" : ""));
 }
 
 uint64_t accumulatorBound(const Operand& x, const Operand& w, int64_t length) {
@@ -86,9 +86,8 @@ uint64_t accumulatorBound(const Operand& x, const Operand& w, int64_t length) {
 }
 
 AccWidth accumulatorWidth(const Operand& x, const Operand& w, int64_t length) {
-  return accumulatorBound(x, w, length) <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max())
-             ? AccWidth::Int32
-             : AccWidth::Int64;
+  return accumulatorBound(x, w, length) <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()) ? AccWidth::Int32
+                                                                                                      : AccWidth::Int64;
 }
 
 ConvGeometry ConvGeometry::of(const graph::Layer& l) {
@@ -104,9 +103,9 @@ namespace {
 
 // Four dot products sharing the activation operand: the compiler turns the int16 x int16 -> int32
 // sums into packed multiply-add (pmaddwd) on any x86-64.
-template <typename T, typename Acc>
-inline void dot4(const T* __restrict x, const T* __restrict w0, const T* __restrict w1, const T* __restrict w2,
-                 const T* __restrict w3, int64_t n, Acc* __restrict a) {
+template <typename T, typename Acc> inline void dot4(const T* __restrict x, const T* __restrict w0,
+                                                     const T* __restrict w1, const T* __restrict w2,
+                                                     const T* __restrict w3, int64_t n, Acc* __restrict a) {
   Acc s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   for (int64_t i = 0; i < n; ++i) {
     const Acc xv = x[i];
@@ -115,11 +114,13 @@ inline void dot4(const T* __restrict x, const T* __restrict w0, const T* __restr
     s2 += xv * static_cast<Acc>(w2[i]);
     s3 += xv * static_cast<Acc>(w3[i]);
   }
-  a[0] += s0; a[1] += s1; a[2] += s2; a[3] += s3;
+  a[0] += s0;
+  a[1] += s1;
+  a[2] += s2;
+  a[3] += s3;
 }
 
-template <typename T, typename Acc>
-inline Acc dot1(const T* __restrict x, const T* __restrict w, int64_t n) {
+template <typename T, typename Acc> inline Acc dot1(const T* __restrict x, const T* __restrict w, int64_t n) {
   Acc s = 0;
   for (int64_t i = 0; i < n; ++i) s += static_cast<Acc>(x[i]) * static_cast<Acc>(w[i]);
   return s;
@@ -130,9 +131,8 @@ struct ConvDims {
 };
 
 // Weights in kernel-position-major order ([K][kh][kw][Cg]), decoded (bipolar as -1/+1).
-template <typename T>
-std::vector<T> layoutWeights(const Tensor& w, const std::vector<Operand>& wt, int64_t K, int64_t Cg, int64_t kh,
-                             int64_t kw) {
+template <typename T> std::vector<T> layoutWeights(const Tensor& w, const std::vector<Operand>& wt, int64_t K,
+                                                   int64_t Cg, int64_t kh, int64_t kw) {
   const int64_t taps = kh * kw * Cg;
   std::vector<T> wp(static_cast<std::size_t>(K * taps));
   for (int64_t k = 0; k < K; ++k) {
@@ -149,9 +149,8 @@ std::vector<T> layoutWeights(const Tensor& w, const std::vector<Operand>& wt, in
 // Direct convolution on a zero-padded, group-major channel-last copy of the input
 // ([G][Hp][Wp][Cg]) and kernel-position-major weights ([K][kh][kw][Cg]): for every output pixel and
 // kernel row the kw*Cg operands (Cg when dilated horizontally) are contiguous in both arrays.
-template <typename T, typename Acc>
-void convCore(const Tensor& x, const Operand& xt, const std::vector<T>& wp, const ConvGeometry& g, const ConvDims& d,
-              AccTensor& out) {
+template <typename T, typename Acc> void convCore(const Tensor& x, const Operand& xt, const std::vector<T>& wp,
+                                                  const ConvGeometry& g, const ConvDims& d, AccTensor& out) {
   const int64_t kh = g.kh, kw = g.kw;
   const int64_t Hp = d.H + 2 * g.pad_h, Wp = d.W + 2 * g.pad_w;
   const int64_t taps = kh * kw * d.Cg;
@@ -199,8 +198,7 @@ void convCore(const Tensor& x, const Operand& xt, const std::vector<T>& wp, cons
             const T* wk = wp.data() + k * taps;
             for (int64_t r = 0; r < kh; ++r)
               for (int64_t s = 0; s < segments; ++s)
-                a += dot1<T, Acc>(xb + r * g.dil_h * rowStride + s * g.dil_w * d.Cg, wk + (r * kw + s) * d.Cg,
-                                  segment);
+                a += dot1<T, Acc>(xb + r * g.dil_h * rowStride + s * g.dil_w * d.Cg, wk + (r * kw + s) * d.Cg, segment);
             o[k * d.P * d.Q + pix] = a;
           }
         }
@@ -222,8 +220,8 @@ PreparedConv::PreparedConv(const Tensor& w, const std::vector<Operand>& wTypes, 
     throw KernelError("conv: kernel, stride, dilation and groups must be >= 1 and padding >= 0");
   if (m_K < 1) throw KernelError("conv: out_channels must be >= 1");
   if (m_C % g.groups != 0 || m_K % g.groups != 0)
-    throw KernelError("conv: groups " + std::to_string(g.groups) + " must divide input channels " + std::to_string(m_C) +
-                      " and output channels " + std::to_string(m_K));
+    throw KernelError("conv: groups " + std::to_string(g.groups) + " must divide input channels " +
+                      std::to_string(m_C) + " and output channels " + std::to_string(m_K));
   m_Cg = m_C / g.groups;
   const Shape wantW{m_K, m_Cg, g.kh, g.kw};
   if (w.shape() != wantW)
@@ -255,8 +253,10 @@ PreparedConv::PreparedConv(const Tensor& w, const std::vector<Operand>& wTypes, 
     }
   }
   m_narrow = narrow && bound <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
-  if (m_narrow) m_w16 = layoutWeights<int16_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
-  else m_w32 = layoutWeights<int32_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
+  if (m_narrow)
+    m_w16 = layoutWeights<int16_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
+  else
+    m_w32 = layoutWeights<int32_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
 }
 
 AccTensor PreparedConv::run(const Tensor& x) const {
@@ -266,7 +266,10 @@ AccTensor PreparedConv::run(const Tensor& x) const {
                       std::to_string(m_C));
   const ConvGeometry& g = m_g;
   ConvDims d{};
-  d.N = xs.n; d.C = xs.c; d.H = xs.h; d.W = xs.w;
+  d.N = xs.n;
+  d.C = xs.c;
+  d.H = xs.h;
+  d.W = xs.w;
   d.K = m_K;
   d.G = g.groups;
   d.Cg = m_Cg;
@@ -278,8 +281,10 @@ AccTensor PreparedConv::run(const Tensor& x) const {
   d.Q = (d.W + 2 * g.pad_w - effW) / g.stride_w + 1;
   checkRange(x, m_x, "conv input");
   AccTensor out(Shape{d.N, d.K, d.P, d.Q});
-  if (m_narrow) convCore<int16_t, int32_t>(x, m_x, m_w16, g, d, out);
-  else convCore<int32_t, int64_t>(x, m_x, m_w32, g, d, out);
+  if (m_narrow)
+    convCore<int16_t, int32_t>(x, m_x, m_w16, g, d, out);
+  else
+    convCore<int32_t, int64_t>(x, m_x, m_w32, g, d, out);
   return out;
 }
 
@@ -288,8 +293,8 @@ AccTensor conv2d(const Tensor& x, const Operand& xType, const Tensor& w, const s
   return PreparedConv(w, wTypes, xType, g, x.shape().c).run(x);
 }
 
-AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w,
-                         const std::vector<Operand>& wTypes, int64_t outFeatures) {
+AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w, const std::vector<Operand>& wTypes,
+                         int64_t outFeatures) {
   const Shape& xs = x.shape();
   const int64_t features = xs.c * xs.h * xs.w;
   if (outFeatures < 1) throw KernelError("fully connected: output features must be >= 1");
@@ -309,7 +314,8 @@ AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w,
 namespace {
 PreparedConv prepareLayer(const graph::Layer& l, const Tensor& w) {
   const Operand xt = Operand::activation(l.in);
-  if (l.kind == graph::LayerKind::Conv) return PreparedConv(w, weightTypes(l), xt, ConvGeometry::of(l), l.in_shapes.at(0).c);
+  if (l.kind == graph::LayerKind::Conv)
+    return PreparedConv(w, weightTypes(l), xt, ConvGeometry::of(l), l.in_shapes.at(0).c);
   if (l.kind != graph::LayerKind::FullyConnected)
     throw KernelError("layer '" + l.name + "' (" + graph::toString(l.kind) + ") has no weights");
   if (l.out_channels < 1 || static_cast<int64_t>(w.size()) % l.out_channels != 0)
@@ -393,9 +399,8 @@ Tensor multiThreshold(const AccTensor& acc, const AccTensor& thresholds, const A
   const int64_t T = thresholds.shape().w;
   const int64_t rows = T == 0 ? 0 : static_cast<int64_t>(thresholds.size()) / T;
   if (T < 1 || (rows != 1 && rows != s.c))
-    throw KernelError("thresholds: shape " + thresholds.shape().str() + " gives " + std::to_string(rows) +
-                      " rows of " + std::to_string(T) + "; need 1 row or one per channel (" + std::to_string(s.c) +
-                      ")");
+    throw KernelError("thresholds: shape " + thresholds.shape().str() + " gives " + std::to_string(rows) + " rows of " +
+                      std::to_string(T) + "; need 1 row or one per channel (" + std::to_string(s.c) + ")");
   const int64_t levels = actMax(out) - actMin(out); // 2^bits - 1
   if (T > levels)
     throw KernelError("thresholds: " + std::to_string(T) + " thresholds per channel do not fit a " +
@@ -485,8 +490,8 @@ Tensor requantizeFloat(const AccTensor& acc, const std::vector<double>& multipli
                        const ActType& out) {
   const Shape& s = acc.shape();
   if (multiplier.size() != 1 && static_cast<int64_t>(multiplier.size()) != s.c)
-    throw KernelError("requantize: " + std::to_string(multiplier.size()) + " multipliers for " +
-                      std::to_string(s.c) + " channels");
+    throw KernelError("requantize: " + std::to_string(multiplier.size()) + " multipliers for " + std::to_string(s.c) +
+                      " channels");
   const double lo = static_cast<double>(actMin(out)), hi = static_cast<double>(actMax(out));
   Tensor r(s);
   const int64_t plane = s.h * s.w;
@@ -521,8 +526,7 @@ PoolDims poolDims(const Shape& s, const PoolGeometry& g, const char* what) {
   return {(s.h + 2 * g.pad_h - effH) / g.stride_h + 1, (s.w + 2 * g.pad_w - effW) / g.stride_w + 1};
 }
 
-template <typename F>
-Tensor poolLoop(const Tensor& x, const PoolGeometry& g, const char* what, F&& reduce) {
+template <typename F> Tensor poolLoop(const Tensor& x, const PoolGeometry& g, const char* what, F&& reduce) {
   const Shape& s = x.shape();
   const PoolDims pd = poolDims(s, g, what);
   Tensor r(Shape{s.n, s.c, pd.P, pd.Q});
@@ -593,8 +597,9 @@ Tensor add(const Tensor& a, const Tensor& b, const AddParams& p, const ActType& 
   Tensor r(a.shape());
   for (std::size_t i = 0; i < a.size(); ++i) {
     int64_t va = 0, vb = 0, v = 0;
-    if (__builtin_mul_overflow(int64_t{a[i]}, p.scale_a, &va) || __builtin_mul_overflow(int64_t{b[i]}, p.scale_b, &vb) ||
-        __builtin_add_overflow(va, vb, &v) || __builtin_add_overflow(v, p.bias, &v))
+    if (__builtin_mul_overflow(int64_t{a[i]}, p.scale_a, &va) ||
+        __builtin_mul_overflow(int64_t{b[i]}, p.scale_b, &vb) || __builtin_add_overflow(va, vb, &v) ||
+        __builtin_add_overflow(v, p.bias, &v))
       throw KernelError("add: rescaled sum overflows int64 at flat index " + std::to_string(i));
     r[i] = static_cast<int32_t>(std::clamp(roundShift(v, p.shift), lo, hi));
   }
@@ -613,9 +618,8 @@ Tensor labelSelect(const Tensor& x, int64_t k) {
     const int32_t* v = x.data() + n * classes;
     for (int64_t i = 0; i < classes; ++i) idx[static_cast<std::size_t>(i)] = static_cast<int32_t>(i);
     // Higher score first; equal scores keep ascending index order.
-    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [v](int32_t a, int32_t b) {
-      return v[a] != v[b] ? v[a] > v[b] : a < b;
-    });
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                      [v](int32_t a, int32_t b) { return v[a] != v[b] ? v[a] > v[b] : a < b; });
     std::copy(idx.begin(), idx.begin() + k, r.data() + n * k);
   }
   return r;
@@ -660,8 +664,8 @@ Tensor runLayer(const graph::Layer& l, const std::vector<const Tensor*>& inputs,
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         const Tensor& t = in(i);
         if (t.shape().n != s0.n || t.shape().h != s0.h || t.shape().w != s0.w)
-          throw KernelError("concat '" + l.name + "': input " + std::to_string(i) + " has shape " +
-                            t.shape().str() + ", expected N, H, W of " + s0.str());
+          throw KernelError("concat '" + l.name + "': input " + std::to_string(i) + " has shape " + t.shape().str() +
+                            ", expected N, H, W of " + s0.str());
         const int64_t len = t.shape().c * plane;
         // Values pass through unchanged; a bipolar input joining a signed output (the graph's
         // concat type holds every input's values) is decoded from its stored bits to -1 / +1.

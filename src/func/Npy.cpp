@@ -18,9 +18,7 @@ namespace mpsim::func {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw LoadError(path + ": " + what);
-}
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw LoadError(path + ": " + what); }
 
 bool parseDescr(const std::string& d, NpyType& t) {
   // Single-byte types may use '|', '<' or '='; wider types must be little-endian ('<').
@@ -34,13 +32,20 @@ bool parseDescr(const std::string& d, NpyType& t) {
     return true;
   }
   if (order != '<') return false;
-  if (kind == "i2") t = NpyType::Int16;
-  else if (kind == "u2") t = NpyType::UInt16;
-  else if (kind == "i4") t = NpyType::Int32;
-  else if (kind == "i8") t = NpyType::Int64;
-  else if (kind == "f4") t = NpyType::Float32;
-  else if (kind == "f8") t = NpyType::Float64;
-  else return false;
+  if (kind == "i2")
+    t = NpyType::Int16;
+  else if (kind == "u2")
+    t = NpyType::UInt16;
+  else if (kind == "i4")
+    t = NpyType::Int32;
+  else if (kind == "i8")
+    t = NpyType::Int64;
+  else if (kind == "f4")
+    t = NpyType::Float32;
+  else if (kind == "f8")
+    t = NpyType::Float64;
+  else
+    return false;
   return true;
 }
 
@@ -56,8 +61,7 @@ std::size_t findKey(const std::string& header, const std::string& key, const std
   return pos;
 }
 
-template <typename T>
-T loadLE(const unsigned char* p) {
+template <typename T> T loadLE(const unsigned char* p) {
   T v;
   std::memcpy(&v, p, sizeof(T)); // x86-64 and every platform mpsim targets are little-endian
   return v;
@@ -97,10 +101,15 @@ const char* npyDescr(NpyType t) {
 
 int npyItemSize(NpyType t) {
   switch (t) {
-  case NpyType::Int8: case NpyType::UInt8: case NpyType::Bool: return 1;
-  case NpyType::Int16: case NpyType::UInt16: return 2;
-  case NpyType::Int32: case NpyType::Float32: return 4;
-  case NpyType::Int64: case NpyType::Float64: return 8;
+  case NpyType::Int8:
+  case NpyType::UInt8:
+  case NpyType::Bool: return 1;
+  case NpyType::Int16:
+  case NpyType::UInt16: return 2;
+  case NpyType::Int32:
+  case NpyType::Float32: return 4;
+  case NpyType::Int64:
+  case NpyType::Float64: return 8;
   }
   return 0;
 }
@@ -128,8 +137,8 @@ std::vector<int64_t> NpyArray::toInt64() const {
     case NpyType::Int64: v = loadLE<int64_t>(p + 8 * i); break;
     case NpyType::Float32:
     case NpyType::Float64: {
-      const double d = type == NpyType::Float32 ? static_cast<double>(loadLE<float>(p + 4 * i))
-                                                : loadLE<double>(p + 8 * i);
+      const double d =
+          type == NpyType::Float32 ? static_cast<double>(loadLE<float>(p + 4 * i)) : loadLE<double>(p + 8 * i);
       if (!std::isfinite(d) || d != std::floor(d) || d < -9.2e18 || d > 9.2e18) {
         std::ostringstream os;
         os << toString(type) << " element at flat index " << i << " is " << d
@@ -167,7 +176,8 @@ NpyHeader parseHeader(std::istream& f, const std::string& path, uint64_t fileSiz
   static const unsigned char kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   unsigned char pre[12] = {};
   const uint64_t preLen = std::min<uint64_t>(fileSize, sizeof pre);
-  if (!f.read(reinterpret_cast<char*>(pre), static_cast<std::streamsize>(preLen))) fail(path, "cannot read the .npy header");
+  if (!f.read(reinterpret_cast<char*>(pre), static_cast<std::streamsize>(preLen)))
+    fail(path, "cannot read the .npy header");
   if (fileSize < 10 || std::memcmp(pre, kMagic, 6) != 0) fail(path, "not a .npy file (missing the \\x93NUMPY magic)");
   const int major = pre[6];
   const int minor = pre[7];
@@ -239,9 +249,12 @@ NpyHeader parseHeader(std::istream& f, const std::string& path, uint64_t fileSiz
     if (num.empty() || *stop != '\0' || v < 0 || errno == ERANGE)
       fail(path, "bad dimension '" + num + "' in npy shape (" + dims + ")");
     h.shape.push_back(v);
-    if (v == 0) n = 0;
-    else if (!overflow && n > 0 && n > INT64_MAX / v) overflow = true;
-    else if (!overflow) n *= v;
+    if (v == 0)
+      n = 0;
+    else if (!overflow && n > 0 && n > INT64_MAX / v)
+      overflow = true;
+    else if (!overflow)
+      n *= v;
   }
   const int item = npyItemSize(h.type);
   if ((overflow && n != 0) || n > INT64_MAX / item)
@@ -263,7 +276,8 @@ uint64_t openNpy(std::ifstream& f, const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) fail(path, "cannot open .npy file (" + (ec ? ec.message() : std::string("no such file")) + ")");
+  if (ec || !fs::exists(st))
+    fail(path, "cannot open .npy file (" + (ec ? ec.message() : std::string("no such file")) + ")");
   if (!fs::is_regular_file(st)) fail(path, "cannot open .npy file (not a regular file)");
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) fail(path, "cannot open .npy file (" + ec.message() + ")");
@@ -295,7 +309,8 @@ NpyArray readNpy(const std::string& path) {
   if (h.data_bytes > 0 &&
       (!f.read(reinterpret_cast<char*>(a.bytes.data()), static_cast<std::streamsize>(h.data_bytes)) ||
        static_cast<uint64_t>(f.gcount()) != h.data_bytes))
-    fail(path, "cannot read the " + std::to_string(h.data_bytes) + " data bytes (did the file change while it was read?)");
+    fail(path,
+         "cannot read the " + std::to_string(h.data_bytes) + " data bytes (did the file change while it was read?)");
   return a;
 }
 

@@ -17,8 +17,7 @@ int64_t OnnxTensor::elements() const {
 }
 
 namespace {
-template <typename T>
-void fromRaw(const std::string& raw, int64_t n, std::vector<int64_t>& out) {
+template <typename T> void fromRaw(const std::string& raw, int64_t n, std::vector<int64_t>& out) {
   out.resize(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     T v;
@@ -26,8 +25,7 @@ void fromRaw(const std::string& raw, int64_t n, std::vector<int64_t>& out) {
     out[static_cast<std::size_t>(i)] = static_cast<int64_t>(v);
   }
 }
-template <typename T>
-void fromRawF(const std::string& raw, int64_t n, std::vector<double>& out) {
+template <typename T> void fromRawF(const std::string& raw, int64_t n, std::vector<double>& out) {
   out.resize(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     T v;
@@ -71,12 +69,30 @@ OnnxTensor readOnnxTensor(const std::string& path) {
   case onnx::TensorProto::BOOL:
     if (raw) {
       switch (r.dataType) {
-      case onnx::TensorProto::UINT8: needBytes(1); fromRaw<uint8_t>(t.raw_data(), n, r.ints); break;
-      case onnx::TensorProto::BOOL: needBytes(1); fromRaw<uint8_t>(t.raw_data(), n, r.ints); break;
-      case onnx::TensorProto::INT8: needBytes(1); fromRaw<int8_t>(t.raw_data(), n, r.ints); break;
-      case onnx::TensorProto::UINT16: needBytes(2); fromRaw<uint16_t>(t.raw_data(), n, r.ints); break;
-      case onnx::TensorProto::INT16: needBytes(2); fromRaw<int16_t>(t.raw_data(), n, r.ints); break;
-      default: needBytes(4); fromRaw<int32_t>(t.raw_data(), n, r.ints); break;
+      case onnx::TensorProto::UINT8:
+        needBytes(1);
+        fromRaw<uint8_t>(t.raw_data(), n, r.ints);
+        break;
+      case onnx::TensorProto::BOOL:
+        needBytes(1);
+        fromRaw<uint8_t>(t.raw_data(), n, r.ints);
+        break;
+      case onnx::TensorProto::INT8:
+        needBytes(1);
+        fromRaw<int8_t>(t.raw_data(), n, r.ints);
+        break;
+      case onnx::TensorProto::UINT16:
+        needBytes(2);
+        fromRaw<uint16_t>(t.raw_data(), n, r.ints);
+        break;
+      case onnx::TensorProto::INT16:
+        needBytes(2);
+        fromRaw<int16_t>(t.raw_data(), n, r.ints);
+        break;
+      default:
+        needBytes(4);
+        fromRaw<int32_t>(t.raw_data(), n, r.ints);
+        break;
       }
     } else {
       needCount(t.int32_data_size());

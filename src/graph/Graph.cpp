@@ -25,9 +25,7 @@ const Layer* Graph::find(const std::string& name) const {
   return nullptr;
 }
 
-Layer* Graph::find(const std::string& name) {
-  return const_cast<Layer*>(static_cast<const Graph*>(this)->find(name));
-}
+Layer* Graph::find(const std::string& name) { return const_cast<Layer*>(static_cast<const Graph*>(this)->find(name)); }
 
 const Layer& Graph::at(const std::string& name) const {
   const Layer* l = find(name);
@@ -44,7 +42,10 @@ std::vector<std::string> Graph::consumers(const std::string& name) const {
   std::vector<std::string> out;
   for (const auto& l : m_layers)
     for (const auto& i : l.inputs)
-      if (i == name) { out.push_back(l.name); break; }
+      if (i == name) {
+        out.push_back(l.name);
+        break;
+      }
   return out;
 }
 
@@ -106,7 +107,8 @@ bool sizesOk(const Shape& s, const std::function<void(const std::string&)>& err,
 
 bool geometryOk(const Layer& l, const std::function<void(const std::string&)>& err) {
   if (l.kh > kMaxDim || l.kw > kMaxDim) {
-    err("kernel " + std::to_string(l.kh) + "x" + std::to_string(l.kw) + " is above the limit of " + std::to_string(kMaxDim));
+    err("kernel " + std::to_string(l.kh) + "x" + std::to_string(l.kw) + " is above the limit of " +
+        std::to_string(kMaxDim));
     return false;
   }
   if (l.stride_h > kMaxStrideOrDilation || l.stride_w > kMaxStrideOrDilation || l.dil_h > kMaxStrideOrDilation ||
@@ -129,9 +131,9 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
   auto err = [&](const std::string& m) { errors.push_back(where(*this, l) + ": " + m); };
   const auto& in = l.in_shapes;
   Shape out;
-  if ((l.kind == LayerKind::Conv || l.kind == LayerKind::MaxPool || l.kind == LayerKind::AvgPool) &&
-      l.kh >= 1 && l.kw >= 1 && l.stride_h >= 1 && l.stride_w >= 1 && l.dil_h >= 1 && l.dil_w >= 1 && l.pad_h >= 0 &&
-      l.pad_w >= 0 && !geometryOk(l, err))
+  if ((l.kind == LayerKind::Conv || l.kind == LayerKind::MaxPool || l.kind == LayerKind::AvgPool) && l.kh >= 1 &&
+      l.kw >= 1 && l.stride_h >= 1 && l.stride_w >= 1 && l.dil_h >= 1 && l.dil_w >= 1 && l.pad_h >= 0 && l.pad_w >= 0 &&
+      !geometryOk(l, err))
     return;
   if ((l.kind == LayerKind::Conv || l.kind == LayerKind::FullyConnected) && l.out_channels > kMaxDim) {
     err("out_channels " + std::to_string(l.out_channels) + " is above the limit of " + std::to_string(kMaxDim));
@@ -140,7 +142,8 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
   switch (l.kind) {
   case LayerKind::Input:
     out = l.out_shape;
-    if (out.c <= 0 || out.h <= 0 || out.w <= 0) err("input shape must be positive (C, H, W), got " + out.str());
+    if (out.c <= 0 || out.h <= 0 || out.w <= 0)
+      err("input shape must be positive (C, H, W), got " + out.str());
     else if (!sizesOk(out, err, "input shape")) {
       l.out_shape = Shape{1, 0, 0, 0};
       return;
@@ -148,19 +151,18 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
     break;
   case LayerKind::Output:
   case LayerKind::Fork:
-  case LayerKind::Quantizer:
-    out = in[0];
-    break;
-  case LayerKind::Flatten:
-    out = Shape{1, in[0].c * in[0].h * in[0].w, 1, 1};
-    break;
+  case LayerKind::Quantizer: out = in[0]; break;
+  case LayerKind::Flatten: out = Shape{1, in[0].c * in[0].h * in[0].w, 1, 1}; break;
   case LayerKind::Conv: {
     if (l.kh < 1 || l.kw < 1 || l.stride_h < 1 || l.stride_w < 1 || l.dil_h < 1 || l.dil_w < 1 || l.pad_h < 0 ||
         l.pad_w < 0) {
       err("kernel, stride and dilation must be >= 1 and padding >= 0");
       return;
     }
-    if (l.out_channels <= 0) { err("out_channels must be positive"); return; }
+    if (l.out_channels <= 0) {
+      err("out_channels must be positive");
+      return;
+    }
     if (l.groups < 1 || in[0].c % l.groups != 0 || l.out_channels % l.groups != 0) {
       err("groups=" + std::to_string(l.groups) + " must divide both input channels (" + std::to_string(in[0].c) +
           ") and out_channels (" + std::to_string(l.out_channels) + ")");
@@ -173,7 +175,10 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
     break;
   }
   case LayerKind::FullyConnected:
-    if (l.out_channels <= 0) { err("out_features must be positive"); return; }
+    if (l.out_channels <= 0) {
+      err("out_features must be positive");
+      return;
+    }
     out = Shape{1, l.out_channels, 1, 1};
     break;
   case LayerKind::MaxPool:
@@ -186,9 +191,7 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
                 windowOut(in[0].w, l.kw, l.stride_w, l.pad_w, l.dil_w)};
     if (out.h <= 0 || out.w <= 0) err("pooling window does not fit the input " + in[0].str());
     break;
-  case LayerKind::GlobalAvgPool:
-    out = Shape{1, in[0].c, 1, 1};
-    break;
+  case LayerKind::GlobalAvgPool: out = Shape{1, in[0].c, 1, 1}; break;
   case LayerKind::Add:
     if (in[0] != in[1]) err("inputs have different shapes: " + in[0].str() + " and " + in[1].str());
     out = in[0];
@@ -198,13 +201,14 @@ void Graph::inferLayer(Layer& l, std::vector<std::string>& errors) const {
     // unsigned, wide enough for index C - 1.
     const Shape& x = in[0];
     if (x.h != 1 || x.w != 1) {
-      err("input " + x.str() + " is not a vector of class scores (C x 1 x 1); put a flatten (or a "
+      err("input " + x.str() +
+          " is not a vector of class scores (C x 1 x 1); put a flatten (or a "
           "global_avgpool) before it");
       return;
     }
     if (l.topk < 1 || l.topk > x.c) {
-      err("k = " + std::to_string(l.topk) + " is outside 1.." + std::to_string(x.c) + " (the " +
-          std::to_string(x.c) + " class scores of its input)");
+      err("k = " + std::to_string(l.topk) + " is outside 1.." + std::to_string(x.c) + " (the " + std::to_string(x.c) +
+          " class scores of its input)");
       return;
     }
     int bits = 0;
@@ -253,7 +257,8 @@ void Graph::finalize() {
   std::map<std::string, int> index;
   for (size_t i = 0; i < m_layers.size(); ++i) {
     const Layer& l = m_layers[i];
-    if (l.name.empty()) errors.push_back(m_source + ": layer #" + std::to_string(i) + " has no name");
+    if (l.name.empty())
+      errors.push_back(m_source + ": layer #" + std::to_string(i) + " has no name");
     else if (!index.emplace(l.name, int(i)).second)
       errors.push_back(where(*this, l) + ": duplicate layer name");
   }
@@ -267,8 +272,10 @@ void Graph::finalize() {
                        std::to_string(l.inputs.size()));
     }
     for (const auto& i : l.inputs) {
-      if (!index.count(i)) errors.push_back(where(*this, l) + ": input '" + i + "' is not a layer of this network (dangling edge)");
-      else if (i == l.name) errors.push_back(where(*this, l) + ": reads its own output (cycle)");
+      if (!index.count(i))
+        errors.push_back(where(*this, l) + ": input '" + i + "' is not a layer of this network (dangling edge)");
+      else if (i == l.name)
+        errors.push_back(where(*this, l) + ": reads its own output (cycle)");
     }
   }
   if (!errors.empty()) throw LoadError(errors);
@@ -340,14 +347,20 @@ void Graph::finalize() {
           const Layer& p = m_layers[m_index[i]];
           types += (types.empty() ? "" : ", ") + p.out.str() + " ('" + p.name + "')";
           allBipolar = allBipolar && p.out.bipolar;
-          if (p.out.bipolar) sbits = std::max(sbits, 2);
-          else if (p.out.is_signed) sbits = std::max(sbits, p.out.bits);
-          else ubits = std::max(ubits, p.out.bits);
+          if (p.out.bipolar)
+            sbits = std::max(sbits, 2);
+          else if (p.out.is_signed)
+            sbits = std::max(sbits, p.out.bits);
+          else
+            ubits = std::max(ubits, p.out.bits);
           anySigned = anySigned || p.out.is_signed;
         }
-        if (allBipolar) l.out = ActType::makeBipolar();
-        else if (anySigned) l.out = ActType{std::max(sbits, ubits + (ubits > 0 ? 1 : 0)), true};
-        else l.out = ActType{ubits, false};
+        if (allBipolar)
+          l.out = ActType::makeBipolar();
+        else if (anySigned)
+          l.out = ActType{std::max(sbits, ubits + (ubits > 0 ? 1 : 0)), true};
+        else
+          l.out = ActType{ubits, false};
         if (l.out.bits > kMaxActivationBits) {
           errors.push_back(where(*this, l) + ": no activation type of at most " + std::to_string(kMaxActivationBits) +
                            " bits holds the values of all inputs (" + types + "): their concatenation needs " +
@@ -356,7 +369,10 @@ void Graph::finalize() {
         }
       }
     }
-    if (!inputsOk) { l.out_shape = Shape{1, 0, 0, 0}; continue; } // error already reported upstream
+    if (!inputsOk) {
+      l.out_shape = Shape{1, 0, 0, 0};
+      continue;
+    } // error already reported upstream
     inferLayer(l, errors);
     // Bit-width checks.
     auto checkBits = [&](int b, const std::string& what) {
@@ -382,7 +398,8 @@ void Graph::finalize() {
       }
     }
     if (l.out.bipolar && l.isWeighted() && l.requant != Requant::Thresholds)
-      errors.push_back(where(*this, l) + ": bipolar outputs need requant: thresholds (one threshold per channel), not " +
+      errors.push_back(where(*this, l) +
+                       ": bipolar outputs need requant: thresholds (one threshold per channel), not " +
                        toString(l.requant));
     if (l.isWeighted()) {
       checkBits(l.weight_bits, "weight bits");

@@ -28,12 +28,18 @@ struct KindName {
   const char* name;
 };
 constexpr KindName kKindNames[] = {
-    {LayerKind::Input, "input"},       {LayerKind::Output, "output"},
-    {LayerKind::Conv, "conv"},         {LayerKind::FullyConnected, "fc"},
-    {LayerKind::MaxPool, "maxpool"},   {LayerKind::AvgPool, "avgpool"},
-    {LayerKind::GlobalAvgPool, "global_avgpool"}, {LayerKind::Add, "add"},
-    {LayerKind::Fork, "fork"},         {LayerKind::Concat, "concat"},
-    {LayerKind::Flatten, "flatten"},   {LayerKind::Quantizer, "quantizer"},
+    {LayerKind::Input, "input"},
+    {LayerKind::Output, "output"},
+    {LayerKind::Conv, "conv"},
+    {LayerKind::FullyConnected, "fc"},
+    {LayerKind::MaxPool, "maxpool"},
+    {LayerKind::AvgPool, "avgpool"},
+    {LayerKind::GlobalAvgPool, "global_avgpool"},
+    {LayerKind::Add, "add"},
+    {LayerKind::Fork, "fork"},
+    {LayerKind::Concat, "concat"},
+    {LayerKind::Flatten, "flatten"},
+    {LayerKind::Quantizer, "quantizer"},
     {LayerKind::LabelSelect, "labelselect"},
     {LayerKind::LabelSelect, "topk"}, // alias (ONNX TopK); toString gives the first spelling
 };
@@ -104,7 +110,9 @@ int Layer::accBits() const {
   if (acc_bits_given > 0) return acc_bits_given;
   if (!isWeighted()) return 0;
   // |w| < 2^(W-1) (signed) or 2^W (unsigned), bipolar |w| = 1; |a| < 2^(A-signed(A)).
-  int wmag = weight_type == WeightType::Bipolar ? 1 : (weight_type == WeightType::Signed ? maxWeightBits() - 1 : maxWeightBits());
+  int wmag = weight_type == WeightType::Bipolar
+                 ? 1
+                 : (weight_type == WeightType::Signed ? maxWeightBits() - 1 : maxWeightBits());
   int amag = in.bits - (in.is_signed ? 1 : 0);
   int64_t mw = std::max<int64_t>(1, dotLength());
   int sumBits = int(std::ceil(std::log2(double(mw))));

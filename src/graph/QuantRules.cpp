@@ -20,7 +20,7 @@ std::vector<int> ChannelSpec::expand(int64_t channels) const {
   int64_t assigned = 0;
   for (size_t i = 0; i < fractions.size(); ++i) {
     int64_t n = (i + 1 == fractions.size()) ? channels - assigned
-                                             : int64_t(std::llround(fractions[i].second * double(channels)));
+                                            : int64_t(std::llround(fractions[i].second * double(channels)));
     n = std::min(n, channels - assigned);
     for (int64_t c = 0; c < n; ++c) out.push_back(fractions[i].first);
     assigned += n;
@@ -40,10 +40,8 @@ bool requantises(LayerKind k) {
   case LayerKind::Add:
   case LayerKind::AvgPool:
   case LayerKind::GlobalAvgPool:
-  case LayerKind::Quantizer:
-    return true;
-  default:
-    return false;
+  case LayerKind::Quantizer: return true;
+  default: return false;
   }
 }
 
@@ -77,8 +75,10 @@ void applyOverride(Layer& l, const QuantOverride& o, std::vector<std::string>& e
   if (requantises(l.kind)) {
     if (o.activations) l.out.bits = *o.activations;
     if (o.activations_signed) l.out.is_signed = *o.activations_signed;
-    if (o.activations_bipolar) l.out.bipolar = *o.activations_bipolar;
-    else if (o.activations || o.activations_signed) l.out.bipolar = false;
+    if (o.activations_bipolar)
+      l.out.bipolar = *o.activations_bipolar;
+    else if (o.activations || o.activations_signed)
+      l.out.bipolar = false;
   }
 }
 } // namespace

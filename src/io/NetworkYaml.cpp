@@ -36,7 +36,8 @@ std::optional<ChannelSpec> readChannelSpec(Reader& r, const std::string& key) {
   }
   r.accept(key);
   if (!n.IsMap()) {
-    r.error(key, "expected a list of widths (one per output channel) or a mapping width: fraction, e.g. {8: 0.25, 4: 0.75}");
+    r.error(key,
+            "expected a list of widths (one per output channel) or a mapping width: fraction, e.g. {8: 0.25, 4: 0.75}");
     return std::nullopt;
   }
   Reader m = r.child(key);
@@ -145,8 +146,10 @@ namespace {
 void writeQuantOverride(YAML::Node n, const QuantOverride& o) {
   if (o.weights) n["weights"] = *o.weights;
   if (o.activations) n["activations"] = *o.activations;
-  if (o.activations_bipolar && *o.activations_bipolar) n["activation_type"] = "bipolar";
-  else if (o.activations_signed) n["activations_signed"] = *o.activations_signed;
+  if (o.activations_bipolar && *o.activations_bipolar)
+    n["activation_type"] = "bipolar";
+  else if (o.activations_signed)
+    n["activations_signed"] = *o.activations_signed;
   if (o.weight_type) n["weight_type"] = toString(*o.weight_type);
   if (o.channels) {
     if (!o.channels->list.empty()) {
@@ -171,7 +174,8 @@ YAML::Node quantRulesYaml(const QuantRules& rules) {
   writeQuantOverride(n, rules.defaults);
   if (rules.input_bits) n["input_bits"] = *rules.input_bits;
   if (rules.input_signed) n["input_signed"] = *rules.input_signed;
-  for (const auto& [key, o] : {std::pair{"first_layer", &rules.first_layer}, std::pair{"last_layer", &rules.last_layer}})
+  for (const auto& [key, o] :
+       {std::pair{"first_layer", &rules.first_layer}, std::pair{"last_layer", &rules.last_layer}})
     if (*o) {
       YAML::Node c(YAML::NodeType::Map);
       writeQuantOverride(c, **o);
@@ -271,7 +275,8 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
       if (!shapeOk)
         in.error("thresholds_file", fp.string() + " has shape " + func::npyShapeStr(a.shape) + "; need " +
                                         func::npyShapeStr({1, T}) + " or " + func::npyShapeStr({C, T}) + ": 1 or " +
-                                        std::to_string(C) + " rows of " + std::to_string(T) + " thresholds (2^bits - 1)");
+                                        std::to_string(C) + " rows of " + std::to_string(T) +
+                                        " thresholds (2^bits - 1)");
       else if (!sorted)
         in.error("thresholds_file", fp.string() + ": the thresholds of a row are not sorted");
       else
@@ -282,9 +287,12 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   }
   input.line = int(in.node().Mark().line + 1);
   if (shape) {
-    if (shape->size() == 3) input.out_shape = Shape{1, (*shape)[0], (*shape)[1], (*shape)[2]};
-    else if (shape->size() == 1) input.out_shape = Shape{1, (*shape)[0], 1, 1};
-    else in.error("shape", "expected [C, H, W] or [features]");
+    if (shape->size() == 3)
+      input.out_shape = Shape{1, (*shape)[0], (*shape)[1], (*shape)[2]};
+    else if (shape->size() == 1)
+      input.out_shape = Shape{1, (*shape)[0], 1, 1};
+    else
+      in.error("shape", "expected [C, H, W] or [features]");
   }
   g.add(input);
 
@@ -299,8 +307,10 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
   if (!root.has("layers")) root.errorHere("missing required key 'layers' (a list of layers)");
   root.accept("layers");
   YAML::Node layers = root.has("layers") ? root.raw("layers") : YAML::Node(YAML::NodeType::Sequence);
-  if (root.has("layers") && !layers.IsSequence()) root.error("layers", "expected a list of layers");
-  else if (root.has("layers") && layers.size() == 0) root.error("layers", "the list is empty; a network needs at least one layer");
+  if (root.has("layers") && !layers.IsSequence())
+    root.error("layers", "expected a list of layers");
+  else if (root.has("layers") && layers.size() == 0)
+    root.error("layers", "the list is empty; a network needs at least one layer");
   if (layers.IsSequence()) {
     for (size_t i = 0; i < layers.size(); ++i) {
       std::string path = "layers[" + std::to_string(i) + "]";
@@ -313,13 +323,15 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
       l.line = int(layers[i].Mark().line + 1);
       l.name = r.req<std::string>("name");
       if (isOutputName(l.name))
-        r.error("name", "'" + l.name + "' is reserved for the network's output layers (output, output0, output1, ...); "
-                        "choose another name");
+        r.error("name", "'" + l.name +
+                            "' is reserved for the network's output layers (output, output0, output1, ...); "
+                            "choose another name");
       std::string type = r.req<std::string>("type");
       auto kind = parseLayerKind(type);
       if (!kind && r.has("type") && r.raw("type").IsScalar())
         r.error("type", "'" + type + "' is not a layer type; valid: " + layerKindSpellings());
-      if (kind && *kind == LayerKind::Input) r.error("type", "the network input is declared under 'input:', not as a layer");
+      if (kind && *kind == LayerKind::Input)
+        r.error("type", "the network input is declared under 'input:', not as a layer");
       if (!kind) {
         // Without a type the other keys cannot be checked: report the type only (not a cascade of
         // missing or unknown keys of whatever type was meant).
@@ -328,8 +340,10 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
         continue;
       }
       l.kind = *kind;
-      if (auto ins = r.optList<std::string>("inputs")) l.inputs = *ins;
-      else if (!r.has("inputs")) l.inputs = {prev};
+      if (auto ins = r.optList<std::string>("inputs"))
+        l.inputs = *ins;
+      else if (!r.has("inputs"))
+        l.inputs = {prev};
       if (l.kind == LayerKind::Conv) {
         l.out_channels = r.req<int64_t>("out_channels", inRange(1, 1 << 24));
         int kh = 1, kw = 1;
@@ -364,8 +378,10 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
           std::filesystem::path fp(*f);
           if (fp.is_relative()) fp = std::filesystem::path(doc->file).parent_path() / fp;
           std::error_code ec;
-          if (!std::filesystem::exists(fp, ec)) r.error(key, "file not found: " + fp.string());
-          else paramFiles.push_back({l.name, key, r.where(key), r.keyPath(key), fp.string()});
+          if (!std::filesystem::exists(fp, ec))
+            r.error(key, "file not found: " + fp.string());
+          else
+            paramFiles.push_back({l.name, key, r.where(key), r.keyPath(key), fp.string()});
           out = fp.string();
         }
       };
@@ -378,7 +394,8 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
       if (l.isWeighted()) {
         int wb = o.weights.value_or(def.weights.value_or(8));
         l.weight_bits = wb;
-        l.weight_type = o.weight_type.value_or(def.weight_type.value_or(wb == 1 ? WeightType::Bipolar : WeightType::Signed));
+        l.weight_type =
+            o.weight_type.value_or(def.weight_type.value_or(wb == 1 ? WeightType::Bipolar : WeightType::Signed));
         // The layer's own `weights` replaces per-channel widths from the defaults.
         auto ch = o.channels ? o.channels : (o.weights ? std::nullopt : def.channels);
         if (ch) {
@@ -387,8 +404,10 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
             l.weight_bits = 0;
             for (int b : l.channel_bits) l.weight_bits = std::max(l.weight_bits, b);
           } catch (const std::invalid_argument& e) {
-            if (o.channels) r.error("channels", e.what());
-            else r.errorHere("defaults.channels: " + std::string(e.what()));
+            if (o.channels)
+              r.error("channels", e.what());
+            else
+              r.errorHere("defaults.channels: " + std::string(e.what()));
           }
         }
         // A bipolar type the layer did not ask for (derived from 1-bit default weights, or given in
@@ -400,27 +419,32 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
         l.acc_bits_given = o.acc_bits.value_or(def.acc_bits.value_or(0));
       } else {
         if (o.weights || o.channels || o.weight_type || o.acc_bits)
-          r.errorHere("layer '" + l.name + "' (" + type + ") has no weights; weights, weight_type, channels and acc_bits apply to conv and fc");
+          r.errorHere("layer '" + l.name + "' (" + type +
+                      ") has no weights; weights, weight_type, channels and acc_bits apply to conv and fc");
       }
       if (requantises(l.kind)) {
         l.out.bits = o.activations.value_or(def.activations.value_or(8));
         l.out.is_signed = o.activations_signed.value_or(def.activations_signed.value_or(false));
-        l.out.bipolar = o.activations_bipolar ? *o.activations_bipolar
+        l.out.bipolar = o.activations_bipolar                     ? *o.activations_bipolar
                         : (o.activations || o.activations_signed) ? false
-                                                                   : def.activations_bipolar.value_or(false);
+                                                                  : def.activations_bipolar.value_or(false);
         l.requant = r.getEnum("requant", defRequant, graph::kRequantNames);
         if (!l.thresholds_file.empty() && l.kind != LayerKind::Quantizer &&
             !(l.isWeighted() && l.requant == Requant::Thresholds))
-          r.error("thresholds_file", "layer '" + l.name + "' (" + type + ") uses no thresholds; thresholds_file applies to conv "
-                                     "and fc layers with requant: thresholds and to quantizer layers");
+          r.error("thresholds_file", "layer '" + l.name + "' (" + type +
+                                         ") uses no thresholds; thresholds_file applies to conv "
+                                         "and fc layers with requant: thresholds and to quantizer layers");
       } else if (!l.thresholds_file.empty()) {
-        r.error("thresholds_file", "layer '" + l.name + "' (" + type + ") uses no thresholds; thresholds_file applies to conv "
-                                   "and fc layers with requant: thresholds and to quantizer layers");
+        r.error("thresholds_file", "layer '" + l.name + "' (" + type +
+                                       ") uses no thresholds; thresholds_file applies to conv "
+                                       "and fc layers with requant: thresholds and to quantizer layers");
       } else if ((o.activations || o.activations_signed || o.activations_bipolar) && l.kind == LayerKind::LabelSelect) {
-        r.errorHere("layer '" + l.name + "' (" + type + ") outputs class indices (unsigned, ceil(log2(classes)) bits); "
+        r.errorHere("layer '" + l.name + "' (" + type +
+                    ") outputs class indices (unsigned, ceil(log2(classes)) bits); "
                     "'activations' does not apply");
       } else if (o.activations || o.activations_signed || o.activations_bipolar) {
-        r.errorHere("layer '" + l.name + "' (" + type + ") passes its input type through; 'activations' does not apply");
+        r.errorHere("layer '" + l.name + "' (" + type +
+                    ") passes its input type through; 'activations' does not apply");
       }
       r.finish();
       prev = l.name;
@@ -449,8 +473,8 @@ graph::Graph readNetwork(std::shared_ptr<YamlDoc> doc) {
       const func::NpyHeader h = func::readNpyHeader(f.path);
       if (h.shape != want.dims)
         doc->diag.error(f.where + ": " + f.keyPath + ": " + f.path + " has shape " + func::npyShapeStr(h.shape) +
-                        "; layer '" + l.name + "' (" + toString(l.kind) + ") needs " + func::npyShapeStr(want.dims) + " " +
-                        want.layout + (f.key == "thresholds_file" ? " for its " + l.out.str() + " output" : ""));
+                        "; layer '" + l.name + "' (" + toString(l.kind) + ") needs " + func::npyShapeStr(want.dims) +
+                        " " + want.layout + (f.key == "thresholds_file" ? " for its " + l.out.str() + " output" : ""));
     } catch (const LoadError& e) {
       doc->diag.error(f.where + ": " + f.keyPath + ": " + e.what());
     }

@@ -52,7 +52,8 @@ std::map<std::string, LayerParamFiles> writeLayerParams(const graph::Graph& g, c
       const int64_t C = l.isWeighted() ? l.out_channels : l.out_shape.c;
       const int64_t T = C > 0 ? int64_t(l.threshold_values->size()) / C : 0;
       f.thresholds = dirName + "/" + fileName(l.name, ".thresholds.npy");
-      func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Int64, {C, T}, l.threshold_values->data());
+      func::writeNpy((yp.parent_path() / f.thresholds).string(), func::NpyType::Int64, {C, T},
+                     l.threshold_values->data());
     }
     if (l.input_thresholds) {
       const int64_t T = l.out.thresholdCount();
@@ -80,8 +81,10 @@ void writeNetworkYaml(const graph::Graph& g, std::ostream& os, const std::map<st
     os << "input:\n  name: ";
     yamlStr(os, in->name);
     os << "\n  shape: [" << in->out_shape.c << ", " << in->out_shape.h << ", " << in->out_shape.w << "]\n";
-    if (in->out.bipolar) os << "  bits: 1\n  type: bipolar\n";
-    else os << "  bits: " << in->out.bits << "\n  signed: " << (in->out.is_signed ? "true" : "false") << "\n";
+    if (in->out.bipolar)
+      os << "  bits: 1\n  type: bipolar\n";
+    else
+      os << "  bits: " << in->out.bits << "\n  signed: " << (in->out.is_signed ? "true" : "false") << "\n";
     if (auto it = params.find(in->name); it != params.end() && !it->second.thresholds.empty()) {
       os << "  thresholds_file: ";
       yamlStr(os, it->second.thresholds);
@@ -129,7 +132,8 @@ void writeNetworkYaml(const graph::Graph& g, std::ostream& os, const std::map<st
       if (l.acc_bits_given) os << ", acc_bits: " << l.acc_bits_given;
     }
     bool requantises = l.kind == LayerKind::Conv || l.kind == LayerKind::FullyConnected || l.kind == LayerKind::Add ||
-                       l.kind == LayerKind::AvgPool || l.kind == LayerKind::GlobalAvgPool || l.kind == LayerKind::Quantizer;
+                       l.kind == LayerKind::AvgPool || l.kind == LayerKind::GlobalAvgPool ||
+                       l.kind == LayerKind::Quantizer;
     if (requantises && l.out.bipolar)
       os << ", activation_type: bipolar, requant: " << graph::toString(l.requant);
     else if (requantises)

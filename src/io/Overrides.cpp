@@ -75,8 +75,7 @@ YAML::Node unmarked(const YAML::Node& n) {
     m.SetStyle(n.Style());
     return m;
   }
-  default:
-    return YAML::Node(YAML::NodeType::Null);
+  default: return YAML::Node(YAML::NodeType::Null);
   }
 }
 
@@ -97,8 +96,10 @@ void setFresh(YAML::Node map, const std::string& key, const YAML::Node& value) {
   }
   for (const auto& [k, v] : entries) map.remove(k);
   for (const auto& [k, v] : entries) {
-    if (k.IsScalar() && k.Scalar() == key) map.force_insert(YAML::Node(key), value);
-    else map.force_insert(k, v);
+    if (k.IsScalar() && k.Scalar() == key)
+      map.force_insert(YAML::Node(key), value);
+    else
+      map.force_insert(k, v);
   }
 }
 
@@ -106,8 +107,7 @@ void setFresh(YAML::Node map, const std::string& key, const YAML::Node& value) {
 
 void applyOverride(YAML::Node root, const std::string& assignment) {
   size_t eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw LoadError("--set " + assignment + ": expected key.path=value");
+  if (eq == std::string::npos || eq == 0) throw LoadError("--set " + assignment + ": expected key.path=value");
   std::string path = assignment.substr(0, eq);
   std::string text = assignment.substr(eq + 1);
   auto parts = splitKeyPath(path);

@@ -69,7 +69,7 @@ int64_t firstReached(int64_t lo, int64_t hi, const std::function<bool(int64_t)>&
   if (reached(lo)) return lo;
   if (!reached(hi)) return hi + 1;
   // reached(lo) false, reached(hi) true: bisect.
-  while (uint64_t(hi) - uint64_t(lo) > 1) { // unsigned: no overflow for any lo < hi
+  while (uint64_t(hi) - uint64_t(lo) > 1) {                        // unsigned: no overflow for any lo < hi
     int64_t mid = lo + int64_t((uint64_t(hi) - uint64_t(lo)) / 2); // no overflow for any lo < hi
     (reached(mid) ? hi : lo) = mid;
   }

@@ -29,8 +29,8 @@ void checkDuplicateKeys(const std::string& file, const YAML::Node& n, const std:
     return;
   }
   if (depth > kMaxYamlDepth) {
-    diag.error(locate(file, n) + ": " + (path.empty() ? std::string("(top level)") : path) +
-               ": nested deeper than " + std::to_string(kMaxYamlDepth) + " levels");
+    diag.error(locate(file, n) + ": " + (path.empty() ? std::string("(top level)") : path) + ": nested deeper than " +
+               std::to_string(kMaxYamlDepth) + " levels");
     return;
   }
   if (n.IsMap()) {
@@ -84,31 +84,29 @@ std::string formatNumber(double v) {
 
 Check<int64_t> inRange(int64_t lo, int64_t hi) {
   return [lo, hi](const int64_t& v) {
-    return (v < lo || v > hi) ? "value " + std::to_string(v) + " is out of range; valid: " + std::to_string(lo) +
-                                    ".." + std::to_string(hi)
+    return (v < lo || v > hi) ? "value " + std::to_string(v) + " is out of range; valid: " + std::to_string(lo) + ".." +
+                                    std::to_string(hi)
                               : std::string();
   };
 }
 
 Check<int> inRangeInt(int lo, int hi) {
   return [lo, hi](const int& v) {
-    return (v < lo || v > hi) ? "value " + std::to_string(v) + " is out of range; valid: " + std::to_string(lo) +
-                                    ".." + std::to_string(hi)
+    return (v < lo || v > hi) ? "value " + std::to_string(v) + " is out of range; valid: " + std::to_string(lo) + ".." +
+                                    std::to_string(hi)
                               : std::string();
   };
 }
 
 Check<double> positive() {
   return [](const double& v) {
-    return (!(v > 0) || !std::isfinite(v)) ? "value " + formatNumber(v) + " must be a positive number"
-                                           : std::string();
+    return (!(v > 0) || !std::isfinite(v)) ? "value " + formatNumber(v) + " must be a positive number" : std::string();
   };
 }
 
 Check<double> nonNegative() {
   return [](const double& v) {
-    return (!(v >= 0) || !std::isfinite(v)) ? "value " + formatNumber(v) + " must be zero or positive"
-                                            : std::string();
+    return (!(v >= 0) || !std::isfinite(v)) ? "value " + formatNumber(v) + " must be zero or positive" : std::string();
   };
 }
 
@@ -212,8 +210,7 @@ template <> std::optional<bool> Reader::convert<bool>(const std::string& key, co
   return std::nullopt;
 }
 
-template <>
-std::optional<std::string> Reader::convert<std::string>(const std::string& key, const YAML::Node& n) const {
+template <> std::optional<std::string> Reader::convert<std::string>(const std::string& key, const YAML::Node& n) const {
   if (n.IsScalar()) return n.Scalar();
   error(key, std::string("expected a string, got ") + typeName(n));
   return std::nullopt;

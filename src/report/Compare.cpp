@@ -5,8 +5,8 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
-#include "mpsim/io/JsonFile.hpp"
 #include "mpsim/func/Npy.hpp"
+#include "mpsim/io/JsonFile.hpp"
 
 namespace mpsim::report {
 
@@ -16,9 +16,12 @@ std::string stripIndices(const std::string& path) {
   std::string out;
   bool skip = false;
   for (char c : path) {
-    if (c == '[') skip = true;
-    else if (c == ']') skip = false;
-    else if (!skip) out += c;
+    if (c == '[')
+      skip = true;
+    else if (c == ']')
+      skip = false;
+    else if (!skip)
+      out += c;
   }
   return out;
 }
@@ -122,9 +125,8 @@ nlohmann::json loadComparable(const std::string& path) {
   const nlohmann::json j = io::readJsonFile<nlohmann::json>(path, kMaxJsonBytes, "JSON report");
   static const char* kFamilies[] = {"mpsim.report/", "mpsim.map/", "mpsim.info/"};
   const bool ok = j.is_object() && j.contains("schema") && j["schema"].is_string() &&
-                  std::any_of(std::begin(kFamilies), std::end(kFamilies), [&](const char* f) {
-                    return j["schema"].get<std::string>().rfind(f, 0) == 0;
-                  });
+                  std::any_of(std::begin(kFamilies), std::end(kFamilies),
+                              [&](const char* f) { return j["schema"].get<std::string>().rfind(f, 0) == 0; });
   if (!ok)
     throw LoadError(path + ": not an mpsim report (expected a JSON object with \"schema\": \"mpsim.report/1\", "
                            "\"mpsim.map/1\" or \"mpsim.info/1\", as written by mpsim run, map or info --json)");

@@ -46,8 +46,8 @@ nlohmann::ordered_json infoJson(const graph::NetworkStats& s) {
 
 void printInfoTable(std::ostream& os, const graph::NetworkStats& s) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%-24s %-14s %-16s %15s %12s %-10s %5s\n", "layer", "kind", "output (NCHW)",
-                "MACs", "weights", "w bits", "a bits");
+  std::snprintf(buf, sizeof buf, "%-24s %-14s %-16s %15s %12s %-10s %5s\n", "layer", "kind", "output (NCHW)", "MACs",
+                "weights", "w bits", "a bits");
   os << "network " << s.name << "\n" << buf;
   for (const auto& l : s.layers) {
     std::snprintf(buf, sizeof buf, "%-24s %-14s %-16s %15s %12s %-10s %5d\n", l.name.c_str(), l.kind.c_str(),

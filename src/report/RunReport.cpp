@@ -122,7 +122,10 @@ ordered_json mapReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   ordered_json& fifos = j["fifos"] = ordered_json::array();
   for (size_t i = 0; i < m.streams.size(); ++i) {
     const auto& sp = m.streams[i];
-    fifos.push_back({{"name", sp.name}, {"depth", sp.depth}, {"shortcut", sp.shortcut}, {"resources", sched::toJson(res.streams[i])}});
+    fifos.push_back({{"name", sp.name},
+                     {"depth", sp.depth},
+                     {"shortcut", sp.shortcut},
+                     {"resources", sched::toJson(res.streams[i])}});
   }
   j["resources"] = sched::resourcesJson(res);
   j["params"] = paramsJson(g);
@@ -151,7 +154,8 @@ void printMapSummary(std::ostream& os, const ordered_json& j) {
   os << "\n";
   for (const char* k : {"lut", "ff", "dsp", "bram18", "uram"}) {
     std::snprintf(buf, sizeof buf, "%-7s %12.0f of %10.0f (%5.1f%%), budget %10.0f\n", k, r["total"][k].get<double>(),
-                  r["device"][k].get<double>(), 100.0 * r["utilization"][k].get<double>(), r["budget"][k].get<double>());
+                  r["device"][k].get<double>(), 100.0 * r["utilization"][k].get<double>(),
+                  r["budget"][k].get<double>());
     os << buf;
   }
   os << "fits         " << (r["fits"].get<bool>() ? "yes" : "NO") << "\n";
@@ -262,7 +266,8 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   s["ops_per_s"] = meanInterval > 0 ? std::round(2.0 * double(macs) * fclk / meanInterval) : 0.0;
   if (best >= 0 && !deadlock) {
     const auto& e = m.engines[size_t(best)];
-    s["bottleneck"] = {{"layer", e.layer}, {"engine", e.name},
+    s["bottleneck"] = {{"layer", e.layer},
+                       {"engine", e.name},
                        {"reason", dramBound ? "DRAM" : bottleneckReason(e, acc[size_t(best)].s, interval)}};
   } else {
     s["bottleneck"] = {{"layer", ""}, {"engine", ""}, {"reason", deadlock ? "deadlock" : "none"}};
@@ -340,7 +345,8 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
     ordered_json sugg = ordered_json::array();
     for (const auto& sp : m.streams)
       if (sp.shortcut && sp.depth < sp.min_depth)
-        sugg.push_back({{"fifo", sp.name}, {"depth", sp.depth}, {"min_depth", sp.min_depth}, {"suggested_depth", sp.auto_depth}});
+        sugg.push_back(
+            {{"fifo", sp.name}, {"depth", sp.depth}, {"min_depth", sp.min_depth}, {"suggested_depth", sp.auto_depth}});
     dl["shortcut_suggestions"] = sugg;
     j["deadlock"] = dl;
   }
@@ -392,7 +398,8 @@ void printRunSummary(std::ostream& os, const ordered_json& j) {
   }
   os << "\n";
   if (s["frames_done"].get<int>() < 2)
-    std::snprintf(buf, sizeof buf, "throughput   not measured (%d frame done: a latency run; simulate 2 or more frames)\n",
+    std::snprintf(buf, sizeof buf,
+                  "throughput   not measured (%d frame done: a latency run; simulate 2 or more frames)\n",
                   s["frames_done"].get<int>());
   else
     std::snprintf(buf, sizeof buf, "throughput   %.2f frames/s (%llu cycles per frame%s)\n", s["fps"].get<double>(),

@@ -21,7 +21,6 @@ int Mapping::indexOf(const std::string& engine) const {
   return -1;
 }
 
-
 namespace {
 
 struct Builder {
@@ -52,7 +51,9 @@ struct Builder {
     return l ? l->name : layer;
   }
 
-  void connect(const std::string& tensor, int engine, int port) { consumersOf[source(tensor)].push_back({engine, port}); }
+  void connect(const std::string& tensor, int engine, int port) {
+    consumersOf[source(tensor)].push_back({engine, port});
+  }
 
   int64_t folding(const Layer& l, const char* what, std::optional<int> v, int64_t def, int64_t max) {
     int64_t x = v ? *v : def;
@@ -78,14 +79,9 @@ void Builder::layerEngines(const Layer& l) {
   // Tokens arrive in the shape of the stream (a flatten in front only re-indexes them).
   const graph::Shape inShape = l.in_shapes.empty() ? graph::Shape{} : l.stream_in;
   switch (l.kind) {
-  case LayerKind::Input:
-    producerEngine[l.name] = addEngine(dma::input(l, cfg.hardware.io));
-    return;
-  case LayerKind::Output:
-    connect(l.inputs[0], addEngine(dma::output(l, inShape, cfg.hardware.io)), 0);
-    return;
-  case LayerKind::Flatten:
-    return; // transparent: consumers read the producer's tokens
+  case LayerKind::Input: producerEngine[l.name] = addEngine(dma::input(l, cfg.hardware.io)); return;
+  case LayerKind::Output: connect(l.inputs[0], addEngine(dma::output(l, inShape, cfg.hardware.io)), 0); return;
+  case LayerKind::Flatten: return; // transparent: consumers read the producer's tokens
   default: break;
   }
 
@@ -96,11 +92,16 @@ void Builder::layerEngines(const Layer& l) {
     const config::RamStyle ram = map && map->ram_style ? *map->ram_style : config::RamStyle::Auto;
     const bool streamed = map && map->weights && *map->weights == config::WeightPlacement::Dram;
     hw::MemKind mem = hw::MemKind::Bram;
-    if (streamed) mem = hw::MemKind::Dram;
-    else if (ram == config::RamStyle::Lutram) mem = hw::MemKind::Lutram;
-    else if (ram == config::RamStyle::Bram) mem = hw::MemKind::Bram;
-    else if (ram == config::RamStyle::Uram) mem = hw::MemKind::Uram;
-    else mem = mac::autoWeightMemory(l, pe, simd, kind, cfg.hardware.cost);
+    if (streamed)
+      mem = hw::MemKind::Dram;
+    else if (ram == config::RamStyle::Lutram)
+      mem = hw::MemKind::Lutram;
+    else if (ram == config::RamStyle::Bram)
+      mem = hw::MemKind::Bram;
+    else if (ram == config::RamStyle::Uram)
+      mem = hw::MemKind::Uram;
+    else
+      mem = mac::autoWeightMemory(l, pe, simd, kind, cfg.hardware.cost);
     const int64_t reuse = streamed ? int64_t(map->weight_reuse.value_or(1)) : 0; // 1: a pass per output pixel
     EngineSpec e = mac::engine(l, inShape, pe, simd, kind, mem, reuse);
     if (swu::needed(l)) {
@@ -139,8 +140,8 @@ void Builder::layerEngines(const Layer& l) {
     pe = peMax;
   }
   if (map && map->simd)
-    errors.push_back(map->where + ": mapping.layers." + l.name + ".simd: layer '" + l.name + "' (" +
-                     toString(l.kind) + ") has no SIMD folding; only pe applies");
+    errors.push_back(map->where + ": mapping.layers." + l.name + ".simd: layer '" + l.name + "' (" + toString(l.kind) +
+                     ") has no SIMD folding; only pe applies");
   EngineSpec e;
   switch (l.kind) {
   case LayerKind::MaxPool:
@@ -349,7 +350,9 @@ void Builder::build() {
         if (n++ == 4) break;
         some += (some.empty() ? "" : ", ") + s.name;
       }
-      errors.push_back(cfg.file + ": mapping.fifos.depths." + name + ": no FIFO of that name; FIFOs are named producer->consumer, e.g. " + some + " (the report's fifos[] lists all)");
+      errors.push_back(cfg.file + ": mapping.fifos.depths." + name +
+                       ": no FIFO of that name; FIFOs are named producer->consumer, e.g. " + some +
+                       " (the report's fifos[] lists all)");
     }
   }
   if (!errors.empty()) throw LoadError(errors);
@@ -357,7 +360,8 @@ void Builder::build() {
   for (const auto& [name, lmap] : plan.layers) {
     (void)lmap;
     if (m.indexOf(name) < 0) {
-      errors.push_back(lmap.where + ": mapping.layers." + name + ": layer '" + name + "' has no hardware engine (flatten is a pure re-indexing)");
+      errors.push_back(lmap.where + ": mapping.layers." + name + ": layer '" + name +
+                       "' has no hardware engine (flatten is a pure re-indexing)");
     }
   }
   if (!errors.empty()) throw LoadError(errors);

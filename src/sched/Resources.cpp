@@ -60,7 +60,8 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
 
 nlohmann::ordered_json toJson(const hw::Resources& r) {
   auto rnd = [](double v) { return std::round(v * 10) / 10; };
-  return {{"lut", rnd(r.lut)}, {"ff", rnd(r.ff)}, {"dsp", rnd(r.dsp)}, {"bram18", rnd(r.bram18)}, {"uram", rnd(r.uram)}};
+  return {
+      {"lut", rnd(r.lut)}, {"ff", rnd(r.ff)}, {"dsp", rnd(r.dsp)}, {"bram18", rnd(r.bram18)}, {"uram", rnd(r.uram)}};
 }
 
 nlohmann::ordered_json resourcesJson(const DesignResources& d) {

@@ -75,8 +75,10 @@ struct Scheduler {
       LayerMapping choice;
       for (hw::PeKind k : options) {
         Fold f;
-        if (given && given->pe && given->simd) f = Fold{*given->pe, *given->simd, mac::cycles(l, *given->pe, *given->simd, k)};
-        else f = mac::foldForTarget(l, target, k);
+        if (given && given->pe && given->simd)
+          f = Fold{*given->pe, *given->simd, mac::cycles(l, *given->pe, *given->simd, k)};
+        else
+          f = mac::foldForTarget(l, target, k);
         if (given && given->pe && !given->simd) f = Fold{*given->pe, 1, 0}; // keep the user's PE, fit SIMD below
         if (given && given->pe && !given->simd) {
           for (int64_t s : divisors(mac::maxSimd(l))) {
@@ -185,7 +187,7 @@ struct Scheduler {
       changed = true;
       if (note)
         plan.notes.push_back(e.layer + ": weights streamed from DRAM, " + std::to_string(int64_t(passes)) +
-                               " pass(es) of " + std::to_string(int64_t(bytes)) + " bytes per frame");
+                             " pass(es) of " + std::to_string(int64_t(bytes)) + " bytes per frame");
     }
     return changed ? evaluate() : ev;
   }
@@ -240,8 +242,10 @@ struct Scheduler {
     int64_t a = lo, b = hi;
     while (a < b) {
       int64_t mid = a + (b - a) / 2;
-      if (designFor(mid, false).res.fits) b = mid;
-      else a = mid + 1;
+      if (designFor(mid, false).res.fits)
+        b = mid;
+      else
+        a = mid + 1;
     }
     Eval ev = designFor(b, true);
     plan.target_cycles = b;
@@ -273,11 +277,16 @@ struct Scheduler {
       msgs.push_back(line);
     };
     for (const auto& s : ev.res.shortfalls) {
-      if (s.rfind("LUT", 0) == 0) top("LUT", &hw::Resources::lut);
-      else if (s.rfind("FF", 0) == 0) top("FF", &hw::Resources::ff);
-      else if (s.rfind("DSP", 0) == 0) top("DSP", &hw::Resources::dsp);
-      else if (s.rfind("BRAM18", 0) == 0) top("BRAM18", &hw::Resources::bram18);
-      else if (s.rfind("URAM", 0) == 0) top("URAM", &hw::Resources::uram);
+      if (s.rfind("LUT", 0) == 0)
+        top("LUT", &hw::Resources::lut);
+      else if (s.rfind("FF", 0) == 0)
+        top("FF", &hw::Resources::ff);
+      else if (s.rfind("DSP", 0) == 0)
+        top("DSP", &hw::Resources::dsp);
+      else if (s.rfind("BRAM18", 0) == 0)
+        top("BRAM18", &hw::Resources::bram18);
+      else if (s.rfind("URAM", 0) == 0)
+        top("URAM", &hw::Resources::uram);
     }
     throw LoadError(msgs);
   }

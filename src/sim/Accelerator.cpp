@@ -76,9 +76,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
     case EngineKind::WeightStreamer:
       initiator = std::make_unique<WeightStreamer>(mod, e, ctx, outs, socket, base);
       break;
-    default:
-      m_engines.push_back(std::make_unique<DataflowEngine>(mod, e, ctx, ins, outs));
-      break;
+    default: m_engines.push_back(std::make_unique<DataflowEngine>(mod, e, ctx, ins, outs)); break;
     }
     if (initiator) {
       m_initiators.push_back(initiator.get());

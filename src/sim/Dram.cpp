@@ -115,7 +115,7 @@ bool Dram::moveData(tlm::tlm_generic_payload& trans, bool& zero) {
   }
   const bool write = trans.is_write();
   if (!write && !trans.is_read()) return true; // TLM_IGNORE_COMMAND
-  if (m_pages.empty()) { // nothing stored: reads are zeros, writes of zeros store nothing
+  if (m_pages.empty()) {                       // nothing stored: reads are zeros, writes of zeros store nothing
     if (!write) {
       if (!zero) std::memset(data, 0, len);
       return true;
@@ -161,7 +161,8 @@ void Dram::b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time
   if (!moveData(trans, zero)) return;
   int channel = int((addr / m_timing.burst_bytes) % uint64_t(m_timing.channels));
   uint64_t done = transfer(channel, t, bytes) + m_timing.latency_cycles;
-  spdlog::trace("dram: initiator {} {} {} bytes at cycle {} on channel {}: done {}", id, trans.is_write() ? "write" : "read", bytes, t, channel, done);
+  spdlog::trace("dram: initiator {} {} {} bytes at cycle {} on channel {}: done {}", id,
+                trans.is_write() ? "write" : "read", bytes, t, channel, done);
   if (rc) {
     rc->cycle = done;
     rc->answered = true;

@@ -102,8 +102,8 @@ void EngineBase::release(Port& p, uint64_t target, uint64_t t) {
 
 const Payload& EngineBase::tokenData(const Port& p, uint64_t j) const {
   if (j < p.dataBase || j - p.dataBase >= p.data.size() || !p.data[size_t(j - p.dataBase)])
-    throw std::logic_error(m_spec.name + ": functional simulation: no values for token " + std::to_string(j) +
-                           " of " + p.stream->name() + " (" + std::to_string(p.readCount) + " read)");
+    throw std::logic_error(m_spec.name + ": functional simulation: no values for token " + std::to_string(j) + " of " +
+                           p.stream->name() + " (" + std::to_string(p.readCount) + " read)");
   return p.data[size_t(j - p.dataBase)];
 }
 
@@ -210,7 +210,8 @@ void DataflowEngine::run() {
       auto nd = sched::needOf(m_spec, p.spec, int64_t(k));
       const int64_t last = int64_t(f * Tp) + nd.last;
       uint64_t r = readUpTo(p, uint64_t(last));
-      if (p.spec.need == NeedKind::Pass) weightReady = std::max(weightReady, r);
+      if (p.spec.need == NeedKind::Pass)
+        weightReady = std::max(weightReady, r);
       else {
         dataReady = std::max(dataReady, r);
         // Cycles this output spends taking in new tokens at the engine's own rate.
@@ -225,8 +226,7 @@ void DataflowEngine::run() {
         const Port& p = m_ports[port];
         return tokenData(p, f * uint64_t(p.spec.tokens_per_frame) + j);
       });
-      for (auto& p : m_ports)
-        dropData(p, f * uint64_t(p.spec.tokens_per_frame) + uint64_t(p.keepFrom[size_t(k + 1)]));
+      for (auto& p : m_ports) dropData(p, f * uint64_t(p.spec.tokens_per_frame) + uint64_t(p.keepFrom[size_t(k + 1)]));
     }
     const uint64_t ideal = oPrev + outCost;
     const uint64_t dataOk = std::max(ideal, dataReady + tail);
@@ -269,7 +269,8 @@ DramInitiator::DramInitiator(sc_core::sc_module_name n, const sched::EngineSpec&
 
 uint64_t DramInitiator::maxBurstBytes() const {
   // DMAs move frames, weight streamers passes, in bursts of at most burst_bytes.
-  const int64_t unit = m_spec.kind == sched::EngineKind::WeightStreamer ? m_spec.bytes_per_token : m_spec.bytes_per_frame;
+  const int64_t unit =
+      m_spec.kind == sched::EngineKind::WeightStreamer ? m_spec.bytes_per_token : m_spec.bytes_per_frame;
   return std::min<uint64_t>(m_ctx.burst_bytes, uint64_t(std::max<int64_t>(1, unit)));
 }
 
@@ -393,8 +394,7 @@ void OutputDma::run() {
 // ---------------------------------------------------------------------------------------------
 
 WeightStreamer::WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
-                               std::vector<Stream*> outputs, tlm::tlm_initiator_socket<>& socket,
-                               uint64_t addressBase)
+                               std::vector<Stream*> outputs, tlm::tlm_initiator_socket<>& socket, uint64_t addressBase)
     : DramInitiator(n, spec, ctx, {}, std::move(outputs), socket, addressBase) {
   SC_THREAD(run);
 }

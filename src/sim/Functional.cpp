@@ -47,8 +47,7 @@ uint64_t fnv1a(const std::string& s) {
 Rng layerRng(uint64_t seed, const std::string& name) { return Rng(seed * 0x2545F4914F6CDD1Dull ^ fnv1a(name)); }
 
 // Per-channel values of a (N, C, H, W) tensor (all frames and pixels of each channel), unsorted.
-template <typename T>
-std::vector<std::vector<int64_t>> channelValues(const func::BasicTensor<T>& t) {
+template <typename T> std::vector<std::vector<int64_t>> channelValues(const func::BasicTensor<T>& t) {
   const Shape& s = t.shape();
   std::vector<std::vector<int64_t>> v(static_cast<size_t>(s.c));
   const int64_t plane = s.h * s.w;
@@ -139,9 +138,8 @@ func::Tensor givenWeights(const Layer& l) {
                        ? func::Tensor(Shape{1, 1, 1, int64_t(l.weight_values->size())}, *l.weight_values)
                        : func::toTensor(readParamFile(l, "weights_file", l.weights_file, func::weightsFileShape(l)));
   if (int64_t(w.size()) != K * per)
-    throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(K) + " x " +
-                    std::to_string(per) + " weights (K, C/groups, K_h, K_w) or (K, MW); it has " +
-                    std::to_string(w.size()));
+    throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(K) + " x " + std::to_string(per) +
+                    " weights (K, C/groups, K_h, K_w) or (K, MW); it has " + std::to_string(w.size()));
   w.reshape(l.kind == LayerKind::Conv ? Shape{K, l.in_shapes[0].c / l.groups, l.kh, l.kw} : Shape{K, per, 1, 1});
   const auto wts = func::weightTypes(l);
   for (int64_t k = 0; k < K; ++k) {
@@ -149,8 +147,8 @@ func::Tensor givenWeights(const Layer& l) {
     for (int64_t i = 0; i < per; ++i) {
       const int64_t v = w[size_t(k * per + i)];
       if (v < t.storedMin() || v > t.storedMax())
-        throw LoadError(src + ": weight [" + std::to_string(k) + ", " + std::to_string(i) + "] = " +
-                        std::to_string(v) + " is outside " + t.str() + " (" + std::to_string(t.storedMin()) + ".." +
+        throw LoadError(src + ": weight [" + std::to_string(k) + ", " + std::to_string(i) + "] = " + std::to_string(v) +
+                        " is outside " + t.str() + " (" + std::to_string(t.storedMin()) + ".." +
                         std::to_string(t.storedMax()) + ") of layer '" + l.name + "' channel " + std::to_string(k));
     }
   }
@@ -161,15 +159,16 @@ func::Tensor givenWeights(const Layer& l) {
 func::AccTensor givenThresholds(const Layer& l, int64_t channels) {
   const std::string src = l.threshold_values ? "layer '" + l.name + "' (thresholds from the model)" : l.thresholds_file;
   const int64_t T = func::actMax(l.out) - func::actMin(l.out);
-  const std::string hint = " for its " + l.out.str() + " output (do network.quant rules in the run config change this layer's width?)";
-  func::AccTensor t = l.threshold_values
-                          ? func::AccTensor(Shape{1, 1, 1, int64_t(l.threshold_values->size())}, *l.threshold_values)
-                          : func::toAccTensor(readParamFile(l, "thresholds_file", l.thresholds_file,
-                                                            func::ParamShape{{channels, T}, "(channels, 2^B - 1)"}, hint));
+  const std::string hint =
+      " for its " + l.out.str() + " output (do network.quant rules in the run config change this layer's width?)";
+  func::AccTensor t =
+      l.threshold_values
+          ? func::AccTensor(Shape{1, 1, 1, int64_t(l.threshold_values->size())}, *l.threshold_values)
+          : func::toAccTensor(readParamFile(l, "thresholds_file", l.thresholds_file,
+                                            func::ParamShape{{channels, T}, "(channels, 2^B - 1)"}, hint));
   if (int64_t(t.size()) != channels * T)
-    throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(channels) + " x " +
-                    std::to_string(T) + " thresholds (channels, 2^B - 1)" + hint + "; it has " +
-                    std::to_string(t.size()));
+    throw LoadError(src + ": layer '" + l.name + "' needs " + std::to_string(channels) + " x " + std::to_string(T) +
+                    " thresholds (channels, 2^B - 1)" + hint + "; it has " + std::to_string(t.size()));
   t.reshape(Shape{1, 1, channels, T});
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t i = 1; i < T; ++i)
@@ -209,7 +208,8 @@ func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tens
       const auto mm = std::minmax_element(v.begin(), v.end());
       const double lo = double(*mm.first), span = std::max(1.0, double(*mm.second - *mm.first));
       int64_t scale = rng.uniform(1, 7);
-      int shift = std::clamp(int(std::ceil(std::log2(std::max(1.0, span * double(scale) / double(levels + 1))))), 0, 30);
+      int shift =
+          std::clamp(int(std::ceil(std::log2(std::max(1.0, span * double(scale) / double(levels + 1))))), 0, 30);
       double bias = double(func::actMin(l.out)) * std::ldexp(1.0, shift) - lo * double(scale);
       p.scale.scale[size_t(k)] = scale;
       p.scale.shift[size_t(k)] = shift;
@@ -218,7 +218,6 @@ func::LayerParams weightedParams(const Layer& l, uint64_t seed, const func::Tens
   }
   return p;
 }
-
 
 // The model's float input values quantised by the input layer's thresholds (ONNX import).
 func::Tensor quantiseInput(const Layer& in, const std::string& path) {
@@ -262,7 +261,8 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
     if (l.kind == LayerKind::Input) {
       if (input) throw LoadError(g.source() + ": functional simulation supports one input layer");
       input = &l;
-      Rng rng = layerRng(seed, "\x01" "calibration");
+      Rng rng = layerRng(seed, "\x01"
+                               "calibration");
       const func::Operand t = func::Operand::activation(l.out);
       func::Tensor x(Shape{kCalibrationFrames, l.out_shape.c, l.out_shape.h, l.out_shape.w});
       for (auto& v : x.values()) v = int32_t(rng.uniform(t.storedMin(), t.storedMax()));
@@ -318,7 +318,8 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
     }
     d.input = std::move(x);
   } else {
-    Rng rng = layerRng(seed, "\x01" "input");
+    Rng rng = layerRng(seed, "\x01"
+                             "input");
     d.input = func::Tensor(Shape{std::max(1, frames), s.c, s.h, s.w});
     for (auto& v : d.input.values()) v = int32_t(rng.uniform(t.storedMin(), t.storedMax()));
   }
@@ -379,8 +380,7 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
     if (it != d.params.end() && !it->second.thresholds.empty()) {
       const Shape& ts = it->second.thresholds.shape();
       j["thresholds"] = thresholdFile;
-      func::writeNpy((fs::path(dir) / thresholdFile).string(), it->second.thresholds,
-                     std::vector<int64_t>{ts.h, ts.w});
+      func::writeNpy((fs::path(dir) / thresholdFile).string(), it->second.thresholds, std::vector<int64_t>{ts.h, ts.w});
     }
     if (l.kind == LayerKind::Add && it != d.params.end()) {
       const auto& a = it->second.add;
@@ -409,9 +409,9 @@ TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& s
   // Bipolar activations are stored as bits (0 = -1), so no stored value means "nothing": the SWU of
   // a layer reading bipolar activations emits decoded windows (-1 / +1, and 0 at padded
   // positions), which its MVU/VVU reads as 2-bit signed operands. A padded position adds nothing.
-  m_decodeBipolar = m_layer->in.bipolar && sched::hasSlidingWindow(*m_layer) &&
-                    (spec.kind == EngineKind::Swu || spec.kind == EngineKind::MatrixVector ||
-                     spec.kind == EngineKind::Vector);
+  m_decodeBipolar =
+      m_layer->in.bipolar && sched::hasSlidingWindow(*m_layer) &&
+      (spec.kind == EngineKind::Swu || spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector);
   if (m_decodeBipolar) m_local.in = graph::ActType{2, true};
   if (spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector)
     m_kernel.emplace(spec.in.at(0).need == sched::NeedKind::All ? *m_layer : m_local, m_params->weights);
@@ -452,9 +452,7 @@ func::Tensor TokenFunction::gatherAll(std::size_t port, const TokenGetter& in) c
 }
 
 namespace {
-func::Tensor pixel(const Payload& p) {
-  return func::Tensor(Shape{1, int64_t(p->size()), 1, 1}, *p);
-}
+func::Tensor pixel(const Payload& p) { return func::Tensor(Shape{1, int64_t(p->size()), 1, 1}, *p); }
 Payload payloadOf(func::Tensor&& t) { return std::make_shared<const std::vector<int32_t>>(std::move(t.values())); }
 } // namespace
 

@@ -45,14 +45,14 @@ uint64_t maxSimulatedCycles(double clockMhz) {
 
 void checkSimulatable(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
   const uint64_t limit = maxSimulatedCycles(cfg.hardware.clock_mhz);
-  const double latency = cfg.hardware.dram.latency_ns * cfg.hardware.clock_mhz / 1e3;
+  const double latency = double(cfg.hardware.units.dram_latency_cycles);
   // Fill: at most one more frame than the frames simulated, plus a DRAM latency per engine.
   const double expected = double(m.predicted_cycles) * double(opt.frames + 1) + latency * double(m.engines.size() + 1);
   if (!(expected <= double(limit)))
     throw LoadError("the design is too large to simulate: " + std::to_string(opt.frames) + " frames of " +
-                    std::to_string(m.predicted_cycles) + " cycles (closed form) need about " +
-                    num(expected) + " cycles, more than the simulator's limit of " + std::to_string(limit) +
-                    " cycles at " + num(cfg.hardware.clock_mhz) +
+                    std::to_string(m.predicted_cycles) + " cycles (closed form) need about " + num(expected) +
+                    " cycles, more than the simulator's limit of " + std::to_string(limit) + " cycles at " +
+                    num(cfg.hardware.clock_mhz) +
                     " MHz; raise the folding (pe, simd), the DRAM bandwidth, or simulate fewer frames");
 }
 
@@ -86,8 +86,8 @@ AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptio
   p.clock_mhz = cfg.hardware.clock_mhz;
   p.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
   p.dram.channels = cfg.hardware.dram.channels;
-  p.dram.bytes_per_cycle = cfg.hardware.dram.bandwidth_gbps * 1e3 / cfg.hardware.clock_mhz;
-  p.dram.latency_cycles = uint64_t(std::llround(cfg.hardware.dram.latency_ns * cfg.hardware.clock_mhz / 1e3));
+  p.dram.bytes_per_cycle = cfg.hardware.units.dram_bytes_per_cycle;
+  p.dram.latency_cycles = cfg.hardware.units.dram_latency_cycles;
   p.dram.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
   p.dram.period = p.period();
   return p;
@@ -110,9 +110,10 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
       sc_core::sc_start(step, sc_core::SC_EXIT_ON_STARVATION);
       throwIfInterrupted();
       if (sc_core::sc_time_stamp() / period > double(limit))
-        throw LoadError("the simulation passed the simulator's limit of " + std::to_string(limit) +
-                        " cycles at " + num(params.clock_mhz) +
-                        " MHz before its frames were done; raise the folding or the DRAM bandwidth, or simulate fewer frames");
+        throw LoadError(
+            "the simulation passed the simulator's limit of " + std::to_string(limit) + " cycles at " +
+            num(params.clock_mhz) +
+            " MHz before its frames were done; raise the folding or the DRAM bandwidth, or simulate fewer frames");
     }
   }
 

@@ -4,8 +4,7 @@
 
 namespace mpsim::sim {
 
-Stream::Stream(std::string name, int64_t depth)
-    : m_name(std::move(name)), m_depth(std::max<int64_t>(1, depth)) {}
+Stream::Stream(std::string name, int64_t depth) : m_name(std::move(name)), m_depth(std::max<int64_t>(1, depth)) {}
 
 uint64_t Stream::waitSlot() {
   while (full()) {

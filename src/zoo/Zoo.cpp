@@ -91,7 +91,7 @@ Graph mobilenetV1() {
     int64_t out;
     int stride;
   };
-  const Dw cfg[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1}, {512, 2},  {512, 1},
+  const Dw cfg[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512, 2}, {512, 1},
                     {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
   int64_t c = 32;
   for (int i = 0; i < 13; ++i) {
@@ -156,16 +156,26 @@ bool isModel(const std::string& name) {
 
 Graph build(const std::string& name) {
   Graph g;
-  if (name == "resnet18") g = resnet(name, {2, 2, 2, 2}, false);
-  else if (name == "resnet34") g = resnet(name, {3, 4, 6, 3}, false);
-  else if (name == "resnet50") g = resnet(name, {3, 4, 6, 3}, true);
-  else if (name == "resnet101") g = resnet(name, {3, 4, 23, 3}, true);
-  else if (name == "resnet152") g = resnet(name, {3, 8, 36, 3}, true);
-  else if (name == "vgg16") g = vgg16();
-  else if (name == "mobilenet_v1") g = mobilenetV1();
-  else if (name == "cnv") g = cnv();
-  else if (name == "tfc") g = tfc();
-  else throw std::invalid_argument("unknown model '" + name + "'");
+  if (name == "resnet18")
+    g = resnet(name, {2, 2, 2, 2}, false);
+  else if (name == "resnet34")
+    g = resnet(name, {3, 4, 6, 3}, false);
+  else if (name == "resnet50")
+    g = resnet(name, {3, 4, 6, 3}, true);
+  else if (name == "resnet101")
+    g = resnet(name, {3, 4, 23, 3}, true);
+  else if (name == "resnet152")
+    g = resnet(name, {3, 8, 36, 3}, true);
+  else if (name == "vgg16")
+    g = vgg16();
+  else if (name == "mobilenet_v1")
+    g = mobilenetV1();
+  else if (name == "cnv")
+    g = cnv();
+  else if (name == "tfc")
+    g = tfc();
+  else
+    throw std::invalid_argument("unknown model '" + name + "'");
   g.setSource("built-in model " + name);
   g.finalize();
   return g;

@@ -49,10 +49,10 @@ inline bool hasMessage(const std::vector<std::string>& msgs, std::initializer_li
   return false;
 }
 
-#define CHECK_MESSAGE(msgs, ...)                 \
-  do {                                           \
-    INFO(joined(msgs));                          \
-    CHECK(hasMessage((msgs), {__VA_ARGS__}));    \
+#define CHECK_MESSAGE(msgs, ...)                                                                                       \
+  do {                                                                                                                 \
+    INFO(joined(msgs));                                                                                                \
+    CHECK(hasMessage((msgs), {__VA_ARGS__}));                                                                          \
   } while (0)
 
 inline const std::string kResnetZcu102 = "network:\n  model: resnet18\nhardware:\n  device: zcu102\n"; // lines 1-4

@@ -16,7 +16,8 @@ inline const func::Operand kU8{8, func::OperandKind::Unsigned}, kS8{8, func::Ope
 
 inline func::ConvGeometry geom(int k, int kh, int kw, int stride = 1, int pad = 0, int dil = 1, int groups = 1) {
   func::ConvGeometry g;
-  g.kh = kh; g.kw = kw;
+  g.kh = kh;
+  g.kw = kw;
   g.stride_h = g.stride_w = stride;
   g.pad_h = g.pad_w = pad;
   g.dil_h = g.dil_w = dil;

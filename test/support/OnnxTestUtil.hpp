@@ -26,7 +26,9 @@ inline std::string required(const std::string& p) {
 }
 inline std::string fixture(const std::string& name) { return required(std::string(MPSIM_TEST_DATA) + "/onnx/" + name); }
 // Reference models vendored from ../shared/reference (same layout below test/data/reference).
-inline std::string reference(const std::string& rel) { return required(std::string(MPSIM_TEST_DATA) + "/reference/onnx/" + rel); }
+inline std::string reference(const std::string& rel) {
+  return required(std::string(MPSIM_TEST_DATA) + "/reference/onnx/" + rel);
+}
 inline std::string buildDataflow(const std::string& name) {
   return required(std::string(MPSIM_TEST_DATA) + "/finn/build_dataflow/" + name);
 }
@@ -71,13 +73,20 @@ inline std::string errorOf(const std::string& bytes) {
 struct Pb {
   std::string b;
   Pb& varint(uint64_t v) {
-    while (v >= 0x80) { b += char((v & 0x7f) | 0x80); v >>= 7; }
+    while (v >= 0x80) {
+      b += char((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
     b += char(v);
     return *this;
   }
   Pb& key(int field, int wire) { return varint(uint64_t(field) << 3 | uint64_t(wire)); }
   Pb& i(int field, int64_t v) { return key(field, 0).varint(uint64_t(v)); }
-  Pb& s(int field, const std::string& v) { key(field, 2).varint(v.size()); b += v; return *this; }
+  Pb& s(int field, const std::string& v) {
+    key(field, 2).varint(v.size());
+    b += v;
+    return *this;
+  }
   Pb& m(int field, const Pb& v) { return s(field, v.b); }
   Pb& f(int field, float v) {
     key(field, 5);
@@ -96,7 +105,10 @@ inline Pb valueInfo(const std::string& name, std::vector<int64_t> dims, const st
 inline Pb floatTensor(const std::string& name, std::vector<int64_t> dims, float fill) {
   Pb t;
   int64_t n = 1;
-  for (auto d : dims) { t.i(1, d); n *= d; }
+  for (auto d : dims) {
+    t.i(1, d);
+    n *= d;
+  }
   t.i(2, 1).s(8, name);
   std::string raw;
   for (int64_t k = 0; k < n; ++k) {
@@ -118,8 +130,8 @@ inline Pb tensorVals(const std::string& name, std::vector<int64_t> dims, std::ve
   }
   return t.s(9, raw);
 }
-inline Pb node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, const std::string& name,
-        std::vector<Pb> attrs = {}, const std::string& domain = "") {
+inline Pb node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
+               const std::string& name, std::vector<Pb> attrs = {}, const std::string& domain = "") {
   Pb n;
   for (auto& x : in) n.s(1, x);
   for (auto& x : out) n.s(2, x);
@@ -153,7 +165,8 @@ inline std::string perChannelModel() {
   g.m(5, floatTensor("fw", {5, 4}, 0.25f));
   g.m(5, tensorVals("fb", {}, {3}));
   g.m(5, floatTensor("bias", {5}, 0.0f));
-  g.m(1, node("Quant", {"w", "s", "z", "bw"}, {"wq"}, "wquant", {attrI("signed", 1), attrI("narrow", 1)}, "qonnx.custom_op.general"));
+  g.m(1, node("Quant", {"w", "s", "z", "bw"}, {"wq"}, "wquant", {attrI("signed", 1), attrI("narrow", 1)},
+              "qonnx.custom_op.general"));
   g.m(1, node("Conv", {"x", "wq"}, {"c"}, "conv", {attrInts("kernel_shape", {3, 3}), attrInts("pads", {1, 1, 1, 1})}));
   g.m(1, node("Relu", {"c"}, {"r"}, "relu"));
   g.m(1, node("Quant", {"r", "as", "z", "ab"}, {"q"}, "aquant", {attrI("signed", 0)}, "qonnx.custom_op.general"));

@@ -20,7 +20,9 @@ struct SimRun {
       if (e.name == name) return e;
     throw std::out_of_range("no engine " + name);
   }
-  const sched::EngineSpec& spec(const std::string& name) const { return mapping.engines.at(size_t(mapping.indexOf(name))); }
+  const sched::EngineSpec& spec(const std::string& name) const {
+    return mapping.engines.at(size_t(mapping.indexOf(name)));
+  }
   uint64_t interval() const { return report["summary"]["cycles_per_frame"].get<uint64_t>(); }
 };
 

@@ -39,7 +39,8 @@ public:
 /// SIGINT or SIGTERM arrived: the run stops at the next safe point, leaving earlier results intact.
 class Interrupted : public std::runtime_error {
 public:
-  explicit Interrupted(int signal) : std::runtime_error("interrupted by signal " + std::to_string(signal)), sig(signal) {}
+  explicit Interrupted(int signal)
+      : std::runtime_error("interrupted by signal " + std::to_string(signal)), sig(signal) {}
   int sig;
 };
 
@@ -52,11 +53,11 @@ public:
 /// Exit codes of the CLI (documented in README.md).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailure = 1,    // compare mismatch, generic failure
-  kExitUsage = 2,      // bad command line
-  kExitLoadError = 3,  // invalid config / network / input file
-  kExitDeadlock = 4,   // simulation deadlocked
-  kExitBusy = 5,       // another mpsim run is writing the same output directory
+  kExitFailure = 1,   // compare mismatch, generic failure
+  kExitUsage = 2,     // bad command line
+  kExitLoadError = 3, // invalid config / network / input file
+  kExitDeadlock = 4,  // simulation deadlocked
+  kExitBusy = 5,      // another mpsim run is writing the same output directory
   // interrupted by SIGINT / SIGTERM: 128 + the signal number, as shells report it
 };
 

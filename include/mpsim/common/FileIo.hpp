@@ -12,10 +12,11 @@
 namespace mpsim {
 
 /// Size limits of input files (bytes). One home for each; docs/run-config.md lists them.
-inline constexpr uint64_t kMaxConfigBytes = uint64_t(16) << 20;   // run config, network YAML, FINN folding JSON
-inline constexpr uint64_t kMaxModelBytes = uint64_t(2) << 30;     // ONNX model (protobuf's own limit is 2 GiB)
-inline constexpr uint64_t kMaxJsonBytes = uint64_t(256) << 20;    // compare inputs (.npy files are bounded by their header, func/Npy.cpp)
-inline constexpr int kMaxJsonDepth = 64;                          // nesting of a JSON file given to compare
+inline constexpr uint64_t kMaxConfigBytes = uint64_t(16) << 20; // run config, network YAML, FINN folding JSON
+inline constexpr uint64_t kMaxModelBytes = uint64_t(2) << 30;   // ONNX model (protobuf's own limit is 2 GiB)
+inline constexpr uint64_t kMaxJsonBytes =
+    uint64_t(256) << 20;                 // compare inputs (.npy files are bounded by their header, func/Npy.cpp)
+inline constexpr int kMaxJsonDepth = 64; // nesting of a JSON file given to compare
 
 /// Reads a whole file after checking it is a regular file of at most maxBytes. `what` describes it
 /// for messages ("run config", "ONNX model"). Throws LoadError naming the path.

@@ -19,7 +19,7 @@ namespace mpsim::config {
 
 struct FinnFoldingResult {
   std::map<std::string, LayerMapping> layers; // by mpsim layer name
-  int skipped = 0;                             // entries without a counterpart
+  int skipped = 0;                            // entries without a counterpart
   std::vector<std::string> notes;
 };
 

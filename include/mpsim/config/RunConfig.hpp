@@ -24,17 +24,17 @@ namespace mpsim::config {
 inline constexpr int kMinFrames = 1, kMaxFrames = 100000; // 1 frame: a latency run (steady_state false)
 inline constexpr int64_t kMaxSeed = int64_t(1) << 62;
 inline constexpr double kMinClockMhz = 0.001, kMaxClockMhz = 2000;
-inline constexpr double kMinDramGbps = 1e-6, kMaxDramGbps = 1e5;  // per channel
-inline constexpr double kMaxDramLatencyNs = 1e6;                  // 1 ms
-inline constexpr int kMaxFifoDepth = 1 << 24;                     // tokens
+inline constexpr double kMinDramGbps = 1e-6, kMaxDramGbps = 1e5; // per channel
+inline constexpr double kMaxDramLatencyNs = 1e6;                 // 1 ms
+inline constexpr int kMaxFifoDepth = 1 << 24;                    // tokens
 
 /// Defaults of the run config, declared once (docs/run-config.md lists them). Device-dependent
 /// defaults (clock, DRAM channels and bandwidth, I/O port width) come from the device database.
-inline constexpr double kDefaultClockMhz = 200;          // when the device names none
-inline constexpr double kDefaultDramGbps = 19.2;         // per channel, when the device names none
+inline constexpr double kDefaultClockMhz = 200;  // when the device names none
+inline constexpr double kDefaultDramGbps = 19.2; // per channel, when the device names none
 inline constexpr double kDefaultDramLatencyNs = 100;
 inline constexpr int kDefaultBurstBytes = 4096;
-inline constexpr int kDefaultFifoDepth = 2;              // tokens (one pixel, all channels), as FINN before FIFO sizing
+inline constexpr int kDefaultFifoDepth = 2; // tokens (one pixel, all channels), as FINN before FIFO sizing
 inline constexpr int kDefaultFrames = 4;
 inline constexpr int64_t kDefaultSeed = 1;
 
@@ -93,19 +93,19 @@ struct HardwareUnits {
 
 struct HardwareConfig {
   hw::Device device;
-  std::string device_key;      // hardware.device as given (a database name or board); empty for an inline block
-  hw::CostCoefficients cost;   // hardware.cost_model overrides applied
-  hw::Budget budget;           // hardware.budget (utilisation caps; defaults in hw::Budget)
+  std::string device_key;    // hardware.device as given (a database name or board); empty for an inline block
+  hw::CostCoefficients cost; // hardware.cost_model overrides applied
+  hw::Budget budget;         // hardware.budget (utilisation caps; defaults in hw::Budget)
   double clock_mhz = kDefaultClockMhz;
   DramConfig dram;
   IoConfig io;
-  HardwareUnits units;         // derived from the above by resolveUnits
+  HardwareUnits units; // derived from the above by resolveUnits
 };
 
 struct LayerMapping {
   std::optional<int> pe, simd;
   std::optional<hw::PeKind> pe_kind;
-  std::optional<RamStyle> ram_style;    // on-chip weights
+  std::optional<RamStyle> ram_style; // on-chip weights
   std::optional<WeightPlacement> weights;
   std::optional<int> weight_reuse; // output pixels served per weight pass when weights stream from DRAM
   std::string where;               // location for messages (file:line or the model's node)
@@ -113,16 +113,17 @@ struct LayerMapping {
 
 struct FifoConfig {
   int default_depth = kDefaultFifoDepth;
-  std::optional<int> shortcut_depth;     // nullopt: sized automatically (see docs/simulation.md)
-  std::map<std::string, int> depths;     // per-FIFO overrides by FIFO name
+  std::optional<int> shortcut_depth; // nullopt: sized automatically (see docs/simulation.md)
+  std::map<std::string, int> depths; // per-FIFO overrides by FIFO name
 };
 
 struct MappingConfig {
   MappingMode mode = MappingMode::Manual;
-  Goal goal = Goal::MaxFps;             // mode auto
-  double target_fps = 0;                // mode auto with goal target_fps
-  std::vector<hw::PeKind> pe_kinds = {hw::PeKind::Lut, hw::PeKind::Dsp, hw::PeKind::BitSerial}; // kinds the scheduler may use
-  std::map<std::string, LayerMapping> layers; // as given (FINN folding and model hints merged in)
+  Goal goal = Goal::MaxFps; // mode auto
+  double target_fps = 0;    // mode auto with goal target_fps
+  std::vector<hw::PeKind> pe_kinds = {hw::PeKind::Lut, hw::PeKind::Dsp,
+                                      hw::PeKind::BitSerial}; // kinds the scheduler may use
+  std::map<std::string, LayerMapping> layers;                 // as given (FINN folding and model hints merged in)
   FifoConfig fifos;
   std::vector<std::string> finn_folding_notes; // what mapping.finn_folding applied (for the log)
 };

@@ -91,8 +91,8 @@ AccTensor conv2d(const Tensor& x, const Operand& xType, const Tensor& w, const s
                  const ConvGeometry& g);
 /// Fully connected: x (N, C, H, W) is flattened in C order to N vectors of C*H*W; w holds K rows.
 /// Result (N, K, 1, 1).
-AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w,
-                         const std::vector<Operand>& wTypes, int64_t outFeatures);
+AccTensor fullyConnected(const Tensor& x, const Operand& xType, const Tensor& w, const std::vector<Operand>& wTypes,
+                         int64_t outFeatures);
 /// Conv or fully-connected accumulators for a graph layer (types from l.in, l.weight_type,
 /// l.weight_bits and l.channel_bits).
 AccTensor weightedLayer(const graph::Layer& l, const Tensor& x, const Tensor& w);
@@ -179,10 +179,10 @@ int64_t roundDiv(int64_t num, int64_t den);
 // ---- whole layers ----
 /// Parameters of one layer beyond its graph description.
 struct LayerParams {
-  Tensor weights;        // conv / fc
-  AccTensor thresholds;  // requant == Thresholds, and Quantizer layers
-  ScaleShift scale;      // requant == ScaleShift
-  AddParams add;         // Add layers
+  Tensor weights;       // conv / fc
+  AccTensor thresholds; // requant == Thresholds, and Quantizer layers
+  ScaleShift scale;     // requant == ScaleShift
+  AddParams add;        // Add layers
   bool avgCountPad = true;
 };
 /// A weighted layer's requantiser (Requant::None saturates the accumulator into l.out).

@@ -11,15 +11,15 @@
 namespace mpsim::func {
 
 enum class NpyType { Int8, UInt8, Int16, UInt16, Int32, Int64, Float32, Float64, Bool };
-const char* toString(NpyType t);         // "int8", ...
-const char* npyDescr(NpyType t);         // "|i1", "<i4", ...
+const char* toString(NpyType t); // "int8", ...
+const char* npyDescr(NpyType t); // "|i1", "<i4", ...
 int npyItemSize(NpyType t);
 
 struct NpyArray {
   NpyType type = NpyType::Int32;
-  std::vector<int64_t> shape;  // empty: a scalar (one element)
+  std::vector<int64_t> shape;       // empty: a scalar (one element)
   std::vector<unsigned char> bytes; // little-endian element data, C order
-  std::string path;            // where it was read from (for messages)
+  std::string path;                 // where it was read from (for messages)
 
   int64_t elements() const;
   /// Integer view of every element. Floating-point elements must be integral and within int64 range,
@@ -33,9 +33,9 @@ struct NpyArray {
 struct NpyHeader {
   NpyType type = NpyType::Int32;
   std::vector<int64_t> shape;
-  int64_t elements = 1;      // product of shape, overflow-checked
-  uint64_t data_offset = 0;  // bytes before the data
-  uint64_t data_bytes = 0;   // elements * item size
+  int64_t elements = 1;     // product of shape, overflow-checked
+  uint64_t data_offset = 0; // bytes before the data
+  uint64_t data_bytes = 0;  // elements * item size
 };
 /// Headers longer than this are refused (NumPy's own writers produce at most a few hundred bytes).
 constexpr uint64_t kMaxNpyHeaderBytes = uint64_t{1} << 20;

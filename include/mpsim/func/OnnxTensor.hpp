@@ -9,10 +9,10 @@ namespace mpsim::func {
 
 struct OnnxTensor {
   std::string name;
-  int dataType = 0;            // onnx::TensorProto::DataType (1 float, 2 uint8, 3 int8, 6 int32, 7 int64, ...)
-  std::vector<int64_t> dims;   // empty: scalar
-  std::vector<int64_t> ints;   // integer and bool types
-  std::vector<double> floats;  // float and double types
+  int dataType = 0;           // onnx::TensorProto::DataType (1 float, 2 uint8, 3 int8, 6 int32, 7 int64, ...)
+  std::vector<int64_t> dims;  // empty: scalar
+  std::vector<int64_t> ints;  // integer and bool types
+  std::vector<double> floats; // float and double types
   int64_t elements() const;
   bool isFloat() const { return dataType == 1 || dataType == 11; }
 };

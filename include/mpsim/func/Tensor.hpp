@@ -13,8 +13,7 @@
 
 namespace mpsim::func {
 
-template <typename T>
-class BasicTensor {
+template <typename T> class BasicTensor {
 public:
   using value_type = T;
 

@@ -55,8 +55,8 @@ class GraphBuilder {
 public:
   explicit GraphBuilder(Graph& g) : m_g(g) {}
   std::string input(const std::string& name, int64_t c, int64_t h, int64_t w, int bits = 8, bool isSigned = false);
-  std::string conv(const std::string& name, const std::string& in, int64_t k, int kernel, int stride = 1,
-                   int pad = 0, int groups = 1, int dilation = 1);
+  std::string conv(const std::string& name, const std::string& in, int64_t k, int kernel, int stride = 1, int pad = 0,
+                   int groups = 1, int dilation = 1);
   std::string fc(const std::string& name, const std::string& in, int64_t outFeatures);
   std::string maxPool(const std::string& name, const std::string& in, int kernel, int stride, int pad = 0);
   std::string avgPool(const std::string& name, const std::string& in, int kernel, int stride, int pad = 0);

@@ -14,10 +14,10 @@ namespace mpsim::graph {
 /// Size limits of a network, checked by Graph::finalize() so that every size computed from a shape
 /// fits 64-bit integers (docs/network-format.md, "Limits"). One home: importers and readers rely
 /// on finalize() for these.
-inline constexpr int64_t kMaxDim = int64_t(1) << 24;             // C, H, W of any tensor; K; kernel side
-inline constexpr int64_t kMaxTensorElements = int64_t(1) << 32;  // C*H*W of any tensor
-inline constexpr int64_t kMaxLayerWeights = int64_t(1) << 32;    // weights of one layer
-inline constexpr int64_t kMaxLayerMacs = int64_t(1) << 48;       // MACs of one layer per frame
+inline constexpr int64_t kMaxDim = int64_t(1) << 24;            // C, H, W of any tensor; K; kernel side
+inline constexpr int64_t kMaxTensorElements = int64_t(1) << 32; // C*H*W of any tensor
+inline constexpr int64_t kMaxLayerWeights = int64_t(1) << 32;   // weights of one layer
+inline constexpr int64_t kMaxLayerMacs = int64_t(1) << 48;      // MACs of one layer per frame
 inline constexpr int kMaxStrideOrDilation = 1 << 12;
 
 /// Tensor shape (N, C, H, W). N is the batch and is 1 throughout mpsim: frames stream one after another.
@@ -31,8 +31,19 @@ struct Shape {
 };
 
 enum class LayerKind {
-  Input, Output, Conv, FullyConnected, MaxPool, AvgPool, GlobalAvgPool,
-  Add, Fork, Concat, Flatten, Quantizer, LabelSelect
+  Input,
+  Output,
+  Conv,
+  FullyConnected,
+  MaxPool,
+  AvgPool,
+  GlobalAvgPool,
+  Add,
+  Fork,
+  Concat,
+  Flatten,
+  Quantizer,
+  LabelSelect
 };
 const char* toString(LayerKind k);
 /// Parses the YAML/CLI spelling ("conv", "fc", "maxpool", ...; "topk" is another spelling of
@@ -92,7 +103,7 @@ struct Layer {
   std::vector<int> channel_bits; // empty, or one width per output channel (channel-wise quantisation)
   ActType out;                   // output activation type (what the fused requantiser produces)
   Requant requant = Requant::Thresholds;
-  int acc_bits_given = 0;        // 0: derived
+  int acc_bits_given = 0; // 0: derived
 
   // Quantizer layers (thresholds): number of thresholds per channel is 2^out.bits - 1.
 
@@ -113,10 +124,10 @@ struct Layer {
   // Filled in by Graph::finalize().
   Shape out_shape;
   std::vector<Shape> in_shapes;
-  Shape stream_in; // shape of port 0's stream: in_shapes[0] before any flatten (flatten only re-indexes)
-  ActType in; // activation type of input port 0
+  Shape stream_in;               // shape of port 0's stream: in_shapes[0] before any flatten (flatten only re-indexes)
+  ActType in;                    // activation type of input port 0
   std::vector<ActType> in_types; // activation type of every input port (in_types[0] == in)
-  int line = 0; // source line in a network YAML (0: built in)
+  int line = 0;                  // source line in a network YAML (0: built in)
 
   bool isWeighted() const { return kind == LayerKind::Conv || kind == LayerKind::FullyConnected; }
   bool isDepthwise() const;

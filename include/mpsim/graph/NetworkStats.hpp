@@ -15,7 +15,7 @@ struct LayerStats {
   Shape out_shape;
   int64_t macs = 0;
   int64_t weights = 0;
-  int64_t weight_bits = 0; // parameter memory of the layer in bits
+  int64_t weight_bits = 0;       // parameter memory of the layer in bits
   std::string weight_bits_label; // "4", "mixed 8/4", or "-"
   int act_bits = 0;
 };

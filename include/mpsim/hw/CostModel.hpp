@@ -86,8 +86,8 @@ struct MacUnit {
   int64_t pixels = 1;     // output pixels per frame
   int64_t pe = 1, simd = 1;
   bool depthwise = false;
-  int64_t kernel = 1;     // K_h*K_w (depthwise SIMD folds over it)
-  int w = 8, a = 8;       // weight bits (widest), input activation bits
+  int64_t kernel = 1; // K_h*K_w (depthwise SIMD folds over it)
+  int w = 8, a = 8;   // weight bits (widest), input activation bits
   bool aSigned = false;
   std::vector<std::pair<int, int64_t>> groups; // (weight bits, channels), widest first; sums to mh
   int accBits = 32;
@@ -95,7 +95,7 @@ struct MacUnit {
   graph::Requant requant = graph::Requant::Thresholds;
   PeKind kind = PeKind::Lut;
   MemKind weights = MemKind::Bram; // where the weights live (Dram: streamed)
-  int64_t weightReuse = 1; // Dram: output pixels served per weight pass (their inputs are buffered)
+  int64_t weightReuse = 1;         // Dram: output pixels served per weight pass (their inputs are buffered)
 };
 
 MacUnit macUnitOf(const graph::Layer& l, int64_t pe, int64_t simd, PeKind kind, MemKind weights);

@@ -14,7 +14,7 @@ inline constexpr EnumName<DspKind> kDspKindNames[] = {
 inline const char* toString(DspKind k) { return enumName(kDspKindNames, k); }
 
 struct Device {
-  std::string name;        // part, e.g. xczu9eg
+  std::string name;                // part, e.g. xczu9eg
   std::vector<std::string> boards; // aliases, e.g. zcu102
   int64_t lut = 0, ff = 0, dsp = 0, bram18 = 0, uram = 0;
   DspKind dsp_kind = DspKind::DSP48E2;
@@ -22,7 +22,7 @@ struct Device {
   int dram_channels = 1;
   double dram_gbps_per_channel = 0; // GB/s per channel, theoretical peak
   double clock_mhz = 100;
-  int io_port_bits = 64;            // one PS-PL (or shell) AXI port
+  int io_port_bits = 64; // one PS-PL (or shell) AXI port
   std::string source;
 };
 

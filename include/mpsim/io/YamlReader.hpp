@@ -186,8 +186,10 @@ template <class T> std::optional<std::vector<T>> Reader::optList(const std::stri
         v.reset();
       }
     }
-    if (!v) ok = false;
-    else out.push_back(*v);
+    if (!v)
+      ok = false;
+    else
+      out.push_back(*v);
   }
   if (!ok) return std::nullopt;
   return out;

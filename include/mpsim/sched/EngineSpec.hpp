@@ -11,7 +11,21 @@
 
 namespace mpsim::sched {
 
-enum class EngineKind { InputDma, OutputDma, Swu, MatrixVector, Vector, Pool, GlobalPool, Add, Fork, Concat, Quantizer, LabelSelect, WeightStreamer };
+enum class EngineKind {
+  InputDma,
+  OutputDma,
+  Swu,
+  MatrixVector,
+  Vector,
+  Pool,
+  GlobalPool,
+  Add,
+  Fork,
+  Concat,
+  Quantizer,
+  LabelSelect,
+  WeightStreamer
+};
 const char* toString(EngineKind k);
 
 /// How an engine's output token k depends on the tokens of one input port (indices within a frame).
@@ -47,17 +61,17 @@ struct EngineSpec {
   std::vector<PortSpec> in;
   std::vector<int> out; // stream ids (all carry the same tokens)
   int64_t out_tokens_per_frame = 0;
-  int64_t out_cost = 1;  // cycles between outputs at full rate
-  int64_t tail = 0;      // cycles from the last needed input to the output (beyond read costs)
-  int64_t latency = 1;   // pipeline depth, cycles from compute end to the token in the FIFO
+  int64_t out_cost = 1; // cycles between outputs at full rate
+  int64_t tail = 0;     // cycles from the last needed input to the output (beyond read costs)
+  int64_t latency = 1;  // pipeline depth, cycles from compute end to the token in the FIFO
   WindowGeom geom;
   int64_t macs = 0;
-  int64_t weight_bits = 0;   // parameter memory of the layer
+  int64_t weight_bits = 0; // parameter memory of the layer
   bool weights_in_dram = false;
-  hw::PeKind pe_kind = hw::PeKind::Lut;   // MAC engines
+  hw::PeKind pe_kind = hw::PeKind::Lut; // MAC engines
   hw::MemKind weight_mem = hw::MemKind::None;
-  int64_t bytes_per_token = 0;  // DMA engines: bytes moved per token (rounded up per frame)
-  int64_t bytes_per_frame = 0;  // DMA / weight streamer: DRAM bytes per frame
+  int64_t bytes_per_token = 0;    // DMA engines: bytes moved per token (rounded up per frame)
+  int64_t bytes_per_frame = 0;    // DMA / weight streamer: DRAM bytes per frame
   int64_t closed_form_cycles = 0; // cycles per frame from the closed form of this engine alone
 };
 
@@ -68,7 +82,7 @@ struct StreamSpec {
   int64_t depth = 2;
   int64_t bits_per_token = 0;
   bool shortcut = false;
-  int64_t min_depth = 0; // shortcut: smallest depth that cannot deadlock (from the branch's need functions)
+  int64_t min_depth = 0;  // shortcut: smallest depth that cannot deadlock (from the branch's need functions)
   int64_t auto_depth = 0; // shortcut: depth used when mapping.fifos.shortcut_depth is auto
 };
 

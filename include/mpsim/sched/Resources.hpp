@@ -17,8 +17,8 @@ struct DesignResources {
   std::vector<hw::Resources> engines; // parallel to Mapping::engines
   std::vector<hw::Resources> streams; // parallel to Mapping::streams
   hw::Resources total;
-  hw::Resources device;  // device totals
-  hw::Resources budget;  // device totals times the utilisation caps
+  hw::Resources device; // device totals
+  hw::Resources budget; // device totals times the utilisation caps
   bool fits = false;
   /// Resources over budget, e.g. "BRAM18: needs 2100, budget 1459 (short by 641)".
   std::vector<std::string> shortfalls;

@@ -47,8 +47,8 @@ struct AcceleratorParams {
 
 /// The address region of one memory initiator: [base, base + size).
 struct AddressRegion {
-  std::string engine;   // the engine's name in the mapping (layer name, or layer.weights)
-  std::string module;   // its SystemC module's full name
+  std::string engine; // the engine's name in the mapping (layer name, or layer.weights)
+  std::string module; // its SystemC module's full name
   sched::EngineKind kind = sched::EngineKind::InputDma; // InputDma, OutputDma or WeightStreamer
   uint64_t base = 0, size = 0;
 };

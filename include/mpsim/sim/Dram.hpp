@@ -75,7 +75,7 @@ private:
   static void setRun(std::map<uint64_t, Run>& u, uint64_t b, double used);
 
   DramTiming m_timing;
-  std::vector<Usage> m_used; // per channel
+  std::vector<Usage> m_used;                                              // per channel
   std::unordered_map<uint64_t, std::unique_ptr<unsigned char[]>> m_pages; // page index -> kPageBytes
 };
 
@@ -130,7 +130,7 @@ private:
   uint64_t m_base = 0;
   sc_core::sc_time m_period;
   std::unique_ptr<unsigned char[], Free> m_data; // calloc'ed: untouched pages cost no memory
-  bool m_zero = true; // m_data holds only zeros (RequestCycle::zero_data)
+  bool m_zero = true;                            // m_data holds only zeros (RequestCycle::zero_data)
   RequestCycle m_rc;
   tlm::tlm_generic_payload m_trans;
   DramInitiatorStats m_stats;

@@ -64,8 +64,8 @@ protected:
   struct Port {
     Stream* stream = nullptr;
     sched::PortSpec spec;
-    uint64_t total = 0;        // tokens over all frames
-    uint64_t readCount = 0;    // tokens read so far
+    uint64_t total = 0;     // tokens over all frames
+    uint64_t readCount = 0; // tokens read so far
     uint64_t lastReadEnd = 0;
     std::vector<uint64_t> readEnd; // ring, capacity entries
     std::vector<uint64_t> relTime; // ring, capacity entries
@@ -116,7 +116,7 @@ protected:
   // Stats of the current and of the last complete frame interval.
   EngineStats m_cur, m_last;
   std::vector<FrameStats> m_frames; // every complete frame interval
-  void endFrame(); // m_cur becomes the last complete frame interval
+  void endFrame();                  // m_cur becomes the last complete frame interval
   uint64_t m_firstOut = 0, m_lastOut = 0, m_tokensOut = 0;
   bool m_anyOut = false;
   sc_core::sc_event m_never;

@@ -21,7 +21,7 @@ namespace mpsim::sim {
 struct FunctionalData {
   const graph::Graph* graph = nullptr;
   std::map<std::string, func::LayerParams> params; // weighted layers, quantizers, adds
-  func::Tensor input;                               // (N, C, H, W); simulated frame f uses frame f % N
+  func::Tensor input;                              // (N, C, H, W); simulated frame f uses frame f % N
   uint64_t seed = 1;
 };
 
@@ -55,8 +55,8 @@ private:
   const func::LayerParams* m_params = nullptr;
   func::LayerParams m_none;
   std::optional<func::WeightedKernel> m_kernel; // MVU/VVU: weights prepared once for every token
-  int64_t m_channels = 0; // channels of port 0's tokens
-  bool m_decodeBipolar = false; // SWU -> MVU/VVU of a bipolar-input layer: windows hold -1/+1, 0 padded
+  int64_t m_channels = 0;                       // channels of port 0's tokens
+  bool m_decodeBipolar = false;                 // SWU -> MVU/VVU of a bipolar-input layer: windows hold -1/+1, 0 padded
 };
 
 /// Values of pixel k of simulated frame f of the input (the input DMA's tokens).

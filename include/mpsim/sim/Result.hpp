@@ -27,7 +27,7 @@ struct EngineStats {
   uint64_t first_output = 0; // cycle of the first output token (all frames)
   uint64_t last_output = 0;  // cycle of the last output token (all frames)
   uint64_t tokens_out = 0;
-  std::string state;         // at the end: done, or what it waits for
+  std::string state;              // at the end: done, or what it waits for
   std::vector<FrameStats> frames; // frame f's interval at index f (complete frames only)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EngineStats, name, busy, starved, blocked, dram_wait, first_output, last_output,
@@ -55,20 +55,20 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DramInitiatorStats, name, read_bytes, write_b
 
 struct Deadlock {
   bool detected = false;
-  uint64_t cycle = 0;                 // latest local time reached by any engine
+  uint64_t cycle = 0;                  // latest local time reached by any engine
   std::vector<std::string> cycle_path; // engine -> fifo -> engine ... of the wait-for cycle
   std::vector<std::string> full_fifos;
   std::vector<std::string> empty_fifos;
-  std::vector<std::string> messages;   // one line per blocked engine
+  std::vector<std::string> messages; // one line per blocked engine
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deadlock, detected, cycle, cycle_path, full_fifos, empty_fifos, messages)
 
 struct SimResult {
   int frames = 0;
   int frames_done = 0;
-  std::vector<uint64_t> frame_done;   // cycle each frame's output was complete (written to DRAM)
-  uint64_t first_input = 0;           // cycle the first input burst was requested
-  std::vector<EngineStats> engines;   // per engine, stats of the last complete frame interval
+  std::vector<uint64_t> frame_done; // cycle each frame's output was complete (written to DRAM)
+  uint64_t first_input = 0;         // cycle the first input burst was requested
+  std::vector<EngineStats> engines; // per engine, stats of the last complete frame interval
   std::vector<StreamStats> streams;
   std::vector<DramInitiatorStats> dram;
   Deadlock deadlock;

@@ -27,10 +27,18 @@ Const Importer::tensorToConst(const onnx::TensorProto& t, const std::string& wha
   int dt = t.data_type();
   size_t esz = 0;
   switch (dt) {
-  case onnx::TensorProto::FLOAT: case onnx::TensorProto::INT32: case onnx::TensorProto::UINT32: esz = 4; break;
-  case onnx::TensorProto::DOUBLE: case onnx::TensorProto::INT64: case onnx::TensorProto::UINT64: esz = 8; break;
-  case onnx::TensorProto::INT16: case onnx::TensorProto::UINT16: case onnx::TensorProto::FLOAT16: esz = 2; break;
-  case onnx::TensorProto::INT8: case onnx::TensorProto::UINT8: case onnx::TensorProto::BOOL: esz = 1; break;
+  case onnx::TensorProto::FLOAT:
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32: esz = 4; break;
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64: esz = 8; break;
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
+  case onnx::TensorProto::FLOAT16: esz = 2; break;
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL: esz = 1; break;
   default: bad("data type " + std::to_string(dt) + " is not supported (numeric tensors only)");
   }
   c.v.resize(size_t(n));
@@ -42,19 +50,61 @@ Const Importer::tensorToConst(const onnx::TensorProto& t, const std::string& wha
     for (int64_t i = 0; i < n; ++i, p += esz) {
       double x = 0;
       switch (dt) {
-      case onnx::TensorProto::FLOAT: { float f; std::memcpy(&f, p, 4); x = f; break; }
-      case onnx::TensorProto::DOUBLE: { double f; std::memcpy(&f, p, 8); x = f; break; }
-      case onnx::TensorProto::INT32: { int32_t f; std::memcpy(&f, p, 4); x = f; break; }
-      case onnx::TensorProto::UINT32: { uint32_t f; std::memcpy(&f, p, 4); x = f; break; }
-      case onnx::TensorProto::INT64: { int64_t f; std::memcpy(&f, p, 8); x = double(f); break; }
-      case onnx::TensorProto::UINT64: { uint64_t f; std::memcpy(&f, p, 8); x = double(f); break; }
-      case onnx::TensorProto::INT16: { int16_t f; std::memcpy(&f, p, 2); x = f; break; }
-      case onnx::TensorProto::UINT16: { uint16_t f; std::memcpy(&f, p, 2); x = f; break; }
+      case onnx::TensorProto::FLOAT: {
+        float f;
+        std::memcpy(&f, p, 4);
+        x = f;
+        break;
+      }
+      case onnx::TensorProto::DOUBLE: {
+        double f;
+        std::memcpy(&f, p, 8);
+        x = f;
+        break;
+      }
+      case onnx::TensorProto::INT32: {
+        int32_t f;
+        std::memcpy(&f, p, 4);
+        x = f;
+        break;
+      }
+      case onnx::TensorProto::UINT32: {
+        uint32_t f;
+        std::memcpy(&f, p, 4);
+        x = f;
+        break;
+      }
+      case onnx::TensorProto::INT64: {
+        int64_t f;
+        std::memcpy(&f, p, 8);
+        x = double(f);
+        break;
+      }
+      case onnx::TensorProto::UINT64: {
+        uint64_t f;
+        std::memcpy(&f, p, 8);
+        x = double(f);
+        break;
+      }
+      case onnx::TensorProto::INT16: {
+        int16_t f;
+        std::memcpy(&f, p, 2);
+        x = f;
+        break;
+      }
+      case onnx::TensorProto::UINT16: {
+        uint16_t f;
+        std::memcpy(&f, p, 2);
+        x = f;
+        break;
+      }
       case onnx::TensorProto::FLOAT16: {
-        uint16_t h; std::memcpy(&h, p, 2);
+        uint16_t h;
+        std::memcpy(&h, p, 2);
         int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-        double mag = e == 0 ? std::ldexp(m, -24) : e == 31 ? std::numeric_limits<double>::infinity()
-                                                            : std::ldexp(m + 1024, e - 25);
+        double mag = e == 0    ? std::ldexp(m, -24)
+                     : e == 31 ? std::numeric_limits<double>::infinity()
+                               : std::ldexp(m + 1024, e - 25);
         x = (h & 0x8000) ? -mag : mag;
         break;
       }
@@ -74,11 +124,11 @@ Const Importer::tensorToConst(const onnx::TensorProto& t, const std::string& wha
     case onnx::TensorProto::FLOAT: take(t.float_data()); break;
     case onnx::TensorProto::DOUBLE: take(t.double_data()); break;
     case onnx::TensorProto::INT64: take(t.int64_data()); break;
-    case onnx::TensorProto::UINT32: case onnx::TensorProto::UINT64: take(t.uint64_data()); break;
+    case onnx::TensorProto::UINT32:
+    case onnx::TensorProto::UINT64: take(t.uint64_data()); break;
     default: take(t.int32_data()); break; // int8/16/32, uint8/16, bool, float16 bits
     }
-    if (dt == onnx::TensorProto::FLOAT16)
-      bad("FLOAT16 tensors stored outside raw_data are not supported");
+    if (dt == onnx::TensorProto::FLOAT16) bad("FLOAT16 tensors stored outside raw_data are not supported");
     if (have != n)
       bad("holds " + std::to_string(have) + " values, dims " + dimsStr(c.dims) + " need " + std::to_string(n));
   }
@@ -88,9 +138,12 @@ Const Importer::tensorToConst(const onnx::TensorProto& t, const std::string& wha
 
 void Importer::opConstant(const onnx::NodeProto& n, const std::string&, bool) {
   Const c;
-  if (auto* a = attr(n, "value")) c = tensorToConst(a->t(), "node '" + n.name() + "' (Constant)");
-  else if (auto* a2 = attr(n, "value_float")) c.v = {a2->f()}, c.hasVals = true;
-  else if (auto* a3 = attr(n, "value_int")) c.v = {double(a3->i())}, c.hasVals = true;
+  if (auto* a = attr(n, "value"))
+    c = tensorToConst(a->t(), "node '" + n.name() + "' (Constant)");
+  else if (auto* a2 = attr(n, "value_float"))
+    c.v = {a2->f()}, c.hasVals = true;
+  else if (auto* a3 = attr(n, "value_int"))
+    c.v = {double(a3->i())}, c.hasVals = true;
   else if (auto* a4 = attr(n, "value_ints")) {
     for (auto v : a4->ints()) c.v.push_back(double(v));
     c.dims = {int64_t(c.v.size())};
@@ -99,7 +152,8 @@ void Importer::opConstant(const onnx::NodeProto& n, const std::string&, bool) {
     for (auto v : a5->floats()) c.v.push_back(v);
     c.dims = {int64_t(c.v.size())};
     c.hasVals = true;
-  } else failNode(n, "needs a 'value' attribute");
+  } else
+    failNode(n, "needs a 'value' attribute");
   setConst(n, c);
 }
 
@@ -145,8 +199,7 @@ void Importer::foldArith(const onnx::NodeProto& n, const std::string& op, bool) 
   if (a.hasVals && b.hasVals && (a.elements() == 1 || b.elements() == 1 || a.dims == b.dims)) {
     const std::vector<double> fa = a.floats(), fb = b.floats();
     r.v.resize(size_t(r.elements()));
-    for (size_t i = 0; i < r.v.size(); ++i)
-      r.v[i] = f(fa[a.elements() == 1 ? 0 : i], fb[b.elements() == 1 ? 0 : i]);
+    for (size_t i = 0; i < r.v.size(); ++i) r.v[i] = f(fa[a.elements() == 1 ? 0 : i], fb[b.elements() == 1 ? 0 : i]);
     r.hasVals = true;
   }
   setConst(n, r);
@@ -160,7 +213,11 @@ void Importer::foldReshape(const onnx::NodeProto& n, const std::string&, bool) {
   for (size_t i = 0; i < sh.v.size(); ++i) {
     int64_t d = toI64(sh.v[i]);
     if (d == 0 && i < r.dims.size()) d = r.dims[i];
-    if (d == -1 && minus < 0) { minus = int64_t(i); nd.push_back(1); continue; }
+    if (d == -1 && minus < 0) {
+      minus = int64_t(i);
+      nd.push_back(1);
+      continue;
+    }
     if (d < 1 || d > kMaxDim) failNode(n, "invalid target dimension " + std::to_string(d));
     known *= d;
     if (known > kMaxElements) failNode(n, "target shape is too large");
@@ -172,7 +229,8 @@ void Importer::foldReshape(const onnx::NodeProto& n, const std::string&, bool) {
   }
   Const t = r;
   t.dims = nd;
-  if (t.elements() != r.elements()) failNode(n, "reshape from " + dimsStr(r.dims) + " to " + dimsStr(nd) + " changes the number of elements");
+  if (t.elements() != r.elements())
+    failNode(n, "reshape from " + dimsStr(r.dims) + " to " + dimsStr(nd) + " changes the number of elements");
   if (r.q.axis >= 0) t.q.axis = -1;
   dropScaleAxis(t.q, "Reshape");
   setConst(n, t);
@@ -184,7 +242,8 @@ void Importer::foldTranspose(const onnx::NodeProto& n, const std::string&, bool)
   std::vector<int64_t> perm = attrInts(n, "perm", {});
   if (perm.empty())
     for (size_t i = 0; i < rk; ++i) perm.push_back(int64_t(rk - 1 - i));
-  if (perm.size() != rk) failNode(n, "perm has " + std::to_string(perm.size()) + " entries for a rank-" + std::to_string(rk) + " tensor");
+  if (perm.size() != rk)
+    failNode(n, "perm has " + std::to_string(perm.size()) + " entries for a rank-" + std::to_string(rk) + " tensor");
   std::vector<bool> seen(rk, false);
   for (auto p : perm) {
     if (p < 0 || p >= int64_t(rk) || seen[size_t(p)]) failNode(n, "perm " + dimsStr(perm) + " is not a permutation");
@@ -245,7 +304,8 @@ void Importer::foldConcat(const onnx::NodeProto& n, const std::string&, bool) {
   int64_t axis = attrInt(n, "axis", 0);
   for (int i = 0; i < n.input_size(); ++i) {
     const Const& c = cvals(n, i, "input");
-    if (c.dims.size() > 1 || (axis != 0 && axis != -1)) failNode(n, "constant Concat is supported for 1-D tensors only");
+    if (c.dims.size() > 1 || (axis != 0 && axis != -1))
+      failNode(n, "constant Concat is supported for 1-D tensors only");
     r.v.insert(r.v.end(), c.v.begin(), c.v.end());
     if (r.v.size() > size_t(kMaxElements)) failNode(n, "result is too large");
   }
@@ -297,16 +357,20 @@ void Importer::foldQuant(const onnx::NodeProto& n, const std::string& op, bool) 
       distinct.insert(int(b));
     }
     if (q.bits.empty()) failNode(n, "bit width tensor is empty");
-    if (distinct.size() == 1) q.bits = {q.bits[0]};
+    if (distinct.size() == 1)
+      q.bits = {q.bits[0]};
     else {
       // Find the one axis of the weights the widths vary along.
       size_t off = r.dims.size() - std::min(r.dims.size(), bw.dims.size());
       for (size_t i = 0; i < bw.dims.size() && i + off < r.dims.size(); ++i)
         if (bw.dims[i] > 1) {
-          if (q.axis >= 0 || bw.dims[i] != r.dims[i + off]) failNode(n, "per-element bit widths " + dimsStr(bw.dims) + " must vary along one axis of the weights " + dimsStr(r.dims));
+          if (q.axis >= 0 || bw.dims[i] != r.dims[i + off])
+            failNode(n, "per-element bit widths " + dimsStr(bw.dims) + " must vary along one axis of the weights " +
+                            dimsStr(r.dims));
           q.axis = int(i + off);
         }
-      if (q.axis < 0) failNode(n, "bit width tensor " + dimsStr(bw.dims) + " does not match the weights " + dimsStr(r.dims));
+      if (q.axis < 0)
+        failNode(n, "bit width tensor " + dimsStr(bw.dims) + " does not match the weights " + dimsStr(r.dims));
     }
   }
   // The integers: QONNX Quant q = clamp(round(x / scale + zero_point)); BipolarQuant sign(x).
@@ -314,7 +378,8 @@ void Importer::foldQuant(const onnx::NodeProto& n, const std::string& op, bool) 
   const int sAxis = paramAxis(sc, r.dims);
   q.scaled = true;
   if (sc.hasVals) requireUsableScale(n, sc.v);
-  if (!sc.hasVals || sAxis == -2) q.noValues = "the scale of '" + n.name() + "' varies along more than one axis";
+  if (!sc.hasVals || sAxis == -2)
+    q.noValues = "the scale of '" + n.name() + "' varies along more than one axis";
   else if (std::any_of(sc.v.begin(), sc.v.end(), [](double v) { return !(v > 0) || !std::isfinite(v); }))
     q.noValues = "'" + n.name() + "' has a scale that is not positive";
   else {

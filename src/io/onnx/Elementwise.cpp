@@ -57,9 +57,12 @@ void Importer::opElementwise(const onnx::NodeProto& n, const std::string& op, bo
   if (!x.pending.empty()) m_folded[x.pending].push_back(op);
   Dyn y = x;
   if (auto p = channelParam(c, x)) {
-    if (op == "Mul") y.chain.mul(*p);
-    else if (op == "Div") y.chain.div(*p);
-    else if (op == "Add") y.chain.add(*p);
+    if (op == "Mul")
+      y.chain.mul(*p);
+    else if (op == "Div")
+      y.chain.div(*p);
+    else if (op == "Add")
+      y.chain.add(*p);
     else if (b.isConst) { // x - c
       for (auto& v : *p) v = -v;
       y.chain.add(*p);
@@ -82,8 +85,10 @@ void Importer::opFloat(const onnx::NodeProto& n, const std::string& op, bool) {
     const int64_t C = canon(n, x).c;
     for (int i = 1; i < 5; ++i) { // one value per channel (axis 1) by definition, not broadcast
       const Const& c = cin(n, i, "BatchNormalization parameter");
-      if (c.hasVals && (c.elements() == 1 || (c.elements() == C && !x.chLast))) p[i - 1] = c.floats();
-      else p[i - 1] = channelParam(c, x);
+      if (c.hasVals && (c.elements() == 1 || (c.elements() == C && !x.chLast)))
+        p[i - 1] = c.floats();
+      else
+        p[i - 1] = channelParam(c, x);
     }
     if (p[0] && p[1] && p[2] && p[3]) {
       std::vector<double> den = *p[3], negMean = *p[2];
@@ -115,7 +120,8 @@ void Importer::opFloat(const onnx::NodeProto& n, const std::string& op, bool) {
     y.chain.lose(op + " '" + n.name() + "' is not converted to integer parameters");
   }
   if (op == "Softmax" || op == "LogSoftmax")
-    m_notes.push_back("node '" + n.name() + "' (" + n.op_type() + "): classification head outside the dataflow pipeline; the output is taken before it");
+    m_notes.push_back("node '" + n.name() + "' (" + n.op_type() +
+                      "): classification head outside the dataflow pipeline; the output is taken before it");
   else if (!x.pending.empty() && op != "Identity" && op != "Dropout" && op != "StreamingDataWidthConverter" &&
            op != "StreamingFIFO" && op != "TLastMarker" && op != "IODMA")
     m_folded[x.pending].push_back(op);
@@ -137,7 +143,8 @@ void Importer::opLabelSelect(const onnx::NodeProto& n, const std::string& op, bo
     k = toI64(kc.v[0]);
     if (attrInt(n, "largest", 1) != 1) failNode(n, "largest=0 (the k smallest) is not supported");
     idxOut = 1;
-    if (n.output_size() > 0 && !n.output(0).empty() && (m_consumers[n.output(0)] > 0 || m_graphOutputs.count(n.output(0))))
+    if (n.output_size() > 0 && !n.output(0).empty() &&
+        (m_consumers[n.output(0)] > 0 || m_graphOutputs.count(n.output(0))))
       failNode(n, "its values output '" + n.output(0) + "' is used; mpsim's labelselect gives the indices only");
   } else if (op == "LabelSelect") {
     k = attrInt(n, "K", 1);
@@ -149,20 +156,24 @@ void Importer::opLabelSelect(const onnx::NodeProto& n, const std::string& op, bo
     int64_t axis = attrInt(n, "axis", -1);
     if (axis < 0) axis += rank;
     const int64_t classAxis = x.chLast || rank == 2 ? rank - 1 : 1;
-    if (axis != classAxis && s.c > 1) failNode(n, "axis " + std::to_string(axis) + " is not the class axis of " + dimsStr(x.dims));
+    if (axis != classAxis && s.c > 1)
+      failNode(n, "axis " + std::to_string(axis) + " is not the class axis of " + dimsStr(x.dims));
   }
   if (s.h * s.w != 1) failNode(n, "expects one score per class, got " + dimsStr(x.dims) + " (flatten or pool first)");
-  if (k < 1 || k > s.c) failNode(n, "k = " + std::to_string(k) + " is outside 1.." + std::to_string(s.c) + " (the classes)");
+  if (k < 1 || k > s.c)
+    failNode(n, "k = " + std::to_string(k) + " is outside 1.." + std::to_string(s.c) + " (the classes)");
   markUsed(x);
   Layer& l = newLayer(n, LayerKind::LabelSelect, {x.layer});
   l.topk = int(k);
   const std::string name = l.name;
   double sc = 0, off = 0;
   if (x.chain.perTensorAffine(sc, off) && sc > 0)
-    m_notes.push_back("layer '" + name + "': the scores are the model's up to a common positive scale, so the classes are the model's");
+    m_notes.push_back("layer '" + name +
+                      "': the scores are the model's up to a common positive scale, so the classes are the model's");
   else
-    m_notes.push_back("layer '" + name + "': the model's scores are not a common positive scale of the integers it ranks" +
-                      (x.chain.known() ? std::string() : " (" + x.chain.why() + ")") + "; its classes may differ from the model's");
+    m_notes.push_back(
+        "layer '" + name + "': the model's scores are not a common positive scale of the integers it ranks" +
+        (x.chain.known() ? std::string() : " (" + x.chain.why() + ")") + "; its classes may differ from the model's");
   if (finnHw) hint(name, n, false);
   Dyn y;
   y.layer = name;

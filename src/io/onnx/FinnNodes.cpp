@@ -11,13 +11,17 @@ void Importer::opFmPadding(const onnx::NodeProto& n, const std::string&, bool) {
   auto pad = attrInts(n, "Padding", {});
   if (pad.size() == 4) {
     if (pad[0] != pad[2] || pad[1] != pad[3]) failNode(n, "asymmetric padding " + dimsStr(pad) + " is not supported");
-  } else if (pad.size() != 1 && pad.size() != 2) failNode(n, "attribute 'Padding' must have 1, 2 or 4 entries");
+  } else if (pad.size() != 1 && pad.size() != 2)
+    failNode(n, "attribute 'Padding' must have 1, 2 or 4 entries");
   Dyn y = x;
   int ph = smallInt(n, "Padding", pad.size() == 1 ? pad[0] / 2 : pad[0], 0, 1 << 16);
   int pw = smallInt(n, "Padding", pad.size() == 1 ? pad[0] / 2 : pad.size() == 2 ? pad[1] : pad[1], 0, 1 << 16);
   y.padH += ph;
   y.padW += pw;
-  if (y.dims.size() == 4) { y.dims[1] += 2 * ph; y.dims[2] += 2 * pw; }
+  if (y.dims.size() == 4) {
+    y.dims[1] += 2 * ph;
+    y.dims[2] += 2 * pw;
+  }
   m_notes.push_back("node '" + n.name() + "' (FMPadding) folded into the padding of the next convolution");
   setDyn(n, y);
 }
@@ -31,10 +35,14 @@ void Importer::opConvInputGen(const onnx::NodeProto& n, const std::string&, bool
   if (k.first == 0) failNode(n, "missing attribute 'ConvKernelDim'");
   auto st = pairAttr(n, "Stride", 1, 1, 1 << 16);
   auto dl = pairAttr(n, "Dilation", 1, 1, 1 << 16);
-  y.win.kh = k.first; y.win.kw = k.second;
-  y.win.sh = st.first; y.win.sw = st.second;
-  y.win.dh = dl.first; y.win.dw = dl.second;
-  y.win.ph = x.padH; y.win.pw = x.padW;
+  y.win.kh = k.first;
+  y.win.kw = k.second;
+  y.win.sh = st.first;
+  y.win.sw = st.second;
+  y.win.dh = dl.first;
+  y.win.dw = dl.second;
+  y.win.ph = x.padH;
+  y.win.pw = x.padW;
   y.win.depthwise = attrInt(n, "depthwise", 0) != 0;
   y.padH = y.padW = 0;
   int64_t C = x.dims[3];
@@ -45,7 +53,9 @@ void Importer::opConvInputGen(const onnx::NodeProto& n, const std::string&, bool
   y.chLast = true;
   std::string rs = attrStr(n, "ram_style", "");
   m_notes.push_back("node '" + n.name() + "' (" + n.op_type() + ") becomes the sliding window of the next MAC layer" +
-                    (attr(n, "SIMD") ? " (SIMD " + std::to_string(attrInt(n, "SIMD", 1)) + (rs.empty() ? "" : ", ram_style " + rs) + ")" : ""));
+                    (attr(n, "SIMD") ? " (SIMD " + std::to_string(attrInt(n, "SIMD", 1)) +
+                                           (rs.empty() ? "" : ", ram_style " + rs) + ")"
+                                     : ""));
   setDyn(n, y);
 }
 
@@ -70,7 +80,8 @@ void Importer::opStreamingMaxPool(const onnx::NodeProto& n, const std::string&, 
 void Importer::opAddStreams(const onnx::NodeProto& n, const std::string&, bool) {
   const Dyn& a = din(n, 0);
   const Dyn& b = din(n, 1);
-  if (canon(n, a) != canon(n, b)) failNode(n, "inputs have different shapes " + dimsStr(a.dims) + " and " + dimsStr(b.dims));
+  if (canon(n, a) != canon(n, b))
+    failNode(n, "inputs have different shapes " + dimsStr(a.dims) + " and " + dimsStr(b.dims));
   markUsed(a);
   markUsed(b);
   Layer& l = newLayer(n, LayerKind::Add, {a.layer, b.layer});

@@ -88,14 +88,16 @@ Shape Importer::canon(const onnx::NodeProto& n, const Dyn& d) const {
     if (x < 1) failNode(n, "activation tensor " + dimsStr(v) + " has an empty dimension");
     total *= double(x);
   }
-  if (total > double(int64_t(1) << 32)) failNode(n, "activation tensor " + dimsStr(v) + " is too large (more than 2^32 elements)");
+  if (total > double(int64_t(1) << 32))
+    failNode(n, "activation tensor " + dimsStr(v) + " is too large (more than 2^32 elements)");
   switch (v.size()) {
   case 1: return Shape{1, v[0], 1, 1};
   case 2: return Shape{1, v[1], 1, 1};
   case 3: return Shape{1, v[1], v[2], 1};
   case 4: return d.chLast ? Shape{1, v[3], v[1], v[2]} : Shape{1, v[1], v[2], v[3]};
-  default: failNode(n, "activation tensor of rank " + std::to_string(v.size()) + " " + dimsStr(v) +
-                           " is not supported (ranks 2 to 4, batch 1)");
+  default:
+    failNode(n, "activation tensor of rank " + std::to_string(v.size()) + " " + dimsStr(v) +
+                    " is not supported (ranks 2 to 4, batch 1)");
   }
 }
 

@@ -26,30 +26,30 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "../ValueChain.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/io/OnnxImport.hpp"
-#include "../ValueChain.hpp"
 
 namespace mpsim::io::onnx_import {
 
+using detail::ValueChain;
 using graph::ActType;
 using graph::Layer;
 using graph::LayerKind;
 using graph::Shape;
 using graph::WeightType;
-using detail::ValueChain;
 
 inline constexpr int64_t kMaxDim = int64_t(1) << 31;
 inline constexpr int64_t kMaxElements = int64_t(1) << 28;
 
 // Flags of a dispatch table row (Importer::OpEntry).
 enum OpFlag : unsigned {
-  kFinnDomain = 1u << 0,  // only in a FINN fpgadataflow domain (elsewhere the op type is unsupported)
-  kAnyInputs = 1u << 1,   // handled before constant folding, whatever the inputs (Constant, Shape)
-  kNoFold = 1u << 2,      // constant inputs are not folded: the handler runs (and rejects them)
-  kFinnList = 1u << 3,    // listed among "the FINN fpgadataflow nodes" in the unsupported-operator error
-  kAlias = 1u << 4,       // listed in parentheses after the row before it
-  kUnlisted = 1u << 5,    // handled, but not named in the unsupported-operator error
+  kFinnDomain = 1u << 0, // only in a FINN fpgadataflow domain (elsewhere the op type is unsupported)
+  kAnyInputs = 1u << 1,  // handled before constant folding, whatever the inputs (Constant, Shape)
+  kNoFold = 1u << 2,     // constant inputs are not folded: the handler runs (and rejects them)
+  kFinnList = 1u << 3,   // listed among "the FINN fpgadataflow nodes" in the unsupported-operator error
+  kAlias = 1u << 4,      // listed in parentheses after the row before it
+  kUnlisted = 1u << 5,   // handled, but not named in the unsupported-operator error
 };
 
 // Weight quantisation attached to a constant.
@@ -101,18 +101,18 @@ struct Window {
 };
 
 struct Dyn {
-  std::string layer;             // producing graph layer
-  std::vector<int64_t> dims;     // ONNX dims
-  bool chLast = false;           // rank-4 dims are N,H,W,C
-  std::string pending;           // requantising layer whose output type no quantiser has set yet
-  bool rawInput = false;         // the graph input, untouched by any layer
-  int padH = 0, padW = 0;        // FMPadding not yet consumed by a window generator
-  Window win;                    // ConvolutionInputGenerator output
+  std::string layer;         // producing graph layer
+  std::vector<int64_t> dims; // ONNX dims
+  bool chLast = false;       // rank-4 dims are N,H,W,C
+  std::string pending;       // requantising layer whose output type no quantiser has set yet
+  bool rawInput = false;     // the graph input, untouched by any layer
+  int padH = 0, padW = 0;    // FMPadding not yet consumed by a window generator
+  Window win;                // ConvolutionInputGenerator output
   // Float value as a function of the base integer: the accumulator of `pending` when set (the
   // input's integer when `pending` is the input layer), else the stored activation of `layer`.
   ValueChain chain = ValueChain::unknown("the values of this tensor are not tracked");
-  int64_t lo = 0, hi = 0;        // range of the base integer
-  int64_t hwcC = 0;              // >0: flattened from channels-last (H, W, C) order with C channels
+  int64_t lo = 0, hi = 0; // range of the base integer
+  int64_t hwcC = 0;       // >0: flattened from channels-last (H, W, C) order with C channels
 };
 
 struct Value {
@@ -218,14 +218,16 @@ private:
     return int(v);
   }
   // Two values (height, width) from an INTS attribute given as 1 or 2 (or 4 for pads) entries.
-  std::pair<int, int> pairAttr(const onnx::NodeProto& n, const std::string& name, int def, int64_t lo, int64_t hi) const {
+  std::pair<int, int> pairAttr(const onnx::NodeProto& n, const std::string& name, int def, int64_t lo,
+                               int64_t hi) const {
     auto v = attrInts(n, name, {});
     if (v.empty()) return {def, def};
     if (v.size() == 1) {
       int x = smallInt(n, name, v[0], lo, hi);
       return {x, x};
     }
-    if (v.size() != 2) failNode(n, "attribute '" + name + "' has " + std::to_string(v.size()) + " entries, expected 1 or 2");
+    if (v.size() != 2)
+      failNode(n, "attribute '" + name + "' has " + std::to_string(v.size()) + " entries, expected 1 or 2");
     return {smallInt(n, name, v[0], lo, hi), smallInt(n, name, v[1], lo, hi)};
   }
 
@@ -242,7 +244,8 @@ private:
   const Const& cin(const onnx::NodeProto& n, int i, const std::string& role) const {
     const Value& v = in(n, i);
     if (!v.isConst)
-      failNode(n, role + " '" + n.input(i) + "' must be a constant (initializer); it is computed from the network input");
+      failNode(n,
+               role + " '" + n.input(i) + "' must be a constant (initializer); it is computed from the network input");
     return v.c;
   }
   const Const& cvals(const onnx::NodeProto& n, int i, const std::string& role) const {
@@ -317,8 +320,8 @@ private:
     y.lo = t.valueMin();
     y.hi = t.valueMax();
   }
-  void weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, LayerKind kind, int outAxis,
-                int64_t outCh, Layer proto);
+  void weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, LayerKind kind, int outAxis, int64_t outCh,
+                Layer proto);
   void reshapeDyn(const onnx::NodeProto& n, const Dyn& x, std::vector<int64_t> nd);
   void pool(const onnx::NodeProto& n, LayerKind kind);
   void finnMac(const onnx::NodeProto& n, bool vvau);
@@ -403,10 +406,10 @@ private:
   std::set<std::string> m_quantSet;                         // layers whose output a quantiser has set
   std::vector<OnnxMappingHint> m_hints;
   std::vector<std::string> m_notes;
-  std::map<std::string, int> m_consumers; // tensor -> number of node inputs reading it
+  std::map<std::string, int> m_consumers;        // tensor -> number of node inputs reading it
   std::map<std::string, std::string> m_noValues; // layer -> why its parameters are not from the model
   std::set<std::string> m_graphOutputs;
-  std::map<std::string, int> m_unnamed;   // op type -> count of unnamed nodes
+  std::map<std::string, int> m_unnamed; // op type -> count of unnamed nodes
 };
 
 } // namespace mpsim::io::onnx_import

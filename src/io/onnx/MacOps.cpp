@@ -24,7 +24,8 @@ void Importer::applyWeightQuant(const onnx::NodeProto& n, Layer& l, const QInfo&
   if (varies) {
     if (q.axis != outAxis || int64_t(q.bits.size()) != outCh)
       failNode(n, "the weight bit widths vary along weight axis " + std::to_string(q.axis) +
-                      ", not per output channel (axis " + std::to_string(outAxis) + "); only per-output-channel widths are supported");
+                      ", not per output channel (axis " + std::to_string(outAxis) +
+                      "); only per-output-channel widths are supported");
     l.channel_bits = q.bits;
   }
 }
@@ -40,26 +41,35 @@ bool Importer::layerWeights(Layer& l, const Const& w, const std::function<int64_
   if (!w.q.noValues.empty()) return no(w.q.noValues);
   const int64_t K = l.out_channels, J = l.dotLength();
   if (l.maxWeightBits() > 16) return no("its weights are wider than 16 bits (the functional kernels take 1..16)");
-  if (K * J != w.elements()) return no("its weight tensor does not hold " + std::to_string(K) + " x " + std::to_string(J) + " values");
+  if (K * J != w.elements())
+    return no("its weight tensor does not hold " + std::to_string(K) + " x " + std::to_string(J) + " values");
   std::vector<int32_t> ints(size_t(K * J));
   scaleK.assign(size_t(K), 1.0);
   for (int64_t k = 0; k < K; ++k) {
     const int bits = l.channel_bits.empty() ? l.weight_bits : l.channel_bits[size_t(k)];
     int64_t lo = 0, hi = 1;
-    if (l.weight_type == WeightType::Signed) lo = -(int64_t(1) << (bits - 1)), hi = (int64_t(1) << (bits - 1)) - 1;
-    else if (l.weight_type == WeightType::Unsigned) hi = (int64_t(1) << bits) - 1;
+    if (l.weight_type == WeightType::Signed)
+      lo = -(int64_t(1) << (bits - 1)), hi = (int64_t(1) << (bits - 1)) - 1;
+    else if (l.weight_type == WeightType::Unsigned)
+      hi = (int64_t(1) << bits) - 1;
     for (int64_t j = 0; j < J; ++j) {
       const int64_t e = src(k, j);
-      if (j == 0 && w.q.scaled && w.q.scaleAxis >= 0) scaleK[size_t(k)] = w.q.scale[size_t(w.indexAlong(e, w.q.scaleAxis))];
-      else if (j == 0 && w.q.scaled) scaleK[size_t(k)] = w.q.scale[0];
+      if (j == 0 && w.q.scaled && w.q.scaleAxis >= 0)
+        scaleK[size_t(k)] = w.q.scale[size_t(w.indexAlong(e, w.q.scaleAxis))];
+      else if (j == 0 && w.q.scaled)
+        scaleK[size_t(k)] = w.q.scale[0];
       const double v = w.v[size_t(e)];
-      if (v != std::floor(v)) return no("weight " + std::to_string(e) + " (" + std::to_string(v) + ") is not an integer");
+      if (v != std::floor(v))
+        return no("weight " + std::to_string(e) + " (" + std::to_string(v) + ") is not an integer");
       int64_t iv = toI64(v);
       if (l.weight_type == WeightType::Bipolar) {
-        if (iv != 1 && iv != -1) return no("bipolar weight " + std::to_string(e) + " is " + std::to_string(iv) + ", not -1 or +1");
+        if (iv != 1 && iv != -1)
+          return no("bipolar weight " + std::to_string(e) + " is " + std::to_string(iv) + ", not -1 or +1");
         iv = iv > 0 ? 1 : 0;
       }
-      if (iv < lo || iv > hi) return no("weight " + std::to_string(e) + " = " + std::to_string(iv) + " is outside its " + std::to_string(bits) + "-bit type");
+      if (iv < lo || iv > hi)
+        return no("weight " + std::to_string(e) + " = " + std::to_string(iv) + " is outside its " +
+                  std::to_string(bits) + "-bit type");
       ints[size_t(k * J + j)] = int32_t(iv);
     }
   }
@@ -98,7 +108,8 @@ void Importer::macChain(Dyn& y, const Layer& l, const Dyn& x, const std::vector<
   for (int64_t k = 0; k < K; ++k) {
     double sumAbs = 0, sum = 0;
     for (int64_t j = 0; j < J; ++j) {
-      const double v = l.weight_type == WeightType::Bipolar ? 2.0 * w[size_t(k * J + j)] - 1 : double(w[size_t(k * J + j)]);
+      const double v =
+          l.weight_type == WeightType::Bipolar ? 2.0 * w[size_t(k * J + j)] - 1 : double(w[size_t(k * J + j)]);
       sumAbs += std::fabs(v);
       sum += v;
     }
@@ -133,7 +144,8 @@ void Importer::weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, 
   proto.out_channels = outCh;
   l = proto;
   applyWeightQuant(n, l, w.q, outAxis, outCh);
-  if (outCh < 1 || outCh > (int64_t(1) << 24)) failNode(n, "output channel count " + std::to_string(outCh) + " is outside 1..2^24");
+  if (outCh < 1 || outCh > (int64_t(1) << 24))
+    failNode(n, "output channel count " + std::to_string(outCh) + " is outside 1..2^24");
   Shape s = canon(n, x);
   {
     double macs = double(outCh) * double(s.elements()) * double(l.kh) * double(l.kw);
@@ -149,8 +161,10 @@ void Importer::weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, 
     const int64_t hwcC = x.hwcC, hw = hwcC > 0 ? J / hwcC : 1;
     auto feature = [&](int64_t j) { return hwcC > 0 ? (j % hw) * hwcC + j / hw : j; };
     std::function<int64_t(int64_t, int64_t)> src;
-    if (outAxis == 0) src = [&](int64_t k, int64_t j) { return k * J + feature(j); };
-    else src = [&](int64_t k, int64_t j) { return feature(j) * K + k; };
+    if (outAxis == 0)
+      src = [&](int64_t k, int64_t j) { return k * J + feature(j); };
+    else
+      src = [&](int64_t k, int64_t j) { return feature(j) * K + k; };
     std::vector<double> scaleK;
     if (layerWeights(tmp, w, src, scaleK)) l.weight_values = tmp.weight_values;
     macChain(out, tmp, x, scaleK, l.pad_h > 0 || l.pad_w > 0);
@@ -160,7 +174,8 @@ void Importer::weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, 
     if ((gemm || n.op_type() == "Conv") && hasIn(n, 2)) {
       const Const& b = cin(n, 2, "bias");
       std::vector<double> bv = b.hasVals ? b.floats() : std::vector<double>{};
-      if (bv.size() != 1 && int64_t(bv.size()) != K) out.chain.lose("its bias " + dimsStr(b.dims) + " is not one value per output channel");
+      if (bv.size() != 1 && int64_t(bv.size()) != K)
+        out.chain.lose("its bias " + dimsStr(b.dims) + " is not one value per output channel");
       const double beta = gemm ? double(attrFloat(n, "beta", 1.0f)) : 1.0;
       for (auto& v : bv) v *= beta;
       out.chain.add(bv);
@@ -172,7 +187,9 @@ void Importer::weighted(const onnx::NodeProto& n, const Dyn& x, const Const& w, 
   } else {
     auto o = [](int64_t i, int k, int st, int p, int d) { return (i + 2 * p - int64_t(d) * (k - 1) - 1) / st + 1; };
     int64_t oh = o(s.h, l.kh, l.stride_h, l.pad_h, l.dil_h), ow = o(s.w, l.kw, l.stride_w, l.pad_w, l.dil_w);
-    if (oh < 1 || ow < 1) failNode(n, "the " + std::to_string(l.kh) + "x" + std::to_string(l.kw) + " window does not fit the input " + shapeStr(s));
+    if (oh < 1 || ow < 1)
+      failNode(n, "the " + std::to_string(l.kh) + "x" + std::to_string(l.kw) + " window does not fit the input " +
+                      shapeStr(s));
     out.dims = x.dims.size() == 3 ? std::vector<int64_t>{1, outCh, oh} : std::vector<int64_t>{1, outCh, oh, ow};
     if (x.chLast && x.dims.size() == 4) {
       out.dims = {1, oh, ow, outCh};
@@ -187,19 +204,23 @@ void Importer::opConv(const onnx::NodeProto& n, const std::string&, bool) {
   const Const& w = cin(n, 1, "weights");
   if (x.chLast) failNode(n, "expects an NCHW tensor, got channels-last " + dimsStr(x.dims) + " (add a Transpose)");
   if (x.dims.size() != 4 && x.dims.size() != 3) failNode(n, "expects a 3-D or 4-D input, got " + dimsStr(x.dims));
-  if (w.dims.size() != x.dims.size()) failNode(n, "weights " + dimsStr(w.dims) + " do not match the input rank " + dimsStr(x.dims));
+  if (w.dims.size() != x.dims.size())
+    failNode(n, "weights " + dimsStr(w.dims) + " do not match the input rank " + dimsStr(x.dims));
   Shape s = canon(n, x);
   Layer p;
   p.groups = smallInt(n, "group", attrInt(n, "group", 1), 1, 1 << 24);
   if (w.dims[1] * p.groups != s.c)
-    failNode(n, "weights " + dimsStr(w.dims) + " with group=" + std::to_string(p.groups) + " do not match " + std::to_string(s.c) + " input channels");
+    failNode(n, "weights " + dimsStr(w.dims) + " with group=" + std::to_string(p.groups) + " do not match " +
+                    std::to_string(s.c) + " input channels");
   bool oneD = x.dims.size() == 3;
   p.kh = smallInt(n, "kernel height", w.dims[2], 1, 1 << 16);
   p.kw = oneD ? 1 : smallInt(n, "kernel width", w.dims[3], 1, 1 << 16);
   auto st = pairAttr(n, "strides", 1, 1, 1 << 16);
   auto dl = pairAttr(n, "dilations", 1, 1, 1 << 16);
-  p.stride_h = st.first; p.stride_w = oneD ? 1 : st.second;
-  p.dil_h = dl.first; p.dil_w = oneD ? 1 : dl.second;
+  p.stride_h = st.first;
+  p.stride_w = oneD ? 1 : st.second;
+  p.dil_h = dl.first;
+  p.dil_w = oneD ? 1 : dl.second;
   std::string ap = attrStr(n, "auto_pad", "NOTSET");
   auto pads = attrInts(n, "pads", {});
   if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
@@ -209,7 +230,8 @@ void Importer::opConv(const onnx::NodeProto& n, const std::string&, bool) {
     };
     int64_t th = need(s.h, p.kh, p.stride_h, p.dil_h), tw = need(s.w, p.kw, p.stride_w, p.dil_w);
     if (th % 2 || tw % 2) failNode(n, "auto_pad=" + ap + " needs asymmetric padding, which is not supported");
-    p.pad_h = int(th / 2); p.pad_w = int(tw / 2);
+    p.pad_h = int(th / 2);
+    p.pad_w = int(tw / 2);
   } else if (ap == "NOTSET" || ap == "VALID") {
     if (pads.empty()) pads = std::vector<int64_t>(oneD ? 2 : 4, 0);
     size_t half = pads.size() / 2;
@@ -217,7 +239,8 @@ void Importer::opConv(const onnx::NodeProto& n, const std::string&, bool) {
       failNode(n, "only symmetric padding is supported, got pads " + dimsStr(pads));
     p.pad_h = smallInt(n, "padding", pads[0], 0, 1 << 16);
     p.pad_w = oneD ? 0 : smallInt(n, "padding", pads[1], 0, 1 << 16);
-  } else failNode(n, "auto_pad='" + ap + "' is not supported");
+  } else
+    failNode(n, "auto_pad='" + ap + "' is not supported");
   weighted(n, x, w, LayerKind::Conv, 0, w.dims[0], p);
 }
 
@@ -241,7 +264,8 @@ void Importer::opMatMul(const onnx::NodeProto& n, const std::string& op, bool) {
     return;
   }
   if (inF != s.elements())
-    failNode(n, "weights " + dimsStr(w.dims) + " do not match the " + std::to_string(s.elements()) + " input features of " + dimsStr(x.dims));
+    failNode(n, "weights " + dimsStr(w.dims) + " do not match the " + std::to_string(s.elements()) +
+                    " input features of " + dimsStr(x.dims));
   if (hasIn(n, 2) && !in(n, 2).isConst) failNode(n, "the bias must be a constant");
   weighted(n, x, w, LayerKind::FullyConnected, transB ? 0 : 1, outF, p);
 }
@@ -250,7 +274,9 @@ void Importer::finnMac(const onnx::NodeProto& n, bool vvau) {
   const Dyn& x = din(n, 0);
   const Const& w = cin(n, 1, "weight tensor");
   auto wdt = parseDType(attrStr(n, "weightDataType", ""));
-  if (!wdt) failNode(n, "attribute 'weightDataType' is missing or not a FINN integer type ('" + attrStr(n, "weightDataType", "") + "')");
+  if (!wdt)
+    failNode(n, "attribute 'weightDataType' is missing or not a FINN integer type ('" +
+                    attrStr(n, "weightDataType", "") + "')");
   Shape s = canon(n, x);
   Layer proto;
   int64_t outCh = 0;
@@ -267,7 +293,8 @@ void Importer::finnMac(const onnx::NodeProto& n, bool vvau) {
     if (mw < 1 || mh < 1 || mw > kMaxDim || mh > kMaxDim) failNode(n, "attributes 'MW' and 'MH' must be positive");
     outCh = mh;
     if (w.dims.size() != 2 || w.dims[0] != mw || w.dims[1] != mh)
-      failNode(n, "weights " + dimsStr(w.dims) + " do not match MW x MH = " + std::to_string(mw) + "x" + std::to_string(mh));
+      failNode(n, "weights " + dimsStr(w.dims) + " do not match MW x MH = " + std::to_string(mw) + "x" +
+                      std::to_string(mh));
     if (x.win.active) {
       if (mw != int64_t(x.win.kh) * x.win.kw * s.c)
         failNode(n, "MW = " + std::to_string(mw) + " does not match the window " + std::to_string(x.win.kh) + "x" +
@@ -279,14 +306,18 @@ void Importer::finnMac(const onnx::NodeProto& n, bool vvau) {
     }
   }
   if (outCh > (int64_t(1) << 24)) failNode(n, "output channel count " + std::to_string(outCh) + " is outside 1..2^24");
-  if (double(outCh) * double(s.elements()) > 1e15) failNode(n, "the layer is implausibly large (more than 10^15 MACs per frame)");
+  if (double(outCh) * double(s.elements()) > 1e15)
+    failNode(n, "the layer is implausibly large (more than 10^15 MACs per frame)");
   if (x.win.active) {
-    proto.kh = x.win.kh; proto.kw = x.win.kw;
-    proto.stride_h = x.win.sh; proto.stride_w = x.win.sw;
-    proto.dil_h = x.win.dh; proto.dil_w = x.win.dw;
-    proto.pad_h = x.win.ph; proto.pad_w = x.win.pw;
-    if (vvau != x.win.depthwise && vvau)
-      failNode(n, "expects a depthwise ConvolutionInputGenerator");
+    proto.kh = x.win.kh;
+    proto.kw = x.win.kw;
+    proto.stride_h = x.win.sh;
+    proto.stride_w = x.win.sw;
+    proto.dil_h = x.win.dh;
+    proto.dil_w = x.win.dw;
+    proto.pad_h = x.win.ph;
+    proto.pad_w = x.win.pw;
+    if (vvau != x.win.depthwise && vvau) failNode(n, "expects a depthwise ConvolutionInputGenerator");
   }
   markUsed(x);
   Layer& l = newLayer(n, kind, {x.layer});
@@ -302,7 +333,8 @@ void Importer::finnMac(const onnx::NodeProto& n, bool vvau) {
   Dyn y;
   y.layer = name;
   y.chLast = true;
-  if (kind == LayerKind::FullyConnected) y.dims = {1, outCh}, y.chLast = false;
+  if (kind == LayerKind::FullyConnected)
+    y.dims = {1, outCh}, y.chLast = false;
   else {
     int64_t oh = x.dims.size() == 4 ? x.dims[1] : 1, ow = x.dims.size() == 4 ? x.dims[2] : 1;
     y.dims = {1, oh, ow, outCh};
@@ -313,19 +345,23 @@ void Importer::finnMac(const onnx::NodeProto& n, bool vvau) {
     tmp.in_shapes = {s};
     const int64_t K = outCh, C = s.c, J = tmp.dotLength();
     std::function<int64_t(int64_t, int64_t)> src;
-    if (vvau) src = [&](int64_t k, int64_t j) { return k * J + j; };
+    if (vvau)
+      src = [&](int64_t k, int64_t j) { return k * J + j; };
     else if (x.win.active)
       src = [&](int64_t k, int64_t j) {
         const int64_t c = j / (int64_t(l.kh) * l.kw), ij = j % (int64_t(l.kh) * l.kw);
         return (ij * C + c) * K + k;
       };
-    else src = [&](int64_t k, int64_t j) { return j * K + k; };
+    else
+      src = [&](int64_t k, int64_t j) { return j * K + k; };
     Const wc = w;
     wc.q.set = true; // FINN weights are integers of weightDataType
     wc.q.bipolar = l.weight_type == WeightType::Bipolar;
     std::vector<double> scaleK;
-    if (xnor) noValues(name, "binaryXnorMode weights and thresholds (popcount domain) are not converted");
-    else if (layerWeights(tmp, wc, src, scaleK)) l.weight_values = tmp.weight_values;
+    if (xnor)
+      noValues(name, "binaryXnorMode weights and thresholds (popcount domain) are not converted");
+    else if (layerWeights(tmp, wc, src, scaleK))
+      l.weight_values = tmp.weight_values;
     macChain(y, tmp, x, scaleK, l.pad_h > 0 || l.pad_w > 0);
   }
   bool noAct = attrInt(n, "noActivation", 0) == 1 || !hasIn(n, 2);

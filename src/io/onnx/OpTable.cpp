@@ -1,8 +1,8 @@
 // ONNX importer: the dispatch table (op type -> handler) and Importer::node, which looks a node up
 // in it. The table is the one list of supported op types: the unsupported-operator errors, and the
 // test that docs/onnx-import.md names every op, are generated from it.
-#include "Importer.hpp"
 #include "OpTable.hpp"
+#include "Importer.hpp"
 
 namespace mpsim::io::onnx_import {
 
@@ -106,8 +106,10 @@ std::string supportedOpsText() {
     for (const auto& e : Importer::opTable()) {
       if (e.flags & kUnlisted) continue;
       std::string& s = (e.flags & kFinnList) ? finnOps : onnxOps;
-      if (e.flags & kAlias) s += std::string(" (") + e.op + ")";
-      else s += (s.empty() ? "" : ", ") + std::string(e.op);
+      if (e.flags & kAlias)
+        s += std::string(" (") + e.op + ")";
+      else
+        s += (s.empty() ? "" : ", ") + std::string(e.op);
     }
     return onnxOps + ", and the FINN fpgadataflow nodes " + finnOps;
   }();
@@ -121,7 +123,8 @@ void Importer::node(const onnx::NodeProto& n) {
   // FINN node names carry a backend/batch suffix.
   for (const char* suf : {"_hls", "_rtl", "_Batch"}) {
     std::string s(suf);
-    if (op.size() > s.size() && op.compare(op.size() - s.size(), s.size(), s) == 0) op = op.substr(0, op.size() - s.size());
+    if (op.size() > s.size() && op.compare(op.size() - s.size(), s.size(), s) == 0)
+      op = op.substr(0, op.size() - s.size());
   }
   if (n.output_size() < 1) failNode(n, "has no outputs");
   const OpEntry* e = findOp(op, finnHw);
@@ -135,7 +138,8 @@ void Importer::node(const onnx::NodeProto& n) {
     return (this->*e->onConst)(n, op, finnHw);
   }
   if (!e || !e->onStream)
-    failNode(n, "unsupported operator" + (dom.empty() ? std::string() : " (domain " + dom + ")") + "; supported: " + supportedOpsText());
+    failNode(n, "unsupported operator" + (dom.empty() ? std::string() : " (domain " + dom + ")") +
+                    "; supported: " + supportedOpsText());
   (this->*e->onStream)(n, op, finnHw);
 }
 

@@ -44,7 +44,9 @@ OnnxImport Importer::run(const std::string& bytes) {
   const onnx::ValueInfoProto* input = nullptr;
   for (const auto& i : g.input()) {
     if (m_vals.count(i.name())) continue;
-    if (input) fail("the graph has more than one non-constant input ('" + input->name() + "', '" + i.name() + "'); mpsim networks have one input");
+    if (input)
+      fail("the graph has more than one non-constant input ('" + input->name() + "', '" + i.name() +
+           "'); mpsim networks have one input");
     input = &i;
   }
   if (!input) fail("the graph has no non-constant input");
@@ -56,7 +58,8 @@ OnnxImport Importer::run(const std::string& bytes) {
   for (int i = 0; i < shp.dim_size(); ++i) {
     const auto& d = shp.dim(i);
     if (d.has_dim_value()) {
-      if (d.dim_value() < 1 || d.dim_value() > kMaxDim) fail("graph input '" + in + "' has an invalid dimension " + std::to_string(d.dim_value()));
+      if (d.dim_value() < 1 || d.dim_value() > kMaxDim)
+        fail("graph input '" + in + "' has an invalid dimension " + std::to_string(d.dim_value()));
       dims.push_back(d.dim_value());
     } else if (i == 0) {
       dims.push_back(1);
@@ -66,8 +69,10 @@ OnnxImport Importer::run(const std::string& bytes) {
            "'); dynamic shapes are not supported: export the model with a fixed input shape");
     }
   }
-  if (dims.size() < 2 || dims.size() > 4) fail("graph input '" + in + "' has shape " + dimsStr(dims) + "; expected [N, C, H, W], [N, C, L] or [N, features]");
-  if (dims[0] != 1) fail("graph input '" + in + "' has batch " + std::to_string(dims[0]) + "; mpsim streams single frames (batch 1)");
+  if (dims.size() < 2 || dims.size() > 4)
+    fail("graph input '" + in + "' has shape " + dimsStr(dims) + "; expected [N, C, H, W], [N, C, L] or [N, features]");
+  if (dims[0] != 1)
+    fail("graph input '" + in + "' has batch " + std::to_string(dims[0]) + "; mpsim streams single frames (batch 1)");
   {
     Dyn d;
     d.dims = dims;
@@ -132,7 +137,9 @@ OnnxImport Importer::run(const std::string& bytes) {
         ++indeg[i];
       } else if (!m_vals.count(x)) {
         const auto& n = g.node(int(i));
-        failNode(n, "input '" + x + "' is neither a graph input, an initializer nor the output of another node (missing initializer?)");
+        failNode(
+            n, "input '" + x +
+                   "' is neither a graph input, an initializer nor the output of another node (missing initializer?)");
       }
     }
   std::vector<size_t> order, ready;
@@ -165,8 +172,10 @@ OnnxImport Importer::run(const std::string& bytes) {
                         it->second.d.layer + "')" + (off != 0 ? " + " + std::to_string(off) : std::string()) +
                         (sc > 0 ? "; order-preserving, so top-k classes are the model's" : ""));
     else if (!it->second.d.chain.known() || it->second.d.chain.channels() > 1)
-      m_notes.push_back("graph output '" + o.name() + "': the model's float scores are not a common scale of the integer output of '" +
-                        it->second.d.layer + "'" + (it->second.d.chain.known() ? "" : " (" + it->second.d.chain.why() + ")"));
+      m_notes.push_back("graph output '" + o.name() +
+                        "': the model's float scores are not a common scale of the integer output of '" +
+                        it->second.d.layer + "'" +
+                        (it->second.d.chain.known() ? "" : " (" + it->second.d.chain.why() + ")"));
   }
   if (outs.empty()) fail("the graph has no outputs");
   for (size_t i = 0; i < outs.size(); ++i) {
@@ -192,13 +201,14 @@ OnnxImport Importer::run(const std::string& bytes) {
     for (const auto& l : m_layers) {
       if (!l.isWeighted() && l.kind != LayerKind::Quantizer) continue;
       weighted += l.isWeighted() ? 1 : 0;
-      bool complete = (!l.isWeighted() || l.weight_values) &&
-                      (l.threshold_values || (l.isWeighted() && !m_quantSet.count(l.name)));
+      bool complete =
+          (!l.isWeighted() || l.weight_values) && (l.threshold_values || (l.isWeighted() && !m_quantSet.count(l.name)));
       if (l.isWeighted() && complete) ++withValues;
       if (!complete && !m_noValues.count(l.name)) m_noValues[l.name] = "no quantiser parameters were found";
     }
     for (const auto& [name, why] : m_noValues)
-      m_notes.push_back("layer '" + name + "': functional parameters are generated from the seed, not taken from the model: " + why);
+      m_notes.push_back("layer '" + name +
+                        "': functional parameters are generated from the seed, not taken from the model: " + why);
     m_notes.push_back(std::to_string(withValues) + " of " + std::to_string(weighted) +
                       " MAC layers take their integer weights and thresholds from the model's initialisers");
   }
@@ -217,7 +227,8 @@ OnnxImport Importer::run(const std::string& bytes) {
     graph.add(l);
   }
   if (!m_quantSet.count("input"))
-    m_notes.push_back("no quantiser on the network input; assumed " + std::to_string(m_layers[0].out.bits) + "-bit unsigned");
+    m_notes.push_back("no quantiser on the network input; assumed " + std::to_string(m_layers[0].out.bits) +
+                      "-bit unsigned");
   graph.finalize();
   // Layers without an output quantiser keep their accumulator (requant none): the output width is
   // the accumulator width (at most 32 bits), set in topological order since widths propagate.
@@ -226,8 +237,8 @@ OnnxImport Importer::run(const std::string& bytes) {
       bool changed = false;
       for (auto& l : graph.layers()) {
         if (std::find(unquantised.begin(), unquantised.end(), l.name) == unquantised.end()) continue;
-        int b = l.isWeighted() ? std::min(32, l.accBits())
-                               : std::min(32, l.in.bits + (l.kind == LayerKind::Add ? 1 : 0));
+        int b =
+            l.isWeighted() ? std::min(32, l.accBits()) : std::min(32, l.in.bits + (l.kind == LayerKind::Add ? 1 : 0));
         ActType t{b, true};
         if (l.out.bits != t.bits || l.out.is_signed != t.is_signed) {
           l.out = t;

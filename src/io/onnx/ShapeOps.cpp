@@ -8,7 +8,8 @@ namespace mpsim::io::onnx_import {
 
 std::vector<int64_t> Importer::squeezedDims(const onnx::NodeProto& n, std::vector<int64_t> nd, bool dynamic) {
   std::vector<int64_t> axes = attrInts(n, "axes", {});
-  if (axes.empty() && hasIn(n, 1)) for (double v : cvals(n, 1, "axes").v) axes.push_back(toI64(v));
+  if (axes.empty() && hasIn(n, 1))
+    for (double v : cvals(n, 1, "axes").v) axes.push_back(toI64(v));
   if (axes.size() > 8) failNode(n, "too many axes");
   if (n.op_type() == "Unsqueeze") {
     int64_t rk = int64_t(nd.size() + axes.size());
@@ -24,7 +25,8 @@ std::vector<int64_t> Importer::squeezedDims(const onnx::NodeProto& n, std::vecto
   for (size_t i = 0; i < nd.size(); ++i) {
     bool sq = axes.empty() ? (nd[i] == 1 && (!dynamic || i > 0))
                            : std::count(axes.begin(), axes.end(), int64_t(i)) +
-                                     std::count(axes.begin(), axes.end(), int64_t(i) - int64_t(nd.size())) > 0;
+                                     std::count(axes.begin(), axes.end(), int64_t(i) - int64_t(nd.size())) >
+                                 0;
     if (dynamic && sq && nd[i] != 1) failNode(n, "cannot squeeze a dimension of size " + std::to_string(nd[i]));
     if (!sq) keep.push_back(nd[i]);
   }
@@ -47,7 +49,8 @@ void Importer::reshapeDyn(const onnx::NodeProto& n, const Dyn& x, std::vector<in
     inl.out_shape = t;
     m_notes.push_back("the network input is read as " + shapeStr(t) + " (reshaped by '" + n.name() + "')");
     y.rawInput = true;
-    if (y.chain.channels() > 1 && t.c != s.c) y.chain.lose("per-channel input scaling before reshape '" + n.name() + "'");
+    if (y.chain.channels() > 1 && t.c != s.c)
+      y.chain.lose("per-channel input scaling before reshape '" + n.name() + "'");
     setDyn(n, y);
     return;
   }
@@ -67,7 +70,8 @@ void Importer::reshapeDyn(const onnx::NodeProto& n, const Dyn& x, std::vector<in
     return;
   }
   failNode(n, "reshape of the activation tensor from " + dimsStr(x.dims) + " to " + dimsStr(nd) +
-                  " is not supported (only flattening to [1, C*H*W], shape-preserving reshapes and reshaping the network input)");
+                  " is not supported (only flattening to [1, C*H*W], shape-preserving reshapes and reshaping the "
+                  "network input)");
 }
 
 void Importer::opReshape(const onnx::NodeProto& n, const std::string&, bool) {
@@ -79,7 +83,11 @@ void Importer::opReshape(const onnx::NodeProto& n, const std::string&, bool) {
   for (size_t i = 0; i < sh.v.size(); ++i) {
     int64_t d = toI64(sh.v[i]);
     if (d == 0 && i < x.dims.size()) d = x.dims[i];
-    if (d == -1 && minus < 0) { minus = int64_t(i); nd.push_back(1); continue; }
+    if (d == -1 && minus < 0) {
+      minus = int64_t(i);
+      nd.push_back(1);
+      continue;
+    }
     if (d < 1 || d > kMaxDim) failNode(n, "invalid target dimension " + std::to_string(toI64(sh.v[i])));
     if (double(known) * double(d) > double(int64_t(1) << 40)) failNode(n, "target shape is too large");
     known *= d;
@@ -119,12 +127,15 @@ void Importer::opTranspose(const onnx::NodeProto& n, const std::string&, bool) {
     y.chLast = true;
   } else if (x.dims.size() == 4 && is({0, 3, 1, 2})) {
     y.dims = {x.dims[0], x.dims[3], x.dims[1], x.dims[2]};
-    if (x.chLast) y.chLast = false;
+    if (x.chLast)
+      y.chLast = false;
     else if (x.rawInput) {
       // The network input was channels-last all along.
       layer(m_inputName).out_shape = Shape{1, x.dims[3], x.dims[1], x.dims[2]};
-      m_notes.push_back("the network input is channels-last " + dimsStr(x.dims) + "; imported as C x H x W = " + shapeStr(layer(m_inputName).out_shape));
-    } else failNode(n, "perm [0,3,1,2] on a tensor that is already NCHW is not supported");
+      m_notes.push_back("the network input is channels-last " + dimsStr(x.dims) +
+                        "; imported as C x H x W = " + shapeStr(layer(m_inputName).out_shape));
+    } else
+      failNode(n, "perm [0,3,1,2] on a tensor that is already NCHW is not supported");
   } else if (perm.size() == x.dims.size() && std::is_sorted(perm.begin(), perm.end()) && perm.front() == 0 &&
              std::adjacent_find(perm.begin(), perm.end()) == perm.end() && perm.back() == int64_t(perm.size()) - 1) {
     // identity permutation
@@ -143,7 +154,8 @@ void Importer::opConcat(const onnx::NodeProto& n, const std::string&, bool) {
     int64_t axis = attrInt(n, "axis", 1);
     if (axis < 0) axis += int64_t(x.dims.size());
     int64_t chAxis = x.chLast ? 3 : 1;
-    if (axis != chAxis) failNode(n, "concatenation along axis " + std::to_string(axis) + " is not supported (channels only)");
+    if (axis != chAxis)
+      failNode(n, "concatenation along axis " + std::to_string(axis) + " is not supported (channels only)");
     if (i == 0) y = x;
     markUsed(x);
     ins.push_back(x.layer);
@@ -184,16 +196,20 @@ void Importer::pool(const onnx::NodeProto& n, LayerKind kind) {
     if (!exact) failNode(n, "ceil_mode=1 with a window that does not tile the input is not supported");
   }
   auto pads = attrInts(n, "pads", {0, 0, 0, 0});
-  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3] || pads[0] < 0 || pads[1] < 0 || pads[0] > 1024 || pads[1] > 1024)
+  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3] || pads[0] < 0 || pads[1] < 0 || pads[0] > 1024 ||
+      pads[1] > 1024)
     failNode(n, "only symmetric padding is supported, got pads " + dimsStr(pads));
   std::string ap = attrStr(n, "auto_pad", "NOTSET");
   if (ap != "NOTSET" && ap != "VALID") failNode(n, "auto_pad=" + ap + " is not supported for pooling (NOTSET, VALID)");
   if (n.output_size() > 1 && !n.output(1).empty()) failNode(n, "the Indices output is not supported");
   markUsed(x);
   Layer& l = newLayer(n, kind, {x.layer});
-  l.kh = k.first; l.kw = k.second;
-  l.stride_h = st.first; l.stride_w = st.second;
-  l.pad_h = int(pads[0]); l.pad_w = int(pads[1]);
+  l.kh = k.first;
+  l.kw = k.second;
+  l.stride_h = st.first;
+  l.stride_w = st.second;
+  l.pad_h = int(pads[0]);
+  l.pad_w = int(pads[1]);
   int64_t oh = (s.h + 2 * l.pad_h - l.kh) / l.stride_h + 1, ow = (s.w + 2 * l.pad_w - l.kw) / l.stride_w + 1;
   if (s.h + 2 * l.pad_h < l.kh || s.w + 2 * l.pad_w < l.kw)
     failNode(n, "pooling window does not fit the input " + shapeStr(s));

@@ -74,7 +74,8 @@ sched::Mapping alone(const sched::Mapping& m, size_t idx) {
   a.engines.push_back(sink);
   const int k = int(a.engines.size()) - 1;
   for (size_t p = 0; p < producers.size(); ++p)
-    a.engines[size_t(d)].in[p].stream = stream(producers[p], d, int(p), std::max<int64_t>(2, e.in[p].tokens_per_frame * 4));
+    a.engines[size_t(d)].in[p].stream =
+        stream(producers[p], d, int(p), std::max<int64_t>(2, e.in[p].tokens_per_frame * 4));
   a.engines[size_t(k)].in[0].stream = stream(d, k, 0, std::max<int64_t>(2, e.out_tokens_per_frame * 4));
   return a;
 }
@@ -82,7 +83,9 @@ sched::Mapping alone(const sched::Mapping& m, size_t idx) {
 /// A random legal folding of every layer (PE and SIMD divisors of their dimensions, any PE kind,
 /// now and then weights streamed from DRAM).
 sched::Plan randomPlan(const graph::Graph& g, std::mt19937_64& rng) {
-  auto pick = [&](const std::vector<int64_t>& v) { return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)]; };
+  auto pick = [&](const std::vector<int64_t>& v) {
+    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
+  };
   sched::Plan p;
   for (const auto& l : g.layers()) {
     config::LayerMapping lm;

@@ -3,9 +3,9 @@
 
 #include "SimTestUtil.hpp"
 
-#include <fstream>
 #include "mpsim/common/Error.hpp"
 #include "mpsim/hw/CostModel.hpp"
+#include <fstream>
 
 using namespace mpsim;
 using hw::MemKind;

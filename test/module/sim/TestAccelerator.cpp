@@ -24,7 +24,9 @@ const std::string kChainCfg = std::string("network: {model: ") + MPSIM_SOURCE_DI
 const std::vector<std::string> kSets = {"mapping.layers.fc.weights=dram", "simulation.frames=3"};
 
 using Design = flow::Design;
-Design chainDesign() { return flow::map(flow::loadText(kChainCfg, "<test>", kSets, MPSIM_SOURCE_DIR "/configs/examples")); }
+Design chainDesign() {
+  return flow::map(flow::loadText(kChainCfg, "<test>", kSets, MPSIM_SOURCE_DIR "/configs/examples"));
+}
 
 /// A user's memory: a plain TLM-2.0 target. It copies data to and from a sparse store, annotates a
 /// fixed delay, knows nothing of mpsim's extension, and counts the bytes per 2^40 address region.
@@ -32,7 +34,7 @@ struct UserMemory : sc_core::sc_module {
   tlm_utils::simple_target_socket<UserMemory> socket;
   const sc_core::sc_time latency{100, sc_core::SC_NS};
   std::unordered_map<uint64_t, std::vector<unsigned char>> pages; // 4 KiB pages
-  std::map<uint64_t, uint64_t> readBytes, writeBytes, requests;    // by region
+  std::map<uint64_t, uint64_t> readBytes, writeBytes, requests;   // by region
   uint64_t nullData = 0;
 
   explicit UserMemory(sc_core::sc_module_name n) : sc_module(n), socket("socket") {
@@ -50,8 +52,10 @@ struct UserMemory : sc_core::sc_module {
       const uint64_t a = addr + i;
       auto& page = pages[a / 4096];
       if (page.empty()) page.assign(4096, 0);
-      if (t.is_write()) page[a % 4096] = data[i];
-      else data[i] = page[a % 4096];
+      if (t.is_write())
+        page[a % 4096] = data[i];
+      else
+        data[i] = page[a % 4096];
     }
     const uint64_t region = addr >> sim::Accelerator::kRegionShift;
     (t.is_write() ? writeBytes : readBytes)[region] += len;
@@ -75,7 +79,8 @@ struct Host : sc_core::sc_module {
 
 } // namespace
 
-TEST_CASE("the Accelerator bound to a user's plain memory completes its frames through it", "[module][sim][accelerator]") {
+TEST_CASE("the Accelerator bound to a user's plain memory completes its frames through it",
+          "[module][sim][accelerator]") {
   auto j = sim::runInChild([] {
     Design d = chainDesign();
     const sim::AcceleratorParams p = sim::acceleratorParams(d.run.config, flow::simOptions(d));
@@ -94,8 +99,12 @@ TEST_CASE("the Accelerator bound to a user's plain memory completes its frames t
     out["period"] = p.period().to_seconds();
     for (size_t i = 0; i < acc.regions().size(); ++i) {
       const auto& reg = acc.regions()[i];
-      out["regions"].push_back({{"engine", reg.engine}, {"module", reg.module}, {"base", reg.base},
-                                {"read", mem.readBytes[i]}, {"write", mem.writeBytes[i]}, {"requests", mem.requests[i]}});
+      out["regions"].push_back({{"engine", reg.engine},
+                                {"module", reg.module},
+                                {"base", reg.base},
+                                {"read", mem.readBytes[i]},
+                                {"write", mem.writeBytes[i]},
+                                {"requests", mem.requests[i]}});
     }
     out["other_regions"] = mem.requests.size() > acc.regions().size();
     return out;
@@ -113,7 +122,9 @@ TEST_CASE("the Accelerator bound to a user's plain memory completes its frames t
   // Three initiators, each in its own region, in mapping order: the input DMA, fc's weight
   // streamer, the output DMA; all their traffic reached the user's memory.
   Design d = chainDesign();
-  auto bytesPerFrame = [&](const std::string& e) { return uint64_t(d.mapping.engines.at(size_t(d.mapping.indexOf(e))).bytes_per_frame); };
+  auto bytesPerFrame = [&](const std::string& e) {
+    return uint64_t(d.mapping.engines.at(size_t(d.mapping.indexOf(e))).bytes_per_frame);
+  };
   const auto& regs = j["regions"];
   REQUIRE(regs.size() == 3);
   CHECK_FALSE(j["other_regions"].get<bool>());
@@ -142,7 +153,8 @@ TEST_CASE("the Accelerator bound to a user's plain memory completes its frames t
   CHECK(j["done_at"].get<double>() <= double(r.frame_done.back()) * j["period"].get<double>() * (1 + 1e-9));
 }
 
-TEST_CASE("the Accelerator left unbound uses the internal DRAM: simulate()'s cycles, and transport_dbg works", "[module][sim][accelerator]") {
+TEST_CASE("the Accelerator left unbound uses the internal DRAM: simulate()'s cycles, and transport_dbg works",
+          "[module][sim][accelerator]") {
   auto j = sim::runInChild([] {
     Design d = chainDesign();
     const sim::AcceleratorParams p = sim::acceleratorParams(d.run.config, flow::simOptions(d));

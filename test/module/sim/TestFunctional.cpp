@@ -23,9 +23,9 @@
 #include "mpsim/sim/Simulator.hpp"
 
 using namespace mpsim;
-using mpsim::test::TempDir;
 using mpsim::test::loadExample;
 using mpsim::test::readText;
+using mpsim::test::TempDir;
 
 namespace {
 
@@ -82,15 +82,15 @@ void checkRun(const FunctionalRun& r, int frames) {
 
 TEST_CASE("functional tfc (2-bit weights and activations, seeded) matches the NumPy reference bit for bit",
           "[module][func]") {
-  auto run = loadExample("tfc_w1a1_pynq.yaml", {"network.quant.weights=2", "network.quant.activations=2",
-                                                  "simulation.frames=3"});
+  auto run = loadExample("tfc_w1a1_pynq.yaml",
+                         {"network.quant.weights=2", "network.quant.activations=2", "simulation.frames=3"});
   checkRun(runBoth(run, 3), 3);
 }
 
 TEST_CASE("functional cnv (2-bit weights and activations, seeded) matches the NumPy reference bit for bit",
           "[module][func]") {
-  auto run = loadExample("cnv_w1a1_pynq.yaml", {"network.quant.weights=2", "network.quant.activations=2",
-                                                  "simulation.frames=3"});
+  auto run = loadExample("cnv_w1a1_pynq.yaml",
+                         {"network.quant.weights=2", "network.quant.activations=2", "simulation.frames=3"});
   checkRun(runBoth(run, 5), 3);
 }
 
@@ -129,7 +129,8 @@ TEST_CASE("functional quantizer, fork, concat, scale/shift, dilation, avg/max po
          "  - {name: cat, type: concat, inputs: [a, b]}\n"
          "  - {name: ap, type: avgpool, kernel: 3, stride: 1, padding: 1}\n"
          "  - {name: mp, type: maxpool, kernel: 3, stride: 2, padding: 1}\n"
-         "  - {name: dw, type: conv, out_channels: 12, kernel: 3, padding: 1, groups: 12, requant: none, activations: 6}\n"
+         "  - {name: dw, type: conv, out_channels: 12, kernel: 3, padding: 1, groups: 12, requant: none, activations: "
+         "6}\n"
          "  - {name: flatten, type: flatten}\n"
          "  - {name: fc, type: fc, out_features: 5, weights: 1, activations: 3}\n";
   }
@@ -140,8 +141,7 @@ TEST_CASE("functional quantizer, fork, concat, scale/shift, dilation, avg/max po
   checkRun(runBoth(run, 9), 3);
 }
 
-TEST_CASE("functional bipolar input to padded conv and depthwise conv: padding adds nothing",
-          "[module][func]") {
+TEST_CASE("functional bipolar input to padded conv and depthwise conv: padding adds nothing", "[module][func]") {
   // Regression: the SWU filled padded window positions with the stored bit 0, which the MVU/VVU
   // decoded as -1, so every padded position added -w to the accumulator. The whole-tensor kernels
   // and the NumPy reference pad with the value 0.
@@ -180,8 +180,7 @@ TEST_CASE("functional bipolar input to padded conv and depthwise conv: padding a
   CHECK(func::readAccTensor(out / "output.npy").values() == func::widen(host.at("output")).values());
 }
 
-TEST_CASE("functional concat of uint4, int4 and bipolar is int5 and passes the values on unchanged",
-          "[module][func]") {
+TEST_CASE("functional concat of uint4, int4 and bipolar is int5 and passes the values on unchanged", "[module][func]") {
   // Regression: uint4 concat int4 was typed int4, so the conv reading it rejected the values 8..15.
   TempDir dir;
   {
@@ -189,7 +188,8 @@ TEST_CASE("functional concat of uint4, int4 and bipolar is int5 and passes the v
     f << "name: concat_types\ninput:\n  shape: [4, 8, 8]\n  bits: 4\ndefaults:\n  weights: 3\n  activations: 4\n"
          "layers:\n"
          "  - {name: a, type: conv, out_channels: 4, kernel: 1}\n"
-         "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 3, padding: 1, activations_signed: true}\n"
+         "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 3, padding: 1, activations_signed: "
+         "true}\n"
          "  - {name: c, type: conv, inputs: [input], out_channels: 3, kernel: 1, activation_type: bipolar}\n"
          "  - {name: cat, type: concat, inputs: [a, b, c]}\n"
          "  - {name: d, type: conv, out_channels: 6, kernel: 3, padding: 1}\n"
@@ -213,7 +213,7 @@ TEST_CASE("functional concat of uint4, int4 and bipolar is int5 and passes the v
     for (int64_t ch = 0; ch < 11; ++ch)
       for (int64_t i = 0; i < hw; ++i) {
         const int32_t got = cat[size_t((n * 11 + ch) * hw + i)];
-        const int32_t want = ch < 4 ? a[size_t((n * 4 + ch) * hw + i)]
+        const int32_t want = ch < 4   ? a[size_t((n * 4 + ch) * hw + i)]
                              : ch < 8 ? b[size_t((n * 4 + ch - 4) * hw + i)]
                                       : 2 * c[size_t((n * 3 + ch - 8) * hw + i)] - 1;
         REQUIRE(got == want);
@@ -276,9 +276,10 @@ TEST_CASE("functional labelselect over a flattened feature map (several tokens p
           "[module][func]") {
   // 6 x 3 x 3 = 54 scores arrive as 9 pixels of 6 channels; indices follow the flatten's C order.
   TempDir dir;
-  std::ofstream(dir / "net.yaml") << "name: spatial_top\ninput: {shape: [4, 3, 3], bits: 4}\n"
-                                     "layers:\n  - {name: c, type: conv, out_channels: 6, kernel: 1, weights: 3, activations: 3}\n"
-                                     "  - {name: fl, type: flatten}\n  - {name: top, type: labelselect, k: 5}\n";
+  std::ofstream(dir / "net.yaml")
+      << "name: spatial_top\ninput: {shape: [4, 3, 3], bits: 4}\n"
+         "layers:\n  - {name: c, type: conv, out_channels: 6, kernel: 1, weights: 3, activations: 3}\n"
+         "  - {name: fl, type: flatten}\n  - {name: top, type: labelselect, k: 5}\n";
   const std::string yaml = "network: {model: " + (dir / "net.yaml") +
                            "}\nhardware: {device: zcu104}\nmapping: {layers: {c: {pe: 2, simd: 4}, top: {pe: 3}}}\n"
                            "simulation: {frames: 4}\n";

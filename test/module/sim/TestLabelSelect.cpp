@@ -22,9 +22,10 @@ TEST_CASE("labelselect engine: ceil(C/PE) + k cycles per frame in the per-layer 
           "[module][sim]") {
   // 200 class scores from a fast fc, top 5: the label-select engine is the bottleneck at small PE.
   mpsim::test::TempDir dir("mpsim_labelselect");
-  std::ofstream(dir / "net.yaml") << "name: head\ninput: {shape: [64], bits: 8}\n"
-                                     "layers:\n  - {name: fc, type: fc, out_features: 200, weights: 2, activations: 4}\n"
-                                     "  - {name: top, type: labelselect, k: 5}\n";
+  std::ofstream(dir / "net.yaml")
+      << "name: head\ninput: {shape: [64], bits: 8}\n"
+         "layers:\n  - {name: fc, type: fc, out_features: 200, weights: 2, activations: 4}\n"
+         "  - {name: top, type: labelselect, k: 5}\n";
   auto config = [&](const std::string& pe) {
     return "network: {model: " + (dir / "net.yaml") +
            "}\nhardware: {device: zcu104, clock_mhz: 200}\n"
@@ -57,7 +58,8 @@ TEST_CASE("labelselect engine: ceil(C/PE) + k cycles per frame in the per-layer 
     CHECK(r.engine("top").busy + r.engine("top").starved + r.engine("top").blocked == uint64_t(c.cycles));
   }
   // PE beyond the class count is an error naming the layer.
-  CHECK_THROWS_WITH(simulateText(config("201")), Catch::Contains("mapping.layers.top.pe = 201 exceeds the layer's 200 class scores"));
+  CHECK_THROWS_WITH(simulateText(config("201")),
+                    Catch::Contains("mapping.layers.top.pe = 201 exceeds the layer's 200 class scores"));
 }
 
 TEST_CASE("labelselect after a flatten scans every token of the frame", "[module][sim]") {

@@ -39,7 +39,8 @@ struct SwuBench : sc_core::sc_module {
     sim::EngineContext ctx;
     ctx.frames = 1;
     ctx.period = sc_core::sc_time(10, sc_core::SC_NS);
-    swu = std::make_unique<sim::DataflowEngine>("swu", s, ctx, std::vector<sim::Stream*>{&in}, std::vector<sim::Stream*>{&out});
+    swu = std::make_unique<sim::DataflowEngine>("swu", s, ctx, std::vector<sim::Stream*>{&in},
+                                                std::vector<sim::Stream*>{&out});
     SC_THREAD(source);
     SC_THREAD(sink);
   }

@@ -52,9 +52,17 @@ simulation: {frames: 3}
   CHECK(good.interval() == uint64_t(good.mapping.predicted_cycles));
   CHECK(good.report["summary"]["bottleneck"]["reason"] == "compute");
   // Exactly the deadlock-free minimum does not deadlock; one less does.
-  auto atMin = simulateText(cfg, [&] { auto s = fold; s.push_back("mapping.fifos.depths[maxpool.fork->layer1.0.add]=115"); return s; }());
+  auto atMin = simulateText(cfg, [&] {
+    auto s = fold;
+    s.push_back("mapping.fifos.depths[maxpool.fork->layer1.0.add]=115");
+    return s;
+  }());
   CHECK_FALSE(atMin.result.deadlock.detected);
-  auto belowMin = simulateText(cfg, [&] { auto s = fold; s.push_back("mapping.fifos.depths[maxpool.fork->layer1.0.add]=114"); return s; }());
+  auto belowMin = simulateText(cfg, [&] {
+    auto s = fold;
+    s.push_back("mapping.fifos.depths[maxpool.fork->layer1.0.add]=114");
+    return s;
+  }());
   CHECK(belowMin.result.deadlock.detected);
 }
 

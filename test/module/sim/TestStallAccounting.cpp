@@ -59,8 +59,7 @@ TEST_CASE("input DMA: starved (DRAM) and blocked (full FIFO) apart, and a DRAM-b
   checkPartition(slow);
 }
 
-TEST_CASE("every engine's busy + starved + blocked (+ idle) partitions the measured frame interval",
-          "[module][sim]") {
+TEST_CASE("every engine's busy + starved + blocked (+ idle) partitions the measured frame interval", "[module][sim]") {
   mpsim::test::TempDir dir("mpsim_partition");
   const std::string fork = writeNet(dir, kForkThree);
   const std::string tfc = "network: {model: tfc, quant: {weights: 1, activations: 1, input_bits: 8}}\n"
@@ -72,13 +71,13 @@ TEST_CASE("every engine's busy + starved + blocked (+ idle) partitions the measu
                           "mapping: {finn_folding: " MPSIM_TEST_DATA "/finn/cnv-w1a1_folding_config.json}\n"
                           "simulation: {frames: 5}\n";
   const std::vector<std::pair<std::string, std::vector<std::string>>> designs = {
-      {tfc, {}},                                                         // I/O-bound
-      {tfc, {"hardware.dram.bandwidth_gbps=0.05"}},                      // DRAM-bound input
-      {cnv, {}},                                                         // compute-bound
+      {tfc, {}},                                                                       // I/O-bound
+      {tfc, {"hardware.dram.bandwidth_gbps=0.05"}},                                    // DRAM-bound input
+      {cnv, {}},                                                                       // compute-bound
       {cnv, {"mapping.layers.fc7.weights=dram", "hardware.dram.bandwidth_gbps=0.05"}}, // weight streaming
-      {kResnetBlock, {}},                                                // shortcuts
+      {kResnetBlock, {}},                                                              // shortcuts
       {kResnetBlock, {"hardware.dram.bandwidth_gbps=0.002"}},
-      {fork, test::balancedFolding(fork, 1200)},                         // three-way fork into a concat
+      {fork, test::balancedFolding(fork, 1200)}, // three-way fork into a concat
       {fork, {"mapping.fifos.default_depth=64", "simulation.frames=3"}},
   };
   for (const auto& [cfg, sets] : designs) {

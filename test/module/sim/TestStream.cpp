@@ -23,11 +23,11 @@ namespace {
 struct BenchOptions {
   int64_t depth = 2;
   int64_t tokens = 6;
-  uint64_t readCycles = 10;  // consumer: cycles to read one token (its read ends that much later)
-  bool fastReader = false;   // consumer: a token written at w is fully read at w + 1 (no other delay)
-  int producerStartNs = 0;   // kernel time before the producer starts
-  int consumerStartNs = 0;   // kernel time before the consumer starts
-  bool payload = false;      // functional mode: every token carries {k, 100 + k}
+  uint64_t readCycles = 10; // consumer: cycles to read one token (its read ends that much later)
+  bool fastReader = false;  // consumer: a token written at w is fully read at w + 1 (no other delay)
+  int producerStartNs = 0;  // kernel time before the producer starts
+  int consumerStartNs = 0;  // kernel time before the consumer starts
+  bool payload = false;     // functional mode: every token carries {k, 100 + k}
 };
 
 // Producer: token k at local cycle max(previous + 1, slot free); consumer: reads each token from
@@ -44,9 +44,7 @@ struct StreamBench : sc_core::sc_module {
     SC_THREAD(producer);
     SC_THREAD(consumer);
   }
-  void sample() {
-    j["max_kernel_occupancy"] = std::max(j["max_kernel_occupancy"].get<int64_t>(), s.occupancyNow());
-  }
+  void sample() { j["max_kernel_occupancy"] = std::max(j["max_kernel_occupancy"].get<int64_t>(), s.occupancyNow()); }
   void producer() {
     if (o.producerStartNs > 0) {
       sc_core::wait(o.producerStartNs, sc_core::SC_NS);

@@ -35,12 +35,16 @@ TEST_CASE("balanced chain with deep FIFOs reaches exactly f_clk / max(cycles per
   struct Case {
     int c1pe, c1simd, c2pe, c2simd, fcpe, fcsimd;
   };
-  for (Case c : {Case{4, 8, 2, 4, 2, 64}, Case{16, 72, 16, 16, 10, 2304}, Case{1, 1, 1, 1, 1, 1}, Case{2, 3, 4, 2, 5, 16}}) {
-    std::vector<std::string> sets = {
-        "mapping.layers.c1.pe=" + std::to_string(c.c1pe), "mapping.layers.c1.simd=" + std::to_string(c.c1simd),
-        "mapping.layers.c2.pe=" + std::to_string(c.c2pe), "mapping.layers.c2.simd=" + std::to_string(c.c2simd),
-        "mapping.layers.fc.pe=" + std::to_string(c.fcpe), "mapping.layers.fc.simd=" + std::to_string(c.fcsimd),
-        "mapping.fifos.default_depth=256", "simulation.frames=5"};
+  for (Case c :
+       {Case{4, 8, 2, 4, 2, 64}, Case{16, 72, 16, 16, 10, 2304}, Case{1, 1, 1, 1, 1, 1}, Case{2, 3, 4, 2, 5, 16}}) {
+    std::vector<std::string> sets = {"mapping.layers.c1.pe=" + std::to_string(c.c1pe),
+                                     "mapping.layers.c1.simd=" + std::to_string(c.c1simd),
+                                     "mapping.layers.c2.pe=" + std::to_string(c.c2pe),
+                                     "mapping.layers.c2.simd=" + std::to_string(c.c2simd),
+                                     "mapping.layers.fc.pe=" + std::to_string(c.fcpe),
+                                     "mapping.layers.fc.simd=" + std::to_string(c.fcsimd),
+                                     "mapping.fifos.default_depth=256",
+                                     "simulation.frames=5"};
     auto r = simulateText(std::string("network: {model: ") + MPSIM_SOURCE_DIR +
                               "/test/data/chain.yaml}\nhardware: {device: zcu104, clock_mhz: 200}\n",
                           sets);
@@ -121,8 +125,9 @@ simulation: {frames: 5}
 )");
   // (MH/PE) * (MW/SIMD) * OFM_H * OFM_W, by hand:
   const std::pair<const char*, int64_t> expect[] = {
-      {"conv0", 4 * 9 * 900}, {"conv1", 2 * 18 * 784}, {"conv2", 8 * 18 * 144}, {"conv3", 8 * 36 * 100},
-      {"conv4", 64 * 36 * 9}, {"conv5", 256 * 72 * 1}, {"fc6", 512 * 64}, {"fc7", 512 * 64}, {"fc8", 2 * 512}};
+      {"conv0", 4 * 9 * 900},  {"conv1", 2 * 18 * 784}, {"conv2", 8 * 18 * 144},
+      {"conv3", 8 * 36 * 100}, {"conv4", 64 * 36 * 9},  {"conv5", 256 * 72 * 1},
+      {"fc6", 512 * 64},       {"fc7", 512 * 64},       {"fc8", 2 * 512}};
   int64_t mx = 0;
   for (auto [name, cycles] : expect) {
     INFO(name);
@@ -137,7 +142,8 @@ simulation: {frames: 5}
 TEST_CASE("timestamped and reference modes give identical cycles on every zoo network", "[module][sim][slow]") {
   for (const auto& model : zoo::modelNames()) {
     INFO(model);
-    std::string cfg = "network: {model: " + model + ", quant: {weights: 4, activations: 4}}\n"
+    std::string cfg = "network: {model: " + model +
+                      ", quant: {weights: 4, activations: 4}}\n"
                       "hardware: {device: zcu102, clock_mhz: 200}\nsimulation: {frames: 3}\n";
     auto fold = test::balancedFolding(cfg, model == "tfc" ? 500 : 400000);
     auto ts = simulateText(cfg, fold);

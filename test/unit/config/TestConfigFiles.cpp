@@ -130,7 +130,8 @@ TEST_CASE("the shipped examples carry the intended values", "[unit][config][file
   CHECK(rb.graph.at("fc").in.bits == 4);
   CHECK(rb.graph.at("fc").weight_bits == 8);
 
-  auto mp = io::loadNetworkYaml((fs::path(MPSIM_SOURCE_DIR) / "configs" / "networks" / "mixed_precision_cnn.yaml").string());
+  auto mp =
+      io::loadNetworkYaml((fs::path(MPSIM_SOURCE_DIR) / "configs" / "networks" / "mixed_precision_cnn.yaml").string());
   CHECK(mp.at("conv2").channel_bits == std::vector<int>{8, 8, 4, 4, 4, 4, 2, 2});
   CHECK(mp.at("conv3_dw").isDepthwise());
   CHECK(mp.at("conv3_dw").weight_bits == 6);
@@ -140,7 +141,8 @@ TEST_CASE("the shipped examples carry the intended values", "[unit][config][file
 
 TEST_CASE("a relative network path in a config file resolves against the file's directory", "[unit][config][files]") {
   TempDir dir;
-  dir.write("nets/small.yaml", "input: {shape: [3, 4, 4]}\nlayers:\n  - {name: c, type: conv, out_channels: 2, kernel: 1}\n");
+  dir.write("nets/small.yaml",
+            "input: {shape: [3, 4, 4]}\nlayers:\n  - {name: c, type: conv, out_channels: 2, kernel: 1}\n");
   std::string cfg = dir.write("runs/run.yaml", "network:\n  model: ../nets/small.yaml\nhardware:\n  device: ultra96\n"
                                                "mapping:\n  layers:\n    c: {pe: 2}\n    d: {pe: 1}\n");
   auto errs = errorsOf([&] { config::loadRun(cfg); });

@@ -43,7 +43,7 @@ simulation:
 )";
   auto run = config::loadRunString(text, "explicit.yaml");
   const auto& c = run.config;
-  CHECK(c.hardware.device.name == "xczu9eg"); // board alias, case-insensitive
+  CHECK(c.hardware.device.name == "xczu9eg");   // board alias, case-insensitive
   CHECK(c.hardware.clock_mhz == Approx(187.5)); // xczu9eg default clock
   CHECK(c.hardware.dram.channels == 2);
   CHECK(c.hardware.dram.bandwidth_gbps == Approx(19.2));

@@ -17,14 +17,15 @@ TEST_CASE("mapping.finn_folding applies FINN's published folding configs by node
   CHECK(ml.at("conv0").simd == 3);
   CHECK(ml.at("conv4").pe == 4);
   CHECK(ml.at("fc7").simd == 8);
-  CHECK(ml.at("fc8").pe == 10);   // mapping.layers refines the folding file
-  CHECK(ml.at("fc8").simd == 1);  // ... field by field
+  CHECK(ml.at("fc8").pe == 10);  // mapping.layers refines the folding file
+  CHECK(ml.at("fc8").simd == 1); // ... field by field
   CHECK(ml.at("conv1").pe_kind == hw::PeKind::Lut);
   auto m = flow::map(cnv).mapping;
   CHECK(m.engines[size_t(m.indexOf("fc6"))].closed_form_cycles == 32768);
 
   auto mb = config::loadRunString("network: {model: mobilenet_v1}\nhardware: {device: zcu102}\n"
-                                  "mapping: {finn_folding: " MPSIM_TEST_DATA "/finn/mobilenet-v1_ZCU102_folding_config.json}\n",
+                                  "mapping: {finn_folding: " MPSIM_TEST_DATA
+                                  "/finn/mobilenet-v1_ZCU102_folding_config.json}\n",
                                   "<test>");
   // 15 MVAU nodes -> conv1, 13 pointwise convs, fc; 13 VVAU nodes -> the depthwise convs.
   size_t n = 0;
@@ -35,12 +36,14 @@ TEST_CASE("mapping.finn_folding applies FINN's published folding configs by node
       ++n;
     }
   CHECK(n == 28);
-  CHECK(mb.config.mapping.layers.at("conv_dw_1").pe == 16); // VVAU_hls_0: PE 16
+  CHECK(mb.config.mapping.layers.at("conv_dw_1").pe == 16);                   // VVAU_hls_0: PE 16
   CHECK(mb.config.mapping.layers.at("conv_pw_1").pe_kind == hw::PeKind::Dsp); // MVAU_rtl_1: resType dsp
 
   // More MAC nodes than the graph has layers: a precise error.
   CHECK_THROWS_WITH(config::loadRunString("network: {model: tfc}\nhardware: {device: pynq-z1}\n"
-                                          "mapping: {finn_folding: " MPSIM_TEST_DATA "/finn/cnv-w1a1_folding_config.json}\n",
+                                          "mapping: {finn_folding: " MPSIM_TEST_DATA
+                                          "/finn/cnv-w1a1_folding_config.json}\n",
                                           "t.yaml"),
-                    Catch::Contains("mapping.finn_folding") && Catch::Contains("MVAU_hls_4 is matrix-vector node #5 but tfc has only 4 conv/fc layers"));
+                    Catch::Contains("mapping.finn_folding") &&
+                        Catch::Contains("MVAU_hls_4 is matrix-vector node #5 but tfc has only 4 conv/fc layers"));
 }

@@ -89,8 +89,8 @@ hardware:
   CHECK(layer("conv0").weight_bits_label == "4");
   CHECK(layer("fc7").weight_bits == 262144);
   // conv0 4b, conv1 mixed, conv2..conv5 2b, fc6 2b, fc7 1b, fc8 mixed.
-  const int64_t expected = 1728 * 4 + 576 * 320 + (73728 + 147456 + 294912 + 589824) * 2 + 131072 * 2 + 262144 +
-                           512 * 40;
+  const int64_t expected =
+      1728 * 4 + 576 * 320 + (73728 + 147456 + 294912 + 589824) * 2 + 131072 * 2 + 262144 + 512 * 40;
   CHECK(s.weight_bits == expected);
   CHECK(s.weights == 1542848);
 }
@@ -120,7 +120,8 @@ TEST_CASE("quant rules: fractions are assigned in order and the last width takes
 
 TEST_CASE("quant rules: bad channel specifications are errors", "[unit][config][quant]") {
   auto quant = [](const std::string& layerRule) {
-    return "network:\n  model: cnv\n  quant:\n    layers:\n      conv1: " + layerRule + "\nhardware:\n  device: pynq-z1\n";
+    return "network:\n  model: cnv\n  quant:\n    layers:\n      conv1: " + layerRule +
+           "\nhardware:\n  device: pynq-z1\n";
   };
   CHECK_MESSAGE(runErrors(quant("{channels: {8: 0.5, 4: 0.25}}")),
                 "t.yaml:5:15: network.quant.layers.conv1.channels: fractions sum to 0.75; they must sum to 1");
@@ -131,7 +132,7 @@ TEST_CASE("quant rules: bad channel specifications are errors", "[unit][config][
   CHECK_MESSAGE(runErrors(quant("{channels: {eight: 1}}")),
                 "network.quant.layers.conv1.channels.eight: expected a bit-width 1..32 as key");
   CHECK_MESSAGE(runErrors(quant("{channels: [8, 4, 4]}")), "t.yaml:5:7: layer 'conv1': the channels list has 3 entries "
-                                                            "but the layer has 64 output channels");
+                                                           "but the layer has 64 output channels");
   CHECK_MESSAGE(runErrors(quant("{channels: [8, 40]}")),
                 "network.quant.layers.conv1.channels: element 1: value 40 is out of range; valid: 1..32");
   CHECK_MESSAGE(runErrors(quant("{channels: []}")),
@@ -161,8 +162,9 @@ TEST_CASE("channels without weights turn an inherited bipolar type into signed",
   CHECK(run.graph.at("conv2").weight_type == graph::WeightType::Bipolar);
   CHECK(run.graph.at("fc8").weight_type == graph::WeightType::Bipolar); // all 1-bit: stays bipolar
   // Asking for bipolar in the same rule is still an error.
-  auto errs = runErrors("network:\n  model: cnv\n  quant:\n    weights: 1\n    layers:\n"
-                        "      conv1: {channels: {2: 0.5, 1: 0.5}, weight_type: bipolar}\nhardware:\n  device: pynq-z1\n");
+  auto errs =
+      runErrors("network:\n  model: cnv\n  quant:\n    weights: 1\n    layers:\n"
+                "      conv1: {channels: {2: 0.5, 1: 0.5}, weight_type: bipolar}\nhardware:\n  device: pynq-z1\n");
   CHECK_MESSAGE(errs, "layer 'conv1' (conv): bipolar weights must be 1 bit, got 2");
   // The same through --set.
   run = config::loadRunString("network:\n  model: tfc\n  quant: {weights: 1}\nhardware:\n  device: pynq-z1\n", "b.yaml",

@@ -23,8 +23,7 @@ using namespace mpsim;
 using namespace mpsim::test;
 namespace fs = std::filesystem;
 
-TEST_CASE("a valid run config loads with device defaults filled into the effective config",
-          "[unit][config]") {
+TEST_CASE("a valid run config loads with device defaults filled into the effective config", "[unit][config]") {
   const std::string text = R"(network:
   model: resnet18
   quant:

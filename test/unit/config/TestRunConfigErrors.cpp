@@ -85,15 +85,19 @@ TEST_CASE("wrong types and out-of-range values and bad choices name the key and 
       {p + "mapping:\n  fifos:\n    depths: {a_to_b: 0}\n",
        {"t.yaml:7:14: mapping.fifos.depths.a_to_b: value 0 is out of range; valid: 1..16777216"}},
       {p + "simulation:\n  frames: 0\n", {"t.yaml:6:3: simulation.frames: value 0 is out of range; valid: 1..100000"}},
-      {p + "  dram:\n    latency_ns: 1e15\n", {"t.yaml:6:5: hardware.dram.latency_ns: value 1e+15 ns is outside 0..1e+06"}},
-      {p + "  dram:\n    bandwidth_gbps: 1e-9\n", {"t.yaml:6:5: hardware.dram.bandwidth_gbps: value 1e-09 GB/s is outside 1e-06..1e+05"}},
-      {p + "  cost_model:\n    lutram_bits_per_lut: 0\n", {"t.yaml:6:5: hardware.cost_model.lutram_bits_per_lut: value 0 bits per LUT is outside 1..1e+06"}},
+      {p + "  dram:\n    latency_ns: 1e15\n",
+       {"t.yaml:6:5: hardware.dram.latency_ns: value 1e+15 ns is outside 0..1e+06"}},
+      {p + "  dram:\n    bandwidth_gbps: 1e-9\n",
+       {"t.yaml:6:5: hardware.dram.bandwidth_gbps: value 1e-09 GB/s is outside 1e-06..1e+05"}},
+      {p + "  cost_model:\n    lutram_bits_per_lut: 0\n",
+       {"t.yaml:6:5: hardware.cost_model.lutram_bits_per_lut: value 0 bits per LUT is outside 1..1e+06"}},
       {p + "simulation:\n  mode: fast\n",
        {"t.yaml:6:3: simulation.mode: 'fast' is not valid; valid: timestamped, reference"}},
       {p + "simulation:\n  functional: maybe\n",
        {"t.yaml:6:3: simulation.functional: expected true or false, got 'maybe'"}},
       {p + "  dram:\n    channels: two\n", {"t.yaml:6:5: hardware.dram.channels: expected an integer, got 'two'"}},
-      {p + "  dram:\n    bandwidth_gbps: 0\n", {"t.yaml:6:5: hardware.dram.bandwidth_gbps: value 0 GB/s is outside 1e-06..1e+05"}},
+      {p + "  dram:\n    bandwidth_gbps: 0\n",
+       {"t.yaml:6:5: hardware.dram.bandwidth_gbps: value 0 GB/s is outside 1e-06..1e+05"}},
       {p + "  dram:\n    latency_ns: -3\n", {"t.yaml:6:5: hardware.dram.latency_ns: value -3 ns is outside 0..1e+06"}},
       {p + "  dram:\n    latency_ns: -2.5e-3\n",
        {"t.yaml:6:5: hardware.dram.latency_ns: value -0.0025 ns is outside 0..1e+06"}},
@@ -102,7 +106,8 @@ TEST_CASE("wrong types and out-of-range values and bad choices name the key and 
        {"t.yaml:4:3: hardware.device: unknown device 'zcu999'; valid: xc7z020 (pynq-z1, pynq-z2, zedboard), ",
         "xczu9eg (zcu102)", "xcu250 (u250, alveo-u250), or an inline block"}},
       // A section missing from the file is located at the file (not "(from --set)").
-      {"network:\n  model: resnet18\n", {"t.yaml: hardware: missing required key 'hardware.device' (a device name: xc7z020"}},
+      {"network:\n  model: resnet18\n",
+       {"t.yaml: hardware: missing required key 'hardware.device' (a device name: xc7z020"}},
       {"hardware:\n  device: zcu102\n", {"t.yaml: network: missing required key 'network.model'"}},
       // A section written without a value is located at its key.
       {"network:\n  model: resnet18\nhardware:\n", {"t.yaml:3:1: hardware: missing required key 'hardware.device'"}},
@@ -120,18 +125,20 @@ TEST_CASE("wrong types and out-of-range values and bad choices name the key and 
   {
     auto errs = runErrors(p + "mapping:\n  mode: auto\n");
     INFO(joined(errs));
-    CHECK((errs.empty() ||
-           hasMessage(errs, {"t.yaml:6:3: mapping.mode: 'auto' needs the scheduler", "valid: manual"})));
+    CHECK(
+        (errs.empty() || hasMessage(errs, {"t.yaml:6:3: mapping.mode: 'auto' needs the scheduler", "valid: manual"})));
   }
 }
 
 TEST_CASE("the network model must be a zoo name or a network file", "[unit][config]") {
   // Located at the network.model key of the run config.
   auto errs = runErrors("network:\n  model: resnet19\nhardware:\n  device: zcu102\n");
-  CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: 'resnet19' is neither a built-in model (resnet18, resnet34, resnet50, resnet101, resnet152, "
+  CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: 'resnet19' is neither a built-in model (resnet18, resnet34, "
+                      "resnet50, resnet101, resnet152, "
                       "vgg16, mobilenet_v1, cnv, tfc) nor a network file (.yaml, .yml, .onnx)");
   errs = runErrors("network:\n  model: nets/missing.yaml\nhardware:\n  device: zcu102\n");
-  CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: nets/missing.yaml: network file not found (looked for nets/missing.yaml)");
+  CHECK_MESSAGE(errs,
+                "t.yaml:2:3: network.model: nets/missing.yaml: network file not found (looked for nets/missing.yaml)");
   errs = runErrors("network:\n  model: model.onnx\nhardware:\n  device: zcu102\n");
   CHECK_MESSAGE(errs, "t.yaml:2:3: network.model: model.onnx: network file not found (looked for model.onnx)");
   errs = runErrors(kResnetZcu102, {"network.model=vgg19"});
@@ -148,7 +155,7 @@ TEST_CASE("the network model must be a zoo name or a network file", "[unit][conf
                           dir.path.string());
   });
   CHECK_MESSAGE(errs, (dir.path / "bad_net.yaml").string() + ":3:5: layers[0]: missing required key "
-                                                               "'layers[0].out_channels'");
+                                                             "'layers[0].out_channels'");
 }
 
 TEST_CASE("mapping and quant rules may only name layers of the network", "[unit][config]") {
@@ -188,7 +195,8 @@ TEST_CASE("a missing file names the path and malformed YAML gives file:line:col"
   CHECK(errs[0].rfind(bad + ":", 0) == 0);
   CHECK_MESSAGE(errs, bad + ":3:9: malformed YAML");
 
-  CHECK_MESSAGE(runErrors("network:\n  model: resnet18\n   extra: 1\n"), "t.yaml:3:9: malformed YAML: illegal map value");
+  CHECK_MESSAGE(runErrors("network:\n  model: resnet18\n   extra: 1\n"),
+                "t.yaml:3:9: malformed YAML: illegal map value");
   CHECK_MESSAGE(netErrors("layers: [\n"), "n.yaml:2:1: malformed YAML");
   CHECK_MESSAGE(runErrors("- network\n- hardware\n"), "t.yaml:1:1: expected a mapping at the top level");
 }
@@ -232,18 +240,22 @@ TEST_CASE("the valid-keys hint lists keys that were absent", "[unit][config]") {
   CHECK_MESSAGE(errs, "t.yaml:5:15: network.quant.layers.conv1.bits: unknown key; valid keys: weights, activations, "
                       "activations_signed, activation_type, weight_type, channels, acc_bits");
   errs = runErrors("network:\n  model: resnet18\n  quant:\n    bits: 3\nhardware:\n  device: zcu102\n");
-  CHECK_MESSAGE(errs, "t.yaml:4:5: network.quant.bits: unknown key; valid keys: weights, activations, activations_signed, "
-                      "activation_type, weight_type, input_bits, input_signed, first_layer, last_layer, layers");
+  CHECK_MESSAGE(errs,
+                "t.yaml:4:5: network.quant.bits: unknown key; valid keys: weights, activations, activations_signed, "
+                "activation_type, weight_type, input_bits, input_signed, first_layer, last_layer, layers");
   errs = runErrors("network:\n  model: resnet18\nhardware:\n  device: zcu102\nmapping:\n  fifos: {size: 3}\n");
-  CHECK_MESSAGE(errs, "t.yaml:6:11: mapping.fifos.size: unknown key; valid keys: default_depth, shortcut_depth, depths");
+  CHECK_MESSAGE(errs,
+                "t.yaml:6:11: mapping.fifos.size: unknown key; valid keys: default_depth, shortcut_depth, depths");
   errs = runErrors("network:\n  model: resnet18\nhardware:\n  colour: red\n");
   CHECK_MESSAGE(errs, "t.yaml:4:3: hardware.colour: unknown key; valid keys: device, clock_mhz, dram, io");
   errs = netErrors("input: {shape: [8, 8, 8]}\nlayers:\n  - {name: c, type: conv, out_channels: 4, kernel: 1, "
                    "strides: 2}\n");
   CHECK_MESSAGE(errs, "n.yaml:3:55: layers[0].strides: unknown key; valid keys: name, type, inputs, out_channels, "
-                      "kernel, stride, padding, dilation, groups, weights_file, thresholds_file, weights, activations, activations_signed, "
+                      "kernel, stride, padding, dilation, groups, weights_file, thresholds_file, weights, activations, "
+                      "activations_signed, "
                       "activation_type, weight_type, channels, acc_bits, requant");
-  errs = netErrors("input: {shape: [8, 8, 8]}\ndefaults: {bits: 4}\nlayers:\n  - {name: p, type: maxpool, kernel: 2}\n");
+  errs =
+      netErrors("input: {shape: [8, 8, 8]}\ndefaults: {bits: 4}\nlayers:\n  - {name: p, type: maxpool, kernel: 2}\n");
   CHECK_MESSAGE(errs, "n.yaml:2:12: defaults.bits: unknown key; valid keys: weights, activations, activations_signed, "
                       "activation_type, weight_type, channels, acc_bits, requant");
 }

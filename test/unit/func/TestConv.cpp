@@ -128,9 +128,9 @@ TEST_CASE("accumulator width follows the operand ranges", "[unit][func]") {
   CHECK(accumulatorBound(kU8, kS8, 576) == 576u * 255u * 128u);
   CHECK(accumulatorWidth(kU8, kS8, 576) == AccWidth::Int32);
   CHECK(accumulatorBound(kBip, kBip, 1000) == 1000u);
-  CHECK(accumulatorWidth(s16, s16, 1) == AccWidth::Int32);  // 2^30
-  CHECK(accumulatorWidth(s16, s16, 2) == AccWidth::Int64);  // 2^31 > INT32_MAX
-  CHECK(accumulatorWidth(kU8, kS8, 65793) == AccWidth::Int32);  // 65793 * 32640 = 2147483520
+  CHECK(accumulatorWidth(s16, s16, 1) == AccWidth::Int32);     // 2^30
+  CHECK(accumulatorWidth(s16, s16, 2) == AccWidth::Int64);     // 2^31 > INT32_MAX
+  CHECK(accumulatorWidth(kU8, kS8, 65793) == AccWidth::Int32); // 65793 * 32640 = 2147483520
   CHECK(accumulatorWidth(kU8, kS8, 65794) == AccWidth::Int64);
   CHECK_NOTHROW(accumulatorBound(u16, u16, int64_t{1} << 30));
   CHECK_THROWS_WITH(accumulatorBound(u16, u16, int64_t{1} << 32), Catch::Contains("could exceed int64"));

@@ -124,8 +124,8 @@ TEST_CASE("npy: precise errors naming the file and the problem", "[unit][func]")
   ver[6] = 9;
   writeFile(dir / "ver.npy", ver);
   CHECK_THROWS_WITH(readNpy(dir / "ver.npy"), Catch::Contains("version 9.0"));
-  const int32_t five[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
-                          26, 27, 28, 29, 30, 31, 32};
+  const int32_t five[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                          17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
   writeNpy(dir / "r5.npy", NpyType::Int32, {2, 1, 2, 2, 4}, five);
   CHECK_THROWS_WITH(readTensor(dir / "r5.npy"), Catch::Contains("r5.npy") && Catch::Contains("rank-5"));
   writeNpy(dir / "r5ok.npy", NpyType::Int32, {1, 2, 2, 2, 4}, five);
@@ -156,16 +156,18 @@ TEST_CASE("npy: a header whose shape does not match the file is refused before a
   // Element count vs file size: more data than the shape holds, and less (truncated).
   writeFile(dir / "extra.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", data));
   CHECK_THROWS_WITH(readNpy(dir / "extra.npy"), Catch::Contains("extra.npy") && Catch::Contains("needs 12 bytes") &&
-                                                   Catch::Contains("has 16") && Catch::Contains("extra bytes"));
+                                                    Catch::Contains("has 16") && Catch::Contains("extra bytes"));
   writeFile(dir / "short.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }", data));
   CHECK_THROWS_WITH(readNpy(dir / "short.npy"), Catch::Contains("needs 24 bytes") && Catch::Contains("truncated"));
   CHECK_THROWS_WITH(readNpyHeader(dir / "short.npy"), Catch::Contains("truncated"));
 
   // Huge shapes: a product that overflows int64 (2^62 + 1) x 4 = 2^64 + 4, which wraps to the 4
   // elements the file holds), a byte count that overflows, a dimension beyond int64.
-  writeFile(dir / "wrap.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4611686018427387905, 4), }", data));
+  writeFile(dir / "wrap.npy",
+            npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4611686018427387905, 4), }", data));
   CHECK_THROWS_WITH(readNpy(dir / "wrap.npy"), Catch::Contains("wrap.npy") && Catch::Contains("too large"));
-  writeFile(dir / "bytes.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4611686018427387904,), }", data));
+  writeFile(dir / "bytes.npy",
+            npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4611686018427387904,), }", data));
   CHECK_THROWS_WITH(readNpy(dir / "bytes.npy"), Catch::Contains("too large"));
   writeFile(dir / "dim.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (99999999999999999999,), }", data));
   CHECK_THROWS_WITH(readNpy(dir / "dim.npy"), Catch::Contains("bad dimension '99999999999999999999'"));
@@ -179,8 +181,8 @@ TEST_CASE("npy: a header whose shape does not match the file is refused before a
   {
     writeFile(dir / "huge.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }", data));
     REQUIRE(::truncate((dir / "huge.npy").c_str(), off_t{1} << 40) == 0);
-    CHECK_THROWS_WITH(readNpy(dir / "huge.npy"),
-                      Catch::Contains("huge.npy") && Catch::Contains("needs 16 bytes") && Catch::Contains("extra bytes"));
+    CHECK_THROWS_WITH(readNpy(dir / "huge.npy"), Catch::Contains("huge.npy") && Catch::Contains("needs 16 bytes") &&
+                                                     Catch::Contains("extra bytes"));
     std::filesystem::remove(dir / "huge.npy");
   }
   // An over-long header is refused; so is something that is not a regular file.

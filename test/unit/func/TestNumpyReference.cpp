@@ -1,9 +1,9 @@
 // The integer kernels agree bit for bit with the independent NumPy reference test/func_ref.py.
 #include <catch2/catch.hpp>
 
-#include "NumpyPython.hpp"
 #include "FileText.hpp"
 #include "KernelTestUtil.hpp"
+#include "NumpyPython.hpp"
 #include "TempDir.hpp"
 
 #include <cmath>
@@ -86,8 +86,16 @@ TEST_CASE("kernels agree bit for bit with the independent NumPy reference", "[un
   for (const ConvCase& c : cases) {
     SECTION(c.name) {
       ConvGeometry g;
-      g.kh = c.kh; g.kw = c.kw; g.stride_h = c.sh; g.stride_w = c.sw; g.pad_h = c.ph; g.pad_w = c.pw;
-      g.dil_h = c.dh; g.dil_w = c.dw; g.groups = c.groups; g.out_channels = c.k;
+      g.kh = c.kh;
+      g.kw = c.kw;
+      g.stride_h = c.sh;
+      g.stride_w = c.sw;
+      g.pad_h = c.ph;
+      g.pad_w = c.pw;
+      g.dil_h = c.dh;
+      g.dil_w = c.dw;
+      g.groups = c.groups;
+      g.out_channels = c.k;
       const Tensor x = ref.random(c.x, c.xt);
       Tensor w(Shape{c.k, c.x.c / c.groups, c.kh, c.kw});
       const int64_t per = w.shape().c * c.kh * c.kw;
@@ -101,10 +109,10 @@ TEST_CASE("kernels agree bit for bit with the independent NumPy reference", "[un
       writeNpy(ref.dir / "x.npy", x);
       writeNpy(ref.dir / "w.npy", w);
       std::ostringstream args;
-      args << "conv " << (ref.dir / "x.npy") << " " << (ref.dir / "w.npy") << " " << (ref.dir / "y.npy")
-           << " --xtype " << typeArg(c.xt) << " --wtype " << typeArg(c.wt[0]) << " --k " << c.k << " --kernel "
-           << c.kh << " " << c.kw << " --stride " << c.sh << " " << c.sw << " --pad " << c.ph << " " << c.pw
-           << " --dil " << c.dh << " " << c.dw << " --groups " << c.groups;
+      args << "conv " << (ref.dir / "x.npy") << " " << (ref.dir / "w.npy") << " " << (ref.dir / "y.npy") << " --xtype "
+           << typeArg(c.xt) << " --wtype " << typeArg(c.wt[0]) << " --k " << c.k << " --kernel " << c.kh << " " << c.kw
+           << " --stride " << c.sh << " " << c.sw << " --pad " << c.ph << " " << c.pw << " --dil " << c.dh << " "
+           << c.dw << " --groups " << c.groups;
       if (c.wt.size() > 1) args << " --channel-bits " << bits;
       const AccTensor expect = ref.run(args.str(), "y.npy");
       const AccTensor got = conv2d(x, c.xt, w, c.wt, g);
@@ -197,8 +205,8 @@ TEST_CASE("kernels agree bit for bit with the independent NumPy reference", "[un
     writeNpy(ref.dir / "x.npy", x);
     for (int k : {1, 4, 30}) {
       INFO("k = " << k);
-      const AccTensor expect =
-          ref.run("labelselect " + (ref.dir / "x.npy") + " " + (ref.dir / "y.npy") + " --k " + std::to_string(k), "y.npy");
+      const AccTensor expect = ref.run(
+          "labelselect " + (ref.dir / "x.npy") + " " + (ref.dir / "y.npy") + " --k " + std::to_string(k), "y.npy");
       const Tensor got = labelSelect(x, k);
       CHECK(got.shape() == expect.shape());
       CHECK(widen(got).values() == expect.values());

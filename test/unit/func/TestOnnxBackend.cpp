@@ -28,7 +28,9 @@ struct OnnxCase {
   std::string dir;
   OnnxTensor in(int i) const { return readOnnxTensor(dir + "/test_data_set_0/input_" + std::to_string(i) + ".pb"); }
   OnnxTensor out() const { return readOnnxTensor(dir + "/test_data_set_0/output_0.pb"); }
-  OnnxTensor readOut(int i) const { return readOnnxTensor(dir + "/test_data_set_0/output_" + std::to_string(i) + ".pb"); }
+  OnnxTensor readOut(int i) const {
+    return readOnnxTensor(dir + "/test_data_set_0/output_" + std::to_string(i) + ".pb");
+  }
 };
 
 // A float tensor whose values are all integers (scores of the ONNX TopK/ArgMax examples) as int32.
@@ -46,7 +48,8 @@ Tensor integral(const OnnxTensor& t, const Shape& s) {
 // libonnx-testdata is a test dependency (scripts/setup.sh installs it): without it the test fails.
 void requireOnnxData() {
   if (!std::filesystem::is_directory(kOnnxNodeDir + "/test_basic_convinteger"))
-    FAIL("libonnx-testdata is not installed (" << kOnnxNodeDir << "/test_basic_convinteger missing); run scripts/setup.sh");
+    FAIL("libonnx-testdata is not installed (" << kOnnxNodeDir
+                                               << "/test_basic_convinteger missing); run scripts/setup.sh");
 }
 
 int64_t scalarInt(const OnnxTensor& t) {
@@ -99,16 +102,18 @@ AccTensor matmul(const OnnxTensor& a, int64_t aZp, int64_t aOff, const OnnxTenso
                  int64_t M, int64_t K, int64_t N) {
   Tensor x(Shape{M, K, 1, 1}), w(Shape{N, K, 1, 1});
   for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) x.at(m, k, 0, 0) = static_cast<int32_t>(a.ints[static_cast<std::size_t>(aOff + m * K + k)] - aZp);
+    for (int64_t k = 0; k < K; ++k)
+      x.at(m, k, 0, 0) = static_cast<int32_t>(a.ints[static_cast<std::size_t>(aOff + m * K + k)] - aZp);
   for (int64_t k = 0; k < K; ++k)
-    for (int64_t n = 0; n < N; ++n) w.at(n, k, 0, 0) = static_cast<int32_t>(b.ints[static_cast<std::size_t>(bOff + k * N + n)] - bZp);
+    for (int64_t n = 0; n < N; ++n)
+      w.at(n, k, 0, 0) = static_cast<int32_t>(b.ints[static_cast<std::size_t>(bOff + k * N + n)] - bZp);
   return fullyConnected(x, kZpShifted, w, {kZpShifted}, N);
 }
 
 void checkQLinearMatMul(const std::string& name) {
   const OnnxCase c{kOnnxNodeDir + "/" + name};
-  const OnnxTensor a = c.in(0), as = c.in(1), azp = c.in(2), b = c.in(3), bs = c.in(4), bzp = c.in(5),
-                   ys = c.in(6), yzp = c.in(7), y = c.out();
+  const OnnxTensor a = c.in(0), as = c.in(1), azp = c.in(2), b = c.in(3), bs = c.in(4), bzp = c.in(5), ys = c.in(6),
+                   yzp = c.in(7), y = c.out();
   REQUIRE(a.dims.size() == b.dims.size());
   REQUIRE(a.dims.size() >= 2);
   const std::size_t r = a.dims.size();
@@ -145,15 +150,15 @@ TEST_CASE("ONNX backend cases: ConvInteger, MatMulInteger, QLinearConv, QLinearM
   }
   SECTION("test_qlinearconv") {
     const OnnxCase c{kOnnxNodeDir + "/test_qlinearconv"};
-    const OnnxTensor x = c.in(0), xs = c.in(1), xzp = c.in(2), w = c.in(3), wsc = c.in(4), wzp = c.in(5),
-                     ys = c.in(6), yzp = c.in(7), y = c.out();
+    const OnnxTensor x = c.in(0), xs = c.in(1), xzp = c.in(2), w = c.in(3), wsc = c.in(4), wzp = c.in(5), ys = c.in(6),
+                     yzp = c.in(7), y = c.out();
     const Shape wshape = nchw(w);
     ConvGeometry g;
     g.kh = static_cast<int>(wshape.h);
     g.kw = static_cast<int>(wshape.w);
     g.out_channels = wshape.n;
-    const AccTensor acc = conv2d(shifted(x, scalarInt(xzp), nchw(x)), kZpShifted, shifted(w, scalarInt(wzp), wshape),
-                                 {kZpShifted}, g);
+    const AccTensor acc =
+        conv2d(shifted(x, scalarInt(xzp), nchw(x)), kZpShifted, shifted(w, scalarInt(wzp), wshape), {kZpShifted}, g);
     const Tensor got =
         requantizeFloat(acc, {scalarFloat(xs) * scalarFloat(wsc) / scalarFloat(ys)}, scalarInt(yzp), ActType{8, false});
     CHECK(got.shape() == nchw(y));

@@ -34,8 +34,7 @@ TEST_CASE("thresholds: count of thresholds reached, equality counts, FINN signed
   CHECK(vals(multiThreshold(acc2, thr2, ActType{2, false})) == std::vector<int32_t>{2, 3, 0, 3});
   CHECK_THROWS_WITH(multiThreshold(acc, AccTensor(Shape{1, 1, 1, 4}), ActType{2, false}),
                     Catch::Contains("4 thresholds") && Catch::Contains("at most 3"));
-  CHECK_THROWS_WITH(multiThreshold(acc2, AccTensor(Shape{1, 1, 3, 1}), ActType{2, false}),
-                    Catch::Contains("3 rows"));
+  CHECK_THROWS_WITH(multiThreshold(acc2, AccTensor(Shape{1, 1, 3, 1}), ActType{2, false}), Catch::Contains("3 rows"));
 }
 
 TEST_CASE("scale/shift: rounding half towards +inf, saturation, overflow", "[unit][func]") {
@@ -58,9 +57,9 @@ TEST_CASE("scale/shift: rounding half towards +inf, saturation, overflow", "[uni
   CHECK(vals(scaleShift(acc2, pc, ActType{8, false})) == std::vector<int32_t>{5, 6, 7, 8});
   ScaleShift huge;
   huge.scale = {int64_t{1} << 40};
-  CHECK_THROWS_WITH(scaleShift(AccTensor(Shape{1, 1, 1, 1}, std::vector<int64_t>{int64_t{1} << 30}), huge,
-                               ActType{8, true}),
-                    Catch::Contains("overflows int64"));
+  CHECK_THROWS_WITH(
+      scaleShift(AccTensor(Shape{1, 1, 1, 1}, std::vector<int64_t>{int64_t{1} << 30}), huge, ActType{8, true}),
+      Catch::Contains("overflows int64"));
   CHECK(roundShift(-1, 1) == 0);  // -0.5 -> 0
   CHECK(roundShift(-3, 1) == -1); // -1.5 -> -1
   CHECK(roundShift(3, 1) == 2);
@@ -73,5 +72,6 @@ TEST_CASE("scale/shift: rounding half towards +inf, saturation, overflow", "[uni
 TEST_CASE("float requantisation (ONNX QLinear): round half to even, zero point, saturation", "[unit][func]") {
   const AccTensor acc(Shape{1, 1, 1, 6}, std::vector<int64_t>{1, 3, 5, -1, -3, 1000});
   CHECK(vals(requantizeFloat(acc, {0.5}, 0, ActType{8, true})) == std::vector<int32_t>{0, 2, 2, 0, -2, 127});
-  CHECK(vals(requantizeFloat(acc, {0.5}, 128, ActType{8, false})) == std::vector<int32_t>{128, 130, 130, 128, 126, 255});
+  CHECK(vals(requantizeFloat(acc, {0.5}, 128, ActType{8, false})) ==
+        std::vector<int32_t>{128, 130, 130, 128, 126, 255});
 }

@@ -25,10 +25,10 @@ TEST_CASE("conv shape inference: stride, padding, dilation, groups", "[unit][gra
   Graph g("t");
   GraphBuilder b(g);
   b.input("in", 16, 32, 30);
-  b.conv("c1", "in", 32, 3, 2, 1);                 // (32+2-3)/2+1 = 16, (30+2-3)/2+1 = 15
-  b.conv("c2", "c1", 32, 3, 1, 2, 1, 2);            // dilation 2: eff 5, (16+4-5)+1 = 16
-  b.conv("dw", "c2", 32, 3, 1, 1, 32);              // depthwise
-  b.conv("g4", "dw", 64, 1, 1, 0, 4);               // grouped 1x1
+  b.conv("c1", "in", 32, 3, 2, 1);       // (32+2-3)/2+1 = 16, (30+2-3)/2+1 = 15
+  b.conv("c2", "c1", 32, 3, 1, 2, 1, 2); // dilation 2: eff 5, (16+4-5)+1 = 16
+  b.conv("dw", "c2", 32, 3, 1, 1, 32);   // depthwise
+  b.conv("g4", "dw", 64, 1, 1, 0, 4);    // grouped 1x1
   g.finalize();
   CHECK(g.at("c1").out_shape == Shape{1, 32, 16, 15});
   CHECK(g.at("c2").out_shape == Shape{1, 32, 16, 15});
@@ -44,8 +44,8 @@ TEST_CASE("pooling, global pooling, flatten, fc, add, fork, concat, quantizer sh
   Graph g("t");
   GraphBuilder b(g);
   b.input("in", 8, 13, 13);
-  b.maxPool("mp", "in", 3, 2, 1);    // (13+2-3)/2+1 = 7
-  b.avgPool("ap", "in", 2, 2);       // 6
+  b.maxPool("mp", "in", 3, 2, 1); // (13+2-3)/2+1 = 7
+  b.avgPool("ap", "in", 2, 2);    // 6
   b.fork("f", "mp");
   b.conv("c", "f", 8, 3, 1, 1);
   b.add("a", "c", "f");
@@ -89,7 +89,8 @@ TEST_CASE("validation rejects shape mismatch, dangling edges, cycles, bad bits",
     b.input("in", 8, 8, 8);
     b.conv("c", "in", 16, 3, 1, 1);
     b.add("a", "c", "in");
-    CHECK_THAT(loadErrorText(g), Catch::Contains("layer 'a' (add): inputs have different shapes: 1x16x8x8 and 1x8x8x8"));
+    CHECK_THAT(loadErrorText(g),
+               Catch::Contains("layer 'a' (add): inputs have different shapes: 1x16x8x8 and 1x8x8x8"));
   }
   SECTION("dangling edge") {
     Graph g("t");
@@ -207,7 +208,8 @@ TEST_CASE("labelselect: k indices of ceil(log2 C) unsigned bits, after fc or fla
   CHECK(l.macs() == 0);
   CHECK(l.weightCount() == 0);
   // Index width: max(1, ceil(log2 C)).
-  for (auto [classes, bits] : std::vector<std::pair<int64_t, int>>{{1, 1}, {2, 1}, {3, 2}, {4, 2}, {5, 3}, {256, 8}, {257, 9}, {1000, 10}})
+  for (auto [classes, bits] :
+       std::vector<std::pair<int64_t, int>>{{1, 1}, {2, 1}, {3, 2}, {4, 2}, {5, 3}, {256, 8}, {257, 9}, {1000, 10}})
     CHECK(top(classes, 1).at("top").out.bits == bits);
   CHECK(top(7, 7).at("top").out_shape.c == 7);
 
@@ -271,8 +273,10 @@ TEST_CASE("bipolar activations: only layers that decode or move them may read th
   CHECK(bad(head + "  - {name: p, type: global_avgpool}\n").find("carries bipolar activations") != std::string::npos);
   CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: q, type: quantizer, activation_type: bipolar, activations: 4}\n")
             .find("bipolar activations are 1 bit") != std::string::npos);
-  CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: q, type: quantizer, activation_type: bipolar, activations_signed: true}\n")
+  CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: q, type: quantizer, activation_type: bipolar, "
+            "activations_signed: true}\n")
             .find("either 'activation_type' or 'activations_signed'") != std::string::npos);
-  CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: f, type: fc, out_features: 4, activation_type: bipolar, requant: none}\n")
+  CHECK(bad("input: {shape: [16]}\nlayers:\n  - {name: f, type: fc, out_features: 4, activation_type: bipolar, "
+            "requant: none}\n")
             .find("bipolar outputs need requant: thresholds") != std::string::npos);
 }

@@ -83,5 +83,6 @@ TEST_CASE("quant rules: channels without weights turn an earlier bipolar type in
   QuantOverride bip = mixed;
   bip.weight_type = WeightType::Bipolar;
   bad.layers["c0"] = bip;
-  CHECK_THROWS_WITH(applyQuantRules(g, bad), Catch::Contains("layer 'c0' (conv): bipolar weights must be 1 bit, got 2"));
+  CHECK_THROWS_WITH(applyQuantRules(g, bad),
+                    Catch::Contains("layer 'c0' (conv): bipolar weights must be 1 bit, got 2"));
 }

@@ -4,12 +4,12 @@
 
 #include "SimTestUtil.hpp"
 
-#include <fstream>
 #include "mpsim/common/Error.hpp"
 #include "mpsim/hw/CostModel.hpp"
 #include "mpsim/sched/Resources.hpp"
 #include "mpsim/sched/Scheduler.hpp"
 #include "mpsim/zoo/Zoo.hpp"
+#include <fstream>
 
 using namespace mpsim;
 using hw::MemKind;
@@ -70,7 +70,7 @@ TEST_CASE("BRAM18 counts at the aspect-ratio boundaries", "[unit][cost]") {
   CHECK(bram18For(4096, 3) == 1);
   CHECK(bram18For(2048, 9) == 1);
   CHECK(bram18For(2049, 9) == 2);
-  CHECK(bram18For(2048, 5) == 1);  // 5 bits wide uses the 2K x 9 shape
+  CHECK(bram18For(2048, 5) == 1); // 5 bits wide uses the 2K x 9 shape
   CHECK(bram18For(4096, 5) == 2);
   CHECK(bram18For(1024, 18) == 1);
   CHECK(bram18For(1025, 18) == 2);
@@ -94,10 +94,13 @@ TEST_CASE("DSP packing: 8x8, 4x4 and mixed widths", "[unit][cost]") {
   hw::CostCoefficients c;
   // 64 outputs, 64 inputs, PE 4 x SIMD 8 = 32 lanes.
   auto g8 = mvuGraph(64, 64, 8, 8, 4);
-  CHECK(hw::macResources(hw::macUnitOf(g8.at("fc"), 4, 8, PeKind::Dsp, MemKind::Bram), hw::DspKind::DSP48E2, c).dsp == 16);
-  CHECK(hw::macResources(hw::macUnitOf(g8.at("fc"), 4, 8, PeKind::Dsp, MemKind::Bram), hw::DspKind::DSP58, c).dsp == 11);
+  CHECK(hw::macResources(hw::macUnitOf(g8.at("fc"), 4, 8, PeKind::Dsp, MemKind::Bram), hw::DspKind::DSP48E2, c).dsp ==
+        16);
+  CHECK(hw::macResources(hw::macUnitOf(g8.at("fc"), 4, 8, PeKind::Dsp, MemKind::Bram), hw::DspKind::DSP58, c).dsp ==
+        11);
   auto g4 = mvuGraph(64, 64, 4, 4, 4);
-  CHECK(hw::macResources(hw::macUnitOf(g4.at("fc"), 4, 8, PeKind::Dsp, MemKind::Bram), hw::DspKind::DSP48E2, c).dsp == 8);
+  CHECK(hw::macResources(hw::macUnitOf(g4.at("fc"), 4, 8, PeKind::Dsp, MemKind::Bram), hw::DspKind::DSP48E2, c).dsp ==
+        8);
   // Mixed: 16 channels at 8 bits, 48 at 4 bits, 8-bit inputs would defeat the 4x4 packing, so 4-bit inputs.
   auto gm = mvuGraph(64, 64, 8, 4, 4);
   auto& l = gm.layers().back();
@@ -119,8 +122,10 @@ TEST_CASE("channel-wise mixed precision changes LUT cost (LUT PEs) and cycles (b
   l.channel_bits.assign(16, 8);
   l.channel_bits.insert(l.channel_bits.end(), 48, 2);
   mixed.finalize();
-  auto lutU = hw::macResources(hw::macUnitOf(uniform8.at("fc"), 16, 8, PeKind::Lut, MemKind::Bram), hw::DspKind::DSP48E2, c);
-  auto lutM = hw::macResources(hw::macUnitOf(mixed.at("fc"), 16, 8, PeKind::Lut, MemKind::Bram), hw::DspKind::DSP48E2, c);
+  auto lutU =
+      hw::macResources(hw::macUnitOf(uniform8.at("fc"), 16, 8, PeKind::Lut, MemKind::Bram), hw::DspKind::DSP48E2, c);
+  auto lutM =
+      hw::macResources(hw::macUnitOf(mixed.at("fc"), 16, 8, PeKind::Lut, MemKind::Bram), hw::DspKind::DSP48E2, c);
   CHECK(lutM.lut < lutU.lut);
   // Same cycles for LUT PEs: the lanes are split by channel share.
   CHECK(hw::macCyclesPerPixel(hw::macUnitOf(mixed.at("fc"), 16, 8, PeKind::Lut, MemKind::Bram)) ==
@@ -175,7 +180,8 @@ TEST_CASE("labelselect cost: PE x k comparators of the score width plus k (score
   auto run = config::loadRunString(R"(
 network: {model: tfc}
 hardware: {device: zcu104}
-)", "<test>");
+)",
+                                   "<test>");
   graph::Graph g("t");
   graph::GraphBuilder b(g);
   b.input("in", 1000, 1, 1, 6, true);

@@ -175,7 +175,8 @@ outputs: [top5, top1]
 layers:
   - {name: fc, type: fc, out_features: 12, weights: 4, activations: 6, activations_signed: true}
   - {name: top, type: labelselect, k: 3}
-)", "one.yaml");
+)",
+                                       "one.yaml");
   std::ostringstream os;
   io::writeNetworkYaml(one, os);
   INFO(os.str());
@@ -214,7 +215,8 @@ TEST_CASE("network YAML: errors name the layer and the location and what is vali
   CHECK_MESSAGE(netErrors(head + "  - {name: a, type: conv, out_channels: 16, kernel: 1}\n"
                                  "  - {name: sum, type: add, inputs: [a, input]}\n"),
                 "n.yaml:4: layer 'sum' (add): inputs have different shapes: 1x16x8x8 and 1x8x8x8");
-  CHECK_MESSAGE(netErrors(head + "  - {name: sum, type: add}\n"), "n.yaml:3: layer 'sum' (add): needs 2 input(s), has 1");
+  CHECK_MESSAGE(netErrors(head + "  - {name: sum, type: add}\n"),
+                "n.yaml:3: layer 'sum' (add): needs 2 input(s), has 1");
   CHECK_MESSAGE(netErrors(head + "  - {name: p, type: maxpool, kernel: 2, activations: 4}\n"),
                 "n.yaml:3:5: layers[0]: layer 'p' (maxpool) passes its input type through; 'activations' does not "
                 "apply");
@@ -238,7 +240,8 @@ TEST_CASE("network YAML: errors name the layer and the location and what is vali
                 "n.yaml:4: layer 'c' (conv): duplicate layer name");
   CHECK_MESSAGE(netErrors("layers:\n  - {name: c, type: conv, out_channels: 4, kernel: 1}\n"),
                 "input: missing required key 'input.shape' ([C, H, W])");
-  CHECK_MESSAGE(netErrors("input: {shape: [8, 8, 8]}\nlayers: {c: conv}\n"), "n.yaml:2:1: layers: expected a list of layers");
+  CHECK_MESSAGE(netErrors("input: {shape: [8, 8, 8]}\nlayers: {c: conv}\n"),
+                "n.yaml:2:1: layers: expected a list of layers");
   CHECK_MESSAGE(netErrors(head + "  - {name: i2, type: input}\n"),
                 "layers[0].type: the network input is declared under 'input:', not as a layer");
   CHECK_MESSAGE(netErrors(head + "  - {name: q, type: quantizer, activations: 40}\n"),
@@ -252,15 +255,17 @@ TEST_CASE("network YAML: errors name the layer and the location and what is vali
                 "n.yaml:4: layer 'top' (labelselect): k = 513 is outside 1..512 (the 512 class scores of its input)");
   CHECK_MESSAGE(netErrors(head + "  - {name: g, type: global_avgpool}\n  - {name: top, type: labelselect, k: 0}\n"),
                 "n.yaml:4:36: layers[1].k: value 0 is out of range; valid: 1..C (C = the class scores of the input)");
-  CHECK_MESSAGE(netErrors(head + "  - {name: g, type: global_avgpool}\n  - {name: top, type: labelselect, activations: 4}\n"),
-                "n.yaml:4:5: layers[1]: layer 'top' (labelselect) outputs class indices (unsigned, ceil(log2(classes)) "
-                "bits); 'activations' does not apply");
+  CHECK_MESSAGE(
+      netErrors(head + "  - {name: g, type: global_avgpool}\n  - {name: top, type: labelselect, activations: 4}\n"),
+      "n.yaml:4:5: layers[1]: layer 'top' (labelselect) outputs class indices (unsigned, ceil(log2(classes)) "
+      "bits); 'activations' does not apply");
   CHECK_MESSAGE(netErrors(head + "  - {name: p, type: maxpool, kernel: 2, k: 2}\n"),
                 "n.yaml:3:41: layers[0].k: unknown key; valid keys: name, type, inputs, kernel, stride, padding");
 
   // All problems of a file come in one LoadError.
-  auto errs = netErrors(head + "  - {name: a, type: pool}\n  - {name: b, type: conv, kernel: 1}\n  - {name: c, type: fc, "
-                               "out_features: 0}\n");
+  auto errs =
+      netErrors(head + "  - {name: a, type: pool}\n  - {name: b, type: conv, kernel: 1}\n  - {name: c, type: fc, "
+                       "out_features: 0}\n");
   // An unknown type is reported once: its other keys are not checked against a guessed type.
   CHECK(errs.size() == 3);
   CHECK_MESSAGE(errs, "n.yaml:3:15: layers[0].type: 'pool' is not a layer type");
@@ -269,11 +274,12 @@ TEST_CASE("network YAML: errors name the layer and the location and what is vali
 }
 
 TEST_CASE("concat output width comes from its inputs only", "[unit][config][network]") {
-  auto g = io::loadNetworkYamlString("input: {shape: [4, 8, 8], bits: 4}\ndefaults: {activations: 4}\nlayers:\n"
-                                     "  - {name: a, type: conv, out_channels: 4, kernel: 1}\n"
-                                     "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 1, activations: 3}\n"
-                                     "  - {name: c, type: concat, inputs: [a, b]}\n",
-                                     "n.yaml");
+  auto g = io::loadNetworkYamlString(
+      "input: {shape: [4, 8, 8], bits: 4}\ndefaults: {activations: 4}\nlayers:\n"
+      "  - {name: a, type: conv, out_channels: 4, kernel: 1}\n"
+      "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 1, activations: 3}\n"
+      "  - {name: c, type: concat, inputs: [a, b]}\n",
+      "n.yaml");
   CHECK(g.at("c").out_shape == graph::Shape{1, 8, 8, 8});
   CHECK(g.at("c").out.bits == 4);
   CHECK_FALSE(g.at("c").out.is_signed);
@@ -293,9 +299,13 @@ TEST_CASE("concat type holds every input's values, and one too wide is an error 
   // Regression: uint4 concat int4 was int4, so the unsigned values 8..15 did not fit.
   auto typeOf = [](const std::string& a, const std::string& b) {
     auto g = io::loadNetworkYamlString("input: {shape: [4, 8, 8], bits: 4}\nlayers:\n"
-                                       "  - {name: a, type: conv, out_channels: 4, kernel: 1, " + a + "}\n"
-                                       "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 1, " + b + "}\n"
-                                       "  - {name: c, type: concat, inputs: [a, b]}\n",
+                                       "  - {name: a, type: conv, out_channels: 4, kernel: 1, " +
+                                           a +
+                                           "}\n"
+                                           "  - {name: b, type: conv, inputs: [input], out_channels: 4, kernel: 1, " +
+                                           b +
+                                           "}\n"
+                                           "  - {name: c, type: concat, inputs: [a, b]}\n",
                                        "n.yaml");
     CHECK(g.at("output").out == g.at("c").out);
     return g.at("c").out.str();
@@ -313,16 +323,18 @@ TEST_CASE("concat type holds every input's values, and one too wide is an error 
   CHECK(typeOf("activation_type: bipolar", "activations: 3") == "int4");
   CHECK(typeOf("activations: 5, activations_signed: true", "activation_type: bipolar") == "int5");
   // Three inputs.
-  auto g3 = io::loadNetworkYamlString("input: {shape: [4, 8, 8], bits: 6}\nlayers:\n"
-                                      "  - {name: a, type: conv, out_channels: 4, kernel: 1, activations: 2, activations_signed: true}\n"
-                                      "  - {name: c, type: concat, inputs: [a, input, a]}\n",
-                                      "n.yaml");
+  auto g3 = io::loadNetworkYamlString(
+      "input: {shape: [4, 8, 8], bits: 6}\nlayers:\n"
+      "  - {name: a, type: conv, out_channels: 4, kernel: 1, activations: 2, activations_signed: true}\n"
+      "  - {name: c, type: concat, inputs: [a, input, a]}\n",
+      "n.yaml");
   CHECK(g3.at("c").out.str() == "int7");
   CHECK(g3.at("c").out_shape == graph::Shape{1, 12, 8, 8});
   // uint32 and int8 would need 33 bits: rejected, naming the layer and the input types.
-  auto errs = netErrors("input: {shape: [4, 8, 8], bits: 32}\nlayers:\n"
-                        "  - {name: a, type: conv, out_channels: 4, kernel: 1, activations: 8, activations_signed: true}\n"
-                        "  - {name: cat, type: concat, inputs: [input, a]}\n");
+  auto errs =
+      netErrors("input: {shape: [4, 8, 8], bits: 32}\nlayers:\n"
+                "  - {name: a, type: conv, out_channels: 4, kernel: 1, activations: 8, activations_signed: true}\n"
+                "  - {name: cat, type: concat, inputs: [input, a]}\n");
   CHECK_MESSAGE(errs, "n.yaml:4: layer 'cat' (concat)", "uint32 ('input')", "int8 ('a')", "int33");
 }
 
@@ -342,7 +354,8 @@ TEST_CASE("network YAML: defaults.acc_bits applies to weighted layers without th
                 "n.yaml:2:12: defaults.acc_bits: value 65 is out of range; valid: 1..64");
 }
 
-TEST_CASE("network YAML: a layer's own weights replace per-channel widths from the defaults", "[unit][config][network]") {
+TEST_CASE("network YAML: a layer's own weights replace per-channel widths from the defaults",
+          "[unit][config][network]") {
   auto g = io::loadNetworkYamlString("input: {shape: [4, 8, 8]}\ndefaults: {weights: 4, channels: {8: 0.5, 4: 0.5}}\n"
                                      "layers:\n"
                                      "  - {name: a, type: conv, out_channels: 4, kernel: 1}\n"
@@ -359,7 +372,8 @@ TEST_CASE("network YAML: a layer's own weights replace per-channel widths from t
                 "channels");
 }
 
-TEST_CASE("network YAML: input.type and input.signed are alternatives, both given is an error", "[unit][config][network]") {
+TEST_CASE("network YAML: input.type and input.signed are alternatives, both given is an error",
+          "[unit][config][network]") {
   const std::string layers = "layers:\n  - {name: f, type: fc, out_features: 4}\n";
   auto in = [&](const std::string& input) {
     return io::loadNetworkYamlString("input: {shape: [16]" + input + "}\n" + layers, "n.yaml").layers().front().out;

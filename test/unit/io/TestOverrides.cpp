@@ -115,16 +115,16 @@ TEST_CASE("set override with a bracketed key", "[unit][config]") {
   auto errs = runErrors(kResnetZcu102, {"mapping.layers[layer1.0.conv1].simd=2"});
   INFO(joined(errs));
   CHECK(errs.empty());
-  auto run = config::loadRunString(kResnetZcu102, "t.yaml",
-                                   {"mapping.layers[layer1.0.conv1].simd=2", "mapping.layers[layer2.0.downsample]={pe: 4}"});
+  auto run =
+      config::loadRunString(kResnetZcu102, "t.yaml",
+                            {"mapping.layers[layer1.0.conv1].simd=2", "mapping.layers[layer2.0.downsample]={pe: 4}"});
   REQUIRE(run.config.mapping.layers.count("layer1.0.conv1") == 1);
   CHECK(run.config.mapping.layers.at("layer1.0.conv1").simd == 2);
   REQUIRE(run.config.mapping.layers.count("layer2.0.downsample") == 1);
   CHECK(run.config.mapping.layers.at("layer2.0.downsample").pe == 4);
 }
 
-TEST_CASE("values given with --set are located as from --set and missing sections at the file",
-          "[unit][config]") {
+TEST_CASE("values given with --set are located as from --set and missing sections at the file", "[unit][config]") {
   // Overriding a key that exists in the file: the value is the override's, so is the location.
   auto errs = runErrors(kResnetZcu102 + "  clock_mhz: 200\n", {"hardware.clock_mhz=fast"});
   CHECK(errs.size() == 1);
@@ -133,7 +133,8 @@ TEST_CASE("values given with --set are located as from --set and missing section
   errs = runErrors(kResnetZcu102, {"mapping.layers.conv1={pe: 0}"});
   CHECK(errs.size() == 1);
   CHECK_MESSAGE(errs, "t.yaml (from --set): mapping.layers.conv1.pe: value 0 is out of range; valid: 1..1048576");
-  errs = runErrors(kResnetZcu102 + "mapping:\n  layers:\n    conv1: {pe: 2}\n", {"mapping.layers.conv1={pe: 2, pex: 1}"});
+  errs =
+      runErrors(kResnetZcu102 + "mapping:\n  layers:\n    conv1: {pe: 2}\n", {"mapping.layers.conv1={pe: 2, pex: 1}"});
   CHECK_MESSAGE(errs, "t.yaml (from --set): mapping.layers.conv1.pex: unknown key; valid keys: pe, simd");
   errs = runErrors(kResnetZcu102, {"network.quant.layers.conv1.channels={8: 0.5, 4: 0.25}"});
   CHECK_MESSAGE(errs, "t.yaml (from --set): network.quant.layers.conv1.channels: fractions sum to 0.75; they must "
@@ -153,7 +154,8 @@ TEST_CASE("values given with --set are located as from --set and missing section
   CHECK(run.config.simulation.frames == 3);
   std::vector<std::string> hwKeys, simKeys;
   for (const auto& kv : config::effectiveConfig(run.config)["hardware"]) hwKeys.push_back(kv.first.as<std::string>());
-  for (const auto& kv : config::effectiveConfig(run.config)["simulation"]) simKeys.push_back(kv.first.as<std::string>());
+  for (const auto& kv : config::effectiveConfig(run.config)["simulation"])
+    simKeys.push_back(kv.first.as<std::string>());
   REQUIRE(hwKeys.size() >= 2);
   CHECK(hwKeys[0] == "device");
   CHECK(hwKeys[1] == "clock_mhz");

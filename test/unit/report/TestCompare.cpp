@@ -74,7 +74,8 @@ TEST_CASE("compare: .npy tensors exactly for integers, first differing element b
   CHECK(d->expected == "(2, 3, 2, 2)");
   CHECK(d->actual == "(24,)");
   // Shapes that differ only by unit dimensions hold the same elements in the same order.
-  func::writeNpy((dir / "unit.npy").string(), func::NpyType::Int64, {2, 1, 3, 1, 2, 2}, std::vector<int64_t>(a.begin(), a.end()).data());
+  func::writeNpy((dir / "unit.npy").string(), func::NpyType::Int64, {2, 1, 3, 1, 2, 2},
+                 std::vector<int64_t>(a.begin(), a.end()).data());
   CHECK_FALSE(report::compareNpy((dir / "a.npy").string(), (dir / "unit.npy").string(), tol).has_value());
   d = report::compareNpy((dir / "b.npy").string(), (dir / "unit.npy").string(), tol);
   REQUIRE(d.has_value());

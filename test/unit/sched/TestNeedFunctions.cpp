@@ -134,7 +134,7 @@ TEST_CASE("need functions: hand-checked windows with stride, padding, dilation a
   REQUIRE(padded.geom.oh == 8);
   CHECK(need(padded, 0).first == 0);
   CHECK(need(padded, 0).last == 9);
-  CHECK(need(padded, 7).first == 6);       // window (0, 7): columns 6..8, rows -1..1
+  CHECK(need(padded, 7).first == 6); // window (0, 7): columns 6..8, rows -1..1
   CHECK(need(padded, 7).last == 1 * 8 + 7);
   CHECK(need(padded, 63).first == 54);
   CHECK(need(padded, 63).last == 63);
@@ -187,8 +187,8 @@ TEST_CASE("need functions: windows agree with a brute-force walk of every tap ov
       const Need got = need(e, k);
       const Need clamped = bruteForceClamped(g, k);
       if (got.first != clamped.first || got.last != clamped.last) {
-        INFO(describe(g) << ", window " << k << ": needOf (" << got.first << ", " << got.last
-                         << "), brute force (" << clamped.first << ", " << clamped.last << ")");
+        INFO(describe(g) << ", window " << k << ": needOf (" << got.first << ", " << got.last << "), brute force ("
+                         << clamped.first << ", " << clamped.last << ")");
         CHECK(got.first == clamped.first);
         CHECK(got.last == clamped.last);
       }

@@ -5,11 +5,11 @@
 #include "SimTestUtil.hpp"
 #include "TempDir.hpp"
 
-#include <fstream>
 #include "mpsim/common/Error.hpp"
 #include "mpsim/hw/CostModel.hpp"
 #include "mpsim/sched/Resources.hpp"
 #include "mpsim/sched/Scheduler.hpp"
+#include <fstream>
 
 using namespace mpsim;
 using hw::MemKind;
@@ -47,7 +47,8 @@ mapping:
   mode: auto
   layers:
     conv1: {pe: 2, simd: 7, pe_kind: dsp}
-)", "<test>");
+)",
+                                   "<test>");
   auto m = flow::map(run).mapping;
   const auto& c1 = m.engines[size_t(m.indexOf("conv1"))];
   CHECK(c1.pe == 2);
@@ -68,7 +69,8 @@ TEST_CASE("scheduler: ResNet-152 on xczu9eg fits or says precisely what is short
 network: {model: resnet152, quant: {weights: 4, activations: 4, first_layer: {weights: 8}, last_layer: {weights: 8}}}
 hardware: {device: xczu9eg, clock_mhz: 200}
 mapping: {mode: auto, goal: max_fps}
-)", "<test>");
+)",
+                                   "<test>");
   try {
     auto m = flow::map(run).mapping;
     CHECK(sched::estimateResources(run.graph, m, run.config).fits);
@@ -79,16 +81,18 @@ mapping: {mode: auto, goal: max_fps}
 network: {model: cnv}
 hardware: {device: pynq-z1, clock_mhz: 100}
 mapping: {mode: auto, goal: target_fps, target_fps: 1000000}
-)", "<test>");
+)",
+                                    "<test>");
   CHECK_THROWS_WITH(sched::schedule(fast.graph, fast.config), Catch::Contains("is out of reach"));
 }
 
 TEST_CASE("scheduler: labelselect gets the fewest lanes (a divisor of the classes) that meet the target",
           "[unit][sched]") {
   mpsim::test::TempDir dir("mpsim_labelselect");
-  std::ofstream(dir / "net.yaml") << "input: {shape: [64], bits: 8}\n"
-                                     "layers:\n  - {name: fc, type: fc, out_features: 200, weights: 2, activations: 4}\n"
-                                     "  - {name: top, type: labelselect, k: 5}\n";
+  std::ofstream(dir / "net.yaml")
+      << "input: {shape: [64], bits: 8}\n"
+         "layers:\n  - {name: fc, type: fc, out_features: 200, weights: 2, activations: 4}\n"
+         "  - {name: top, type: labelselect, k: 5}\n";
   auto load = [&](const std::string& mapping) {
     return config::loadRunString("network: {model: " + (dir / "net.yaml") +
                                      "}\nhardware: {device: zcu104, clock_mhz: 200}\nmapping: " + mapping + "\n",

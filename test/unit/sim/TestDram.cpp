@@ -20,7 +20,7 @@ TEST_CASE("DRAM bandwidth accounting stays small and exact for slow DRAM", "[uni
     nlohmann::json j;
     // One 4 KiB burst spans 8.2e8 cycles, 1.3e7 buckets of 64 cycles: done in a few steps.
     j["first"] = dram.transfer(0, 0, 4096);
-    j["second"] = dram.transfer(0, 0, 4096); // queues behind the first
+    j["second"] = dram.transfer(0, 0, 4096);                           // queues behind the first
     j["third"] = dram.transfer(0, 3 * j["first"].get<uint64_t>(), 64); // starts after both: full rate
     sim::DramTiming f;
     f.bytes_per_cycle = 16;

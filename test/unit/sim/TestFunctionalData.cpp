@@ -15,8 +15,8 @@
 #include "mpsim/sim/Functional.hpp"
 
 using namespace mpsim;
-using mpsim::test::TempDir;
 using mpsim::test::loadExample;
+using mpsim::test::TempDir;
 
 TEST_CASE("functional data: deterministic from the seed, input frames from .npy checked", "[unit][func]") {
   auto run = loadExample("resnet_block_small.yaml", {});
@@ -35,8 +35,10 @@ TEST_CASE("functional data: deterministic from the seed, input frames from .npy 
   for (int64_t k = 0; k < w.shape().n; ++k)
     for (int64_t i = 0; i < per; ++i) {
       int32_t v = w[size_t(k * per + i)];
-      if (k < 8) lo8 = std::min(lo8, v), hi8 = std::max(hi8, v);
-      else lo4 = std::min(lo4, v), hi4 = std::max(hi4, v);
+      if (k < 8)
+        lo8 = std::min(lo8, v), hi8 = std::max(hi8, v);
+      else
+        lo4 = std::min(lo4, v), hi4 = std::max(hi4, v);
     }
   CHECK(lo4 >= -8);
   CHECK(hi4 <= 7);
@@ -46,8 +48,7 @@ TEST_CASE("functional data: deterministic from the seed, input frames from .npy 
   const auto& t = a.params.at("stem").thresholds;
   const int64_t T = t.shape().w;
   CHECK(T == 15);
-  for (int64_t r = 0; r < t.shape().h; ++r)
-    CHECK(std::is_sorted(t.data() + r * T, t.data() + (r + 1) * T));
+  for (int64_t r = 0; r < t.shape().h; ++r) CHECK(std::is_sorted(t.data() + r * T, t.data() + (r + 1) * T));
 
   TempDir dir;
   func::Tensor x(graph::Shape{3, 16, 16, 16}, 7);
@@ -99,7 +100,8 @@ TEST_CASE("functional parameters from .npy files named in the network YAML", "[u
   CHECK_THROWS_WITH(sim::makeFunctionalData(write(net("w.npy", "unsorted.npy")), 7, "", 2),
                     Catch::Contains("thresholds of channel 0 of layer 'fc' are not sorted"));
   CHECK_THROWS_WITH(write(net("t.npy", "t.npy")), Catch::Contains("layers[0].weights_file") &&
-                                                      Catch::Contains("has shape (3, 3)") && Catch::Contains("needs (3, 4)"));
+                                                      Catch::Contains("has shape (3, 3)") &&
+                                                      Catch::Contains("needs (3, 4)"));
   CHECK_THROWS_WITH(write(net("missing.npy", "t.npy")), Catch::Contains("weights_file: file not found"));
 }
 
@@ -125,12 +127,14 @@ TEST_CASE("parameter files must have exactly the layer's shape: no reinterpretat
   // (2-bit outputs: 3 thresholds per channel) -> quantizer (1-bit: 1 threshold per channel).
   auto net = [&](const std::string& in, const std::string& cw, const std::string& ct, const std::string& fw,
                  const std::string& ft, const std::string& qt) {
-    std::ofstream(dir / "net.yaml")
-        << "input: {shape: [3, 2, 2], bits: 2, thresholds_file: " << in << "}\n"
-        << "defaults: {weights: 2, activations: 2}\nlayers:\n"
-        << "  - {name: c, type: conv, out_channels: 2, kernel: 1, weights_file: " << cw << ", thresholds_file: " << ct << "}\n"
-        << "  - {name: f, type: fc, out_features: 4, weights_file: " << fw << ", thresholds_file: " << ft << "}\n"
-        << "  - {name: q, type: quantizer, activations: 1, thresholds_file: " << qt << "}\n";
+    std::ofstream(dir / "net.yaml") << "input: {shape: [3, 2, 2], bits: 2, thresholds_file: " << in << "}\n"
+                                    << "defaults: {weights: 2, activations: 2}\nlayers:\n"
+                                    << "  - {name: c, type: conv, out_channels: 2, kernel: 1, weights_file: " << cw
+                                    << ", thresholds_file: " << ct << "}\n"
+                                    << "  - {name: f, type: fc, out_features: 4, weights_file: " << fw
+                                    << ", thresholds_file: " << ft << "}\n"
+                                    << "  - {name: q, type: quantizer, activations: 1, thresholds_file: " << qt
+                                    << "}\n";
     return io::loadNetworkYaml(dir / "net.yaml");
   };
   const std::string in = npyF("in.npy", {1, 3}), cw = npy("cw.npy", {2, 3, 1, 1}), ct = npy("ct.npy", {2, 3}),
@@ -152,24 +156,28 @@ TEST_CASE("parameter files must have exactly the layer's shape: no reinterpretat
   // conv weights (K, C/groups, K_h, K_w) = (2, 3, 1, 1): transposed, flattened or with a unit
   // dimension moved are all wrong, though each holds 6 values.
   CHECK_THAT(err(in, npy("cw_t.npy", {3, 2, 1, 1}), ct, fw, ft, qt),
-             Contains("net.yaml:4:") && Contains("layers[0].weights_file: ") && Contains("cw_t.npy has shape (3, 2, 1, 1)") &&
+             Contains("net.yaml:4:") && Contains("layers[0].weights_file: ") &&
+                 Contains("cw_t.npy has shape (3, 2, 1, 1)") &&
                  Contains("layer 'c' (conv) needs (2, 3, 1, 1) (K, C/groups, K_h, K_w)"));
   CHECK_THAT(err(in, npy("cw_2d.npy", {2, 3}), ct, fw, ft, qt), Contains("cw_2d.npy has shape (2, 3)"));
   CHECK_THAT(err(in, npy("cw_u.npy", {2, 1, 3, 1}), ct, fw, ft, qt), Contains("cw_u.npy has shape (2, 1, 3, 1)"));
   CHECK_THAT(err(in, npy("cw_5.npy", {1, 2, 3, 1, 1}), ct, fw, ft, qt), Contains("cw_5.npy has shape (1, 2, 3, 1, 1)"));
   // fc weights (K, MW) = (4, 8).
   CHECK_THAT(err(in, cw, ct, npy("fw_t.npy", {8, 4}), ft, qt),
-             Contains("layers[1].weights_file: ") && Contains("fw_t.npy has shape (8, 4); layer 'f' (fc) needs (4, 8) (K, MW)"));
+             Contains("layers[1].weights_file: ") &&
+                 Contains("fw_t.npy has shape (8, 4); layer 'f' (fc) needs (4, 8) (K, MW)"));
   CHECK_THAT(err(in, cw, ct, npy("fw_4d.npy", {4, 2, 2, 2}), ft, qt), Contains("fw_4d.npy has shape (4, 2, 2, 2)"));
   CHECK_THAT(err(in, cw, ct, npy("fw_1.npy", {1, 4, 8}), ft, qt), Contains("fw_1.npy has shape (1, 4, 8)"));
   CHECK_THAT(err(in, cw, ct, npy("fw_flat.npy", {32}), ft, qt), Contains("fw_flat.npy has shape (32,)"));
   // thresholds (channels, 2^B - 1).
   CHECK_THAT(err(in, cw, npy("ct_flat.npy", {6}), fw, ft, qt),
-             Contains("layers[0].thresholds_file: ") && Contains("ct_flat.npy has shape (6,); layer 'c' (conv) needs (2, 3) (channels, 2^B - 1)"));
+             Contains("layers[0].thresholds_file: ") &&
+                 Contains("ct_flat.npy has shape (6,); layer 'c' (conv) needs (2, 3) (channels, 2^B - 1)"));
   CHECK_THAT(err(in, cw, npy("ct_t.npy", {3, 2}), fw, ft, qt), Contains("ct_t.npy has shape (3, 2)"));
   CHECK_THAT(err(in, cw, ct, fw, npy("ft_3d.npy", {1, 4, 3}), qt), Contains("ft_3d.npy has shape (1, 4, 3)"));
   CHECK_THAT(err(in, cw, ct, fw, ft, npy("qt_1.npy", {4})),
-             Contains("layers[2].thresholds_file: ") && Contains("qt_1.npy has shape (4,); layer 'q' (quantizer) needs (4, 1)"));
+             Contains("layers[2].thresholds_file: ") &&
+                 Contains("qt_1.npy has shape (4,); layer 'q' (quantizer) needs (4, 1)"));
   // Input thresholds: (1, 2^bits - 1) or (C, 2^bits - 1).
   CHECK_THAT(err(npyF("in_flat.npy", {3}), cw, ct, fw, ft, qt),
              Contains("input.thresholds_file: ") && Contains("in_flat.npy has shape (3,); need (1, 3) or (3, 3)"));
@@ -185,7 +193,8 @@ TEST_CASE("parameter files must have exactly the layer's shape: no reinterpretat
   // thresholds_file where no thresholds are used is an error, not ignored.
   std::ofstream(dir / "n2.yaml") << "input: {shape: [3, 2, 2], bits: 2}\nlayers:\n"
                                  << "  - {name: p, type: maxpool, kernel: 2, thresholds_file: " << ct << "}\n"
-                                 << "  - {name: f, type: fc, out_features: 2, requant: none, thresholds_file: " << ct << "}\n";
+                                 << "  - {name: f, type: fc, out_features: 2, requant: none, thresholds_file: " << ct
+                                 << "}\n";
   CHECK_THROWS_WITH(io::loadNetworkYaml(dir / "n2.yaml"),
                     Contains("layers[0].thresholds_file: layer 'p' (maxpool) uses no thresholds") &&
                         Contains("layers[1].thresholds_file: layer 'f' (fc) uses no thresholds"));
@@ -194,7 +203,8 @@ TEST_CASE("parameter files must have exactly the layer's shape: no reinterpretat
   graph::Graph h = g;
   h.layers()[1].weights_file = dir / "cw_t.npy";
   CHECK_THROWS_WITH(sim::makeFunctionalData(h, 1, "", 1),
-                    Contains("cw_t.npy: weights_file of layer 'c' (conv): shape (3, 2, 1, 1), expected (2, 3, 1, 1) (K, C/groups, K_h, K_w)"));
+                    Contains("cw_t.npy: weights_file of layer 'c' (conv): shape (3, 2, 1, 1), expected (2, 3, 1, 1) "
+                             "(K, C/groups, K_h, K_w)"));
   h = g;
   h.layers()[2].thresholds_file = dir / "ft_3d.npy";
   CHECK_THROWS_WITH(sim::makeFunctionalData(h, 1, "", 1),

@@ -17,7 +17,7 @@ TEST_CASE("zoo MAC and weight counts match published numbers", "[unit][zoo]") {
     int64_t weights; // 0: not checked
   };
   const Expect cases[] = {
-      {"resnet18", 1814073344, 11678912},  {"resnet50", 4089184256, 0},
+      {"resnet18", 1814073344, 11678912},   {"resnet50", 4089184256, 0},
       {"resnet152", 11513626624, 60040384}, {"vgg16", 15470264320, 0},
       {"cnv", 59461376, 1542848},           {"tfc", 59008, 59008},
       {"mobilenet_v1", 568740352, 4209088},
@@ -32,8 +32,8 @@ TEST_CASE("zoo MAC and weight counts match published numbers", "[unit][zoo]") {
 
 TEST_CASE("zoo layer names are stable", "[unit][zoo]") {
   auto r18 = zoo::build("resnet18");
-  for (const char* n : {"conv1", "maxpool", "layer1.0.conv1", "layer1.0.conv2", "layer2.0.downsample", "layer4.1.add",
-                        "avgpool", "fc"})
+  for (const char* n :
+       {"conv1", "maxpool", "layer1.0.conv1", "layer1.0.conv2", "layer2.0.downsample", "layer4.1.add", "avgpool", "fc"})
     CHECK(r18.find(n) != nullptr);
   CHECK(r18.find("layer1.0.downsample") == nullptr);
   auto r50 = zoo::build("resnet50");
@@ -50,7 +50,7 @@ TEST_CASE("zoo layer names are stable", "[unit][zoo]") {
   CHECK(vgg.find("classifier.6") != nullptr);
   auto mb = zoo::build("mobilenet_v1");
   CHECK(mb.at("conv_dw_13").isDepthwise());
-  CHECK(zoo::build("resnet34").weightedLayers().size() == 37);  // 1 + 16 blocks x 2 conv + 3 downsample + fc
+  CHECK(zoo::build("resnet34").weightedLayers().size() == 37);   // 1 + 16 blocks x 2 conv + 3 downsample + fc
   CHECK(zoo::build("resnet101").weightedLayers().size() == 105); // 100 conv + 4 downsample + fc
 }
 

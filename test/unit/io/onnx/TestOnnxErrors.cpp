@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <map>
-#include <optional>
-#include <set>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,7 +31,11 @@ TEST_CASE("onnx: precise errors", "[unit][onnx]") {
   CHECK(errorOf("this is not protobuf \xff\xff\xff").find("not a valid ONNX model") != std::string::npos);
   {
     std::string e;
-    try { io::importOnnx("/nonexistent/x.onnx"); } catch (const LoadError& ex) { e = ex.what(); }
+    try {
+      io::importOnnx("/nonexistent/x.onnx");
+    } catch (const LoadError& ex) {
+      e = ex.what();
+    }
     CHECK(e == "/nonexistent/x.onnx: cannot open ONNX model (No such file or directory)");
   }
   auto base = [](Pb extraNode, bool withInit = true) {
@@ -47,7 +51,9 @@ TEST_CASE("onnx: precise errors", "[unit][onnx]") {
   CHECK(e.find("t.onnx: node 'sine' (Sin): unsupported operator; supported: Quant, BipolarQuant") != std::string::npos);
   // Missing initializer.
   e = errorOf(base(node("MatMul", {"x", "w"}, {"y"}, "mm"), false));
-  CHECK(e.find("node 'mm' (MatMul): input 'w' is neither a graph input, an initializer nor the output of another node") != std::string::npos);
+  CHECK(
+      e.find("node 'mm' (MatMul): input 'w' is neither a graph input, an initializer nor the output of another node") !=
+      std::string::npos);
   // Activations x activations.
   e = errorOf(base(node("MatMul", {"x", "x"}, {"y"}, "mm2")));
   CHECK(e.find("node 'mm2' (MatMul): both operands are activation tensors") != std::string::npos);
@@ -58,7 +64,8 @@ TEST_CASE("onnx: precise errors", "[unit][onnx]") {
     g.m(12, valueInfo("y", {1}));
     g.m(1, node("Relu", {"x"}, {"y"}, "r"));
     e = errorOf(model(g));
-    CHECK(e.find("graph input 'x' has dynamic dimension #2 ('H'); dynamic shapes are not supported") != std::string::npos);
+    CHECK(e.find("graph input 'x' has dynamic dimension #2 ('H'); dynamic shapes are not supported") !=
+          std::string::npos);
   }
   // Weights that do not fit the input.
   {
@@ -115,8 +122,10 @@ TEST_CASE("onnx: the dispatch table is the operator list of the errors and of do
   std::set<std::string> words;
   std::string w;
   for (char ch : text + " ") {
-    if (std::isalnum(static_cast<unsigned char>(ch))) w += ch;
-    else if (!w.empty()) words.insert(w), w.clear();
+    if (std::isalnum(static_cast<unsigned char>(ch)))
+      w += ch;
+    else if (!w.empty())
+      words.insert(w), w.clear();
   }
   std::map<std::string, bool> listed;
   for (const auto& o : ops) {

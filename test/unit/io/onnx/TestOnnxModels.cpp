@@ -7,13 +7,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <map>
-#include <optional>
-#include <set>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -98,7 +98,7 @@ TEST_CASE("onnx: QONNX model-zoo MLPs (TFC W1A1/W1A2, KWS, UNSW, jet tagging)", 
     auto fcs = ofKind(r.graph, LayerKind::FullyConnected);
     REQUIRE(fcs.size() == 4);
     CHECK(fcs[1]->out.bits == 2);
-    CHECK(fcs[3]->out.bits == 1); // BipolarQuant at the end
+    CHECK(fcs[3]->out.bits == 1);                  // BipolarQuant at the end
     CHECK(r.graph.layers().front().out.bits == 1); // bipolar input annotation
   }
   {
@@ -155,9 +155,18 @@ TEST_CASE("onnx: QONNX conv models", "[unit][onnx]") {
   }
   SECTION("ESPCN models are rejected with the operator named") {
     std::string e1, e2;
-    try { io::importOnnx(reference("qonnx/espcn_subpixel_quant_model.onnx")); } catch (const LoadError& e) { e1 = e.what(); }
-    try { io::importOnnx(reference("qonnx/espcn_nn_resize_quant_model.onnx")); } catch (const LoadError& e) { e2 = e.what(); }
-    CHECK(e1.find("node 'DepthToSpace_42' (DepthToSpace): unsupported operator; supported: Quant") != std::string::npos);
+    try {
+      io::importOnnx(reference("qonnx/espcn_subpixel_quant_model.onnx"));
+    } catch (const LoadError& e) {
+      e1 = e.what();
+    }
+    try {
+      io::importOnnx(reference("qonnx/espcn_nn_resize_quant_model.onnx"));
+    } catch (const LoadError& e) {
+      e2 = e.what();
+    }
+    CHECK(e1.find("node 'DepthToSpace_42' (DepthToSpace): unsupported operator; supported: Quant") !=
+          std::string::npos);
     CHECK(e2.find("node 'Resize_42' (Resize): unsupported operator") != std::string::npos);
   }
 }

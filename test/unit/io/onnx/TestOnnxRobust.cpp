@@ -5,19 +5,19 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <map>
-#include <optional>
-#include <set>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "OnnxTestUtil.hpp"
 #include "FileText.hpp"
+#include "OnnxTestUtil.hpp"
 #include "io/onnx/OpTable.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/func/Kernels.hpp"
@@ -66,7 +66,8 @@ TEST_CASE("onnx: truncated and bit-flipped models give errors, never crashes", "
     };
     // Truncations at 60 offsets spread over the file (the structure is mostly at the ends).
     for (int k = 1; k <= 60; ++k) {
-      size_t cut = k <= 30 ? bytes.size() * size_t(k) / 31 : bytes.size() - size_t(k - 30) * std::min<size_t>(bytes.size() / 40, 97);
+      size_t cut = k <= 30 ? bytes.size() * size_t(k) / 31
+                           : bytes.size() - size_t(k - 30) * std::min<size_t>(bytes.size() / 40, 97);
       attempt(bytes.substr(0, cut));
     }
     // Single and triple bit flips at pseudo-random offsets; half of them in the last 4 KiB where

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <map>
-#include <optional>
-#include <set>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -97,7 +97,8 @@ void checkSameGraph(const graph::Graph& a, const graph::Graph& b) {
       const std::vector<int64_t> w = func::readNpy(y.weights_file).toInt64();
       CHECK(w == std::vector<int64_t>(x.weight_values->begin(), x.weight_values->end()));
     }
-    if (x.threshold_values && !y.thresholds_file.empty()) CHECK(func::readNpy(y.thresholds_file).toInt64() == *x.threshold_values);
+    if (x.threshold_values && !y.thresholds_file.empty())
+      CHECK(func::readNpy(y.thresholds_file).toInt64() == *x.threshold_values);
     CHECK(bool(y.input_thresholds) == bool(x.input_thresholds));
     if (x.input_thresholds && y.input_thresholds) CHECK(*y.input_thresholds == *x.input_thresholds);
   }

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <map>
-#include <optional>
-#include <set>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -76,7 +76,9 @@ std::string floatChainModel() {
 
 // The model in floating point, written out from the QONNX operator definitions.
 std::vector<int> floatChainReference(const std::vector<double>& x) {
-  auto quant = [](double v, double scale, double lo, double hi) { return std::clamp(std::nearbyint(v / scale), lo, hi); };
+  auto quant = [](double v, double scale, double lo, double hi) {
+    return std::clamp(std::nearbyint(v / scale), lo, hi);
+  };
   const double wint[3][2] = {{3, -4}, {1, 7}, {-5, 5}}; // round(w / scale), narrow int4: -7..7
   const double wscale[2] = {0.1f, 0.05f}, mul[2] = {2.0f, -1.5f}, add[2] = {0.1f, 0.21f};
   std::vector<int> y;
@@ -93,7 +95,11 @@ std::vector<int> floatChainReference(const std::vector<double>& x) {
 TEST_CASE("onnx values: quantised weights and a float chain become integer thresholds that match the float model",
           "[unit][onnx][values]") {
   auto r = io::importOnnxBytes(floatChainModel(), "chain.onnx");
-  INFO([&] { std::string s; for (const auto& n : r.notes) s += n + "\n"; return s; }());
+  INFO([&] {
+    std::string s;
+    for (const auto& n : r.notes) s += n + "\n";
+    return s;
+  }());
   const auto& g = r.graph;
   const auto* fc = g.find("fc");
   REQUIRE(fc);
@@ -219,7 +225,8 @@ TEST_CASE("onnx values: QONNX TFC models classify MNIST digits given as floats",
   // The QONNX TFC models expect pixels in [0, 1]; their first quantiser quantises the float input.
   const std::string dir = std::string(MPSIM_TEST_DATA) + "/finn/build_dataflow/";
   std::vector<std::string> models{fixture("TFC_2W2A.onnx")};
-  for (const char* m : {"qonnx_model_zoo/TFC_1W1A.onnx", "qonnx_model_zoo/TFC_1W2A.onnx"}) models.push_back(reference(m));
+  for (const char* m : {"qonnx_model_zoo/TFC_1W1A.onnx", "qonnx_model_zoo/TFC_1W2A.onnx"})
+    models.push_back(reference(m));
   for (const auto& path : models) {
     INFO(path);
     auto r = io::importOnnx(path);
@@ -243,7 +250,8 @@ TEST_CASE("onnx values: FINN's cybersecurity MLP (bipolar input, MVAU thresholds
           "[unit][onnx][values]") {
   const std::string model = reference("finn/cybsec_PE_SIMD.onnx");
   const std::string in = reference("finn-examples/golden_io_1168db11/cybersecurity-mlp__cybersecurity_input.npy");
-  const std::string want = reference("finn-examples/golden_io_1168db11/cybersecurity-mlp__cybersecurity_expected_output.npy");
+  const std::string want =
+      reference("finn-examples/golden_io_1168db11/cybersecurity-mlp__cybersecurity_expected_output.npy");
   auto r = io::importOnnx(model);
   CHECK(r.graph.at("input").out.bipolar);
   CHECK(hasNote(r, "4 of 4 MAC layers take their integer weights and thresholds"));
