@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "mpsim/common/Math.hpp"
+
 namespace mpsim::sim {
 using sched::NeedKind;
 
@@ -255,10 +257,6 @@ void DataflowEngine::run() {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-namespace {
-uint64_t ceilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
-} // namespace
 
 DramInitiator::DramInitiator(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                              std::vector<Stream*> inputs, std::vector<Stream*> outputs,
