@@ -163,11 +163,11 @@ struct Scheduler {
         }
       }
       const int64_t pixels = l.out_shape.h * l.out_shape.w;
-      const double bytes = double((l.weightMemoryBits() + 7) / 8);
+      const double bytes = double(dma::weightPassBytes(l.weightMemoryBits()));
       int64_t bestReuse = 0;
       hw::Resources best;
       for (int64_t reuse : {pixels, l.out_shape.w, int64_t(1)}) {
-        const double passes = double((pixels + reuse - 1) / reuse);
+        const double passes = double(dma::weightPasses(l, reuse));
         if (streamed + bytes * passes * framesPerSecond > dramBudget) continue;
         hw::Resources r = unit(hw::MemKind::Dram, reuse);
         r += dma::resources(cfg.hardware.cost); // the weight streamer
@@ -177,7 +177,7 @@ struct Scheduler {
         }
       }
       if (bestReuse == 0) continue;
-      const double passes = double((pixels + bestReuse - 1) / bestReuse);
+      const double passes = double(dma::weightPasses(l, bestReuse));
       lm.weights = WeightPlacement::Dram;
       lm.weight_reuse = int(std::min<int64_t>(bestReuse, 1 << 24));
       streamed += bytes * passes * framesPerSecond;

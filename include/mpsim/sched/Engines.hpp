@@ -111,6 +111,10 @@ EngineSpec input(const graph::Layer& l, const config::IoConfig& io);
 EngineSpec output(const graph::Layer& l, const graph::Shape& inShape, const config::IoConfig& io);
 /// The streamer feeding `mac`'s weight port: one token (all weights) per pass.
 EngineSpec weightStreamer(const EngineSpec& mac);
+/// Weight passes per frame of a layer whose weights stream with `reuse` output pixels per pass, and
+/// the bytes of one pass (all `weightBits` of the layer's parameter memory).
+int64_t weightPasses(const graph::Layer& l, int64_t reuse);
+int64_t weightPassBytes(int64_t weightBits);
 /// Cycles per frame: the port rate, and at least the frame's DRAM bytes at `dramBytesPerCycle`.
 int64_t cycles(const EngineSpec& e, double dramBytesPerCycle);
 hw::Resources resources(const hw::CostCoefficients& c);

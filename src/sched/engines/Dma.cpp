@@ -47,12 +47,19 @@ EngineSpec weightStreamer(const EngineSpec& mac) {
   w.layer = mac.layer;
   w.kind = EngineKind::WeightStreamer;
   w.out_tokens_per_frame = mac.in.at(1).tokens_per_frame;
-  w.bytes_per_token = ceilDiv(mac.weight_bits, int64_t(8));
+  w.bytes_per_token = weightPassBytes(mac.weight_bits);
   w.bytes_per_frame = w.bytes_per_token * w.out_tokens_per_frame;
   w.out_cost = 0;
   w.latency = 0;
   return w;
 }
+
+int64_t weightPasses(const graph::Layer& l, int64_t reuse) {
+  const int64_t pixels = l.out_shape.pixels();
+  return ceilDiv(pixels, std::min(reuse, pixels));
+}
+
+int64_t weightPassBytes(int64_t weightBits) { return ceilDiv(weightBits, int64_t(8)); }
 
 int64_t cycles(const EngineSpec& e, double dramBytesPerCycle) {
   int64_t port = 0;

@@ -116,7 +116,7 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe
     PortSpec wp;
     wp.need = NeedKind::Pass;
     wp.reuse = std::min<int64_t>(weightReuse, e.out_tokens_per_frame);
-    wp.tokens_per_frame = ceilDiv(e.out_tokens_per_frame, wp.reuse);
+    wp.tokens_per_frame = dma::weightPasses(l, weightReuse);
     wp.read_cost = 0;
     wp.capacity = 1;
     e.in.push_back(wp);
