@@ -104,13 +104,13 @@ void Builder::layerEngines(const Layer& l) {
       mem = mac::autoWeightMemory(l, pe, simd, kind, cfg.hardware.cost);
     const int64_t reuse = streamed ? int64_t(map->weight_reuse.value_or(1)) : 0; // 1: a pass per output pixel
     EngineSpec e = mac::engine(l, inShape, pe, simd, kind, mem, reuse);
-    if (swu::needed(l)) {
+    const bool window = swu::needed(l);
+    if (window) {
       // Sliding-window unit in front: it turns pixels into windows of K_h*K_w*C elements.
       int sid = addEngine(swu::engine(l, inShape, e));
       connect(l.inputs[0], sid, 0);
       producerEngine[l.name + ".swu"] = sid;
     }
-    const bool window = swu::needed(l);
     int id = addEngine(std::move(e));
     if (window) {
       consumersOf["\x01" + l.name + ".swu"].push_back({id, 0}); // swu -> engine, resolved in addStreams

@@ -410,7 +410,7 @@ TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& s
   // a layer reading bipolar activations emits decoded windows (-1 / +1, and 0 at padded
   // positions), which its MVU/VVU reads as 2-bit signed operands. A padded position adds nothing.
   m_decodeBipolar =
-      m_layer->in.bipolar && sched::hasSlidingWindow(*m_layer) &&
+      m_layer->in.bipolar && sched::swu::needed(*m_layer) &&
       (spec.kind == EngineKind::Swu || spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector);
   if (m_decodeBipolar) m_local.in = graph::ActType{2, true};
   if (spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector)

@@ -120,9 +120,6 @@ int64_t cycles(const EngineSpec& e, double dramBytesPerCycle);
 hw::Resources resources(const hw::CostCoefficients& c);
 } // namespace dma
 
-/// Whether a layer is mapped with a sliding-window unit in front of its MAC unit (swu::needed).
-inline bool hasSlidingWindow(const graph::Layer& l) { return swu::needed(l); }
-
 /// Layers folded by PE alone (pooling, element-wise, label select), by the layer's family: the
 /// largest PE (0 for layers of other families), the PE without a mapping entry, and the closed form.
 int64_t maxLanes(const graph::Layer& l);
