@@ -50,7 +50,8 @@ graph::Graph loadNetwork(const std::string& what, const std::vector<std::string>
     doc = io::YamlDoc::loadFile(what);
     base = std::filesystem::path(what).parent_path().string();
   } else {
-    doc = io::YamlDoc::loadString("network: {model: \"" + what + "\"}\n", "<command line>");
+    doc = io::YamlDoc::loadString("network: {}\n", "<command line>");
+    doc->root["network"]["model"] = what; // a node, not YAML text: any name is taken literally
   }
   io::applyOverrides(doc->root, sets);
   io::Reader root(doc);
