@@ -133,5 +133,8 @@ hw::Resources resources(const hw::CostCoefficients& c);
 int64_t maxLanes(const graph::Layer& l);
 int64_t defaultLanes(const graph::Layer& l);
 int64_t lanesCycles(const graph::Layer& l, int64_t pe);
+/// The layer's engine at PE lanes and its resources (the scheduler's options).
+EngineSpec lanesEngine(const graph::Layer& l, int64_t pe);
+hw::Resources lanesResources(const graph::Layer& l, int64_t pe, const hw::CostCoefficients& c);
 
 } // namespace mpsim::sched

@@ -1,6 +1,8 @@
 // Sliding-window units (line buffer in front of a conv's MAC unit): spec, closed form, resources.
 #include <algorithm>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -48,7 +50,53 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const Engi
   return s;
 }
 
+namespace {
+
+int64_t evaluateRecurrence(const EngineSpec& e);
+
+} // namespace
+
 int64_t steadyStateCycles(const EngineSpec& e) {
+  // Memoised: the mapping and the scheduler ask for the same geometries again and again (ResNet-152
+  // has dozens of identical 3x3 convs). The result depends on these fields only.
+  const PortSpec& p = e.in.at(0);
+  const WindowGeom& g = e.geom;
+  const std::vector<int64_t> key = {p.tokens_per_frame,
+                                    p.read_cost,
+                                    p.capacity,
+                                    e.out_tokens_per_frame,
+                                    e.out_cost,
+                                    e.tail,
+                                    g.ih,
+                                    g.iw,
+                                    g.oh,
+                                    g.ow,
+                                    g.kh,
+                                    g.kw,
+                                    g.stride_h,
+                                    g.stride_w,
+                                    g.pad_h,
+                                    g.pad_w,
+                                    g.dil_h,
+                                    g.dil_w,
+                                    int64_t(p.need)};
+  static std::mutex mutex;
+  static std::map<std::vector<int64_t>, int64_t> cache;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  const int64_t cycles = evaluateRecurrence(e);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() >= 65536) cache.clear(); // bounded
+  cache.emplace(key, cycles);
+  return cycles;
+}
+
+namespace {
+
+int64_t evaluateRecurrence(const EngineSpec& e) {
   // The timing rules of the simulator's dataflow engine (sim/Engine.cpp) for one Window port, fed
   // by a source that is never empty and drained by a sink that is never full, written as a
   // max-plus recurrence in token order: read j starts when read j-1 ended and token j-cap's slot
@@ -115,6 +163,8 @@ int64_t steadyStateCycles(const EngineSpec& e) {
   }
   return int64_t(std::max(interval, lastInterval));
 }
+
+} // namespace
 
 hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c) {
   const int a = l.in.bits;
