@@ -487,17 +487,64 @@ struct Scheduler {
   }
 
   /// Evaluates the candidates in `order` until one fits (and meets maxCycles); each distinct
-  /// design once.
+  /// design once. `chosen`: the candidate it came from.
   std::optional<Eval> firstFitting(const std::vector<Candidate>& order,
-                                   const std::vector<std::array<double, kRes + 1>>& grid, int64_t maxCycles) {
+                                   const std::vector<std::array<double, kRes + 1>>& grid, int64_t maxCycles,
+                                   Candidate* chosen = nullptr) {
     std::set<std::vector<int>> tried;
     for (const auto& c : order) {
       std::vector<int> pick = picksOf(c, grid[size_t(c.prices)]);
       if (!tried.insert(pick).second) continue;
       Eval ev = evaluate(pick);
-      if (ev.res.fits && ev.cycles <= maxCycles) return ev;
+      if (ev.res.fits && ev.cycles <= maxCycles) {
+        if (chosen) *chosen = c;
+        return ev;
+      }
     }
     return std::nullopt;
+  }
+
+  /// Why the chosen max_fps design is not faster: the design one step faster at the same prices
+  /// (every layer now at the design's cycles takes its cheapest faster option).
+  Limit limitOf(const Eval& ev, const Candidate& c, const std::array<double, kRes + 1>& prices) {
+    Limit lim;
+    const Mapping m = buildMapping(g, cfg, planOf(ev.pick));
+    if (m.predicted_bottleneck == "dram") {
+      lim.by = "dram";
+      return lim;
+    }
+    Candidate faster = c;
+    faster.target = c.target - 1;
+    const std::vector<int> pick = picksOf(faster, prices);
+    for (size_t k = 0; k < choices.size(); ++k)
+      if (pick[k] < 0) lim.layers.push_back(choices[k].layer);
+    const int b = m.indexOf(m.predicted_bottleneck);
+    if (b >= 0 &&
+        (m.engines[size_t(b)].kind == EngineKind::InputDma || m.engines[size_t(b)].kind == EngineKind::OutputDma)) {
+      lim.by = "io";
+      lim.layers = {m.predicted_bottleneck};
+      return lim;
+    }
+    if (!lim.layers.empty() || c.target <= baseCycles) {
+      lim.by = "parallelism";
+      if (lim.layers.empty()) lim.layers.push_back(m.predicted_bottleneck);
+      return lim;
+    }
+    const Eval next = evaluate(pick);
+    lim.by = next.res.fits ? "search" : "budget";
+    lim.next_cycles = next.cycles;
+    lim.shortfalls = next.res.shortfalls;
+    for (size_t k = 0; k < choices.size(); ++k) {
+      if (pick[k] == ev.pick[k]) continue;
+      lim.layers.push_back(choices[k].layer);
+      const Vec d = choices[k].opts[size_t(pick[k])].res - choices[k].opts[size_t(ev.pick[k])].res;
+      lim.extra_lut += d[0];
+      lim.extra_ff += d[1];
+      lim.extra_dsp += d[2];
+      lim.extra_bram18 += d[3];
+      lim.extra_uram += d[4];
+    }
+    return lim;
   }
 
   Plan run() {
@@ -533,7 +580,11 @@ struct Scheduler {
         if (a.cost != b.cost) return a.cost < b.cost;
         return a.cycles < b.cycles;
       });
-      if (auto ev = firstFitting(meeting, grid, target)) return finish(*ev, target);
+      if (auto ev = firstFitting(meeting, grid, target)) {
+        Plan p = finish(*ev, target);
+        p.limit.by = "target";
+        return p;
+      }
       const Candidate& c = cheapestMeeting ? *cheapestMeeting : *cheapest;
       throwShort(evaluate(picksOf(c, grid[size_t(c.prices)])), "at " + std::to_string(cfg.mapping.target_fps) + " fps");
     }
@@ -541,7 +592,14 @@ struct Scheduler {
       if (a.cycles != b.cycles) return a.cycles < b.cycles;
       return a.cost < b.cost;
     });
-    if (auto ev = firstFitting(fitting, grid, std::numeric_limits<int64_t>::max())) return finish(*ev, ev->cycles);
+    Candidate chosen;
+    if (auto ev = firstFitting(fitting, grid, std::numeric_limits<int64_t>::max(), &chosen)) {
+      Limit lim = limitOf(*ev, chosen, grid[size_t(chosen.prices)]);
+      Plan p = finish(*ev, ev->cycles);
+      p.limit = std::move(lim);
+      p.evaluations = plan.evaluations;
+      return p;
+    }
     throwShort(evaluate(picksOf(*cheapest, grid[size_t(cheapest->prices)])), "even with PE = SIMD = 1 everywhere");
   }
 

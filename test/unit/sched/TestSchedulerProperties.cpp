@@ -117,3 +117,30 @@ TEST_CASE("scheduler: a lower target fps never costs more, and narrower bit-widt
     }
   }
 }
+
+TEST_CASE("scheduler: the limit says why the design is not faster", "[unit][sched]") {
+  // Budget: the next faster design at the same prices needs more than the budget has.
+  const flow::Design b = flow::map(flow::loadText(runText(kCases[0], "clock_mhz: 200", "{mode: auto}"), "<test>"));
+  const sched::Limit& l = b.plan.limit;
+  CHECK(l.by == "budget");
+  CHECK(l.next_cycles > 0);
+  CHECK(l.next_cycles < b.mapping.predicted_cycles);
+  CHECK_FALSE(l.shortfalls.empty());
+  CHECK_FALSE(l.layers.empty());
+  CHECK(l.extra_lut + l.extra_dsp > 0);
+  const auto j = flow::mapReport(b);
+  CHECK(j["summary"]["limit"]["by"] == "budget");
+  CHECK(j["summary"]["limit"]["next_shortfalls"].size() == l.shortfalls.size());
+  // Parallelism: a tiny network on a large device is as fast as its foldings allow.
+  const Case tiny = {"tfc", "{weights: 1, activations: 1}", "xcu250"};
+  const flow::Design p = flow::map(flow::loadText(runText(tiny, "clock_mhz: 200", "{mode: auto}"), "<test>"));
+  CHECK((p.plan.limit.by == "parallelism" || p.plan.limit.by == "io"));
+  // Target: goal target_fps.
+  const flow::Design t = flow::map(flow::loadText(
+      runText(kCases[0], "clock_mhz: 200", "{mode: auto, goal: target_fps, target_fps: 100}"), "<test>"));
+  CHECK(t.plan.limit.by == "target");
+  // A manual mapping has none.
+  const flow::Design m = flow::map(flow::loadText(runText(kCases[3], "clock_mhz: 200", "{mode: manual}"), "<test>"));
+  CHECK(m.plan.limit.by.empty());
+  CHECK_FALSE(flow::mapReport(m)["summary"].contains("limit"));
+}
