@@ -14,6 +14,7 @@ Prints a Markdown report (or writes it to --out) and exits 1 when a check fails.
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -109,7 +110,12 @@ def main():
     lines.append("\nPaper class (ResNet-18 W6A6 on xczu9eg at 200 MHz >= 300 fps simulated, fitting): **%s**" %
                  ("yes" if paper else "NO"))
     lines.append("All simulated within 1 %% of the prediction and fitting: **%s**" % ("yes" if ok else "NO"))
-    text = "\n".join(lines) + "\n"
+    head = ["# Scheduler quality", "",
+            "Measured by `/usr/bin/python3 bench/scheduler_quality.py --points %d --out docs/scheduler-quality.md`" % a.points,
+            "(%s, %d cores); regenerate after changing the scheduler or the cost model. What the checks mean:" %
+            (platform.node() or "this machine", os.cpu_count() or 0),
+            "the docstring of bench/scheduler_quality.py.", ""]
+    text = "\n".join(head + lines) + "\n"
     if a.out:
         with open(a.out, "w") as f:
             f.write(text)
