@@ -129,6 +129,12 @@ Resources bufferResources(int64_t depth, int64_t width, const CostCoefficients& 
   return r;
 }
 
+Resources streamResources(int64_t depth, int64_t bits, const CostCoefficients& c) {
+  if (bits <= 0) return Resources{};
+  const int64_t word = std::min<int64_t>(bits, 72);
+  return bufferResources(depth * ceilDiv(bits, word), word, c);
+}
+
 Resources engineResources(int64_t width, const CostCoefficients& c) {
   Resources r;
   r.lut = c.engine_lut_base + c.engine_lut_per_bit * double(width);

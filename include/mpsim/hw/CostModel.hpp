@@ -112,6 +112,9 @@ Resources macResources(const MacUnit& u, DspKind dsp, const CostCoefficients& c)
 
 /// A buffer of `depth` entries of `width` bits: SRL/LUTRAM when small, else BRAM18.
 Resources bufferResources(int64_t depth, int64_t width, const CostCoefficients& c);
+/// A stream FIFO of `depth` tokens of `bits` bits: laid out as words of at most 72 bits, each word
+/// a buffer (bufferResources).
+Resources streamResources(int64_t depth, int64_t bits, const CostCoefficients& c);
 /// Datapath logic of a non-MAC engine `width` bits wide.
 Resources engineResources(int64_t width, const CostCoefficients& c);
 /// LabelSelect (top-k) engine: PE lanes each compare one score of `scoreBits` against the k

@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Per-layer validation of mpsim's cost model against synthesised FINN builds.
+
+Usage: bench/validate_cost_model.py [--bin build/validate_cost_model] [--fixtures test/data/synth]
+                                    [--nodes] [--lobo]
+
+Runs the validation bench (bench/validate_cost_model.cpp) over every fixture, then prints per node
+type the median and maximum relative error of mpsim's estimate (and of FINN's own estimate where the
+build has one) for LUT and FF, and how many memories get their BRAM18 / URAM count and how many
+nodes their DSP count exactly. --nodes lists every node; --lobo adds the leave-one-build-out errors
+of the fitted forms (bench/fit_cost_model.py). Deterministic.
+"""
+import argparse
+import csv
+import glob
+import io
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_bench(binary, fixtures):
+    files = sorted(glob.glob(os.path.join(fixtures, "*.json")))
+    if not files:
+        sys.exit("validate_cost_model.py: no fixtures in %s" % fixtures)
+    p = subprocess.run([binary] + files, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("validate_cost_model.py: %s failed (exit %d): %s" % (binary, p.returncode, p.stderr.strip()))
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    for r in rows:
+        for k in list(r):
+            if k not in ("build", "node", "op"):
+                r[k] = float(r[k]) if r[k] != "" else None
+    return rows
+
+
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    if n == 0:
+        return None
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+def rel(est, meas):
+    if est is None or meas is None or meas == 0:
+        return None
+    return (est - meas) / meas
+
+
+def pct(x):
+    return "-" if x is None else "%.0f %%" % (100 * x)
+
+
+def stats(rows, who, key):
+    errs = [abs(e) for e in (rel(r[who + "_" + key], r["meas_" + key]) for r in rows) if e is not None]
+    if not errs:
+        return None, None, 0
+    return median(errs), max(errs), len(errs)
+
+
+def exact(rows, who, key, memories_only):
+    """(exact, total) over nodes where the measured or the estimated count is non-zero (memories_only),
+    else over all nodes with an estimate."""
+    ok = tot = 0
+    for r in rows:
+        est, meas = r[who + "_" + key], r["meas_" + key]
+        if est is None:
+            continue
+        if memories_only and est == 0 and meas == 0:
+            continue
+        tot += 1
+        ok += int(round(est) == round(meas))
+    return ok, tot
+
+
+def table(rows, title):
+    ops = sorted({r["op"] for r in rows})
+    out = ["### " + title, "",
+           "| node type | n | LUT median (mpsim) | LUT max (mpsim) | LUT median (FINN) | LUT max (FINN) | "
+           "FF median | FF max | BRAM18 exact (mpsim) | BRAM18 exact (FINN) | URAM exact | DSP exact |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for op in ops + ["all"]:
+        sub = [r for r in rows if op == "all" or r["op"] == op]
+        lm, lx, _ = stats(sub, "mpsim", "lut")
+        fm, fx, fn = stats(sub, "finn", "lut")
+        ffm, ffx, _ = stats(sub, "mpsim", "ff")
+        b = exact(sub, "mpsim", "bram18", True)
+        fb = exact([r for r in sub if r["finn_bram18"] is not None], "finn", "bram18", True)
+        u = exact(sub, "mpsim", "uram", True)
+        d = exact(sub, "mpsim", "dsp", False)
+        frac = lambda t: "-" if t[1] == 0 else "%d/%d" % t
+        finn = lambda x: pct(x) + (" (%d)" % fn if fn and x is not None else "")
+        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
+                   (op, len(sub), pct(lm), pct(lx), finn(fm), pct(fx), pct(ffm), pct(ffx), frac(b), frac(fb),
+                    frac(u), frac(d)))
+    out.append("")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "validate_cost_model"))
+    ap.add_argument("--fixtures", default=os.path.join(ROOT, "test", "data", "synth"))
+    ap.add_argument("--nodes", action="store_true", help="list every node")
+    args = ap.parse_args()
+    rows = run_bench(args.bin, args.fixtures)
+    print(table(rows, "Per layer, all builds (relative errors |est - meas| / meas)"))
+    if args.nodes:
+        print("| build | node | LUT meas / mpsim / FINN | FF meas / mpsim | BRAM18 meas / mpsim / FINN | URAM | DSP |")
+        print("|---|---|---|---|---|---|---|")
+        f = lambda v: "-" if v is None else "%g" % v
+        for r in rows:
+            print("| %s | %s | %s / %s / %s | %s / %s | %s / %s / %s | %s / %s | %s / %s |" %
+                  (r["build"], r["node"], f(r["meas_lut"]), f(r["mpsim_lut"]), f(r["finn_lut"]), f(r["meas_ff"]),
+                   f(r["mpsim_ff"]), f(r["meas_bram18"]), f(r["mpsim_bram18"]), f(r["finn_bram18"]),
+                   f(r["meas_uram"]), f(r["mpsim_uram"]), f(r["meas_dsp"]), f(r["mpsim_dsp"])))
+
+
+if __name__ == "__main__":
+    main()
