@@ -3,8 +3,9 @@
 // prints, per node, the measured resources, mpsim's estimate and FINN's own estimate where the
 // build has one. bench/validate_cost_model.py turns this into per-node-type error tables.
 //
-// Usage: validate_cost_model FIXTURE.json... [--cost KEY=VALUE]...
-// Output: CSV on stdout, one row per node. Exit 3 on a bad fixture (the message names file and key).
+// Usage: validate_cost_model [--terms] FIXTURE.json...
+// Output: CSV on stdout, one row per node; with --terms one JSON line per node with the terms of
+// the linear coefficients (hw::linearCoefficients) for bench/fit_cost_model.py. Exit 3 on a bad fixture (the message names file and key).
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -136,7 +137,7 @@ hw::Resources thresholding(const Ctx& x, const json& n, const hw::CostCoefficien
   l.out = graph::ActType{int(x.num(n, "obits", 1)), false, false};
   l.in_types = {l.in};
   const sched::EngineSpec e = sched::elementwise::engine(l, l.in_shapes, x.num(n, "pe", 1));
-  return sched::elementwise::resources(e, l.out.bits, c);
+  return sched::elementwise::resources(e, &l, c);
 }
 
 hw::Resources labelselect(const Ctx& x, const json& n, const hw::CostCoefficients& c) {
@@ -155,6 +156,20 @@ hw::Resources labelselect(const Ctx& x, const json& n, const hw::CostCoefficient
   return sched::labelselect::resources(e, l, c);
 }
 
+hw::Resources estimate(const Ctx& x, const std::string& op, const json& n, const config::HardwareConfig& h) {
+  if (op == "mvau") return mvau(x, n, h);
+  if (op == "swu") return swu(x, n, h.cost);
+  if (op == "pool") return pool(x, n, h.cost);
+  if (op == "thresholding") return thresholding(x, n, h.cost);
+  if (op == "labelselect") return labelselect(x, n, h.cost);
+  if (op == "fifo") {
+    const int64_t width = x.num(n, "width", 1); // the stream's real (folded) width
+    return hw::streamResources(x.num(n, "depth", 1), width, h.cost, width);
+  }
+  if (op == "dwc") return hw::dwcResources(x.num(n, "inw", 1), x.num(n, "outw", 1), h.cost);
+  x.fail("op", "'" + op + "' is not one of mvau, swu, pool, thresholding, labelselect, fifo, dwc");
+}
+
 std::string fmt(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f", v);
@@ -165,13 +180,21 @@ std::string fmt(double v) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> files;
-  for (int i = 1; i < argc; ++i) files.emplace_back(argv[i]);
+  bool terms = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--terms")
+      terms = true;
+    else
+      files.push_back(a);
+  }
   if (files.empty()) {
-    std::cerr << "usage: validate_cost_model FIXTURE.json...\n";
+    std::cerr << "usage: validate_cost_model [--terms] FIXTURE.json...\n";
     return 2;
   }
-  std::cout << "build,node,op,meas_lut,meas_ff,meas_bram18,meas_uram,meas_dsp,"
-               "mpsim_lut,mpsim_ff,mpsim_bram18,mpsim_uram,mpsim_dsp,finn_lut,finn_bram18,finn_uram,finn_dsp\n";
+  if (!terms)
+    std::cout << "build,node,op,meas_lut,meas_ff,meas_bram18,meas_uram,meas_dsp,"
+                 "mpsim_lut,mpsim_ff,mpsim_bram18,mpsim_uram,mpsim_dsp,finn_lut,finn_bram18,finn_uram,finn_dsp\n";
   try {
     for (const auto& file : files) {
       const json doc = io::readJsonFile<json>(file, 16u << 20, "synthesis fixture");
@@ -186,33 +209,38 @@ int main(int argc, char** argv) {
       for (const auto& n : doc["nodes"]) {
         x.node = n.contains("name") && n["name"].is_string() ? n["name"].get<std::string>() : "?";
         const std::string op = x.str(n, "op", "");
-        bool have = true;
-        hw::Resources r;
-        if (op == "mvau")
-          r = mvau(x, n, h);
-        else if (op == "swu")
-          r = swu(x, n, h.cost);
-        else if (op == "pool")
-          r = pool(x, n, h.cost);
-        else if (op == "thresholding")
-          r = thresholding(x, n, h.cost);
-        else if (op == "labelselect")
-          r = labelselect(x, n, h.cost);
-        else if (op == "fifo")
-          r = hw::streamResources(x.num(n, "depth", 1), x.num(n, "width", 1), h.cost);
-        else if (op == "dwc")
-          have = false; // no mpsim engine yet
-        else
-          x.fail("op", "'" + op + "' is not one of mvau, swu, pool, thresholding, labelselect, fifo, dwc");
+        const hw::Resources r = estimate(x, op, n, h);
+        if (terms) {
+          // The estimate is affine in each linear coefficient: its value with all of them 0 (fixed:
+          // memories, registers of buffers) and the change with one of them 1 are the fit's terms.
+          config::HardwareConfig z = h;
+          for (const auto& k : hw::linearCoefficients()) z.cost.*k.field = 0;
+          const hw::Resources fixed = estimate(x, op, n, z);
+          json t = {{"build", doc["build"]},
+                    {"node", x.node},
+                    {"op", op},
+                    {"measured", n["measured"]},
+                    {"fixed", {{"lut", fixed.lut}, {"ff", fixed.ff}}},
+                    {"estimate", {{"lut", r.lut}, {"ff", r.ff}}}};
+          json lut = json::object(), ff = json::object();
+          for (const auto& k : hw::linearCoefficients()) {
+            config::HardwareConfig one = z;
+            one.cost.*k.field = 1;
+            const hw::Resources d = estimate(x, op, n, one);
+            if (d.lut != fixed.lut) lut[k.name] = d.lut - fixed.lut;
+            if (d.ff != fixed.ff) ff[k.name] = d.ff - fixed.ff;
+          }
+          t["lut_terms"] = lut;
+          t["ff_terms"] = ff;
+          std::cout << t.dump() << '\n';
+          continue;
+        }
         if (!n.contains("measured") || !n["measured"].is_object()) x.fail("measured", "missing");
         const json& m = n["measured"];
         std::cout << doc["build"].get<std::string>() << ',' << x.node << ',' << op << ',' << x.num(m, "lut") << ','
                   << x.num(m, "ff") << ',' << x.num(m, "bram18") << ',' << x.num(m, "uram") << ',' << x.num(m, "dsp");
-        if (have)
-          std::cout << ',' << fmt(r.lut) << ',' << fmt(r.ff) << ',' << fmt(r.bram18) << ',' << fmt(r.uram) << ','
-                    << fmt(r.dsp);
-        else
-          std::cout << ",,,,,";
+        std::cout << ',' << fmt(r.lut) << ',' << fmt(r.ff) << ',' << fmt(r.bram18) << ',' << fmt(r.uram) << ','
+                  << fmt(r.dsp);
         if (n.contains("finn_estimate")) {
           const json& f = n["finn_estimate"];
           for (const char* k : {"lut", "bram18", "uram", "dsp"}) {

@@ -100,6 +100,24 @@ def table(rows, title):
     return "\n".join(out)
 
 
+def totals(rows):
+    """Per build, the sums over its matched nodes (not the whole design: unmatched FIFOs, DMAs and
+    the shell are left out)."""
+    out = ["### Per build, sums over the matched nodes", "",
+           "| build | nodes | LUT meas | LUT mpsim | FF meas | FF mpsim | BRAM18 meas | BRAM18 mpsim | URAM meas | "
+           "URAM mpsim |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for b in sorted({r["build"] for r in rows}):
+        sub = [r for r in rows if r["build"] == b]
+        s = lambda k: sum(r[k] or 0 for r in sub)
+        d = lambda k: "%d (%+.0f %%)" % (s("mpsim_" + k), 100 * (s("mpsim_" + k) / s("meas_" + k) - 1)) \
+            if s("meas_" + k) else "%d" % s("mpsim_" + k)
+        out.append("| %s | %d | %d | %s | %d | %s | %d | %s | %d | %d |" %
+                   (b, len(sub), s("meas_lut"), d("lut"), s("meas_ff"), d("ff"), s("meas_bram18"), d("bram18"),
+                    s("meas_uram"), s("mpsim_uram")))
+    out.append("")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "validate_cost_model"))
@@ -108,6 +126,7 @@ def main():
     args = ap.parse_args()
     rows = run_bench(args.bin, args.fixtures)
     print(table(rows, "Per layer, all builds (relative errors |est - meas| / meas)"))
+    print(totals(rows))
     if args.nodes:
         print("| build | node | LUT meas / mpsim / FINN | FF meas / mpsim | BRAM18 meas / mpsim / FINN | URAM | DSP |")
         print("|---|---|---|---|---|---|---|")

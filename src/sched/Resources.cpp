@@ -22,7 +22,7 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
     case EngineKind::Add:
     case EngineKind::Concat:
     case EngineKind::Fork:
-    case EngineKind::Quantizer: r = elementwise::resources(e, l ? l->out.bits : 8, c); break;
+    case EngineKind::Quantizer: r = elementwise::resources(e, l, c); break;
     case EngineKind::LabelSelect: r = labelselect::resources(e, *l, c); break;
     case EngineKind::InputDma:
     case EngineKind::OutputDma:

@@ -74,30 +74,36 @@ struct Scheduler {
       double best = std::numeric_limits<double>::infinity();
       LayerMapping choice;
       for (hw::PeKind k : options) {
-        Fold f;
-        if (given && given->pe && given->simd)
-          f = Fold{*given->pe, *given->simd, mac::cycles(l, *given->pe, *given->simd, k)};
-        else
-          f = mac::foldForTarget(l, target, k);
-        if (given && given->pe && !given->simd) f = Fold{*given->pe, 1, 0}; // keep the user's PE, fit SIMD below
-        if (given && given->pe && !given->simd) {
+        // Candidates: the user's folding, or every folding that meets the target (memory packing
+        // makes a wider folding cheaper at times, so not only the fewest lanes).
+        std::vector<Fold> folds;
+        if (given && given->pe && given->simd) {
+          folds = {Fold{*given->pe, *given->simd, mac::cycles(l, *given->pe, *given->simd, k)}};
+        } else if (given && given->pe) { // keep the user's PE, fit SIMD
+          Fold f{*given->pe, 1, 0};
           for (int64_t s : divisors(mac::maxSimd(l))) {
             f.simd = s;
             if (mac::cycles(l, f.pe, s, k) <= target) break;
           }
+          folds = {f};
+        } else {
+          folds = mac::foldsForTarget(l, target, k);
         }
-        hw::MemKind mem = mac::autoWeightMemory(l, f.pe, f.simd, k, cfg.hardware.cost);
-        if (given && given->weights && *given->weights == WeightPlacement::Dram) mem = hw::MemKind::Dram;
-        hw::Resources r = mac::resources(l, f.pe, f.simd, k, mem, 1, cfg.hardware);
-        int64_t cycles = mac::cycles(l, f.pe, f.simd, k);
-        // Meeting the target first, then the lowest share of the budget.
-        double s = score(r, budget) + (cycles > target ? 1e6 : 0.0);
-        if (s < best) {
-          best = s;
-          choice = given ? *given : LayerMapping{};
-          choice.pe = int(f.pe);
-          choice.simd = int(f.simd);
-          choice.pe_kind = k;
+        for (const Fold& f : folds) {
+          hw::MemKind mem = mac::autoWeightMemory(l, f.pe, f.simd, k, cfg.hardware.cost);
+          if (given && given->weights && *given->weights == WeightPlacement::Dram) mem = hw::MemKind::Dram;
+          hw::Resources r = mac::resources(l, f.pe, f.simd, k, mem, 1, cfg.hardware);
+          int64_t cycles = mac::cycles(l, f.pe, f.simd, k);
+          // Meeting the target first, then the lowest share of the budget (ties: fewer lanes, then
+          // the smaller PE, as the candidates come in increasing PE).
+          double s = score(r, budget) + (cycles > target ? 1e6 : 0.0);
+          if (s < best) {
+            best = s;
+            choice = given ? *given : LayerMapping{};
+            choice.pe = int(f.pe);
+            choice.simd = int(f.simd);
+            choice.pe_kind = k;
+          }
         }
       }
       plan.layers[l.name] = choice;
