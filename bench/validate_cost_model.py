@@ -118,13 +118,49 @@ def totals(rows):
     return "\n".join(out)
 
 
+def check(rows, binary):
+    failures = []
+    for what, sub in (("all nodes", rows), ("MAC units", [r for r in rows if r["op"] == "mvau"])):
+        m, _, n = stats(sub, "mpsim", "lut")
+        if m is None or m > 0.20:
+            failures.append("LUT median over %s is %s (> 20 %%, %d nodes)" % (what, pct(m), n))
+    m, _, _ = stats(rows, "mpsim", "ff")
+    if m is None or m > 0.25:
+        failures.append("FF median is %s (> 25 %%)" % pct(m))
+    ok, tot = exact(rows, "mpsim", "dsp", False)
+    if ok != tot:
+        failures.append("DSP exact for %d of %d nodes" % (ok, tot))
+    # A fixture with a bad key: exit 3, the message names the file, node and key.
+    import json
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        bad = os.path.join(d, "bad.json")
+        with open(bad, "w") as f:
+            json.dump({"build": "b", "device_family": "7series", "nodes": [
+                {"name": "n0", "op": "mvau", "mw": 4, "mh": 4, "pe": 1, "simd": 1, "wbits": 2, "wsigned": True,
+                 "abits": 2, "asigned": False, "abipolar": False, "obits": 2, "steps": 3, "pixels": 1,
+                 "ram_style": "sideways", "measured": {"lut": 1, "ff": 1, "bram18": 0, "uram": 0, "dsp": 0}}]}, f)
+        p = subprocess.run([binary, bad], capture_output=True, text=True)
+        if p.returncode != 3 or "n0" not in p.stderr or "ram_style" not in p.stderr or bad not in p.stderr:
+            failures.append("a bad fixture gave exit %d and '%s'" % (p.returncode, p.stderr.strip()))
+    for f in failures:
+        print("validate_cost_model.py: " + f, file=sys.stderr)
+    return 1 if failures else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "validate_cost_model"))
     ap.add_argument("--fixtures", default=os.path.join(ROOT, "test", "data", "synth"))
     ap.add_argument("--nodes", action="store_true", help="list every node")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 unless the targets of docs/cost-model.md hold (LUT median <= 20 %% over all "
+                         "nodes and over the MAC units, FF median <= 25 %%, DSP exact) and a broken fixture is "
+                         "refused with a message naming its key")
     args = ap.parse_args()
     rows = run_bench(args.bin, args.fixtures)
+    if args.check:
+        sys.exit(check(rows, args.bin))
     print(table(rows, "Per layer, all builds (relative errors |est - meas| / meas)"))
     print(totals(rows))
     if args.nodes:
