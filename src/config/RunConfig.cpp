@@ -97,18 +97,25 @@ template <class C> struct CostFields {
   std::vector<std::pair<const char*, std::conditional_t<std::is_const_v<C>, const int64_t*, int64_t*>>> ints;
 };
 template <class C> CostFields<C> costFields(C& c) {
-  return {{{"mvu_lut_base", &c.mvu_lut_base},
-           {"mvu_lut_scale", &c.mvu_lut_scale},
-           {"mvu_ff_base", &c.mvu_ff_base},
-           {"mvu_ff_scale", &c.mvu_ff_scale},
-           {"lutram_bits_per_lut", &c.lutram_bits_per_lut},
-           {"bitserial_lut_per_bit", &c.bitserial_lut_per_bit},
-           {"engine_lut_base", &c.engine_lut_base},
-           {"engine_lut_per_bit", &c.engine_lut_per_bit},
-           {"dma_lut", &c.dma_lut},
-           {"dma_ff", &c.dma_ff},
-           {"scale_shift_dsp_per_pe", &c.scale_shift_dsp_per_pe}},
-          {{"lutram_max_depth", &c.lutram_max_depth}, {"srl_max_depth", &c.srl_max_depth}}};
+  CostFields<C> f;
+  // The linear coefficients (hw::linearCoefficients, fitted by the validation bench), then the rest.
+  for (const auto& k : hw::linearCoefficients()) f.doubles.emplace_back(k.name, &(c.*k.field));
+  f.doubles.insert(f.doubles.end(), {{"mvu_lut_scale", &c.mvu_lut_scale},
+                                     {"mvu_ff_scale", &c.mvu_ff_scale},
+                                     {"lutram_bits_per_lut", &c.lutram_bits_per_lut},
+                                     {"bitserial_lut_per_bit", &c.bitserial_lut_per_bit},
+                                     {"engine_lut_base", &c.engine_lut_base},
+                                     {"engine_lut_per_bit", &c.engine_lut_per_bit},
+                                     {"dma_lut", &c.dma_lut},
+                                     {"dma_ff", &c.dma_ff},
+                                     {"scale_shift_dsp_per_pe", &c.scale_shift_dsp_per_pe}});
+  f.ints = {{"lutram_max_depth", &c.lutram_max_depth},
+            {"srl_max_depth", &c.srl_max_depth},
+            {"weight_lutram_max_bits", &c.weight_lutram_max_bits},
+            {"linebuffer_lutram_max_bits", &c.linebuffer_lutram_max_bits},
+            {"threshold_bram_min_depth", &c.threshold_bram_min_depth},
+            {"threshold_bram_min_width", &c.threshold_bram_min_width}};
+  return f;
 }
 
 void readCostModel(Reader r, hw::CostCoefficients& c) {

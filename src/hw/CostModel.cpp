@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 
 #include "mpsim/common/Math.hpp"
@@ -28,14 +29,31 @@ double dspMacsPerSlice(DspKind kind, int w, int a) {
   return 1;
 }
 
-int64_t bram18For(int64_t depth, int64_t width) {
+int64_t bram18For(int64_t depth, int64_t width, bool sevenSeries) {
   if (depth <= 0 || width <= 0) return 0;
-  if (width == 1) return ceilDiv(depth, 16384);
-  if (width == 2) return ceilDiv(depth, 8192);
-  if (width <= 4) return ceilDiv(depth, 4096) * ceilDiv(width, 4);
-  if (width <= 9) return ceilDiv(depth, 2048) * ceilDiv(width, 9);
-  if (width <= 18 || depth > 512) return ceilDiv(depth, 1024) * ceilDiv(width, 18);
-  return ceilDiv(depth, 512) * ceilDiv(width, 36);
+  if (depth > 32768) {
+    if (sevenSeries) return 2 * ceilDiv(depth, 32768) * width; // 32K x 1 slices, multiplexed in LUTs
+    // Columns of the narrowest RAMB36 aspect ratio that holds the word (up to 72 bits), cascaded
+    // in depth (a 6-bit word: 4K x 9).
+    static constexpr int64_t kWidth[] = {1, 2, 4, 9, 18, 36, 72};
+    static constexpr int64_t kDepth[] = {32768, 16384, 8192, 4096, 2048, 1024, 512};
+    size_t i = 0;
+    while (i + 1 < std::size(kWidth) && kWidth[i] < width) ++i;
+    return 2 * ceilDiv(depth, kDepth[i]) * ceilDiv(width, kWidth[i]);
+  }
+  int64_t d = 512;
+  while (d < depth) d *= 2;
+  const int64_t w36 = d == 512 ? 72 : 36864 / d; // RAMB36 width at that depth: 72, 36, 18, 9, 4, 2, 1
+  const int64_t full = width / w36, rest = width - full * w36;
+  int64_t n = 2 * full;
+  if (rest > 0) n += (d <= 16384 && rest <= w36 / 2) ? 1 : 2; // a RAMB18 holds half the width
+  return n;
+}
+
+double lutramLuts(int64_t depth, int64_t width, const CostCoefficients& c) {
+  if (depth <= 0 || width <= 0) return 0;
+  if (depth <= 64) return double(width);
+  return double(width) * double(ceilDiv(depth, 64)) * 64.0 / c.lutram_bits_per_lut;
 }
 
 int64_t uramFor(int64_t depth, int64_t width) {
@@ -112,20 +130,31 @@ Resources bufferResources(int64_t depth, int64_t width, const CostCoefficients& 
   // Placement by depth only (as the tools do), so that narrower data never costs more of anything.
   Resources r;
   if (depth <= 0 || width <= 0) return r;
-  if (depth <= 2) { // a register or two
-    r.ff = double(depth * width);
-    r.lut = 8;
-  } else if (depth <= c.srl_max_depth) { // shift registers: one SRL32 per bit
-    r.lut = double(width) * std::ceil(double(depth) / double(c.srl_max_depth)) + 8;
-    r.ff = double(width) + 8;
-  } else if (depth <= c.lutram_max_depth) { // distributed RAM
-    r.lut = double(width) * std::ceil(double(depth) / c.lutram_bits_per_lut) + 16;
-    r.ff = double(width) + 16;
-  } else {
-    r.bram18 = double(bram18For(depth, width));
-    r.lut = 24;
-    r.ff = double(width) + 24;
-  }
+  const double addr = std::max(1, log2Ceil(depth));
+  r.lut = c.buffer_lut_base + c.buffer_lut_per_bit * double(width) + c.buffer_lut_per_addr_bit * addr;
+  r.ff = c.buffer_ff_base + c.buffer_ff_per_bit * double(width) + c.buffer_ff_per_addr_bit * addr;
+  if (depth <= 2) // a register or two
+    r.ff += double(depth * width);
+  else if (depth <= c.srl_max_depth) // shift registers: one SRL32 per bit
+    r.lut += double(width) * std::ceil(double(depth) / double(c.srl_max_depth));
+  else if (depth <= c.lutram_max_depth) // distributed RAM
+    r.lut += lutramLuts(depth, width, c);
+  else
+    r.bram18 += double(bram18For(depth, width));
+  return r;
+}
+
+Resources streamResources(int64_t depth, int64_t bits, const CostCoefficients& c, int64_t maxWord) {
+  if (bits <= 0 || depth <= 0) return Resources{};
+  const int64_t word = std::min(bits, std::max<int64_t>(1, maxWord));
+  return bufferResources(depth * ceilDiv(bits, word), word, c);
+}
+
+Resources dwcResources(int64_t inBits, int64_t outBits, const CostCoefficients& c) {
+  Resources r;
+  const double wide = double(std::max(inBits, outBits));
+  r.lut = c.dwc_lut_base + c.dwc_lut_per_bit * wide + c.dwc_lut_per_down_bit * double(inBits > outBits ? inBits : 0);
+  r.ff = c.dwc_ff_base + c.dwc_ff_per_bit * wide;
   return r;
 }
 
@@ -147,57 +176,52 @@ Resources labelSelectResources(int64_t pe, int64_t k, int scoreBits, int indexBi
 
 Resources macResources(const MacUnit& u, DspKind dsp, const CostCoefficients& c) {
   Resources r;
+  const bool seven = dsp == DspKind::DSP48E1;
   auto lanes = groupLanes(u);
   const int acc = u.accBits;
-  double perPe = 0;
+  double mulBits = 0, laneBits = 0, accBits = 0, serialLuts = 0, pes = 0;
   for (size_t g = 0; g < u.groups.size(); ++g) {
     const int w = u.groups[g].first, a = u.a;
-    const double pe = double(lanes[g]);
-    double mult = 0, adder = 0;
+    const double pe = double(lanes[g]), simd = double(u.simd);
     switch (u.kind) {
-    case PeKind::Lut:
-      mult = double(u.simd) * double((2 * ceilDiv(w + a, 6) - 1) * (w + a));
-      adder = double((w + a) * (2 * u.simd - 1));
-      break;
-    case PeKind::Dsp:
-      adder = double((w + a) * (2 * u.simd - 1));
-      r.dsp += std::ceil(pe * double(u.simd) / dspMacsPerSlice(dsp, w, a));
-      break;
+    case PeKind::Lut: mulBits += pe * simd * double(w) * double(a); break;
+    case PeKind::Dsp: r.dsp += std::ceil(pe * simd / dspMacsPerSlice(dsp, w, a)); break;
     case PeKind::BitSerial:
-      mult = double(u.simd) * c.bitserial_lut_per_bit * double(a);
-      adder = double((a + 1) * (2 * u.simd - 1));
+      serialLuts += pe * simd * c.bitserial_lut_per_bit * double(a);
+      accBits += pe * double(w); // the weight-bit shift of the accumulator
       break;
     }
-    double accLuts = double(acc + (u.kind == PeKind::BitSerial ? w : 0));
-    perPe += pe * (mult + adder + accLuts);
-    r.ff += c.mvu_ff_scale * pe * (double(u.simd) * double(w + a) + double(acc));
+    laneBits += pe * simd * double(w + a);
+    accBits += pe * double(acc);
+    pes += pe;
   }
-  double pes = 0;
-  for (int64_t l : lanes) pes += double(l);
-  // Requantiser: thresholds compared by binary search (outBits comparators of acc bits per PE,
-  // as FINN's RTL thresholding unit does), threshold memory (2^B - 1) * acc bits per channel;
-  // or a scale/shift multiplier per PE.
-  double requantLuts = 0;
+  // Requantiser: thresholds compared in parallel (finn-hlslib), one memory per PE and threshold,
+  // ceil(MH/PE) deep and acc bits wide: BRAM when deep and wide enough, else LUTs (in the
+  // per-threshold-bit coefficient); or a scale/shift multiplier per PE.
+  double thrBits = 0;
   if (u.requant == graph::Requant::Thresholds) {
     const int64_t nthr = (int64_t(1) << std::min(u.outBits, 20)) - 1;
-    requantLuts = pes * double(u.outBits * acc);
+    thrBits = pes * double(nthr) * double(acc);
     const int64_t tdepth = ceilDiv(u.mh, int64_t(pes));
-    Resources tm = bufferResources(tdepth, nthr * acc, c);
-    // One threshold memory per PE.
-    r.lut += pes * tm.lut;
-    r.ff += pes * tm.ff;
-    r.bram18 += pes * tm.bram18;
+    if (tdepth >= c.threshold_bram_min_depth && acc >= c.threshold_bram_min_width)
+      r.bram18 += pes * double(nthr) * double(bram18For(tdepth, acc, seven));
   } else if (u.requant == graph::Requant::ScaleShift) {
-    requantLuts = pes * double(acc);
+    accBits += pes * double(acc);
     r.dsp += pes * c.scale_shift_dsp_per_pe;
   }
-  r.lut += c.mvu_lut_base + c.mvu_lut_scale * (perPe + requantLuts);
-  r.ff += c.mvu_ff_base;
+  // The input vector is buffered (MW x A bits in registers) when the output channels take several
+  // passes over it (MH > PE).
+  const double inputBits = double(u.mh) > pes ? double(u.mw) * double(u.a) : 0.0;
+  r.lut += c.mvu_lut_scale * (c.mvu_lut_base + c.mvu_lut_per_mul_bit * mulBits + c.mvu_lut_per_acc_bit * accBits +
+                              c.mvu_lut_per_threshold_bit * thrBits + c.mvu_lut_per_input_bit * inputBits) +
+           serialLuts;
+  r.ff += c.mvu_ff_scale * (c.mvu_ff_base + c.mvu_ff_per_lane_bit * laneBits + c.mvu_ff_per_acc_bit * accBits +
+                            c.mvu_ff_per_threshold_bit * thrBits + c.mvu_ff_per_input_bit * inputBits);
   // Weight memory.
   for (const auto& m : weightMemories(u)) {
     switch (u.weights) {
-    case MemKind::Lutram: r.lut += double(m.width) * std::ceil(double(m.depth) / c.lutram_bits_per_lut); break;
-    case MemKind::Bram: r.bram18 += double(bram18For(m.depth, m.width)); break;
+    case MemKind::Lutram: r.lut += lutramLuts(m.depth, m.width, c); break;
+    case MemKind::Bram: r.bram18 += double(bram18For(m.depth, m.width, seven)); break;
     case MemKind::Uram: r.uram += double(uramFor(m.depth, m.width)); break;
     case MemKind::Dram:
     case MemKind::None: break;
@@ -207,6 +231,48 @@ Resources macResources(const MacUnit& u, DspKind dsp, const CostCoefficients& c)
   if (u.weights == MemKind::Dram && u.weightReuse > 1)
     r += bufferResources(std::min(u.weightReuse, u.pixels) * ceilDiv(u.mw, u.simd), u.simd * u.a, c);
   return r;
+}
+
+const std::vector<LinearCoefficient>& linearCoefficients() {
+  using C = CostCoefficients;
+  static const std::vector<LinearCoefficient> table = {
+      {"mvu_lut_base", &C::mvu_lut_base, "mvau", "lut"},
+      {"mvu_lut_per_mul_bit", &C::mvu_lut_per_mul_bit, "mvau", "lut"},
+      {"mvu_lut_per_acc_bit", &C::mvu_lut_per_acc_bit, "mvau", "lut"},
+      {"mvu_lut_per_threshold_bit", &C::mvu_lut_per_threshold_bit, "mvau", "lut"},
+      {"mvu_lut_per_input_bit", &C::mvu_lut_per_input_bit, "mvau", "lut"},
+      {"mvu_ff_base", &C::mvu_ff_base, "mvau", "ff"},
+      {"mvu_ff_per_lane_bit", &C::mvu_ff_per_lane_bit, "mvau", "ff"},
+      {"mvu_ff_per_acc_bit", &C::mvu_ff_per_acc_bit, "mvau", "ff"},
+      {"mvu_ff_per_threshold_bit", &C::mvu_ff_per_threshold_bit, "mvau", "ff"},
+      {"mvu_ff_per_input_bit", &C::mvu_ff_per_input_bit, "mvau", "ff"},
+      {"buffer_lut_base", &C::buffer_lut_base, "fifo", "lut"},
+      {"buffer_lut_per_bit", &C::buffer_lut_per_bit, "fifo", "lut"},
+      {"buffer_lut_per_addr_bit", &C::buffer_lut_per_addr_bit, "fifo", "lut"},
+      {"buffer_ff_base", &C::buffer_ff_base, "fifo", "ff"},
+      {"buffer_ff_per_bit", &C::buffer_ff_per_bit, "fifo", "ff"},
+      {"buffer_ff_per_addr_bit", &C::buffer_ff_per_addr_bit, "fifo", "ff"},
+      {"swu_lut_base", &C::swu_lut_base, "swu", "lut"},
+      {"swu_lut_per_bit", &C::swu_lut_per_bit, "swu", "lut"},
+      {"swu_lut_per_register_bit", &C::swu_lut_per_register_bit, "swu", "lut"},
+      {"swu_ff_base", &C::swu_ff_base, "swu", "ff"},
+      {"swu_ff_per_bit", &C::swu_ff_per_bit, "swu", "ff"},
+      {"swu_ff_per_register_bit", &C::swu_ff_per_register_bit, "swu", "ff"},
+      {"pool_lut_base", &C::pool_lut_base, "pool", "lut"},
+      {"pool_lut_per_bit", &C::pool_lut_per_bit, "pool", "lut"},
+      {"pool_ff_base", &C::pool_ff_base, "pool", "ff"},
+      {"pool_ff_per_bit", &C::pool_ff_per_bit, "pool", "ff"},
+      {"thr_lut_base", &C::thr_lut_base, "thresholding", "lut"},
+      {"thr_lut_per_threshold_bit", &C::thr_lut_per_threshold_bit, "thresholding", "lut"},
+      {"thr_ff_base", &C::thr_ff_base, "thresholding", "ff"},
+      {"thr_ff_per_bit", &C::thr_ff_per_bit, "thresholding", "ff"},
+      {"dwc_lut_base", &C::dwc_lut_base, "dwc", "lut"},
+      {"dwc_lut_per_bit", &C::dwc_lut_per_bit, "dwc", "lut"},
+      {"dwc_lut_per_down_bit", &C::dwc_lut_per_down_bit, "dwc", "lut"},
+      {"dwc_ff_base", &C::dwc_ff_base, "dwc", "ff"},
+      {"dwc_ff_per_bit", &C::dwc_ff_per_bit, "dwc", "ff"},
+  };
+  return table;
 }
 
 } // namespace mpsim::hw

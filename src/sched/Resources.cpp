@@ -22,7 +22,7 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
     case EngineKind::Add:
     case EngineKind::Concat:
     case EngineKind::Fork:
-    case EngineKind::Quantizer: r = elementwise::resources(e, l ? l->out.bits : 8, c); break;
+    case EngineKind::Quantizer: r = elementwise::resources(e, l, c); break;
     case EngineKind::LabelSelect: r = labelselect::resources(e, *l, c); break;
     case EngineKind::InputDma:
     case EngineKind::OutputDma:
@@ -32,11 +32,7 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
     d.total += r;
   }
   for (const auto& s : m.streams) {
-    hw::Resources r;
-    if (s.bits_per_token > 0) {
-      const int64_t word = std::min<int64_t>(s.bits_per_token, 72);
-      r = hw::bufferResources(s.depth * ceilDiv(s.bits_per_token, word), word, c);
-    }
+    const hw::Resources r = hw::streamResources(s.depth, s.bits_per_token, c);
     d.streams.push_back(r);
     d.total += r;
   }

@@ -83,20 +83,37 @@ bool dominates(const Option& a, const Option& b) {
 }
 
 /// Sorts by cycles and drops options another option is at least as good as in every respect
-/// (the earlier one kept on ties).
-void prune(std::vector<Option>& opts) {
-  std::stable_sort(opts.begin(), opts.end(), [](const Option& a, const Option& b) { return a.cycles < b.cycles; });
-  std::vector<Option> kept;
-  for (auto& o : opts) {
-    bool dominated = false;
-    for (const auto& k : kept)
-      if (dominates(k, o)) {
-        dominated = true;
-        break;
-      }
-    if (!dominated) kept.push_back(std::move(o));
+/// (the earlier one kept on ties). Layers of the same shape have the same options: `memo` keeps
+/// the result by the options' numbers.
+void prune(std::vector<Option>& opts, std::map<std::vector<double>, std::vector<size_t>>& memo) {
+  std::vector<size_t> order(opts.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return opts[a].cycles < opts[b].cycles; });
+  std::vector<double> sig;
+  sig.reserve(opts.size() * (kRes + 2));
+  for (const auto& o : opts) {
+    sig.push_back(double(o.cycles));
+    sig.insert(sig.end(), o.res.begin(), o.res.end());
+    sig.push_back(o.dram);
   }
-  opts = std::move(kept);
+  auto it = memo.find(sig);
+  if (it == memo.end()) {
+    std::vector<size_t> kept;
+    for (size_t i : order) {
+      bool dominated = false;
+      for (size_t k : kept)
+        if (dominates(opts[k], opts[i])) {
+          dominated = true;
+          break;
+        }
+      if (!dominated) kept.push_back(i);
+    }
+    it = memo.emplace(std::move(sig), std::move(kept)).first;
+  }
+  std::vector<Option> out;
+  out.reserve(it->second.size());
+  for (size_t i : it->second) out.push_back(std::move(opts[i]));
+  opts = std::move(out);
 }
 
 struct Scheduler {
@@ -112,6 +129,7 @@ struct Scheduler {
   double baseDram = 0;    // DRAM bytes per frame the options do not cover (input, output, fixed streams)
   int64_t fastestCycles = 0;
   std::map<std::vector<int64_t>, std::pair<int64_t, Vec>> swuCache; // sliding windows by shape
+  std::map<std::vector<double>, std::vector<size_t>> pruneMemo;     // options kept, by their numbers
   /// Layers with the same options (ResNet-152's repeated blocks) searched as one, times their count.
   struct Class {
     size_t rep = 0;
@@ -174,10 +192,14 @@ struct Scheduler {
         if (a.pe * a.simd != b.pe * b.simd) return a.pe * a.simd < b.pe * b.simd;
         return a.pe < b.pe;
       });
+      // Foldings with at most twice the fewest lanes any folding at least as fast needs: memory
+      // packing makes a somewhat wider one cheaper at times (shallower weight memories), a much
+      // wider one never pays; prune() then keeps those not dominated.
       int64_t minLanes = std::numeric_limits<int64_t>::max();
       for (const F& f : folds) {
-        if (f.pe * f.simd >= minLanes) continue; // a faster folding needs no more lanes
-        minLanes = f.pe * f.simd;
+        const int64_t lanes = f.pe * f.simd;
+        if (minLanes != std::numeric_limits<int64_t>::max() && lanes >= 2 * minLanes) continue;
+        minLanes = std::min(minLanes, lanes);
         Vec swuRes{};
         int64_t swuCycles = 0;
         if (window) {
@@ -200,7 +222,7 @@ struct Scheduler {
         addMemOptions(l, gv, f.pe, f.simd, kind, std::max(f.cycles, swuCycles), swuRes, lc.opts);
       }
     }
-    prune(lc.opts);
+    prune(lc.opts, pruneMemo);
     if (!lc.opts.empty()) choices.push_back(std::move(lc));
   }
 
@@ -274,7 +296,7 @@ struct Scheduler {
       o.res = vec(lanesResources(l, d, cfg.hardware.cost));
       lc.opts.push_back(std::move(o));
     }
-    prune(lc.opts);
+    prune(lc.opts, pruneMemo);
     choices.push_back(std::move(lc));
   }
 

@@ -41,22 +41,80 @@ struct Resources {
 };
 
 struct CostCoefficients {
-  // Matrix-vector unit LUTs: base + scale * PE * (SIMD * mult + addertree + acc + thresholds).
-  double mvu_lut_base = 300;
-  double mvu_lut_scale = 1.1;
-  // Flip-flops: base + scale * PE * (SIMD * (W + A) + acc) (pipeline registers of the lanes).
-  double mvu_ff_base = 200;
+  // The forms and where each default comes from: docs/cost-model.md. Coefficients named *_per_* and
+  // *_base enter the estimate linearly; their defaults are the least-squares fit over the per-layer
+  // synthesis results in test/data/synth (bench/fit_cost_model.py).
+  //
+  // Matrix-vector unit, LUT multipliers (finn-hlslib's MVAU / VVAU):
+  //   LUT = scale * (base + per_mul_bit * PE*SIMD*W*A + per_acc_bit * PE*acc
+  //                  + per_threshold_bit * PE*T*acc + per_input_bit * MW*A)
+  // with T thresholds per channel and the input-vector buffer MW*A counted when MH > PE.
+  double mvu_lut_base = 40.82;
+  double mvu_lut_per_mul_bit = 0.5182;
+  double mvu_lut_per_acc_bit = 13.28;
+  double mvu_lut_per_threshold_bit = 0.5214;
+  double mvu_lut_per_input_bit = 0.4316;
+  double mvu_lut_scale = 1.0;
+  //   FF = scale * (base + per_lane_bit * PE*SIMD*(W+A) + per_acc_bit * PE*acc + per_threshold_bit
+  //                 * PE*T*acc + per_input_bit * MW*A)
+  double mvu_ff_base = 0;
+  double mvu_ff_per_lane_bit = 0;
+  double mvu_ff_per_acc_bit = 17.32;
+  double mvu_ff_per_threshold_bit = 0;
+  double mvu_ff_per_input_bit = 1.05;
   double mvu_ff_scale = 1.0;
+  // Threshold memories (one per PE and threshold, TMEM = ceil(MH/PE) deep, acc bits wide): in BRAM
+  // when at least this deep and this wide, else in LUTs (counted in *_per_threshold_bit).
+  int64_t threshold_bram_min_depth = 64;
+  int64_t threshold_bram_min_width = 9;
   // Buffers and memories by depth: up to 2 entries registers, up to srl_max_depth shift registers
-  // (SRL32), up to lutram_max_depth distributed RAM (FINN: weight memories with depth <= 128), BRAM
-  // (or URAM) beyond.
+  // (SRL32), up to lutram_max_depth distributed RAM, BRAM (or URAM) beyond.
   int64_t srl_max_depth = 32;
   int64_t lutram_max_depth = 128;
-  // Entries of one bit a LUT holds as distributed RAM (LUT6: 64x1).
-  double lutram_bits_per_lut = 64;
+  // ram_style auto: weight memories of at most this many bits in LUTRAM (what Vivado infers for
+  // FINN's decoupled weight streamer), else BRAM.
+  int64_t weight_lutram_max_bits = 4096;
+  // Distributed RAM deeper than 64 entries: bits per LUT including the read multiplexers (64 / 1.5);
+  // up to 64 entries a LUT holds 64 entries of one bit.
+  double lutram_bits_per_lut = 64.0 / 1.5;
+  // Buffer control (FIFO pointers, handshakes): LUT / FF per buffer, per data bit, per address bit.
+  double buffer_lut_base = 0;
+  double buffer_lut_per_bit = 0.9528;
+  double buffer_lut_per_addr_bit = 5.141;
+  double buffer_ff_base = 0;
+  double buffer_ff_per_bit = 0.1036;
+  double buffer_ff_per_addr_bit = 3.803;
   // Bit-serial lane: LUTs per lane per activation bit (AND array + shift-add).
   double bitserial_lut_per_bit = 1.0;
-  // Small engines (sliding window, pooling, add, fork, concat, quantizer) and DMAs.
+  // Sliding-window unit: LUT / FF = base + per_bit * SIMD*A (datapath) + per_register_bit * bits of a
+  // line buffer short enough for registers, plus the line buffer's memory (LUTRAM up to
+  // linebuffer_lutram_max_bits, FINN's default ram_style distributed, else BRAM).
+  double swu_lut_base = 307.2;
+  double swu_lut_per_bit = 2.731;
+  double swu_lut_per_register_bit = 3.164;
+  double swu_ff_base = 368.5;
+  double swu_ff_per_bit = 6.208;
+  double swu_ff_per_register_bit = 1.962;
+  int64_t linebuffer_lutram_max_bits = 65536;
+  // Window pooling: LUT / FF = base + per_bit * PE*A, plus the row of partial results (LUTRAM).
+  double pool_lut_base = 392.2;
+  double pool_lut_per_bit = 1.535;
+  double pool_ff_base = 174;
+  double pool_ff_per_bit = 4.384;
+  // Thresholding (quantizer): LUT = base + per_threshold_bit * PE*T*A_in (comparators; the
+  // threshold memory in LUTs when it is not in BRAM), FF = base + per_bit * PE*(A_in + A_out).
+  double thr_lut_base = 17.62;
+  double thr_lut_per_threshold_bit = 0.3137;
+  double thr_ff_base = 0;
+  double thr_ff_per_bit = 4.422;
+  // Data-width converter: LUT = base + per_bit * max(in, out) + per_down_bit * in (when in > out),
+  // FF = base + per_bit * max(in, out).
+  double dwc_lut_base = 55.68;
+  double dwc_lut_per_bit = 0.4923;
+  double dwc_lut_per_down_bit = 0.9768;
+  double dwc_ff_base = 70.66;
+  double dwc_ff_per_bit = 3.711;
+  // Other small engines (add, fork, concat, global pool, label select) and DMAs.
   double engine_lut_base = 100;
   double engine_lut_per_bit = 1.0; // per bit of the datapath width (PE * bits)
   double dma_lut = 600;
@@ -64,6 +122,16 @@ struct CostCoefficients {
   // Scale/shift requantiser: DSPs per PE.
   double scale_shift_dsp_per_pe = 1;
 };
+
+/// A coefficient the estimate is affine in, by its hardware.cost_model name and the engine family
+/// (validation-bench op) whose estimate it enters: what bench/fit_cost_model.py fits.
+struct LinearCoefficient {
+  const char* name;
+  double CostCoefficients::*field;
+  const char* family;   // mvau, swu, pool, thresholding, dwc, fifo
+  const char* resource; // lut or ff
+};
+const std::vector<LinearCoefficient>& linearCoefficients();
 
 /// Utilisation caps applied to the device totals (FINN's defaults).
 struct Budget {
@@ -74,9 +142,15 @@ struct Budget {
 /// products; wide operands need several slices: returns 1/n then).
 double dspMacsPerSlice(DspKind kind, int w, int a);
 
-/// BRAM18 blocks for a depth x width memory using the primitive's aspect ratios
-/// (16K x 1, 8K x 2, 4K x 4, 2K x 9, 1K x 18, 512 x 36).
-int64_t bram18For(int64_t depth, int64_t width);
+/// BRAM18 blocks for a depth x width memory as Vivado maps it (docs/cost-model.md): the depth
+/// rounded up to a power of two picks the RAMB36 aspect ratio (512 x 72 ... 32K x 1), the width
+/// takes whole RAMB36 and a RAMB18 for a remainder of at most half a RAMB36's width; deeper than 32K,
+/// 7-series parts use 32K x 1 slices (sevenSeries), UltraScale+ and later cascade columns of the
+/// narrowest aspect ratio that holds the word (4K x 9 for 5 to 9 bits).
+int64_t bram18For(int64_t depth, int64_t width, bool sevenSeries = false);
+/// LUTs of a depth x width distributed RAM: one per bit up to 64 entries, else width * ceil(depth/64)
+/// * 64 / lutram_bits_per_lut (the read multiplexers).
+double lutramLuts(int64_t depth, int64_t width, const CostCoefficients& c);
 /// URAM blocks (4K x 72) for a depth x width memory.
 int64_t uramFor(int64_t depth, int64_t width);
 
@@ -112,6 +186,14 @@ Resources macResources(const MacUnit& u, DspKind dsp, const CostCoefficients& c)
 
 /// A buffer of `depth` entries of `width` bits: SRL/LUTRAM when small, else BRAM18.
 Resources bufferResources(int64_t depth, int64_t width, const CostCoefficients& c);
+/// A stream FIFO of `depth` tokens of `bits` bits, laid out as words of at most `maxWord` bits (a
+/// buffer of depth * ceil(bits / word) words, bufferResources). The mapping's streams carry whole
+/// pixels, which FINN's streams fold into narrower words: they use 72-bit words; a FIFO whose
+/// width is the real stream width (the validation bench) passes that width.
+Resources streamResources(int64_t depth, int64_t bits, const CostCoefficients& c, int64_t maxWord = 72);
+/// Data-width converter from `inBits` to `outBits` per token (not yet placed by the mapping; the
+/// validation bench checks it).
+Resources dwcResources(int64_t inBits, int64_t outBits, const CostCoefficients& c);
 /// Datapath logic of a non-MAC engine `width` bits wide.
 Resources engineResources(int64_t width, const CostCoefficients& c);
 /// LabelSelect (top-k) engine: PE lanes each compare one score of `scoreBits` against the k

@@ -45,9 +45,15 @@ int64_t cycles(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind 
 /// Legal folding (PE and SIMD divide their dimensions) with the fewest lanes PE*SIMD whose cycles
 /// meet `target`; ties prefer the smaller PE. If no folding meets it, the fully parallel one.
 Fold foldForTarget(const graph::Layer& l, int64_t target, hw::PeKind kind = hw::PeKind::Lut);
+/// Every legal folding whose cycles meet `target`, in increasing PE, then SIMD: the candidates
+/// among which the scheduler picks the cheapest (memory packing makes a wider folding cheaper at
+/// times, so a faster target never gets a cheaper design). Never empty: if no folding meets the
+/// target, the fully parallel one.
+std::vector<Fold> foldsForTarget(const graph::Layer& l, int64_t target, hw::PeKind kind = hw::PeKind::Lut);
 /// PE kind used when the config names none: LUT multipliers up to 4-bit operands, DSPs above.
 hw::PeKind defaultKind(const graph::Layer& l);
-/// Weight memory for ram_style auto: LUTRAM for shallow memories, else BRAM.
+/// Weight memory for ram_style auto: LUTRAM for small memories (hw::CostCoefficients::
+/// weight_lutram_max_bits), else BRAM.
 hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind,
                              const hw::CostCoefficients& c);
 /// The unit; `inShape` is the shape of the tokens it reads (after a flatten: the producer's), a
@@ -98,8 +104,9 @@ EngineSpec engine(const graph::Layer& l, const std::vector<graph::Shape>& inputs
 /// A fork of a tensor of `channels` x `pixels` as fast as its producer delivers (producerOutCost
 /// cycles per token): the smallest PE that keeps up.
 EngineSpec fork(const std::string& tensor, int64_t channels, int64_t pixels, int64_t producerOutCost);
-/// `bits`: the width of one channel of the engine's output.
-hw::Resources resources(const EngineSpec& e, int bits, const hw::CostCoefficients& c);
+/// `l`: the layer (null for a fork of 8-bit channels); a quantizer is costed as FINN's thresholding
+/// unit, the others by their datapath width.
+hw::Resources resources(const EngineSpec& e, const graph::Layer* l, const hw::CostCoefficients& c);
 } // namespace elementwise
 
 /// Label select (top-k) with PE comparator lanes.

@@ -56,7 +56,23 @@ EngineSpec fork(const std::string& tensor, int64_t channels, int64_t pixels, int
   return f;
 }
 
-hw::Resources resources(const EngineSpec& e, int bits, const hw::CostCoefficients& c) {
+hw::Resources resources(const EngineSpec& e, const graph::Layer* l, const hw::CostCoefficients& c) {
+  if (e.kind == EngineKind::Quantizer && l) {
+    // finn-hlslib's Thresholding_Batch: PE x T comparators of A_in bits against thresholds from one
+    // memory per PE and threshold (ceil(C/PE) deep, A_in wide: BRAM when deep and wide enough,
+    // else LUTs; a single channel's thresholds are constants folded into the logic).
+    const int ain = l->in.bits, aout = l->out.bits;
+    const int64_t nthr = l->out.thresholdCount();
+    const int64_t depth = ceilDiv(l->out_shape.c, e.pe);
+    hw::Resources r;
+    if (depth >= c.threshold_bram_min_depth && ain >= c.threshold_bram_min_width)
+      r.bram18 = double(e.pe * nthr * hw::bram18For(depth, ain));
+    const double compareBits = depth > 1 ? double(e.pe * nthr * ain) : 0.0;
+    r.lut = c.thr_lut_base + c.thr_lut_per_threshold_bit * compareBits;
+    r.ff = c.thr_ff_base + c.thr_ff_per_bit * double(e.pe * (ain + aout));
+    return r;
+  }
+  const int bits = l ? l->out.bits : 8;
   return hw::engineResources(e.pe * bits * int64_t(std::max<size_t>(1, e.in.size())), c);
 }
 

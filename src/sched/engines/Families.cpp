@@ -49,7 +49,7 @@ hw::Resources lanesResources(const graph::Layer& l, int64_t pe, const hw::CostCo
   case graph::LayerKind::AvgPool:
   case graph::LayerKind::GlobalAvgPool: return pool::resources(e, l, c);
   case graph::LayerKind::LabelSelect: return labelselect::resources(e, l, c);
-  default: return elementwise::resources(e, l.out.bits, c);
+  default: return elementwise::resources(e, &l, c);
   }
 }
 

@@ -56,16 +56,31 @@ Fold foldForTarget(const graph::Layer& l, int64_t target, hw::PeKind kind) {
   return best;
 }
 
+std::vector<Fold> foldsForTarget(const graph::Layer& l, int64_t target, hw::PeKind kind) {
+  std::vector<Fold> out;
+  const auto simds = divisors(maxSimd(l));
+  for (int64_t pe : divisors(maxPe(l))) {
+    for (int64_t simd : simds) {
+      const int64_t c = cycles(l, pe, simd, kind);
+      if (c <= target) out.push_back(Fold{pe, simd, c});
+    }
+  }
+  if (out.empty()) out.push_back(foldForTarget(l, target, kind));
+  return out;
+}
+
 hw::PeKind defaultKind(const graph::Layer& l) {
   return std::max(l.maxWeightBits(), l.in.bits) <= 4 ? hw::PeKind::Lut : hw::PeKind::Dsp;
 }
 
 hw::MemKind autoWeightMemory(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind,
                              const hw::CostCoefficients& c) {
-  int64_t depth = 0;
+  // FINN's decoupled weight streamer: Vivado infers LUTRAM for small memories (by their bits, not
+  // their depth: a 64-deep, 128-bit wide memory lands in BRAM, test/data/synth), else BRAM.
+  int64_t bits = 0;
   for (const auto& m : hw::weightMemories(hw::macUnitOf(l, pe, simd, kind, hw::MemKind::Bram)))
-    depth = std::max(depth, m.depth);
-  return depth <= c.lutram_max_depth ? hw::MemKind::Lutram : hw::MemKind::Bram;
+    bits = std::max(bits, m.depth * m.width);
+  return bits <= c.weight_lutram_max_bits ? hw::MemKind::Lutram : hw::MemKind::Bram;
 }
 
 EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe, int64_t simd, hw::PeKind kind,

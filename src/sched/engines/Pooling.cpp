@@ -49,8 +49,17 @@ hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::Co
     r = hw::engineResources(e.pe * accw, c);
     r += hw::bufferResources(ceilDiv(ch, e.pe), e.pe * accw, c);
   } else {
-    r = hw::engineResources(e.pe * a, c);
-    r += hw::bufferResources(e.in[0].capacity * ceilDiv(ch, e.pe), e.pe * a, c);
+    // finn-hlslib's StreamingMaxPool: a row of partial results (OFM_W x ceil(C/PE) words of PE x A
+    // bits; one word is a register) and PE comparators of A bits.
+    const int64_t depth = l.out_shape.w * ceilDiv(ch, e.pe), width = e.pe * a;
+    if (depth <= 2)
+      r.ff += double(depth * width);
+    else if (depth * width <= c.linebuffer_lutram_max_bits)
+      r.lut += hw::lutramLuts(depth, width, c);
+    else
+      r.bram18 += double(hw::bram18For(depth, width));
+    r.lut += c.pool_lut_base + c.pool_lut_per_bit * double(width);
+    r.ff += c.pool_ff_base + c.pool_ff_per_bit * double(width);
   }
   return r;
 }

@@ -167,11 +167,26 @@ int64_t evaluateRecurrence(const EngineSpec& e) {
 } // namespace
 
 hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c) {
+  // The line buffer holds the unit's capacity in words of min(SIMD, C) x A bits. A 1-D window (the
+  // image one pixel wide or high) of whole pixels in at most srl_max_depth words is a register
+  // chain (FINN's 1-D generator); else distributed RAM (FINN's default ram_style) up to
+  // linebuffer_lutram_max_bits, else BRAM.
   const int a = l.in.bits;
   const int64_t ch = l.stream_in.c;
   const int64_t word = std::min<int64_t>(e.simd, ch);
-  hw::Resources r = hw::engineResources(e.simd * a, c);
-  r += hw::bufferResources(e.in[0].capacity * ceilDiv(ch, word), word * a, c);
+  const int64_t depth = e.in[0].capacity * ceilDiv(ch, word), width = word * a;
+  double registerBits = 0;
+  hw::Resources r;
+  const bool oneD = l.stream_in.w == 1 || l.stream_in.h == 1;
+  if (oneD && word == ch && depth <= c.srl_max_depth)
+    registerBits = double(depth * width);
+  else if (depth * width <= c.linebuffer_lutram_max_bits)
+    r.lut += hw::lutramLuts(depth, width, c);
+  else
+    r.bram18 += double(hw::bram18For(depth, width));
+  const double datapath = double(e.simd * a);
+  r.lut += c.swu_lut_base + c.swu_lut_per_bit * datapath + c.swu_lut_per_register_bit * registerBits;
+  r.ff += c.swu_ff_base + c.swu_ff_per_bit * datapath + c.swu_ff_per_register_bit * registerBits;
   return r;
 }
 
