@@ -22,7 +22,8 @@ namespace mpsim::cli {
 
 namespace {
 
-const char* kSweepUsage = R"(usage: mpsim sweep <sweep.yaml> [--db PATH] [--fidelity map|sim|screen] [-j N] [--timeout S]
+const char* kSweepUsage =
+    R"(usage: mpsim sweep <sweep.yaml> [--db PATH] [--fidelity map|sim|screen] [-j N] [--timeout S]
                          [--retry N] [--simulate-top K]
        mpsim sweep export <db> (--csv | --json) [--fidelity map|sim] [-o FILE]
        mpsim sweep pareto <db> --objectives max:fps,min:lut[,...] [--fidelity map|sim] [--json]
@@ -115,7 +116,8 @@ int cmdSweepRun(const std::vector<std::string>& args) {
       "map (closed form + resources, in process), sim (simulate every accepted point) or screen (default: map all, "
       "simulate the Pareto set and the top K by each objective)")(
       "jobs,j", po::value(&jobs), "simulations in parallel (default: the number of cores)")(
-      "timeout", po::value(&timeout), "seconds per simulated point before it is killed and recorded (default 600; 0: none)")(
+      "timeout", po::value(&timeout),
+      "seconds per simulated point before it is killed and recorded (default 600; 0: none)")(
       "retry", po::value(&retry), "try failed or timed-out points again up to N times (default 0)")(
       "simulate-top", po::value(&top), "screen: simulate the best K by each objective too (default 3)");
   po::positional_options_description pos;
@@ -189,8 +191,8 @@ int cmdSweepPareto(const std::vector<std::string>& args) {
   std::string db, objs, fidelity;
   opts.add_options()("help,h", "show this help")("db", po::value(&db), "results database")(
       "objectives", po::value(&objs), "e.g. max:fps,min:lut,min:dsp (metric columns or report paths)")(
-      "fidelity", po::value(&fidelity), "map or sim (default: sim when the database has simulations)")(
-      "json", "print the rows as JSON");
+      "fidelity", po::value(&fidelity),
+      "map or sim (default: sim when the database has simulations)")("json", "print the rows as JSON");
   po::positional_options_description pos;
   pos.add("db", 1);
   po::variables_map vm;
@@ -226,8 +228,8 @@ int cmdSweepCompare(const std::vector<std::string>& args) {
   po::options_description opts("sweep compare options");
   std::string a, b;
   std::vector<std::string> tols;
-  opts.add_options()("help,h", "show this help")("old", po::value(&a), "old results database")(
-      "new", po::value(&b), "new results database")(
+  opts.add_options()("help,h", "show this help")("old", po::value(&a), "old results database")("new", po::value(&b),
+                                                                                               "new results database")(
       "tol", po::value(&tols)->composing(),
       "per-metric tolerance, metric=rel:R or metric=abs:A, comma separated (repeatable); default: exact (rel 1e-9)");
   po::positional_options_description pos;
@@ -246,8 +248,8 @@ int cmdSweepCompare(const std::vector<std::string>& args) {
   const sweep::Comparison c = sweep::compare(oldDb, newDb, t);
   std::ostringstream os;
   for (const auto& d : c.differences) os << d << "\n";
-  os << (c.differences.empty() ? "match: " : "DIFFERENT: ") << c.matched << " points in both, "
-     << c.differences.size() << " differences\n";
+  os << (c.differences.empty() ? "match: " : "DIFFERENT: ") << c.matched << " points in both, " << c.differences.size()
+     << " differences\n";
   out(os.str(), "");
   return c.differences.empty() ? kExitOk : kExitFailure;
 }

@@ -194,8 +194,7 @@ struct Parser {
     }
     if (std::isalpha((unsigned char)c) || c == '_') {
       size_t start = i;
-      while (i < s.size() && (std::isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '.'))
-        ++i;
+      while (i < s.size() && (std::isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '.')) ++i;
       std::string word = s.substr(start, i - start);
       if (word.back() == '.') fail("a path may not end with '.'");
       if (word == "true" || word == "false") {

@@ -231,7 +231,8 @@ Comparison compare(Store& oldDb, Store& newDb, const std::map<std::string, Toler
     }
   }
   for (const auto& [hash, n] : b)
-    if (!a.count(hash)) c.differences.push_back("point " + std::to_string(n.id) + " " + n.values + ": only in the new database");
+    if (!a.count(hash))
+      c.differences.push_back("point " + std::to_string(n.id) + " " + n.values + ": only in the new database");
   return c;
 }
 

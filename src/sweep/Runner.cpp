@@ -1,13 +1,15 @@
 #include "mpsim/sweep/Runner.hpp"
 
-#include <chrono>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -266,8 +268,7 @@ private:
       if (code == kExitOk || code == kExitDeadlock) {
         try {
           o.report = ordered_json::parse(readFileLimited(w.out, kMaxJsonBytes, "worker result"));
-          if (!o.report.is_object() || !o.report.contains("summary"))
-            throw std::runtime_error("not a report");
+          if (!o.report.is_object() || !o.report.contains("summary")) throw std::runtime_error("not a report");
           o.status = code == kExitOk ? "done" : "deadlock";
           if (code == kExitDeadlock)
             o.error = "the pipeline deadlocked at cycle " + o.report["deadlock"]["cycle"].dump();
@@ -364,7 +365,8 @@ std::vector<PreparedPoint> prepare(const Sweep& s, const std::string& version) {
       config::Run run = loadPoint(s, p.overrides());
       YAML::Emitter em;
       em << config::effectiveConfig(run.config);
-      const std::string body = std::string(em.c_str()) + "\nmodel " + modelHash(s, run.config.network.model, modelCache);
+      const std::string body =
+          std::string(em.c_str()) + "\nmodel " + modelHash(s, run.config.network.model, modelCache);
       pp.config_hash = hex(fnv1a(body));
       pp.hash = hex(fnv1a("mpsim " + version + "\n" + body));
       if (!checked) {
@@ -420,42 +422,44 @@ Summary run(const Sweep& s, const Options& opt) {
   store.requeueRunning();
 
   {
-    // Map every point in this process, committing in batches.
+    // Map every point in this process: `jobs` threads map a chunk of points (the flow's map step is
+    // pure: no SystemC, no shared state), then this thread writes the chunk in point order in one
+    // transaction.
     QuietLog quiet;
-    std::vector<Task> tasks = store.mapTasks(opt.retry);
+    const std::vector<Task> tasks = store.mapTasks(opt.retry);
     Progress pr;
     pr.phase = "map";
     pr.total = tasks.size();
     const auto t0 = Clock::now();
-    auto lastCommit = Clock::now(), lastReport = Clock::now();
-    auto batch = std::make_unique<Transaction>(store.db());
-    size_t inBatch = 0;
-    for (const Task& t : tasks) {
-      if (interruptRequested()) {
-        batch->commit();
-        throwIfInterrupted();
+    const size_t threads = size_t(std::max(1, opt.jobs));
+    const size_t chunk = 16 * threads;
+    for (size_t begin = 0; begin < tasks.size(); begin += chunk) {
+      throwIfInterrupted();
+      const size_t end = std::min(tasks.size(), begin + chunk);
+      std::vector<std::vector<Outcome>> outcomes(end - begin); // every try of each task, in order
+      std::atomic<size_t> next{begin};
+      auto work = [&] {
+        for (size_t i; (i = next++) < end;) {
+          auto& tries = outcomes[i - begin];
+          tries.push_back(mapOne(s, tasks[i]));
+          for (int a = tasks[i].attempts + 1; tries.back().status == "failed" && a <= opt.retry; ++a)
+            tries.push_back(mapOne(s, tasks[i]));
+        }
+      };
+      std::vector<std::thread> pool;
+      for (size_t k = 1; k < threads && k < end - begin; ++k) pool.emplace_back(work);
+      work();
+      for (auto& t : pool) t.join();
+      Transaction tr(store.db());
+      for (size_t i = begin; i < end; ++i) {
+        for (const Outcome& o : outcomes[i - begin]) store.record(tasks[i].id, "map", o);
+        ++pr.done;
+        if (outcomes[i - begin].back().status == "failed") ++pr.failed;
       }
-      Outcome o = mapOne(s, t);
-      for (int a = t.attempts + 1; o.status == "failed" && a <= opt.retry; ++a) {
-        store.record(t.id, "map", o);
-        o = mapOne(s, t);
-      }
-      store.record(t.id, "map", o);
-      ++pr.done;
-      if (o.status == "failed") ++pr.failed;
-      if (++inBatch >= 512 || Clock::now() - lastCommit > std::chrono::milliseconds(500)) {
-        batch->commit();
-        batch = std::make_unique<Transaction>(store.db());
-        inBatch = 0;
-        lastCommit = Clock::now();
-      }
-      if (opt.progress && Clock::now() - lastReport > std::chrono::milliseconds(200)) {
-        pr.elapsed_s = since(t0);
-        opt.progress(pr);
-        lastReport = Clock::now();
-      }
+      tr.commit();
+      pr.elapsed_s = since(t0);
+      if (opt.progress && end < tasks.size()) opt.progress(pr);
     }
-    batch->commit();
     pr.final = true;
     pr.elapsed_s = since(t0);
     if (opt.progress && !tasks.empty()) opt.progress(pr);
@@ -473,9 +477,8 @@ Summary run(const Sweep& s, const Options& opt) {
     for (size_t k = 0; k < objs.size(); ++k) {
       std::vector<size_t> order(vals.size());
       for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return objs[k].maximize ? v[a][k] > v[b][k] : v[a][k] < v[b][k];
-      });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return objs[k].maximize ? v[a][k] > v[b][k] : v[a][k] < v[b][k]; });
       for (size_t i = 0; i < order.size() && i < size_t(std::max(0, opt.simulate_top)); ++i)
         chosen.insert(vals[order[i]].first);
     }
@@ -509,10 +512,10 @@ int runWorker(const std::string& jobFile, const std::string& outFile) {
   std::vector<std::string> ov;
   for (const auto& o : job.at("overrides")) ov.push_back(o.get<std::string>());
   const std::string basePath = job.at("base_path").get<std::string>();
-  config::Run run = basePath.empty() ? flow::loadText(job.at("base_text").get<std::string>(),
-                                                      job.at("base_name").get<std::string>(), ov,
-                                                      job.at("dir").get<std::string>())
-                                     : flow::load(basePath, ov);
+  config::Run run = basePath.empty()
+                        ? flow::loadText(job.at("base_text").get<std::string>(), job.at("base_name").get<std::string>(),
+                                         ov, job.at("dir").get<std::string>())
+                        : flow::load(basePath, ov);
   const flow::Design d = flow::map(std::move(run));
   const flow::RunOutcome r = flow::simulate(d, {}, "");
   writeFileAtomic(outFile, r.report.dump() + "\n");

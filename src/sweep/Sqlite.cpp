@@ -7,8 +7,8 @@
 namespace mpsim::sweep {
 
 Database::Database(const std::string& path) : m_path(path) {
-  if (sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     std::string msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
     sqlite3_close(m_db);
     m_db = nullptr;
@@ -83,8 +83,7 @@ bool Statement::step() {
 }
 
 void Statement::run() {
-  while (step()) {
-  }
+  while (step()) {}
   reset();
 }
 
@@ -109,8 +108,7 @@ Transaction::~Transaction() {
   if (!m_done) {
     try {
       m_db.exec("ROLLBACK");
-    } catch (...) {
-    }
+    } catch (...) {}
   }
 }
 void Transaction::commit() {

@@ -152,15 +152,29 @@ Store::Store(const std::string& path) : m_db(path) {
     m_db.exec("CREATE TABLE pareto (objectives TEXT NOT NULL, fidelity TEXT NOT NULL, point_id INTEGER NOT NULL "
               "REFERENCES points(id), PRIMARY KEY (objectives, fidelity, point_id))");
     Statement u = m_db.prepare("INSERT INTO units VALUES (?, ?, ?, ?)");
-    for (const auto& m : metrics()) u.bind(1, std::string("results")).bind(2, std::string(m.column)).bind(3, std::string(m.unit)).bind(4, std::string(m.path)).run();
-    for (const auto& m : layerColumns()) u.bind(1, std::string("layers")).bind(2, std::string(m.column)).bind(3, std::string(m.unit)).bind(4, std::string(m.path)).run();
-    for (const auto& m : fifoColumns()) u.bind(1, std::string("fifos")).bind(2, std::string(m.column)).bind(3, std::string(m.unit)).bind(4, std::string(m.path)).run();
+    for (const auto& m : metrics())
+      u.bind(1, std::string("results"))
+          .bind(2, std::string(m.column))
+          .bind(3, std::string(m.unit))
+          .bind(4, std::string(m.path))
+          .run();
+    for (const auto& m : layerColumns())
+      u.bind(1, std::string("layers"))
+          .bind(2, std::string(m.column))
+          .bind(3, std::string(m.unit))
+          .bind(4, std::string(m.path))
+          .run();
+    for (const auto& m : fifoColumns())
+      u.bind(1, std::string("fifos"))
+          .bind(2, std::string(m.column))
+          .bind(3, std::string(m.unit))
+          .bind(4, std::string(m.path))
+          .run();
     u.bind(1, std::string("points")).bind(2, std::string("map_wall_s")).bind(3, std::string("s")).bindNull(4).run();
     u.bind(1, std::string("points")).bind(2, std::string("sim_wall_s")).bind(3, std::string("s")).bindNull(4).run();
     u.bind(1, std::string("results")).bind(2, std::string("wall_s")).bind(3, std::string("s")).bindNull(4).run();
   } else if (schema != kDbSchema) {
-    throw std::runtime_error(path + ": a results database of schema '" + schema + "'; this mpsim reads " +
-                             kDbSchema);
+    throw std::runtime_error(path + ": a results database of schema '" + schema + "'; this mpsim reads " + kDbSchema);
   }
   t.commit();
 }
@@ -265,8 +279,8 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
     delf.bind(1, id).bind(2, fidelity).run();
   }
   if (!o.report.is_null()) {
-    Statement r = m_db.prepare(insertSql("results", {"point_id", "fidelity", "status", "wall_s"}, metrics(),
-                                         {"report_json"}));
+    Statement r =
+        m_db.prepare(insertSql("results", {"point_id", "fidelity", "status", "wall_s"}, metrics(), {"report_json"}));
     r.bind(1, id).bind(2, fidelity).bind(3, o.status).bind(4, o.wall_s);
     int i = 5;
     for (const auto& m : metrics()) bindValue(r, i++, findPath(o.report, m.path), m.type);
@@ -289,11 +303,10 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
     rows("layers", "layers", layerColumns());
     rows("fifos", "fifos", fifoColumns());
   }
-  const std::string sql =
-      sim ? "UPDATE points SET sim_status = ?, sim_error = ?, sim_exit_code = ?, sim_wall_s = ?, "
-            "sim_attempts = sim_attempts + ?, finished_at = ?, host = ? WHERE id = ?"
-          : "UPDATE points SET status = ?, error = ?, map_wall_s = ?, "
-            "attempts = attempts + ?, finished_at = ?, host = ? WHERE id = ?";
+  const std::string sql = sim ? "UPDATE points SET sim_status = ?, sim_error = ?, sim_exit_code = ?, sim_wall_s = ?, "
+                                "sim_attempts = sim_attempts + ?, finished_at = ?, host = ? WHERE id = ?"
+                              : "UPDATE points SET status = ?, error = ?, map_wall_s = ?, "
+                                "attempts = attempts + ?, finished_at = ?, host = ? WHERE id = ?";
   Statement up = m_db.prepare(sql);
   int i = 1;
   up.bind(i++, o.status);

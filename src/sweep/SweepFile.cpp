@@ -156,8 +156,8 @@ struct Loader {
       for (const auto& kv : s) {
         std::string col;
         if (!axisKey(kv.first, path + ".set." + kv.first.Scalar(), col)) continue;
-        fixed.push_back(assign(kv.first.Scalar(), col, kv.second, io::locate(file, kv.second),
-                               path + ".set." + kv.first.Scalar()));
+        fixed.push_back(
+            assign(kv.first.Scalar(), col, kv.second, io::locate(file, kv.second), path + ".set." + kv.first.Scalar()));
         addColumn(col);
       }
     }
@@ -356,8 +356,8 @@ struct Loader {
     }
     case Space::Float: {
       const double u = rng.unit();
-      const double v = sp.log ? std::exp(std::log(sp.lo) + u * (std::log(sp.hi) - std::log(sp.lo)))
-                              : sp.lo + u * (sp.hi - sp.lo);
+      const double v =
+          sp.log ? std::exp(std::log(sp.lo) + u * (std::log(sp.hi) - std::log(sp.lo))) : sp.lo + u * (sp.hi - sp.lo);
       return YAML::Node(io::formatNumber(std::min(sp.hi, std::max(sp.lo, round6(v)))));
     }
     }
@@ -547,7 +547,8 @@ std::vector<std::string> sweepErrors(const Sweep& s, const Point& p, const LoadE
     if (at == std::string::npos) {
       // A problem of the base config itself (located in it): the sweep file's problem.
       const std::string& b = s.baseName;
-      if (!b.empty() && m.size() > b.size() && m.compare(0, b.size(), b) == 0 && (m[b.size()] == ':' || m[b.size()] == ' ')) {
+      if (!b.empty() && m.size() > b.size() && m.compare(0, b.size(), b) == 0 &&
+          (m[b.size()] == ':' || m[b.size()] == ' ')) {
         out.push_back(m);
         continue;
       }

@@ -194,6 +194,7 @@ def kill():
     cmd = [MPSIM, "-q", "sweep", f, "--fidelity", "sim", "-j", "2", "--db", db]
     kills = kill_at(cmd, db, "SELECT count(*) FROM points WHERE sim_status = 'done'", [3, 8, 13])
     check(kills >= 2, "the sweep was killed %d times" % kills)
+    print("simulation sweep killed %d times" % kills)
     r = mpsim(*cmd[1:])
     check(r.returncode == 0, "resumed run: " + r.stderr[-2000:])
     check(one(db, "SELECT count(*) FROM points") == 24, "24 points")
@@ -213,7 +214,8 @@ def kill():
     r = mpsim("-q", "sweep", sweeps, "--fidelity", "map", "--db", mref)
     check(r.returncode == 0, "map reference: " + r.stderr[-1000:])
     cmd = [MPSIM, "-q", "sweep", sweeps, "--fidelity", "map", "--db", mdb]
-    kill_at(cmd, mdb, "SELECT count(*) FROM points WHERE status != 'pending'", [1, 40])
+    kills = kill_at(cmd, mdb, "SELECT count(*) FROM points WHERE status != 'pending'", [1, 40])
+    check(kills == 2, "the map sweep was killed %d times" % kills)
     r = mpsim(*cmd[1:])
     check(r.returncode == 0, "map resume: " + r.stderr[-1000:])
     c = mpsim("sweep", "compare", mref, mdb)

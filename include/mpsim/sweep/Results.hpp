@@ -33,8 +33,8 @@ struct Tolerance {
 void parseTolerances(const std::string& text, std::map<std::string, Tolerance>& out);
 
 struct Comparison {
-  size_t matched = 0;                    // points in both (by config hash)
-  std::vector<std::string> differences;  // one line each: a moved metric, a changed status, a missing point
+  size_t matched = 0;                   // points in both (by config hash)
+  std::vector<std::string> differences; // one line each: a moved metric, a changed status, a missing point
 };
 /// Points are matched by their config hash (identity without the mpsim version); each pair is
 /// compared at the best fidelity both have, every metric within its tolerance (default: `def`).

@@ -26,14 +26,14 @@ struct Progress {
 };
 
 struct Options {
-  std::string db;                 // the results database
+  std::string db; // the results database
   Fidelity fidelity = Fidelity::Screen;
-  int jobs = 1;                   // worker processes for simulations
-  double timeout_s = 600;         // per simulated point (0: none)
-  int retry = 0;                  // failed / timed-out points are tried again up to this many times
-  int simulate_top = 3;           // screen: also simulate the best K by each objective
-  std::string version;            // mpsim version (part of each point's identity)
-  std::string worker_exe;         // the mpsim binary (simulations run `mpsim sweep __worker`)
+  int jobs = 1;                                  // worker processes for simulations
+  double timeout_s = 600;                        // per simulated point (0: none)
+  int retry = 0;                                 // failed / timed-out points are tried again up to this many times
+  int simulate_top = 3;                          // screen: also simulate the best K by each objective
+  std::string version;                           // mpsim version (part of each point's identity)
+  std::string worker_exe;                        // the mpsim binary (simulations run `mpsim sweep __worker`)
   std::function<void(const Progress&)> progress; // called a few times per second and at the end of a phase
 };
 

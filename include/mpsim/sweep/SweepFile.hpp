@@ -22,12 +22,12 @@ inline constexpr int64_t kMaxPoints = 10000000;
 
 /// One swept key of one point: `--set key=value`.
 struct Assignment {
-  std::string key;    // the key path as written (may quote dotted names)
-  std::string column; // the key path normalised ("mapping.layers.layer1.0.conv1.pe"): column name
-  std::string value;  // the value as YAML (flow style)
+  std::string key;     // the key path as written (may quote dotted names)
+  std::string column;  // the key path normalised ("mapping.layers.layer1.0.conv1.pe"): column name
+  std::string value;   // the value as YAML (flow style)
   nlohmann::json json; // the value as JSON (numbers, strings, booleans; lists and mappings as JSON)
-  std::string where;  // file:line:col of the value (grid, zip) or of the key (sample, set)
-  std::string label;  // the key path in the sweep file ("sweep[0].grid.hardware.clock_mhz")
+  std::string where;   // file:line:col of the value (grid, zip) or of the key (sample, set)
+  std::string label;   // the key path in the sweep file ("sweep[0].grid.hardware.clock_mhz")
 };
 
 struct Point {
@@ -45,13 +45,13 @@ struct Constraint {
 };
 
 struct Sweep {
-  std::string file; // the sweep file as given ("<text>" for loadSweepText)
-  std::string dir;  // its folder: relative paths resolve from here
-  std::string name; // `name:` or the file's stem; the default database is <dir>/<name>.db
-  std::string basePath; // the base run config (resolved), or empty when inline
-  std::string baseText; // the inline base run config as YAML: the sweep file's text with every line
-                        // outside the `base:` block blanked, so messages give the sweep file's lines
-  std::string baseName; // the name the base is loaded under (basePath, or the sweep file)
+  std::string file;                 // the sweep file as given ("<text>" for loadSweepText)
+  std::string dir;                  // its folder: relative paths resolve from here
+  std::string name;                 // `name:` or the file's stem; the default database is <dir>/<name>.db
+  std::string basePath;             // the base run config (resolved), or empty when inline
+  std::string baseText;             // the inline base run config as YAML: the sweep file's text with every line
+                                    // outside the `base:` block blanked, so messages give the sweep file's lines
+  std::string baseName;             // the name the base is loaded under (basePath, or the sweep file)
   std::vector<std::string> columns; // the swept keys (normalised), in order of first appearance
   std::vector<Point> points;        // in expansion order (entries in order; grids row-major)
   std::vector<Constraint> constraints;

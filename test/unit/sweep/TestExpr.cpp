@@ -27,7 +27,7 @@ TEST_CASE("expressions read paths of the point's document", "[unit][sweep]") {
   CHECK(t("hardware.clock_mhz * 2 - 100 > 299 and -hardware.clock_mhz < 0"));
   CHECK(t("resources.utilization.dsp + resources.utilization.lut / 2 == 0.9"));
   CHECK(t("mapping.layers.layer1.0.conv1.pe == 4")); // dotted layer names
-  CHECK(t("layers.1.pe == 8"));                       // list elements by index
+  CHECK(t("layers.1.pe == 8"));                      // list elements by index
   CHECK(t("true and not false"));
   CHECK(Expr::parse("a.b < 3 or c").paths() == std::vector<std::string>{"a.b", "c"});
 }

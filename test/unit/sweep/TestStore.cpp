@@ -90,16 +90,18 @@ TEST_CASE("a map-fidelity sweep records every point, its failures, and resumes",
   CHECK(count(st, "SELECT count(*) FROM results WHERE fidelity = 'map'") == 6);
   CHECK(count(st, "SELECT count(*) FROM results WHERE fps > 0 AND lut > 0 AND cycles_per_frame > 0") == 6);
   // The swept values as columns; layer and FIFO rows with units.
-  CHECK(count(st, "SELECT count(*) FROM points WHERE \"hardware.clock_mhz\" = 150 AND \"mapping.layers.fc0.pe\" = 64") ==
-        1);
+  CHECK(
+      count(st, "SELECT count(*) FROM points WHERE \"hardware.clock_mhz\" = 150 AND \"mapping.layers.fc0.pe\" = 64") ==
+      1);
   CHECK(count(st, "SELECT count(DISTINCT point_id) FROM layers") == 6);
   CHECK(count(st, "SELECT count(*) FROM layers WHERE name = 'fc0' AND pe IN (4, 16, 64)") == 6);
   CHECK(count(st, "SELECT count(DISTINCT point_id) FROM fifos") == 6);
   CHECK(count(st, "SELECT count(*) FROM units WHERE tbl = 'results' AND col = 'fps' AND unit = 'frames/s'") == 1);
   // Higher PE, higher frames/s at the same clock.
-  CHECK(count(st, "SELECT (SELECT fps FROM results r JOIN points p ON p.id = r.point_id WHERE "
-                  "\"hardware.clock_mhz\" = 100 AND \"mapping.layers.fc0.pe\" = 16) > (SELECT fps FROM results r JOIN "
-                  "points p ON p.id = r.point_id WHERE \"hardware.clock_mhz\" = 100 AND \"mapping.layers.fc0.pe\" = 4)") ==
+  CHECK(count(st,
+              "SELECT (SELECT fps FROM results r JOIN points p ON p.id = r.point_id WHERE "
+              "\"hardware.clock_mhz\" = 100 AND \"mapping.layers.fc0.pe\" = 16) > (SELECT fps FROM results r JOIN "
+              "points p ON p.id = r.point_id WHERE \"hardware.clock_mhz\" = 100 AND \"mapping.layers.fc0.pe\" = 4)") ==
         1);
   // The stored Pareto set is the non-dominated set of the accepted points.
   CHECK(!sum.pareto.empty());

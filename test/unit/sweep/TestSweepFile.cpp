@@ -122,14 +122,14 @@ TEST_CASE("zip advances lists together and set applies to every point of its ent
   CHECK(s.basePath.empty());
   CHECK(!s.baseText.empty());
   REQUIRE(s.points.size() == 3 + 6);
-  CHECK(s.points[1].overrides() ==
-        std::vector<std::string>{"mapping.layers.conv0.pe=8", "mapping.layers.conv1.pe=16"});
+  CHECK(s.points[1].overrides() == std::vector<std::string>{"mapping.layers.conv0.pe=8", "mapping.layers.conv1.pe=16"});
   const Sweep m = loadSweep(kSweeps + "/models_devices.yaml");
   REQUIRE(m.points.size() == 3 + 4);
   CHECK(m.points[0].overrides().front() == "network.model=tfc");
   CHECK(m.points[3].overrides().front() == "network.model=cnv");
-  CHECK(m.points[6].values().dump() ==
-        R"({"network.model":"cnv","network.quant.weights":2,"network.quant.activations":2,"hardware.device":"zcu104","hardware.clock_mhz":150})");
+  CHECK(
+      m.points[6].values().dump() ==
+      R"({"network.model":"cnv","network.quant.weights":2,"network.quant.activations":2,"hardware.device":"zcu104","hardware.clock_mhz":150})");
 }
 
 TEST_CASE("every shipped sweep file loads and every point's config is valid", "[unit][sweep]") {
@@ -171,8 +171,9 @@ TEST_CASE("sweep file errors name the line, the key path and what is valid", "[u
                       "log, type"));
   CHECK_THAT(errorsOf(base + "sweep:\n  - sample: {n: 2, space: {a.b: {pow2: [5, 7]}}}\n"),
              Contains("no power of two lies in this range"));
-  CHECK_THAT(errorsOf(base + "sweep:\n  - grid: {a: [1]}\nconstraints: ['resources.fits and']\n"),
-             Contains("s.yaml:4:15: constraints[0]: 'resources.fits and': expected a value, a path or '(' at column 19"));
+  CHECK_THAT(
+      errorsOf(base + "sweep:\n  - grid: {a: [1]}\nconstraints: ['resources.fits and']\n"),
+      Contains("s.yaml:4:15: constraints[0]: 'resources.fits and': expected a value, a path or '(' at column 19"));
   CHECK_THAT(errorsOf(base + "sweep:\n  - grid: {a: [1]}\nobjectives: [max:speed]\n"),
              Contains("s.yaml:4:14: objectives[0]: objective 'max:speed': unknown metric 'speed'; valid: fps,"));
   CHECK_THAT(errorsOf(base + "sweep:\n  - grid: {a: [1]}\nobjectives: [fast:fps]\n"),
@@ -184,8 +185,7 @@ TEST_CASE("sweep file errors name the line, the key path and what is valid", "[u
   CHECK_THAT(many, Contains("nope: unknown key"));
 }
 
-TEST_CASE("values the run config rejects are errors at the sweep file's line before anything runs",
-          "[unit][sweep]") {
+TEST_CASE("values the run config rejects are errors at the sweep file's line before anything runs", "[unit][sweep]") {
   using Catch::Matchers::Contains;
   const std::string base = "base: " + std::string(MPSIM_SOURCE_DIR) + "/configs/examples/resnet18_zcu102.yaml\n";
   // A mistyped value, an out-of-range value, an unknown key path, an unknown layer: each located at
