@@ -32,7 +32,8 @@ template <class J> const J* findFrom(const J& node, const std::vector<std::strin
     const std::string& p = parts[i];
     if (p.empty() || !std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit((unsigned char)c); }))
       return nullptr;
-    const size_t idx = std::stoul(p);
+    if (p.size() > 9) return nullptr; // no list is that long
+    const size_t idx = size_t(std::strtoull(p.c_str(), nullptr, 10));
     return idx < node.size() ? findFrom(node[idx], parts, i + 1) : nullptr;
   }
   return nullptr;
@@ -79,9 +80,23 @@ struct Value {
   bool b = false;
 };
 
+/// Nesting limit of an expression (parentheses, not, unary minus): deeper is an error, not a stack overflow.
+constexpr int kMaxExprDepth = 64;
+constexpr size_t kMaxExprChars = 4096;
+
 struct Parser {
   const std::string& s;
   size_t i = 0;
+  int depth = 0;
+
+  /// Counts one level of nesting for the lifetime of the guard.
+  struct Nest {
+    Parser& p;
+    explicit Nest(Parser& parser) : p(parser) {
+      if (++p.depth > kMaxExprDepth) p.fail("nested deeper than " + std::to_string(kMaxExprDepth) + " levels");
+    }
+    ~Nest() { --p.depth; }
+  };
 
   [[noreturn]] void fail(const std::string& what) const {
     throw std::invalid_argument(what + " at column " + std::to_string(i + 1));
@@ -108,6 +123,7 @@ struct Parser {
     return n;
   }
   NodeP parseOr() {
+    Nest nest(*this);
     NodeP a = parseAnd();
     while (eat("or") || eat("||")) a = bin("or", a, parseAnd());
     return a;
@@ -120,6 +136,7 @@ struct Parser {
   NodeP parseNot() {
     skip();
     if (s.compare(i, 2, "!=") != 0 && (eat("not") || eat("!"))) {
+      Nest nest(*this);
       auto n = std::make_shared<Expr::Node>();
       n->kind = Expr::Node::Not;
       n->a = parseNot();
@@ -157,6 +174,7 @@ struct Parser {
   }
   NodeP parseUnary() {
     if (eat("-")) {
+      Nest nest(*this);
       auto n = std::make_shared<Expr::Node>();
       n->kind = Expr::Node::Neg;
       n->a = parseUnary();
@@ -291,6 +309,9 @@ void collectPaths(const Expr::Node& n, std::vector<std::string>& out) {
 } // namespace
 
 Expr Expr::parse(const std::string& text) {
+  // Long chains (a and b and ...) nest as deep as they are long when evaluated.
+  if (text.size() > kMaxExprChars)
+    throw std::invalid_argument("longer than " + std::to_string(kMaxExprChars) + " characters");
   Parser p{text};
   Expr e;
   e.m_text = text;

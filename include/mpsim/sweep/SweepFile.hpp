@@ -18,7 +18,7 @@
 namespace mpsim::sweep {
 
 /// Upper bound of the points one sweep file expands to.
-inline constexpr int64_t kMaxPoints = 10000000;
+inline constexpr int64_t kMaxPoints = 1000000;
 
 /// One swept key of one point: `--set key=value`.
 struct Assignment {

@@ -38,6 +38,13 @@ TEST_CASE("malformed expressions and bad evaluations are errors", "[unit][sweep]
   CHECK_THROWS_WITH(Expr::parse("a < 3 )"), "unexpected ')' at column 7");
   CHECK_THROWS_WITH(Expr::parse("'abc"), "unterminated string at column 1");
   CHECK_THROWS_WITH(Expr::parse("a. < 1"), "a path may not end with '.' at column 3");
+  CHECK_THROWS_WITH(Expr::parse(std::string(1000, '(') + "a"), Catch::Contains("nested deeper than 64 levels"));
+  CHECK_THROWS_WITH(Expr::parse(std::string(1000, '-') + "1"), Catch::Contains("nested deeper than 64 levels"));
+  CHECK_THROWS_WITH(Expr::parse(std::string(1000, '!') + "a"), Catch::Contains("nested deeper than 64 levels"));
+  std::string chain = "a";
+  while (chain.size() < 5000) chain += " and a";
+  CHECK_THROWS_WITH(Expr::parse(chain), "longer than 4096 characters");
+  CHECK(Expr::parse("(((a)))").paths() == std::vector<std::string>{"a"});
   const json doc = json::parse(R"({"a": 1, "s": "x", "m": {"k": 1}})");
   CHECK_THROWS_WITH(Expr::parse("b < 1").test(doc), "no value at 'b'");
   CHECK_THROWS_WITH(Expr::parse("s < 1").test(doc), "'<' compares values of different types");

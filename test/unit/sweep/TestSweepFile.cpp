@@ -161,7 +161,7 @@ TEST_CASE("sweep file errors name the line, the key path and what is valid", "[u
   CHECK_THAT(errorsOf(base + "sweep:\n  - grid: {a: [1]}\n    sample: {n: 1}\n"),
              Contains("s.yaml:3:5: sweep[0]: give exactly one of grid, zip, sample"));
   CHECK_THAT(errorsOf(base + "sweep:\n  - sample: {n: 0, space: {a: {range: [1, 2]}}}\n"),
-             Contains("sweep[0].sample.n: expected the number of points, 1..10000000"));
+             Contains("sweep[0].sample.n: expected the number of points, 1..1000000"));
   CHECK_THAT(errorsOf(base + "sweep:\n  - sample: {n: 2, space: {hardware.clock_mhz: {range: [3, 2]}}}\n"),
              Contains("sweep[0].sample.space.hardware.clock_mhz.range: lo must not be above hi"));
   CHECK_THAT(errorsOf(base + "sweep:\n  - sample: {n: 2, space: {hardware.clock_mhz: {range: [0, 2], log: true}}}\n"),
