@@ -4,6 +4,8 @@
 #include <stdexcept>
 
 #include <sqlite3.h>
+
+#include "mpsim/common/Error.hpp"
 #include <unistd.h>
 
 namespace mpsim::sweep {
@@ -126,7 +128,7 @@ std::vector<Task> readTasks(Statement& st) {
 
 } // namespace
 
-Store::Store(const std::string& path) : m_db(path) {
+Store::Store(const std::string& path) try : m_db(path) {
   Transaction t(m_db);
   m_db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   std::string schema = meta("schema");
@@ -174,9 +176,13 @@ Store::Store(const std::string& path) : m_db(path) {
     u.bind(1, std::string("points")).bind(2, std::string("sim_wall_s")).bind(3, std::string("s")).bindNull(4).run();
     u.bind(1, std::string("results")).bind(2, std::string("wall_s")).bind(3, std::string("s")).bindNull(4).run();
   } else if (schema != kDbSchema) {
-    throw std::runtime_error(path + ": a results database of schema '" + schema + "'; this mpsim reads " + kDbSchema);
+    throw LoadError(path + ": a results database of schema '" + schema + "'; this mpsim reads " + kDbSchema);
   }
   t.commit();
+} catch (const LoadError&) {
+  throw;
+} catch (const std::runtime_error& e) {
+  throw LoadError(std::string("not a usable mpsim sweep database: ") + e.what());
 }
 
 std::string Store::meta(const std::string& key) {
