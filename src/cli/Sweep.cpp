@@ -13,6 +13,7 @@
 #include "mpsim/cli/Commands.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
+#include "mpsim/sweep/Report.hpp"
 #include "mpsim/sweep/Results.hpp"
 #include "mpsim/sweep/Runner.hpp"
 
@@ -28,6 +29,7 @@ const char* kSweepUsage =
        mpsim sweep export <db> (--csv | --json) [--fidelity map|sim] [-o FILE]
        mpsim sweep pareto <db> --objectives max:fps,min:lut[,...] [--fidelity map|sim] [--json]
        mpsim sweep compare <old.db> <new.db> [--tol fps=rel:0.01,lut=abs:10 ...]
+       mpsim sweep report <db> -o report.html [--x min:lut] [--y max:fps] [--color KEY]
 )";
 
 bool parse(const std::vector<std::string>& args, const po::options_description& opts,
@@ -254,6 +256,34 @@ int cmdSweepCompare(const std::vector<std::string>& args) {
   return c.differences.empty() ? kExitOk : kExitFailure;
 }
 
+int cmdSweepReport(const std::vector<std::string>& args) {
+  po::options_description opts("sweep report options");
+  sweep::ReportOptions ro;
+  std::string db, outFile;
+  opts.add_options()("help,h", "show this help")("db", po::value(&db), "results database")(
+      "out,o", po::value(&outFile), "the HTML file to write")("x", po::value(&ro.x),
+                                                              "x axis: min:<metric> or max:<metric> (default min:lut)")(
+      "y", po::value(&ro.y), "y axis (default max:fps)")("color", po::value(&ro.color),
+                                                         "colour by this swept key or metric (default the first "
+                                                         "swept key)")("title", po::value(&ro.title), "page title");
+  po::positional_options_description pos;
+  pos.add("db", 1);
+  po::variables_map vm;
+  if (!parse(args, opts, pos, vm)) return kExitOk;
+  if (outFile.empty()) throw UsageError("sweep report: give -o report.html");
+  requireDb(db);
+  sweep::Store st(db);
+  std::string html;
+  try {
+    html = sweep::htmlReport(st, ro);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  writeFileAtomic(outFile, html);
+  spdlog::info("wrote {}", outFile);
+  return kExitOk;
+}
+
 } // namespace
 
 int cmdSweep(const std::vector<std::string>& args) {
@@ -262,6 +292,7 @@ int cmdSweep(const std::vector<std::string>& args) {
   if (sub == "export") return cmdSweepExport(rest);
   if (sub == "pareto") return cmdSweepPareto(rest);
   if (sub == "compare") return cmdSweepCompare(rest);
+  if (sub == "report") return cmdSweepReport(rest);
   if (sub == "__worker") {
     if (rest.size() != 2) throw UsageError("sweep __worker: internal; needs JOB OUT");
     return sweep::runWorker(rest[0], rest[1]);

@@ -14,6 +14,8 @@
 import csv
 import io
 import json
+import re
+import xml.etree.ElementTree as ET
 import os
 import shutil
 import signal
@@ -135,6 +137,27 @@ def basic():
     check(one(db3, "SELECT count(*) FROM layers WHERE fidelity = 'sim' AND busy > 0") > 0, "sim layer rows")
     check(one(db3, "SELECT count(*) FROM fifos WHERE fidelity = 'sim' AND max_occupancy >= 0") > 0, "sim FIFO rows")
     check(not os.path.exists(db3 + ".work"), "worker files removed")
+    # The HTML report: self-contained (no external references), one circle per plotted point.
+    html = os.path.join(w, "cnv.html")
+    r = mpsim("sweep", "report", db3, "-o", html, "--color", "mapping.layers.conv0.pe")
+    check(r.returncode == 0, "report: " + r.stderr)
+    page = open(html).read() if os.path.exists(html) else ""
+    start = page.find("<svg xmlns")
+    svg = page[start:page.find("</svg>", start) + 6]
+    try:
+        root = ET.fromstring(svg)
+        circles = [c for c in root.iter("{http://www.w3.org/2000/svg}circle") if "point" in c.get("class", "")]
+    except ET.ParseError as e:
+        circles = []
+        check(False, "report SVG is not well-formed: %s" % e)
+    plotted = one(db3, "SELECT count(*) FROM points p JOIN results r ON r.point_id = p.id AND r.fidelity = "
+                       "COALESCE((SELECT 'sim' FROM results x WHERE x.point_id = p.id AND x.fidelity = 'sim'), 'map') "
+                       "WHERE r.fps IS NOT NULL AND r.lut IS NOT NULL")
+    check(len(circles) == plotted and plotted > 0, "report: %d circles for %d points" % (len(circles), plotted))
+    check(sum(1 for c in circles if "pareto" in c.get("class")) >= 1, "report marks the Pareto front")
+    external = [u for u in re.findall(r"(?:src|href)\s*=|https?://[^\s\"']*", page) if "www.w3.org/2000/svg" not in u]
+    check(not external, "report is self-contained: %s" % external[:3])
+    check(page.count("<tr>") == one(db3, "SELECT count(*) FROM points") + 1, "report table: one row per point")
     # An invalid sweep file is refused before anything runs: no database.
     bad = os.path.join(w, "bad.yaml")
     open(bad, "w").write("base: %s/configs/examples/resnet18_zcu102.yaml\nsweep:\n  - grid:\n"
@@ -276,7 +299,53 @@ constraints: [resources.fits]
     check(not os.path.exists(db + ".work"), "worker files removed")
 
 
-{"basic": basic, "kill": kill, "failures": failures_part}[PART]()
+def report():
+    """The HTML report in headless Chromium: it renders, one mark per point, no console errors."""
+    chromium = shutil.which("chromium")
+    if not chromium:
+        print("chromium is not installed (scripts/setup.sh installs it): skipped")
+        sys.exit(77)
+    w = fresh("report")
+    db = os.path.join(w, "c.db")
+    r = mpsim("-q", "sweep", os.path.join(SRC, "configs/sweeps/cnv_folding.yaml"), "--fidelity", "map", "--db", db)
+    check(r.returncode == 0, "map sweep: " + r.stderr[-1000:])
+    html = os.path.join(w, "c.html")
+    r = mpsim("sweep", "report", db, "-o", html)
+    check(r.returncode == 0, "report: " + r.stderr)
+    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+            "--user-data-dir=" + os.path.join(w, "profile"), "--enable-logging=stderr", "--v=0"]
+    # The DOM after the page's script ran, with a click on a header to sort the table by it.
+    probe = os.path.join(w, "probe.html")
+    page = open(html).read()
+    n = one(db, "SELECT count(*) FROM results WHERE fps IS NOT NULL AND lut IS NOT NULL")
+    test_js = """<script>
+window.addEventListener('load', function () {
+  var errors = window.__errors || [];
+  var circles = document.querySelectorAll('#scatter circle.point').length;
+  var th = document.querySelectorAll('#points th')[0];
+  th.click(); th.click();
+  var first = document.querySelector('#points tbody tr').cells[0].textContent;
+  document.title = 'probe circles=' + circles + ' first=' + first + ' errors=' + errors.length;
+});
+</script>"""
+    catcher = "<script>window.__errors=[];window.addEventListener('error',function(e){window.__errors.push(e.message);});</script>"
+    open(probe, "w").write(page.replace("<head>", "<head>" + catcher, 1).replace("</body>", test_js + "</body>", 1))
+    res = subprocess.run(base + ["--dump-dom", "file://" + probe], capture_output=True, text=True, timeout=120)
+    m = re.search(r"<title>probe circles=(\d+) first=(\d+) errors=(\d+)</title>", res.stdout)
+    check(m is not None, "the page rendered and its script ran: %s %s" % (res.stdout[:300], res.stderr[-1000:]))
+    if m:
+        check(int(m.group(1)) == n, "one mark per point: %s of %d" % (m.group(1), n))
+        check(int(m.group(2)) == one(db, "SELECT max(id) FROM points"), "the table sorts (descending id first)")
+        check(m.group(3) == "0", "no script errors")
+    console = [l for l in res.stderr.splitlines() if "CONSOLE" in l and "probe.html" in l]
+    check(not console, "no console messages: %s" % console[:3])
+    shot = os.path.join(w, "c.png")
+    subprocess.run(base + ["--screenshot=" + shot, "--window-size=900,1200", "file://" + html],
+                   capture_output=True, timeout=120)
+    check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "a screenshot of the page")
+
+
+{"basic": basic, "kill": kill, "failures": failures_part, "report": report}[PART]()
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)
