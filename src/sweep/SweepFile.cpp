@@ -322,6 +322,12 @@ struct Loader {
       sp.kind = Space::Pow2;
       return true;
     }
+    // Integers exactly representable as numbers, and a width that does not overflow.
+    constexpr double kMaxBound = 9007199254740992.0; // 2^53
+    if (std::fabs(sp.lo) > kMaxBound || std::fabs(sp.hi) > kMaxBound) {
+      err(r, path + ".range", "bounds must lie within -2^53..2^53");
+      return false;
+    }
     sp.kind = loInt && hiInt ? Space::Int : Space::Float;
     if (YAML::Node t = spec["type"]) {
       const std::string ts = t.IsScalar() ? t.Scalar() : "";

@@ -169,6 +169,11 @@ TEST_CASE("sweep file errors name the line, the key path and what is valid", "[u
   CHECK_THAT(errorsOf(base + "sweep:\n  - sample: {n: 2, space: {hardware.clock_mhz: {rnage: [1, 2]}}}\n"),
              Contains("sweep[0].sample.space.hardware.clock_mhz.rnage: unknown key; valid keys: choice, range, pow2, "
                       "log, type"));
+  CHECK_THAT(errorsOf(base + "sweep:\n  - sample: {n: 2, space: {a.b: {range: [-9223372036854775808, "
+                             "9223372036854775807]}}}\n"),
+             Contains("sweep[0].sample.space.a.b.range: bounds must lie within -2^53..2^53"));
+  CHECK_THAT(errorsOf(base + "sweep:\n  - sample: {n: 2, space: {a.b: {range: [-1e308, 1e308]}}}\n"),
+             Contains("bounds must lie within -2^53..2^53"));
   CHECK_THAT(errorsOf(base + "sweep:\n  - sample: {n: 2, space: {a.b: {pow2: [5, 7]}}}\n"),
              Contains("no power of two lies in this range"));
   CHECK_THAT(
