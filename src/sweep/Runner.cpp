@@ -1,5 +1,6 @@
 #include "mpsim/sweep/Runner.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -336,6 +337,16 @@ private:
   int m_fd = -1;
 };
 
+/// The tasks of this sweep file's points (a database may also hold points of another sweep file,
+/// whose base config this run does not know).
+std::vector<Task> ofThisSweep(std::vector<Task> tasks, const std::vector<PreparedPoint>& pts) {
+  std::set<std::string> mine;
+  for (const auto& p : pts) mine.insert(p.hash);
+  tasks.erase(std::remove_if(tasks.begin(), tasks.end(), [&](const Task& t) { return !mine.count(t.hash); }),
+              tasks.end());
+  return tasks;
+}
+
 std::vector<Objective> objectivesOr(const Sweep& s) {
   if (!s.objectives.empty()) return s.objectives;
   return {parseObjective("max:fps")};
@@ -426,7 +437,7 @@ Summary run(const Sweep& s, const Options& opt) {
     // pure: no SystemC, no shared state), then this thread writes the chunk in point order in one
     // transaction.
     QuietLog quiet;
-    const std::vector<Task> tasks = store.mapTasks(opt.retry);
+    const std::vector<Task> tasks = ofThisSweep(store.mapTasks(opt.retry), pts);
     Progress pr;
     pr.phase = "map";
     pr.total = tasks.size();
@@ -487,7 +498,7 @@ Summary run(const Sweep& s, const Options& opt) {
   }
   if (opt.fidelity != Fidelity::Map) {
     SimRunner sims(s, opt, store);
-    sims.run(store.simTasks(opt.retry));
+    sims.run(ofThisSweep(store.simTasks(opt.retry), pts));
   }
 
   sum.pareto_fidelity = opt.fidelity == Fidelity::Map ? "map" : "sim";
