@@ -23,6 +23,7 @@
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
 #include "mpsim/flow/Flow.hpp"
+#include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/io/YamlReader.hpp"
 #include "mpsim/zoo/Zoo.hpp"
 
@@ -80,19 +81,12 @@ std::string joinMessages(const LoadError& e) {
 /// Hash of the model file a config reads (empty for built-in models), cached per path.
 std::string modelHash(const Sweep& s, const std::string& model, std::map<std::string, std::string>& cache) {
   if (zoo::isModel(model)) return "";
-  namespace fs = std::filesystem;
-  std::vector<fs::path> tried;
-  fs::path p(model);
-  if (p.is_relative()) tried.push_back(fs::path(baseDir(s)) / p);
-  tried.push_back(p);
-  for (const auto& t : tried) {
+  for (const auto& t : io::modelCandidates(model, baseDir(s))) {
     std::error_code ec;
-    if (!fs::exists(t, ec)) continue;
-    auto it = cache.find(t.string());
+    if (!std::filesystem::exists(t, ec)) continue;
+    auto it = cache.find(t);
     if (it != cache.end()) return it->second;
-    std::string h = hex(fnv1a(readFileLimited(t.string(), kMaxModelBytes, "model")));
-    cache[t.string()] = h;
-    return h;
+    return cache[t] = hex(fnv1a(readFileLimited(t, kMaxModelBytes, "model")));
   }
   return "";
 }
