@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "mpsim/cli/Commands.hpp"
+
+#include "CliUtil.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
 #include "mpsim/sweep/Report.hpp"
@@ -24,7 +26,7 @@ namespace mpsim::cli {
 namespace {
 
 const char* kSweepUsage =
-    R"(usage: mpsim sweep <sweep.yaml> [--db PATH] [--fidelity map|sim|screen] [-j N] [--timeout S]
+    R"(mpsim sweep <sweep.yaml> [--db PATH] [--fidelity map|sim|screen] [-j N] [--timeout S]
                          [--retry N] [--simulate-top K]
        mpsim sweep export <db> (--csv | --json) [--fidelity map|sim] [-o FILE]
        mpsim sweep pareto <db> --objectives max:fps,min:lut[,...] [--fidelity map|sim] [--json]
@@ -32,26 +34,9 @@ const char* kSweepUsage =
        mpsim sweep report <db> -o report.html [--x min:lut] [--y max:fps] [--color KEY]
 )";
 
-bool parse(const std::vector<std::string>& args, const po::options_description& opts,
-           const po::positional_options_description& pos, po::variables_map& vm) {
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(std::string(e.what()) + "\n" + kSweepUsage);
-  }
-  if (vm.count("help")) {
-    std::cout << kSweepUsage << opts;
-    return false;
-  }
-  return true;
-}
-
 void out(const std::string& text, const std::string& file) {
   if (file.empty()) {
-    std::cout << text;
-    std::cout.flush();
-    if (!std::cout) throw std::runtime_error("cannot write to standard output");
+    writeStdout(text);
   } else {
     writeFileAtomic(file, text);
   }
@@ -59,7 +44,7 @@ void out(const std::string& text, const std::string& file) {
 
 void requireDb(const std::string& db) {
   std::error_code ec;
-  if (db.empty()) throw UsageError("sweep: give the results database\n" + std::string(kSweepUsage));
+  if (db.empty()) throw UsageError("sweep: give the results database\nusage: " + std::string(kSweepUsage));
   if (!std::filesystem::is_regular_file(db, ec)) throw LoadError(db + ": no such results database");
 }
 
@@ -125,8 +110,8 @@ int cmdSweepRun(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm)) return kExitOk;
-  if (file.empty()) throw UsageError("sweep: give a sweep file\n" + std::string(kSweepUsage));
+  if (!parseArgs(args, opts, pos, vm, kSweepUsage)) return kExitOk;
+  if (file.empty()) throw UsageError("sweep: give a sweep file\nusage: " + std::string(kSweepUsage));
   if (jobs < 1 || jobs > 1024) throw UsageError("sweep: -j " + std::to_string(jobs) + ": give 1..1024");
   if (retry < 0 || retry > 100) throw UsageError("sweep: --retry " + std::to_string(retry) + ": give 0..100");
   if (top < 0) throw UsageError("sweep: --simulate-top must not be negative");
@@ -172,7 +157,7 @@ int cmdSweepExport(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("db", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm)) return kExitOk;
+  if (!parseArgs(args, opts, pos, vm, kSweepUsage)) return kExitOk;
   if (vm.count("csv") == vm.count("json")) throw UsageError("sweep export: give one of --csv, --json");
   if (!fidelity.empty() && fidelity != "map" && fidelity != "sim")
     throw UsageError("sweep export: --fidelity " + fidelity + ": valid: map, sim");
@@ -198,7 +183,7 @@ int cmdSweepPareto(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("db", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm)) return kExitOk;
+  if (!parseArgs(args, opts, pos, vm, kSweepUsage)) return kExitOk;
   if (objs.empty()) throw UsageError("sweep pareto: give --objectives, e.g. max:fps,min:lut");
   if (!fidelity.empty() && fidelity != "map" && fidelity != "sim")
     throw UsageError("sweep pareto: --fidelity " + fidelity + ": valid: map, sim");
@@ -237,7 +222,7 @@ int cmdSweepCompare(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("old", 1).add("new", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm)) return kExitOk;
+  if (!parseArgs(args, opts, pos, vm, kSweepUsage)) return kExitOk;
   std::map<std::string, sweep::Tolerance> t;
   try {
     for (const auto& x : tols) sweep::parseTolerances(x, t);
@@ -269,7 +254,7 @@ int cmdSweepReport(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("db", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm)) return kExitOk;
+  if (!parseArgs(args, opts, pos, vm, kSweepUsage)) return kExitOk;
   if (outFile.empty()) throw UsageError("sweep report: give -o report.html");
   requireDb(db);
   sweep::Store st(db);
