@@ -205,13 +205,25 @@ public:
   ~SimRunner() { stopAll(); }
 
 private:
-  void stopAll() {
+  /// Kills the running workers (interrupt, error): their points are queued again and their files
+  /// removed, as if they had not started.
+  void stopAll() noexcept {
     for (auto& w : m_running) {
       kill(w.pid, SIGKILL);
       int st = 0;
       waitpid(w.pid, &st, 0);
+      try {
+        Statement q = m_store.db().prepare("UPDATE points SET sim_status = 'queued' WHERE id = ?");
+        q.bind(1, w.task.id).run();
+      } catch (const std::exception&) {
+        // the next run queues 'running' points again anyway
+      }
+      std::error_code ec;
+      for (const auto& f : {w.job, w.out, w.err}) std::filesystem::remove(f, ec);
     }
     m_running.clear();
+    std::error_code ec;
+    if (!m_dir.empty()) std::filesystem::remove(m_dir, ec); // only when empty
   }
 
   void spawn(const Task& t) {

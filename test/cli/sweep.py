@@ -239,6 +239,22 @@ def kill_sim(name, sweep_text, n, marks):
 
 def kill():
     w = kill_sim("kill", KILL_SWEEP, 24, [3, 8, 13])
+    # SIGINT: stops at once (exit 130), the running points queued again, no worker files left.
+    f, db = os.path.join(w, "k.yaml"), os.path.join(w, "int.db")
+    p = subprocess.Popen([MPSIM, "-q", "sweep", f, "--fidelity", "sim", "-j", "2", "--db", db],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while p.poll() is None:
+        try:
+            if one(db, "SELECT count(*) FROM points WHERE sim_status = 'done'") >= 2:
+                break
+        except (sqlite3.OperationalError, IndexError):
+            pass
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate()
+    if check(p.returncode in (130, 0), "SIGINT: exit %s %s" % (p.returncode, err[-500:])) and p.returncode == 130:
+        check(one(db, "SELECT count(*) FROM points WHERE sim_status = 'running'") == 0, "SIGINT: nothing left running")
+        check(not os.path.exists(db + ".work"), "SIGINT: worker files removed")
     # Killed in the map stage (batches commit every 0.5 s): resume maps the rest, nothing twice.
     sweeps = os.path.join(SRC, "configs/sweeps/resnet18_clock_bits.yaml")
     mref, mdb = os.path.join(w, "mref.db"), os.path.join(w, "m.db")
