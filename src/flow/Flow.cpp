@@ -50,7 +50,8 @@ graph::Graph loadNetwork(const std::string& what, const std::vector<std::string>
     doc = io::YamlDoc::loadFile(what);
     base = std::filesystem::path(what).parent_path().string();
   } else {
-    doc = io::YamlDoc::loadString("network: {model: \"" + what + "\"}\n", "<command line>");
+    doc = io::YamlDoc::loadString("network: {}\n", "<command line>");
+    doc->root["network"]["model"] = what; // a node, not YAML text: any name is taken literally
   }
   io::applyOverrides(doc->root, sets);
   io::Reader root(doc);
@@ -117,7 +118,9 @@ Design map(config::Run run) {
 }
 
 nlohmann::ordered_json mapReport(const Design& d) {
-  return report::mapReportJson(d.run.graph, d.run.config, d.mapping, d.resources);
+  nlohmann::ordered_json j = report::mapReportJson(d.run.graph, d.run.config, d.mapping, d.resources);
+  report::addLimit(j, d.plan, d.run.config.hardware.clock_mhz);
+  return j;
 }
 
 sim::SimOptions simOptions(const Design& d) { return sim::simOptions(d.run.config); }
@@ -151,6 +154,7 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
   out.result = opt.isolated ? sim::simulateIsolated(d.mapping, cfg, so) : sim::simulate(d.mapping, cfg, so);
   spdlog::info("simulated in {:.3f} s wall time", out.result.wall_seconds);
   out.report = report::runReportJson(d.run.graph, cfg, d.mapping, out.result, d.resources);
+  report::addLimit(out.report, d.plan, cfg.hardware.clock_mhz);
   if (!dir.empty()) {
     writeFileAtomic((fs::path(dir) / "report.json").string(), out.report.dump(2) + "\n");
     std::ostringstream c;

@@ -132,6 +132,51 @@ ordered_json mapReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   return j;
 }
 
+void addLimit(ordered_json& j, const sched::Plan& plan, double clockMhz) {
+  const sched::Limit& l = plan.limit;
+  if (!plan.scheduled || l.by.empty()) return;
+  ordered_json o;
+  o["by"] = l.by;
+  o["layers"] = l.layers;
+  if (l.by == "budget" || l.by == "search") {
+    o["next_cycles_per_frame"] = l.next_cycles;
+    o["next_fps"] = l.next_cycles > 0 ? round6(clockMhz * 1e6 / double(l.next_cycles)) : 0.0;
+    o["next_shortfalls"] = l.shortfalls;
+    o["next_extra"] = sched::toJson(hw::Resources{l.extra_lut, l.extra_ff, l.extra_dsp, l.extra_bram18, l.extra_uram});
+  }
+  j["summary"]["limit"] = o;
+}
+
+namespace {
+
+// One line for summary.limit.
+std::string limitLine(const ordered_json& s) {
+  if (!s.contains("limit")) return "";
+  const auto& l = s["limit"];
+  const std::string by = l["by"].get<std::string>();
+  std::string layers;
+  for (size_t i = 0; i < l["layers"].size() && i < 4; ++i)
+    layers += std::string(i ? ", " : "") + l["layers"][i].get<std::string>();
+  if (l["layers"].size() > 4) layers += " and " + std::to_string(l["layers"].size() - 4) + " more";
+  if (by == "budget" || by == "search") {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "the next faster design (%.2f frames/s: ", l["next_fps"].get<double>());
+    std::string line = std::string("limited by   the budget: ") + buf + layers + " faster";
+    if (by == "search") return line + ") fits but was ruled out by the estimate\n";
+    line += ") needs";
+    for (size_t i = 0; i < l["next_shortfalls"].size(); ++i)
+      line += std::string(i ? ";" : "") + " " + l["next_shortfalls"][i].get<std::string>();
+    return line + "\n";
+  }
+  if (by == "parallelism") return "limited by   parallelism: " + layers + " at the fastest legal folding\n";
+  if (by == "dram") return "limited by   DRAM bandwidth\n";
+  if (by == "io") return "limited by   the I/O port width (" + layers + ")\n";
+  if (by == "target") return "limited by   the target fps (goal target_fps: the cheapest design that reaches it)\n";
+  return "limited by   " + by + "\n";
+}
+
+} // namespace
+
 void printMapSummary(std::ostream& os, const ordered_json& j) {
   char buf[256];
   std::snprintf(buf, sizeof buf, "%-26s %-10s %5s %5s %-9s %-7s %12s %9s %6s %7s %5s\n", "engine", "kind", "PE", "SIMD",
@@ -164,7 +209,7 @@ void printMapSummary(std::ostream& os, const ordered_json& j) {
   std::snprintf(buf, sizeof buf, "closed form  %.2f frames/s (%lld cycles per frame, bottleneck %s)\n",
                 s["fps"].get<double>(), (long long)s["cycles_per_frame"].get<int64_t>(),
                 s["bottleneck"].get<std::string>().c_str());
-  os << buf;
+  os << buf << limitLine(s);
   const auto& p = j["params"];
   std::snprintf(buf, sizeof buf, "parameters   %s bits, %.2fx smaller than FP32\n",
                 withCommas(p["weight_bits"].get<int64_t>()).c_str(), p["reduction"].get<double>());
@@ -417,7 +462,8 @@ void printRunSummary(std::ostream& os, const ordered_json& j) {
                 withCommas(s["macs_per_frame"].get<int64_t>()).c_str());
   os << buf;
   os << "bottleneck   " << s["bottleneck"]["engine"].get<std::string>() << " ("
-     << s["bottleneck"]["reason"].get<std::string>() << ")\n";
+     << s["bottleneck"]["reason"].get<std::string>() << ")\n"
+     << limitLine(s);
   std::snprintf(buf, sizeof buf, "DRAM         %.3f GB/s of %.1f GB/s peak (%.1f%%)\n",
                 j["dram"]["achieved_gbps"].get<double>(), j["dram"]["peak_gbps"].get<double>(),
                 100.0 * j["dram"]["utilization"].get<double>());

@@ -1,11 +1,31 @@
+// The scheduler (docs/cost-model.md, "Scheduler"): a global search over per-layer options.
+//
+// 1. Options. Every layer the scheduler may fold gets a list of ways to build it, independent of the
+//    clock, the budget and the goal: for a MAC layer each PE kind allowed, the legal foldings on the
+//    Pareto front of (cycles, lanes), and its weight memories (on chip as ram_style auto places them;
+//    URAM where the device has it; streamed from DRAM once per frame, once per output row or once
+//    per output pixel); for pooling, element-wise and label select layers each PE. An option
+//    carries its closed-form cycles (MAC unit and sliding window), its resources (MAC unit, weight
+//    memory, sliding window, weight streamer) and its DRAM bytes per frame. Dominated options go.
+// 2. Candidates. For every price vector of a fixed grid (the resources weighted by share of the
+//    device: LUT and FF, DSP, BRAM, URAM, and DRAM bytes by share of the network's weights) and
+//    every cycle target T, design(T, prices) takes per layer the cheapest option at those prices
+//    that meets T. One sweep over T per price vector visits them all incrementally.
+// 3. Choice. The candidate set depends on neither the clock nor the budget, and each candidate's
+//    fps is a non-decreasing function of the clock (compute cycles fixed, the DRAM bound at the
+//    DRAM's bytes per second). max_fps takes the fastest candidate that fits (estimate first, the
+//    full mapping and resource estimate to confirm), so a higher clock or a larger budget never
+//    lowers the fps; target_fps takes the cheapest (sum of device shares) that fits and reaches the
+//    target, so a lower target never costs more.
 #include "mpsim/sched/Scheduler.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
-
-#include <spdlog/spdlog.h>
+#include <optional>
+#include <set>
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/sched/Engines.hpp"
@@ -18,248 +38,578 @@ using config::WeightPlacement;
 
 namespace {
 
-double score(const hw::Resources& r, const hw::Resources& budget) {
-  auto part = [](double need, double have) {
-    if (need <= 0) return 0.0;
-    return have > 0 ? need / have : 1e9;
-  };
-  return part(r.lut, budget.lut) + part(r.ff, budget.ff) + part(r.dsp, budget.dsp) + part(r.bram18, budget.bram18) +
-         part(r.uram, budget.uram);
+constexpr int kRes = 5; // lut, ff, dsp, bram18, uram
+using Vec = std::array<double, kRes>;
+
+Vec vec(const hw::Resources& r) { return {r.lut, r.ff, r.dsp, r.bram18, r.uram}; }
+Vec& operator+=(Vec& a, const Vec& b) {
+  for (int i = 0; i < kRes; ++i) a[size_t(i)] += b[size_t(i)];
+  return a;
+}
+Vec operator-(Vec a, const Vec& b) {
+  for (int i = 0; i < kRes; ++i) a[size_t(i)] -= b[size_t(i)];
+  return a;
+}
+
+/// One way to build a layer.
+struct Option {
+  LayerMapping lm;
+  int64_t cycles = 0;
+  Vec res{};
+  double dram = 0; // bytes per frame read from DRAM (streamed weights)
+  std::string note;
+};
+
+/// A layer the scheduler folds, with its options sorted by cycles (then as generated).
+struct LayerChoice {
+  std::string layer;
+  std::vector<Option> opts;
+};
+
+/// A candidate design: (price vector, cycle target) and what it needs.
+struct Candidate {
+  int64_t cycles = 0; // estimated cycles per frame at this clock
+  double cost = 0;    // sum of device shares (estimate)
+  int prices = 0;
+  int64_t target = 0;
+  bool fits = false; // by the estimate
+};
+
+bool dominates(const Option& a, const Option& b) {
+  if (a.cycles > b.cycles || a.dram > b.dram) return false;
+  for (int i = 0; i < kRes; ++i)
+    if (a.res[size_t(i)] > b.res[size_t(i)]) return false;
+  return true;
+}
+
+/// Sorts by cycles and drops options another option is at least as good as in every respect
+/// (the earlier one kept on ties).
+void prune(std::vector<Option>& opts) {
+  std::stable_sort(opts.begin(), opts.end(), [](const Option& a, const Option& b) { return a.cycles < b.cycles; });
+  std::vector<Option> kept;
+  for (auto& o : opts) {
+    bool dominated = false;
+    for (const auto& k : kept)
+      if (dominates(k, o)) {
+        dominated = true;
+        break;
+      }
+    if (!dominated) kept.push_back(std::move(o));
+  }
+  opts = std::move(kept);
 }
 
 struct Scheduler {
   const graph::Graph& g;
   const config::RunConfig& cfg;
   const std::map<std::string, LayerMapping>& manual; // as given by the user
-  std::vector<hw::PeKind> kinds;
   hw::Resources budget;
-  Plan plan; // the design under evaluation; the result
+  Plan plan; // the result
+
+  std::vector<LayerChoice> choices;
+  Vec baseRes{};          // everything the options do not cover (DMAs, forks, FIFOs, fixed layers)
+  int64_t baseCycles = 0; // the slowest engine the options do not cover (DMA ports, fixed layers)
+  double baseDram = 0;    // DRAM bytes per frame the options do not cover (input, output, fixed streams)
+  int64_t fastestCycles = 0;
+  std::map<std::vector<int64_t>, std::pair<int64_t, Vec>> swuCache; // sliding windows by shape
+  /// Layers with the same options (ResNet-152's repeated blocks) searched as one, times their count.
+  struct Class {
+    size_t rep = 0;
+    double count = 0;
+    std::vector<size_t> members;
+  };
+  std::vector<Class> classes;
+
+  void groupClasses() {
+    std::map<std::vector<double>, size_t> bySignature;
+    for (size_t c = 0; c < choices.size(); ++c) {
+      std::vector<double> sig;
+      for (const auto& o : choices[c].opts) {
+        sig.push_back(double(o.cycles));
+        sig.insert(sig.end(), o.res.begin(), o.res.end());
+        sig.push_back(o.dram);
+      }
+      auto [it, fresh] = bySignature.emplace(std::move(sig), classes.size());
+      if (fresh) classes.push_back(Class{c, 0, {}});
+      Class& k = classes[it->second];
+      k.count += 1;
+      k.members.push_back(c);
+    }
+  }
 
   Scheduler(const graph::Graph& graph, const config::RunConfig& c)
-      : g(graph), cfg(c), manual(c.mapping.layers), kinds(c.mapping.pe_kinds), budget(c.hardware.units.budget) {
-    if (kinds.empty()) kinds = {hw::PeKind::Lut};
+      : g(graph), cfg(c), manual(c.mapping.layers), budget(c.hardware.units.budget) {
     plan.layers = manual;
     plan.fifos = cfg.mapping.fifos;
     plan.scheduled = true;
   }
 
-  /// The smallest divisor d of n (lanes) for which fits(d) holds; n when none does.
-  static int64_t fewestLanes(int64_t n, const std::function<bool(int64_t)>& fits) {
-    for (int64_t d : divisors(n))
-      if (fits(d)) return d;
-    return n;
-  }
-  /// Sets the PE of a layer without a manual PE, keeping its other manual keys.
-  void setPe(const std::string& name, int64_t pe) {
-    LayerMapping lm = manual.count(name) ? manual.at(name) : LayerMapping{};
-    lm.pe = int(pe);
-    plan.layers[name] = lm;
+  const LayerMapping* given(const std::string& name) const {
+    auto it = manual.find(name);
+    return it == manual.end() ? nullptr : &it->second;
   }
 
-  /// Folding and PE kind of every MAC layer for a cycle target; weights on chip (auto placement).
-  void foldAll(int64_t target) {
-    plan.layers = manual;
-    for (const auto& l : g.layers()) {
-      if (!l.isWeighted()) {
-        // Pooling, add, concat, quantiser, label select: the fewest lanes (a divisor of the channels
-        // or class scores) whose closed form meets the target. A graph fork keeps its default.
-        const int64_t lanes = maxLanes(l);
-        if (lanes == 0 || l.kind == graph::LayerKind::Fork || (manual.count(l.name) && manual.at(l.name).pe)) continue;
-        setPe(l.name, fewestLanes(lanes, [&](int64_t d) { return lanesCycles(l, d) <= target; }));
-        continue;
-      }
-      const LayerMapping* given = manual.count(l.name) ? &manual.at(l.name) : nullptr;
-      std::vector<hw::PeKind> options = kinds;
-      if (given && given->pe_kind) options = {*given->pe_kind};
-      double best = std::numeric_limits<double>::infinity();
-      LayerMapping choice;
-      for (hw::PeKind k : options) {
-        Fold f;
-        if (given && given->pe && given->simd)
-          f = Fold{*given->pe, *given->simd, mac::cycles(l, *given->pe, *given->simd, k)};
-        else
-          f = mac::foldForTarget(l, target, k);
-        if (given && given->pe && !given->simd) f = Fold{*given->pe, 1, 0}; // keep the user's PE, fit SIMD below
-        if (given && given->pe && !given->simd) {
-          for (int64_t s : divisors(mac::maxSimd(l))) {
-            f.simd = s;
-            if (mac::cycles(l, f.pe, s, k) <= target) break;
+  // ---- 1. options -------------------------------------------------------------------------------
+
+  void macOptions(const graph::Layer& l) {
+    const LayerMapping* gv = given(l.name);
+    std::vector<hw::PeKind> kinds = cfg.mapping.pe_kinds;
+    if (gv && gv->pe_kind) kinds = {*gv->pe_kind};
+    if (kinds.empty()) kinds = {mac::defaultKind(l)};
+    const std::vector<int64_t> pes = gv && gv->pe ? std::vector<int64_t>{*gv->pe} : divisors(mac::maxPe(l));
+    const std::vector<int64_t> simds = gv && gv->simd ? std::vector<int64_t>{*gv->simd} : divisors(mac::maxSimd(l));
+    const bool window = swu::needed(l), dw = l.isDepthwise();
+    const auto& cost = cfg.hardware.cost;
+    LayerChoice lc;
+    lc.layer = l.name;
+    for (hw::PeKind kind : kinds) {
+      struct F {
+        int64_t pe, simd, cycles;
+      };
+      std::vector<F> folds;
+      for (int64_t pe : pes)
+        for (int64_t simd : simds) folds.push_back({pe, simd, mac::cycles(l, pe, simd, kind)});
+      std::stable_sort(folds.begin(), folds.end(), [](const F& a, const F& b) {
+        if (a.cycles != b.cycles) return a.cycles < b.cycles;
+        if (a.pe * a.simd != b.pe * b.simd) return a.pe * a.simd < b.pe * b.simd;
+        return a.pe < b.pe;
+      });
+      int64_t minLanes = std::numeric_limits<int64_t>::max();
+      for (const F& f : folds) {
+        if (f.pe * f.simd >= minLanes) continue; // a faster folding needs no more lanes
+        minLanes = f.pe * f.simd;
+        Vec swuRes{};
+        int64_t swuCycles = 0;
+        if (window) {
+          // The sliding window depends on the geometry, the input and the consumer's SIMD (and PE
+          // when depthwise) only: layers of the same shape share it.
+          const graph::Window w = graph::Window::of(l);
+          const std::vector<int64_t> key = {l.stream_in.c, l.stream_in.h, l.stream_in.w, l.out_shape.h,
+                                            l.out_shape.w, w.kh,          w.kw,          w.stride_h,
+                                            w.stride_w,    w.pad_h,       w.pad_w,       w.dil_h,
+                                            w.dil_w,       l.in.bits,     dw ? f.pe : 0, f.simd};
+          auto it = swuCache.find(key);
+          if (it == swuCache.end()) {
+            const EngineSpec m = mac::engine(l, l.stream_in, f.pe, f.simd, kind, hw::MemKind::Bram, 0);
+            const EngineSpec s = swu::engine(l, l.stream_in, m);
+            it = swuCache.emplace(key, std::make_pair(s.closed_form_cycles, vec(swu::resources(s, l, cost)))).first;
           }
+          swuCycles = it->second.first;
+          swuRes = it->second.second;
         }
-        hw::MemKind mem = mac::autoWeightMemory(l, f.pe, f.simd, k, cfg.hardware.cost);
-        if (given && given->weights && *given->weights == WeightPlacement::Dram) mem = hw::MemKind::Dram;
-        hw::Resources r = mac::resources(l, f.pe, f.simd, k, mem, 1, cfg.hardware);
-        int64_t cycles = mac::cycles(l, f.pe, f.simd, k);
-        // Meeting the target first, then the lowest share of the budget.
-        double s = score(r, budget) + (cycles > target ? 1e6 : 0.0);
-        if (s < best) {
-          best = s;
-          choice = given ? *given : LayerMapping{};
-          choice.pe = int(f.pe);
-          choice.simd = int(f.simd);
-          choice.pe_kind = k;
+        addMemOptions(l, gv, f.pe, f.simd, kind, std::max(f.cycles, swuCycles), swuRes, lc.opts);
+      }
+    }
+    prune(lc.opts);
+    if (!lc.opts.empty()) choices.push_back(std::move(lc));
+  }
+
+  void addMemOptions(const graph::Layer& l, const LayerMapping* gv, int64_t pe, int64_t simd, hw::PeKind kind,
+                     int64_t cycles, const Vec& extra, std::vector<Option>& out) {
+    const auto& h = cfg.hardware;
+    auto add = [&](hw::MemKind mem, int64_t reuse, LayerMapping lm, std::string note) {
+      Option o;
+      lm.pe = int(pe);
+      lm.simd = int(simd);
+      lm.pe_kind = kind;
+      o.lm = std::move(lm);
+      o.cycles = cycles;
+      o.res = vec(mac::resources(l, pe, simd, kind, mem, reuse, h));
+      o.res += extra;
+      if (mem == hw::MemKind::Dram) {
+        o.res += vec(dma::resources(h.cost)); // the weight streamer
+        const int64_t passes = dma::weightPasses(l, reuse), bytes = dma::weightPassBytes(l.weightMemoryBits());
+        o.dram = double(passes) * double(bytes);
+        note = l.name + ": weights streamed from DRAM, " + std::to_string(passes) + " pass(es) of " +
+               std::to_string(bytes) + " bytes per frame";
+      }
+      o.note = std::move(note);
+      out.push_back(std::move(o));
+    };
+    const LayerMapping base = gv ? *gv : LayerMapping{};
+    auto streamed = [&] {
+      // Once per frame, once per output row, once per output pixel (or the user's reuse).
+      std::vector<int64_t> reuses = {l.out_shape.pixels(), l.out_shape.w, 1};
+      if (gv && gv->weight_reuse) reuses = {*gv->weight_reuse};
+      std::set<int64_t> seen;
+      for (int64_t r : reuses) {
+        if (!seen.insert(dma::weightPasses(l, r)).second) continue;
+        LayerMapping lm = base;
+        lm.weights = WeightPlacement::Dram;
+        lm.weight_reuse = int(std::min<int64_t>(r, 1 << 24));
+        add(hw::MemKind::Dram, r, lm, "");
+      }
+    };
+    if (gv && gv->weights && *gv->weights == WeightPlacement::Dram) return streamed();
+    if (gv && gv->ram_style) {
+      const config::RamStyle rs = *gv->ram_style;
+      const hw::MemKind mem = rs == config::RamStyle::Lutram ? hw::MemKind::Lutram
+                              : rs == config::RamStyle::Bram ? hw::MemKind::Bram
+                              : rs == config::RamStyle::Uram ? hw::MemKind::Uram
+                                                             : mac::autoWeightMemory(l, pe, simd, kind, h.cost);
+      return add(mem, 0, base, "");
+    }
+    const hw::MemKind autoMem = mac::autoWeightMemory(l, pe, simd, kind, h.cost);
+    add(autoMem, 0, base, "");
+    if (autoMem != hw::MemKind::Bram) return; // shallow memories stay in LUTs
+    if (h.device.uram > 0) {
+      LayerMapping lm = base;
+      lm.ram_style = config::RamStyle::Uram;
+      add(hw::MemKind::Uram, 0, lm, l.name + ": weights in URAM");
+    }
+    if (!(gv && gv->weights)) streamed(); // weights: on_chip keeps them on chip
+  }
+
+  void laneOptions(const graph::Layer& l) {
+    const int64_t lanes = maxLanes(l);
+    const LayerMapping* gv = given(l.name);
+    if (lanes == 0 || l.kind == graph::LayerKind::Fork || (gv && gv->pe)) return;
+    LayerChoice lc;
+    lc.layer = l.name;
+    for (int64_t d : divisors(lanes)) {
+      Option o;
+      o.lm = gv ? *gv : LayerMapping{};
+      o.lm.pe = int(d);
+      o.cycles = lanesCycles(l, d);
+      o.res = vec(lanesResources(l, d, cfg.hardware.cost));
+      lc.opts.push_back(std::move(o));
+    }
+    prune(lc.opts);
+    choices.push_back(std::move(lc));
+  }
+
+  // ---- 2. what the options do not cover ----------------------------------------------------------
+
+  Plan planOf(const std::vector<int>& pick) const {
+    Plan p = plan;
+    p.layers = manual;
+    for (size_t c = 0; c < choices.size(); ++c) p.layers[choices[c].layer] = choices[c].opts[size_t(pick[c])].lm;
+    return p;
+  }
+
+  void measureBase() {
+    const std::vector<int> fastest(choices.size(), 0);
+    const Mapping m = buildMapping(g, cfg, planOf(fastest));
+    const DesignResources d = estimateResources(g, m, cfg);
+    ++plan.evaluations;
+    baseRes = vec(d.total);
+    std::set<std::string> covered;
+    for (const auto& c : choices) {
+      baseRes = baseRes - c.opts[0].res;
+      covered.insert(c.layer);
+    }
+    for (const auto& e : m.engines) {
+      if (covered.count(e.layer) || e.kind == EngineKind::Fork) continue;
+      if (e.kind == EngineKind::InputDma || e.kind == EngineKind::OutputDma || e.kind == EngineKind::WeightStreamer) {
+        baseDram += double(e.bytes_per_frame);
+        baseCycles = std::max(baseCycles, dma::cycles(e, std::numeric_limits<double>::max()));
+      } else {
+        baseCycles = std::max(baseCycles, e.closed_form_cycles);
+      }
+    }
+    fastestCycles = m.predicted_cycles;
+  }
+
+  // ---- 3. candidates ------------------------------------------------------------------------------
+
+  /// Price vectors: levels 1, 4, 16 for each of LUT+FF, DSP, BRAM, URAM and DRAM bytes (relative to
+  /// the device's amount and to the network's weight bytes), without multiples of one another.
+  std::vector<std::array<double, kRes + 1>> priceGrid() const {
+    const auto& dev = cfg.hardware.device;
+    const Vec device = {double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};
+    double weightBytes = 0;
+    for (const auto& l : g.layers()) weightBytes += double(dma::weightPassBytes(l.weightMemoryBits()));
+    const double levels[3] = {1, 4, 16};
+    // A resource no option uses needs no price of its own (one level instead of three).
+    bool used[5] = {true, false, false, false, false};
+    for (const auto& c : choices)
+      for (const auto& o : c.opts) {
+        used[1] = used[1] || o.res[2] > 0;
+        used[2] = used[2] || o.res[3] > 0;
+        used[3] = used[3] || o.res[4] > 0;
+        used[4] = used[4] || o.dram > 0;
+      }
+    std::vector<std::array<double, kRes + 1>> grid;
+    for (int code = 0; code < 243; ++code) {
+      int a[5], x = code;
+      bool hasOne = false, skip = false;
+      for (int k = 0; k < 5; ++k) {
+        a[k] = x % 3;
+        x /= 3;
+        hasOne = hasOne || a[k] == 0;
+        skip = skip || (!used[k] && a[k] != 0);
+      }
+      if (!hasOne || skip) continue;
+      const double lutff = levels[a[0]], dsp = levels[a[1]], bram = levels[a[2]], uram = levels[a[3]],
+                   dram = levels[a[4]];
+      std::array<double, kRes + 1> p{};
+      p[0] = lutff / std::max(1.0, device[0]);
+      p[1] = lutff / std::max(1.0, device[1]);
+      p[2] = dsp / std::max(1.0, device[2]);
+      p[3] = bram / std::max(1.0, device[3]);
+      p[4] = uram / std::max(1.0, device[4]);
+      p[5] = dram / std::max(1.0, weightBytes);
+      grid.push_back(p);
+    }
+    return grid;
+  }
+
+  double shareCost(const Vec& r) const {
+    const auto& dev = cfg.hardware.device;
+    const Vec device = {double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};
+    double s = 0;
+    for (int i = 0; i < kRes; ++i) s += r[size_t(i)] / std::max(1.0, device[size_t(i)]);
+    return s;
+  }
+
+  bool estimateFits(const Vec& r) const {
+    const Vec b = vec(budget);
+    for (int i = 0; i < kRes; ++i)
+      if (std::ceil(r[size_t(i)] - 1e-6) > b[size_t(i)]) return false;
+    return true;
+  }
+
+  int64_t estimateCycles(int64_t compute, double dram) const {
+    const double bpc = cfg.hardware.units.dram_total_bytes_per_cycle;
+    const int64_t dramCycles = bpc > 0 ? int64_t(std::ceil(dram / bpc)) : 0;
+    return std::max({compute, baseCycles, dramCycles});
+  }
+
+  /// Per price vector, one sweep over the cycle targets in increasing order: a layer's choice
+  /// changes when an option that meets the new target is cheaper at those prices than its current
+  /// one. A candidate is recorded at every target where the design changed.
+  /// Only candidates that fit by the estimate are kept; `cheapest` and `cheapestMeeting` (at most
+  /// `targetCycles`) are the cheapest of all, for the message when nothing fits.
+  std::vector<Candidate> candidates(const std::vector<std::array<double, kRes + 1>>& grid, int64_t targetCycles,
+                                    std::optional<Candidate>& cheapest, std::optional<Candidate>& cheapestMeeting) {
+    struct Event {
+      int64_t cycles;
+      int choice, opt;
+    };
+    std::vector<Event> events;
+    for (size_t c = 0; c < classes.size(); ++c) {
+      const auto& opts = choices[classes[c].rep].opts;
+      for (size_t o = 0; o < opts.size(); ++o) events.push_back({opts[o].cycles, int(c), int(o)});
+    }
+    std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.cycles < b.cycles; });
+    std::vector<Candidate> out;
+    for (size_t pi = 0; pi < grid.size(); ++pi) {
+      const auto& p = grid[pi];
+      std::vector<int> pick(classes.size(), -1);
+      std::vector<double> pickCost(classes.size(), 0);
+      size_t chosen = 0;
+      Vec total = baseRes;
+      double dram = baseDram;
+      for (size_t i = 0; i < events.size();) {
+        const int64_t t = events[i].cycles;
+        bool changed = false;
+        for (; i < events.size() && events[i].cycles == t; ++i) {
+          const Event& ev = events[i];
+          const Class& k = classes[size_t(ev.choice)];
+          const auto& opts = choices[k.rep].opts;
+          const Option& o = opts[size_t(ev.opt)];
+          const double cost = priced(p, o);
+          int& cur = pick[size_t(ev.choice)];
+          if (cur >= 0 && !(cost < pickCost[size_t(ev.choice)])) continue;
+          for (int r = 0; r < kRes; ++r) {
+            const double old = cur >= 0 ? opts[size_t(cur)].res[size_t(r)] : 0.0;
+            total[size_t(r)] += k.count * (o.res[size_t(r)] - old);
+          }
+          dram += k.count * (o.dram - (cur >= 0 ? opts[size_t(cur)].dram : 0.0));
+          if (cur < 0) ++chosen;
+          cur = ev.opt;
+          pickCost[size_t(ev.choice)] = cost;
+          changed = true;
+        }
+        if (!changed || chosen < classes.size()) continue;
+        Candidate c;
+        c.cycles = estimateCycles(t, dram);
+        c.cost = shareCost(total);
+        c.prices = int(pi);
+        c.target = t;
+        c.fits = estimateFits(total);
+        if (!cheapest || c.cost < cheapest->cost) cheapest = c;
+        if (c.cycles <= targetCycles && (!cheapestMeeting || c.cost < cheapestMeeting->cost)) cheapestMeeting = c;
+        if (c.fits) out.push_back(c);
+      }
+    }
+    return out;
+  }
+
+  static double priced(const std::array<double, kRes + 1>& p, const Option& o) {
+    double s = p[5] * o.dram;
+    for (int i = 0; i < kRes; ++i) s += p[size_t(i)] * o.res[size_t(i)];
+    return s;
+  }
+
+  /// The design of candidate c (the same choices as the sweep made).
+  std::vector<int> picksOf(const Candidate& c, const std::array<double, kRes + 1>& p) const {
+    std::vector<int> pick(choices.size(), -1);
+    for (const Class& k : classes) {
+      int best = -1;
+      double bestCost = 0;
+      const auto& opts = choices[k.rep].opts;
+      for (size_t o = 0; o < opts.size() && opts[o].cycles <= c.target; ++o) {
+        const double s = priced(p, opts[o]);
+        if (best < 0 || s < bestCost) {
+          best = int(o);
+          bestCost = s;
         }
       }
-      plan.layers[l.name] = choice;
+      for (size_t m : k.members) pick[m] = best;
     }
+    return pick;
   }
 
   struct Eval {
     DesignResources res;
     int64_t cycles = 0;
+    std::vector<int> pick;
   };
 
-  Eval evaluate() {
+  Eval evaluate(const std::vector<int>& pick) {
     ++plan.evaluations;
-    Mapping m = buildMapping(g, cfg, plan);
-    return Eval{estimateResources(g, m, cfg), m.predicted_cycles};
+    const Plan p = planOf(pick);
+    const Mapping m = buildMapping(g, cfg, p);
+    return Eval{estimateResources(g, m, cfg), m.predicted_cycles, pick};
   }
 
-  /// Moves weight memories out of BRAM while BRAM is over budget: first to URAM, then to DRAM
-  /// (streamed) as long as the DRAM bandwidth allows, choosing per layer the weight reuse (one pass
-  /// per frame, per output row or per pixel) that needs the least BRAM. Resources are updated per
-  /// layer (only that engine and its weight streamer change); one full evaluation at the end.
-  Eval place(Eval ev, bool note) {
-    if (ev.res.total.bram18 <= budget.bram18) return ev;
-    Mapping m = buildMapping(g, cfg, plan);
-    struct Cand {
-      size_t engine;
-      double bram;
-    };
-    std::vector<Cand> cands;
-    for (size_t i = 0; i < m.engines.size(); ++i) {
-      const auto& e = m.engines[i];
-      if (e.weight_mem != hw::MemKind::Bram) continue;
-      const LayerMapping* given = manual.count(e.layer) ? &manual.at(e.layer) : nullptr;
-      if (given && (given->ram_style || given->weights)) continue; // the user's placement stands
-      cands.push_back({i, ev.res.engines[i].bram18});
+  Plan finish(const Eval& ev, int64_t target) {
+    Plan p = planOf(ev.pick);
+    p.evaluations = plan.evaluations;
+    for (size_t c = 0; c < choices.size(); ++c) {
+      const std::string& n = choices[c].opts[size_t(ev.pick[c])].note;
+      if (!n.empty()) p.notes.push_back(n);
     }
-    std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) { return a.bram > b.bram; });
-    const double fclk = cfg.hardware.clock_mhz * 1e6;
-    const double dramBudget = 0.8 * cfg.hardware.dram.bandwidth_gbps * cfg.hardware.dram.channels * 1e9;
-    const double framesPerSecond = fclk / double(std::max<int64_t>(1, ev.cycles));
-    hw::Resources total = ev.res.total;
-    double streamed = 0; // bytes per second
-    bool changed = false;
-    for (const auto& c : cands) {
-      if (total.bram18 <= budget.bram18) break;
-      const auto& e = m.engines[c.engine];
-      const graph::Layer& l = g.at(e.layer);
-      const hw::Resources old = ev.res.engines[c.engine];
-      auto& lm = plan.layers[e.layer];
-      auto unit = [&](hw::MemKind mem, int64_t reuse) {
-        return mac::resources(l, e.pe, e.simd, e.pe_kind, mem, reuse, cfg.hardware);
-      };
-      if (budget.uram > 0) {
-        hw::Resources r = unit(hw::MemKind::Uram, 1);
-        if (total.uram - old.uram + r.uram <= budget.uram) {
-          lm.ram_style = config::RamStyle::Uram;
-          total.bram18 += r.bram18 - old.bram18;
-          total.uram += r.uram - old.uram;
-          total.lut += r.lut - old.lut;
-          changed = true;
-          if (note) plan.notes.push_back(e.layer + ": weights in URAM");
-          continue;
-        }
-      }
-      const int64_t pixels = l.out_shape.h * l.out_shape.w;
-      const double bytes = double(dma::weightPassBytes(l.weightMemoryBits()));
-      int64_t bestReuse = 0;
-      hw::Resources best;
-      for (int64_t reuse : {pixels, l.out_shape.w, int64_t(1)}) {
-        const double passes = double(dma::weightPasses(l, reuse));
-        if (streamed + bytes * passes * framesPerSecond > dramBudget) continue;
-        hw::Resources r = unit(hw::MemKind::Dram, reuse);
-        r += dma::resources(cfg.hardware.cost); // the weight streamer
-        if (r.bram18 < old.bram18 && (bestReuse == 0 || r.bram18 < best.bram18)) {
-          bestReuse = reuse;
-          best = r;
-        }
-      }
-      if (bestReuse == 0) continue;
-      const double passes = double(dma::weightPasses(l, bestReuse));
-      lm.weights = WeightPlacement::Dram;
-      lm.weight_reuse = int(std::min<int64_t>(bestReuse, 1 << 24));
-      streamed += bytes * passes * framesPerSecond;
-      total.bram18 += best.bram18 - old.bram18;
-      total.lut += best.lut - old.lut;
-      total.ff += best.ff - old.ff;
-      changed = true;
-      if (note)
-        plan.notes.push_back(e.layer + ": weights streamed from DRAM, " + std::to_string(int64_t(passes)) +
-                             " pass(es) of " + std::to_string(int64_t(bytes)) + " bytes per frame");
-    }
-    return changed ? evaluate() : ev;
+    p.target_cycles = target;
+    p.design_cycles = ev.cycles;
+    return p;
   }
 
-  Eval designFor(int64_t target, bool note) {
-    foldAll(target);
-    return place(evaluate(), note);
+  /// Evaluates the candidates in `order` until one fits (and meets maxCycles); each distinct
+  /// design once. `chosen`: the candidate it came from.
+  std::optional<Eval> firstFitting(const std::vector<Candidate>& order,
+                                   const std::vector<std::array<double, kRes + 1>>& grid, int64_t maxCycles,
+                                   Candidate* chosen = nullptr) {
+    std::set<std::vector<int>> tried;
+    for (const auto& c : order) {
+      std::vector<int> pick = picksOf(c, grid[size_t(c.prices)]);
+      if (!tried.insert(pick).second) continue;
+      Eval ev = evaluate(pick);
+      if (ev.res.fits && ev.cycles <= maxCycles) {
+        if (chosen) *chosen = c;
+        return ev;
+      }
+    }
+    return std::nullopt;
   }
 
-  int64_t boundCycles(bool fastest) {
-    // Fastest: every MAC layer fully parallel; slowest: PE = SIMD = 1 (the cheapest kind).
-    auto saved = plan.layers;
-    plan.layers = manual;
-    for (const auto& l : g.layers()) {
-      if (l.kind == graph::LayerKind::LabelSelect && !(manual.count(l.name) && manual.at(l.name).pe)) {
-        LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
-        lm.pe = fastest ? int(labelselect::maxPe(l)) : 1;
-        plan.layers[l.name] = lm;
-        continue;
-      }
-      if (!l.isWeighted() || (manual.count(l.name) && manual.at(l.name).pe && manual.at(l.name).simd)) continue;
-      LayerMapping lm = manual.count(l.name) ? manual.at(l.name) : LayerMapping{};
-      lm.pe = fastest ? int(mac::maxPe(l)) : 1;
-      lm.simd = fastest ? int(mac::maxSimd(l)) : 1;
-      lm.pe_kind = hw::PeKind::Lut;
-      plan.layers[l.name] = lm;
+  /// Why the chosen max_fps design is not faster: the design one step faster at the same prices
+  /// (every layer now at the design's cycles takes its cheapest faster option).
+  Limit limitOf(const Eval& ev, const Candidate& c, const std::array<double, kRes + 1>& prices) {
+    Limit lim;
+    const Mapping m = buildMapping(g, cfg, planOf(ev.pick));
+    if (m.predicted_bottleneck == "dram") {
+      lim.by = "dram";
+      return lim;
     }
-    int64_t c = buildMapping(g, cfg, plan).predicted_cycles;
-    plan.layers = saved;
-    return c;
+    Candidate faster = c;
+    faster.target = c.target - 1;
+    const std::vector<int> pick = picksOf(faster, prices);
+    for (size_t k = 0; k < choices.size(); ++k)
+      if (pick[k] < 0) lim.layers.push_back(choices[k].layer);
+    const int b = m.indexOf(m.predicted_bottleneck);
+    if (b >= 0 &&
+        (m.engines[size_t(b)].kind == EngineKind::InputDma || m.engines[size_t(b)].kind == EngineKind::OutputDma)) {
+      lim.by = "io";
+      lim.layers = {m.predicted_bottleneck};
+      return lim;
+    }
+    if (!lim.layers.empty() || c.target <= baseCycles) {
+      lim.by = "parallelism";
+      if (lim.layers.empty()) lim.layers.push_back(m.predicted_bottleneck);
+      return lim;
+    }
+    const Eval next = evaluate(pick);
+    lim.by = next.res.fits ? "search" : "budget";
+    lim.next_cycles = next.cycles;
+    lim.shortfalls = next.res.shortfalls;
+    for (size_t k = 0; k < choices.size(); ++k) {
+      if (pick[k] == ev.pick[k]) continue;
+      lim.layers.push_back(choices[k].layer);
+      const Vec d = choices[k].opts[size_t(pick[k])].res - choices[k].opts[size_t(ev.pick[k])].res;
+      lim.extra_lut += d[0];
+      lim.extra_ff += d[1];
+      lim.extra_dsp += d[2];
+      lim.extra_bram18 += d[3];
+      lim.extra_uram += d[4];
+    }
+    return lim;
   }
 
   Plan run() {
-    const double fclk = cfg.hardware.clock_mhz * 1e6;
-    int64_t lo = boundCycles(true), hi = boundCycles(false);
-    if (cfg.mapping.goal == config::Goal::TargetFps) {
-      int64_t target = int64_t(std::floor(fclk / cfg.mapping.target_fps));
-      if (target < lo)
-        throw LoadError(cfg.file + ": mapping.target_fps = " + std::to_string(cfg.mapping.target_fps) +
-                        " is out of reach: even fully parallel, the design needs " + std::to_string(lo) +
-                        " cycles per frame (" + std::to_string(fclk / double(lo)) + " fps at " +
-                        std::to_string(cfg.hardware.clock_mhz) + " MHz)");
-      Eval ev = designFor(target, true);
-      if (!ev.res.fits) throwShort(ev, "at " + std::to_string(cfg.mapping.target_fps) + " fps");
-      plan.target_cycles = target;
-      plan.design_cycles = ev.cycles;
-      return plan;
-    }
-    // max_fps: the smallest cycle target whose design fits (cost falls as the target grows).
-    Eval slow = designFor(hi, false);
-    if (!slow.res.fits) throwShort(slow, "even with PE = SIMD = 1 everywhere");
-    int64_t a = lo, b = hi;
-    while (a < b) {
-      int64_t mid = a + (b - a) / 2;
-      if (designFor(mid, false).res.fits)
-        b = mid;
+    for (const auto& l : g.layers()) {
+      if (l.isWeighted())
+        macOptions(l);
       else
-        a = mid + 1;
+        laneOptions(l);
     }
-    Eval ev = designFor(b, true);
-    plan.target_cycles = b;
-    plan.design_cycles = ev.cycles;
-    return plan;
+    if (choices.empty()) { // everything given: the user's mapping as it is
+      Eval ev = evaluate({});
+      return finish(ev, ev.cycles);
+    }
+    measureBase();
+    groupClasses();
+    const auto grid = priceGrid();
+    const double fclk = cfg.hardware.clock_mhz * 1e6;
+    const bool targetGoal = cfg.mapping.goal == config::Goal::TargetFps;
+    const int64_t target =
+        targetGoal ? int64_t(std::floor(fclk / cfg.mapping.target_fps)) : std::numeric_limits<int64_t>::max();
+    if (targetGoal && target < fastestCycles)
+      throw LoadError(cfg.file + ": mapping.target_fps = " + std::to_string(cfg.mapping.target_fps) +
+                      " is out of reach: even fully parallel, the design needs " + std::to_string(fastestCycles) +
+                      " cycles per frame (" + std::to_string(fclk / double(fastestCycles)) + " fps at " +
+                      std::to_string(cfg.hardware.clock_mhz) + " MHz)");
+    std::optional<Candidate> cheapest, cheapestMeeting;
+    std::vector<Candidate> fitting = candidates(grid, target, cheapest, cheapestMeeting);
+    if (targetGoal) {
+      std::vector<Candidate> meeting;
+      for (const auto& c : fitting)
+        if (c.cycles <= target) meeting.push_back(c);
+      std::stable_sort(meeting.begin(), meeting.end(), [](const Candidate& a, const Candidate& b) {
+        if (a.cost != b.cost) return a.cost < b.cost;
+        return a.cycles < b.cycles;
+      });
+      if (auto ev = firstFitting(meeting, grid, target)) {
+        Plan p = finish(*ev, target);
+        p.limit.by = "target";
+        return p;
+      }
+      const Candidate& c = cheapestMeeting ? *cheapestMeeting : *cheapest;
+      throwShort(evaluate(picksOf(c, grid[size_t(c.prices)])), "at " + std::to_string(cfg.mapping.target_fps) + " fps");
+    }
+    std::stable_sort(fitting.begin(), fitting.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.cycles != b.cycles) return a.cycles < b.cycles;
+      return a.cost < b.cost;
+    });
+    Candidate chosen;
+    if (auto ev = firstFitting(fitting, grid, std::numeric_limits<int64_t>::max(), &chosen)) {
+      Limit lim = limitOf(*ev, chosen, grid[size_t(chosen.prices)]);
+      Plan p = finish(*ev, ev->cycles);
+      p.limit = std::move(lim);
+      p.evaluations = plan.evaluations;
+      return p;
+    }
+    throwShort(evaluate(picksOf(*cheapest, grid[size_t(cheapest->prices)])), "even with PE = SIMD = 1 everywhere");
   }
 
   [[noreturn]] void throwShort(const Eval& ev, const std::string& when) {
     std::vector<std::string> msgs;
     msgs.push_back(cfg.file + ": " + g.name() + " does not fit " + cfg.hardware.device.name + " " + when +
-                   " (weights moved to URAM/DRAM where bandwidth allowed):");
+                   " (the cheapest design the scheduler found, weights in URAM or DRAM where that saves memory):");
     for (const auto& s : ev.res.shortfalls) msgs.push_back("  " + s);
     // The largest users of each short resource, so the user knows where to look.
-    Mapping m = buildMapping(g, cfg, plan);
+    Mapping m = buildMapping(g, cfg, planOf(ev.pick));
     struct Use {
       std::string name;
       double amount;

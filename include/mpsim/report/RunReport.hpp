@@ -10,6 +10,7 @@
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/graph/Graph.hpp"
 #include "mpsim/sched/Mapping.hpp"
+#include "mpsim/sched/Plan.hpp"
 #include "mpsim/sched/Resources.hpp"
 #include "mpsim/sim/Result.hpp"
 
@@ -22,6 +23,9 @@ nlohmann::ordered_json runReportJson(const graph::Graph& g, const config::RunCon
 /// The mapping without simulation (`mpsim map`): engines, closed forms, resources, params.
 nlohmann::ordered_json mapReportJson(const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
                                      const sched::DesignResources& res);
+/// Adds summary.limit (why a scheduled design is not faster, sched::Limit) to a map or run report;
+/// nothing for a manual mapping.
+void addLimit(nlohmann::ordered_json& report, const sched::Plan& plan, double clockMhz);
 void printMapSummary(std::ostream& os, const nlohmann::ordered_json& report);
 void writeLayersCsv(std::ostream& os, const nlohmann::ordered_json& report);
 void printRunSummary(std::ostream& os, const nlohmann::ordered_json& report);

@@ -71,6 +71,14 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const Engi
 hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c);
 /// Line buffer in pixels (shared with the window pooling unit).
 int64_t lineBufferPixels(const graph::Layer& l, const graph::Shape& in);
+/// Steady-state cycles per frame of an engine that reads one stream of pixels through a line
+/// buffer (a Window need: a sliding-window unit, a window pooling unit) when it runs alone: the
+/// line-buffer recurrence of docs/simulation.md evaluated frame after frame until the interval
+/// repeats. It is max(reading a frame, emitting a frame) plus the refill at each frame boundary
+/// (the first windows of a frame wait for rows the buffer could not take in while the last
+/// windows of the previous frame still held them). Throws std::logic_error if the buffer cannot
+/// hold a window (the mapping never builds one).
+int64_t steadyStateCycles(const EngineSpec& e);
 } // namespace swu
 
 /// Window pooling (maxpool, avgpool) and global average pooling, PE channels per cycle.
@@ -125,5 +133,8 @@ hw::Resources resources(const hw::CostCoefficients& c);
 int64_t maxLanes(const graph::Layer& l);
 int64_t defaultLanes(const graph::Layer& l);
 int64_t lanesCycles(const graph::Layer& l, int64_t pe);
+/// The layer's engine at PE lanes and its resources (the scheduler's options).
+EngineSpec lanesEngine(const graph::Layer& l, int64_t pe);
+hw::Resources lanesResources(const graph::Layer& l, int64_t pe, const hw::CostCoefficients& c);
 
 } // namespace mpsim::sched

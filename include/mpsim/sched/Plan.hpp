@@ -9,6 +9,19 @@
 
 namespace mpsim::sched {
 
+/// What keeps a scheduled design from being faster (docs/cost-model.md, "Scheduler"): `by` is
+/// "budget" (the next faster design needs more of a resource than the budget has), "parallelism"
+/// (the slowest layers are at their fastest folding), "dram" (DRAM bandwidth bounds the frame
+/// rate), "io" (the input or output port's width), "target" (goal target_fps: as slow as the target allows) or "search" (the next faster
+/// design fits, but the estimate had ruled it out).
+struct Limit {
+  std::string by;
+  int64_t next_cycles = 0;             // the next faster design (budget, search)
+  std::vector<std::string> shortfalls; // what it lacks (budget)
+  std::vector<std::string> layers;     // the layers that would need a faster folding
+  double extra_lut = 0, extra_ff = 0, extra_dsp = 0, extra_bram18 = 0, extra_uram = 0; // ... and what more they use
+};
+
 /// What the scheduler chose: the mapping the engines are built from.
 struct Plan {
   std::map<std::string, config::LayerMapping> layers; // per layer: folding, PE kind, weight placement
@@ -18,6 +31,7 @@ struct Plan {
   int64_t design_cycles = 0;                          // closed-form cycles of the chosen design
   int evaluations = 0;                                // designs costed
   std::vector<std::string> notes;                     // placement decisions worth telling the user
+  Limit limit;                                        // scheduled designs: why not faster
 };
 
 } // namespace mpsim::sched

@@ -32,4 +32,25 @@ int64_t lanesCycles(const graph::Layer& l, int64_t pe) {
   }
 }
 
+EngineSpec lanesEngine(const graph::Layer& l, int64_t pe) {
+  switch (l.kind) {
+  case graph::LayerKind::MaxPool:
+  case graph::LayerKind::AvgPool:
+  case graph::LayerKind::GlobalAvgPool: return pool::engine(l, l.stream_in, pe);
+  case graph::LayerKind::LabelSelect: return labelselect::engine(l, l.stream_in, pe);
+  default: return elementwise::engine(l, l.in_shapes, pe);
+  }
+}
+
+hw::Resources lanesResources(const graph::Layer& l, int64_t pe, const hw::CostCoefficients& c) {
+  const EngineSpec e = lanesEngine(l, pe);
+  switch (l.kind) {
+  case graph::LayerKind::MaxPool:
+  case graph::LayerKind::AvgPool:
+  case graph::LayerKind::GlobalAvgPool: return pool::resources(e, l, c);
+  case graph::LayerKind::LabelSelect: return labelselect::resources(e, l, c);
+  default: return elementwise::resources(e, l.out.bits, c);
+  }
+}
+
 } // namespace mpsim::sched

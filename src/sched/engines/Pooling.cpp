@@ -32,9 +32,9 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe
     p.need = NeedKind::Window;
     p.capacity = swu::lineBufferPixels(l, inShape);
     e.tail = 0;
-    e.closed_form_cycles = std::max(p.tokens_per_frame * p.read_cost, e.out_tokens_per_frame * e.out_cost);
   }
   e.in.push_back(p);
+  if (e.kind == EngineKind::Pool) e.closed_form_cycles = swu::steadyStateCycles(e);
   return e;
 }
 

@@ -1,5 +1,12 @@
 // Sliding-window units (line buffer in front of a conv's MAC unit): spec, closed form, resources.
 #include <algorithm>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "mpsim/common/Math.hpp"
 #include "mpsim/sched/Engines.hpp"
@@ -39,9 +46,125 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const Engi
   s.out_cost = ceilDiv(kk * inShape.c, s.simd);
   s.tail = s.out_cost;
   s.latency = 1;
-  s.closed_form_cycles = std::max(p.tokens_per_frame * p.read_cost, s.out_tokens_per_frame * s.out_cost);
+  s.closed_form_cycles = steadyStateCycles(s);
   return s;
 }
+
+namespace {
+
+int64_t evaluateRecurrence(const EngineSpec& e);
+
+} // namespace
+
+int64_t steadyStateCycles(const EngineSpec& e) {
+  // Memoised: the mapping and the scheduler ask for the same geometries again and again (ResNet-152
+  // has dozens of identical 3x3 convs). The result depends on these fields only.
+  const PortSpec& p = e.in.at(0);
+  const WindowGeom& g = e.geom;
+  const std::vector<int64_t> key = {p.tokens_per_frame,
+                                    p.read_cost,
+                                    p.capacity,
+                                    e.out_tokens_per_frame,
+                                    e.out_cost,
+                                    e.tail,
+                                    g.ih,
+                                    g.iw,
+                                    g.oh,
+                                    g.ow,
+                                    g.kh,
+                                    g.kw,
+                                    g.stride_h,
+                                    g.stride_w,
+                                    g.pad_h,
+                                    g.pad_w,
+                                    g.dil_h,
+                                    g.dil_w,
+                                    int64_t(p.need)};
+  static std::mutex mutex;
+  static std::map<std::vector<int64_t>, int64_t> cache;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  const int64_t cycles = evaluateRecurrence(e);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() >= 65536) cache.clear(); // bounded
+  cache.emplace(key, cycles);
+  return cycles;
+}
+
+namespace {
+
+int64_t evaluateRecurrence(const EngineSpec& e) {
+  // The timing rules of the simulator's dataflow engine (sim/Engine.cpp) for one Window port, fed
+  // by a source that is never empty and drained by a sink that is never full, written as a
+  // max-plus recurrence in token order: read j starts when read j-1 ended and token j-cap's slot
+  // was released; output k waits for the read of the last token it needs (plus the tail) and for
+  // output k-1 (plus out_cost); emitting k releases what no later output of the frame needs.
+  const PortSpec& p = e.in.at(0);
+  const uint64_t P = uint64_t(p.tokens_per_frame), T = uint64_t(e.out_tokens_per_frame);
+  const uint64_t cap = uint64_t(std::max<int64_t>(1, p.capacity));
+  const uint64_t rc = uint64_t(p.read_cost), outCost = uint64_t(e.out_cost), tail = uint64_t(e.tail);
+  if (P == 0 || T == 0) return 0;
+  std::vector<uint64_t> keepFrom(size_t(T + 1), P);
+  std::vector<uint64_t> lastOf(static_cast<size_t>(T));
+  for (uint64_t k = T; k-- > 0;) {
+    const Need n = needOf(e, p, int64_t(k));
+    keepFrom[size_t(k)] = std::min<uint64_t>(keepFrom[size_t(k + 1)], uint64_t(n.first));
+    lastOf[size_t(k)] = uint64_t(n.last);
+  }
+  std::vector<uint64_t> readEnd(size_t(cap), 0), relTime(size_t(cap), 0);
+  uint64_t readCount = 0, released = 0, releaseTarget = 0, lastReadEnd = 0;
+  std::deque<std::pair<uint64_t, uint64_t>> pending; // (release target, time) not yet read up to
+  auto readOne = [&]() {
+    const uint64_t j = readCount;
+    uint64_t start = lastReadEnd;
+    if (j >= cap) {
+      if (released <= j - cap)
+        throw std::logic_error(e.name + ": line buffer of " + std::to_string(cap) + " pixels cannot hold a window");
+      start = std::max(start, relTime[size_t(j % cap)]);
+    }
+    const uint64_t end = start + rc;
+    readEnd[size_t(j % cap)] = end;
+    lastReadEnd = end;
+    ++readCount;
+    while (!pending.empty() && pending.front().first <= j) pending.pop_front();
+    if (j < releaseTarget && released == j) { // needed by no output: dropped once read
+      relTime[size_t(j % cap)] = std::max(end, pending.empty() ? uint64_t(0) : pending.front().second);
+      released = j + 1;
+    }
+  };
+  auto release = [&](uint64_t target, uint64_t t) {
+    if (target > readCount && target > releaseTarget) pending.emplace_back(target, t);
+    releaseTarget = std::max(releaseTarget, target);
+    const uint64_t upTo = std::min(target, readCount);
+    for (uint64_t j = released; j < upTo; ++j) relTime[size_t(j % cap)] = t;
+    released = std::max(released, upTo);
+  };
+  // The recurrence becomes periodic after a transient of a frame or two: run until two frames in
+  // a row take the same time (in practice by the third frame). Should it alternate instead, the
+  // longer of the last two intervals is the answer (the slower frame bounds the throughput).
+  constexpr int kMaxFrames = 16;
+  uint64_t oPrev = 0, frameEnd = 0, interval = 0, lastInterval = 0;
+  for (int f = 0; f < kMaxFrames; ++f) {
+    const uint64_t base = uint64_t(f) * P;
+    for (uint64_t k = 0; k < T; ++k) {
+      const uint64_t last = base + lastOf[size_t(k)];
+      while (readCount <= last) readOne();
+      const uint64_t o = std::max(oPrev + outCost, readEnd[size_t(last % cap)] + tail);
+      release(base + keepFrom[size_t(k + 1)], o);
+      oPrev = o;
+    }
+    lastInterval = interval;
+    interval = oPrev - frameEnd;
+    frameEnd = oPrev;
+    if (f >= 2 && interval == lastInterval) return int64_t(interval);
+  }
+  return int64_t(std::max(interval, lastInterval));
+}
+
+} // namespace
 
 hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c) {
   const int a = l.in.bits;

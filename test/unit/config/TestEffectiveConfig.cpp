@@ -86,7 +86,14 @@ TEST_CASE("the effective config of every shipped example and golden case maps to
     const flow::Design d = flow::map(flow::load(f.string()));
     const std::string eff = YAML::Dump(config::effectiveConfig(d.effectiveConfig()));
     const flow::Design again = flow::map(flow::loadText(eff, "<effective>", {}, f.parent_path().string()));
-    CHECK(flow::mapReport(again).dump() == flow::mapReport(d).dump());
+    // summary.limit describes the search (why not faster), and the search over an effective
+    // config, whose layers are all fixed, is another one: the designs must be the same.
+    auto design = [](const flow::Design& x) {
+      nlohmann::ordered_json j = flow::mapReport(x);
+      j["summary"].erase("limit");
+      return j.dump();
+    };
+    CHECK(design(again) == design(d));
     CHECK(YAML::Dump(config::effectiveConfig(again.effectiveConfig())) == eff);
   }
 }

@@ -1,0 +1,146 @@
+// Properties the scheduler's search has by construction (sched/Scheduler.cpp, docs/cost-model.md
+// "Scheduler"), checked on the mapped designs over zoo networks and devices: a higher clock never
+// lowers the best fps, a larger budget never lowers it, a lower target fps never costs more, and
+// narrower bit-widths never cost more at the same target.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "mpsim/flow/Flow.hpp"
+#include "mpsim/sched/Resources.hpp"
+
+using namespace mpsim;
+
+namespace {
+
+struct Case {
+  const char* model;
+  const char* quant;
+  const char* device;
+};
+
+// Networks of each kind (residual, depthwise, plain, binary) on devices of each size.
+const Case kCases[] = {
+    {"resnet18", "{weights: 4, activations: 4, first_layer: {weights: 8}, last_layer: {weights: 8}}", "xczu9eg"},
+    {"mobilenet_v1", "{weights: 4, activations: 4}", "zcu104"},
+    {"cnv", "{weights: 1, activations: 1}", "pynq-z1"},
+    {"tfc", "{weights: 2, activations: 2}", "pynq-z1"},
+};
+
+std::string runText(const Case& c, const std::string& hardware, const std::string& mapping) {
+  return std::string("network: {model: ") + c.model + ", quant: " + c.quant + "}\nhardware: {device: " + c.device +
+         ", " + hardware + "}\nmapping: " + mapping + "\n";
+}
+
+double fpsOf(const flow::Design& d) { return d.mapping.clock_mhz * 1e6 / double(d.mapping.predicted_cycles); }
+
+/// Sum over LUT, FF, DSP, BRAM18 and URAM of the share of the device (the scheduler's cost).
+double deviceShares(const flow::Design& d) {
+  const auto r = sched::estimateResources(d.run.graph, d.mapping, d.run.config);
+  auto share = [](double use, double dev) { return dev > 0 ? use / dev : 0.0; };
+  return share(r.total.lut, r.device.lut) + share(r.total.ff, r.device.ff) + share(r.total.dsp, r.device.dsp) +
+         share(r.total.bram18, r.device.bram18) + share(r.total.uram, r.device.uram);
+}
+
+} // namespace
+
+TEST_CASE("scheduler: a higher clock never lowers the best fps", "[unit][sched]") {
+  for (const Case& c : kCases) {
+    INFO(c.model << " on " << c.device);
+    double prev = 0;
+    for (int mhz = 100; mhz <= 300; mhz += 25) {
+      INFO(mhz << " MHz");
+      const flow::Design d =
+          flow::map(flow::loadText(runText(c, "clock_mhz: " + std::to_string(mhz), "{mode: auto}"), "<test>"));
+      CHECK(d.resources.fits);
+      const double fps = fpsOf(d);
+      CHECK(fps >= prev * (1 - 1e-12));
+      prev = fps;
+    }
+  }
+}
+
+TEST_CASE("scheduler: a larger budget never lowers the best fps", "[unit][sched]") {
+  for (const Case& c : kCases) {
+    INFO(c.model << " on " << c.device);
+    double prev = 0;
+    for (double cap : {0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}) {
+      INFO("budget " << cap);
+      const std::string caps = std::to_string(cap);
+      const std::string hw = "clock_mhz: 200, budget: {lut: " + caps + ", ff: " + caps + ", dsp: " + caps +
+                             ", bram: " + caps + ", uram: " + caps + "}";
+      flow::Design d;
+      try {
+        d = flow::map(flow::loadText(runText(c, hw, "{mode: auto}"), "<test>"));
+      } catch (const std::exception& e) {
+        // Too small to hold the network at all: only allowed below any budget that fitted.
+        INFO(e.what());
+        CHECK(prev == 0);
+        continue;
+      }
+      CHECK(d.resources.fits);
+      const double fps = fpsOf(d);
+      CHECK(fps >= prev * (1 - 1e-12));
+      prev = fps;
+    }
+    CHECK(prev > 0);
+  }
+}
+
+TEST_CASE("scheduler: a lower target fps never costs more, and narrower bit-widths never cost more at the same "
+          "target",
+          "[unit][sched]") {
+  const Case wide[] = {
+      {"resnet18", "{weights: 8, activations: 8}", "xcu250"},
+      {"mobilenet_v1", "{weights: 8, activations: 8}", "xcu250"},
+      {"cnv", "{weights: 4, activations: 4}", "zcu104"},
+  };
+  const Case narrow[] = {
+      {"resnet18", "{weights: 4, activations: 4}", "xcu250"},
+      {"mobilenet_v1", "{weights: 4, activations: 4}", "xcu250"},
+      {"cnv", "{weights: 2, activations: 2}", "zcu104"},
+  };
+  for (size_t i = 0; i < 3; ++i) {
+    INFO(wide[i].model);
+    double prev = 1e300;
+    for (double fps : {800.0, 400.0, 200.0, 100.0, 50.0}) {
+      INFO("target " << fps << " fps");
+      const std::string mapping = "{mode: auto, goal: target_fps, target_fps: " + std::to_string(fps) + "}";
+      const flow::Design w = flow::map(flow::loadText(runText(wide[i], "clock_mhz: 200", mapping), "<test>"));
+      const flow::Design n = flow::map(flow::loadText(runText(narrow[i], "clock_mhz: 200", mapping), "<test>"));
+      CHECK(fpsOf(w) >= fps);
+      CHECK(fpsOf(n) >= fps);
+      const double cw = deviceShares(w), cn = deviceShares(n);
+      CHECK(cw <= prev * (1 + 1e-9));
+      CHECK(cn <= cw * (1 + 1e-9));
+      prev = cw;
+    }
+  }
+}
+
+TEST_CASE("scheduler: the limit says why the design is not faster", "[unit][sched]") {
+  // Budget: the next faster design at the same prices needs more than the budget has.
+  const flow::Design b = flow::map(flow::loadText(runText(kCases[0], "clock_mhz: 200", "{mode: auto}"), "<test>"));
+  const sched::Limit& l = b.plan.limit;
+  CHECK(l.by == "budget");
+  CHECK(l.next_cycles > 0);
+  CHECK(l.next_cycles < b.mapping.predicted_cycles);
+  CHECK_FALSE(l.shortfalls.empty());
+  CHECK_FALSE(l.layers.empty());
+  CHECK(l.extra_lut + l.extra_dsp > 0);
+  const auto j = flow::mapReport(b);
+  CHECK(j["summary"]["limit"]["by"] == "budget");
+  CHECK(j["summary"]["limit"]["next_shortfalls"].size() == l.shortfalls.size());
+  // Parallelism: a tiny network on a large device is as fast as its foldings allow.
+  const Case tiny = {"tfc", "{weights: 1, activations: 1}", "xcu250"};
+  const flow::Design p = flow::map(flow::loadText(runText(tiny, "clock_mhz: 200", "{mode: auto}"), "<test>"));
+  CHECK((p.plan.limit.by == "parallelism" || p.plan.limit.by == "io"));
+  // Target: goal target_fps.
+  const flow::Design t = flow::map(flow::loadText(
+      runText(kCases[0], "clock_mhz: 200", "{mode: auto, goal: target_fps, target_fps: 100}"), "<test>"));
+  CHECK(t.plan.limit.by == "target");
+  // A manual mapping has none.
+  const flow::Design m = flow::map(flow::loadText(runText(kCases[3], "clock_mhz: 200", "{mode: manual}"), "<test>"));
+  CHECK(m.plan.limit.by.empty());
+  CHECK_FALSE(flow::mapReport(m)["summary"].contains("limit"));
+}
