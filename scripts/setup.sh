@@ -4,9 +4,10 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       libsystemc-dev libboost-program-options-dev catch2 libspdlog-dev libfmt-dev
-      libyaml-cpp-dev nlohmann-json3-dev python3 python3-numpy
+      libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev python3 python3-numpy
       libonnx-dev libprotobuf-dev protobuf-compiler
-      clang libclang-rt-14-dev libonnx-testdata)
+      clang libclang-rt-14-dev libonnx-testdata
+      chromium)  # chromium: the headless test of `mpsim sweep report`'s HTML page
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,7 @@
 #include "mpsim/cli/Commands.hpp"
 
+#include "CliUtil.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,33 +22,6 @@
 namespace po = boost::program_options;
 
 namespace mpsim::cli {
-
-namespace {
-
-/// Parses a subcommand's options; returns false (after printing) when --help was given.
-bool parseArgs(const std::vector<std::string>& args, const po::options_description& opts,
-               const po::positional_options_description& pos, po::variables_map& vm, const std::string& usage) {
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(std::string(e.what()) + "\nusage: " + usage);
-  }
-  if (vm.count("help")) {
-    std::cout << "usage: " << usage << "\n" << opts;
-    return false;
-  }
-  return true;
-}
-
-/// Writes to stdout and checks that it arrived (a closed pipe or a full disk is an error).
-void writeStdout(const std::string& text) {
-  std::cout << text;
-  std::cout.flush();
-  if (!std::cout) throw std::runtime_error("cannot write to standard output");
-}
-
-} // namespace
 
 int cmdInfo(const std::vector<std::string>& args) {
   po::options_description opts("info options");

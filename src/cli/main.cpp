@@ -25,6 +25,8 @@ commands:
   info <model|file>     per-layer table and totals: MACs, weights, parameter memory, reduction vs FP32
   import <model.onnx>   write the network YAML of a QONNX / FINN-ONNX model (-o net.yaml)
   compare <a> <b>       compare two reports (JSON) within tolerances; prints the first difference
+  sweep <sweep.yaml>    run a sweep into a SQLite results database (resumable, parallel); also
+                        sweep export | pareto | compare <db> (docs/sweeps.md)
   devices               list the built-in device database
   help                  this text
 
@@ -89,7 +91,8 @@ int run(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "compare") return mpsim::cli::cmdCompare(rest);
     if (command == "import") return mpsim::cli::cmdImport(rest);
     if (command == "devices") return mpsim::cli::cmdDevices(rest);
-    spdlog::error("unknown command '{}'; valid: run, map, info, import, compare, devices, help", command);
+    if (command == "sweep") return mpsim::cli::cmdSweep(rest);
+    spdlog::error("unknown command '{}'; valid: run, map, info, import, compare, devices, sweep, help", command);
     return mpsim::kExitUsage;
   } catch (const mpsim::LoadError& e) {
     for (const auto& m : e.messages()) spdlog::error("{}", m);

@@ -491,6 +491,16 @@ graph::Graph loadNetworkYamlString(const std::string& text, const std::string& n
   return readNetwork(YamlDoc::loadString(text, name));
 }
 
+std::vector<std::string> modelCandidates(const std::string& model, const std::string& baseDir) {
+  // A relative path: next to the config file first, then in the current directory.
+  namespace fs = std::filesystem;
+  const fs::path p(model);
+  std::vector<std::string> tried;
+  if (p.is_relative() && !baseDir.empty()) tried.push_back((fs::path(baseDir) / p).string());
+  tried.push_back(p.string());
+  return tried;
+}
+
 ModelLoad loadModelFull(const std::string& model, const std::string& baseDir, const std::string& where) {
   const std::string at = where.empty() ? std::string() : where + ": ";
   if (zoo::isModel(model)) return ModelLoad{zoo::build(model), {}, {}};
@@ -502,11 +512,8 @@ ModelLoad loadModelFull(const std::string& model, const std::string& baseDir, co
   if (ext != ".yaml" && ext != ".yml" && ext != ".onnx")
     throw LoadError(at + "'" + model + "' is neither a built-in model (" + names +
                     ") nor a network file (.yaml, .yml, .onnx)");
-  // A relative path: next to the config file first, then in the current directory.
-  std::vector<fs::path> tried;
-  if (p.is_relative() && !baseDir.empty()) tried.push_back(fs::path(baseDir) / p);
-  tried.push_back(p);
-  for (const auto& t : tried) {
+  const std::vector<std::string> tried = modelCandidates(model, baseDir);
+  for (const fs::path t : tried) {
     std::error_code ec;
     if (!fs::exists(t, ec)) continue;
     if (ext == ".onnx") {
@@ -516,7 +523,7 @@ ModelLoad loadModelFull(const std::string& model, const std::string& baseDir, co
     return ModelLoad{loadNetworkYaml(t.string()), {}, {}};
   }
   std::string looked;
-  for (const auto& t : tried) looked += (looked.empty() ? "" : ", ") + t.string();
+  for (const auto& t : tried) looked += (looked.empty() ? "" : ", ") + t;
   throw LoadError(at + model + ": network file not found (looked for " + looked + ")");
 }
 

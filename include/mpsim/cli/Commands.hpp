@@ -12,5 +12,6 @@ int cmdMap(const std::vector<std::string>& args);
 int cmdCompare(const std::vector<std::string>& args);
 int cmdImport(const std::vector<std::string>& args);
 int cmdDevices(const std::vector<std::string>& args);
+int cmdSweep(const std::vector<std::string>& args);
 
 } // namespace mpsim::cli

@@ -34,6 +34,9 @@ struct ModelLoad {
   std::vector<OnnxMappingHint> mapping;
   std::vector<std::string> notes;
 };
+/// The paths a network.model file is looked for at, in order (a relative path next to the config
+/// file first, then in the current directory); the first that exists is the one loaded.
+std::vector<std::string> modelCandidates(const std::string& model, const std::string& baseDir);
 /// Resolves network.model: a zoo name, or a .yaml/.yml network file or an .onnx model (relative
 /// paths next to the config file first, then the current directory). `where` (file:line of the
 /// key) prefixes errors about the model itself. Throws LoadError naming the valid choices.

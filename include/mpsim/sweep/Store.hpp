@@ -1,0 +1,87 @@
+#pragma once
+// The results database of a sweep (docs/sweeps.md, "Results database"): one SQLite file, schema
+// mpsim.sweep/1. Points are inserted before the first run; every outcome (a point's map result, a
+// simulation result, a failure) is written in a transaction together with the point's status, so a
+// sweep killed at any moment resumes with nothing lost or recorded twice.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mpsim/sweep/Expr.hpp"
+#include "mpsim/sweep/Sqlite.hpp"
+#include "mpsim/sweep/SweepFile.hpp"
+
+namespace mpsim::sweep {
+
+inline constexpr const char* kDbSchema = "mpsim.sweep/1";
+inline constexpr int kDbSchemaVersion = 1;
+
+/// A point with its identity, ready to be inserted.
+struct PreparedPoint {
+  const Point* point = nullptr;
+  std::string hash;        // effective config + mpsim version + model files: the point's identity
+  std::string config_hash; // the same without the mpsim version (matches points across versions)
+  std::string load_error;  // the point's config does not load (e.g. a corrupt model): it fails alone
+};
+
+/// A point to work on.
+struct Task {
+  int64_t id = 0;
+  std::string hash;
+  std::vector<std::string> overrides;
+  int attempts = 0;
+};
+
+/// One outcome of a point at one fidelity ("map": closed form and resources; "sim": simulated).
+struct Outcome {
+  std::string status; // map: mapped | rejected | failed; sim: done | deadlock | failed | timeout
+  std::string error;  // rejected: the constraint; failed: the message
+  std::optional<int> exit_code;
+  double wall_s = 0;
+  nlohmann::ordered_json report; // map.json or report.json (null when failed)
+};
+
+class Store {
+public:
+  /// Opens or creates the database; refuses a file with another schema version.
+  explicit Store(const std::string& path);
+  Database& db() { return m_db; }
+
+  /// Records the sweep (meta rows, one column per swept key) and inserts the points not yet
+  /// present (by hash), in one transaction. Returns the number of new points.
+  size_t addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, const std::string& version,
+                   const std::string& fidelity);
+  /// Points left 'running' by a killed sweep are queued again (no attempt counted).
+  void requeueRunning();
+  /// Points whose map stage is to run: pending, or failed at most `retry` times.
+  std::vector<Task> mapTasks(int retry);
+  /// Accepted points queued for simulation, or failed / timed out at most `retry` times.
+  std::vector<Task> simTasks(int retry);
+  /// Queues accepted, not yet simulated points for simulation (all of them, or those in `ids`).
+  void queueSim(const std::vector<int64_t>* ids);
+  void markSimRunning(int64_t id);
+
+  /// Writes one outcome (result row, layer rows, FIFO rows, the point's status) inside the
+  /// caller's transaction.
+  void record(int64_t id, const std::string& fidelity, const Outcome& o);
+
+  /// (point id, objective values) of every successful result at `fidelity`.
+  std::vector<std::pair<int64_t, std::vector<double>>> objectiveValues(const std::string& fidelity,
+                                                                       const std::vector<Objective>& objs);
+  /// Replaces the stored Pareto set of these objectives.
+  void storePareto(const std::string& key, const std::string& fidelity, const std::vector<int64_t>& ids);
+  /// "sim" when any point has a simulation result, else "map".
+  std::string bestFidelity();
+  std::string meta(const std::string& key);
+
+private:
+  Database m_db;
+};
+
+/// The objectives as stored in the pareto table ("max:fps,min:lut").
+std::string objectivesKey(const std::vector<Objective>& objs);
+
+} // namespace mpsim::sweep

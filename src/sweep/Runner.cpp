@@ -1,0 +1,542 @@
+#include "mpsim/sweep/Runner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "mpsim/common/Error.hpp"
+#include "mpsim/common/FileIo.hpp"
+#include "mpsim/flow/Flow.hpp"
+#include "mpsim/io/NetworkYaml.hpp"
+#include "mpsim/io/YamlReader.hpp"
+#include "mpsim/zoo/Zoo.hpp"
+
+namespace mpsim::sweep {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+Fidelity parseFidelity(const std::string& s) {
+  if (s == "map") return Fidelity::Map;
+  if (s == "sim") return Fidelity::Sim;
+  if (s == "screen") return Fidelity::Screen;
+  throw std::invalid_argument("--fidelity '" + s + "': valid: map, sim, screen");
+}
+
+const char* toString(Fidelity f) { return f == Fidelity::Map ? "map" : f == Fidelity::Sim ? "sim" : "screen"; }
+
+namespace {
+
+/// FNV-1a, 64 bits: a fixed, portable hash (std::hash is not stable across libraries).
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v);
+  return buf;
+}
+
+/// The sweep's loops log only errors (the scheduler's per-point notes would drown the progress).
+class QuietLog {
+public:
+  QuietLog() : m_level(spdlog::get_level()) {
+    if (m_level < spdlog::level::err) spdlog::set_level(spdlog::level::err);
+  }
+  ~QuietLog() { spdlog::set_level(m_level); }
+
+private:
+  spdlog::level::level_enum m_level;
+};
+
+std::string joinMessages(const LoadError& e) {
+  std::string s;
+  for (const auto& m : e.messages()) s += (s.empty() ? "" : "\n") + m;
+  return s;
+}
+
+/// Hash of the model file a config reads (empty for built-in models), cached per path.
+std::string modelHash(const Sweep& s, const std::string& model, std::map<std::string, std::string>& cache) {
+  if (zoo::isModel(model)) return "";
+  for (const auto& t : io::modelCandidates(model, baseDir(s))) {
+    std::error_code ec;
+    if (!std::filesystem::exists(t, ec)) continue;
+    auto it = cache.find(t);
+    if (it != cache.end()) return it->second;
+    return cache[t] = hex(fnv1a(readFileLimited(t, kMaxModelBytes, "model")));
+  }
+  return "";
+}
+
+Outcome mapOne(const Sweep& s, const Task& t) {
+  Outcome o;
+  const auto t0 = Clock::now();
+  try {
+    config::Run run = loadPoint(s, t.overrides);
+    const flow::Design d = flow::map(std::move(run));
+    o.report = flow::mapReport(d);
+    const json doc = pointDoc(yamlToJson(config::effectiveConfig(d.effectiveConfig())), o.report);
+    o.status = "mapped";
+    for (const auto& c : s.constraints) {
+      if (!c.expr.test(doc)) {
+        o.status = "rejected";
+        o.error = c.expr.text();
+        break;
+      }
+    }
+  } catch (const LoadError& e) {
+    o = Outcome{};
+    o.status = "failed";
+    o.error = joinMessages(e);
+  } catch (const std::exception& e) {
+    o = Outcome{};
+    o.status = "failed";
+    o.error = e.what();
+  }
+  o.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  return o;
+}
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string tail(const std::string& path, size_t n) {
+  std::string s;
+  try {
+    s = readFileLimited(path, kMaxJsonBytes, "worker log");
+  } catch (const LoadError&) {
+    return "";
+  }
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s.size() > n ? "..." + s.substr(s.size() - n) : s;
+}
+
+struct Worker {
+  Task task;
+  pid_t pid = -1;
+  Clock::time_point start;
+  std::string job, out, err;
+};
+
+class SimRunner {
+public:
+  SimRunner(const Sweep& s, const Options& opt, Store& store) : m_s(s), m_opt(opt), m_store(store) {}
+
+  void run(std::vector<Task> tasks) {
+    if (tasks.empty()) return;
+    if (m_opt.worker_exe.empty()) throw std::runtime_error("sweep: simulations need the mpsim binary (worker_exe)");
+    m_dir = m_opt.db + ".work";
+    std::error_code ec;
+    std::filesystem::remove_all(m_dir, ec); // files of workers of a killed sweep
+    std::filesystem::create_directories(m_dir);
+    std::deque<Task> queue(tasks.begin(), tasks.end());
+    m_progress.phase = "sim";
+    m_progress.total = tasks.size();
+    const auto t0 = Clock::now();
+    auto lastReport = Clock::now() - std::chrono::seconds(1);
+    const size_t jobs = size_t(std::max(1, m_opt.jobs));
+    while (!queue.empty() || !m_running.empty()) {
+      if (interruptRequested()) {
+        stopAll();
+        throwIfInterrupted();
+      }
+      while (m_running.size() < jobs && !queue.empty()) {
+        spawn(queue.front());
+        queue.pop_front();
+      }
+      bool progressed = false;
+      for (size_t i = 0; i < m_running.size();) {
+        Worker& w = m_running[i];
+        int status = 0;
+        const pid_t r = waitpid(w.pid, &status, WNOHANG);
+        if (r == w.pid) {
+          finish(w, status, false, queue);
+          m_running.erase(m_running.begin() + long(i));
+          progressed = true;
+          continue;
+        }
+        if (m_opt.timeout_s > 0 && since(w.start) > m_opt.timeout_s) {
+          kill(w.pid, SIGKILL);
+          waitpid(w.pid, &status, 0);
+          finish(w, status, true, queue);
+          m_running.erase(m_running.begin() + long(i));
+          progressed = true;
+          continue;
+        }
+        ++i;
+      }
+      m_progress.running = m_running.size();
+      m_progress.elapsed_s = since(t0);
+      if (m_opt.progress && Clock::now() - lastReport > std::chrono::milliseconds(200)) {
+        m_opt.progress(m_progress);
+        lastReport = Clock::now();
+      }
+      if (!progressed) usleep(5000);
+    }
+    m_progress.running = 0;
+    m_progress.final = true;
+    m_progress.elapsed_s = since(t0);
+    if (m_opt.progress) m_opt.progress(m_progress);
+    std::filesystem::remove(m_dir, ec); // only when empty
+  }
+
+  ~SimRunner() { stopAll(); }
+
+private:
+  /// Kills the running workers (interrupt, error): their points are queued again and their files
+  /// removed, as if they had not started.
+  void stopAll() noexcept {
+    for (auto& w : m_running) {
+      kill(w.pid, SIGKILL);
+      int st = 0;
+      waitpid(w.pid, &st, 0);
+      try {
+        Statement q = m_store.db().prepare("UPDATE points SET sim_status = 'queued' WHERE id = ?");
+        q.bind(1, w.task.id).run();
+      } catch (const std::exception&) {
+        // the next run queues 'running' points again anyway
+      }
+      std::error_code ec;
+      for (const auto& f : {w.job, w.out, w.err}) std::filesystem::remove(f, ec);
+    }
+    m_running.clear();
+    std::error_code ec;
+    if (!m_dir.empty()) std::filesystem::remove(m_dir, ec); // only when empty
+  }
+
+  void spawn(const Task& t) {
+    Worker w;
+    w.task = t;
+    const std::string stem = (std::filesystem::path(m_dir) / ("p" + std::to_string(t.id))).string();
+    w.job = stem + ".job.json";
+    w.out = stem + ".out.json";
+    w.err = stem + ".err";
+    json job = {{"base_path", m_s.basePath},
+                {"base_text", m_s.baseText},
+                {"base_name", m_s.baseName},
+                {"dir", m_s.dir},
+                {"overrides", t.overrides}};
+    writeFileAtomic(w.job, job.dump() + "\n");
+    std::error_code ec;
+    std::filesystem::remove(w.out, ec);
+    m_store.markSimRunning(t.id);
+    const pid_t parent = getpid();
+    w.start = Clock::now();
+    w.pid = fork();
+    if (w.pid < 0) throw std::runtime_error("sweep: fork failed");
+    if (w.pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL); // a killed sweep takes its workers with it
+      if (getppid() != parent) _exit(127);
+      const int errFd = open(w.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int nullFd = open("/dev/null", O_RDWR);
+      if (errFd >= 0) dup2(errFd, 2);
+      if (nullFd >= 0) {
+        dup2(nullFd, 0);
+        dup2(nullFd, 1);
+      }
+      execl(m_opt.worker_exe.c_str(), "mpsim", "-q", "sweep", "__worker", w.job.c_str(), w.out.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    m_running.push_back(std::move(w));
+  }
+
+  void finish(const Worker& w, int status, bool timedOut, std::deque<Task>& queue) {
+    Outcome o;
+    o.wall_s = since(w.start);
+    if (timedOut) {
+      o.status = "timeout";
+      o.error = "no result within " + io::formatNumber(m_opt.timeout_s) + " s (--timeout); the worker was killed";
+    } else if (WIFEXITED(status)) {
+      const int code = WEXITSTATUS(status);
+      o.exit_code = code;
+      if (code == kExitOk || code == kExitDeadlock) {
+        try {
+          o.report = ordered_json::parse(readFileLimited(w.out, kMaxJsonBytes, "worker result"));
+          if (!o.report.is_object() || !o.report.contains("summary")) throw std::runtime_error("not a report");
+          o.status = code == kExitOk ? "done" : "deadlock";
+          if (code == kExitDeadlock)
+            o.error = "the pipeline deadlocked at cycle " + o.report["deadlock"]["cycle"].dump();
+        } catch (const std::exception& e) {
+          o.report = nullptr;
+          o.status = "failed";
+          o.error = std::string("the worker's result is unreadable: ") + e.what();
+        }
+      } else {
+        o.status = "failed";
+        o.error = "exit code " + std::to_string(code);
+        const std::string msg = tail(w.err, 2000);
+        if (!msg.empty()) o.error += ": " + msg;
+      }
+    } else if (WIFSIGNALED(status)) {
+      o.status = "failed";
+      o.exit_code = 128 + WTERMSIG(status);
+      o.error = "the worker was killed by signal " + std::to_string(WTERMSIG(status));
+      const std::string msg = tail(w.err, 2000);
+      if (!msg.empty()) o.error += ": " + msg;
+    }
+    {
+      Transaction t(m_store.db());
+      m_store.record(w.task.id, "sim", o);
+      t.commit();
+    }
+    std::error_code ec;
+    for (const auto& f : {w.job, w.out, w.err}) std::filesystem::remove(f, ec);
+    const bool failed = o.status == "failed" || o.status == "timeout";
+    if (failed) ++m_progress.failed;
+    Task next = w.task;
+    next.attempts += failed ? 1 : 0;
+    if (failed && next.attempts <= m_opt.retry) {
+      queue.push_back(next); // tried again in this run
+    } else {
+      ++m_progress.done;
+    }
+  }
+
+  const Sweep& m_s;
+  const Options& m_opt;
+  Store& m_store;
+  std::string m_dir;
+  std::vector<Worker> m_running;
+  Progress m_progress;
+};
+
+/// One sweep at a time writes a database (flock on "<db>.lock", released when the process ends).
+class DbLock {
+public:
+  explicit DbLock(const std::string& db) {
+    m_fd = open((db + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (m_fd < 0)
+      throw LoadError(db + ": cannot create the results database's lock file " + db + ".lock: " + std::strerror(errno));
+    if (flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+      close(m_fd);
+      throw BusyError(db + ": another mpsim sweep is writing this results database");
+    }
+  }
+  ~DbLock() { close(m_fd); }
+  DbLock(const DbLock&) = delete;
+  DbLock& operator=(const DbLock&) = delete;
+
+private:
+  int m_fd = -1;
+};
+
+/// The tasks of this sweep file's points (a database may also hold points of another sweep file,
+/// whose base config this run does not know).
+std::vector<Task> ofThisSweep(std::vector<Task> tasks, const std::vector<PreparedPoint>& pts) {
+  std::set<std::string> mine;
+  for (const auto& p : pts) mine.insert(p.hash);
+  tasks.erase(std::remove_if(tasks.begin(), tasks.end(), [&](const Task& t) { return !mine.count(t.hash); }),
+              tasks.end());
+  return tasks;
+}
+
+std::vector<Objective> objectivesOr(const Sweep& s) {
+  if (!s.objectives.empty()) return s.objectives;
+  return {parseObjective("max:fps")};
+}
+
+} // namespace
+
+json pointDoc(const json& effectiveConfig, const ordered_json& report) {
+  json doc = effectiveConfig;
+  for (auto it = report.begin(); it != report.end(); ++it)
+    if (it.key() != "schema" && it.key() != "network" && it.key() != "device") doc[it.key()] = it.value();
+  return doc;
+}
+
+std::vector<PreparedPoint> prepare(const Sweep& s, const std::string& version) {
+  QuietLog quiet;
+  Diagnostics errs;
+  std::set<std::string> seenMsg, seenHash;
+  std::map<std::string, std::string> modelCache;
+  std::vector<PreparedPoint> out;
+  bool checked = s.constraints.empty();
+  size_t more = 0;
+  for (const auto& p : s.points) {
+    PreparedPoint pp;
+    pp.point = &p;
+    try {
+      config::Run run = loadPoint(s, p.overrides());
+      YAML::Emitter em;
+      em << config::effectiveConfig(run.config);
+      const std::string body =
+          std::string(em.c_str()) + "\nmodel " + modelHash(s, run.config.network.model, modelCache);
+      pp.config_hash = hex(fnv1a(body));
+      pp.hash = hex(fnv1a("mpsim " + version + "\n" + body));
+      if (!checked) {
+        // Constraints may read only paths a point's config or map result has.
+        try {
+          const flow::Design d = flow::map(std::move(run));
+          const json doc = pointDoc(yamlToJson(config::effectiveConfig(d.effectiveConfig())), flow::mapReport(d));
+          for (size_t i = 0; i < s.constraints.size(); ++i)
+            for (const auto& path : s.constraints[i].expr.paths())
+              if (!findPath(doc, path))
+                errs.error(s.constraints[i].where + ": constraints[" + std::to_string(i) + "]: '" +
+                           s.constraints[i].expr.text() + "': no value at '" + path +
+                           "' in a point's config or map result (e.g. resources.fits, resources.utilization.dsp, "
+                           "summary.fps, params.weight_bits, hardware.clock_mhz)");
+          checked = true;
+        } catch (const LoadError&) {
+          // this point does not map: check with the next one
+        }
+      }
+    } catch (const LoadError& e) {
+      const auto msgs = sweepErrors(s, p, e);
+      if (!msgs.empty()) {
+        for (const auto& m : msgs)
+          if (seenMsg.insert(m).second) {
+            if (errs.errors().size() < 50)
+              errs.error(m);
+            else
+              ++more;
+          }
+        continue;
+      }
+      pp.load_error = joinMessages(e);
+      std::string body = "unloadable\n" + s.basePath + "\n" + s.baseText;
+      for (const auto& o : p.overrides()) body += "\n" + o;
+      pp.config_hash = hex(fnv1a(body));
+      pp.hash = hex(fnv1a("mpsim " + version + "\n" + body));
+    }
+    if (seenHash.insert(pp.hash).second) out.push_back(pp);
+  }
+  if (more) errs.error("... and " + std::to_string(more) + " more problems");
+  errs.throwIfAny();
+  return out;
+}
+
+Summary run(const Sweep& s, const Options& opt) {
+  Summary sum;
+  const std::vector<PreparedPoint> pts = prepare(s, opt.version);
+  sum.points = s.points.size();
+  sum.duplicates = s.points.size() - pts.size();
+  DbLock lock(opt.db);
+  Store store(opt.db);
+  sum.added = store.addPoints(s, pts, opt.version, toString(opt.fidelity));
+  store.requeueRunning();
+
+  {
+    // Map every point in this process: `jobs` threads map a chunk of points (the flow's map step is
+    // pure: no SystemC, no shared state), then this thread writes the chunk in point order in one
+    // transaction.
+    QuietLog quiet;
+    const std::vector<Task> tasks = ofThisSweep(store.mapTasks(opt.retry), pts);
+    Progress pr;
+    pr.phase = "map";
+    pr.total = tasks.size();
+    const auto t0 = Clock::now();
+    const size_t threads = size_t(std::max(1, opt.jobs));
+    const size_t chunk = 16 * threads;
+    for (size_t begin = 0; begin < tasks.size(); begin += chunk) {
+      throwIfInterrupted();
+      const size_t end = std::min(tasks.size(), begin + chunk);
+      std::vector<std::vector<Outcome>> outcomes(end - begin); // every try of each task, in order
+      std::atomic<size_t> next{begin};
+      auto work = [&] {
+        for (size_t i; (i = next++) < end;) {
+          auto& tries = outcomes[i - begin];
+          tries.push_back(mapOne(s, tasks[i]));
+          for (int a = tasks[i].attempts + 1; tries.back().status == "failed" && a <= opt.retry; ++a)
+            tries.push_back(mapOne(s, tasks[i]));
+        }
+      };
+      std::vector<std::thread> pool;
+      for (size_t k = 1; k < threads && k < end - begin; ++k) pool.emplace_back(work);
+      work();
+      for (auto& t : pool) t.join();
+      Transaction tr(store.db());
+      for (size_t i = begin; i < end; ++i) {
+        for (const Outcome& o : outcomes[i - begin]) store.record(tasks[i].id, "map", o);
+        ++pr.done;
+        if (outcomes[i - begin].back().status == "failed") ++pr.failed;
+      }
+      tr.commit();
+      pr.elapsed_s = since(t0);
+      if (opt.progress && end < tasks.size()) opt.progress(pr);
+    }
+    pr.final = true;
+    pr.elapsed_s = since(t0);
+    if (opt.progress && !tasks.empty()) opt.progress(pr);
+  }
+
+  const std::vector<Objective> objs = objectivesOr(s);
+  if (opt.fidelity == Fidelity::Sim) store.queueSim(nullptr);
+  if (opt.fidelity == Fidelity::Screen) {
+    // The map-fidelity Pareto set plus the best K by each objective.
+    const auto vals = store.objectiveValues("map", objs);
+    std::vector<std::vector<double>> v;
+    for (const auto& r : vals) v.push_back(r.second);
+    std::set<int64_t> chosen;
+    for (size_t i : paretoFront(v, objs)) chosen.insert(vals[i].first);
+    for (size_t k = 0; k < objs.size(); ++k) {
+      std::vector<size_t> order(vals.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return objs[k].maximize ? v[a][k] > v[b][k] : v[a][k] < v[b][k]; });
+      for (size_t i = 0; i < order.size() && i < size_t(std::max(0, opt.simulate_top)); ++i)
+        chosen.insert(vals[order[i]].first);
+    }
+    const std::vector<int64_t> ids(chosen.begin(), chosen.end());
+    store.queueSim(&ids);
+  }
+  if (opt.fidelity != Fidelity::Map) {
+    SimRunner sims(s, opt, store);
+    sims.run(ofThisSweep(store.simTasks(opt.retry), pts));
+  }
+
+  sum.pareto_fidelity = opt.fidelity == Fidelity::Map ? "map" : "sim";
+  const auto vals = store.objectiveValues(sum.pareto_fidelity, objs);
+  std::vector<std::vector<double>> v;
+  for (const auto& r : vals) v.push_back(r.second);
+  for (size_t i : paretoFront(v, objs)) sum.pareto.push_back(vals[i].first);
+  store.storePareto(objectivesKey(objs), sum.pareto_fidelity, sum.pareto);
+
+  Statement st = store.db().prepare("SELECT status, sim_status, count(*) FROM points GROUP BY status, sim_status");
+  while (st.step()) {
+    sum.map_status[st.getText(0)] += size_t(st.getInt(2));
+    if (!st.isNull(1)) sum.sim_status[st.getText(1)] += size_t(st.getInt(2));
+  }
+  Statement rj = store.db().prepare("SELECT error, count(*) FROM points WHERE status = 'rejected' GROUP BY error");
+  while (rj.step()) sum.rejections[rj.getText(0)] = size_t(rj.getInt(1));
+  return sum;
+}
+
+int runWorker(const std::string& jobFile, const std::string& outFile) {
+  const json job = json::parse(readFileLimited(jobFile, kMaxConfigBytes, "sweep job"));
+  std::vector<std::string> ov;
+  for (const auto& o : job.at("overrides")) ov.push_back(o.get<std::string>());
+  const std::string basePath = job.at("base_path").get<std::string>();
+  config::Run run = basePath.empty()
+                        ? flow::loadText(job.at("base_text").get<std::string>(), job.at("base_name").get<std::string>(),
+                                         ov, job.at("dir").get<std::string>())
+                        : flow::load(basePath, ov);
+  const flow::Design d = flow::map(std::move(run));
+  const flow::RunOutcome r = flow::simulate(d, {}, "");
+  writeFileAtomic(outFile, r.report.dump() + "\n");
+  return r.result.deadlock.detected ? kExitDeadlock : kExitOk;
+}
+
+} // namespace mpsim::sweep

@@ -1,0 +1,379 @@
+#include "mpsim/sweep/Store.hpp"
+
+#include <ctime>
+#include <stdexcept>
+
+#include <sqlite3.h>
+
+#include "mpsim/common/Error.hpp"
+#include <unistd.h>
+
+namespace mpsim::sweep {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+namespace {
+
+/// Columns of the layers and fifos tables: (column, path in a report's layer / FIFO entry, type, unit).
+const std::vector<Metric>& layerColumns() {
+  static const std::vector<Metric> k = {
+      {"name", "name", "TEXT", "engine"},
+      {"layer", "layer", "TEXT", "layer of the network"},
+      {"kind", "kind", "TEXT", "engine kind"},
+      {"pe", "pe", "INTEGER", "PEs"},
+      {"simd", "simd", "INTEGER", "SIMD lanes"},
+      {"pe_kind", "pe_kind", "TEXT", "lut | dsp | bitserial"},
+      {"weights", "weights", "TEXT", "weight memory"},
+      {"macs", "macs", "INTEGER", "MACs per frame"},
+      {"cycles_per_frame", "cycles_per_frame", "INTEGER", "cycles (closed form)"},
+      {"lut", "resources.lut", "REAL", "LUT"},
+      {"ff", "resources.ff", "REAL", "FF"},
+      {"dsp", "resources.dsp", "REAL", "DSP"},
+      {"bram18", "resources.bram18", "REAL", "BRAM18"},
+      {"uram", "resources.uram", "REAL", "URAM"},
+      {"busy", "busy", "INTEGER", "cycles per frame (sim)"},
+      {"starved", "starved", "INTEGER", "cycles per frame (sim)"},
+      {"blocked", "blocked", "INTEGER", "cycles per frame (sim)"},
+      {"idle", "idle", "INTEGER", "cycles per frame (sim)"},
+      {"dram_wait", "dram_wait", "INTEGER", "cycles per frame (sim)"},
+      {"utilization", "utilization", "REAL", "busy fraction (sim)"},
+      {"first_output", "first_output", "INTEGER", "cycle (sim)"},
+      {"state", "state", "TEXT", "engine state at the end (sim)"},
+  };
+  return k;
+}
+
+const std::vector<Metric>& fifoColumns() {
+  static const std::vector<Metric> k = {
+      {"name", "name", "TEXT", "FIFO"},
+      {"depth", "depth", "INTEGER", "tokens"},
+      {"shortcut", "shortcut", "INTEGER", "bool"},
+      {"max_occupancy", "max_occupancy", "INTEGER", "tokens (sim)"},
+      {"min_depth", "min_depth", "INTEGER", "tokens (shortcut FIFOs, sim)"},
+      {"auto_depth", "auto_depth", "INTEGER", "tokens (shortcut FIFOs, sim)"},
+      {"lut", "resources.lut", "REAL", "LUT"},
+      {"bram18", "resources.bram18", "REAL", "BRAM18"},
+      {"uram", "resources.uram", "REAL", "URAM"},
+  };
+  return k;
+}
+
+std::string columnsSql(const std::vector<Metric>& cols) {
+  std::string s;
+  for (const auto& c : cols) s += ", " + quoteIdent(c.column) + " " + c.type;
+  return s;
+}
+
+std::string nowUtc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+/// Binds the value at `path` of `j` as the column's type (NULL when absent).
+template <class J> void bindValue(Statement& st, int i, const J* v, const char* type) {
+  if (v && v->is_object() && v->contains("engine")) v = &(*v)["engine"]; // report.json's bottleneck
+  if (!v || v->is_null() || v->is_object() || v->is_array()) {
+    st.bindNull(i);
+    return;
+  }
+  const std::string t = type;
+  if (v->is_boolean())
+    st.bind(i, int64_t(v->template get<bool>()));
+  else if (v->is_number_integer() && t != "TEXT")
+    st.bind(i, v->template get<int64_t>());
+  else if (v->is_number() && t != "TEXT")
+    st.bind(i, v->template get<double>());
+  else if (v->is_string())
+    st.bind(i, v->template get<std::string>());
+  else
+    st.bind(i, v->dump());
+}
+
+std::string insertSql(const std::string& table, const std::vector<std::string>& lead, const std::vector<Metric>& cols,
+                      const std::vector<std::string>& tail = {}) {
+  std::string names, marks;
+  auto add = [&](const std::string& n) {
+    names += (names.empty() ? "" : ", ") + quoteIdent(n);
+    marks += marks.empty() ? "?" : ", ?";
+  };
+  for (const auto& n : lead) add(n);
+  for (const auto& c : cols) add(c.column);
+  for (const auto& n : tail) add(n);
+  return "INSERT OR REPLACE INTO " + table + " (" + names + ") VALUES (" + marks + ")";
+}
+
+std::vector<Task> readTasks(Statement& st) {
+  std::vector<Task> out;
+  while (st.step()) {
+    Task t;
+    t.id = st.getInt(0);
+    t.hash = st.getText(1);
+    for (const auto& o : json::parse(st.getText(2))) t.overrides.push_back(o.get<std::string>());
+    t.attempts = int(st.getInt(3));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+} // namespace
+
+Store::Store(const std::string& path) try : m_db(path) {
+  Transaction t(m_db);
+  m_db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  std::string schema = meta("schema");
+  if (schema.empty()) {
+    m_db.exec("INSERT INTO meta VALUES ('schema', '" + std::string(kDbSchema) + "')");
+    m_db.exec("CREATE TABLE units (tbl TEXT NOT NULL, col TEXT NOT NULL, unit TEXT NOT NULL, report_path TEXT, "
+              "PRIMARY KEY (tbl, col))");
+    m_db.exec("CREATE TABLE points (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, config_hash TEXT NOT NULL, "
+              "entry INTEGER NOT NULL, values_json TEXT NOT NULL, overrides_json TEXT NOT NULL, "
+              "status TEXT NOT NULL DEFAULT 'pending', error TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
+              "map_wall_s REAL, sim_status TEXT, sim_error TEXT, sim_exit_code INTEGER, "
+              "sim_attempts INTEGER NOT NULL DEFAULT 0, sim_wall_s REAL, added_at TEXT, finished_at TEXT, "
+              "host TEXT, mpsim_version TEXT NOT NULL)");
+    m_db.exec("CREATE TABLE results (point_id INTEGER NOT NULL REFERENCES points(id), fidelity TEXT NOT NULL, "
+              "status TEXT NOT NULL, wall_s REAL" +
+              columnsSql(metrics()) + ", report_json TEXT, PRIMARY KEY (point_id, fidelity))");
+    m_db.exec("CREATE TABLE layers (point_id INTEGER NOT NULL REFERENCES points(id), fidelity TEXT NOT NULL, "
+              "idx INTEGER NOT NULL" +
+              columnsSql(layerColumns()) + ", PRIMARY KEY (point_id, fidelity, idx))");
+    m_db.exec("CREATE TABLE fifos (point_id INTEGER NOT NULL REFERENCES points(id), fidelity TEXT NOT NULL, "
+              "idx INTEGER NOT NULL" +
+              columnsSql(fifoColumns()) + ", PRIMARY KEY (point_id, fidelity, idx))");
+    m_db.exec("CREATE TABLE pareto (objectives TEXT NOT NULL, fidelity TEXT NOT NULL, point_id INTEGER NOT NULL "
+              "REFERENCES points(id), PRIMARY KEY (objectives, fidelity, point_id))");
+    Statement u = m_db.prepare("INSERT INTO units VALUES (?, ?, ?, ?)");
+    for (const auto& m : metrics())
+      u.bind(1, std::string("results"))
+          .bind(2, std::string(m.column))
+          .bind(3, std::string(m.unit))
+          .bind(4, std::string(m.path))
+          .run();
+    for (const auto& m : layerColumns())
+      u.bind(1, std::string("layers"))
+          .bind(2, std::string(m.column))
+          .bind(3, std::string(m.unit))
+          .bind(4, std::string(m.path))
+          .run();
+    for (const auto& m : fifoColumns())
+      u.bind(1, std::string("fifos"))
+          .bind(2, std::string(m.column))
+          .bind(3, std::string(m.unit))
+          .bind(4, std::string(m.path))
+          .run();
+    u.bind(1, std::string("points")).bind(2, std::string("map_wall_s")).bind(3, std::string("s")).bindNull(4).run();
+    u.bind(1, std::string("points")).bind(2, std::string("sim_wall_s")).bind(3, std::string("s")).bindNull(4).run();
+    u.bind(1, std::string("results")).bind(2, std::string("wall_s")).bind(3, std::string("s")).bindNull(4).run();
+  } else if (schema != kDbSchema) {
+    throw LoadError(path + ": a results database of schema '" + schema + "'; this mpsim reads " + kDbSchema);
+  }
+  t.commit();
+} catch (const LoadError&) {
+  throw;
+} catch (const std::runtime_error& e) {
+  throw LoadError(std::string("not a usable mpsim sweep database: ") + e.what());
+}
+
+std::string Store::meta(const std::string& key) {
+  Statement st = m_db.prepare("SELECT value FROM meta WHERE key = ?");
+  st.bind(1, key);
+  return st.step() ? st.getText(0) : std::string();
+}
+
+size_t Store::addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, const std::string& version,
+                        const std::string& fidelity) {
+  Transaction t(m_db);
+  {
+    Statement m = m_db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)");
+    m.bind(1, std::string("sweep_file")).bind(2, s.file).run();
+    m.bind(1, std::string("sweep_text")).bind(2, s.text).run();
+    m.bind(1, std::string("sweep_name")).bind(2, s.name).run();
+    m.bind(1, std::string("mpsim_version")).bind(2, version).run();
+    m.bind(1, std::string("fidelity")).bind(2, fidelity).run();
+    json cols = s.columns, cons = json::array();
+    for (const auto& c : s.constraints) cons.push_back(c.expr.text());
+    m.bind(1, std::string("swept_columns")).bind(2, cols.dump()).run();
+    m.bind(1, std::string("constraints")).bind(2, cons.dump()).run();
+    m.bind(1, std::string("objectives")).bind(2, objectivesKey(s.objectives)).run();
+  }
+  // One column per swept key (added when a later sweep file sweeps a new key).
+  std::vector<std::string> have;
+  {
+    Statement info = m_db.prepare("PRAGMA table_info(points)");
+    while (info.step()) have.push_back(info.getText(1));
+  }
+  for (const auto& c : s.columns)
+    if (std::find(have.begin(), have.end(), c) == have.end())
+      m_db.exec("ALTER TABLE points ADD COLUMN " + quoteIdent(c));
+  std::string names = "hash, config_hash, entry, values_json, overrides_json, added_at, host, mpsim_version",
+              marks = "?, ?, ?, ?, ?, ?, ?, ?";
+  for (const auto& c : s.columns) {
+    names += ", " + quoteIdent(c);
+    marks += ", ?";
+  }
+  Statement ins = m_db.prepare("INSERT OR IGNORE INTO points (" + names + ") VALUES (" + marks + ")");
+  const std::string now = nowUtc(), host = hostName();
+  size_t added = 0;
+  for (const auto& pp : pts) {
+    const Point& p = *pp.point;
+    const ordered_json values = p.values();
+    ins.bind(1, pp.hash).bind(2, pp.config_hash).bind(3, int64_t(p.entry)).bind(4, values.dump());
+    ins.bind(5, json(p.overrides()).dump()).bind(6, now).bind(7, host).bind(8, version);
+    for (size_t k = 0; k < s.columns.size(); ++k) {
+      auto it = values.find(s.columns[k]);
+      bindValue(ins, int(9 + k), it == values.end() ? nullptr : &*it, "ANY");
+    }
+    ins.run();
+    added += size_t(m_db.changes());
+  }
+  t.commit();
+  return added;
+}
+
+void Store::requeueRunning() { m_db.exec("UPDATE points SET sim_status = 'queued' WHERE sim_status = 'running'"); }
+
+std::vector<Task> Store::mapTasks(int retry) {
+  Statement st = m_db.prepare("SELECT id, hash, overrides_json, attempts FROM points WHERE status = 'pending' OR "
+                              "(status = 'failed' AND attempts <= ?) ORDER BY id");
+  st.bind(1, int64_t(retry));
+  return readTasks(st);
+}
+
+std::vector<Task> Store::simTasks(int retry) {
+  Statement st = m_db.prepare(
+      "SELECT id, hash, overrides_json, sim_attempts FROM points WHERE status = 'mapped' AND (sim_status = 'queued' "
+      "OR (sim_status IN ('failed', 'timeout') AND sim_attempts <= ?)) ORDER BY id");
+  st.bind(1, int64_t(retry));
+  return readTasks(st);
+}
+
+void Store::queueSim(const std::vector<int64_t>* ids) {
+  Transaction t(m_db);
+  if (!ids) {
+    m_db.exec("UPDATE points SET sim_status = 'queued' WHERE status = 'mapped' AND sim_status IS NULL");
+  } else {
+    Statement st = m_db.prepare(
+        "UPDATE points SET sim_status = 'queued' WHERE id = ? AND status = 'mapped' AND sim_status IS NULL");
+    for (int64_t id : *ids) st.bind(1, id).run();
+  }
+  t.commit();
+}
+
+void Store::markSimRunning(int64_t id) {
+  Statement st = m_db.prepare("UPDATE points SET sim_status = 'running' WHERE id = ?");
+  st.bind(1, id).run();
+}
+
+void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
+  const bool sim = fidelity == "sim";
+  const bool failure = o.status == "failed" || o.status == "timeout";
+  {
+    Statement del = m_db.prepare("DELETE FROM layers WHERE point_id = ? AND fidelity = ?");
+    del.bind(1, id).bind(2, fidelity).run();
+    Statement delf = m_db.prepare("DELETE FROM fifos WHERE point_id = ? AND fidelity = ?");
+    delf.bind(1, id).bind(2, fidelity).run();
+  }
+  if (!o.report.is_null()) {
+    Statement r =
+        m_db.prepare(insertSql("results", {"point_id", "fidelity", "status", "wall_s"}, metrics(), {"report_json"}));
+    r.bind(1, id).bind(2, fidelity).bind(3, o.status).bind(4, o.wall_s);
+    int i = 5;
+    for (const auto& m : metrics()) bindValue(r, i++, findPath(o.report, m.path), m.type);
+    if (sim)
+      r.bind(i, o.report.dump());
+    else
+      r.bindNull(i);
+    r.run();
+    auto rows = [&](const char* table, const char* key, const std::vector<Metric>& cols) {
+      if (!o.report.contains(key)) return;
+      Statement st = m_db.prepare(insertSql(table, {"point_id", "fidelity", "idx"}, cols));
+      int64_t idx = 0;
+      for (const auto& row : o.report[key]) {
+        st.bind(1, id).bind(2, fidelity).bind(3, idx++);
+        int c = 4;
+        for (const auto& col : cols) bindValue(st, c++, findPath(row, col.path), col.type);
+        st.run();
+      }
+    };
+    rows("layers", "layers", layerColumns());
+    rows("fifos", "fifos", fifoColumns());
+  }
+  const std::string sql = sim ? "UPDATE points SET sim_status = ?, sim_error = ?, sim_exit_code = ?, sim_wall_s = ?, "
+                                "sim_attempts = sim_attempts + ?, finished_at = ?, host = ? WHERE id = ?"
+                              : "UPDATE points SET status = ?, error = ?, map_wall_s = ?, "
+                                "attempts = attempts + ?, finished_at = ?, host = ? WHERE id = ?";
+  Statement up = m_db.prepare(sql);
+  int i = 1;
+  up.bind(i++, o.status);
+  if (o.error.empty())
+    up.bindNull(i++);
+  else
+    up.bind(i++, o.error);
+  if (sim) {
+    if (o.exit_code)
+      up.bind(i++, int64_t(*o.exit_code));
+    else
+      up.bindNull(i++);
+  }
+  up.bind(i, o.wall_s);
+  up.bind(i + 1, int64_t(failure ? 1 : 0));
+  up.bind(i + 2, nowUtc());
+  up.bind(i + 3, hostName());
+  up.bind(i + 4, id);
+  up.run();
+}
+
+std::vector<std::pair<int64_t, std::vector<double>>> Store::objectiveValues(const std::string& fidelity,
+                                                                            const std::vector<Objective>& objs) {
+  std::string cols;
+  for (const auto& o : objs) cols += ", r." + quoteIdent(o.metric);
+  const std::string ok = fidelity == "sim" ? "r.status = 'done'" : "p.status = 'mapped'";
+  Statement st = m_db.prepare("SELECT r.point_id" + cols +
+                              " FROM results r JOIN points p ON p.id = r.point_id WHERE r.fidelity = ? AND " + ok +
+                              " ORDER BY r.point_id");
+  st.bind(1, fidelity);
+  std::vector<std::pair<int64_t, std::vector<double>>> out;
+  while (st.step()) {
+    std::vector<double> v;
+    bool complete = true;
+    for (size_t k = 0; k < objs.size(); ++k) {
+      if (st.isNull(int(k + 1))) complete = false;
+      v.push_back(st.getDouble(int(k + 1)));
+    }
+    if (complete) out.emplace_back(st.getInt(0), std::move(v));
+  }
+  return out;
+}
+
+void Store::storePareto(const std::string& key, const std::string& fidelity, const std::vector<int64_t>& ids) {
+  Transaction t(m_db);
+  Statement del = m_db.prepare("DELETE FROM pareto WHERE objectives = ? AND fidelity = ?");
+  del.bind(1, key).bind(2, fidelity).run();
+  Statement ins = m_db.prepare("INSERT INTO pareto VALUES (?, ?, ?)");
+  for (int64_t id : ids) ins.bind(1, key).bind(2, fidelity).bind(3, id).run();
+  t.commit();
+}
+
+std::string Store::bestFidelity() {
+  Statement st = m_db.prepare("SELECT 1 FROM results WHERE fidelity = 'sim' LIMIT 1");
+  return st.step() ? "sim" : "map";
+}
+
+std::string objectivesKey(const std::vector<Objective>& objs) {
+  std::string k;
+  for (const auto& o : objs) k += (k.empty() ? "" : ",") + std::string(o.maximize ? "max:" : "min:") + o.metric;
+  return k;
+}
+
+} // namespace mpsim::sweep
