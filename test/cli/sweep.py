@@ -327,8 +327,9 @@ def report():
     """The HTML report in headless Chromium: it renders, one mark per point, no console errors."""
     chromium = shutil.which("chromium")
     if not chromium:
-        print("chromium is not installed (scripts/setup.sh installs it): skipped")
-        sys.exit(77)
+        # scripts/setup.sh installs it: missing means the setup did not run, a failure.
+        print("FAIL: chromium is not installed (run scripts/setup.sh)")
+        sys.exit(1)
     w = fresh("report")
     db = os.path.join(w, "c.db")
     r = mpsim("-q", "sweep", os.path.join(SRC, "configs/sweeps/cnv_folding.yaml"), "--fidelity", "map", "--db", db)
