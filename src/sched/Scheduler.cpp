@@ -337,8 +337,7 @@ struct Scheduler {
   /// Price vectors: levels 1, 4, 16 for each of LUT+FF, DSP, BRAM, URAM and DRAM bytes (relative to
   /// the device's amount and to the network's weight bytes), without multiples of one another.
   std::vector<std::array<double, kRes + 1>> priceGrid() const {
-    const auto& dev = cfg.hardware.device;
-    const Vec device = {double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};
+    const Vec device = deviceVec();
     double weightBytes = 0;
     for (const auto& l : g.layers()) weightBytes += double(dma::weightPassBytes(l.weightMemoryBits()));
     const double levels[3] = {1, 4, 16};
@@ -376,9 +375,14 @@ struct Scheduler {
     return grid;
   }
 
-  double shareCost(const Vec& r) const {
+  /// The device's amounts in Vec order (the prices' and the cost's unit).
+  Vec deviceVec() const {
     const auto& dev = cfg.hardware.device;
-    const Vec device = {double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};
+    return {double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};
+  }
+
+  double shareCost(const Vec& r) const {
+    const Vec device = deviceVec();
     double s = 0;
     for (int i = 0; i < kRes; ++i) s += r[size_t(i)] / std::max(1.0, device[size_t(i)]);
     return s;
