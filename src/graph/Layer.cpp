@@ -106,6 +106,25 @@ int Layer::maxWeightBits() const {
   return *std::max_element(channel_bits.begin(), channel_bits.end());
 }
 
+std::vector<int64_t> Layer::hardwareKey() const {
+  std::vector<int64_t> k = {int64_t(kind), kh,        kw,           stride_h,         stride_w,          pad_h,
+                            pad_w,         dil_h,     dil_w,        groups,           out_channels,      concat_axis,
+                            topk,          weight_bits, int64_t(weight_type), int64_t(requant), acc_bits_given,
+                            int64_t(channel_bits.size())};
+  k.insert(k.end(), channel_bits.begin(), channel_bits.end());
+  auto shape = [&](const Shape& s) { k.insert(k.end(), {s.n, s.c, s.h, s.w}); };
+  auto act = [&](const ActType& a) { k.insert(k.end(), {a.bits, int64_t(a.is_signed), int64_t(a.bipolar)}); };
+  act(out);
+  shape(out_shape);
+  shape(stream_in);
+  k.push_back(int64_t(in_shapes.size()));
+  for (const Shape& s : in_shapes) shape(s);
+  k.push_back(int64_t(in_types.size()));
+  for (const ActType& a : in_types) act(a);
+  act(in);
+  return k;
+}
+
 int Layer::accBits() const {
   if (acc_bits_given > 0) return acc_bits_given;
   if (!isWeighted()) return 0;

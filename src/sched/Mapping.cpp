@@ -175,17 +175,19 @@ void Builder::addStreams() {
     m.engines[size_t(prod)].out.push_back(sid);
     m.engines[size_t(cons)].in[size_t(port)].stream = sid;
   };
-  // Iterate in a deterministic order: engines in creation order.
-  std::vector<std::pair<std::string, std::vector<std::pair<int, int>>>> pending(consumersOf.begin(), consumersOf.end());
-  std::sort(pending.begin(), pending.end(), [&](const auto& a, const auto& b) {
-    auto key = [&](const std::string& t) {
-      std::string n = t[0] == '\x01' ? t.substr(1) : t;
-      auto it = producerEngine.find(n);
-      return it == producerEngine.end() ? -1 : it->second;
-    };
-    return key(a.first) < key(b.first);
-  });
-  for (auto& [tensor, cons] : pending) {
+  // Iterate in a deterministic order: engines in creation order (the producer's id, looked up once
+  // per tensor; ties keep the map's order).
+  std::vector<std::pair<int, const std::pair<const std::string, std::vector<std::pair<int, int>>>*>> pending;
+  pending.reserve(consumersOf.size());
+  for (const auto& tc : consumersOf) {
+    const std::string& t = tc.first;
+    auto it = producerEngine.find(t[0] == '\x01' ? t.substr(1) : t);
+    pending.emplace_back(it == producerEngine.end() ? -1 : it->second, &tc);
+  }
+  std::stable_sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& entry : pending) {
+    const std::string& tensor = entry.second->first;
+    const auto& cons = entry.second->second;
     bool internal = tensor[0] == '\x01';
     std::string name = internal ? tensor.substr(1) : tensor;
     int prod = producerEngine.at(name);

@@ -24,6 +24,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -51,19 +52,24 @@ Vec operator-(Vec a, const Vec& b) {
   return a;
 }
 
-/// One way to build a layer.
+/// One way to build a layer. Independent of the layer's name: layers built the same way share them.
 struct Option {
   LayerMapping lm;
   int64_t cycles = 0;
   Vec res{};
   double dram = 0; // bytes per frame read from DRAM (streamed weights)
-  std::string note;
+  /// What the report's notes say when this option is chosen: weights in URAM, or streamed in
+  /// `passes` passes of `passBytes` bytes per frame.
+  enum class Note { None, Uram, Dram } note = Note::None;
+  int64_t passes = 0, passBytes = 0;
 };
+using Options = std::shared_ptr<const std::vector<Option>>;
 
 /// A layer the scheduler folds, with its options sorted by cycles (then as generated).
 struct LayerChoice {
   std::string layer;
-  std::vector<Option> opts;
+  Options options;
+  const std::vector<Option>& opts() const { return *options; }
 };
 
 /// A candidate design: (price vector, cycle target) and what it needs.
@@ -75,45 +81,50 @@ struct Candidate {
   bool fits = false; // by the estimate
 };
 
-bool dominates(const Option& a, const Option& b) {
-  if (a.cycles > b.cycles || a.dram > b.dram) return false;
-  for (int i = 0; i < kRes; ++i)
-    if (a.res[size_t(i)] > b.res[size_t(i)]) return false;
-  return true;
-}
-
 /// Sorts by cycles and drops options another option is at least as good as in every respect
-/// (the earlier one kept on ties). Layers of the same shape have the same options: `memo` keeps
-/// the result by the options' numbers.
-void prune(std::vector<Option>& opts, std::map<std::vector<double>, std::vector<size_t>>& memo) {
+/// (the earlier one kept on ties). The kept options' numbers are held column-wise so that the
+/// dominance test over all of them is a branch-free loop (it is the scheduler's inner loop).
+Options prune(std::vector<Option> opts) {
   std::vector<size_t> order(opts.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return opts[a].cycles < opts[b].cycles; });
-  std::vector<double> sig;
-  sig.reserve(opts.size() * (kRes + 2));
-  for (const auto& o : opts) {
-    sig.push_back(double(o.cycles));
-    sig.insert(sig.end(), o.res.begin(), o.res.end());
-    sig.push_back(o.dram);
-  }
-  auto it = memo.find(sig);
-  if (it == memo.end()) {
-    std::vector<size_t> kept;
-    for (size_t i : order) {
-      bool dominated = false;
-      for (size_t k : kept)
-        if (dominates(opts[k], opts[i])) {
-          dominated = true;
-          break;
-        }
-      if (!dominated) kept.push_back(i);
+  constexpr int kCols = kRes + 1; // the resources, then DRAM bytes; cycles are sorted already
+  constexpr size_t kBlock = 32;   // kept options per block; a block's column minima skip it whole
+  std::array<std::vector<double>, kCols> cols, blockMin;
+  std::vector<size_t> kept;
+  for (size_t i : order) {
+    const Option& o = opts[i];
+    double v[kCols];
+    for (int r = 0; r < kRes; ++r) v[r] = o.res[size_t(r)];
+    v[kRes] = o.dram;
+    bool dominated = false;
+    const size_t n = kept.size();
+    for (size_t j0 = 0; j0 < n && !dominated; j0 += kBlock) {
+      bool reachable = true;
+      for (int r = 0; r < kCols; ++r) reachable &= blockMin[size_t(r)][j0 / kBlock] <= v[r];
+      if (!reachable) continue;
+      const size_t j1 = std::min(n, j0 + kBlock);
+      bool any = false;
+      for (size_t j = j0; j < j1; ++j) {
+        bool d = true;
+        for (int r = 0; r < kCols; ++r) d &= cols[size_t(r)][j] <= v[r];
+        any |= d;
+      }
+      dominated = any;
     }
-    it = memo.emplace(std::move(sig), std::move(kept)).first;
+    if (dominated) continue;
+    if (kept.size() % kBlock == 0)
+      for (int r = 0; r < kCols; ++r) blockMin[size_t(r)].push_back(v[r]);
+    kept.push_back(i);
+    for (int r = 0; r < kCols; ++r) {
+      cols[size_t(r)].push_back(v[r]);
+      blockMin[size_t(r)].back() = std::min(blockMin[size_t(r)].back(), v[r]);
+    }
   }
-  std::vector<Option> out;
-  out.reserve(it->second.size());
-  for (size_t i : it->second) out.push_back(std::move(opts[i]));
-  opts = std::move(out);
+  auto out = std::make_shared<std::vector<Option>>();
+  out->reserve(kept.size());
+  for (size_t i : kept) out->push_back(std::move(opts[i]));
+  return out;
 }
 
 struct Scheduler {
@@ -128,8 +139,14 @@ struct Scheduler {
   int64_t baseCycles = 0; // the slowest engine the options do not cover (DMA ports, fixed layers)
   double baseDram = 0;    // DRAM bytes per frame the options do not cover (input, output, fixed streams)
   int64_t fastestCycles = 0;
-  std::map<std::vector<int64_t>, std::pair<int64_t, Vec>> swuCache; // sliding windows by shape
-  std::map<std::vector<double>, std::vector<size_t>> pruneMemo;     // options kept, by their numbers
+  /// A sliding window of a shape: its unit, resources, and cycles (-1 until needed).
+  struct Swu {
+    EngineSpec unit;
+    Vec res{};
+    int64_t cycles = -1;
+  };
+  std::map<std::vector<int64_t>, Swu> swuCache; // sliding windows by shape
+  std::map<std::vector<int64_t>, Options> optionCache;              // by Layer::hardwareKey, layers nobody mapped
   /// Layers with the same options (ResNet-152's repeated blocks) searched as one, times their count.
   struct Class {
     size_t rep = 0;
@@ -139,15 +156,9 @@ struct Scheduler {
   std::vector<Class> classes;
 
   void groupClasses() {
-    std::map<std::vector<double>, size_t> bySignature;
+    std::map<const std::vector<Option>*, size_t> byOptions;
     for (size_t c = 0; c < choices.size(); ++c) {
-      std::vector<double> sig;
-      for (const auto& o : choices[c].opts) {
-        sig.push_back(double(o.cycles));
-        sig.insert(sig.end(), o.res.begin(), o.res.end());
-        sig.push_back(o.dram);
-      }
-      auto [it, fresh] = bySignature.emplace(std::move(sig), classes.size());
+      auto [it, fresh] = byOptions.emplace(choices[c].options.get(), classes.size());
       if (fresh) classes.push_back(Class{c, 0, {}});
       Class& k = classes[it->second];
       k.count += 1;
@@ -169,8 +180,24 @@ struct Scheduler {
 
   // ---- 1. options -------------------------------------------------------------------------------
 
-  void macOptions(const graph::Layer& l) {
+  /// The layer's options (none for a layer the scheduler does not fold), built once per
+  /// hardware key unless the user mapped part of the layer.
+  void addChoice(const graph::Layer& l) {
     const LayerMapping* gv = given(l.name);
+    auto build = [&] { return prune(l.isWeighted() ? macOptions(l, gv) : laneOptions(l, gv)); };
+    Options opts;
+    if (gv) {
+      opts = build();
+    } else {
+      std::vector<int64_t> key = l.hardwareKey();
+      auto it = optionCache.find(key);
+      if (it == optionCache.end()) it = optionCache.emplace(std::move(key), build()).first;
+      opts = it->second;
+    }
+    if (!opts->empty()) choices.push_back(LayerChoice{l.name, std::move(opts)});
+  }
+
+  std::vector<Option> macOptions(const graph::Layer& l, const LayerMapping* gv) {
     std::vector<hw::PeKind> kinds = cfg.mapping.pe_kinds;
     if (gv && gv->pe_kind) kinds = {*gv->pe_kind};
     if (kinds.empty()) kinds = {mac::defaultKind(l)};
@@ -178,8 +205,7 @@ struct Scheduler {
     const std::vector<int64_t> simds = gv && gv->simd ? std::vector<int64_t>{*gv->simd} : divisors(mac::maxSimd(l));
     const bool window = swu::needed(l), dw = l.isDepthwise();
     const auto& cost = cfg.hardware.cost;
-    LayerChoice lc;
-    lc.layer = l.name;
+    std::vector<Option> opts;
     for (hw::PeKind kind : kinds) {
       struct F {
         int64_t pe, simd, cycles;
@@ -213,23 +239,26 @@ struct Scheduler {
           auto it = swuCache.find(key);
           if (it == swuCache.end()) {
             const EngineSpec m = mac::engine(l, l.stream_in, f.pe, f.simd, kind, hw::MemKind::Bram, 0);
-            const EngineSpec s = swu::engine(l, l.stream_in, m);
-            it = swuCache.emplace(key, std::make_pair(s.closed_form_cycles, vec(swu::resources(s, l, cost)))).first;
+            Swu s{swu::unit(l, l.stream_in, m), {}, -1};
+            s.res = vec(swu::resources(s.unit, l, cost));
+            it = swuCache.emplace(key, std::move(s)).first;
           }
-          swuCycles = it->second.first;
-          swuRes = it->second.second;
+          Swu& s = it->second;
+          // Its exact cycles matter only when the MAC unit could be faster than the window.
+          if (s.cycles < 0 && swu::serialCycles(s.unit) > f.cycles) s.cycles = swu::steadyStateCycles(s.unit);
+          swuCycles = std::max<int64_t>(0, s.cycles);
+          swuRes = s.res;
         }
-        addMemOptions(l, gv, f.pe, f.simd, kind, std::max(f.cycles, swuCycles), swuRes, lc.opts);
+        addMemOptions(l, gv, f.pe, f.simd, kind, std::max(f.cycles, swuCycles), swuRes, opts);
       }
     }
-    prune(lc.opts, pruneMemo);
-    if (!lc.opts.empty()) choices.push_back(std::move(lc));
+    return opts;
   }
 
   void addMemOptions(const graph::Layer& l, const LayerMapping* gv, int64_t pe, int64_t simd, hw::PeKind kind,
                      int64_t cycles, const Vec& extra, std::vector<Option>& out) {
     const auto& h = cfg.hardware;
-    auto add = [&](hw::MemKind mem, int64_t reuse, LayerMapping lm, std::string note) {
+    auto add = [&](hw::MemKind mem, int64_t reuse, LayerMapping lm) {
       Option o;
       lm.pe = int(pe);
       lm.simd = int(simd);
@@ -240,12 +269,11 @@ struct Scheduler {
       o.res += extra;
       if (mem == hw::MemKind::Dram) {
         o.res += vec(dma::resources(h.cost)); // the weight streamer
-        const int64_t passes = dma::weightPasses(l, reuse), bytes = dma::weightPassBytes(l.weightMemoryBits());
-        o.dram = double(passes) * double(bytes);
-        note = l.name + ": weights streamed from DRAM, " + std::to_string(passes) + " pass(es) of " +
-               std::to_string(bytes) + " bytes per frame";
+        o.passes = dma::weightPasses(l, reuse);
+        o.passBytes = dma::weightPassBytes(l.weightMemoryBits());
+        o.dram = double(o.passes) * double(o.passBytes);
+        o.note = Option::Note::Dram;
       }
-      o.note = std::move(note);
       out.push_back(std::move(o));
     };
     const LayerMapping base = gv ? *gv : LayerMapping{};
@@ -259,7 +287,7 @@ struct Scheduler {
         LayerMapping lm = base;
         lm.weights = WeightPlacement::Dram;
         lm.weight_reuse = int(std::min<int64_t>(r, 1 << 24));
-        add(hw::MemKind::Dram, r, lm, "");
+        add(hw::MemKind::Dram, r, lm);
       }
     };
     if (gv && gv->weights && *gv->weights == WeightPlacement::Dram) return streamed();
@@ -269,35 +297,33 @@ struct Scheduler {
                               : rs == config::RamStyle::Bram ? hw::MemKind::Bram
                               : rs == config::RamStyle::Uram ? hw::MemKind::Uram
                                                              : mac::autoWeightMemory(l, pe, simd, kind, h.cost);
-      return add(mem, 0, base, "");
+      return add(mem, 0, base);
     }
     const hw::MemKind autoMem = mac::autoWeightMemory(l, pe, simd, kind, h.cost);
-    add(autoMem, 0, base, "");
+    add(autoMem, 0, base);
     if (autoMem != hw::MemKind::Bram) return; // shallow memories stay in LUTs
     if (h.device.uram > 0) {
       LayerMapping lm = base;
       lm.ram_style = config::RamStyle::Uram;
-      add(hw::MemKind::Uram, 0, lm, l.name + ": weights in URAM");
+      add(hw::MemKind::Uram, 0, lm);
+      out.back().note = Option::Note::Uram;
     }
     if (!(gv && gv->weights)) streamed(); // weights: on_chip keeps them on chip
   }
 
-  void laneOptions(const graph::Layer& l) {
+  std::vector<Option> laneOptions(const graph::Layer& l, const LayerMapping* gv) const {
     const int64_t lanes = maxLanes(l);
-    const LayerMapping* gv = given(l.name);
-    if (lanes == 0 || l.kind == graph::LayerKind::Fork || (gv && gv->pe)) return;
-    LayerChoice lc;
-    lc.layer = l.name;
+    std::vector<Option> opts;
+    if (lanes == 0 || l.kind == graph::LayerKind::Fork || (gv && gv->pe)) return opts;
     for (int64_t d : divisors(lanes)) {
       Option o;
       o.lm = gv ? *gv : LayerMapping{};
       o.lm.pe = int(d);
       o.cycles = lanesCycles(l, d);
       o.res = vec(lanesResources(l, d, cfg.hardware.cost));
-      lc.opts.push_back(std::move(o));
+      opts.push_back(std::move(o));
     }
-    prune(lc.opts, pruneMemo);
-    choices.push_back(std::move(lc));
+    return opts;
   }
 
   // ---- 2. what the options do not cover ----------------------------------------------------------
@@ -305,7 +331,7 @@ struct Scheduler {
   Plan planOf(const std::vector<int>& pick) const {
     Plan p = plan;
     p.layers = manual;
-    for (size_t c = 0; c < choices.size(); ++c) p.layers[choices[c].layer] = choices[c].opts[size_t(pick[c])].lm;
+    for (size_t c = 0; c < choices.size(); ++c) p.layers[choices[c].layer] = choices[c].opts()[size_t(pick[c])].lm;
     return p;
   }
 
@@ -317,7 +343,7 @@ struct Scheduler {
     baseRes = vec(d.total);
     std::set<std::string> covered;
     for (const auto& c : choices) {
-      baseRes = baseRes - c.opts[0].res;
+      baseRes = baseRes - c.opts()[0].res;
       covered.insert(c.layer);
     }
     for (const auto& e : m.engines) {
@@ -344,7 +370,7 @@ struct Scheduler {
     // A resource no option uses needs no price of its own (one level instead of three).
     bool used[5] = {true, false, false, false, false};
     for (const auto& c : choices)
-      for (const auto& o : c.opts) {
+      for (const auto& o : c.opts()) {
         used[1] = used[1] || o.res[2] > 0;
         used[2] = used[2] || o.res[3] > 0;
         used[3] = used[3] || o.res[4] > 0;
@@ -408,52 +434,65 @@ struct Scheduler {
   /// `targetCycles`) are the cheapest of all, for the message when nothing fits.
   std::vector<Candidate> candidates(const std::vector<std::array<double, kRes + 1>>& grid, int64_t targetCycles,
                                     std::optional<Candidate>& cheapest, std::optional<Candidate>& cheapestMeeting) {
+    // The options of every class in one array by cycles, with their numbers inline (the sweep
+    // below reads nothing else): resources, then DRAM bytes.
     struct Event {
       int64_t cycles;
       int choice, opt;
+      std::array<double, kRes + 1> v;
     };
     std::vector<Event> events;
     for (size_t c = 0; c < classes.size(); ++c) {
-      const auto& opts = choices[classes[c].rep].opts;
-      for (size_t o = 0; o < opts.size(); ++o) events.push_back({opts[o].cycles, int(c), int(o)});
+      const auto& opts = choices[classes[c].rep].opts();
+      for (size_t o = 0; o < opts.size(); ++o) {
+        Event ev{opts[o].cycles, int(c), int(o), {}};
+        for (int r = 0; r < kRes; ++r) ev.v[size_t(r)] = opts[o].res[size_t(r)];
+        ev.v[kRes] = opts[o].dram;
+        events.push_back(ev);
+      }
     }
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.cycles < b.cycles; });
     std::vector<Candidate> out;
+    std::vector<int> pick(classes.size());
+    std::vector<double> pickCost(classes.size());
+    std::vector<std::array<double, kRes + 1>> pickV(classes.size());
     for (size_t pi = 0; pi < grid.size(); ++pi) {
       const auto& p = grid[pi];
-      std::vector<int> pick(classes.size(), -1);
-      std::vector<double> pickCost(classes.size(), 0);
+      std::fill(pick.begin(), pick.end(), -1);
       size_t chosen = 0;
-      Vec total = baseRes;
-      double dram = baseDram;
+      std::array<double, kRes + 1> total{};
+      for (int r = 0; r < kRes; ++r) total[size_t(r)] = baseRes[size_t(r)];
+      total[kRes] = baseDram;
       for (size_t i = 0; i < events.size();) {
         const int64_t t = events[i].cycles;
         bool changed = false;
         for (; i < events.size() && events[i].cycles == t; ++i) {
           const Event& ev = events[i];
-          const Class& k = classes[size_t(ev.choice)];
-          const auto& opts = choices[k.rep].opts;
-          const Option& o = opts[size_t(ev.opt)];
-          const double cost = priced(p, o);
-          int& cur = pick[size_t(ev.choice)];
-          if (cur >= 0 && !(cost < pickCost[size_t(ev.choice)])) continue;
-          for (int r = 0; r < kRes; ++r) {
-            const double old = cur >= 0 ? opts[size_t(cur)].res[size_t(r)] : 0.0;
-            total[size_t(r)] += k.count * (o.res[size_t(r)] - old);
-          }
-          dram += k.count * (o.dram - (cur >= 0 ? opts[size_t(cur)].dram : 0.0));
+          double cost = 0;
+          for (int r = 0; r <= kRes; ++r) cost += p[size_t(r)] * ev.v[size_t(r)];
+          const size_t k = size_t(ev.choice);
+          int& cur = pick[k];
+          if (cur >= 0 && !(cost < pickCost[k])) continue;
+          const double count = classes[k].count;
+          if (cur >= 0)
+            for (int r = 0; r <= kRes; ++r) total[size_t(r)] += count * (ev.v[size_t(r)] - pickV[k][size_t(r)]);
+          else
+            for (int r = 0; r <= kRes; ++r) total[size_t(r)] += count * ev.v[size_t(r)];
           if (cur < 0) ++chosen;
           cur = ev.opt;
-          pickCost[size_t(ev.choice)] = cost;
+          pickCost[k] = cost;
+          pickV[k] = ev.v;
           changed = true;
         }
         if (!changed || chosen < classes.size()) continue;
+        Vec res;
+        for (int r = 0; r < kRes; ++r) res[size_t(r)] = total[size_t(r)];
         Candidate c;
-        c.cycles = estimateCycles(t, dram);
-        c.cost = shareCost(total);
+        c.cycles = estimateCycles(t, total[kRes]);
+        c.cost = shareCost(res);
         c.prices = int(pi);
         c.target = t;
-        c.fits = estimateFits(total);
+        c.fits = estimateFits(res);
         if (!cheapest || c.cost < cheapest->cost) cheapest = c;
         if (c.cycles <= targetCycles && (!cheapestMeeting || c.cost < cheapestMeeting->cost)) cheapestMeeting = c;
         if (c.fits) out.push_back(c);
@@ -462,10 +501,12 @@ struct Scheduler {
     return out;
   }
 
+  /// An option's cost at prices p (the resources, then DRAM bytes; the sweep in candidates() sums
+  /// in the same order, so that picksOf() makes the same choices).
   static double priced(const std::array<double, kRes + 1>& p, const Option& o) {
-    double s = p[5] * o.dram;
+    double s = 0;
     for (int i = 0; i < kRes; ++i) s += p[size_t(i)] * o.res[size_t(i)];
-    return s;
+    return s + p[kRes] * o.dram;
   }
 
   /// The design of candidate c (the same choices as the sweep made).
@@ -474,7 +515,7 @@ struct Scheduler {
     for (const Class& k : classes) {
       int best = -1;
       double bestCost = 0;
-      const auto& opts = choices[k.rep].opts;
+      const auto& opts = choices[k.rep].opts();
       for (size_t o = 0; o < opts.size() && opts[o].cycles <= c.target; ++o) {
         const double s = priced(p, opts[o]);
         if (best < 0 || s < bestCost) {
@@ -504,8 +545,11 @@ struct Scheduler {
     Plan p = planOf(ev.pick);
     p.evaluations = plan.evaluations;
     for (size_t c = 0; c < choices.size(); ++c) {
-      const std::string& n = choices[c].opts[size_t(ev.pick[c])].note;
-      if (!n.empty()) p.notes.push_back(n);
+      const Option& o = choices[c].opts()[size_t(ev.pick[c])];
+      if (o.note == Option::Note::Uram) p.notes.push_back(choices[c].layer + ": weights in URAM");
+      if (o.note == Option::Note::Dram)
+        p.notes.push_back(choices[c].layer + ": weights streamed from DRAM, " + std::to_string(o.passes) +
+                          " pass(es) of " + std::to_string(o.passBytes) + " bytes per frame");
     }
     p.target_cycles = target;
     p.design_cycles = ev.cycles;
@@ -563,7 +607,7 @@ struct Scheduler {
     for (size_t k = 0; k < choices.size(); ++k) {
       if (pick[k] == ev.pick[k]) continue;
       lim.layers.push_back(choices[k].layer);
-      const Vec d = choices[k].opts[size_t(pick[k])].res - choices[k].opts[size_t(ev.pick[k])].res;
+      const Vec d = choices[k].opts()[size_t(pick[k])].res - choices[k].opts()[size_t(ev.pick[k])].res;
       lim.extra_lut += d[0];
       lim.extra_ff += d[1];
       lim.extra_dsp += d[2];
@@ -574,12 +618,7 @@ struct Scheduler {
   }
 
   Plan run() {
-    for (const auto& l : g.layers()) {
-      if (l.isWeighted())
-        macOptions(l);
-      else
-        laneOptions(l);
-    }
+    for (const auto& l : g.layers()) addChoice(l);
     if (choices.empty()) { // everything given: the user's mapping as it is
       Eval ev = evaluate({});
       return finish(ev, ev.cycles);

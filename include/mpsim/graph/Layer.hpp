@@ -143,6 +143,11 @@ struct Layer {
   int maxWeightBits() const;
   /// Accumulator width: given, or derived so that a full dot product cannot overflow.
   int accBits() const;
+  /// Every field that decides how the layer is built in hardware: all but the name, the inputs'
+  /// names, the parameter values and files, and the source line. Layers with equal keys have the
+  /// same engines, cycles and resources for the same mapping (the scheduler builds their options
+  /// once). A field added above that changes hardware belongs in it.
+  std::vector<int64_t> hardwareKey() const;
 };
 
 /// A sliding window: kernel, stride, padding (each side) and dilation. The one window-geometry type

@@ -74,6 +74,8 @@ bool needed(const graph::Layer& l);
 /// cycle as the consumer takes; beyond C that is several pixels of the window per cycle (FINN's
 /// parallel-window mode), up to the whole window.
 EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const EngineSpec& consumer);
+/// The same unit without its closed-form cycles (left 0): for callers that may not need them.
+EngineSpec unit(const graph::Layer& l, const graph::Shape& inShape, const EngineSpec& consumer);
 hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const hw::CostCoefficients& c);
 /// Line buffer in pixels (shared with the window pooling unit).
 int64_t lineBufferPixels(const graph::Layer& l, const graph::Shape& in);
@@ -85,6 +87,9 @@ int64_t lineBufferPixels(const graph::Layer& l, const graph::Shape& in);
 /// windows of the previous frame still held them). Throws std::logic_error if the buffer cannot
 /// hold a window (the mapping never builds one).
 int64_t steadyStateCycles(const EngineSpec& e);
+/// An upper bound of steadyStateCycles without evaluating it: every read and every output of a
+/// frame one after another (the recurrence's earliest times are never later than that order).
+int64_t serialCycles(const EngineSpec& e);
 } // namespace swu
 
 /// Window pooling (maxpool, avgpool) and global average pooling, PE channels per cycle.

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,17 @@ int64_t lineBufferPixels(const graph::Layer& l, const graph::Shape& in) {
 }
 
 EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const EngineSpec& consumer) {
+  EngineSpec s = unit(l, inShape, consumer);
+  s.closed_form_cycles = steadyStateCycles(s);
+  return s;
+}
+
+int64_t serialCycles(const EngineSpec& e) {
+  const PortSpec& p = e.in.at(0);
+  return p.tokens_per_frame * p.read_cost + e.out_tokens_per_frame * (e.out_cost + e.tail);
+}
+
+EngineSpec unit(const graph::Layer& l, const graph::Shape& inShape, const EngineSpec& consumer) {
   const int64_t kk = int64_t(l.kh) * l.kw;
   // Window elements per cycle: the consumer's SIMD (a VVU takes PE channels of SIMD window positions).
   const int64_t consumerSimd = l.isDepthwise() ? consumer.pe * consumer.simd : consumer.simd;
@@ -46,7 +58,6 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, const Engi
   s.out_cost = ceilDiv(kk * inShape.c, s.simd);
   s.tail = s.out_cost;
   s.latency = 1;
-  s.closed_form_cycles = steadyStateCycles(s);
   return s;
 }
 
@@ -96,6 +107,39 @@ int64_t steadyStateCycles(const EngineSpec& e) {
 
 namespace {
 
+/// Per output k of a frame: the last input token it needs, and the first token any output from k
+/// on needs (what emitting k-1 may release). They depend on the geometry only, not on the rates:
+/// computed once per geometry for all the foldings the scheduler tries.
+struct Needs {
+  std::vector<uint64_t> keepFrom, lastOf;
+};
+
+std::shared_ptr<const Needs> needsOf(const EngineSpec& e) {
+  const PortSpec& p = e.in.at(0);
+  const WindowGeom& g = e.geom;
+  const std::vector<int64_t> key = {p.tokens_per_frame, e.out_tokens_per_frame, g.ih, g.iw, g.oh, g.ow,
+                                    g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w,
+                                    int64_t(p.need), p.reuse};
+  static std::mutex mutex;
+  static std::map<std::vector<int64_t>, std::shared_ptr<const Needs>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    const uint64_t P = uint64_t(p.tokens_per_frame), T = uint64_t(e.out_tokens_per_frame);
+    auto n = std::make_shared<Needs>();
+    n->keepFrom.assign(size_t(T + 1), P);
+    n->lastOf.resize(size_t(T));
+    for (uint64_t k = T; k-- > 0;) {
+      const Need nk = needOf(e, p, int64_t(k));
+      n->keepFrom[size_t(k)] = std::min<uint64_t>(n->keepFrom[size_t(k + 1)], uint64_t(nk.first));
+      n->lastOf[size_t(k)] = uint64_t(nk.last);
+    }
+    if (cache.size() >= 1024) cache.clear(); // bounded
+    it = cache.emplace(key, std::move(n)).first;
+  }
+  return it->second;
+}
+
 int64_t evaluateRecurrence(const EngineSpec& e) {
   // The timing rules of the simulator's dataflow engine (sim/Engine.cpp) for one Window port, fed
   // by a source that is never empty and drained by a sink that is never full, written as a
@@ -107,13 +151,9 @@ int64_t evaluateRecurrence(const EngineSpec& e) {
   const uint64_t cap = uint64_t(std::max<int64_t>(1, p.capacity));
   const uint64_t rc = uint64_t(p.read_cost), outCost = uint64_t(e.out_cost), tail = uint64_t(e.tail);
   if (P == 0 || T == 0) return 0;
-  std::vector<uint64_t> keepFrom(size_t(T + 1), P);
-  std::vector<uint64_t> lastOf(static_cast<size_t>(T));
-  for (uint64_t k = T; k-- > 0;) {
-    const Need n = needOf(e, p, int64_t(k));
-    keepFrom[size_t(k)] = std::min<uint64_t>(keepFrom[size_t(k + 1)], uint64_t(n.first));
-    lastOf[size_t(k)] = uint64_t(n.last);
-  }
+  const std::shared_ptr<const Needs> needs = needsOf(e);
+  const std::vector<uint64_t>& keepFrom = needs->keepFrom;
+  const std::vector<uint64_t>& lastOf = needs->lastOf;
   std::vector<uint64_t> readEnd(size_t(cap), 0), relTime(size_t(cap), 0);
   uint64_t readCount = 0, released = 0, releaseTarget = 0, lastReadEnd = 0;
   std::deque<std::pair<uint64_t, uint64_t>> pending; // (release target, time) not yet read up to
