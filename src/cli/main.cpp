@@ -25,6 +25,8 @@ commands:
                         throughput, without simulation
   info <model|file>     per-layer table and totals: MACs, weights, parameter memory, reduction vs FP32
   import <model.onnx>   write the network YAML of a QONNX / FINN-ONNX model (-o net.yaml)
+  explain [config.yaml] what-if: the next folding step of the bottleneck and of the engines near it,
+                        its cost and the design's new frame rate (--confirm simulates the best ones)
   report <dir>          write DIR/report.html, the HTML page of an earlier run's report.json
   compare <a> <b>       compare two reports (JSON) within tolerances; prints the first difference
   sweep <sweep.yaml>    run a sweep into a SQLite results database (resumable, parallel); also
@@ -96,7 +98,8 @@ int run(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "devices") return mpsim::cli::cmdDevices(rest);
     if (command == "sweep") return mpsim::cli::cmdSweep(rest);
     if (command == "report") return mpsim::cli::cmdReport(rest);
-    spdlog::error("unknown command '{}'; valid: run, map, info, import, report, compare, devices, sweep, help",
+    if (command == "explain") return mpsim::cli::cmdExplain(rest);
+    spdlog::error("unknown command '{}'; valid: run, map, explain, info, import, report, compare, devices, sweep, help",
                   command);
     return mpsim::kExitUsage;
   } catch (const mpsim::LoadError& e) {

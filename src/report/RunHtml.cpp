@@ -102,31 +102,41 @@ std::string cycleGraph(const ordered_json& path) {
   if (nodes.size() > 1 && nodes.back() == nodes.front()) nodes.pop_back();
   const size_t n = nodes.size();
   if (n == 0) return "";
-  const double W = 900, H = 120 + 40.0 * double(n), cx = W / 2, cy = H / 2, rad = std::min(cx, cy) - 60;
+  const double W = 900, H = std::max(320.0, 150 + 36.0 * double(n)), cx = W / 2, cy = H / 2,
+               rad = std::min(cx, cy) - 50;
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"deadlock-graph\" width=\"" << W << "\" height=\"" << coord(H)
     << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
     << "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" "
        "orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\"/></marker></defs>\n";
-  auto px = [&](size_t i) { return cx + rad * std::sin(2 * M_PI * double(i) / double(n)); };
-  auto py = [&](size_t i) { return cy - rad * std::cos(2 * M_PI * double(i) / double(n)); };
+  auto dx = [&](size_t i) { return std::sin(2 * M_PI * double(i) / double(n)); };
+  auto dy = [&](size_t i) { return -std::cos(2 * M_PI * double(i) / double(n)); };
+  auto anchor = [](double x) { return x > 0.2 ? "start" : x < -0.2 ? "end" : "middle"; };
   for (size_t i = 0; i < n; ++i) {
     const size_t j = (i + 1) % n;
-    const double x0 = px(i), y0 = py(i), x1 = px(j), y1 = py(j);
-    const double dx = x1 - x0, dy = y1 - y0, len = std::max(1.0, std::hypot(dx, dy));
+    const double x0 = cx + rad * dx(i), y0 = cy + rad * dy(i), x1 = cx + rad * dx(j), y1 = cy + rad * dy(j);
+    const double ex = x1 - x0, ey = y1 - y0, len = std::max(1.0, std::hypot(ex, ey));
     const double k = std::min(0.45, 14 / len);
-    s << "<line class=\"wait\" x1=\"" << coord(x0 + dx * k) << "\" y1=\"" << coord(y0 + dy * k) << "\" x2=\""
-      << coord(x1 - dx * k) << "\" y2=\"" << coord(y1 - dy * k)
+    s << "<line class=\"wait\" x1=\"" << coord(x0 + ex * k) << "\" y1=\"" << coord(y0 + ey * k) << "\" x2=\""
+      << coord(x1 - ex * k) << "\" y2=\"" << coord(y1 - ey * k)
       << "\" stroke=\"#d62728\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"><title>"
       << esc(i < edges.size() ? edges[i] : "") << "</title></line>\n";
-    if (i < edges.size())
-      s << "<text class=\"edge-label\" x=\"" << coord((x0 + x1) / 2) << "\" y=\"" << coord((y0 + y1) / 2 - 4)
-        << "\" text-anchor=\"middle\" fill=\"#d62728\">" << esc(edges[i]) << "</text>\n";
+    if (i < edges.size()) {
+      // The FIFO's name just inside the chord's midpoint, towards the centre.
+      const double mx = (x0 + x1) / 2, my = (y0 + y1) / 2;
+      const double ux = cx - mx, uy = cy - my, ul = std::max(1.0, std::hypot(ux, uy));
+      s << "<text class=\"edge-label\" x=\"" << coord(mx + ux / ul * 14) << "\" y=\"" << coord(my + uy / ul * 14 + 4)
+        << "\" text-anchor=\"" << anchor(-ux / ul) << "\" font-size=\"10\" fill=\"#d62728\">" << esc(edges[i])
+        << "</text>\n";
+    }
   }
-  for (size_t i = 0; i < n; ++i)
-    s << "<g class=\"node\"><circle cx=\"" << coord(px(i)) << "\" cy=\"" << coord(py(i))
-      << "\" r=\"12\" fill=\"#fff\" stroke=\"#000\"/><text x=\"" << coord(px(i)) << "\" y=\"" << coord(py(i) + 26)
-      << "\" text-anchor=\"middle\">" << esc(nodes[i]) << "</text></g>\n";
+  for (size_t i = 0; i < n; ++i) {
+    const double x = cx + rad * dx(i), y = cy + rad * dy(i);
+    s << "<g class=\"node\"><circle cx=\"" << coord(x) << "\" cy=\"" << coord(y)
+      << "\" r=\"12\" fill=\"#fff\" stroke=\"#000\"/><text x=\"" << coord(x + 18 * dx(i)) << "\" y=\""
+      << coord(y + 18 * dy(i) + 4) << "\" text-anchor=\"" << anchor(dx(i)) << "\" font-weight=\"bold\">"
+      << esc(nodes[i]) << "</text></g>\n";
+  }
   s << "</svg>\n";
   return s.str();
 }

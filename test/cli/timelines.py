@@ -285,7 +285,7 @@ def chromium_probe(w, html, js_checks):
     check(not console, "no console messages: %s" % console[:3])
     m = re.search(r"<title>probe (.*?)</title>", res.stdout)
     check(m is not None, "the page rendered and its script ran: %s" % res.stderr[-1000:])
-    shot = os.path.join(w, os.path.basename(html) + ".png")
+    shot = os.path.join(w, os.path.basename(os.path.dirname(html)) + ".png")
     subprocess.run(base + ["--screenshot=" + shot, "--window-size=1000,2400", "file://" + html],
                    capture_output=True, timeout=120)
     check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "a screenshot of the page")
@@ -389,7 +389,32 @@ def progress():
         check("\r\x1b[K" in out and "simulating [" in out, "a bar redrawn in place on a terminal: %r" % out[-300:])
 
 
-{"trace": trace, "stall": stall, "vcd": vcd, "html": html, "errors": errors, "progress": progress}[PART]()
+def explain():
+    """mpsim explain on the default example: names the bottleneck and the next steps with their
+    closed-form fps; --confirm simulates the best ones: within 1 % of the prediction."""
+    r = mpsim("-q", "explain", "--confirm", "2", "--json")
+    if not check(r.returncode == 0, "explain: " + r.stderr[-1000:]):
+        return
+    j = json.loads(r.stdout)
+    m = json.loads(mpsim("-q", "map", "--json").stdout)
+    check(j["bottleneck"] == m["summary"]["bottleneck"], "names the closed form's bottleneck")
+    check(j["steps"], "at least one next step")
+    sim = [s for s in j["steps"] if "simulated_fps" in s]
+    check(len(sim) == min(2, len(j["steps"])), "--confirm 2 simulated two steps")
+    for s in sim:
+        check(abs(s["simulated_fps"] - s["fps_after"]) <= 0.01 * s["fps_after"],
+              "%s: simulated %.2f fps within 1 %% of the predicted %.2f" % (s["change"], s["simulated_fps"],
+                                                                          s["fps_after"]))
+    chain = [s for s in j["steps"] if s["engine"] == "(chain)"]
+    check(chain and chain[0]["fps_after"] > j["fps"], "the chain of limits makes the design faster")
+    t = mpsim("-q", "explain")
+    check(t.returncode == 0 and ("bottleneck   " + j["bottleneck"]) in t.stdout and "then limited by" in t.stdout,
+          "the table: %r" % t.stdout[:300])
+    r = mpsim("explain", "--confirm", "0")
+    check(r.returncode == 2 and "--confirm" in r.stderr, "--confirm 0 refused")
+
+
+{"explain": explain, "trace": trace, "stall": stall, "vcd": vcd, "html": html, "errors": errors, "progress": progress}[PART]()
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)

@@ -14,5 +14,6 @@ int cmdImport(const std::vector<std::string>& args);
 int cmdDevices(const std::vector<std::string>& args);
 int cmdSweep(const std::vector<std::string>& args);
 int cmdReport(const std::vector<std::string>& args);
+int cmdExplain(const std::vector<std::string>& args);
 
 } // namespace mpsim::cli
