@@ -16,8 +16,8 @@ trap 'rm -rf "$OUT"' EXIT
 EXTRA=(--frames 4)
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-variants=("" "--trace" "--trace --vcd --html")
-names=("baseline (report.json, layers.csv)" "--trace" "--trace --vcd --html")
+variants=("" "--trace" "--trace --html" "--trace --vcd --html")
+names=("baseline (report.json, layers.csv)" "--trace" "--trace --html" "--trace --vcd --html")
 declare -A wall sim
 for ((i = 0; i < N; ++i)); do
   for v in "${!variants[@]}"; do

@@ -226,7 +226,7 @@ int cmdRun(const std::vector<std::string>& args) {
       "trace-engines", po::value(&traceEngines),
       "timelines: only engines matching these comma-separated shell patterns, e.g. 'layer1.*,maxpool*'")(
       "trace-resolution", po::value(&traceResolution),
-      "timelines: merge intervals shorter than this many cycles (default: closed-form cycles per frame / 500)");
+      "timelines: merge intervals shorter than this many cycles (default: closed-form cycles per frame / 200)");
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;

@@ -176,8 +176,17 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
     const auto t0 = std::chrono::steady_clock::now();
     if (timeline) {
       report::TimelineView v{&d.mapping, timeline.get(), cfg.hardware.clock_mhz, to.frames};
-      if (to.trace) writeFileAtomic((fs::path(dir) / "trace.json").string(), report::traceEventJson(v));
-      if (to.vcd) writeFileAtomic((fs::path(dir) / "trace.vcd").string(), report::vcdText(v));
+      auto timed = [&](const char* file, auto&& make) {
+        const auto a = std::chrono::steady_clock::now();
+        const std::string text = make();
+        const auto b = std::chrono::steady_clock::now();
+        writeFileAtomic((fs::path(dir) / file).string(), text);
+        spdlog::debug("{}: {} bytes made in {:.3f} s, written in {:.3f} s", file, text.size(),
+                      std::chrono::duration<double>(b - a).count(),
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - b).count());
+      };
+      if (to.trace) timed("trace.json", [&] { return report::traceEventJson(v); });
+      if (to.vcd) timed("trace.vcd", [&] { return report::vcdText(v); });
     }
     if (to.html) writeFileAtomic((fs::path(dir) / "report.html").string(), report::runReportHtml(out.report));
     if (timeline || to.html)

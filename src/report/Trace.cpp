@@ -1,6 +1,7 @@
 #include "mpsim/report/Trace.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fnmatch.h>
@@ -89,11 +90,20 @@ struct Clock {
   bool overlaps(uint64_t a, uint64_t b) const { return b > t0 && a < t1; }
 };
 
+void appendInt(std::string& o, uint64_t v) {
+  char b[24];
+  const auto r = std::to_chars(b, b + sizeof b, v);
+  o.append(b, size_t(r.ptr - b));
+}
+
 /// Picoseconds as microseconds with six decimals (exact, deterministic).
 void appendUs(std::string& o, uint64_t ps) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%llu.%06llu", (unsigned long long)(ps / 1000000), (unsigned long long)(ps % 1000000));
-  o += b;
+  appendInt(o, ps / 1000000);
+  char b[8];
+  uint64_t f = ps % 1000000;
+  for (int k = 6; k >= 1; --k, f /= 10) b[k] = char('0' + f % 10);
+  b[0] = '.';
+  o.append(b, 7);
 }
 
 void appendStr(std::string& o, const std::string& s) {
@@ -261,15 +271,17 @@ std::string traceEventJson(const TimelineView& v) {
       o += ",\"dur\":";
       appendUs(o, pb - pa);
       o += where;
-      o += "\"cycles\":" + std::to_string(s.end - s.begin);
-      if (s.fifo >= 0) {
-        o += ",\"fifo\":";
-        appendStr(o, m.streams.at(size_t(s.fifo)).name);
-      }
+      o += "\"cycles\":";
+      appendInt(o, s.end - s.begin);
       if (s.mixed) {
         static const char* keys[] = {"busy", "starved", "blocked", "dram_wait"};
         for (int k = 0; k < sim::kActivities; ++k)
-          if (s.cycles[size_t(k)]) o += std::string(",\"") + keys[k] + "\":" + std::to_string(s.cycles[size_t(k)]);
+          if (s.cycles[size_t(k)]) {
+            o += ",\"";
+            o += keys[k];
+            o += "\":";
+            appendInt(o, s.cycles[size_t(k)]);
+          }
       }
       o += "}}";
     }
@@ -284,7 +296,9 @@ std::string traceEventJson(const TimelineView& v) {
       appendStr(o, m.streams[s].name);
       o += head;
       appendUs(o, c.ps(at));
-      o += ",\"args\":{\"tokens\":" + std::to_string(val) + "}}";
+      o += ",\"args\":{\"tokens\":";
+      appendInt(o, uint64_t(std::max<int64_t>(0, val)));
+      o += "}}";
     });
   }
   // DRAM bandwidth per initiator and in total: bytes per window / window time.

@@ -13,7 +13,7 @@ namespace mpsim::report {
 
 /// Windows of the timeline per frame of the closed-form interval: the default resolution is
 /// predicted cycles / this (at least one cycle).
-inline constexpr uint64_t kTraceWindowsPerFrame = 500;
+inline constexpr uint64_t kTraceWindowsPerFrame = 200;
 
 /// The frames a timeline shows: from frame `first` entering the pipeline to frame `last` leaving it
 /// (-1: to the end of the run).

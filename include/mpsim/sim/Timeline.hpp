@@ -64,7 +64,7 @@ public:
 private:
   void emit(uint64_t t, int64_t v);
   uint64_t m_res;
-  uint64_t m_bucket = 0;
+  uint64_t m_bucket = 0, m_bucketEnd = 0; // the current window and its end (0: not started)
   int64_t m_max = 0, m_last = 0;
   bool m_finished = false;
   std::vector<std::pair<uint64_t, int64_t>> m_points{{0, 0}};
