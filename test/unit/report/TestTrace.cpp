@@ -6,7 +6,7 @@
 
 using namespace mpsim;
 
-TEST_CASE("--trace-frames accepts A:B, A: and A within the simulated frames", "[unit]") {
+TEST_CASE("trace frames: --trace-frames accepts A:B, A: and A within the simulated frames", "[unit]") {
   auto f = report::parseTraceFrames("1:2", 4);
   CHECK(f.first == 1);
   CHECK(f.last == 2);
@@ -18,7 +18,7 @@ TEST_CASE("--trace-frames accepts A:B, A: and A within the simulated frames", "[
   CHECK(f.last == 3);
 }
 
-TEST_CASE("--trace-frames refuses bad syntax and frames not simulated, naming the option", "[unit]") {
+TEST_CASE("trace frames: --trace-frames refuses bad syntax and frames not simulated, naming the option", "[unit]") {
   for (const char* bad : {"", ":", "a:b", "1-2", "2:1", "4", "0:4", "-1:2", "1:2:3", " 1"}) {
     INFO(bad);
     try {
@@ -33,7 +33,7 @@ TEST_CASE("--trace-frames refuses bad syntax and frames not simulated, naming th
   }
 }
 
-TEST_CASE("--trace-engines selects by shell patterns and refuses a pattern that matches nothing", "[unit]") {
+TEST_CASE("trace engines: --trace-engines selects by shell patterns and refuses a pattern that matches nothing", "[unit]") {
   sched::Mapping m;
   for (const char* n : {"input", "conv1.swu", "conv1", "layer1.0.conv1", "layer1.0.add", "output"}) {
     sched::EngineSpec e;

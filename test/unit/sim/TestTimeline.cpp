@@ -46,7 +46,7 @@ TEST_CASE("short intervals join a slice, named by the activity with the most cyc
   CHECK(t.slices().size() <= 1200 / 100 + 1);
 }
 
-TEST_CASE("a gap closes the slice; long intervals of another kind start a new one", "[unit]") {
+TEST_CASE("a gap closes the slice, and long intervals of another kind start a new one", "[unit]") {
   EngineTrack t(10);
   t.add(Activity::Busy, -1, 0, 100);
   t.add(Activity::Busy, -1, 150, 200); // idle 100..150
