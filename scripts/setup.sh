@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config
       libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev python3 python3-numpy
       libonnx-dev libprotobuf-dev protobuf-compiler
       clang libclang-rt-14-dev libonnx-testdata
-      chromium)  # chromium: the headless test of `mpsim sweep report`'s HTML page
+      chromium   # chromium: the headless tests of the HTML pages (sweep report, run report)
+      gtkwave)   # gtkwave: vcd2fst checks the VCD of `mpsim run --vcd`
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,7 +17,9 @@
 #include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/report/Compare.hpp"
 #include "mpsim/report/InfoReport.hpp"
+#include "mpsim/report/RunHtml.hpp"
 #include "mpsim/report/RunReport.hpp"
+#include "mpsim/report/Trace.hpp"
 
 namespace po = boost::program_options;
 
@@ -205,6 +207,8 @@ int cmdRun(const std::vector<std::string>& args) {
   int frames = 0;
   std::string inputNpy;
   int64_t seed = -1;
+  std::string traceFrames, traceEngines;
+  int64_t traceResolution = 0;
   opts.add_options()("help,h", "show this help")("config", po::value(&configPath),
                                                  "run config YAML (default: the built-in ResNet-18 / ZCU102 example)")(
       "set", po::value(&sets)->composing(), "override a key, e.g. --set hardware.clock_mhz=250 (repeatable)")(
@@ -214,12 +218,21 @@ int cmdRun(const std::vector<std::string>& args) {
       "functional", "bit-exact functional simulation: tokens carry values; writes DIR/output.npy")(
       "input", po::value(&inputNpy), "functional: input frames (.npy, (N, C, H, W)); default: seeded random frames")(
       "seed", po::value(&seed),
-      "functional: seed of the generated weights, thresholds and inputs (default simulation.seed)");
+      "functional: seed of the generated weights, thresholds and inputs (default simulation.seed)")(
+      "trace", "write DIR/trace.json: a timeline for ui.perfetto.dev / chrome://tracing (docs/timelines.md)")(
+      "vcd", "write DIR/trace.vcd: engine states and FIFO occupancies as VCD signals")(
+      "html", "write DIR/report.html: the run report as one self-contained page")(
+      "trace-frames", po::value(&traceFrames), "timelines: frames A:B only (A:, or A; from 0)")(
+      "trace-engines", po::value(&traceEngines),
+      "timelines: only engines matching these comma-separated shell patterns, e.g. 'layer1.*,maxpool*'")(
+      "trace-resolution", po::value(&traceResolution),
+      "timelines: merge intervals shorter than this many cycles (default: closed-form cycles per frame / 200)");
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
   const std::string usage = "mpsim run [config.yaml] [--set key=value ...] [--frames F] [--out DIR] [--functional "
-                            "[--input X.npy] [--seed N]]";
+                            "[--input X.npy] [--seed N]] [--trace] [--vcd] [--html] [--trace-frames A:B] "
+                            "[--trace-engines PATTERNS] [--trace-resolution CYCLES]";
   if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
   checkConfigArg(vm, configPath);
   if (vm.count("out") && outDir.empty()) throw UsageError("run: --out needs a directory name");
@@ -236,6 +249,21 @@ int cmdRun(const std::vector<std::string>& args) {
       throw UsageError("--seed " + std::to_string(seed) + ": give a seed in 0.." + std::to_string(config::kMaxSeed));
     sets.push_back("simulation.seed=" + std::to_string(seed));
   }
+  flow::TimelineOutputs outputs;
+  outputs.trace = vm.count("trace") > 0;
+  outputs.vcd = vm.count("vcd") > 0;
+  outputs.html = vm.count("html") > 0;
+  for (const char* o : {"trace-frames", "trace-engines", "trace-resolution"})
+    if (vm.count(o) && !outputs.any())
+      throw UsageError(std::string("--") + o + ": only with --trace or --vcd (it bounds their timelines)");
+  if (vm.count("trace-resolution")) {
+    if (traceResolution < 1 || traceResolution > (int64_t(1) << 40))
+      throw UsageError("--trace-resolution " + std::to_string(traceResolution) + ": give 1.." +
+                       std::to_string(int64_t(1) << 40) + " cycles");
+    outputs.resolution = uint64_t(traceResolution);
+  }
+  if (vm.count("trace-engines") && traceEngines.empty())
+    throw UsageError("--trace-engines: give comma-separated shell patterns of engine names, e.g. 'layer1.*'");
 
   installInterruptHandlers(); // SIGINT / SIGTERM stop the run at the next safe point
   config::Run run = flow::load(configPath, sets);
@@ -248,6 +276,10 @@ int cmdRun(const std::vector<std::string>& args) {
   spdlog::info("mapped to {} engines and {} FIFOs; closed form {} cycles per frame ({})", design.mapping.engines.size(),
                design.mapping.streams.size(), design.mapping.predicted_cycles, design.mapping.predicted_bottleneck);
   flow::checkSimulatable(design);
+  // Timeline options are checked against the design before anything runs.
+  if (vm.count("trace-frames"))
+    outputs.frames = report::parseTraceFrames(traceFrames, design.run.config.simulation.frames);
+  if (vm.count("trace-engines")) outputs.engines = report::selectEngines(design.mapping, traceEngines);
   throwIfInterrupted();
 
   // Everything is written into a fresh directory beside --out and swapped into place at the end:
@@ -255,6 +287,7 @@ int cmdRun(const std::vector<std::string>& args) {
   OutputDir out(outDir);
   flow::RunOptions ropt;
   ropt.input_npy = inputNpy;
+  ropt.outputs = outputs;
   const flow::RunOutcome outcome = flow::simulate(design, ropt, out.dir());
   const auto& report = outcome.report;
   const sim::SimResult& result = outcome.result;
@@ -265,7 +298,8 @@ int cmdRun(const std::vector<std::string>& args) {
   else
     report::printRunSummary(os, report);
   writeStdout(os.str());
-  spdlog::info("wrote {}/report.json, layers.csv, effective-config.yaml", out.target());
+  spdlog::info("wrote {}/report.json, layers.csv, effective-config.yaml{}{}{}", out.target(),
+               outputs.trace ? ", trace.json" : "", outputs.vcd ? ", trace.vcd" : "", outputs.html ? ", report.html" : "");
   if (design.run.config.simulation.functional)
     spdlog::info("functional: wrote {}/output.npy ({} frames), input.npy, network.json and weights/", out.target(),
                  result.frames_done);
@@ -274,6 +308,39 @@ int cmdRun(const std::vector<std::string>& args) {
                   out.target());
     return kExitDeadlock;
   }
+  return kExitOk;
+}
+
+int cmdReport(const std::vector<std::string>& args) {
+  po::options_description opts("report options");
+  std::string dir, outFile;
+  opts.add_options()("help,h", "show this help")("dir", po::value(&dir), "output directory of mpsim run")(
+      "out,o", po::value(&outFile), "the page to write (default DIR/report.html)");
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  po::variables_map vm;
+  const std::string usage = "mpsim report DIR [-o page.html]";
+  if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
+  if (dir.empty()) throw UsageError("report: give the output directory of an mpsim run (it holds report.json)\nusage: " +
+                                    usage);
+  if (vm.count("out") && outFile.empty()) throw UsageError("report: -o needs a file name");
+  namespace fs = std::filesystem;
+  const std::string json = (fs::path(dir) / "report.json").string();
+  nlohmann::ordered_json rep;
+  try {
+    rep = nlohmann::ordered_json::parse(readFileLimited(json, kMaxJsonBytes, "run report"));
+  } catch (const nlohmann::json::exception& e) {
+    throw LoadError(json + ": not valid JSON: " + e.what());
+  }
+  std::string page;
+  try {
+    page = report::runReportHtml(rep);
+  } catch (const LoadError& e) {
+    throw LoadError(json + ": " + e.messages().front());
+  }
+  if (outFile.empty()) outFile = (fs::path(dir) / "report.html").string();
+  writeFileAtomic(outFile, page);
+  spdlog::info("wrote {}", outFile);
   return kExitOk;
 }
 

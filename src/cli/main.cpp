@@ -11,6 +11,7 @@
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
 #include "mpsim/common/Log.hpp"
+#include "mpsim/common/Progress.hpp"
 
 namespace {
 const char* kUsage = R"(mpsim - transaction-level simulator of mixed-precision CNN accelerators on FPGA
@@ -24,6 +25,9 @@ commands:
                         throughput, without simulation
   info <model|file>     per-layer table and totals: MACs, weights, parameter memory, reduction vs FP32
   import <model.onnx>   write the network YAML of a QONNX / FINN-ONNX model (-o net.yaml)
+  explain [config.yaml] what-if: the next folding step of the bottleneck and of the engines near it,
+                        its cost and the design's new frame rate (--confirm simulates the best ones)
+  report <dir>          write DIR/report.html, the HTML page of an earlier run's report.json
   compare <a> <b>       compare two reports (JSON) within tolerances; prints the first difference
   sweep <sweep.yaml>    run a sweep into a SQLite results database (resumable, parallel); also
                         sweep export | pareto | compare <db> (docs/sweeps.md)
@@ -64,6 +68,7 @@ int sc_main(int argc, char** argv) {
       rest.push_back(a);
   }
   mpsim::initLogging(verbosity);
+  mpsim::Progress::setEnabled(verbosity >= 0); // -q: nothing but warnings and errors
   mpsim::routeSystemCReports();
   int rc = run(command, rest);
   // Output that did not reach stdout (a full disk, a closed pipe) is a failure, not a result.
@@ -92,7 +97,10 @@ int run(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "import") return mpsim::cli::cmdImport(rest);
     if (command == "devices") return mpsim::cli::cmdDevices(rest);
     if (command == "sweep") return mpsim::cli::cmdSweep(rest);
-    spdlog::error("unknown command '{}'; valid: run, map, info, import, compare, devices, sweep, help", command);
+    if (command == "report") return mpsim::cli::cmdReport(rest);
+    if (command == "explain") return mpsim::cli::cmdExplain(rest);
+    spdlog::error("unknown command '{}'; valid: run, map, explain, info, import, report, compare, devices, sweep, help",
+                  command);
     return mpsim::kExitUsage;
   } catch (const mpsim::LoadError& e) {
     for (const auto& m : e.messages()) spdlog::error("{}", m);

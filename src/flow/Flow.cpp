@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -14,9 +15,12 @@
 #include "mpsim/io/OnnxImport.hpp"
 #include "mpsim/io/Overrides.hpp"
 #include "mpsim/io/YamlReader.hpp"
+#include "mpsim/report/RunHtml.hpp"
 #include "mpsim/report/RunReport.hpp"
+#include "mpsim/report/Trace.hpp"
 #include "mpsim/sched/Scheduler.hpp"
 #include "mpsim/sim/Functional.hpp"
+#include "mpsim/sim/Timeline.hpp"
 
 namespace mpsim::flow {
 
@@ -148,10 +152,19 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
     }
     so.functional = &funcData;
   }
+  const TimelineOutputs& to = opt.outputs;
+  std::unique_ptr<sim::Timeline> timeline;
+  if (to.any()) {
+    sim::TimelineOptions tlo;
+    tlo.resolution = to.resolution ? to.resolution : report::defaultTraceResolution(d.mapping);
+    tlo.engines = to.engines;
+    timeline = std::make_unique<sim::Timeline>(tlo, d.mapping.engines.size(), d.mapping.streams.size());
+    so.timeline = timeline.get();
+  }
   spdlog::info("simulating {} frames ({} mode{})...", so.frames, so.reference ? "reference" : "timestamped",
                so.functional ? ", functional" : "");
   RunOutcome out;
-  out.result = opt.isolated ? sim::simulateIsolated(d.mapping, cfg, so) : sim::simulate(d.mapping, cfg, so);
+  out.result = opt.isolated && !timeline ? sim::simulateIsolated(d.mapping, cfg, so) : sim::simulate(d.mapping, cfg, so);
   spdlog::info("simulated in {:.3f} s wall time", out.result.wall_seconds);
   out.report = report::runReportJson(d.run.graph, cfg, d.mapping, out.result, d.resources);
   report::addLimit(out.report, d.plan, cfg.hardware.clock_mhz);
@@ -160,6 +173,25 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
     std::ostringstream c;
     report::writeLayersCsv(c, out.report);
     writeFileAtomic((fs::path(dir) / "layers.csv").string(), c.str());
+    const auto t0 = std::chrono::steady_clock::now();
+    if (timeline) {
+      report::TimelineView v{&d.mapping, timeline.get(), cfg.hardware.clock_mhz, to.frames};
+      auto timed = [&](const char* file, auto&& make) {
+        const auto a = std::chrono::steady_clock::now();
+        const std::string text = make();
+        const auto b = std::chrono::steady_clock::now();
+        writeFileAtomic((fs::path(dir) / file).string(), text);
+        spdlog::debug("{}: {} bytes made in {:.3f} s, written in {:.3f} s", file, text.size(),
+                      std::chrono::duration<double>(b - a).count(),
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - b).count());
+      };
+      if (to.trace) timed("trace.json", [&] { return report::traceEventJson(v); });
+      if (to.vcd) timed("trace.vcd", [&] { return report::vcdText(v); });
+    }
+    if (to.html) writeFileAtomic((fs::path(dir) / "report.html").string(), report::runReportHtml(out.report));
+    if (timeline || to.html)
+      spdlog::info("wrote the timelines / page in {:.3f} s",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return out;
 }

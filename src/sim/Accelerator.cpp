@@ -6,6 +6,7 @@
 
 #include "mpsim/sim/Engine.hpp"
 #include "mpsim/sim/Stream.hpp"
+#include "mpsim/sim/Timeline.hpp"
 
 namespace mpsim::sim {
 using sched::EngineKind;
@@ -39,11 +40,13 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
   ctx.period = m_params.period();
   ctx.burst_bytes = m_params.burst_bytes;
   ctx.func = m_params.functional;
+  ctx.progress = m_params.progress;
 
   for (const auto& s : m_mapping.streams) {
     m_streams.push_back(std::make_unique<Stream>(s.name, s.depth));
     m_streams.back()->producer = s.producer;
     m_streams.back()->consumer = s.consumer;
+    m_streams.back()->index = int(m_streams.size() - 1);
   }
   std::vector<std::string> names;
   for (const auto& e : m_mapping.engines) names.push_back(e.name);
@@ -85,6 +88,22 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
     }
   }
   if (!m_input || !m_output) throw std::runtime_error("the mapping has no input or no output DMA");
+  if (Timeline* tl = m_params.timeline) {
+    for (size_t i = 0; i < m_engines.size(); ++i) {
+      m_engines[i]->attachTimeline(tl, tl->engine(i));
+      if (!tl->recordsEngine(i)) continue;
+      if (auto* d = dynamic_cast<DramInitiator*>(m_engines[i].get())) {
+        tl->enableDram(i);
+        d->attachBytesTrack(tl->dram(i));
+      }
+    }
+    for (size_t s = 0; s < m_streams.size(); ++s) {
+      const auto& spec = m_mapping.streams[s];
+      if (!tl->recordsEngine(size_t(spec.producer)) && !tl->recordsEngine(size_t(spec.consumer))) continue;
+      tl->enableStream(s);
+      m_streams[s]->attachTrace(tl->stream(s));
+    }
+  }
 }
 
 Accelerator::~Accelerator() = default;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mpsim/common/Math.hpp"
+#include "mpsim/common/Progress.hpp"
 
 namespace mpsim::sim {
 using sched::NeedKind;
@@ -118,13 +119,18 @@ void EngineBase::dropData(Port& p, uint64_t j) {
 
 uint64_t EngineBase::writeAll(uint64_t t, const Payload& data) {
   uint64_t w = t;
+  m_lastFull = nullptr;
   for (size_t i = 0; i < m_outs.size(); ++i) {
     Stream* s = m_outs[i];
     if (s->full()) readAhead();
     m_state = EngineState::WaitingForOutput;
     m_waitOn = s;
     m_waitWrite = true;
-    w = std::max(w, s->waitSlot());
+    const uint64_t slot = s->waitSlot();
+    if (slot > w) {
+      w = slot;
+      m_lastFull = s;
+    }
     m_state = EngineState::Running;
   }
   syncTo(w);
@@ -207,14 +213,17 @@ void DataflowEngine::run() {
   for (uint64_t g = 0; g < N; ++g) {
     const uint64_t f = g / T, k = g % T;
     uint64_t dataReady = 0, weightReady = 0, ownRead = 0;
+    const Stream *dataOn = nullptr, *weightOn = nullptr; // the inputs that came last (timeline)
     for (auto& p : m_ports) {
       const uint64_t Tp = uint64_t(p.spec.tokens_per_frame);
       auto nd = sched::needOf(m_spec, p.spec, int64_t(k));
       const int64_t last = int64_t(f * Tp) + nd.last;
       uint64_t r = readUpTo(p, uint64_t(last));
-      if (p.spec.need == NeedKind::Pass)
+      if (p.spec.need == NeedKind::Pass) {
+        if (r >= weightReady) weightOn = p.stream;
         weightReady = std::max(weightReady, r);
-      else {
+      } else {
+        if (r >= dataReady) dataOn = p.stream;
         dataReady = std::max(dataReady, r);
         // Cycles this output spends taking in new tokens at the engine's own rate.
         ownRead = std::max(ownRead, uint64_t(std::max<int64_t>(0, last - p.lastNeeded)) * uint64_t(p.spec.read_cost));
@@ -242,9 +251,18 @@ void DataflowEngine::run() {
       uint64_t target = f * Tp + uint64_t(p.keepFrom[size_t(k + 1)]);
       release(p, target, o);
     }
+    const uint64_t oReady = o;
     uint64_t w = writeAll(o + lat, data);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
+    if (m_track) { // waiting for data, then for weights, then busy, then blocked on the output
+      const uint64_t dw = std::min(dramWait, interval - busy);
+      const uint64_t s0 = oPrev + (interval - busy - dw);
+      trace(Activity::Starved, dataOn, oPrev, s0);
+      trace(Activity::DramWait, weightOn, s0, s0 + dw);
+      trace(Activity::Busy, nullptr, oReady - busy, oReady);
+      trace(Activity::Blocked, m_lastFull, oReady, o);
+    }
     account(g, busy, interval - busy, blocked, dramWait, o);
     oPrev = o;
   }
@@ -284,7 +302,7 @@ DramInitiator::Bursts::Bursts(uint64_t bytesPerFrame, uint64_t burstBytes)
 uint64_t DramInitiator::issue(Bursts& q, bool write, uint64_t rq) {
   const uint64_t inFrame = q.next % q.perFrame;
   const uint64_t bytes = std::min(q.burst, q.frameBytes - inFrame * q.burst);
-  const uint64_t done = m_port.access(write, q.next * q.burst, bytes, rq);
+  const uint64_t done = access(write, q.next * q.burst, bytes, rq);
   ++q.next;
   return done;
 }
@@ -316,9 +334,16 @@ void InputDma::run() {
     const uint64_t ideal = oPrev + outCost;
     uint64_t o = std::max(ideal, maxDone);
     const uint64_t dramWait = o - ideal;
+    const uint64_t oReady = o;
     uint64_t w = writeAll(o + lat, m_ctx.func ? inputToken(*m_ctx.func, f, k) : nullptr);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
+    if (m_timeline && k == 0) m_timeline->frameEntered(size_t(f), w);
+    if (m_track) { // at the port rate, then waiting for the token's DRAM data, then blocked
+      trace(Activity::Busy, nullptr, oPrev, ideal);
+      trace(Activity::DramWait, nullptr, ideal, oReady);
+      trace(Activity::Blocked, m_lastFull, oReady, o);
+    }
     // Bursts up to gb have been consumed up to this token (earlier ones are now final).
     for (uint64_t b = consumedFrom; b <= gb; ++b) q.setFreed(b, o);
     consumedFrom = gb;
@@ -341,6 +366,7 @@ void OutputDma::run() {
   const uint64_t T = uint64_t(p.spec.tokens_per_frame);
   Bursts q(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes);
   uint64_t frameStart = 0, busy = 0, blocked = 0, lastDone = 0;
+  uint64_t cursor = 0; // timeline: recorded up to this cycle
   for (uint64_t f = 0; f < uint64_t(m_ctx.frames); ++f) {
     uint64_t frameEnd = 0;
     for (uint64_t k = 0; k < T; ++k) {
@@ -351,6 +377,12 @@ void OutputDma::run() {
         dropData(p, j + 1);
       }
       busy += uint64_t(p.spec.read_cost);
+      if (m_track) { // waiting for the pixel, then reading it at the port rate
+        const uint64_t b0 = std::max(cursor, end - std::min(end, uint64_t(p.spec.read_cost)));
+        trace(Activity::Starved, p.stream, cursor, b0);
+        trace(Activity::Busy, nullptr, b0, end);
+        cursor = std::max(cursor, end);
+      }
       release(p, j + 1, end);
       const uint64_t byteEnd = ceilDiv((k + 1) * q.frameBytes, T);
       // Complete bursts (or the frame's last, partial one) are written as soon as filled.
@@ -359,6 +391,10 @@ void OutputDma::run() {
         const uint64_t rq = q.requestAt(end); // two writes in flight
         if (rq > end) {
           blocked += rq - end;
+          if (m_track) { // no free write buffer: waiting for DRAM writes
+            trace(Activity::DramWait, nullptr, std::max(cursor, end), rq);
+            cursor = std::max(cursor, rq);
+          }
           p.lastReadEnd = std::max(p.lastReadEnd, rq); // the DMA stalls until a write buffer frees
         }
         const uint64_t b = q.next;
@@ -369,6 +405,8 @@ void OutputDma::run() {
     }
     frameEnd = std::max(frameEnd, lastDone);
     m_frameDone.push_back(frameEnd);
+    if (m_timeline) m_timeline->frameLeft(size_t(f), frameEnd);
+    if (m_ctx.progress) m_ctx.progress->update(f + 1);
     m_localMax = std::max(m_localMax, frameEnd);
     if (!m_anyOut) m_firstOut = frameEnd;
     m_anyOut = true;
@@ -415,7 +453,7 @@ void WeightStreamer::run() {
     uint64_t i = 0;
     for (uint64_t off = 0; off < bytes; off += burst, ++i) {
       uint64_t at = std::max(rq, inFlight[i % 2]);
-      uint64_t d = m_port.access(false, off, std::min(burst, bytes - off), at);
+      uint64_t d = access(false, off, std::min(burst, bytes - off), at);
       inFlight[i % 2] = d;
       done = std::max(done, d);
     }
@@ -423,6 +461,10 @@ void WeightStreamer::run() {
     // From the previous pass: waiting for a free weight buffer half (blocked), then for DRAM.
     const uint64_t interval = w - oPrev;
     const uint64_t blocked = std::min(interval, slot > oPrev ? slot - oPrev : 0);
+    if (m_track) { // no free weight buffer half, then waiting for the pass's DRAM reads
+      trace(Activity::Blocked, m_outs.at(0), oPrev, oPrev + blocked);
+      trace(Activity::DramWait, nullptr, oPrev + blocked, w);
+    }
     account(g, 0, interval - blocked, blocked, interval - blocked, w);
     rqPrev = rq;
     oPrev = w;

@@ -1,4 +1,6 @@
 #include "mpsim/sim/Functional.hpp"
+
+#include "mpsim/common/Progress.hpp"
 #include "mpsim/sched/Engines.hpp"
 
 #include <algorithm>
@@ -255,7 +257,10 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
   // Parameters are generated layer by layer while seeded calibration frames run through the
   // network (whole-tensor kernels), so that thresholds sit where the accumulators actually are.
   std::map<std::string, func::Tensor> calib;
+  Progress progress("functional: generating parameters and calibrating", g.layers().size(), "layers");
+  size_t layersDone = 0;
   for (const auto& l : g.layers()) {
+    progress.update(layersDone++);
     std::vector<const func::Tensor*> ins;
     for (const auto& i : l.inputs) ins.push_back(&calib.at(i));
     if (l.kind == LayerKind::Input) {

@@ -13,10 +13,12 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
+#include "mpsim/common/Progress.hpp"
 #include "mpsim/func/Npy.hpp"
 #include "mpsim/sim/Dram.hpp"
 #include "mpsim/sim/Engine.hpp"
 #include "mpsim/sim/Isolated.hpp"
+#include "mpsim/sim/Timeline.hpp"
 
 #include <cstdio>
 
@@ -90,12 +92,15 @@ AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptio
   p.dram.latency_cycles = cfg.hardware.units.dram_latency_cycles;
   p.dram.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
   p.dram.period = p.period();
+  p.timeline = opt.timeline;
   return p;
 }
 
 SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
   auto t0 = std::chrono::steady_clock::now();
-  const AcceleratorParams params = acceleratorParams(cfg, opt);
+  Progress progress("simulating", uint64_t(opt.frames), "frames");
+  AcceleratorParams params = acceleratorParams(cfg, opt);
+  params.progress = &progress;
   auto acc = std::make_unique<Accelerator>("accelerator", m, params);
 
   // Run in slices of simulated time, so an interrupt is noticed and the time limit enforced while
@@ -118,6 +123,7 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   }
 
   SimResult r = acc->result();
+  if (opt.timeline) opt.timeline->finish();
   if (opt.functional && !opt.output_npy.empty()) writeOutput(*opt.functional, m, acc->outputDma(), opt.output_npy);
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
@@ -164,6 +170,7 @@ nlohmann::json runInChild(const std::function<nlohmann::json()>& fn) {
 }
 
 SimResult simulateIsolated(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
+  if (opt.timeline) throw std::logic_error("simulateIsolated: a timeline is recorded in process only");
   return runInChild([&] { return nlohmann::json(simulate(m, cfg, opt)); }).get<SimResult>();
 }
 

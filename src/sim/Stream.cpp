@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mpsim/sim/Timeline.hpp"
+
 namespace mpsim::sim {
 
 Stream::Stream(std::string name, int64_t depth) : m_name(std::move(name)), m_depth(std::max<int64_t>(1, depth)) {}
@@ -67,12 +69,21 @@ void Stream::settleOccupancy(uint64_t readEnd, bool final) {
   while (!m_pendingWrites.empty() && (final || m_pendingWrites.front() < readEnd)) {
     uint64_t w = m_pendingWrites.front();
     while (!m_reads.empty() && m_reads.front() <= w) {
+      if (m_trace) m_trace->set(m_reads.front(), int64_t(m_settledWrites) - int64_t(m_countedReads + 1));
       m_reads.pop_front();
       ++m_countedReads;
     }
     ++m_settledWrites;
     m_maxOcc = std::max<int64_t>(m_maxOcc, int64_t(m_settledWrites) - int64_t(m_countedReads));
+    if (m_trace) m_trace->set(w, int64_t(m_settledWrites) - int64_t(m_countedReads));
     m_pendingWrites.pop_front();
+  }
+  if (final && m_trace) { // the reads after the last write: the FIFO drains
+    for (uint64_t r : m_reads) {
+      ++m_countedReads;
+      m_trace->set(r, int64_t(m_settledWrites) - int64_t(m_countedReads));
+    }
+    m_reads.clear();
   }
 }
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "mpsim/io/YamlReader.hpp"
+#include "mpsim/report/Html.hpp"
 #include "mpsim/sweep/Results.hpp"
 
 namespace mpsim::sweep {
@@ -15,19 +16,9 @@ using nlohmann::ordered_json;
 
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-    case '&': o += "&amp;"; break;
-    case '<': o += "&lt;"; break;
-    case '>': o += "&gt;"; break;
-    case '"': o += "&quot;"; break;
-    default: o += c;
-    }
-  }
-  return o;
-}
+using report::html::esc;
+using report::html::kPalette;
+using report::html::ticks;
 
 std::string text(const ordered_json& v) {
   if (v.is_null()) return "";
@@ -35,24 +26,7 @@ std::string text(const ordered_json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
-std::string num(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f", v);
-  return b;
-}
-
-/// A round tick value near v (1, 2, 5 x 10^k steps).
-std::vector<double> ticks(double lo, double hi) {
-  if (!(hi > lo)) return {lo};
-  const double raw = (hi - lo) / 5, mag = std::pow(10, std::floor(std::log10(raw)));
-  const double step = raw / mag < 2 ? 2 * mag : raw / mag < 5 ? 5 * mag : 10 * mag;
-  std::vector<double> t;
-  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) t.push_back(v);
-  return t;
-}
-
-const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+std::string num(double v) { return report::html::coord(v); }
 
 } // namespace
 
@@ -149,10 +123,7 @@ std::string htmlReport(Store& st, const ReportOptions& opt) {
 
   std::ostringstream h;
   const std::string title = opt.title.empty() ? "mpsim sweep " + st.meta("sweep_name") : opt.title;
-  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << esc(title) << "</title>\n"
-    << "<style>body{font-family:sans-serif;margin:20px}table{border-collapse:collapse;font-size:12px}"
-    << "th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{cursor:pointer;background:#eee}"
-    << "circle.point:hover{stroke:#000;stroke-width:2}.legend span{margin-right:12px}</style></head><body>\n";
+  h << report::html::pageHead(title, "circle.point:hover{stroke:#000;stroke-width:2}.legend span{margin-right:12px}");
   h << "<h1>" << esc(title) << "</h1>\n<p>" << rows.size() << " points, " << pts.size() << " plotted (" << esc(ox.text)
     << " vs " << esc(oy.text) << "), " << front.size()
     << " on the Pareto front (black outline, dashed line). Hover a point for its values; click a column "
@@ -181,25 +152,7 @@ std::string htmlReport(Store& st, const ReportOptions& opt) {
     h << "</tr>\n";
   }
   h << "</tbody></table>\n";
-  h << R"(<script>
-document.querySelectorAll('#points th').forEach(function (th, col) {
-  th.addEventListener('click', function () {
-    var body = document.querySelector('#points tbody');
-    var rows = Array.prototype.slice.call(body.rows);
-    var asc = th.dataset.asc !== '1';
-    th.dataset.asc = asc ? '1' : '0';
-    rows.sort(function (a, b) {
-      var x = a.cells[col].textContent, y = b.cells[col].textContent;
-      var nx = parseFloat(x), ny = parseFloat(y);
-      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-      return asc ? c : -c;
-    });
-    rows.forEach(function (r) { body.appendChild(r); });
-  });
-});
-</script>
-</body></html>
-)";
+  h << report::html::sortableTableScript("points") << "</body></html>\n";
   return h.str();
 }
 

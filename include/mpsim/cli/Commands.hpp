@@ -13,5 +13,7 @@ int cmdCompare(const std::vector<std::string>& args);
 int cmdImport(const std::vector<std::string>& args);
 int cmdDevices(const std::vector<std::string>& args);
 int cmdSweep(const std::vector<std::string>& args);
+int cmdReport(const std::vector<std::string>& args);
+int cmdExplain(const std::vector<std::string>& args);
 
 } // namespace mpsim::cli

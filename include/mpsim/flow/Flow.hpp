@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mpsim/config/RunConfig.hpp"
+#include "mpsim/report/Trace.hpp"
 #include "mpsim/sched/Mapping.hpp"
 #include "mpsim/sched/Plan.hpp"
 #include "mpsim/sched/Resources.hpp"
@@ -58,9 +59,22 @@ Design map(config::Run run);
 /// map.json of `mpsim map`.
 nlohmann::ordered_json mapReport(const Design& d);
 
+/// Timelines and the HTML page of a run (docs/timelines.md).
+struct TimelineOutputs {
+  bool trace = false; // DIR/trace.json (Chrome / Perfetto trace events)
+  bool vcd = false;   // DIR/trace.vcd
+  bool html = false;  // DIR/report.html
+  report::TraceFrames frames;      // report::parseTraceFrames
+  std::vector<bool> engines;       // report::selectEngines; empty: all
+  uint64_t resolution = 0;         // cycles; 0: report::defaultTraceResolution
+  bool any() const { return trace || vcd; }
+};
+
 struct RunOptions {
   std::string input_npy; // functional runs: input frames (.npy); empty: seeded random frames
-  bool isolated = false; // simulate in a forked child (any number of simulations per process)
+  bool isolated = false; // simulate in a forked child (any number of simulations per process); not
+                         // with a trace or VCD, which are recorded in this process
+  TimelineOutputs outputs;
 };
 
 struct RunOutcome {
@@ -76,7 +90,7 @@ void checkSimulatable(const Design& d);
 /// Simulates the design as its run config says (frames, mode, functional) and builds the report.
 /// With `dir` (an existing directory, e.g. OutputDir::dir()), writes effective-config.yaml, the
 /// functional run's data (input.npy, weights/, network.json, output.npy), report.json and
-/// layers.csv into it. Throws LoadError, Interrupted (SIGINT / SIGTERM between slices).
+/// layers.csv into it, and what opt.outputs asks for (trace.json, trace.vcd, report.html). Throws LoadError, Interrupted (SIGINT / SIGTERM between slices).
 RunOutcome simulate(const Design& d, const RunOptions& opt = {}, const std::string& dir = "");
 
 } // namespace mpsim::flow

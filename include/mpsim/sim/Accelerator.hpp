@@ -27,6 +27,12 @@ class DramInitiator;
 class InputDma;
 class OutputDma;
 class Stream;
+class Timeline;
+} // namespace mpsim::sim
+namespace mpsim {
+class Progress;
+} // namespace mpsim
+namespace mpsim::sim {
 
 /// What the Accelerator needs beyond the mapping: simulation-side values only (the conversion from
 /// a run configuration is sim::acceleratorParams, Simulator.hpp).
@@ -41,6 +47,11 @@ struct AcceleratorParams {
   /// Functional mode (docs/functional.md): tokens carry values; must outlive the Accelerator. Null:
   /// timing only.
   const FunctionalData* functional = nullptr;
+  /// Timelines (docs/timelines.md): what the engines, FIFOs and DRAM initiators did over time,
+  /// recorded into this (sized for the mapping; must outlive the Accelerator). Null: not recorded.
+  Timeline* timeline = nullptr;
+  /// Told the frames done as the output DMA completes them (must outlive the Accelerator). Null: none.
+  Progress* progress = nullptr;
 
   sc_core::sc_time period() const { return sc_core::sc_time(1000.0 / clock_mhz, sc_core::SC_NS); }
 };

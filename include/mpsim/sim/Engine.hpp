@@ -27,6 +27,11 @@
 #include "mpsim/sim/Functional.hpp"
 #include "mpsim/sim/Result.hpp"
 #include "mpsim/sim/Stream.hpp"
+#include "mpsim/sim/Timeline.hpp"
+
+namespace mpsim {
+class Progress;
+} // namespace mpsim
 
 namespace mpsim::sim {
 
@@ -36,6 +41,7 @@ struct EngineContext {
   sc_core::sc_time period;
   uint64_t burst_bytes = 4096;
   const FunctionalData* func = nullptr; // functional mode: tokens carry values (null: timing only)
+  Progress* progress = nullptr;         // told the frames done by the output DMA (null: none)
 };
 
 /// What an engine is doing. Reports show it as text (stateName, EngineBase::state()).
@@ -59,8 +65,19 @@ public:
   EngineState status() const { return m_state; }
   Stream* waitOn() const { return m_waitOn; }
   bool waitsForWrite() const { return m_waitWrite; }
+  /// Records this engine's intervals into `track` (null: not recorded) and, for DMAs, the frame
+  /// markers into `timeline`.
+  void attachTimeline(Timeline* timeline, EngineTrack* track) {
+    m_timeline = timeline;
+    m_track = track;
+  }
 
 protected:
+  /// Timeline (off: one pointer test): [from, to) spent in `a`, waiting on stream `s` (or none).
+  void trace(Activity a, const Stream* s, uint64_t from, uint64_t to) {
+    if (m_track) m_track->add(a, s ? s->index : -1, from, to);
+  }
+
   struct Port {
     Stream* stream = nullptr;
     sched::PortSpec spec;
@@ -120,6 +137,9 @@ protected:
   uint64_t m_firstOut = 0, m_lastOut = 0, m_tokensOut = 0;
   bool m_anyOut = false;
   sc_core::sc_event m_never;
+  Timeline* m_timeline = nullptr;
+  EngineTrack* m_track = nullptr;
+  Stream* m_lastFull = nullptr; // writeAll: the output whose free slot came last (null: none waited)
 };
 
 /// SWU, matrix-vector, vector, pooling, add, fork, concat, quantizer: the generic token engine.
@@ -146,6 +166,8 @@ public:
   uint64_t addressBase() const { return m_port.base(); }
   /// The largest burst this initiator issues (its data buffer's size).
   uint64_t maxBurstBytes() const;
+  /// Records the bytes this initiator moves over time (null: off).
+  void attachBytesTrack(BytesTrack* t) { m_bytes = t; }
 
 protected:
   /// Frames moved through DRAM in bursts of burst_bytes (a frame's last burst may be partial), with
@@ -164,8 +186,15 @@ protected:
   /// Issues burst q.next (a read, or a posted write) at cycle rq and advances q; returns the cycle
   /// at which it completes.
   uint64_t issue(Bursts& q, bool write, uint64_t rq);
+  /// One memory request through m_port (recorded when tracing): returns its completion cycle.
+  uint64_t access(bool write, uint64_t addr, uint64_t bytes, uint64_t t) {
+    const uint64_t done = m_port.access(write, addr, bytes, t);
+    if (m_bytes) m_bytes->add(done, bytes);
+    return done;
+  }
 
   DramPort m_port;
+  BytesTrack* m_bytes = nullptr;
 };
 
 /// Reads frames from DRAM in bursts (at most two outstanding) and streams pixels at the input

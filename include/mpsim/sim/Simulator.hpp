@@ -18,6 +18,9 @@ struct SimOptions {
   /// Null: timing only. The output DMA's pixels are written to output_npy (N frames) when set.
   const FunctionalData* functional = nullptr;
   std::string output_npy;
+  /// Records timelines (docs/timelines.md) into this; finished (Timeline::finish) when simulate()
+  /// returns. Null: off. In-process only: simulateIsolated() refuses it.
+  Timeline* timeline = nullptr;
 };
 
 SimOptions simOptions(const config::RunConfig& cfg);

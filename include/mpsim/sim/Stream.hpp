@@ -15,6 +15,8 @@
 
 namespace mpsim::sim {
 
+class CounterTrack;
+
 /// Functional mode: the values a token carries (one pixel's C values, or one window's C*kh*kw
 /// values in (C, kh, kw) order). Null when the simulation is not functional.
 using Payload = std::shared_ptr<const std::vector<int32_t>>;
@@ -51,6 +53,10 @@ public:
   bool readerWaiting() const { return m_readerWaiting; }
   bool writerWaiting() const { return m_writerWaiting; }
   int producer = -1, consumer = -1;
+  int index = -1; // in the mapping's streams
+
+  /// Records the occupancy over simulated time into `track` (sim/Timeline.hpp); null: off.
+  void attachTrace(CounterTrack* track) { m_trace = track; }
 
 private:
   void settleOccupancy(uint64_t readEnd, bool final);
@@ -73,6 +79,7 @@ private:
   std::deque<uint64_t> m_reads; // read ends not yet counted
   uint64_t m_countedReads = 0;
   int64_t m_maxOcc = 0;
+  CounterTrack* m_trace = nullptr;
 };
 
 } // namespace mpsim::sim
