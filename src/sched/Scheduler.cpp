@@ -65,6 +65,22 @@ struct Option {
 };
 using Options = std::shared_ptr<const std::vector<Option>>;
 
+/// What prices weigh: an option's resources, then its DRAM bytes.
+using Priced = std::array<double, kRes + 1>;
+Priced pricedValues(const Option& o) {
+  Priced v{};
+  for (int r = 0; r < kRes; ++r) v[size_t(r)] = o.res[size_t(r)];
+  v[kRes] = o.dram;
+  return v;
+}
+/// The cost of values v at prices p. The one home of the summation order: the sweep in
+/// candidates() and picksOf() must make the same choices, ties included.
+double dot(const Priced& p, const Priced& v) {
+  double s = 0;
+  for (size_t r = 0; r < p.size(); ++r) s += p[r] * v[r];
+  return s;
+}
+
 /// A layer the scheduler folds, with its options sorted by cycles (then as generated).
 struct LayerChoice {
   std::string layer;
@@ -362,7 +378,7 @@ struct Scheduler {
 
   /// Price vectors: levels 1, 4, 16 for each of LUT+FF, DSP, BRAM, URAM and DRAM bytes (relative to
   /// the device's amount and to the network's weight bytes), without multiples of one another.
-  std::vector<std::array<double, kRes + 1>> priceGrid() const {
+  std::vector<Priced> priceGrid() const {
     const Vec device = deviceVec();
     double weightBytes = 0;
     for (const auto& l : g.layers()) weightBytes += double(dma::weightPassBytes(l.weightMemoryBits()));
@@ -376,7 +392,7 @@ struct Scheduler {
         used[3] = used[3] || o.res[4] > 0;
         used[4] = used[4] || o.dram > 0;
       }
-    std::vector<std::array<double, kRes + 1>> grid;
+    std::vector<Priced> grid;
     for (int code = 0; code < 243; ++code) {
       int a[5], x = code;
       bool hasOne = false, skip = false;
@@ -389,7 +405,7 @@ struct Scheduler {
       if (!hasOne || skip) continue;
       const double lutff = levels[a[0]], dsp = levels[a[1]], bram = levels[a[2]], uram = levels[a[3]],
                    dram = levels[a[4]];
-      std::array<double, kRes + 1> p{};
+      Priced p{};
       p[0] = lutff / std::max(1.0, device[0]);
       p[1] = lutff / std::max(1.0, device[1]);
       p[2] = dsp / std::max(1.0, device[2]);
@@ -432,35 +448,32 @@ struct Scheduler {
   /// one. A candidate is recorded at every target where the design changed.
   /// Only candidates that fit by the estimate are kept; `cheapest` and `cheapestMeeting` (at most
   /// `targetCycles`) are the cheapest of all, for the message when nothing fits.
-  std::vector<Candidate> candidates(const std::vector<std::array<double, kRes + 1>>& grid, int64_t targetCycles,
+  std::vector<Candidate> candidates(const std::vector<Priced>& grid, int64_t targetCycles,
                                     std::optional<Candidate>& cheapest, std::optional<Candidate>& cheapestMeeting) {
     // The options of every class in one array by cycles, with their numbers inline (the sweep
     // below reads nothing else): resources, then DRAM bytes.
     struct Event {
       int64_t cycles;
       int choice, opt;
-      std::array<double, kRes + 1> v;
+      Priced v;
     };
     std::vector<Event> events;
     for (size_t c = 0; c < classes.size(); ++c) {
       const auto& opts = choices[classes[c].rep].opts();
       for (size_t o = 0; o < opts.size(); ++o) {
-        Event ev{opts[o].cycles, int(c), int(o), {}};
-        for (int r = 0; r < kRes; ++r) ev.v[size_t(r)] = opts[o].res[size_t(r)];
-        ev.v[kRes] = opts[o].dram;
-        events.push_back(ev);
+        events.push_back({opts[o].cycles, int(c), int(o), pricedValues(opts[o])});
       }
     }
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.cycles < b.cycles; });
     std::vector<Candidate> out;
     std::vector<int> pick(classes.size());
     std::vector<double> pickCost(classes.size());
-    std::vector<std::array<double, kRes + 1>> pickV(classes.size());
+    std::vector<Priced> pickV(classes.size());
     for (size_t pi = 0; pi < grid.size(); ++pi) {
       const auto& p = grid[pi];
       std::fill(pick.begin(), pick.end(), -1);
       size_t chosen = 0;
-      std::array<double, kRes + 1> total{};
+      Priced total{};
       for (int r = 0; r < kRes; ++r) total[size_t(r)] = baseRes[size_t(r)];
       total[kRes] = baseDram;
       for (size_t i = 0; i < events.size();) {
@@ -468,8 +481,7 @@ struct Scheduler {
         bool changed = false;
         for (; i < events.size() && events[i].cycles == t; ++i) {
           const Event& ev = events[i];
-          double cost = 0;
-          for (int r = 0; r <= kRes; ++r) cost += p[size_t(r)] * ev.v[size_t(r)];
+          const double cost = dot(p, ev.v);
           const size_t k = size_t(ev.choice);
           int& cur = pick[k];
           if (cur >= 0 && !(cost < pickCost[k])) continue;
@@ -501,16 +513,10 @@ struct Scheduler {
     return out;
   }
 
-  /// An option's cost at prices p (the resources, then DRAM bytes; the sweep in candidates() sums
-  /// in the same order, so that picksOf() makes the same choices).
-  static double priced(const std::array<double, kRes + 1>& p, const Option& o) {
-    double s = 0;
-    for (int i = 0; i < kRes; ++i) s += p[size_t(i)] * o.res[size_t(i)];
-    return s + p[kRes] * o.dram;
-  }
+  static double priced(const Priced& p, const Option& o) { return dot(p, pricedValues(o)); }
 
   /// The design of candidate c (the same choices as the sweep made).
-  std::vector<int> picksOf(const Candidate& c, const std::array<double, kRes + 1>& p) const {
+  std::vector<int> picksOf(const Candidate& c, const Priced& p) const {
     std::vector<int> pick(choices.size(), -1);
     for (const Class& k : classes) {
       int best = -1;
@@ -559,7 +565,7 @@ struct Scheduler {
   /// Evaluates the candidates in `order` until one fits (and meets maxCycles); each distinct
   /// design once. `chosen`: the candidate it came from.
   std::optional<Eval> firstFitting(const std::vector<Candidate>& order,
-                                   const std::vector<std::array<double, kRes + 1>>& grid, int64_t maxCycles,
+                                   const std::vector<Priced>& grid, int64_t maxCycles,
                                    Candidate* chosen = nullptr) {
     std::set<std::vector<int>> tried;
     for (const auto& c : order) {
@@ -576,7 +582,7 @@ struct Scheduler {
 
   /// Why the chosen max_fps design is not faster: the design one step faster at the same prices
   /// (every layer now at the design's cycles takes its cheapest faster option).
-  Limit limitOf(const Eval& ev, const Candidate& c, const std::array<double, kRes + 1>& prices) {
+  Limit limitOf(const Eval& ev, const Candidate& c, const Priced& prices) {
     Limit lim;
     const Mapping m = buildMapping(g, cfg, planOf(ev.pick));
     if (m.predicted_bottleneck == "dram") {

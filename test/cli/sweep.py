@@ -18,27 +18,12 @@ import json
 import re
 import xml.etree.ElementTree as ET
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
-MPSIM, SRC, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
-PART = sys.argv[4]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def mpsim(*args, **kw):
-    return subprocess.run([MPSIM, *args], capture_output=True, text=True, **kw)
+from harness import MPSIM, SRC, check, chromium_probe, fresh, mpsim, run_part
 
 
 def query(db, sql):
@@ -51,13 +36,6 @@ def query(db, sql):
 
 def one(db, sql):
     return query(db, sql)[0][0]
-
-
-def fresh(name):
-    d = os.path.join(WORK, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    return d
 
 
 def basic():
@@ -325,11 +303,6 @@ constraints: [resources.fits]
 
 def report():
     """The HTML report in headless Chromium: it renders, one mark per point, no console errors."""
-    chromium = shutil.which("chromium")
-    if not chromium:
-        # scripts/setup.sh installs it: missing means the setup did not run, a failure.
-        print("FAIL: chromium is not installed (run scripts/setup.sh)")
-        sys.exit(1)
     w = fresh("report")
     db = os.path.join(w, "c.db")
     r = mpsim("-q", "sweep", os.path.join(SRC, "configs/sweeps/cnv_folding.yaml"), "--fidelity", "map", "--db", db)
@@ -337,37 +310,19 @@ def report():
     html = os.path.join(w, "c.html")
     r = mpsim("sweep", "report", db, "-o", html)
     check(r.returncode == 0, "report: " + r.stderr)
-    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-            "--user-data-dir=" + os.path.join(w, "profile"), "--enable-logging=stderr", "--v=0"]
-    # The DOM after the page's script ran, with a click on a header to sort the table by it.
-    probe = os.path.join(w, "probe.html")
-    page = open(html).read()
     n = one(db, "SELECT count(*) FROM results WHERE fps IS NOT NULL AND lut IS NOT NULL")
-    test_js = """<script>
-window.addEventListener('load', function () {
-  var errors = window.__errors || [];
-  var circles = document.querySelectorAll('#scatter circle.point').length;
-  var th = document.querySelectorAll('#points th')[0];
-  th.click(); th.click();
-  var first = document.querySelector('#points tbody tr').cells[0].textContent;
-  document.title = 'probe circles=' + circles + ' first=' + first + ' errors=' + errors.length;
-});
-</script>"""
-    catcher = "<script>window.__errors=[];window.addEventListener('error',function(e){window.__errors.push(e.message);});</script>"
-    open(probe, "w").write(page.replace("<head>", "<head>" + catcher, 1).replace("</body>", test_js + "</body>", 1))
-    res = subprocess.run(base + ["--dump-dom", "file://" + probe], capture_output=True, text=True, timeout=120)
-    m = re.search(r"<title>probe circles=(\d+) first=(\d+) errors=(\d+)</title>", res.stdout)
-    check(m is not None, "the page rendered and its script ran: %s %s" % (res.stdout[:300], res.stderr[-1000:]))
+    # The DOM after the page's script ran, with a click on a header to sort the table by it.
+    got = chromium_probe(w, html, "'circles=' + circles + ' first=' + first",
+                         js_setup="var circles = document.querySelectorAll('#scatter circle.point').length; "
+                                  "var th = document.querySelectorAll('#points th')[0]; th.click(); th.click(); "
+                                  "var first = document.querySelector('#points tbody tr').cells[0].textContent;",
+                         window="900,1200", shot_name="c.png")
+    m = re.fullmatch(r"circles=(\d+) first=(\d+) errors=(\d+)", got or "")
+    check(m is not None, "the probe's answer: %r" % got)
     if m:
         check(int(m.group(1)) == n, "one mark per point: %s of %d" % (m.group(1), n))
         check(int(m.group(2)) == one(db, "SELECT max(id) FROM points"), "the table sorts (descending id first)")
         check(m.group(3) == "0", "no script errors")
-    console = [l for l in res.stderr.splitlines() if "CONSOLE" in l and "probe.html" in l]
-    check(not console, "no console messages: %s" % console[:3])
-    shot = os.path.join(w, "c.png")
-    subprocess.run(base + ["--screenshot=" + shot, "--window-size=900,1200", "file://" + html],
-                   capture_output=True, timeout=120)
-    check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "a screenshot of the page")
 
 
 def kill300():
@@ -377,8 +332,5 @@ def kill300():
     kill_sim("kill300", text, 300, [20, 80, 140, 200, 260])
 
 
-{"basic": basic, "kill": kill, "kill300": kill300, "failures": failures_part, "report": report}[PART]()
-if failures:
-    print("%d check(s) failed" % len(failures))
-    sys.exit(1)
-print("all checks passed")
+run_part({"basic": basic, "kill": kill, "kill300": kill300, "failures": failures_part, "report": report},
+         ok="all checks passed")

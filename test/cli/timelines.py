@@ -22,31 +22,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
-MPSIM, SRC, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
-PART = sys.argv[4]
-failures = []
+from harness import MPSIM, SRC, check, chromium_probe, fresh, mpsim, run_part
+
 CNV = ["--set", "network.model=cnv", "--set", "hardware.device=pynq-z1", "--set", "mapping.mode=auto",
        "--frames", "3"]
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def mpsim(*args, **kw):
-    return subprocess.run([MPSIM, *args], capture_output=True, text=True, **kw)
-
-
-def fresh(name):
-    d = os.path.join(WORK, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    return d
 
 
 def load(path):
@@ -266,32 +246,6 @@ def vcd():
     check(len([1 for k, _ in ids.values() if k == "engine"]) == len(rep["layers"]), "one signal per engine")
 
 
-def chromium_probe(w, html, js_checks):
-    chromium = shutil.which("chromium")
-    if not check(chromium is not None, "chromium installed (scripts/setup.sh)"):
-        return None
-    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-            "--user-data-dir=" + os.path.join(w, "profile"), "--enable-logging=stderr", "--v=0"]
-    probe = os.path.join(w, "probe.html")
-    catcher = ("<script>window.__errors=[];window.addEventListener('error',function(e){"
-               "window.__errors.push(e.message);});</script>")
-    test_js = "<script>window.addEventListener('load', function () { var e = (window.__errors||[]).length; " \
-              "document.title = 'probe ' + " + js_checks + " + ' errors=' + e; });</script>"
-    page = read(html)
-    with open(probe, "w") as f:
-        f.write(page.replace("<head>", "<head>" + catcher, 1).replace("</body>", test_js + "</body>", 1))
-    res = subprocess.run(base + ["--dump-dom", "file://" + probe], capture_output=True, text=True, timeout=120)
-    console = [l for l in res.stderr.splitlines() if "CONSOLE" in l and "probe.html" in l]
-    check(not console, "no console messages: %s" % console[:3])
-    m = re.search(r"<title>probe (.*?)</title>", res.stdout)
-    check(m is not None, "the page rendered and its script ran: %s" % res.stderr[-1000:])
-    shot = os.path.join(w, os.path.basename(os.path.dirname(html)) + ".png")
-    subprocess.run(base + ["--screenshot=" + shot, "--window-size=1000,2400", "file://" + html],
-                   capture_output=True, timeout=120)
-    check(os.path.exists(shot) and os.path.getsize(shot) > 10000, "a screenshot of the page")
-    return m.group(1) if m else None
-
-
 def html():
     w = fresh("html")
     out = os.path.join(w, "out")
@@ -414,8 +368,5 @@ def explain():
     check(r.returncode == 2 and "--confirm" in r.stderr, "--confirm 0 refused")
 
 
-{"explain": explain, "trace": trace, "stall": stall, "vcd": vcd, "html": html, "errors": errors, "progress": progress}[PART]()
-if failures:
-    print("%d check(s) failed" % len(failures))
-    sys.exit(1)
-print("ok")
+run_part({"explain": explain, "trace": trace, "stall": stall, "vcd": vcd, "html": html, "errors": errors,
+          "progress": progress})
