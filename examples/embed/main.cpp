@@ -98,7 +98,7 @@ struct Host : sc_core::sc_module {
     for (size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<unsigned char>(i * 31 + 7);
     tlm::tlm_generic_payload t;
     t.set_command(tlm::TLM_WRITE_COMMAND);
-    t.set_address(acc.regions().front().base); // the input DMA's region
+    t.set_address(acc.regions().front().buffer); // where the input DMA reads its frames
     t.set_data_ptr(frame.data());
     t.set_data_length(static_cast<unsigned>(frame.size()));
     t.set_streaming_width(static_cast<unsigned>(frame.size()));
@@ -170,7 +170,7 @@ int sc_main(int argc, char* argv[]) {
     std::vector<unsigned char> out(16, 0xff);
     tlm::tlm_generic_payload t;
     t.set_command(tlm::TLM_READ_COMMAND);
-    t.set_address(acc.regions().back().base);
+    t.set_address(acc.regions().back().buffer); // where the output DMA writes its frames
     t.set_data_ptr(out.data());
     t.set_data_length(static_cast<unsigned>(out.size()));
     std::printf("output region: %u bytes read back by debug transport\n", acc.debugTransport(t));

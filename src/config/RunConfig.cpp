@@ -135,6 +135,7 @@ void resolveUnits(HardwareConfig& h) {
   u.clock_period_ns = 1000.0 / h.clock_mhz;
   u.dram_bytes_per_cycle = h.dram.bandwidth_gbps * 1e3 / h.clock_mhz;
   u.dram_total_bytes_per_cycle = double(h.dram.channels) * h.dram.bandwidth_gbps * 1e3 / h.clock_mhz;
+  u.dram_plan_bytes_per_cycle = u.dram_total_bytes_per_cycle * h.dram.max_utilization;
   u.dram_latency_cycles = uint64_t(std::llround(h.dram.latency_ns * h.clock_mhz / 1e3));
   const hw::Device& d = h.device;
   const hw::Budget& b = h.budget;
@@ -173,6 +174,7 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   dram["bandwidth_gbps"] = num(h.dram.bandwidth_gbps);
   dram["latency_ns"] = num(h.dram.latency_ns);
   dram["burst_bytes"] = h.dram.burst_bytes;
+  dram["max_utilization"] = num(h.dram.max_utilization);
   YAML::Node io = hwn["io"];
   io["in_bits_per_cycle"] = h.io.in_bits_per_cycle;
   io["out_bits_per_cycle"] = h.io.out_bits_per_cycle;
@@ -263,6 +265,8 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   cfg.hardware.dram.latency_ns =
       dram.get<double>("latency_ns", kDefaultDramLatencyNs, between(0, kMaxDramLatencyNs, "ns"));
   cfg.hardware.dram.burst_bytes = dram.get<int>("burst_bytes", kDefaultBurstBytes, inRangeInt(16, 1 << 24));
+  cfg.hardware.dram.max_utilization =
+      dram.get<double>("max_utilization", kDefaultDramMaxUtilization, between(0.01, 1, "(share of the peak)"));
   dram.finish();
   Reader ior = hwr.child("io");
   cfg.hardware.io.in_bits_per_cycle = ior.get<int>("in_bits_per_cycle", dev.io_port_bits, inRangeInt(1, 1 << 16));

@@ -307,12 +307,11 @@ void Builder::shortcutDepths() {
 
 // Closed forms of the DMAs (port width and DRAM bandwidth) and the predicted bottleneck.
 void Builder::closedForms() {
-  const double bytesPerCycle = cfg.hardware.units.dram_total_bytes_per_cycle;
   int64_t dramBytes = 0;
   for (auto& e : m.engines) {
     if (e.kind == EngineKind::InputDma || e.kind == EngineKind::OutputDma || e.kind == EngineKind::WeightStreamer) {
       dramBytes += e.bytes_per_frame;
-      e.closed_form_cycles = dma::cycles(e, bytesPerCycle);
+      e.closed_form_cycles = dma::cycles(e, cfg.hardware);
     }
   }
   m.clock_mhz = cfg.hardware.clock_mhz;
@@ -322,7 +321,8 @@ void Builder::closedForms() {
       m.predicted_cycles = e.closed_form_cycles;
       m.predicted_bottleneck = e.name;
     }
-  int64_t dramCycles = int64_t(std::ceil(double(dramBytes) / bytesPerCycle));
+  // All initiators together: at the share of the peak a design plans with (hardware.dram.max_utilization).
+  int64_t dramCycles = int64_t(std::ceil(double(dramBytes) / cfg.hardware.units.dram_plan_bytes_per_cycle));
   if (dramCycles > m.predicted_cycles) {
     m.predicted_cycles = dramCycles;
     m.predicted_bottleneck = "dram";

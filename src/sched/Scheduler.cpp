@@ -366,7 +366,7 @@ struct Scheduler {
       if (covered.count(e.layer) || e.kind == EngineKind::Fork) continue;
       if (e.kind == EngineKind::InputDma || e.kind == EngineKind::OutputDma || e.kind == EngineKind::WeightStreamer) {
         baseDram += double(e.bytes_per_frame);
-        baseCycles = std::max(baseCycles, dma::cycles(e, std::numeric_limits<double>::max()));
+        baseCycles = std::max(baseCycles, dma::portCycles(e));
       } else {
         baseCycles = std::max(baseCycles, e.closed_form_cycles);
       }
@@ -438,7 +438,7 @@ struct Scheduler {
   }
 
   int64_t estimateCycles(int64_t compute, double dram) const {
-    const double bpc = cfg.hardware.units.dram_total_bytes_per_cycle;
+    const double bpc = cfg.hardware.units.dram_plan_bytes_per_cycle;
     const int64_t dramCycles = bpc > 0 ? int64_t(std::ceil(dram / bpc)) : 0;
     return std::max({compute, baseCycles, dramCycles});
   }

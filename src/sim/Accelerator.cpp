@@ -31,6 +31,10 @@ std::vector<std::string> legalModuleNames(const std::vector<std::string>& names,
   return out;
 }
 
+uint64_t Accelerator::bufferOffset(std::size_t initiator, const DramTiming& dram) {
+  return uint64_t(initiator % std::size_t(std::max(1, dram.channels))) * dram.burst_bytes;
+}
+
 Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& mapping, const AcceleratorParams& params)
     : sc_module(name), socket("socket"), m_mapping(mapping), m_params(params) {
   m_params.dram.period = m_params.period();
@@ -61,7 +65,8 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
     for (const auto& p : e.in) ins.push_back(m_streams.at(size_t(p.stream)).get());
     for (int s : e.out) outs.push_back(m_streams.at(size_t(s)).get());
     const char* mod = m_moduleNames[i].c_str();
-    const uint64_t base = uint64_t(m_initiators.size()) << kRegionShift;
+    const uint64_t region = uint64_t(m_initiators.size()) << kRegionShift;
+    const uint64_t base = region + bufferOffset(m_initiators.size(), m_params.dram);
     std::unique_ptr<DramInitiator> initiator;
     switch (e.kind) {
     case EngineKind::InputDma: {
@@ -83,7 +88,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
     }
     if (initiator) {
       m_initiators.push_back(initiator.get());
-      m_regions.push_back(AddressRegion{e.name, initiator->name(), e.kind, base, uint64_t(1) << kRegionShift});
+      m_regions.push_back(AddressRegion{e.name, initiator->name(), e.kind, region, uint64_t(1) << kRegionShift, base});
       m_engines.push_back(std::move(initiator));
     }
   }

@@ -33,6 +33,10 @@ inline constexpr int kMaxFifoDepth = 1 << 24;                    // tokens
 inline constexpr double kDefaultClockMhz = 200;  // when the device names none
 inline constexpr double kDefaultDramGbps = 19.2; // per channel, when the device names none
 inline constexpr double kDefaultDramLatencyNs = 100;
+// Share of the DRAM's peak bandwidth a design plans to use (hardware.dram.max_utilization): the
+// simulated DRAM delivers up to ~97 % of its peak, but engines waiting for weight passes stall
+// the pipeline well before that (docs/cost-model.md, "DRAM bandwidth").
+inline constexpr double kDefaultDramMaxUtilization = 0.9;
 inline constexpr int kDefaultBurstBytes = 4096;
 inline constexpr int kDefaultFifoDepth = 2; // tokens (one pixel, all channels), as FINN before FIFO sizing
 inline constexpr int kDefaultFrames = 4;
@@ -74,6 +78,7 @@ struct DramConfig {
   double bandwidth_gbps = kDefaultDramGbps; // per channel
   double latency_ns = kDefaultDramLatencyNs;
   int burst_bytes = kDefaultBurstBytes;
+  double max_utilization = kDefaultDramMaxUtilization;
 };
 
 struct IoConfig {
@@ -87,6 +92,7 @@ struct HardwareUnits {
   double clock_period_ns = 1000.0 / kDefaultClockMhz;
   double dram_bytes_per_cycle = 0;       // per channel
   double dram_total_bytes_per_cycle = 0; // all channels
+  double dram_plan_bytes_per_cycle = 0;  // all channels, times dram.max_utilization: what designs plan with
   uint64_t dram_latency_cycles = 0;      // rounded to the nearest cycle
   hw::Resources budget;                  // absolute: device totals times the utilisation caps, floored
 };

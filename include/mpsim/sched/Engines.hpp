@@ -135,8 +135,17 @@ EngineSpec weightStreamer(const EngineSpec& mac);
 /// the bytes of one pass (all `weightBits` of the layer's parameter memory).
 int64_t weightPasses(const graph::Layer& l, int64_t reuse);
 int64_t weightPassBytes(int64_t weightBits);
-/// Cycles per frame: the port rate, and at least the frame's DRAM bytes at `dramBytesPerCycle`.
-int64_t cycles(const EngineSpec& e, double dramBytesPerCycle);
+/// Cycles per frame: the port rate, the frame's DRAM bytes at all channels' peak rate, and the
+/// request bound of requestCycles.
+int64_t cycles(const EngineSpec& e, const config::HardwareConfig& h);
+/// The I/O port alone (DMAs; 0 for a weight streamer).
+int64_t portCycles(const EngineSpec& e);
+/// One initiator's DRAM requests per frame: `units` groups (weight passes, or the frame) of
+/// `unitBytes` each, in bursts of at most burst_bytes with two in flight (sim/Engine.cpp): a burst
+/// completes latency cycles after its transfer on its channel, so one initiator moves at most two
+/// bursts per (transfer + latency) whatever the channels' total rate, and each group waits for its
+/// last burst: (n - 1) * max(burst / total rate, (transfer + latency) / 2) + last transfer + latency.
+int64_t requestCycles(int64_t unitBytes, int64_t units, const config::HardwareConfig& h);
 hw::Resources resources(const hw::CostCoefficients& c);
 } // namespace dma
 

@@ -62,12 +62,20 @@ struct AddressRegion {
   std::string module; // its SystemC module's full name
   sched::EngineKind kind = sched::EngineKind::InputDma; // InputDma, OutputDma or WeightStreamer
   uint64_t base = 0, size = 0;
+  /// Where the initiator's buffer (frames, or the layer's weights) starts: base + bufferOffset().
+  uint64_t buffer = 0;
 };
 
 class Accelerator : public sc_core::sc_module {
 public:
   /// Initiator i (in mapping order) owns addresses [i << kRegionShift, (i + 1) << kRegionShift).
   static constexpr unsigned kRegionShift = 40;
+  /// Offset of initiator i's buffer in its region: (i mod channels) * burst_bytes, so that the
+  /// buffers start on different DRAM channels (channels interleave at burst granularity). Aligned
+  /// starts would put every buffer's first burst, and the extra burst of a pass that is not a
+  /// multiple of channels * burst_bytes, on channel 0: a 4-channel ResNet-50 reached 84 % of the
+  /// peak bandwidth instead of 97 %.
+  static uint64_t bufferOffset(std::size_t initiator, const DramTiming& dram);
   /// All memory traffic of the accelerator. Blocking transport only (b_transport); every payload
   /// carries a RequestCycle extension (Dram.hpp) that a plain target may ignore.
   tlm_utils::simple_initiator_socket<Accelerator> socket;

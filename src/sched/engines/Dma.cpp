@@ -61,12 +61,33 @@ int64_t weightPasses(const graph::Layer& l, int64_t reuse) {
 
 int64_t weightPassBytes(int64_t weightBits) { return ceilDiv(weightBits, int64_t(8)); }
 
-int64_t cycles(const EngineSpec& e, double dramBytesPerCycle) {
-  int64_t port = 0;
-  if (e.kind == EngineKind::InputDma) port = e.out_tokens_per_frame * e.out_cost;
-  if (e.kind == EngineKind::OutputDma) port = e.in[0].tokens_per_frame * e.in[0].read_cost;
-  const int64_t dram = int64_t(std::ceil(double(e.bytes_per_frame) / dramBytesPerCycle));
-  return std::max(port, dram);
+int64_t portCycles(const EngineSpec& e) {
+  if (e.kind == EngineKind::InputDma) return e.out_tokens_per_frame * e.out_cost;
+  if (e.kind == EngineKind::OutputDma) return e.in[0].tokens_per_frame * e.in[0].read_cost;
+  return 0;
+}
+
+int64_t requestCycles(int64_t unitBytes, int64_t units, const config::HardwareConfig& h) {
+  if (unitBytes <= 0 || units <= 0) return 0;
+  const double perChannel = h.units.dram_bytes_per_cycle, total = h.units.dram_total_bytes_per_cycle;
+  // Not rounded to whole cycles (the simulated DRAM rounds it): the bound is then a time in
+  // seconds, rounded up once, so a higher clock lowers the frame rate by less than one cycle.
+  const double latency = h.dram.latency_ns * h.clock_mhz / 1e3;
+  const int64_t burst = std::min<int64_t>(h.dram.burst_bytes, unitBytes);
+  const int64_t n = ceilDiv(unitBytes, burst);
+  const double last = double(unitBytes - (n - 1) * burst);
+  const double transfer = double(burst) / perChannel;
+  const double period = std::max(double(burst) / total, (transfer + latency) / 2);
+  const double unit = double(n - 1) * period + last / perChannel + latency;
+  return int64_t(std::ceil(double(units) * unit - 1e-9));
+}
+
+int64_t cycles(const EngineSpec& e, const config::HardwareConfig& h) {
+  const int64_t dram = int64_t(std::ceil(double(e.bytes_per_frame) / h.units.dram_total_bytes_per_cycle));
+  const bool streamer = e.kind == EngineKind::WeightStreamer;
+  const int64_t requests = streamer ? requestCycles(e.bytes_per_token, e.out_tokens_per_frame, h)
+                                    : requestCycles(e.bytes_per_frame, 1, h);
+  return std::max({portCycles(e), dram, requests});
 }
 
 hw::Resources resources(const hw::CostCoefficients& c) {
