@@ -212,6 +212,7 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   }
   map["layers"] = layers;
   YAML::Node fifos = map["fifos"];
+  fifos["sizing"] = toString(m.fifos.sizing);
   fifos["default_depth"] = m.fifos.default_depth;
   if (m.fifos.shortcut_depth)
     fifos["shortcut_depth"] = *m.fifos.shortcut_depth;
@@ -317,20 +318,31 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     l.finish();
     cfg.mapping.layers[name] = m;
   }
-  Reader fifos = map.child("fifos");
-  cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", kDefaultFifoDepth, inRangeInt(1, kMaxFifoDepth));
-  if (fifos.has("shortcut_depth") && fifos.raw("shortcut_depth").IsScalar() &&
-      fifos.raw("shortcut_depth").Scalar() == "auto") {
-    fifos.accept("shortcut_depth");
+  // `fifos: auto` is short for `fifos: {sizing: auto}`.
+  if (map.has("fifos") && map.raw("fifos").IsScalar()) {
+    map.accept("fifos");
+    if (map.raw("fifos").Scalar() == "auto")
+      cfg.mapping.fifos.sizing = FifoSizing::Auto;
+    else
+      map.error("fifos", "expected 'auto' or a mapping (keys sizing, default_depth, shortcut_depth, depths), got '" +
+                             map.raw("fifos").Scalar() + "'");
   } else {
-    cfg.mapping.fifos.shortcut_depth = fifos.opt<int>("shortcut_depth", inRangeInt(1, kMaxFifoDepth));
+    Reader fifos = map.child("fifos");
+    cfg.mapping.fifos.sizing = fifos.getEnum("sizing", FifoSizing::Fixed, kFifoSizingNames);
+    cfg.mapping.fifos.default_depth = fifos.get<int>("default_depth", kDefaultFifoDepth, inRangeInt(1, kMaxFifoDepth));
+    if (fifos.has("shortcut_depth") && fifos.raw("shortcut_depth").IsScalar() &&
+        fifos.raw("shortcut_depth").Scalar() == "auto") {
+      fifos.accept("shortcut_depth");
+    } else {
+      cfg.mapping.fifos.shortcut_depth = fifos.opt<int>("shortcut_depth", inRangeInt(1, kMaxFifoDepth));
+    }
+    Reader depths = fifos.child("depths");
+    for (const auto& name : depths.keys()) {
+      if (auto d = depths.opt<int>(name, inRangeInt(1, kMaxFifoDepth))) cfg.mapping.fifos.depths[name] = *d;
+    }
+    depths.finish();
+    fifos.finish();
   }
-  Reader depths = fifos.child("depths");
-  for (const auto& name : depths.keys()) {
-    if (auto d = depths.opt<int>(name, inRangeInt(1, kMaxFifoDepth))) cfg.mapping.fifos.depths[name] = *d;
-  }
-  depths.finish();
-  fifos.finish();
   map.finish();
 
   // simulation

@@ -1,4 +1,5 @@
 #include "mpsim/flow/Flow.hpp"
+#include "mpsim/flow/FifoSizing.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -118,12 +119,14 @@ Design map(config::Run run) {
   d.mapping = sched::buildMapping(run.graph, run.config, d.plan);
   d.resources = sched::estimateResources(run.graph, d.mapping, run.config);
   d.run = std::move(run);
+  sizeFifos(d);
   return d;
 }
 
 nlohmann::ordered_json mapReport(const Design& d) {
   nlohmann::ordered_json j = report::mapReportJson(d.run.graph, d.run.config, d.mapping, d.resources);
   report::addLimit(j, d.plan, d.run.config.hardware.clock_mhz);
+  report::addFifoSizing(j, d.plan);
   return j;
 }
 
@@ -168,6 +171,7 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
   spdlog::info("simulated in {:.3f} s wall time", out.result.wall_seconds);
   out.report = report::runReportJson(d.run.graph, cfg, d.mapping, out.result, d.resources);
   report::addLimit(out.report, d.plan, cfg.hardware.clock_mhz);
+  report::addFifoSizing(out.report, d.plan);
   if (!dir.empty()) {
     writeFileAtomic((fs::path(dir) / "report.json").string(), out.report.dump(2) + "\n");
     std::ostringstream c;

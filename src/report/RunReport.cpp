@@ -147,7 +147,43 @@ void addLimit(ordered_json& j, const sched::Plan& plan, double clockMhz) {
   j["summary"]["limit"] = o;
 }
 
+void addFifoSizing(ordered_json& j, const sched::Plan& plan) {
+  const sched::FifoSizingResult& f = plan.fifo_sizing;
+  if (!f.done) return;
+  ordered_json o;
+  o["method"] = "simulation";
+  o["reference_cycles_per_frame"] = round6(f.reference_cycles);
+  o["cycles_per_frame"] = round6(f.cycles);
+  o["reached"] = f.reached;
+  o["simulations"] = f.simulations;
+  o["fifos"] = f.fifos;
+  o["total_depth"] = f.total_depth;
+  o["cost"] = sched::toJson(f.cost);
+  o["cost_at_depth2"] = sched::toJson(f.cost_depth2);
+  j["fifo_sizing"] = o;
+}
+
 namespace {
+
+// One line for fifo_sizing.
+std::string fifoSizingLine(const ordered_json& j) {
+  if (!j.contains("fifo_sizing")) return "";
+  const auto& f = j["fifo_sizing"];
+  char gap[96] = "";
+  if (!f["reached"].get<bool>())
+    std::snprintf(gap, sizeof gap, ", %.2f %% slower than ample FIFOs",
+                  100.0 * (f["cycles_per_frame"].get<double>() / f["reference_cycles_per_frame"].get<double>() - 1));
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "FIFOs        sized by simulation (%d FIFOs, %lld tokens, %d simulations%s): LUT %.0f, BRAM18 %.0f, "
+                "URAM %.0f; at depth 2: LUT %.0f, BRAM18 %.0f, URAM %.0f\n",
+                f["fifos"].get<int>(), (long long)f["total_depth"].get<int64_t>(), f["simulations"].get<int>(),
+                gap, f["cost"]["lut"].get<double>(),
+                f["cost"]["bram18"].get<double>(), f["cost"]["uram"].get<double>(),
+                f["cost_at_depth2"]["lut"].get<double>(), f["cost_at_depth2"]["bram18"].get<double>(),
+                f["cost_at_depth2"]["uram"].get<double>());
+  return buf;
+}
 
 // One line for summary.limit.
 std::string limitLine(const ordered_json& s) {
@@ -209,7 +245,7 @@ void printMapSummary(std::ostream& os, const ordered_json& j) {
   std::snprintf(buf, sizeof buf, "closed form  %.2f frames/s (%lld cycles per frame, bottleneck %s)\n",
                 s["fps"].get<double>(), (long long)s["cycles_per_frame"].get<int64_t>(),
                 s["bottleneck"].get<std::string>().c_str());
-  os << buf << limitLine(s);
+  os << buf << limitLine(s) << fifoSizingLine(j);
   const auto& p = j["params"];
   std::snprintf(buf, sizeof buf, "parameters   %s bits, %.2fx smaller than FP32\n",
                 withCommas(p["weight_bits"].get<int64_t>()).c_str(), p["reduction"].get<double>());
@@ -229,26 +265,9 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
 
   const bool deadlock = r.deadlock.detected;
   const size_t F = r.frame_done.size();
-  // Steady-state interval. With five or more frames: the mean interval from frame 1 to frame F-2
-  // (the first frame fills the pipeline, the last drains it without competing for DRAM), steady
-  // when both halves of that range agree within 1 %. With fewer: the last interval before the
-  // final frame, compared with the one before it.
-  double meanInterval = 0;
-  bool steady = false;
-  if (F >= 5) {
-    const size_t lo = 1, hi = F - 2, mid = (lo + hi + 1) / 2;
-    meanInterval = double(r.frame_done[hi] - r.frame_done[lo]) / double(hi - lo);
-    double a = double(r.frame_done[mid] - r.frame_done[lo]) / double(mid - lo);
-    double b = double(r.frame_done[hi] - r.frame_done[mid]) / double(hi - mid);
-    steady = std::fabs(a - b) <= 0.01 * std::max(a, b);
-  } else if (F >= 2) {
-    const size_t hi = F >= 4 ? F - 2 : F - 1;
-    meanInterval = double(r.frame_done[hi] - r.frame_done[hi - 1]);
-    if (hi >= 2) {
-      double prev = double(r.frame_done[hi - 1] - r.frame_done[hi - 2]);
-      steady = prev > 0 && std::fabs(meanInterval - prev) <= 0.01 * prev;
-    }
-  }
+  const sim::FrameInterval fi = sim::frameInterval(r);
+  const double meanInterval = fi.cycles;
+  const bool steady = fi.steady;
   const uint64_t interval = uint64_t(std::llround(meanInterval));
   // Engine accounting over the same frames: frames lo+1..hi with five or more frames, else frame hi.
   size_t firstFrame = 0, lastFrame = 0;
@@ -463,7 +482,7 @@ void printRunSummary(std::ostream& os, const ordered_json& j) {
   os << buf;
   os << "bottleneck   " << s["bottleneck"]["engine"].get<std::string>() << " ("
      << s["bottleneck"]["reason"].get<std::string>() << ")\n"
-     << limitLine(s);
+     << limitLine(s) << fifoSizingLine(j);
   std::snprintf(buf, sizeof buf, "DRAM         %.3f GB/s of %.1f GB/s peak (%.1f%%)\n",
                 j["dram"]["achieved_gbps"].get<double>(), j["dram"]["peak_gbps"].get<double>(),
                 100.0 * j["dram"]["utilization"].get<double>());

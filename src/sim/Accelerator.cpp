@@ -45,6 +45,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
   ctx.burst_bytes = m_params.burst_bytes;
   ctx.func = m_params.functional;
   ctx.progress = m_params.progress;
+  ctx.input_interval = m_params.input_interval;
 
   for (const auto& s : m_mapping.streams) {
     m_streams.push_back(std::make_unique<Stream>(s.name, s.depth));

@@ -331,7 +331,10 @@ void InputDma::run() {
     }
     // From the previous token: outCost cycles at the port rate (busy), then waiting for the
     // token's DRAM data (starved, all of it DRAM wait), then for space in the output FIFO (blocked).
-    const uint64_t ideal = oPrev + outCost;
+    const uint64_t paced = m_ctx.input_interval > 0
+                               ? uint64_t((double(f) + double(k) / double(T)) * m_ctx.input_interval)
+                               : 0;
+    const uint64_t ideal = std::max(oPrev, paced) + outCost;
     uint64_t o = std::max(ideal, maxDone);
     const uint64_t dramWait = o - ideal;
     const uint64_t oReady = o;

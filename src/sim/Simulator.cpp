@@ -93,6 +93,7 @@ AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptio
   p.dram.burst_bytes = uint64_t(cfg.hardware.dram.burst_bytes);
   p.dram.period = p.period();
   p.timeline = opt.timeline;
+  p.input_interval = opt.input_interval;
   return p;
 }
 

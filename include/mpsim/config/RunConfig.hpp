@@ -58,6 +58,9 @@ inline constexpr EnumName<RamStyle> kFinnRamStyleNames[] = {
 enum class WeightPlacement { OnChip, Dram };
 inline constexpr EnumName<WeightPlacement> kWeightPlacementNames[] = {{WeightPlacement::OnChip, "onchip"},
                                                                       {WeightPlacement::Dram, "dram"}};
+/// How FIFO depths are chosen (mapping.fifos.sizing; `mapping.fifos: auto` is short for `sizing: auto`).
+enum class FifoSizing { Fixed, Auto };
+inline constexpr EnumName<FifoSizing> kFifoSizingNames[] = {{FifoSizing::Fixed, "fixed"}, {FifoSizing::Auto, "auto"}};
 enum class SimMode { Timestamped, Reference };
 inline constexpr EnumName<SimMode> kSimModeNames[] = {{SimMode::Timestamped, "timestamped"},
                                                       {SimMode::Reference, "reference"}};
@@ -67,6 +70,7 @@ inline const char* toString(Goal v) { return enumName(kGoalNames, v); }
 inline const char* toString(RamStyle v) { return enumName(kRamStyleNames, v); }
 inline const char* toString(WeightPlacement v) { return enumName(kWeightPlacementNames, v); }
 inline const char* toString(SimMode v) { return enumName(kSimModeNames, v); }
+inline const char* toString(FifoSizing v) { return enumName(kFifoSizingNames, v); }
 
 struct NetworkConfig {
   std::string model; // zoo name or path, as given
@@ -118,6 +122,9 @@ struct LayerMapping {
 };
 
 struct FifoConfig {
+  /// fixed: default_depth, the shortcut policy and depths; auto: every FIFO not in `depths` sized
+  /// by simulation (flow/FifoSizing.hpp, docs/simulation.md "FIFO sizing").
+  FifoSizing sizing = FifoSizing::Fixed;
   int default_depth = kDefaultFifoDepth;
   std::optional<int> shortcut_depth; // nullopt: sized automatically (see docs/simulation.md)
   std::map<std::string, int> depths; // per-FIFO overrides by FIFO name

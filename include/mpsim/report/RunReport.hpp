@@ -26,6 +26,10 @@ nlohmann::ordered_json mapReportJson(const graph::Graph& g, const config::RunCon
 /// Adds summary.limit (why a scheduled design is not faster, sched::Limit) to a map or run report;
 /// nothing for a manual mapping.
 void addLimit(nlohmann::ordered_json& report, const sched::Plan& plan, double clockMhz);
+/// fifo_sizing {simulated_cycles_per_frame, reference_cycles_per_frame, reached, simulations, fifos,
+/// total_depth, cost, cost_at_depth2} of map.json and report.json when the FIFOs were sized by
+/// simulation (mapping.fifos: auto); nothing otherwise.
+void addFifoSizing(nlohmann::ordered_json& report, const sched::Plan& plan);
 void printMapSummary(std::ostream& os, const nlohmann::ordered_json& report);
 void writeLayersCsv(std::ostream& os, const nlohmann::ordered_json& report);
 void printRunSummary(std::ostream& os, const nlohmann::ordered_json& report);

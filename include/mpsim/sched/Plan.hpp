@@ -22,6 +22,21 @@ struct Limit {
   double extra_lut = 0, extra_ff = 0, extra_dsp = 0, extra_bram18 = 0, extra_uram = 0; // ... and what more they use
 };
 
+/// What FIFO sizing by simulation found (mapping.fifos: auto; flow/FifoSizing.hpp).
+struct FifoSizingResult {
+  bool done = false;
+  double reference_cycles = 0; // simulated cycles per frame with ample FIFOs
+  double cycles = 0;           // ... with the sized FIFOs
+  bool reached = false;        // cycles within kFifoSizingTolerance of the reference
+  int simulations = 0;
+  int fifos = 0;               // FIFOs sized (not given in mapping.fifos.depths, not weight streams)
+  int64_t total_depth = 0;     // sum of their depths (tokens)
+  hw::Resources cost;          // all FIFOs at the chosen depths
+  hw::Resources cost_depth2;   // all FIFOs at depth 2 (FINN's default before its FIFO sizing)
+};
+/// Sized FIFOs keep the simulated throughput of ample ones within this share.
+inline constexpr double kFifoSizingTolerance = 0.001;
+
 /// What the scheduler chose: the mapping the engines are built from.
 struct Plan {
   std::map<std::string, config::LayerMapping> layers; // per layer: folding, PE kind, weight placement
@@ -32,6 +47,7 @@ struct Plan {
   int evaluations = 0;                                // designs costed
   std::vector<std::string> notes;                     // placement decisions worth telling the user
   Limit limit;                                        // scheduled designs: why not faster
+  FifoSizingResult fifo_sizing;                       // mapping.fifos: auto
 };
 
 } // namespace mpsim::sched

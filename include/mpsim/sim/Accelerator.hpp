@@ -44,6 +44,9 @@ struct AcceleratorParams {
   /// from clock_mhz.
   DramTiming dram;
   uint64_t burst_bytes = 4096; // the largest transaction a DMA or weight streamer issues
+  /// Paces the input DMA: token k of frame f (T per frame) starts no earlier than cycle
+  /// (f + k / T) * input_interval, a source at that steady rate (FIFO sizing). 0: as fast as it can.
+  double input_interval = 0;
   /// Functional mode (docs/functional.md): tokens carry values; must outlive the Accelerator. Null:
   /// timing only.
   const FunctionalData* functional = nullptr;

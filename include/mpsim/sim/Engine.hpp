@@ -42,6 +42,7 @@ struct EngineContext {
   uint64_t burst_bytes = 4096;
   const FunctionalData* func = nullptr; // functional mode: tokens carry values (null: timing only)
   Progress* progress = nullptr;         // told the frames done by the output DMA (null: none)
+  double input_interval = 0;            // the input DMA's pace: cycles per frame (0: as fast as it can)
 };
 
 /// What an engine is doing. Reports show it as text (stateName, EngineBase::state()).

@@ -78,4 +78,15 @@ struct SimResult {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SimResult, frames, frames_done, frame_done, first_input, engines, streams, dram,
                                    deadlock, wall_seconds, mode)
 
+/// The steady-state interval between frames (summary.cycles_per_frame and fps of the report). With
+/// five or more frames: the mean interval from frame 1 to frame F-2 (the first frame fills the
+/// pipeline, the last drains it without competing for DRAM), steady when both halves of that range
+/// agree within 1 %. With fewer: the last interval before the final frame, compared with the one
+/// before it. 0 cycles with fewer than two frames done.
+struct FrameInterval {
+  double cycles = 0;
+  bool steady = false;
+};
+FrameInterval frameInterval(const SimResult& r);
+
 } // namespace mpsim::sim

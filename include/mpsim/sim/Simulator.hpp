@@ -21,6 +21,8 @@ struct SimOptions {
   /// Records timelines (docs/timelines.md) into this; finished (Timeline::finish) when simulate()
   /// returns. Null: off. In-process only: simulateIsolated() refuses it.
   Timeline* timeline = nullptr;
+  /// The input DMA's pace in cycles per frame (AcceleratorParams::input_interval); 0: as fast as it can.
+  double input_interval = 0;
 };
 
 SimOptions simOptions(const config::RunConfig& cfg);

@@ -82,6 +82,11 @@ TEST_CASE("wrong types and out-of-range values and bad choices name the key and 
       {p + "mapping:\n  mode: greedy\n", {"t.yaml:6:3: mapping.mode: 'greedy' is not valid; valid: manual"}},
       {p + "mapping:\n  fifos:\n    shortcut_depth: big\n",
        {"t.yaml:7:5: mapping.fifos.shortcut_depth: expected an integer, got 'big'"}},
+      {p + "mapping:\n  fifos: 5\n",
+       {"t.yaml:6:3: mapping.fifos: expected 'auto' or a mapping (keys sizing, default_depth, shortcut_depth, depths), "
+        "got '5'"}},
+      {p + "mapping:\n  fifos: {sizing: maybe}\n",
+       {"t.yaml:6:11: mapping.fifos.sizing: 'maybe' is not valid; valid: fixed, auto"}},
       {p + "mapping:\n  fifos:\n    depths: {a_to_b: 0}\n",
        {"t.yaml:7:14: mapping.fifos.depths.a_to_b: value 0 is out of range; valid: 1..16777216"}},
       {p + "simulation:\n  frames: 0\n", {"t.yaml:6:3: simulation.frames: value 0 is out of range; valid: 1..100000"}},
@@ -245,7 +250,7 @@ TEST_CASE("the valid-keys hint lists keys that were absent", "[unit][config]") {
                 "activation_type, weight_type, input_bits, input_signed, first_layer, last_layer, layers");
   errs = runErrors("network:\n  model: resnet18\nhardware:\n  device: zcu102\nmapping:\n  fifos: {size: 3}\n");
   CHECK_MESSAGE(errs,
-                "t.yaml:6:11: mapping.fifos.size: unknown key; valid keys: default_depth, shortcut_depth, depths");
+                "t.yaml:6:11: mapping.fifos.size: unknown key; valid keys: sizing, default_depth, shortcut_depth, depths");
   errs = runErrors("network:\n  model: resnet18\nhardware:\n  colour: red\n");
   CHECK_MESSAGE(errs, "t.yaml:4:3: hardware.colour: unknown key; valid keys: device, clock_mhz, dram, io");
   errs = netErrors("input: {shape: [8, 8, 8]}\nlayers:\n  - {name: c, type: conv, out_channels: 4, kernel: 1, "
