@@ -11,6 +11,10 @@ Usage: /usr/bin/python3 bench/scheduler_quality.py [--mpsim build/mpsim] [--poin
    with FINN's default FIFO depth 2 and with `mapping.fifos: auto` (FIFOs sized by simulation,
    docs/simulation.md); with sized FIFOs the simulated fps must be within 1 % of the scheduler's
    predicted fps.
+4. Against the optimum: TFC and CNV at several widths, devices and budgets, the exact search of
+   bench/exhaustive_search.cpp over every legal folding (its own option space and search, the
+   same cost model): the scheduler's fps must be within 2 % of the optimum.
+5. Against published foldings: bench/published_foldings.py.
 Prints a Markdown report (or writes it to --out) and exits 1 when a check fails.
 """
 import argparse
@@ -20,6 +24,8 @@ import platform
 import subprocess
 import sys
 import tempfile
+
+import published_foldings
 
 R18_W4A4 = ["network.model=resnet18", "network.quant.weights=4", "network.quant.activations=4",
             "network.quant.first_layer.weights=8", "network.quant.last_layer.weights=8",
@@ -55,6 +61,30 @@ def sets(keys):
     return out
 
 
+EXACT_CASES = []
+for _model, _bits, _dev, _mhz in [("tfc", (1, 1), "pynq-z1", 100), ("tfc", (2, 2), "pynq-z1", 100),
+                                  ("cnv", (1, 1), "pynq-z1", 100), ("cnv", (1, 2), "pynq-z1", 100),
+                                  ("cnv", (2, 2), "pynq-z1", 100), ("cnv", (4, 4), "ultra96", 200),
+                                  ("cnv", (2, 2), "zcu104", 200)]:
+    for _cap in (0.2, 0.5, 1.0):
+        EXACT_CASES.append(("%s W%dA%d %s %d MHz, budget %g" % (_model.upper(), _bits[0], _bits[1], _dev, _mhz, _cap),
+                            ["network.model=" + _model, "network.quant.weights=%d" % _bits[0],
+                             "network.quant.activations=%d" % _bits[1], "hardware.device=" + _dev,
+                             "hardware.clock_mhz=%d" % _mhz, "mapping.mode=auto"] +
+                            ["hardware.budget.%s=%g" % (k, _cap) for k in ("lut", "ff", "dsp", "bram", "uram")]))
+
+
+def exact(binary, keys):
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "run.yaml")
+        with open(cfg, "w") as f:
+            f.write("network: {model: tfc}\nhardware: {device: pynq-z1}\nmapping: {mode: auto}\n")
+        p = subprocess.run([binary, cfg] + sets(keys), capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(p.stderr.strip().splitlines()[0] if p.stderr.strip() else "exit %d" % p.returncode)
+        return json.loads(p.stdout)
+
+
 def mpsim_map(mpsim, keys):
     p = subprocess.run([mpsim, "-q", "map", "--json"] + sets(keys), capture_output=True, text=True)
     if p.returncode != 0:
@@ -81,6 +111,7 @@ def main():
     ap.add_argument("--mpsim", default="build/mpsim")
     ap.add_argument("--points", type=int, default=200)
     ap.add_argument("--out")
+    ap.add_argument("--reference", default=published_foldings.DEFAULT_REF)
     a = ap.parse_args()
     lines, ok = [], True
 
@@ -130,6 +161,36 @@ def main():
     lines.append("\nPaper class (ResNet-18 W6A6 on xczu9eg at 200 MHz >= 300 fps simulated, fitting): **%s**" %
                  ("yes" if paper else "NO"))
     lines.append("All simulated within 1 %% of the prediction and fitting: **%s**" % ("yes" if ok else "NO"))
+
+    # 4. against the optimum
+    binary = os.path.join(os.path.dirname(a.mpsim), "exhaustive_search")
+    lines.append("\n## Against the optimum: exact search over every legal folding\n")
+    lines.append("| design | scheduler fps | optimum fps | difference | options | search nodes |")
+    lines.append("|---|---|---|---|---|---|")
+    within = True
+    for name, keys in EXACT_CASES:
+        try:
+            e = exact(binary, keys)
+        except RuntimeError as err:
+            lines.append("| %s | - | - | - | - | %s |" % (name, err))
+            continue  # nothing fits at this budget: no optimum to compare with
+        if not e["decided"]:
+            lines.append("| %s | %.1f | undecided | - | %d | %d |" % (name, e["scheduler_fps"], e["options"], e["nodes"]))
+            within = False
+            continue
+        d = e["scheduler_fps"] / e["optimum_fps"] - 1
+        within = within and d >= -0.02
+        lines.append("| %s | %.1f | %.1f | %+.2f %% | %d | %d |" %
+                     (name, e["scheduler_fps"], e["optimum_fps"], 100 * d, e["options"], e["nodes"]))
+    lines.append("\nThe scheduler within 2 %% of the optimum everywhere: **%s** (a budget at which nothing fits "
+                 "shows the error instead)" % ("yes" if within else "NO"))
+    ok = ok and within
+
+    # 5. against published foldings
+    pub, pub_ok = published_foldings.table(a.mpsim, a.reference)
+    lines.append("")
+    lines += pub
+    ok = ok and pub_ok
     head = ["# Scheduler quality", "",
             "Measured by `/usr/bin/python3 bench/scheduler_quality.py --points %d --out docs/scheduler-quality.md`" % a.points,
             "(%s, %d cores); regenerate after changing the scheduler or the cost model. What the checks mean:" %

@@ -28,6 +28,8 @@
 #include <optional>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "mpsim/common/Error.hpp"
 #include "mpsim/sched/Engines.hpp"
 #include "mpsim/sched/Mapping.hpp"
@@ -582,16 +584,14 @@ struct Scheduler {
 
   /// Why the chosen max_fps design is not faster: the design one step faster at the same prices
   /// (every layer now at the design's cycles takes its cheapest faster option).
-  Limit limitOf(const Eval& ev, const Candidate& c, const Priced& prices) {
+  /// `pick`: that faster design (-1 for a layer with no faster option).
+  Limit limitOf(const Eval& ev, const Candidate& c, const std::vector<int>& pick) {
     Limit lim;
     const Mapping m = buildMapping(g, cfg, planOf(ev.pick));
     if (m.predicted_bottleneck == "dram") {
       lim.by = "dram";
       return lim;
     }
-    Candidate faster = c;
-    faster.target = c.target - 1;
-    const std::vector<int> pick = picksOf(faster, prices);
     for (size_t k = 0; k < choices.size(); ++k)
       if (pick[k] < 0) lim.layers.push_back(choices[k].layer);
     const int b = m.indexOf(m.predicted_bottleneck);
@@ -621,6 +621,183 @@ struct Scheduler {
       lim.extra_uram += d[4];
     }
     return lim;
+  }
+
+  // ---- 4. refinement: a faster design than the price grid's, by bounded exact search ----------
+
+  /// Whether some choice of one option per class, each meeting T, fits the budget (by the estimate)
+  /// and the DRAM bandwidth at T: a depth-first search over the classes with per-resource lower
+  /// bounds, at most `nodeLimit` nodes. On success `pick` holds the choice per layer.
+  /// `margin`: resources kept free beyond the estimate (what a full build needed more before).
+  /// `cheapest`: go on after the first choice that fits, for the one of the least cost (sum of
+  /// device shares) within the node limit, so that the result does not depend on the search order
+  /// (a rerun of the effective config, whose options are a subset, finds the same).
+  bool feasibleAt(int64_t T, uint64_t& nodes, uint64_t nodeLimit, std::vector<int>& pick,
+                  const Vec& margin = Vec{}, bool cheapest = false) const {
+    const size_t K = classes.size();
+    constexpr int D = kRes + 1;
+    using Row = std::array<double, D>;
+    // Per class: its options meeting T that no other one meeting T beats in every resource, as
+    // values times the class's count, cheapest (sum of device shares) first.
+    const Vec device = deviceVec();
+    struct Cand {
+      int opt;
+      Row v;
+      double share;
+    };
+    std::vector<std::vector<Cand>> opts(K);
+    for (size_t k = 0; k < K; ++k) {
+      const auto& all = choices[classes[k].rep].opts();
+      std::vector<Cand> in;
+      for (size_t o = 0; o < all.size() && all[o].cycles <= T; ++o) {
+        Cand c{int(o), {}, 0};
+        const Priced pv = pricedValues(all[o]);
+        for (int r = 0; r < D; ++r) c.v[size_t(r)] = classes[k].count * pv[size_t(r)];
+        for (int r = 0; r < kRes; ++r) c.share += c.v[size_t(r)] / std::max(1.0, device[size_t(r)]);
+        in.push_back(c);
+      }
+      if (in.empty()) return false;
+      for (size_t i = 0; i < in.size(); ++i) {
+        bool dominated = false;
+        for (size_t j = 0; j < in.size() && !dominated; ++j) {
+          if (i == j) continue;
+          bool le = true, lt = false;
+          for (int r = 0; r < D; ++r) {
+            le = le && in[j].v[size_t(r)] <= in[i].v[size_t(r)];
+            lt = lt || in[j].v[size_t(r)] < in[i].v[size_t(r)];
+          }
+          dominated = le && (lt || j < i);
+        }
+        if (!dominated) opts[k].push_back(in[i]);
+      }
+      std::stable_sort(opts[k].begin(), opts[k].end(), [](const Cand& a, const Cand& b) { return a.share < b.share; });
+    }
+    // The classes that need the most (their cheapest option's shares) first, so that the bounds
+    // bite early; the bound of the classes after each.
+    std::vector<size_t> order(K);
+    for (size_t k = 0; k < K; ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return opts[a].front().share > opts[b].front().share; });
+    std::vector<Row> after(K + 1, Row{});
+    for (size_t i = K; i-- > 0;)
+      for (int r = 0; r < D; ++r) {
+        double m = std::numeric_limits<double>::max();
+        for (const auto& c : opts[order[i]]) m = std::min(m, c.v[size_t(r)]);
+        after[i][size_t(r)] = after[i + 1][size_t(r)] + m;
+      }
+    Row cap{};
+    const Vec b = vec(budget);
+    for (int r = 0; r < kRes; ++r) cap[size_t(r)] = b[size_t(r)] - baseRes[size_t(r)] - margin[size_t(r)];
+    cap[kRes] = double(T) * cfg.hardware.units.dram_plan_bytes_per_cycle - baseDram;
+    std::vector<double> shareAfter(K + 1, 0.0); // the least cost of the classes after each
+    for (size_t i = K; i-- > 0;) shareAfter[i] = shareAfter[i + 1] + opts[order[i]].front().share;
+    std::vector<int> at(K, -1), found;
+    double bestShare = std::numeric_limits<double>::max();
+    std::function<bool(size_t, const Row&, double)> dfs = [&](size_t i, const Row& used, double share) {
+      if (i == K) {
+        if (share < bestShare - 1e-12) {
+          bestShare = share;
+          found = at;
+        }
+        return !cheapest;
+      }
+      for (size_t o = 0; o < opts[order[i]].size(); ++o) {
+        if (++nodes > nodeLimit) return false;
+        const Cand& c = opts[order[i]][o];
+        if (cheapest && share + c.share + shareAfter[i + 1] >= bestShare - 1e-12) break; // sorted by share
+        Row u = used;
+        bool ok = true;
+        for (int r = 0; r < D && ok; ++r) {
+          u[size_t(r)] += c.v[size_t(r)];
+          ok = u[size_t(r)] + after[i + 1][size_t(r)] <= cap[size_t(r)] + 1e-6; // as estimateFits rounds
+        }
+        if (!ok) continue;
+        at[order[i]] = c.opt;
+        if (dfs(i + 1, u, share + c.share)) return true;
+        if (nodes > nodeLimit) return false;
+      }
+      return false;
+    };
+    dfs(0, Row{}, 0.0);
+    if (found.empty()) return false;
+    pick.assign(choices.size(), -1);
+    for (size_t k = 0; k < K; ++k)
+      for (size_t m : classes[k].members) pick[m] = found[k];
+    return true;
+  }
+
+  /// A design faster than `ev` (the grid's), if the exact search finds one within its node budget:
+  /// binary search over the cycle targets below ev's for the fastest one feasible by the estimate,
+  /// confirmed by building it in full (else the next slower feasible target, a few times).
+  std::optional<Eval> refine(const Eval& ev) {
+    std::vector<int64_t> targets;
+    for (const Class& k : classes)
+      for (const auto& o : choices[k.rep].opts())
+        if (std::max(o.cycles, baseCycles) < ev.cycles) targets.push_back(std::max(o.cycles, baseCycles));
+    std::sort(targets.begin(), targets.end());
+    targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+    uint64_t nodes = 0;
+    constexpr uint64_t kNodes = 1000000;   // in all: bounds the refinement's time on large networks
+    constexpr uint64_t kPerProbe = 100000; // per target: a target it cannot decide counts as infeasible
+    std::vector<int> pick, best;
+    size_t bestAt = targets.size();
+    auto probe = [&](size_t i) {
+      uint64_t n = 0;
+      const bool ok = feasibleAt(targets[i], n, kPerProbe, pick);
+      nodes += n;
+      if (ok) {
+        best = pick;
+        bestAt = i;
+      }
+      return ok;
+    };
+    // Galloping down from the grid's design (a feasible target is found fast where there is
+    // slack), then bisection between the fastest feasible and the first infeasible target.
+    size_t lo = 0; // targets below lo are infeasible (or undecided)
+    for (size_t step = 1; bestAt > 0 && nodes < kNodes;) {
+      const size_t i = bestAt == targets.size() ? targets.size() - 1 : (bestAt > step ? bestAt - step : 0);
+      if (targets.empty() || !probe(i)) {
+        lo = targets.empty() ? 0 : i + 1;
+        break;
+      }
+      step *= 2;
+    }
+    size_t hi = bestAt;
+    while (lo < hi && nodes < kNodes) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (probe(mid))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    spdlog::debug("scheduler refinement: {} targets below {} cycles, {} search nodes, fastest feasible by the "
+                  "estimate: {}", targets.size(), ev.cycles, nodes,
+                  bestAt < targets.size() ? std::to_string(targets[bestAt]) : std::string("none"));
+    // Built in full; where the estimate missed something, the same target again with what the
+    // build needed beyond the estimate kept free, then the next slower targets.
+    Vec margin{};
+    for (int tries = 0; bestAt < targets.size() && tries < 6; ++tries) {
+      uint64_t n = 0;
+      feasibleAt(targets[bestAt], n, kPerProbe, best, margin, true); // the cheapest at that target
+      Eval r = evaluate(best);
+      spdlog::debug("scheduler refinement: target {} built in full: {} cycles, {}", targets[bestAt], r.cycles,
+                    r.res.fits ? "fits" : "does not fit: " + (r.res.shortfalls.empty() ? "" : r.res.shortfalls[0]));
+      if (r.res.fits && r.cycles < ev.cycles) return r;
+      Vec est = baseRes;
+      for (size_t c = 0; c < choices.size(); ++c) est += choices[c].opts()[size_t(best[c])].res;
+      const Vec full = vec(r.res.total);
+      bool grew = false;
+      for (int k = 0; k < kRes; ++k)
+        if (full[size_t(k)] > est[size_t(k)] + margin[size_t(k)]) {
+          margin[size_t(k)] = full[size_t(k)] - est[size_t(k)];
+          grew = true;
+        }
+      size_t next = grew ? bestAt : bestAt + 1;
+      n = 0;
+      while (next < targets.size() && !feasibleAt(targets[next], n, kPerProbe, best, margin)) ++next;
+      bestAt = next;
+    }
+    return std::nullopt;
   }
 
   Plan run() {
@@ -665,7 +842,36 @@ struct Scheduler {
     });
     Candidate chosen;
     if (auto ev = firstFitting(fitting, grid, std::numeric_limits<int64_t>::max(), &chosen)) {
-      Limit lim = limitOf(*ev, chosen, grid[size_t(chosen.prices)]);
+      std::vector<int> faster;
+      if (auto better = refine(*ev)) {
+        ev = better;
+        chosen.target = better->cycles;
+        // The next faster design: each layer's cheapest option below these cycles (device shares,
+        // and its DRAM bytes as a share of what the planned bandwidth moves in that time).
+        const Vec device = deviceVec();
+        const double dramPerFrame = std::max(1.0, double(chosen.target) * cfg.hardware.units.dram_plan_bytes_per_cycle);
+        faster.assign(choices.size(), -1);
+        for (const Class& k : classes) {
+          int best = -1;
+          double bestShare = 0;
+          const auto& opts = choices[k.rep].opts();
+          for (size_t o = 0; o < opts.size() && opts[o].cycles < chosen.target; ++o) {
+            double s = 0;
+            for (int r = 0; r < kRes; ++r) s += opts[o].res[size_t(r)] / std::max(1.0, device[size_t(r)]);
+            s += opts[o].dram / dramPerFrame;
+            if (best < 0 || s < bestShare) {
+              best = int(o);
+              bestShare = s;
+            }
+          }
+          for (size_t mbr : k.members) faster[mbr] = best;
+        }
+      } else {
+        Candidate f = chosen;
+        f.target = chosen.target - 1;
+        faster = picksOf(f, grid[size_t(chosen.prices)]);
+      }
+      Limit lim = limitOf(*ev, chosen, faster);
       Plan p = finish(*ev, ev->cycles);
       p.limit = std::move(lim);
       p.evaluations = plan.evaluations;

@@ -222,8 +222,10 @@ private:
       for (const auto& f : {w.job, w.out, w.err}) std::filesystem::remove(f, ec);
     }
     m_running.clear();
+    // Every worker is gone: whatever they left (a result being written under a temporary name
+    // when the kill came) goes with the folder.
     std::error_code ec;
-    if (!m_dir.empty()) std::filesystem::remove(m_dir, ec); // only when empty
+    if (!m_dir.empty()) std::filesystem::remove_all(m_dir, ec);
   }
 
   void spawn(const Task& t) {
