@@ -48,7 +48,7 @@ SIM_CASES = [
                                  "hardware.device=xcu250", "hardware.clock_mhz=200", "mapping.mode=auto"]),
     ("CNV W4A4 xczu9eg 200 MHz", ["network.model=cnv", "network.quant.weights=4", "network.quant.activations=4",
                                   "hardware.device=xczu9eg", "hardware.clock_mhz=200", "mapping.mode=auto"]),
-    ("ResNet-18 W2A2 xczu7ev 200 MHz (DRAM-bound)", ["network.model=resnet18", "network.quant.weights=2",
+    ("ResNet-18 W2A2 xczu7ev 200 MHz", ["network.model=resnet18", "network.quant.weights=2",
                                                      "network.quant.activations=2", "hardware.device=xczu7ev",
                                                      "hardware.clock_mhz=200", "mapping.mode=auto"]),
 ]
