@@ -167,6 +167,8 @@ TEST_CASE("a dry run writes the plan and the scripts; shards merge into what a l
   Options t = o;
   t.only.insert(plan.shards[2].begin(), plan.shards[2].end());
   t.db = shardDb(o.db, 2, 4);
+  t.slurm_job = "77";
+  t.slurm_task = "2";
   run(s, t);
   CHECK(submitSlurm(s, o, so).shards.empty());
 
