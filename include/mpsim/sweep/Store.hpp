@@ -89,6 +89,12 @@ private:
   std::string m_job, m_task;
 };
 
+/// The points columns of the Slurm job and array task ids (docs/slurm.md); every other column after
+/// `mpsim_version` is a swept key.
+inline bool isJobIdColumn(const std::string& column) {
+  return column == "slurm_job_id" || column == "slurm_task_id";
+}
+
 /// The objectives as stored in the pareto table ("max:fps,min:lut").
 std::string objectivesKey(const std::vector<Objective>& objs);
 
