@@ -26,10 +26,23 @@ for exe in munged slurmctld slurmd sinfo sbatch; do
 done
 
 # One test cluster at a time on this machine: the daemons' ports are fixed.
-exec 9>/run/lock/mpsim-slurm-test-cluster.lock
+LOCKDIR=/run/lock
+[ -d "$LOCKDIR" ] || LOCKDIR=/tmp
+LOCK="$LOCKDIR/mpsim-slurm-test-cluster.lock"
+exec 9>"$LOCK"
 if ! flock -w 600 9; then
-  echo "slurm-test-cluster: another test cluster kept /run/lock/mpsim-slurm-test-cluster.lock for 600 s" >&2
+  echo "slurm-test-cluster: another test cluster kept $LOCK for 600 s" >&2
   exit 1
+fi
+# The daemons of a run that was killed outright (SIGKILL: no trap ran) are stopped by their pids.
+if [ -f "$LOCK.pids" ]; then
+  while read -r pid dir; do
+    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
+      munged | slurmctld | slurmd) kill -KILL "$pid" 2>/dev/null || true ;;
+    esac
+    case "$dir" in /tmp/mpsim-slurm.*) rm -rf "$dir" ;; esac
+  done <"$LOCK.pids"
+  rm -f "$LOCK.pids"
 fi
 
 T=$(mktemp -d /tmp/mpsim-slurm.XXXXXX)
@@ -57,6 +70,7 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  rm -f "$LOCK.pids"
   if [ "$rc" -ne 0 ] && [ -n "${MPSIM_SLURM_KEEP:-}" ]; then
     echo "slurm-test-cluster: kept $T" >&2
   else
@@ -80,6 +94,7 @@ chmod 400 "$T/munge/munge.key"
 munged --foreground --force --key-file="$T/munge/munge.key" --socket="$T/munge/munge.socket" \
   --pid-file="$T/munge/munged.pid" --log-file="$T/munged.log" --seed-file="$T/munge/munge.seed" >/dev/null 2>&1 &
 PIDS+=($!)
+echo "$! $T" >>"$LOCK.pids"
 
 cat > "$T/slurm.conf" <<EOF
 # Single-node test cluster written by scripts/slurm-test-cluster.sh
@@ -125,8 +140,10 @@ export SLURM_CONF="$T/slurm.conf"
 for _ in $(seq 50); do [ -S "$T/munge/munge.socket" ] && break; sleep 0.1; done
 slurmctld -D -i -f "$SLURM_CONF" >>"$T/slurmctld.log" 2>&1 &
 PIDS+=($!)
+echo "$! $T" >>"$LOCK.pids"
 slurmd -D -N "$HOST" -f "$SLURM_CONF" >>"$T/slurmd.log" 2>&1 &
 PIDS+=($!)
+echo "$! $T" >>"$LOCK.pids"
 
 state=""
 for _ in $(seq 300); do

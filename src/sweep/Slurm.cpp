@@ -431,7 +431,12 @@ Submission submitSlurm(const Sweep& s, const Options& opt, const SlurmOptions& s
   sub.array_job = submit({"sbatch", "--parsable"}, sub.array_script);
   json jobs = {{"array_job", sub.array_job}, {"shards", sub.shards}};
   writeFileAtomic(jobsPath(opt.db), jobs.dump() + "\n");
-  sub.merge_job = submit({"sbatch", "--parsable", "--dependency=afterany:" + sub.array_job}, sub.merge_script);
+  try {
+    sub.merge_job = submit({"sbatch", "--parsable", "--dependency=afterany:" + sub.array_job}, sub.merge_script);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(e.what()) + "\narray job " + sub.array_job +
+                             " was submitted; once it ends, merge by hand: mpsim sweep merge " + opt.db);
+  }
   jobs["merge_job"] = sub.merge_job;
   writeFileAtomic(jobsPath(opt.db), jobs.dump() + "\n");
   return sub;
@@ -469,7 +474,10 @@ MergeSummary mergeShards(const std::string& db) {
         for (const auto& c : cols) set += (set.empty() ? "" : ", ") + quoteIdent(c) + " = ?";
         Statement up = m.prepare("UPDATE points SET " + set + " WHERE id = ?");
         Statement pts = d->prepare("SELECT id, hash, " + sqlList(cols) + " FROM points WHERE status != 'pending'");
-        std::map<std::string, std::pair<Statement, Statement>> copies; // table -> (read shard, write main)
+        struct Copy {
+          Statement read, del, write; // the shard's rows of a point; the main database's
+        };
+        std::vector<Copy> copies;
         for (const char* table : {"results", "layers", "fifos"}) {
           std::vector<std::string> tc;
           const std::vector<std::string> mc = columnsOf(m, table);
@@ -477,10 +485,10 @@ MergeSummary mergeShards(const std::string& db) {
             if (c != "point_id" && std::count(mc.begin(), mc.end(), c)) tc.push_back(c);
           std::string marks = "?";
           for (size_t i = 0; i < tc.size(); ++i) marks += ", ?";
-          copies.emplace(table, std::make_pair(
-                                    d->prepare("SELECT " + sqlList(tc) + " FROM " + table + " WHERE point_id = ?"),
-                                    m.prepare("INSERT INTO " + std::string(table) + " (point_id, " + sqlList(tc) +
-                                              ") VALUES (" + marks + ")")));
+          copies.push_back({d->prepare("SELECT " + sqlList(tc) + " FROM " + table + " WHERE point_id = ?"),
+                            m.prepare("DELETE FROM " + std::string(table) + " WHERE point_id = ?"),
+                            m.prepare("INSERT INTO " + std::string(table) + " (point_id, " + sqlList(tc) +
+                                      ") VALUES (" + marks + ")")});
         }
         while (pts.step()) {
           const int64_t sid = pts.getInt(0);
@@ -492,18 +500,15 @@ MergeSummary mergeShards(const std::string& db) {
           find.reset();
           for (size_t c = 0; c < cols.size(); ++c) copyValue(pts, int(c + 2), up, int(c + 1));
           up.bind(int(cols.size() + 1), id).run();
-          for (auto& [table, rw] : copies) {
-            Statement del = m.prepare("DELETE FROM " + table + " WHERE point_id = ?");
-            del.bind(1, id).run();
-            Statement& rd = rw.first;
-            Statement& wr = rw.second;
-            rd.bind(1, sid);
-            while (rd.step()) {
-              wr.bind(1, id);
-              for (int c = 0; c < rd.columns(); ++c) copyValue(rd, c, wr, c + 2);
-              wr.run();
+          for (auto& cp : copies) {
+            cp.del.bind(1, id).run();
+            cp.read.bind(1, sid);
+            while (cp.read.step()) {
+              cp.write.bind(1, id);
+              for (int c = 0; c < cp.read.columns(); ++c) copyValue(cp.read, c, cp.write, c + 2);
+              cp.write.run();
             }
-            rd.reset();
+            cp.read.reset();
           }
           ++sum.points;
         }

@@ -82,6 +82,8 @@ def same_content(ref, db, what):
     diff = [h for h in a if h in b and a[h] != b[h]]
     check(not diff, "%s: points equal to the local run; first difference: %s" %
           (what, (a[diff[0]], b[diff[0]]) if diff else ""))
+    ea, eb = mpsim("sweep", "export", ref, "--csv"), mpsim("sweep", "export", db, "--csv")
+    check(ea.returncode == 0 and ea.stdout == eb.stdout, "%s: mpsim sweep export --csv gives the same bytes" % what)
     c = mpsim("sweep", "compare", ref, db)
     check(c.returncode == 0, "%s: mpsim sweep compare: %s" % (what, c.stdout[-1000:]))
     check(query(ref, "SELECT objectives, fidelity, count(*) FROM pareto GROUP BY 1, 2") ==
