@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Cluster sweeps (`mpsim sweep --slurm`, docs/slurm.md) end to end with the real binary.
 
-  slurm.py MPSIM SRC WORKDIR part     parts: dryrun errors merge cluster
+  slurm.py MPSIM SRC WORKDIR part     parts: dryrun errors merge sigterm cluster
 
 - dryrun:  --slurm --dry-run: the plan and the batch scripts (array, max parallel, the running
            binary, the sweep file, the fidelity options, #SBATCH lines, prolog), valid shell
@@ -9,6 +9,9 @@
 - merge:   shards run by hand (--shard i/K), a corrupt shard refused by name at merge with the
            database unchanged, status per shard, resume lists only the shard with work left, the
            merged database equal to a local -j 2 run
+- sigterm: a shard task stopped by SIGTERM (what scancel and a time limit send), to the process
+           alone and to its whole process group: exit 143, its in-flight points 'killed' with the
+           job and task ids, the shard database intact; the rerun finishes the shard
 - cluster: on a real single-node Slurm (CTest runs it inside scripts/slurm-test-cluster.sh, labels
            slow;slurm): a 30-point simulation sweep as an array of 4 tasks, 2 at a time; one task
            cancelled with scancel mid-way (its points 'killed' with the job and task ids); rerun
@@ -17,8 +20,8 @@
 import json
 import os
 import re
+import signal
 import sqlite3
-import stat
 import subprocess
 import time
 
@@ -208,6 +211,50 @@ def merge():
     same_content(ref, db, "merged by hand")
 
 
+def sigterm():
+    w = fresh("sigterm")
+    f = sweep_file(w, 80000)  # about 0.4 s per simulated point
+    db = os.path.join(w, "s.db")
+    r = mpsim("sweep", f, "--fidelity", "sim", "--slurm", "--array-size", "2", "--dry-run", "--db", db)
+    check(r.returncode == 0, "dry run: " + r.stderr[-1000:])
+    shard = os.path.join(db + ".slurm", "shard-0-of-2.db")
+    for group in (False, True):
+        p = subprocess.Popen([MPSIM, "-q", "sweep", f, "--fidelity", "sim", "-j", "2", "--db", db, "--shard", "0/2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             env=dict(os.environ, SLURM_ARRAY_JOB_ID="99", SLURM_ARRAY_TASK_ID="0"))
+        # Stopped while two simulations are in flight and one more point is done than before.
+        t0, done0 = time.time(), (query(shard, "SELECT count(*) FROM points WHERE sim_status = 'done'")[0][0]
+                                  if group else 0)
+        while p.poll() is None and time.time() - t0 < 60:
+            try:
+                done, running = query(shard, "SELECT count(sim_status = 'done' OR NULL), "
+                                             "count(sim_status = 'running' OR NULL) FROM points")[0]
+                if done > done0 and running == 2:
+                    break
+            except (sqlite3.Error, IndexError):
+                pass
+            time.sleep(0.01)
+        if group:
+            os.killpg(p.pid, signal.SIGTERM)  # as Slurm signals every process of the task
+        else:
+            p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+        what = "SIGTERM to the process group" if group else "SIGTERM to the process"
+        check(p.returncode == 143, "%s: exit %s %s" % (what, p.returncode, err[-500:]))
+        killed = query(shard, "SELECT sim_error, slurm_job_id, slurm_task_id FROM points WHERE sim_status = 'killed'")
+        check(killed and all("signal 15" in k[0] and "job 99, array task 0" in k[0] and k[1:] == ("99", 0)
+                             for k in killed), "%s: in-flight points killed with the ids: %s" % (what, killed))
+        check(query(shard, "SELECT count(*) FROM points WHERE sim_status IN ('failed', 'running')")[0][0] == 0,
+              "%s: nothing failed or left running" % what)
+        check(query(shard, "PRAGMA quick_check") == [("ok",)], "%s: the shard database is intact" % what)
+        check(not os.path.exists(shard + ".work") or not os.listdir(shard + ".work"), "%s: no worker files" % what)
+    r = mpsim("sweep", f, "--fidelity", "sim", "--slurm", "--array-size", "2", "--dry-run", "--db", db)
+    check("shards with work left: 0-1\n" in r.stdout, "the stopped shard has work left: " + r.stdout)
+    r = mpsim("-q", "sweep", f, "--fidelity", "sim", "-j", "2", "--db", db, "--shard", "0/2")
+    check(r.returncode == 0 and query(shard, "SELECT count(*) FROM points WHERE sim_status != 'done'") == [(0,)],
+          "the rerun finishes the shard: " + r.stderr[-500:])
+
+
 def squeue(*args):
     r = subprocess.run(["squeue", "-h", "-r", *args], capture_output=True, text=True)
     return [line.split() for line in r.stdout.splitlines() if line.strip()]
@@ -297,4 +344,4 @@ def cluster():
     print("cluster part: %.1f s" % (time.time() - t0))
 
 
-run_part({"dryrun": dryrun, "errors": errors, "merge": merge, "cluster": cluster}, ok="all checks passed")
+run_part({"dryrun": dryrun, "errors": errors, "merge": merge, "sigterm": sigterm, "cluster": cluster}, ok="all checks passed")
