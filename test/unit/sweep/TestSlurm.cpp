@@ -58,7 +58,7 @@ std::map<std::string, std::string> results(const std::string& db) {
 
 } // namespace
 
-TEST_CASE("points are dealt onto shards by cost, deterministically and balanced", "[unit][sweep]") {
+TEST_CASE("points are dealt onto shards by cost deterministically and balanced", "[unit][sweep]") {
   std::vector<double> costs;
   uint64_t x = 12345;
   for (int i = 0; i < 103; ++i) {
@@ -88,7 +88,7 @@ TEST_CASE("points are dealt onto shards by cost, deterministically and balanced"
   CHECK_THROWS(assignShards(costs, 0));
 }
 
-TEST_CASE("--shard i/K and --array specifications", "[unit][sweep]") {
+TEST_CASE("the shard and job array specifications: i of K and index lists", "[unit][sweep]") {
   CHECK(parseShard("0/4").index == 0);
   CHECK(parseShard("3/4").count == 4);
   for (const char* bad : {"4/4", "-1/4", "1", "1/0", "a/4", "1/4x", "1/", "/4", "0/100000"})
@@ -99,7 +99,7 @@ TEST_CASE("--shard i/K and --array specifications", "[unit][sweep]") {
   CHECK(shellQuote("a b'c") == "'a b'\\''c'");
 }
 
-TEST_CASE("a dry run writes the plan and the scripts; shards merge into what a local run gives", "[unit][sweep]") {
+TEST_CASE("a dry run writes the plan and the scripts and shards merge into what a local run gives", "[unit][sweep]") {
   test::TempDir dir;
   const std::string file = dir.write("s.yaml", kSweep);
   const Sweep s = loadSweep(file);
