@@ -114,9 +114,12 @@ State stateOf(const std::string& status, const std::string& simStatus, bool simN
 }
 
 /// Opens a shard database and checks it is an intact mpsim sweep database; LoadError naming it.
+/// nullptr when it has no tables yet (its task is creating it).
 std::unique_ptr<Database> openShard(const std::string& path) {
   try {
     auto d = std::make_unique<Database>(path);
+    Statement tables = d->prepare("SELECT count(*) FROM sqlite_master");
+    if (tables.step() && tables.getInt(0) == 0) return nullptr;
     Statement qc = d->prepare("PRAGMA quick_check");
     const std::string ok = qc.step() ? qc.getText(0) : "";
     if (ok != "ok") throw std::runtime_error("integrity check: " + ok);
@@ -333,6 +336,7 @@ bool shardNeedsWork(const std::string& db, const Plan& plan, int index, const st
   std::error_code ec;
   if (!fs::exists(path, ec)) return !plan.shards[size_t(index)].empty();
   auto d = openShard(path);
+  if (!d) return !plan.shards[size_t(index)].empty();
   std::map<std::string, bool> work; // hash -> has work left
   Statement st = d->prepare("SELECT hash, status, sim_status, attempts, sim_attempts FROM points");
   while (st.step()) {
@@ -455,7 +459,12 @@ MergeSummary mergeShards(const std::string& db) {
       ++sum.missing;
       continue;
     }
-    shards.emplace_back(path, openShard(path)); // every shard is checked before anything is written
+    auto d = openShard(path); // every shard is checked before anything is written
+    if (!d) {
+      ++sum.missing;
+      continue;
+    }
+    shards.emplace_back(path, std::move(d));
   }
   Store main(db);
   Database& m = main.db();
@@ -544,8 +553,9 @@ std::vector<ShardStatus> shardStatus(const std::string& db) {
     const std::string path = shardDb(db, i, k);
     st.exists = fs::exists(path, ec);
     std::map<std::string, State> states;
-    if (st.exists) {
-      auto d = openShard(path);
+    std::unique_ptr<Database> d = st.exists ? openShard(path) : nullptr;
+    st.exists = d != nullptr;
+    if (d) {
       Statement f = d->prepare("SELECT value FROM meta WHERE key = 'fidelity'");
       const std::string fidelity = f.step() ? f.getText(0) : "sim";
       Statement q = d->prepare("SELECT hash, status, sim_status, slurm_job_id, slurm_task_id FROM points ORDER BY "

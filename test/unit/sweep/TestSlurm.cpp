@@ -164,6 +164,11 @@ TEST_CASE("a dry run writes the plan and the scripts and shards merge into what 
   CHECK(st[3].done == plan.shards[3].size());
   CHECK(st[3].job == "77_3");
 
+  // A shard database its task is just creating (no tables yet) is not there yet, not corrupt.
+  { std::ofstream(shardDb(o.db, 2, 4)); }
+  CHECK_FALSE(shardStatus(o.db)[2].exists);
+  CHECK(shardNeedsWork(o.db, plan, 2, "map", 0));
+
   Options t = o;
   t.only.insert(plan.shards[2].begin(), plan.shards[2].end());
   t.db = shardDb(o.db, 2, 4);
