@@ -306,8 +306,17 @@ std::string prologAndExec(const Options& opt, const SlurmOptions& so, const std:
 
 } // namespace
 
+namespace {
+/// A path in an sbatch file name pattern ('%' starts a pattern: "%%" is a '%').
+std::string outputPattern(const std::string& path) {
+  std::string p;
+  for (char c : path) p += c == '%' ? std::string("%%") : std::string(1, c);
+  return p;
+}
+} // namespace
+
 std::string arrayScript(const Sweep& s, const Options& opt, const SlurmOptions& so, const std::vector<int>& indices) {
-  const std::string dir = slurmDir(opt.db);
+  const std::string dir = outputPattern(slurmDir(opt.db));
   std::string t = header(s, so, "one shard of the points per array task");
   t += "#SBATCH --job-name=mpsim-" + s.name + "\n";
   t += "#SBATCH --array=" + arraySpec(indices, so.max_parallel) + "\n";
@@ -322,7 +331,7 @@ std::string arrayScript(const Sweep& s, const Options& opt, const SlurmOptions& 
 }
 
 std::string mergeScript(const Sweep& s, const Options& opt, const SlurmOptions& so) {
-  const std::string dir = slurmDir(opt.db);
+  const std::string dir = outputPattern(slurmDir(opt.db));
   std::string t = header(s, so, "merges the shard databases once the array has ended");
   t += "#SBATCH --job-name=mpsim-" + s.name + "-merge\n";
   t += "#SBATCH --output=" + (fs::path(dir) / "logs" / "merge-job-%j.log").string() + "\n";
@@ -357,6 +366,9 @@ Submission submitSlurm(const Sweep& s, const Options& opt, const SlurmOptions& s
   if (opt.fidelity == Fidelity::Screen)
     throw LoadError("--slurm: give --fidelity map or sim (screen chooses the points to simulate from every map "
                     "result at once, which no single shard has)");
+  for (const auto* p : {&opt.db, &so.sweep_file, &opt.worker_exe})
+    if (p->find_first_of("\n\r") != std::string::npos)
+      throw LoadError("--slurm: the path '" + *p + "' holds a line break, which a batch script cannot carry");
   Submission sub;
   sub.dir = slurmDir(opt.db);
   if (!so.dry_run && findOnPath("sbatch").empty()) {
