@@ -312,7 +312,7 @@ def cluster():
     if not check(victim is not None, "a running task to cancel"):
         return
     st = mpsim("sweep", "status", db)  # while the array runs
-    check(st.returncode == 0 and re.search(r"^\s*%s\s+\d+\s+[1-9]\d*\s+0\s+1\s+" % victim, st.stdout, re.M),
+    check(st.returncode == 0 and re.search(r"^\s*%s\s+\d+\s+[1-9]\d*\s+0\s+[01]\s+" % victim, st.stdout, re.M),
           "status while the array runs: %s %s" % (st.stdout, st.stderr))
     subprocess.run(["scancel", "%s_%s" % (job, victim)], check=True)
     print("cancelled task %s of array job %s" % (victim, job))
