@@ -468,7 +468,7 @@ Summary run(const Sweep& s, const Options& opt) {
     for (const auto& h : opt.only)
       if (!have.count(h))
         throw LoadError(s.file + ": point " + h +
-                        " of the shard plan is not a point of this sweep file: the file changed since the plan "
+                        " of the shard plan is not a point of this sweep file: the file (or the mpsim version) changed since the plan "
                         "was written (docs/slurm.md, \"Resume\")");
     pts.erase(std::remove_if(pts.begin(), pts.end(), [&](const PreparedPoint& p) { return !opt.only.count(p.hash); }),
               pts.end());

@@ -412,7 +412,7 @@ Submission submitSlurm(const Sweep& s, const Options& opt, const SlurmOptions& s
     for (const auto& sh : plan.shards) planned.insert(sh.begin(), sh.end());
     for (const auto& p : pts) now.insert(p.hash);
     if (planned != now)
-      throw LoadError(planPath(opt.db) + ": the sweep's points changed since the plan was written; merge (mpsim "
+      throw LoadError(planPath(opt.db) + ": the sweep's points (its file, or the mpsim version) changed since the plan was written; merge (mpsim "
                       "sweep merge " + opt.db + ") and remove " + sub.dir + " to plan anew");
   } else {
     const std::vector<int> shard = assignShards(estimateCosts(s, pts, opt.fidelity, &store), so.array_size);
