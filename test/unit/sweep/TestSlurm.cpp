@@ -210,3 +210,18 @@ TEST_CASE("a dry run writes the plan and the scripts and shards merge into what 
   mergeShards(o.db);
   CHECK(results(o.db) == results(local.db));
 }
+
+TEST_CASE("a results database written before cluster sweeps gains the Slurm id columns", "[unit][sweep]") {
+  test::TempDir dir;
+  const std::string db = dir / "old.db";
+  {
+    Store st(db);
+    st.db().exec("ALTER TABLE points DROP COLUMN slurm_job_id");
+    st.db().exec("ALTER TABLE points DROP COLUMN slurm_task_id");
+  }
+  Store st(db);
+  Statement q = st.db().prepare("SELECT count(*) FROM pragma_table_info('points') WHERE name IN "
+                                "('slurm_job_id', 'slurm_task_id')");
+  REQUIRE(q.step());
+  CHECK(q.getInt(0) == 2);
+}
