@@ -222,7 +222,9 @@ private:
     }
     m_running.clear();
     std::error_code ec;
-    if (!m_dir.empty()) std::filesystem::remove(m_dir, ec); // only when empty
+    // Everything: a worker killed while writing its result leaves writeFileAtomic's temporary file
+    // (".p<id>.out.json.tmp-..."); the folder is this sweep's alone (the database lock).
+    if (!m_dir.empty()) std::filesystem::remove_all(m_dir, ec);
   }
 
   /// A worker stopped by an interrupt: its point is queued again, or in a cluster task recorded as
