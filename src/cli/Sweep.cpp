@@ -1,5 +1,6 @@
 // `mpsim sweep`: option parsing and printing only; the sweep itself is mpsim::sweep (src/sweep/).
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "mpsim/sweep/Report.hpp"
 #include "mpsim/sweep/Results.hpp"
 #include "mpsim/sweep/Runner.hpp"
+#include "mpsim/sweep/Slurm.hpp"
 
 namespace po = boost::program_options;
 
@@ -28,6 +30,12 @@ namespace {
 const char* kSweepUsage =
     R"(mpsim sweep <sweep.yaml> [--db PATH] [--fidelity map|sim|screen] [-j N] [--timeout S]
                          [--retry N] [--simulate-top K]
+       mpsim sweep <sweep.yaml> --fidelity map|sim --slurm [--array-size K] [--max-parallel P]
+                         [--partition P] [--time T] [--mem M] [--sbatch-arg ARG ...] [--prolog LINE ...]
+                         [--launcher PREFIX] [--dry-run]
+       mpsim sweep <sweep.yaml> --fidelity map|sim --shard i/K     (one array task's shard)
+       mpsim sweep merge <db>                  (the shard databases into the sweep database)
+       mpsim sweep status <db>                 (done / failed / running / pending per shard)
        mpsim sweep export <db> (--csv | --json) [--fidelity map|sim] [-o FILE]
        mpsim sweep pareto <db> --objectives max:fps,min:lut[,...] [--fidelity map|sim] [--json]
        mpsim sweep compare <old.db> <new.db> [--tol fps=rel:0.01,lut=abs:10 ...]
@@ -107,6 +115,23 @@ int cmdSweepRun(const std::vector<std::string>& args) {
       "seconds per simulated point before it is killed and recorded (default 600; 0: none)")(
       "retry", po::value(&retry), "try failed or timed-out points again up to N times (default 0)")(
       "simulate-top", po::value(&top), "screen: simulate the best K by each objective too (default 3)");
+  sweep::SlurmOptions so;
+  std::string shard;
+  po::options_description cluster("cluster options (docs/slurm.md)");
+  cluster.add_options()("slurm", "write a Slurm job array (one shard of the points per task) and a merge job, and "
+                                 "submit them with sbatch; rerun to resume")(
+      "array-size", po::value(&so.array_size), "--slurm: shards, i.e. array tasks (default 4)")(
+      "max-parallel", po::value(&so.max_parallel), "--slurm: tasks running at once (default: no limit)")(
+      "partition", po::value(&so.partition), "--slurm: #SBATCH --partition")(
+      "time", po::value(&so.time), "--slurm: #SBATCH --time, per task")(
+      "mem", po::value(&so.mem), "--slurm: #SBATCH --mem, per task")(
+      "sbatch-arg", po::value(&so.sbatch_args)->composing(), "--slurm: one more #SBATCH line (repeatable)")(
+      "prolog", po::value(&so.prolog)->composing(),
+      "--slurm: a shell line each job runs before mpsim, e.g. 'module load gcc' (repeatable)")(
+      "launcher", po::value(&so.launcher), "--slurm: a prefix of the mpsim command, e.g. 'apptainer exec mpsim.sif'")(
+      "dry-run", "--slurm: write the plan and scripts, submit nothing")(
+      "shard", po::value(&shard), "run only shard i of K of the plan into its shard database (what an array task runs)");
+  opts.add(cluster);
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
@@ -122,8 +147,36 @@ int cmdSweepRun(const std::vector<std::string>& args) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  const bool slurm = vm.count("slurm") != 0;
+  if (!slurm)
+    for (const char* k : {"array-size", "max-parallel", "partition", "time", "mem", "sbatch-arg", "prolog", "launcher",
+                          "dry-run"})
+      if (vm.count(k)) throw UsageError(std::string("sweep: --") + k + " needs --slurm");
+  if (slurm && !shard.empty()) throw UsageError("sweep: give --slurm or --shard, not both");
+  if (slurm && (so.array_size < 1 || so.array_size > sweep::kMaxShards))
+    throw UsageError("sweep: --array-size " + std::to_string(so.array_size) + ": give 1.." +
+                     std::to_string(sweep::kMaxShards));
+  if (slurm && so.max_parallel < 0) throw UsageError("sweep: --max-parallel must not be negative");
+  for (const auto& a : so.sbatch_args)
+    if (a.find('\n') != std::string::npos || a.rfind("-", 0) != 0)
+      throw UsageError("sweep: --sbatch-arg '" + a + "': give one sbatch option, e.g. --account=proj");
+  for (const auto* v : {&so.partition, &so.time, &so.mem, &so.launcher})
+    if (v->find('\n') != std::string::npos) throw UsageError("sweep: a --slurm option value holds a line break");
+  sweep::ShardSpec sp;
+  if (!shard.empty()) {
+    try {
+      sp = sweep::parseShard(shard);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("sweep: ") + e.what());
+    }
+  }
+  if ((slurm || !shard.empty()) && o.fidelity == sweep::Fidelity::Screen)
+    throw UsageError(std::string("sweep: ") + (slurm ? "--slurm" : "--shard") +
+                     ": give --fidelity map or sim (screen chooses the points to simulate from every map result "
+                     "at once, which no single shard has)");
   const sweep::Sweep s = sweep::loadSweep(file);
   o.db = db.empty() ? (std::filesystem::path(s.dir) / (s.name + ".db")).string() : db;
+  if (slurm && !vm.count("jobs")) jobs = 1; // a task's simulations in parallel: its --cpus-per-task
   o.jobs = jobs;
   o.retry = retry;
   o.simulate_top = top;
@@ -131,6 +184,47 @@ int cmdSweepRun(const std::vector<std::string>& args) {
   o.version = MPSIM_VERSION;
   std::error_code ec;
   o.worker_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (slurm) {
+    so.dry_run = vm.count("dry-run") != 0;
+    o.db = std::filesystem::absolute(o.db).lexically_normal().string();
+    so.sweep_file = std::filesystem::absolute(file).lexically_normal().string();
+    const sweep::Submission sub = sweep::submitSlurm(s, o, so);
+    std::ostringstream os;
+    os << "sweep " << s.name << ": " << sub.points << " points in " << so.array_size << " shards ("
+       << sweep::slurmDir(o.db) << "/plan.json)\n";
+    if (sub.shards.empty()) {
+      os << "nothing to submit: every shard is complete; merge with: mpsim sweep merge " << o.db << "\n";
+    } else {
+      os << "shards with work left: " << sweep::arraySpec(sub.shards, 0) << "\n";
+      os << "array script: " << sub.array_script << "\nmerge script: " << sub.merge_script << "\n";
+      if (so.dry_run)
+        os << "dry run: nothing submitted (sbatch " << sub.array_script << ")\n";
+      else
+        os << "submitted: array job " << sub.array_job << ", merge job " << sub.merge_job
+           << " (afterany); progress: mpsim sweep status " << o.db << "\n";
+    }
+    out(os.str(), "");
+    return kExitOk;
+  }
+  if (!shard.empty()) {
+    const sweep::Plan plan = sweep::readPlan(o.db);
+    if (int(plan.shards.size()) != sp.count)
+      throw LoadError(sweep::slurmDir(o.db) + "/plan.json: planned for " + std::to_string(plan.shards.size()) +
+                      " shards, not " + std::to_string(sp.count) + " (--shard " + shard + ")");
+    const auto& hashes = plan.shards[size_t(sp.index)];
+    o.only.insert(hashes.begin(), hashes.end());
+    o.db = sweep::shardDb(o.db, sp.index, sp.count);
+    o.record_killed = true;
+    const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
+    if (!job) job = std::getenv("SLURM_JOB_ID");
+    const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
+    o.slurm_job = job ? job : "";
+    o.slurm_task = task ? task : "";
+    if (hashes.empty()) {
+      out("sweep " + s.name + ": shard " + shard + " has no points\n", "");
+      return kExitOk;
+    }
+  }
   ProgressPrinter printer;
   if (spdlog::get_level() <= spdlog::level::info) o.progress = [&](const sweep::Progress& p) { printer(p); };
   installInterruptHandlers();
@@ -269,6 +363,49 @@ int cmdSweepReport(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int cmdSweepMerge(const std::vector<std::string>& args) {
+  po::options_description opts("sweep merge options");
+  std::string db;
+  opts.add_options()("help,h", "show this help")("db", po::value(&db), "the sweep database (its shards are in <db>.slurm/)");
+  po::positional_options_description pos;
+  pos.add("db", 1);
+  po::variables_map vm;
+  if (!parseArgs(args, opts, pos, vm, kSweepUsage)) return kExitOk;
+  requireDb(db);
+  const sweep::MergeSummary m = sweep::mergeShards(db);
+  out("merged " + std::to_string(m.points) + " points of " + std::to_string(m.shards) + " shard databases into " + db +
+          (m.missing ? " (" + std::to_string(m.missing) + " shards have no database yet)" : "") + "\n",
+      "");
+  return kExitOk;
+}
+
+int cmdSweepStatus(const std::vector<std::string>& args) {
+  po::options_description opts("sweep status options");
+  std::string db;
+  opts.add_options()("help,h", "show this help")("db", po::value(&db), "the sweep database (its shards are in <db>.slurm/)");
+  po::positional_options_description pos;
+  pos.add("db", 1);
+  po::variables_map vm;
+  if (!parseArgs(args, opts, pos, vm, kSweepUsage)) return kExitOk;
+  if (db.empty()) throw UsageError("sweep status: give the sweep database\nusage: " + std::string(kSweepUsage));
+  const auto st = sweep::shardStatus(db);
+  std::ostringstream os;
+  size_t t[5] = {0, 0, 0, 0, 0};
+  os << "shard  points  done  failed  running  pending  last job\n";
+  for (const auto& x : st) {
+    char line[200];
+    std::snprintf(line, sizeof line, "%5d  %6zu  %4zu  %6zu  %7zu  %7zu  %s\n", x.index, x.points, x.done, x.failed,
+                  x.running, x.pending, x.exists ? (x.job.empty() ? "-" : x.job.c_str()) : "(no database yet)");
+    os << line;
+    t[0] += x.points, t[1] += x.done, t[2] += x.failed, t[3] += x.running, t[4] += x.pending;
+  }
+  char line[200];
+  std::snprintf(line, sizeof line, "total  %6zu  %4zu  %6zu  %7zu  %7zu\n", t[0], t[1], t[2], t[3], t[4]);
+  os << line;
+  out(os.str(), "");
+  return kExitOk;
+}
+
 } // namespace
 
 int cmdSweep(const std::vector<std::string>& args) {
@@ -278,6 +415,8 @@ int cmdSweep(const std::vector<std::string>& args) {
   if (sub == "pareto") return cmdSweepPareto(rest);
   if (sub == "compare") return cmdSweepCompare(rest);
   if (sub == "report") return cmdSweepReport(rest);
+  if (sub == "merge") return cmdSweepMerge(rest);
+  if (sub == "status") return cmdSweepStatus(rest);
   if (sub == "__worker") {
     if (rest.size() != 2) throw UsageError("sweep __worker: internal; needs JOB OUT");
     return sweep::runWorker(rest[0], rest[1]);

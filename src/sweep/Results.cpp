@@ -21,7 +21,7 @@ std::vector<std::string> sweptColumns(Store& st) {
   bool after = false;
   while (info.step()) {
     const std::string n = info.getText(1);
-    if (after) cols.push_back(n);
+    if (after && !isJobIdColumn(n)) cols.push_back(n);
     if (n == "mpsim_version") after = true;
   }
   return cols;

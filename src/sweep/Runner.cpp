@@ -171,6 +171,12 @@ public:
         Worker& w = m_running[i];
         int status = 0;
         const pid_t r = waitpid(w.pid, &status, WNOHANG);
+        if (r == w.pid && killedWithUs(status)) {
+          stopped(w);
+          m_running.erase(m_running.begin() + long(i));
+          progressed = true;
+          continue;
+        }
         if (r == w.pid) {
           finish(w, status, false, queue);
           m_running.erase(m_running.begin() + long(i));
@@ -212,20 +218,40 @@ private:
       kill(w.pid, SIGKILL);
       int st = 0;
       waitpid(w.pid, &st, 0);
-      try {
-        Statement q = m_store.db().prepare("UPDATE points SET sim_status = 'queued' WHERE id = ?");
-        q.bind(1, w.task.id).run();
-      } catch (const std::exception&) {
-        // the next run queues 'running' points again anyway
-      }
-      std::error_code ec;
-      for (const auto& f : {w.job, w.out, w.err}) std::filesystem::remove(f, ec);
+      stopped(w);
     }
     m_running.clear();
-    // Every worker is gone: whatever they left (a result being written under a temporary name
-    // when the kill came) goes with the folder.
     std::error_code ec;
+    // Everything: a worker killed while writing its result leaves writeFileAtomic's temporary file
+    // (".p<id>.out.json.tmp-..."); the folder is this sweep's alone (the database lock).
     if (!m_dir.empty()) std::filesystem::remove_all(m_dir, ec);
+  }
+
+  /// A worker stopped by an interrupt: its point is queued again, or in a cluster task recorded as
+  /// 'killed' with the signal and the job ids (queued again by the next run).
+  void stopped(const Worker& w) noexcept {
+    try {
+      if (m_opt.record_killed) {
+        std::string msg = "stopped by signal " + std::to_string(interruptSignal());
+        if (!m_opt.slurm_job.empty()) msg += " (Slurm job " + m_opt.slurm_job + ", array task " + m_opt.slurm_task + ")";
+        m_store.markKilled(w.task.id, msg + "; queued again by the next run");
+      } else {
+        Statement q = m_store.db().prepare("UPDATE points SET sim_status = 'queued' WHERE id = ?");
+        q.bind(1, w.task.id).run();
+      }
+    } catch (const std::exception&) {
+      // the next run queues 'running' points again anyway
+    }
+    std::error_code ec;
+    for (const auto& f : {w.job, w.out, w.err}) std::filesystem::remove(f, ec);
+  }
+
+  /// A worker killed by SIGTERM / SIGINT: the signal usually reached the whole process group (Ctrl-C,
+  /// a cancelled Slurm task), so give this process's own handler a moment to record it.
+  static bool killedWithUs(int status) {
+    if (!WIFSIGNALED(status) || (WTERMSIG(status) != SIGTERM && WTERMSIG(status) != SIGINT)) return false;
+    for (int i = 0; i < 100 && !interruptRequested(); ++i) usleep(5000);
+    return interruptRequested();
   }
 
   void spawn(const Task& t) {
@@ -325,26 +351,6 @@ private:
   Progress m_progress;
 };
 
-/// One sweep at a time writes a database (flock on "<db>.lock", released when the process ends).
-class DbLock {
-public:
-  explicit DbLock(const std::string& db) {
-    m_fd = open((db + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (m_fd < 0)
-      throw LoadError(db + ": cannot create the results database's lock file " + db + ".lock: " + std::strerror(errno));
-    if (flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
-      close(m_fd);
-      throw BusyError(db + ": another mpsim sweep is writing this results database");
-    }
-  }
-  ~DbLock() { close(m_fd); }
-  DbLock(const DbLock&) = delete;
-  DbLock& operator=(const DbLock&) = delete;
-
-private:
-  int m_fd = -1;
-};
-
 /// The tasks of this sweep file's points (a database may also hold points of another sweep file,
 /// whose base config this run does not know).
 std::vector<Task> ofThisSweep(std::vector<Task> tasks, const std::vector<PreparedPoint>& pts) {
@@ -355,12 +361,34 @@ std::vector<Task> ofThisSweep(std::vector<Task> tasks, const std::vector<Prepare
   return tasks;
 }
 
+} // namespace
+
+DbLock::DbLock(const std::string& db) {
+  m_fd = open((db + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (m_fd < 0)
+    throw LoadError(db + ": cannot create the results database's lock file " + db + ".lock: " + std::strerror(errno));
+  if (flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+    close(m_fd);
+    throw BusyError(db + ": another mpsim sweep is writing this results database");
+  }
+}
+
+DbLock::~DbLock() { close(m_fd); }
+
 std::vector<Objective> objectivesOr(const Sweep& s) {
   if (!s.objectives.empty()) return s.objectives;
   return {parseObjective("max:fps")};
 }
 
-} // namespace
+std::vector<int64_t> storeFront(Store& store, const std::vector<Objective>& objs, const std::string& fidelity) {
+  const auto vals = store.objectiveValues(fidelity, objs);
+  std::vector<std::vector<double>> v;
+  for (const auto& r : vals) v.push_back(r.second);
+  std::vector<int64_t> ids;
+  for (size_t i : paretoFront(v, objs)) ids.push_back(vals[i].first);
+  store.storePareto(objectivesKey(objs), fidelity, ids);
+  return ids;
+}
 
 json pointDoc(const json& effectiveConfig, const ordered_json& report) {
   json doc = effectiveConfig;
@@ -432,11 +460,26 @@ std::vector<PreparedPoint> prepare(const Sweep& s, const std::string& version) {
 
 Summary run(const Sweep& s, const Options& opt) {
   Summary sum;
-  const std::vector<PreparedPoint> pts = prepare(s, opt.version);
+  std::vector<PreparedPoint> pts = prepare(s, opt.version);
   sum.points = s.points.size();
   sum.duplicates = s.points.size() - pts.size();
+  if (!opt.only.empty()) {
+    // A cluster shard: only its points (docs/slurm.md).
+    std::set<std::string> have;
+    for (const auto& p : pts) have.insert(p.hash);
+    for (const auto& h : opt.only)
+      if (!have.count(h))
+        throw LoadError(s.file + ": point " + h +
+                        " of the shard plan is not a point of this sweep file: the file (or the mpsim version) changed since the plan "
+                        "was written (docs/slurm.md, \"Resume\")");
+    pts.erase(std::remove_if(pts.begin(), pts.end(), [&](const PreparedPoint& p) { return !opt.only.count(p.hash); }),
+              pts.end());
+    sum.points = pts.size();
+    sum.duplicates = 0;
+  }
   DbLock lock(opt.db);
   Store store(opt.db);
+  store.setJobIds(opt.slurm_job, opt.slurm_task);
   sum.added = store.addPoints(s, pts, opt.version, toString(opt.fidelity));
   store.requeueRunning();
 
@@ -510,11 +553,7 @@ Summary run(const Sweep& s, const Options& opt) {
   }
 
   sum.pareto_fidelity = opt.fidelity == Fidelity::Map ? "map" : "sim";
-  const auto vals = store.objectiveValues(sum.pareto_fidelity, objs);
-  std::vector<std::vector<double>> v;
-  for (const auto& r : vals) v.push_back(r.second);
-  for (size_t i : paretoFront(v, objs)) sum.pareto.push_back(vals[i].first);
-  store.storePareto(objectivesKey(objs), sum.pareto_fidelity, sum.pareto);
+  sum.pareto = storeFront(store, objs, sum.pareto_fidelity);
 
   Statement st = store.db().prepare("SELECT status, sim_status, count(*) FROM points GROUP BY status, sim_status");
   while (st.step()) {

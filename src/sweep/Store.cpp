@@ -1,5 +1,6 @@
 #include "mpsim/sweep/Store.hpp"
 
+#include <cstdlib>
 #include <ctime>
 #include <stdexcept>
 
@@ -141,7 +142,7 @@ Store::Store(const std::string& path) try : m_db(path) {
               "status TEXT NOT NULL DEFAULT 'pending', error TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
               "map_wall_s REAL, sim_status TEXT, sim_error TEXT, sim_exit_code INTEGER, "
               "sim_attempts INTEGER NOT NULL DEFAULT 0, sim_wall_s REAL, added_at TEXT, finished_at TEXT, "
-              "host TEXT, mpsim_version TEXT NOT NULL)");
+              "host TEXT, mpsim_version TEXT NOT NULL, slurm_job_id TEXT, slurm_task_id INTEGER)");
     m_db.exec("CREATE TABLE results (point_id INTEGER NOT NULL REFERENCES points(id), fidelity TEXT NOT NULL, "
               "status TEXT NOT NULL, wall_s REAL" +
               columnsSql(metrics()) + ", report_json TEXT, PRIMARY KEY (point_id, fidelity))");
@@ -177,6 +178,16 @@ Store::Store(const std::string& path) try : m_db(path) {
     u.bind(1, std::string("results")).bind(2, std::string("wall_s")).bind(3, std::string("s")).bindNull(4).run();
   } else if (schema != kDbSchema) {
     throw LoadError(path + ": a results database of schema '" + schema + "'; this mpsim reads " + kDbSchema);
+  } else {
+    // Databases written before cluster sweeps (docs/slurm.md) lack the Slurm id columns.
+    bool have = false;
+    Statement info = m_db.prepare("PRAGMA table_info(points)");
+    while (info.step())
+      if (info.getText(1) == "slurm_job_id") have = true;
+    if (!have) {
+      m_db.exec("ALTER TABLE points ADD COLUMN slurm_job_id TEXT");
+      m_db.exec("ALTER TABLE points ADD COLUMN slurm_task_id INTEGER");
+    }
   }
   t.commit();
 } catch (const LoadError&) {
@@ -241,7 +252,35 @@ size_t Store::addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, c
   return added;
 }
 
-void Store::requeueRunning() { m_db.exec("UPDATE points SET sim_status = 'queued' WHERE sim_status = 'running'"); }
+void Store::requeueRunning() {
+  m_db.exec("UPDATE points SET sim_status = 'queued' WHERE sim_status IN ('running', 'killed')");
+}
+
+void Store::setJobIds(const std::string& job, const std::string& task) {
+  m_job = job;
+  m_task = task;
+}
+
+void Store::markKilled(int64_t id, const std::string& error) {
+  Statement st = m_db.prepare("UPDATE points SET sim_status = 'killed', sim_error = ?, finished_at = ?, host = ?, "
+                              "slurm_job_id = ?, slurm_task_id = ? WHERE id = ?");
+  st.bind(1, error).bind(2, nowUtc()).bind(3, hostName());
+  bindJobIds(st, 4);
+  st.bind(6, id).run();
+}
+
+void Store::bindJobIds(Statement& st, int i) const {
+  if (m_job.empty())
+    st.bindNull(i);
+  else
+    st.bind(i, m_job);
+  char* end = nullptr;
+  const long long task = std::strtoll(m_task.c_str(), &end, 10);
+  if (m_task.empty() || *end)
+    st.bindNull(i + 1);
+  else
+    st.bind(i + 1, int64_t(task));
+}
 
 std::vector<Task> Store::mapTasks(int retry) {
   Statement st = m_db.prepare("SELECT id, hash, overrides_json, attempts FROM points WHERE status = 'pending' OR "
@@ -310,9 +349,11 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
     rows("fifos", "fifos", fifoColumns());
   }
   const std::string sql = sim ? "UPDATE points SET sim_status = ?, sim_error = ?, sim_exit_code = ?, sim_wall_s = ?, "
-                                "sim_attempts = sim_attempts + ?, finished_at = ?, host = ? WHERE id = ?"
+                                "sim_attempts = sim_attempts + ?, finished_at = ?, host = ?, slurm_job_id = ?, "
+                                "slurm_task_id = ? WHERE id = ?"
                               : "UPDATE points SET status = ?, error = ?, map_wall_s = ?, "
-                                "attempts = attempts + ?, finished_at = ?, host = ? WHERE id = ?";
+                                "attempts = attempts + ?, finished_at = ?, host = ?, slurm_job_id = ?, "
+                                "slurm_task_id = ? WHERE id = ?";
   Statement up = m_db.prepare(sql);
   int i = 1;
   up.bind(i++, o.status);
@@ -330,7 +371,8 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
   up.bind(i + 1, int64_t(failure ? 1 : 0));
   up.bind(i + 2, nowUtc());
   up.bind(i + 3, hostName());
-  up.bind(i + 4, id);
+  bindJobIds(up, i + 4);
+  up.bind(i + 6, id);
   up.run();
 }
 

@@ -5,6 +5,7 @@
 // process), `jobs` at a time, each with a timeout. Resumable: points already done are skipped.
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ struct Options {
   std::string version;                           // mpsim version (part of each point's identity)
   std::string worker_exe;                        // the mpsim binary (simulations run `mpsim sweep __worker`)
   std::function<void(const Progress&)> progress; // called a few times per second and at the end of a phase
+  // Cluster shards (docs/slurm.md):
+  std::set<std::string> only;  // run only the points of these hashes (empty: every point)
+  bool record_killed = false;  // SIGINT / SIGTERM: in-flight simulations become 'killed' (else 'queued')
+  std::string slurm_job, slurm_task; // recorded with each outcome (SLURM_ARRAY_JOB_ID, SLURM_ARRAY_TASK_ID)
 };
 
 struct Summary {
@@ -53,6 +58,24 @@ std::vector<PreparedPoint> prepare(const Sweep& s, const std::string& version);
 
 /// Runs (or resumes) the sweep into opt.db.
 Summary run(const Sweep& s, const Options& opt);
+
+/// Computes the Pareto front of `objs` over the successful results at `fidelity` and stores it.
+std::vector<int64_t> storeFront(Store& store, const std::vector<Objective>& objs, const std::string& fidelity);
+/// The sweep file's objectives, or max:fps when it has none.
+std::vector<Objective> objectivesOr(const Sweep& s);
+
+/// One sweep at a time writes a database (flock on "<db>.lock", released when the process ends);
+/// throws BusyError when another process holds it.
+class DbLock {
+public:
+  explicit DbLock(const std::string& db);
+  ~DbLock();
+  DbLock(const DbLock&) = delete;
+  DbLock& operator=(const DbLock&) = delete;
+
+private:
+  int m_fd = -1;
+};
 
 /// The worker: reads the job (JSON: base config, overrides), maps and simulates the point in this
 /// process, writes report.json to `outFile`. Returns the exit code (0 ok, 4 deadlock, 3 invalid).

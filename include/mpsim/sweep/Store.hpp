@@ -54,8 +54,14 @@ public:
   /// present (by hash), in one transaction. Returns the number of new points.
   size_t addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, const std::string& version,
                    const std::string& fidelity);
-  /// Points left 'running' by a killed sweep are queued again (no attempt counted).
+  /// Points left 'running' by a killed sweep, or 'killed' (stopped by SIGINT / SIGTERM in a cluster
+  /// task, docs/slurm.md), are queued again (no attempt counted).
   void requeueRunning();
+  /// The Slurm job and array task (docs/slurm.md) recorded with every outcome from now on (empty:
+  /// not in a Slurm job: NULL).
+  void setJobIds(const std::string& job, const std::string& task);
+  /// A simulation stopped by a signal (a cancelled or timed-out cluster task): sim_status 'killed'.
+  void markKilled(int64_t id, const std::string& error);
   /// Points whose map stage is to run: pending, or failed at most `retry` times.
   std::vector<Task> mapTasks(int retry);
   /// Accepted points queued for simulation, or failed / timed out at most `retry` times.
@@ -78,8 +84,16 @@ public:
   std::string meta(const std::string& key);
 
 private:
+  void bindJobIds(Statement& st, int i) const; // binds i (job id) and i + 1 (task id)
   Database m_db;
+  std::string m_job, m_task;
 };
+
+/// The points columns of the Slurm job and array task ids (docs/slurm.md); every other column after
+/// `mpsim_version` is a swept key.
+inline bool isJobIdColumn(const std::string& column) {
+  return column == "slurm_job_id" || column == "slurm_task_id";
+}
 
 /// The objectives as stored in the pareto table ("max:fps,min:lut").
 std::string objectivesKey(const std::vector<Objective>& objs);
