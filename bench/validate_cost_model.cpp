@@ -206,6 +206,9 @@ int main(int argc, char** argv) {
         x.fail("device_family", "'" + fam + "' is not one of 7series, ultrascale+");
       config::HardwareConfig h;
       h.device.dsp_kind = fam == "7series" ? hw::DspKind::DSP48E1 : hw::DspKind::DSP48E2;
+      // All six builds use finn-hlslib's HLS MVAU (StreamingFCLayer_Batch), whose input buffer is
+      // completely partitioned into registers.
+      h.cost.mvu_input_buffer = hw::InputBuffer::Registers;
       for (const auto& n : doc["nodes"]) {
         x.node = n.contains("name") && n["name"].is_string() ? n["name"].get<std::string>() : "?";
         const std::string op = x.str(n, "op", "");
