@@ -2,13 +2,15 @@
 """Per-layer validation of mpsim's cost model against synthesised FINN builds.
 
 Usage: bench/validate_cost_model.py [--bin build/validate_cost_model] [--fixtures test/data/synth]
-                                    [--nodes] [--lobo]
+                                    [--nodes] [--bands] [--check]
 
 Runs the validation bench (bench/validate_cost_model.cpp) over every fixture, then prints per node
 type the median and maximum relative error of mpsim's estimate (and of FINN's own estimate where the
 build has one) for LUT and FF, and how many memories get their BRAM18 / URAM count and how many
-nodes their DSP count exactly. --nodes lists every node; --lobo adds the leave-one-build-out errors
-of the fitted forms (bench/fit_cost_model.py). Deterministic.
+nodes their DSP count exactly. --nodes lists every node; --bands prints the error bands (10th / 90th
+percentile of the signed relative error per engine family) as the table of src/hw/CostBands.cpp;
+--check tests the targets and that table (CTest cost_model_validation). The leave-one-build-out
+errors are bench/fit_cost_model.py's. Deterministic.
 """
 import argparse
 import csv
