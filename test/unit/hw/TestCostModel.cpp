@@ -5,6 +5,7 @@
 #include "SimTestUtil.hpp"
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/flow/Flow.hpp"
 #include "mpsim/hw/CostModel.hpp"
 #include "mpsim/sched/Resources.hpp"
 #include "mpsim/sched/Scheduler.hpp"
@@ -105,6 +106,26 @@ TEST_CASE("the MAC unit's input buffer: registers (finn-hlslib HLS) or a memory 
   CHECK(r3.lut == m3.lut);
   CHECK(r3.ff == m3.ff);
   CHECK(r3.bram18 == m3.bram18);
+}
+
+TEST_CASE("hardware.cost_model.mvu_input_buffer reaches the design's estimate and the effective config",
+          "[unit][cost]") {
+  auto load = [](const std::string& style) {
+    return config::loadRunString("network: {model: tfc, quant: {weights: 2, activations: 2}}\n"
+                                 "hardware: {device: xcu250, cost_model: {mvu_input_buffer: " +
+                                     style + "}}\n",
+                                 "<test>");
+  };
+  auto regs = load("registers"), mem = load("memory");
+  CHECK(config::effectiveConfig(mem.config)["hardware"]["cost_model"]["mvu_input_buffer"].as<std::string>() ==
+        "memory");
+  CHECK(config::effectiveConfig(regs.config)["hardware"]["cost_model"]["mvu_input_buffer"].as<std::string>() ==
+        "registers");
+  const auto dr = flow::map(regs), dm = flow::map(mem);
+  const auto r = sched::estimateResources(dr.run.graph, dr.mapping, dr.run.config);
+  const auto m = sched::estimateResources(dm.run.graph, dm.mapping, dm.run.config);
+  // TFC's 784-wide first layer buffers its input (MH = 64 > PE at the default folding): fewer FFs as a memory.
+  CHECK(m.total.ff < r.total.ff);
 }
 
 TEST_CASE("threshold memories move to BRAM when deep and wide, one per PE and threshold", "[unit][cost]") {
