@@ -3,7 +3,7 @@
 // prints, per node, the measured resources, mpsim's estimate and FINN's own estimate where the
 // build has one. bench/validate_cost_model.py turns this into per-node-type error tables.
 //
-// Usage: validate_cost_model [--terms] FIXTURE.json...
+// Usage: validate_cost_model [--terms] FIXTURE.json...  |  validate_cost_model --bands
 // Output: CSV on stdout, one row per node; with --terms one JSON line per node with the terms of
 // the linear coefficients (hw::linearCoefficients) for bench/fit_cost_model.py. Exit 3 on a bad fixture (the message names file and key).
 #include <cmath>
@@ -17,6 +17,7 @@
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/Math.hpp"
 #include "mpsim/config/RunConfig.hpp"
+#include "mpsim/hw/CostBands.hpp"
 #include "mpsim/hw/CostModel.hpp"
 #include "mpsim/io/JsonFile.hpp"
 #include "mpsim/sched/Engines.hpp"
@@ -183,6 +184,15 @@ int main(int argc, char** argv) {
   bool terms = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--bands") { // the built-in error bands (hw::costBands), as validate_cost_model.py --bands prints them
+      for (const auto& b : hw::costBands()) {
+        char line[160];
+        std::snprintf(line, sizeof line, "      {\"%s\", \"%s\", %.4f, %.4f, %d},", b.family, b.resource, b.p10, b.p90,
+                      b.nodes);
+        std::cout << line << '\n';
+      }
+      return 0;
+    }
     if (a == "--terms")
       terms = true;
     else
@@ -206,6 +216,9 @@ int main(int argc, char** argv) {
         x.fail("device_family", "'" + fam + "' is not one of 7series, ultrascale+");
       config::HardwareConfig h;
       h.device.dsp_kind = fam == "7series" ? hw::DspKind::DSP48E1 : hw::DspKind::DSP48E2;
+      // All six builds use finn-hlslib's HLS MVAU (StreamingFCLayer_Batch), whose input buffer is
+      // completely partitioned into registers.
+      h.cost.mvu_input_buffer = hw::InputBuffer::Registers;
       for (const auto& n : doc["nodes"]) {
         x.node = n.contains("name") && n["name"].is_string() ? n["name"].get<std::string>() : "?";
         const std::string op = x.str(n, "op", "");

@@ -2,13 +2,15 @@
 """Per-layer validation of mpsim's cost model against synthesised FINN builds.
 
 Usage: bench/validate_cost_model.py [--bin build/validate_cost_model] [--fixtures test/data/synth]
-                                    [--nodes] [--lobo]
+                                    [--nodes] [--bands] [--check]
 
 Runs the validation bench (bench/validate_cost_model.cpp) over every fixture, then prints per node
 type the median and maximum relative error of mpsim's estimate (and of FINN's own estimate where the
 build has one) for LUT and FF, and how many memories get their BRAM18 / URAM count and how many
-nodes their DSP count exactly. --nodes lists every node; --lobo adds the leave-one-build-out errors
-of the fitted forms (bench/fit_cost_model.py). Deterministic.
+nodes their DSP count exactly. --nodes lists every node; --bands prints the error bands (10th / 90th
+percentile of the signed relative error per engine family) as the table of src/hw/CostBands.cpp;
+--check tests the targets and that table (CTest cost_model_validation). The leave-one-build-out
+errors are bench/fit_cost_model.py's. Deterministic.
 """
 import argparse
 import csv
@@ -118,6 +120,46 @@ def totals(rows):
     return "\n".join(out)
 
 
+# Engine families whose interval comes from their own residuals; a family with fewer validated nodes
+# (or none) takes the band of all nodes (hw::costBand, src/hw/CostBands.cpp).
+BAND_MIN_NODES = 5
+
+
+def percentile(v, q):
+    """Linear interpolation between the closest ranks (numpy's default), q in [0, 1]."""
+    v = sorted(v)
+    if not v:
+        return None
+    x = q * (len(v) - 1)
+    i = int(x)
+    if i + 1 >= len(v):
+        return v[-1]
+    return v[i] + (x - i) * (v[i + 1] - v[i])
+
+
+def bands(rows):
+    """Per engine family and resource, the 10th and 90th percentiles of the signed relative error
+    (est - meas) / meas over the nodes with a measured count > 0 (BRAM18: nodes where the measured or
+    the estimated count is non-zero). Returns {(family, res): (p10, p90, n)}, with "all" for all nodes."""
+    out = {}
+    for fam in sorted({r["op"] for r in rows}) + ["all"]:
+        sub = [r for r in rows if fam == "all" or r["op"] == fam]
+        for res in ("lut", "ff", "bram18"):
+            e = [rel(r["mpsim_" + res], r["meas_" + res]) for r in sub]
+            if res == "bram18":
+                e = [rel(r["mpsim_" + res], r["meas_" + res]) for r in sub if r["meas_" + res] or r["mpsim_" + res]]
+            e = [x for x in e if x is not None]
+            if len(e) >= BAND_MIN_NODES or fam == "all":
+                out[(fam, res)] = (percentile(e, 0.1), percentile(e, 0.9), len(e))
+    return out
+
+
+def bands_cpp(rows):
+    """The table of src/hw/CostBands.cpp (family, resource, p10, p90, nodes), one line per band."""
+    b = bands(rows)
+    return "\n".join('      {"%s", "%s", %.4f, %.4f, %d},' % (f, r, lo, hi, n) for (f, r), (lo, hi, n) in sorted(b.items()))
+
+
 def check(rows, binary):
     failures = []
     for what, sub in (("all nodes", rows), ("MAC units", [r for r in rows if r["op"] == "mvau"])):
@@ -130,6 +172,11 @@ def check(rows, binary):
     ok, tot = exact(rows, "mpsim", "dsp", False)
     if ok != tot:
         failures.append("DSP exact for %d of %d nodes" % (ok, tot))
+    # The built-in error bands (src/hw/CostBands.cpp) are the ones these fixtures and this model give.
+    p = subprocess.run([binary, "--bands"], capture_output=True, text=True)
+    if p.returncode != 0 or p.stdout.strip() != bands_cpp(rows).strip():
+        failures.append("the built-in error bands (src/hw/CostBands.cpp) differ from the fixtures' residuals; "
+                        "paste the output of bench/validate_cost_model.py --bands there:\n" + bands_cpp(rows))
     # A fixture with a bad key: exit 3, the message names the file, node and key.
     import json
     import tempfile
@@ -156,9 +203,15 @@ def main():
     ap.add_argument("--check", action="store_true",
                     help="exit 1 unless the targets of docs/cost-model.md hold (LUT median <= 20 %% over all "
                          "nodes and over the MAC units, FF median <= 25 %%, DSP exact) and a broken fixture is "
-                         "refused with a message naming its key")
+                         "refused with a message naming its key, and the built-in error bands match the fixtures")
+    ap.add_argument("--bands", action="store_true",
+                    help="print the error bands (10th / 90th percentile of the relative error per engine family) "
+                         "as the table of src/hw/CostBands.cpp")
     args = ap.parse_args()
     rows = run_bench(args.bin, args.fixtures)
+    if args.bands:
+        print(bands_cpp(rows))
+        return
     if args.check:
         sys.exit(check(rows, args.bin))
     print(table(rows, "Per layer, all builds (relative errors |est - meas| / meas)"))

@@ -123,6 +123,7 @@ void readCostModel(Reader r, hw::CostCoefficients& c) {
   for (const auto& [key, v] : f.doubles)
     *v = r.get<double>(key, *v, v == &c.lutram_bits_per_lut ? between(1, 1e6, "bits per LUT") : between(0, 1e9, ""));
   for (const auto& [key, v] : f.ints) *v = r.get<int64_t>(key, *v, io::inRange(0, int64_t(1) << 40));
+  c.mvu_input_buffer = r.getEnum("mvu_input_buffer", c.mvu_input_buffer, hw::kInputBufferNames);
   r.finish();
 }
 
@@ -182,6 +183,7 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   const auto f = costFields(h.cost);
   for (const auto& [key, v] : f.doubles) cost[key] = num(*v);
   for (const auto& [key, v] : f.ints) cost[key] = *v;
+  cost["mvu_input_buffer"] = hw::toString(h.cost.mvu_input_buffer);
   YAML::Node bud = hwn["budget"];
   bud["lut"] = num(h.budget.lut);
   bud["ff"] = num(h.budget.ff);

@@ -209,9 +209,12 @@ Resources macResources(const MacUnit& u, DspKind dsp, const CostCoefficients& c)
     accBits += pes * double(acc);
     r.dsp += pes * c.scale_shift_dsp_per_pe;
   }
-  // The input vector is buffered (MW x A bits in registers) when the output channels take several
-  // passes over it (MH > PE).
-  const double inputBits = double(u.mh) > pes ? double(u.mw) * double(u.a) : 0.0;
+  // The input vector is buffered when the output channels take several passes over it (MH > PE):
+  // MW x A bits in registers (the per-input-bit terms), or a ceil(MW/SIMD) x SIMD*A memory.
+  const bool buffered = double(u.mh) > pes;
+  const bool inRegisters = c.mvu_input_buffer == InputBuffer::Registers;
+  const double inputBits = buffered && inRegisters ? double(u.mw) * double(u.a) : 0.0;
+  if (buffered && !inRegisters) r += bufferResources(ceilDiv(u.mw, u.simd), u.simd * u.a, c);
   r.lut += c.mvu_lut_scale * (c.mvu_lut_base + c.mvu_lut_per_mul_bit * mulBits + c.mvu_lut_per_acc_bit * accBits +
                               c.mvu_lut_per_threshold_bit * thrBits + c.mvu_lut_per_input_bit * inputBits) +
            serialLuts;

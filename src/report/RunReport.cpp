@@ -234,12 +234,16 @@ void printMapSummary(std::ostream& os, const ordered_json& j) {
   const auto& r = j["resources"];
   os << "\n";
   for (const char* k : {"lut", "ff", "dsp", "bram18", "uram"}) {
-    std::snprintf(buf, sizeof buf, "%-7s %12.0f of %10.0f (%5.1f%%), budget %10.0f\n", k, r["total"][k].get<double>(),
-                  r["device"][k].get<double>(), 100.0 * r["utilization"][k].get<double>(),
-                  r["budget"][k].get<double>());
+    std::snprintf(buf, sizeof buf, "%-7s %12.0f of %10.0f (%5.1f%%), budget %10.0f, interval %.0f - %.0f\n", k,
+                  r["total"][k].get<double>(), r["device"][k].get<double>(), 100.0 * r["utilization"][k].get<double>(),
+                  r["budget"][k].get<double>(), r["total_low"][k].get<double>(), r["total_high"][k].get<double>());
     os << buf;
   }
-  os << "fits         " << (r["fits"].get<bool>() ? "yes" : "NO") << "\n";
+  os << "fits         " << (r["fits"].get<bool>() ? "yes" : "NO")
+     << (r["fits"].get<bool>() ? (r["fits_upper"].get<bool>() ? " (also at the interval's upper bound)"
+                                                              : " (not at the interval's upper bound)")
+                               : "")
+     << "\n";
   for (const auto& s : r["shortfalls"]) os << "  " << s.get<std::string>() << "\n";
   const auto& s = j["summary"];
   std::snprintf(buf, sizeof buf, "closed form  %.2f frames/s (%lld cycles per frame, bottleneck %s)\n",

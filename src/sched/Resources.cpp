@@ -3,9 +3,28 @@
 #include <cmath>
 
 #include "mpsim/common/Math.hpp"
+#include "mpsim/hw/CostBands.hpp"
 #include "mpsim/sched/Engines.hpp"
 
 namespace mpsim::sched {
+
+namespace {
+// The validation family whose error band an engine's estimate takes (hw/CostBands): the engines
+// without synthesised counterparts (add, concat, fork, DMAs, weight streamers) take the band of all
+// nodes.
+const char* bandFamily(EngineKind k) {
+  switch (k) {
+  case EngineKind::MatrixVector:
+  case EngineKind::Vector: return "mvau";
+  case EngineKind::Swu: return "swu";
+  case EngineKind::Pool:
+  case EngineKind::GlobalPool: return "pool";
+  case EngineKind::Quantizer: return "thresholding";
+  case EngineKind::LabelSelect: return "labelselect";
+  default: return "all";
+  }
+}
+} // namespace
 
 DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const config::RunConfig& cfg) {
   const auto& c = cfg.hardware.cost;
@@ -30,11 +49,13 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
     }
     d.engines.push_back(r);
     d.total += r;
+    hw::addInterval(r, bandFamily(e.kind), d.total_low, d.total_high);
   }
   for (const auto& s : m.streams) {
     const hw::Resources r = hw::streamResources(s.depth, s.bits_per_token, c);
     d.streams.push_back(r);
     d.total += r;
+    hw::addInterval(r, "fifo", d.total_low, d.total_high);
   }
   const auto& dev = cfg.hardware.device;
   d.device = hw::Resources{double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};
@@ -51,6 +72,10 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
   check("BRAM18", d.total.bram18, d.budget.bram18);
   check("URAM", d.total.uram, d.budget.uram);
   d.fits = d.shortfalls.empty();
+  const hw::Resources& hi = d.total_high;
+  d.fits_upper = d.fits && std::ceil(hi.lut) <= d.budget.lut && std::ceil(hi.ff) <= d.budget.ff &&
+                 std::ceil(hi.dsp) <= d.budget.dsp && std::ceil(hi.bram18) <= d.budget.bram18 &&
+                 std::ceil(hi.uram) <= d.budget.uram;
   return d;
 }
 
@@ -63,6 +88,8 @@ nlohmann::ordered_json toJson(const hw::Resources& r) {
 nlohmann::ordered_json resourcesJson(const DesignResources& d) {
   nlohmann::ordered_json j;
   j["total"] = toJson(d.total);
+  j["total_low"] = toJson(d.total_low);
+  j["total_high"] = toJson(d.total_high);
   j["device"] = toJson(d.device);
   j["budget"] = toJson(d.budget);
   auto frac = [](double a, double b) { return b > 0 ? std::round(a / b * 1e4) / 1e4 : (a > 0 ? 1e9 : 0.0); };
@@ -72,6 +99,7 @@ nlohmann::ordered_json resourcesJson(const DesignResources& d) {
                       {"bram18", frac(d.total.bram18, d.device.bram18)},
                       {"uram", frac(d.total.uram, d.device.uram)}};
   j["fits"] = d.fits;
+  j["fits_upper"] = d.fits_upper;
   j["shortfalls"] = d.shortfalls;
   return j;
 }

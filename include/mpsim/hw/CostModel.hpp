@@ -28,6 +28,16 @@ inline constexpr EnumName<MemKind> kMemKindNames[] = {{MemKind::None, "none"},
                                                       {MemKind::Dram, "dram"}};
 inline const char* toString(MemKind k) { return enumName(kMemKindNames, k); }
 
+/// How a matrix-vector unit buffers its input vector while the MH/PE output folds reuse it
+/// (docs/cost-model.md, "LUT, FF, DSP of a MAC unit").
+enum class InputBuffer {
+  Registers, // finn-hlslib's HLS MVAU: inputBuf[SF] completely partitioned (what the six builds measured)
+  Memory     // a SF-deep, SIMD*A-wide memory placed by depth (bufferResources), e.g. finn-rtllib's replay buffer
+};
+inline constexpr EnumName<InputBuffer> kInputBufferNames[] = {{InputBuffer::Registers, "registers"},
+                                                              {InputBuffer::Memory, "memory"}};
+inline const char* toString(InputBuffer k) { return enumName(kInputBufferNames, k); }
+
 struct Resources {
   double lut = 0, ff = 0, dsp = 0, bram18 = 0, uram = 0;
   Resources& operator+=(const Resources& o) {
@@ -63,6 +73,10 @@ struct CostCoefficients {
   double mvu_ff_per_threshold_bit = 0;
   double mvu_ff_per_input_bit = 1.05;
   double mvu_ff_scale = 1.0;
+  // The input-vector buffer (counted when MH > PE): `registers` is the per_input_bit terms above (MW*A
+  // bits in registers and their read multiplexer); `memory` drops them and places a ceil(MW/SIMD)
+  // deep, SIMD*A wide buffer (bufferResources: SRL, LUTRAM or BRAM18 by depth).
+  InputBuffer mvu_input_buffer = InputBuffer::Registers;
   // Threshold memories (one per PE and threshold, TMEM = ceil(MH/PE) deep, acc bits wide): in BRAM
   // when at least this deep and this wide, else in LUTs (counted in *_per_threshold_bit).
   int64_t threshold_bram_min_depth = 64;

@@ -17,9 +17,13 @@ struct DesignResources {
   std::vector<hw::Resources> engines; // parallel to Mapping::engines
   std::vector<hw::Resources> streams; // parallel to Mapping::streams
   hw::Resources total;
+  /// The interval of the measured total: each engine's and FIFO's estimate widened by its family's
+  /// validation band (hw::addInterval; docs/cost-model.md, "Error bars").
+  hw::Resources total_low, total_high;
   hw::Resources device; // device totals
   hw::Resources budget; // device totals times the utilisation caps
-  bool fits = false;
+  bool fits = false;       // at the estimate (what the scheduler decides by)
+  bool fits_upper = false; // also at the upper bound of the interval (total_high)
   /// Resources over budget, e.g. "BRAM18: needs 2100, budget 1459 (short by 641)".
   std::vector<std::string> shortfalls;
 };
@@ -27,7 +31,7 @@ struct DesignResources {
 DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const config::RunConfig& cfg);
 
 nlohmann::ordered_json toJson(const hw::Resources& r);
-/// resources {total, device, budget, utilization, fits, shortfalls}.
+/// resources {total, total_low, total_high, device, budget, utilization, fits, fits_upper, shortfalls}.
 nlohmann::ordered_json resourcesJson(const DesignResources& d);
 
 } // namespace mpsim::sched

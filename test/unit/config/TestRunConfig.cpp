@@ -129,3 +129,29 @@ hardware:
   CHECK_MESSAGE(errs, "t.yaml:4:51: hardware.device.colour: unknown key; valid keys: name, lut, ff, dsp, bram18, "
                       "bram36, uram, dsp_kind, dram_channels, dram_gbps_per_channel, clock_mhz, io_port_bits");
 }
+
+TEST_CASE("the devices added for issue #13: board aliases, DSP kind, HBM channels", "[unit][config]") {
+  // Board aliases resolve to the part; figures as in src/hw/Device.cpp (sources: docs/run-config.md).
+  auto dev = [](const char* board) {
+    auto d = hw::findDevice(board);
+    REQUIRE(d);
+    return *d;
+  };
+  CHECK(dev("kv260").name == "xck26");
+  CHECK(dev("K26").name == "xck26");
+  CHECK(dev("zcu106").name == "xczu7ev");
+  CHECK(dev("vck190").dsp_kind == hw::DspKind::DSP58);
+  CHECK(dev("vck190").dsp == 1968); // AMD AM004, Table 1
+  CHECK(dev("kv260").uram == 64);
+  CHECK(dev("kv260").dram_channels * dev("kv260").dram_gbps_per_channel == Approx(19.2)); // 64 bit x 2400 MT/s
+  // HBM: 32 pseudo-channels; U55C and U280 at 14.375 GB/s each = 460 GB/s (UG1393).
+  for (const char* b : {"u55c", "u280"}) {
+    CHECK(dev(b).dram_channels == 32);
+    CHECK(dev(b).dram_channels * dev(b).dram_gbps_per_channel == Approx(460));
+  }
+  CHECK(dev("u50").dram_channels * dev("u50").dram_gbps_per_channel == Approx(316));
+  // A run config takes the board's defaults.
+  auto run = config::loadRunString("network: {model: tfc}\nhardware: {device: u55c}\n", "<test>");
+  CHECK(run.config.hardware.dram.channels == 32);
+  CHECK(run.config.hardware.io.in_bits_per_cycle == 512);
+}

@@ -5,6 +5,7 @@
 #include "SimTestUtil.hpp"
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/flow/Flow.hpp"
 #include "mpsim/hw/CostModel.hpp"
 #include "mpsim/sched/Resources.hpp"
 #include "mpsim/sched/Scheduler.hpp"
@@ -70,6 +71,61 @@ TEST_CASE("matrix-vector unit cost at a hand-checked point (MW = MH = 4, PE = SI
   // The defaults put it at a fraction of a percent of a small device's LUT budget.
   hw::CostCoefficients d;
   CHECK(hw::macResources(u, hw::DspKind::DSP48E2, d).lut / (0.7 * 70560) < 0.01);
+}
+
+TEST_CASE("the MAC unit's input buffer: registers (finn-hlslib HLS) or a memory placed by depth", "[unit][cost]") {
+  // ResNet-18's widest layer: MW = 3*3*512 = 4608, MH = 512, W6A6, PE = SIMD = 1: SF = 4608 words of 6 bits.
+  auto g = mvuGraph(4608, 512, 6, 6, 6);
+  const auto& l = g.at("fc");
+  auto u = hw::macUnitOf(l, 1, 1, PeKind::Lut, MemKind::Bram);
+  hw::CostCoefficients regs, mem;
+  REQUIRE(regs.mvu_input_buffer == hw::InputBuffer::Registers); // the default (the six builds)
+  mem.mvu_input_buffer = hw::InputBuffer::Memory;
+  const auto r = hw::macResources(u, hw::DspKind::DSP48E2, regs);
+  const auto m = hw::macResources(u, hw::DspKind::DSP48E2, mem);
+  // Registers: MW * A = 27648 bits at the per-input-bit coefficients.
+  // Memory: those terms go; a 4608 x 6 buffer: 8K x 4 RAMB36 (2 BRAM18) + a RAMB18 for the 2-bit rest
+  // = 3 BRAM18, with its control: buffer_lut_per_bit * 6 + buffer_lut_per_addr_bit * 13 LUTs (and FFs).
+  CHECK(r.lut - m.lut == Approx(regs.mvu_lut_per_input_bit * 27648 - (regs.buffer_lut_per_bit * 6 +
+                                                                      regs.buffer_lut_per_addr_bit * 13)));
+  CHECK(r.ff - m.ff == Approx(regs.mvu_ff_per_input_bit * 27648 - (regs.buffer_ff_per_bit * 6 +
+                                                                   regs.buffer_ff_per_addr_bit * 13)));
+  CHECK(m.bram18 - r.bram18 == 3);
+  CHECK(m.lut < r.lut - 10000); // the registers' read multiplexer alone is ~12k LUTs
+  // A short buffer (SF = 27 words of 8 bits, the CNV build's first layer) is a shift register: 8 SRL32.
+  auto g2 = mvuGraph(27, 64, 4, 8, 4);
+  auto u2 = hw::macUnitOf(g2.at("fc"), 2, 1, PeKind::Lut, MemKind::Bram);
+  const auto r2 = hw::macResources(u2, hw::DspKind::DSP48E2, regs);
+  const auto m2 = hw::macResources(u2, hw::DspKind::DSP48E2, mem);
+  CHECK(m2.bram18 == r2.bram18);
+  CHECK(r2.lut - m2.lut == Approx(regs.mvu_lut_per_input_bit * 216 - (8 + regs.buffer_lut_per_bit * 8 +
+                                                                     regs.buffer_lut_per_addr_bit * 5)));
+  // No output folds (MH = PE): nothing is buffered either way.
+  auto u3 = hw::macUnitOf(g2.at("fc"), 64, 1, PeKind::Lut, MemKind::Bram);
+  const auto r3 = hw::macResources(u3, hw::DspKind::DSP48E2, regs), m3 = hw::macResources(u3, hw::DspKind::DSP48E2, mem);
+  CHECK(r3.lut == m3.lut);
+  CHECK(r3.ff == m3.ff);
+  CHECK(r3.bram18 == m3.bram18);
+}
+
+TEST_CASE("hardware.cost_model.mvu_input_buffer reaches the design's estimate and the effective config",
+          "[unit][cost]") {
+  auto load = [](const std::string& style) {
+    return config::loadRunString("network: {model: tfc, quant: {weights: 2, activations: 2}}\n"
+                                 "hardware: {device: xcu250, cost_model: {mvu_input_buffer: " +
+                                     style + "}}\n",
+                                 "<test>");
+  };
+  auto regs = load("registers"), mem = load("memory");
+  CHECK(config::effectiveConfig(mem.config)["hardware"]["cost_model"]["mvu_input_buffer"].as<std::string>() ==
+        "memory");
+  CHECK(config::effectiveConfig(regs.config)["hardware"]["cost_model"]["mvu_input_buffer"].as<std::string>() ==
+        "registers");
+  const auto dr = flow::map(regs), dm = flow::map(mem);
+  const auto r = sched::estimateResources(dr.run.graph, dr.mapping, dr.run.config);
+  const auto m = sched::estimateResources(dm.run.graph, dm.mapping, dm.run.config);
+  // TFC's 784-wide first layer buffers its input (MH = 64 > PE at the default folding): fewer FFs as a memory.
+  CHECK(m.total.ff < r.total.ff);
 }
 
 TEST_CASE("threshold memories move to BRAM when deep and wide, one per PE and threshold", "[unit][cost]") {
