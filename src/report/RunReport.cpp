@@ -1,5 +1,8 @@
 #include "mpsim/report/RunReport.hpp"
 
+#include "mpsim/common/Math.hpp"
+#include "mpsim/sched/Engines.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -103,6 +106,44 @@ ordered_json engineJson(const sched::EngineSpec& e, const hw::Resources& res) {
   l["resources"] = sched::toJson(res);
   return l;
 }
+
+/// layers[].weight_stream of a MAC unit whose weights stream from DRAM: the traffic and why (what
+/// the weights would need on chip, beside what the design has left).
+void addWeightStream(ordered_json& l, const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
+                     const sched::DesignResources& res, const sched::EngineSpec& e) {
+  if (!(e.kind == EngineKind::MatrixVector || e.kind == EngineKind::Vector) || e.weight_mem != hw::MemKind::Dram)
+    return;
+  const graph::Layer* layer = g.find(e.layer);
+  const int ws = m.indexOf(e.layer + ".weights");
+  if (!layer || ws < 0) return;
+  const sched::EngineSpec& w = m.engines[size_t(ws)];
+  const double fps = m.predicted_cycles > 0 ? cfg.hardware.clock_mhz * 1e6 / double(m.predicted_cycles) : 0.0;
+  ordered_json s;
+  s["passes_per_frame"] = w.out_tokens_per_frame;
+  s["bytes_per_pass"] = w.bytes_per_token;
+  s["bytes_per_frame"] = w.bytes_per_frame;
+  s["output_pixels_per_pass"] = ceilDiv(layer->out_shape.pixels(), std::max<int64_t>(1, w.out_tokens_per_frame));
+  s["gbps_at_predicted_fps"] = round6(double(w.bytes_per_frame) * fps / 1e9);
+  const auto& h = cfg.hardware;
+  const hw::MemKind onChip = sched::mac::autoWeightMemory(*layer, e.pe, e.simd, e.pe_kind, h.cost);
+  const hw::Resources r = sched::mac::resources(*layer, e.pe, e.simd, e.pe_kind, onChip, 0, h);
+  ordered_json alt = {{"memory", hw::toString(onChip)}, {"bram18", r.bram18}, {"lut", round6(r.lut)}};
+  if (h.device.uram > 0 && onChip == hw::MemKind::Bram)
+    alt["uram"] = sched::mac::resources(*layer, e.pe, e.simd, e.pe_kind, hw::MemKind::Uram, 0, h).uram;
+  s["on_chip"] = alt;
+  char why[320];
+  std::snprintf(why, sizeof why,
+                "%s: on chip the weights need %.0f BRAM18%s; the design uses %.0f of a %.0f BRAM18 budget%s",
+                config::toString(cfg.mapping.mode) == std::string("auto") ? "chosen by the scheduler"
+                                                                            : "weights: dram in the mapping",
+                r.bram18, alt.contains("uram") ? (" or " + alt["uram"].dump() + " URAM").c_str() : "",
+                res.total.bram18, res.budget.bram18,
+                h.device.uram > 0 ? (", " + std::to_string(int64_t(res.total.uram)) + " of " +
+                                     std::to_string(int64_t(res.budget.uram)) + " URAM").c_str()
+                                  : "");
+  s["why"] = why;
+  l["weight_stream"] = s;
+}
 } // namespace
 
 ordered_json mapReportJson(const graph::Graph& g, const config::RunConfig& cfg, const sched::Mapping& m,
@@ -118,7 +159,10 @@ ordered_json mapReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
                   {"bottleneck", m.predicted_bottleneck},
                   {"mode", config::toString(cfg.mapping.mode)}};
   ordered_json& layers = j["layers"] = ordered_json::array();
-  for (size_t i = 0; i < m.engines.size(); ++i) layers.push_back(engineJson(m.engines[i], res.engines[i]));
+  for (size_t i = 0; i < m.engines.size(); ++i) {
+    layers.push_back(engineJson(m.engines[i], res.engines[i]));
+    addWeightStream(layers.back(), g, cfg, m, res, m.engines[i]);
+  }
   ordered_json& fifos = j["fifos"] = ordered_json::array();
   for (size_t i = 0; i < m.streams.size(); ++i) {
     const auto& sp = m.streams[i];
@@ -349,6 +393,7 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
     const auto& e = m.engines[i];
     const auto& st = acc[i].s;
     ordered_json l = engineJson(e, res.engines[i]);
+    addWeightStream(l, g, cfg, m, res, e);
     l["busy"] = st.busy;
     l["starved"] = st.starved;
     l["blocked"] = st.blocked;

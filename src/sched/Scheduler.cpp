@@ -318,7 +318,14 @@ struct Scheduler {
       return add(mem, 0, base);
     }
     const hw::MemKind autoMem = mac::autoWeightMemory(l, pe, simd, kind, h.cost);
-    add(autoMem, 0, base);
+    {
+      // The placement ram_style auto chose, written down: the effective config then fixes it (a
+      // rerun does not weigh it against URAM or DRAM again).
+      LayerMapping lm = base;
+      if (autoMem == hw::MemKind::Lutram) lm.ram_style = config::RamStyle::Lutram;
+      if (autoMem == hw::MemKind::Bram) lm.ram_style = config::RamStyle::Bram;
+      add(autoMem, 0, lm);
+    }
     if (autoMem != hw::MemKind::Bram) return; // shallow memories stay in LUTs
     if (h.device.uram > 0) {
       LayerMapping lm = base;
@@ -630,7 +637,7 @@ struct Scheduler {
   /// bounds, at most `nodeLimit` nodes. On success `pick` holds the choice per layer.
   /// `margin`: resources kept free beyond the estimate (what a full build needed more before).
   /// `cheapest`: go on after the first choice that fits, for the one of the least cost (sum of
-  /// device shares) within the node limit, so that the result does not depend on the search order
+  /// device shares, plus the streamed bytes as a share of the bandwidth planned at T) within the node limit, so that the result does not depend on the search order
   /// (a rerun of the effective config, whose options are a subset, finds the same).
   bool feasibleAt(int64_t T, uint64_t& nodes, uint64_t nodeLimit, std::vector<int>& pick,
                   const Vec& margin = Vec{}, bool cheapest = false) const {
@@ -640,6 +647,7 @@ struct Scheduler {
     // Per class: its options meeting T that no other one meeting T beats in every resource, as
     // values times the class's count, cheapest (sum of device shares) first.
     const Vec device = deviceVec();
+    const double dramPerFrame = std::max(1.0, double(T) * cfg.hardware.units.dram_plan_bytes_per_cycle);
     struct Cand {
       int opt;
       Row v;
@@ -654,6 +662,7 @@ struct Scheduler {
         const Priced pv = pricedValues(all[o]);
         for (int r = 0; r < D; ++r) c.v[size_t(r)] = classes[k].count * pv[size_t(r)];
         for (int r = 0; r < kRes; ++r) c.share += c.v[size_t(r)] / std::max(1.0, device[size_t(r)]);
+        c.share += c.v[kRes] / dramPerFrame; // streamed weights: their share of the planned bandwidth
         in.push_back(c);
       }
       if (in.empty()) return false;
@@ -726,19 +735,20 @@ struct Scheduler {
     return true;
   }
 
-  /// A design faster than `ev` (the grid's), if the exact search finds one within its node budget:
-  /// binary search over the cycle targets below ev's for the fastest one feasible by the estimate,
+  /// The cheapest design at the fastest target the exact search finds feasible at or below `ev`'s
+  /// cycles (the grid's design; so the choice does not depend on which price vector found it):
+  /// galloping and bisection over the cycle targets up to ev's for the fastest one feasible by the estimate,
   /// confirmed by building it in full (else the next slower feasible target, a few times).
   std::optional<Eval> refine(const Eval& ev) {
     std::vector<int64_t> targets;
     for (const Class& k : classes)
       for (const auto& o : choices[k.rep].opts())
-        if (std::max(o.cycles, baseCycles) < ev.cycles) targets.push_back(std::max(o.cycles, baseCycles));
+        if (std::max(o.cycles, baseCycles) <= ev.cycles) targets.push_back(std::max(o.cycles, baseCycles));
     std::sort(targets.begin(), targets.end());
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
     uint64_t nodes = 0;
-    constexpr uint64_t kNodes = 1000000;   // in all: bounds the refinement's time on large networks
-    constexpr uint64_t kPerProbe = 100000; // per target: a target it cannot decide counts as infeasible
+    constexpr uint64_t kNodes = 300000; // in all: bounds the refinement's time on large networks
+    constexpr uint64_t kPerProbe = 30000; // per target: a target it cannot decide counts as infeasible
     std::vector<int> pick, best;
     size_t bestAt = targets.size();
     auto probe = [&](size_t i) {
@@ -782,7 +792,7 @@ struct Scheduler {
       Eval r = evaluate(best);
       spdlog::debug("scheduler refinement: target {} built in full: {} cycles, {}", targets[bestAt], r.cycles,
                     r.res.fits ? "fits" : "does not fit: " + (r.res.shortfalls.empty() ? "" : r.res.shortfalls[0]));
-      if (r.res.fits && r.cycles < ev.cycles) return r;
+      if (r.res.fits && r.cycles <= ev.cycles) return r;
       Vec est = baseRes;
       for (size_t c = 0; c < choices.size(); ++c) est += choices[c].opts()[size_t(best[c])].res;
       const Vec full = vec(r.res.total);

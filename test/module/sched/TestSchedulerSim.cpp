@@ -65,3 +65,31 @@ TEST_CASE("scheduler: auto designs simulate within 1 % of the prediction (DRAM s
     CHECK(gbps <= config::kDefaultDramMaxUtilization * r.report["dram"]["peak_gbps"].get<double>() * 1.001);
   }
 }
+
+TEST_CASE("layers[].weight_stream states the DRAM traffic of streamed weights and why", "[module][sched]") {
+  // conv4 of CNV forced to stream its weights once per output row in a manual mapping.
+  const std::string cfg = R"(
+network: {model: cnv, quant: {weights: 2, activations: 2}}
+hardware: {device: pynq-z1, clock_mhz: 100}
+mapping: {mode: manual, layers: {conv4: {pe: 4, simd: 32, weights: dram, weight_reuse: 3}}}
+simulation: {frames: 4}
+)";
+  auto r = test::simulateText(cfg);
+  const nlohmann::ordered_json* conv4 = nullptr;
+  for (const auto& l : r.report["layers"]) {
+    if (l["name"] == "conv4") conv4 = &l;
+    if (l["name"] != "conv4") CHECK_FALSE(l.contains("weight_stream"));
+  }
+  REQUIRE(conv4);
+  REQUIRE(conv4->contains("weight_stream"));
+  const auto& w = (*conv4)["weight_stream"];
+  CHECK(w["passes_per_frame"].get<int64_t>() == 3); // 3x3 output pixels, 3 per pass
+  CHECK(w["output_pixels_per_pass"].get<int64_t>() == 3);
+  CHECK(w["bytes_per_pass"].get<int64_t>() == 256 * 128 * 9 * 2 / 8);
+  CHECK(w["bytes_per_frame"].get<int64_t>() == 3 * w["bytes_per_pass"].get<int64_t>());
+  CHECK(w["on_chip"]["bram18"].get<double>() > 0);
+  CHECK(w["why"].get<std::string>().find("weights: dram in the mapping") == 0);
+  // The simulated streamer read exactly that per frame.
+  for (const auto& d : r.report["dram"]["initiators"])
+    if (d["name"] == "conv4.weights") CHECK(d["bytes_per_frame"].get<double>() == w["bytes_per_frame"].get<double>());
+}
