@@ -666,20 +666,21 @@ struct Scheduler {
         in.push_back(c);
       }
       if (in.empty()) return false;
-      for (size_t i = 0; i < in.size(); ++i) {
+      // Skyline in order of cost: an option no worse in every resource costs no more, so it comes
+      // earlier and is kept, or is beaten by one that is (ties: the first of equal ones).
+      std::stable_sort(in.begin(), in.end(), [](const Cand& a, const Cand& b) { return a.share < b.share; });
+      for (const Cand& c : in) {
         bool dominated = false;
-        for (size_t j = 0; j < in.size() && !dominated; ++j) {
-          if (i == j) continue;
-          bool le = true, lt = false;
-          for (int r = 0; r < D; ++r) {
-            le = le && in[j].v[size_t(r)] <= in[i].v[size_t(r)];
-            lt = lt || in[j].v[size_t(r)] < in[i].v[size_t(r)];
+        for (const Cand& kept : opts[k]) {
+          bool le = true;
+          for (int r = 0; r < D && le; ++r) le = kept.v[size_t(r)] <= c.v[size_t(r)];
+          if (le) {
+            dominated = true;
+            break;
           }
-          dominated = le && (lt || j < i);
         }
-        if (!dominated) opts[k].push_back(in[i]);
+        if (!dominated) opts[k].push_back(c);
       }
-      std::stable_sort(opts[k].begin(), opts[k].end(), [](const Cand& a, const Cand& b) { return a.share < b.share; });
     }
     // The classes that need the most (their cheapest option's shares) first, so that the bounds
     // bite early; the bound of the classes after each.
