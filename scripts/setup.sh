@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config
       clang libclang-rt-14-dev libonnx-testdata
       chromium   # chromium: the headless tests of the HTML pages (sweep report, run report)
       gtkwave    # gtkwave: vcd2fst checks the VCD of `mpsim run --vcd`
-      slurm-wlm munge) # a single-node Slurm for the cluster sweep test (scripts/slurm-test-cluster.sh)
+      slurm-wlm munge  # a single-node Slurm for the cluster sweep test (scripts/slurm-test-cluster.sh)
+      python3-optuna)  # examples/optuna: an optimiser driving mpsim (test/cli/optuna_example.py)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
