@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       libsystemc-dev libboost-program-options-dev catch2 libspdlog-dev libfmt-dev
-      libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev python3 python3-numpy
+      libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev zlib1g-dev python3 python3-numpy
       libonnx-dev libprotobuf-dev protobuf-compiler
       clang libclang-rt-14-dev libonnx-testdata
       chromium   # chromium: the headless tests of the HTML pages (sweep report, run report)

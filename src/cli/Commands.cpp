@@ -220,6 +220,7 @@ int cmdRun(const std::vector<std::string>& args) {
       "seed", po::value(&seed),
       "functional: seed of the generated weights, thresholds and inputs (default simulation.seed)")(
       "trace", "write DIR/trace.json: a timeline for ui.perfetto.dev / chrome://tracing (docs/timelines.md)")(
+      "trace-gzip", "--trace, written gzipped as DIR/trace.json.gz (Perfetto opens it as it is)")(
       "vcd", "write DIR/trace.vcd: engine states and FIFO occupancies as VCD signals")(
       "html", "write DIR/report.html: the run report as one self-contained page")(
       "trace-frames", po::value(&traceFrames), "timelines: frames A:B only (A:, or A; from 0)")(
@@ -231,7 +232,7 @@ int cmdRun(const std::vector<std::string>& args) {
   pos.add("config", 1);
   po::variables_map vm;
   const std::string usage = "mpsim run [config.yaml] [--set key=value ...] [--frames F] [--out DIR] [--functional "
-                            "[--input X.npy] [--seed N]] [--trace] [--vcd] [--html] [--trace-frames A:B] "
+                            "[--input X.npy] [--seed N]] [--trace] [--trace-gzip] [--vcd] [--html] [--trace-frames A:B] "
                             "[--trace-engines PATTERNS] [--trace-resolution CYCLES]";
   if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
   checkConfigArg(vm, configPath);
@@ -250,7 +251,8 @@ int cmdRun(const std::vector<std::string>& args) {
     sets.push_back("simulation.seed=" + std::to_string(seed));
   }
   flow::TimelineOutputs outputs;
-  outputs.trace = vm.count("trace") > 0;
+  outputs.gzip = vm.count("trace-gzip") > 0;
+  outputs.trace = vm.count("trace") > 0 || outputs.gzip;
   outputs.vcd = vm.count("vcd") > 0;
   outputs.html = vm.count("html") > 0;
   for (const char* o : {"trace-frames", "trace-engines", "trace-resolution"})
@@ -299,7 +301,7 @@ int cmdRun(const std::vector<std::string>& args) {
     report::printRunSummary(os, report);
   writeStdout(os.str());
   spdlog::info("wrote {}/report.json, layers.csv, effective-config.yaml{}{}{}", out.target(),
-               outputs.trace ? ", trace.json" : "", outputs.vcd ? ", trace.vcd" : "", outputs.html ? ", report.html" : "");
+               outputs.trace ? (outputs.gzip ? ", trace.json.gz" : ", trace.json") : "", outputs.vcd ? ", trace.vcd" : "", outputs.html ? ", report.html" : "");
   if (design.run.config.simulation.functional)
     spdlog::info("functional: wrote {}/output.npy ({} frames), input.npy, network.json and weights/", out.target(),
                  result.frames_done);

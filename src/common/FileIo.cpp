@@ -1,5 +1,7 @@
 #include "mpsim/common/FileIo.hpp"
 
+#include <zlib.h>
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -260,6 +262,24 @@ void OutputDir::commit() {
   m_committed = true;
   if (!m_tmp.empty()) fs::remove_all(m_tmp, ec);
   m_tmp.clear();
+}
+
+std::string gzipText(const std::string& text) {
+  z_stream z{};
+  // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
+  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("gzip: zlib could not start");
+  std::string out(deflateBound(&z, uLong(text.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = uInt(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = uInt(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  const size_t n = out.size() - z.avail_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error("gzip: zlib failed (" + std::to_string(rc) + ")");
+  out.resize(n);
+  return out;
 }
 
 } // namespace mpsim

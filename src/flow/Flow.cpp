@@ -189,7 +189,8 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
                       std::chrono::duration<double>(b - a).count(),
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - b).count());
       };
-      if (to.trace) timed("trace.json", [&] { return report::traceEventJson(v); });
+      if (to.trace && !to.gzip) timed("trace.json", [&] { return report::traceEventJson(v); });
+      if (to.trace && to.gzip) timed("trace.json.gz", [&] { return gzipText(report::traceEventJson(v)); });
       if (to.vcd) timed("trace.vcd", [&] { return report::vcdText(v); });
     }
     if (to.html) writeFileAtomic((fs::path(dir) / "report.html").string(), report::runReportHtml(out.report));

@@ -17,6 +17,7 @@
 - progress: a plain progress line when stderr is not a terminal, a bar on a terminal (script(1)),
             nothing with -q; stdout holds only the summary
 """
+import gzip
 import json
 import os
 import re
@@ -116,6 +117,14 @@ def trace():
     if not check(os.path.exists(t), "trace.json written"):
         return
     check(read(t, "rb") == read(os.path.join(b, "trace.json"), "rb"), "trace.json byte-identical on a second run")
+    gz = os.path.join(w, "gz")
+    r = mpsim("-q", "run", *CNV, "--trace-gzip", "--out", gz)
+    if check(r.returncode == 0 and os.path.exists(os.path.join(gz, "trace.json.gz")), "--trace-gzip: " + r.stderr[-500:]):
+        check(not os.path.exists(os.path.join(gz, "trace.json")), "--trace-gzip: no trace.json beside it")
+        packed = read(os.path.join(gz, "trace.json.gz"), "rb")
+        check(packed[:2] == b"\x1f\x8b" and gzip.decompress(packed) == read(t, "rb"),
+              "trace.json.gz is a gzip of the same trace.json")
+        check(len(packed) < len(read(t, "rb")) / 3, "gzip shrinks it: %d of %d bytes" % (len(packed), len(read(t, "rb"))))
     check(read(os.path.join(a, "report.json"), "rb") == read(os.path.join(plain, "report.json"), "rb"),
           "report.json identical with and without --trace (tracing changes no cycle)")
     rep = load(os.path.join(a, "report.json"))

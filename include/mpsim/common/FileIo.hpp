@@ -27,6 +27,9 @@ uint64_t checkInputFile(const std::string& path, uint64_t maxBytes, const std::s
 /// Writes `content` to path completely or not at all: a temporary file next to it, checked writes,
 /// flushed to disk, then renamed over path. Throws LoadError on any failure (disk full, no permission).
 void writeFileAtomic(const std::string& path, const std::string& content);
+/// `text` as a gzip stream (RFC 1952, zlib level 6, no file name, modification time 0: the same
+/// text gives the same bytes). Throws std::runtime_error when zlib fails.
+std::string gzipText(const std::string& text);
 
 /// A file name derived from a model's name (a layer, a node): characters other than letters,
 /// digits, '-', '_' and '.' become '_', a leading '.' becomes '_', empty becomes "_", long names

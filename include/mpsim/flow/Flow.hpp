@@ -62,6 +62,7 @@ nlohmann::ordered_json mapReport(const Design& d);
 /// Timelines and the HTML page of a run (docs/timelines.md).
 struct TimelineOutputs {
   bool trace = false; // DIR/trace.json (Chrome / Perfetto trace events)
+  bool gzip = false;  // ... as DIR/trace.json.gz instead
   bool vcd = false;   // DIR/trace.vcd
   bool html = false;  // DIR/report.html
   report::TraceFrames frames;      // report::parseTraceFrames
