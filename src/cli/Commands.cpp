@@ -222,7 +222,8 @@ int cmdRun(const std::vector<std::string>& args) {
       "trace", "write DIR/trace.json: a timeline for ui.perfetto.dev / chrome://tracing (docs/timelines.md)")(
       "trace-gzip", "--trace, written gzipped as DIR/trace.json.gz (Perfetto opens it as it is)")(
       "vcd", "write DIR/trace.vcd: engine states and FIFO occupancies as VCD signals")(
-      "html", "write DIR/report.html: the run report as one self-contained page")(
+      "html", "write DIR/report.html: the run report as one self-contained page (with the what-if section)")(
+      "explain", "add the what-if analysis of the bottleneck (mpsim explain) to report.json")(
       "trace-frames", po::value(&traceFrames), "timelines: frames A:B only (A:, or A; from 0)")(
       "trace-engines", po::value(&traceEngines),
       "timelines: only engines matching these comma-separated shell patterns, e.g. 'layer1.*,maxpool*'")(
@@ -232,7 +233,7 @@ int cmdRun(const std::vector<std::string>& args) {
   pos.add("config", 1);
   po::variables_map vm;
   const std::string usage = "mpsim run [config.yaml] [--set key=value ...] [--frames F] [--out DIR] [--functional "
-                            "[--input X.npy] [--seed N]] [--trace] [--trace-gzip] [--vcd] [--html] [--trace-frames A:B] "
+                            "[--input X.npy] [--seed N]] [--trace] [--trace-gzip] [--vcd] [--html] [--explain] [--trace-frames A:B] "
                             "[--trace-engines PATTERNS] [--trace-resolution CYCLES]";
   if (!parseArgs(args, opts, pos, vm, usage)) return kExitOk;
   checkConfigArg(vm, configPath);
@@ -255,6 +256,7 @@ int cmdRun(const std::vector<std::string>& args) {
   outputs.trace = vm.count("trace") > 0 || outputs.gzip;
   outputs.vcd = vm.count("vcd") > 0;
   outputs.html = vm.count("html") > 0;
+  outputs.explain = vm.count("explain") > 0;
   for (const char* o : {"trace-frames", "trace-engines", "trace-resolution"})
     if (vm.count(o) && !outputs.any())
       throw UsageError(std::string("--") + o + ": only with --trace or --vcd (it bounds their timelines)");

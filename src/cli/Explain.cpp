@@ -36,7 +36,7 @@ int cmdExplain(const std::vector<std::string>& args) {
   flow::Explanation e = flow::explain(design);
   if (confirmN > 0) {
     flow::checkSimulatable(design);
-    flow::confirm(e, confirmN);
+    flow::confirm(design, e, confirmN);
   }
   writeStdout(vm.count("json") ? flow::explanationJson(e).dump(2) + "\n" : flow::explanationText(e));
   return kExitOk;

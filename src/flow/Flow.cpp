@@ -1,8 +1,10 @@
 #include "mpsim/flow/Flow.hpp"
+#include "mpsim/flow/Explain.hpp"
 #include "mpsim/flow/FifoSizing.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -172,6 +174,19 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
   out.report = report::runReportJson(d.run.graph, cfg, d.mapping, out.result, d.resources);
   report::addLimit(out.report, d.plan, cfg.hardware.clock_mhz);
   report::addFifoSizing(out.report, d.plan);
+  if (to.explain || to.html) {
+    Explanation e = explain(d);
+    if (out.result.frames_done > 0) e.simulated_fps = out.report["summary"]["fps"].get<double>();
+    const double lost = e.fps > 0 && e.simulated_fps > 0 ? 1 - e.simulated_fps / e.fps : 0;
+    if (lost > sched::kFifoSizingTolerance) {
+      char pctText[32];
+      std::snprintf(pctText, sizeof pctText, "%.1f", 100 * lost);
+      e.notes.push_back(std::string("the simulation is ") + pctText +
+                        " % below the closed form (FIFO stalls or DRAM): `mpsim explain --confirm` finds the FIFO "
+                        "depths that remove FIFO stalls");
+    }
+    out.report["explain"] = explanationJson(e);
+  }
   if (!dir.empty()) {
     writeFileAtomic((fs::path(dir) / "report.json").string(), out.report.dump(2) + "\n");
     std::ostringstream c;

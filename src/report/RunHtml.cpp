@@ -333,6 +333,43 @@ std::string runReportHtml(const ordered_json& r) {
     rows[1].rowClass = "param";
     h << bars("param-bars", rows, numAt(p, "fp32_bits") / 8e6, "MB");
   }
+  // What if (mpsim explain): the steps that make the design faster, best first.
+  if (r.contains("explain") && r["explain"].is_object()) {
+    const auto& e = r["explain"];
+    h << "<h2 id=\"whatif\">What if</h2>\n<p>Closed form: bottleneck " << esc(text(e["bottleneck"])) << ", "
+      << esc(text(e["cycles_per_frame"])) << " cycles per frame, " << esc(text(e["fps"])) << " frames/s";
+    if (e.contains("simulated_fps")) h << " (simulated " << esc(text(e["simulated_fps"])) << ")";
+    h << ". Engines within " << pct(numAt(e, "within")) << " of it:";
+    for (const auto& n : e["near"]) h << " " << esc(text(n["engine"])) << " (" << esc(text(n["cycles_per_frame"])) << ")";
+    h << ". The next steps, ranked by frames/s gained per share of the budget:</p>\n";
+    if (e["steps"].empty()) {
+      h << "<p>No engine near the bottleneck has a faster legal folding, PE kind or placement.</p>\n";
+    } else {
+      h << "<table id=\"whatif-steps\"><thead><tr><th>rank</th><th class=\"l\">kind</th><th class=\"l\">engine</th>"
+           "<th class=\"l\">change</th><th>frames/s after</th><th>simulated</th>";
+      for (const char* n : kResourceNames) h << "<th>+" << n << "</th>";
+      h << "<th>budget share</th><th class=\"l\">then limited by</th><th class=\"l\">set</th></tr></thead><tbody>\n";
+      int rank = 1;
+      for (const auto& st : e["steps"]) {
+        const bool fits = st.value("fits", false);
+        h << "<tr class=\"step" << (fits ? "" : " bad") << "\"><td>" << rank++ << "</td><td class=\"l\">"
+          << esc(text(st["kind"])) << "</td><td class=\"l\">" << esc(text(st["engine"])) << "</td><td class=\"l\">"
+          << esc(text(st["change"])) << "</td><td>" << esc(text(st["fps_after"])) << "</td><td>"
+          << (st.contains("simulated_fps") ? esc(text(st["simulated_fps"])) : "-") << "</td>";
+        for (const char* k : kResources)
+          h << "<td>" << esc(io::formatNumber(std::round(numAt(st["extra"], k) * 10) / 10)) << "</td>";
+        h << "<td>" << pct(numAt(st, "budget_share")) << "</td><td class=\"l\">" << esc(text(st["bottleneck_after"]))
+          << (fits ? "" : " (does not fit)") << "</td><td class=\"l\"><code>" << esc(text(st["set"]))
+          << "</code></td></tr>\n";
+      }
+      h << "</tbody></table>\n";
+    }
+    if (!e["notes"].empty()) {
+      h << "<ul id=\"whatif-notes\">\n";
+      for (const auto& n : e["notes"]) h << "<li>" << esc(text(n)) << "</li>\n";
+      h << "</ul>\n";
+    }
+  }
   h << "</body></html>\n";
   return h.str();
 }

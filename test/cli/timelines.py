@@ -205,6 +205,30 @@ def stall():
     overlap = [e for e in blocked if any(e["ts"] - win <= ts <= e["ts"] + e["dur"] + win for ts in full_at)]
     check(overlap, "blocked slices of the fork while its FIFO is full (%d slices, %d full points)"
           % (len(blocked), len(full_at)))
+    # What if: explain --confirm finds the FIFO depths that remove the stall, and the run with them
+    # simulates at the frame rate it states, that of ample FIFOs.
+    r = mpsim("-q", "explain", cfg, "--confirm", "1", "--json")
+    if not check(r.returncode == 0, "explain --confirm: " + r.stderr[-1000:]):
+        return
+    e = json.loads(r.stdout)
+    fx = [s for s in e["steps"] if s["kind"] == "fifo"]
+    if not check(len(fx) == 1, "one fifo step: %r" % [s["kind"] for s in e["steps"]]):
+        return
+    fx = fx[0]
+    check(e["simulated_fps"] < e["stall_free_fps"] * 0.999,
+          "the design as it is stalls: %.2f fps against %.2f with ample FIFOs" % (e["simulated_fps"], e["stall_free_fps"]))
+    check(name in fx["set"] and fx["simulated_fps"] >= e["stall_free_fps"] * 0.999,
+          "the step deepens %s and reaches the stall-free rate: %r" % (name, fx))
+    check(all(v >= 0 for v in fx["extra"].values()), "deeper FIFOs cost no less: %r" % fx["extra"])
+    check(fx["set"].count("mapping.fifos.depths[") <= 3, "only the FIFOs that need it grow: %r" % fx["set"])
+    sets = []
+    for kv in fx["set"].split(" "):
+        sets += ["--set", kv]
+    r = mpsim("-q", "run", cfg, *sets, "--frames", "5", "--out", os.path.join(w, "fixed"), "--json")  # 5: as explain simulates
+    if check(r.returncode == 0, "run with the step's --set: " + r.stderr[-500:]):
+        fps = json.loads(r.stdout)["summary"]["fps"]
+        check(abs(fps - fx["simulated_fps"]) <= 0.001 * fps, "the run with the step: %.2f fps, stated %.2f"
+              % (fps, fx["simulated_fps"]))
 
 
 def parse_vcd(text):
@@ -276,14 +300,30 @@ def html():
                          "' busy=' + document.querySelectorAll('#engine-bars rect.busy').length + "
                          "' res=' + document.querySelectorAll('#resource-bars g.row').length + "
                          "' dram=' + document.querySelectorAll('#dram-bars g.row').length + "
-                         "' params=' + document.querySelectorAll('#param-bars g.row').length")
+                         "' params=' + document.querySelectorAll('#param-bars g.row').length + "
+                         "' steps=' + document.querySelectorAll('#whatif-steps tr.step').length + "
+                         "' notes=' + document.querySelectorAll('#whatif-notes li').length")
+    check("explain" in rep and rep["explain"]["bottleneck"] == rep["summary"]["predicted"]["bottleneck"],
+          "--html puts the what-if analysis into report.json")
     if got:
         vals = dict(kv.split("=") for kv in got.split())
         check(int(vals["engines"]) == len(rep["layers"]), "one bar per engine: %s" % got)
         check(int(vals["fifos"]) == len(rep["fifos"]), "one bar per FIFO: %s" % got)
         check(int(vals["busy"]) > 0 and int(vals["res"]) >= 4 and int(vals["dram"]) == len(rep["dram"]["initiators"])
               and int(vals["params"]) == 2, "busy, resource, DRAM and parameter marks: %s" % got)
+        check(int(vals["steps"]) == len(rep["explain"]["steps"]) > 0 and
+              int(vals["notes"]) == len(rep["explain"]["notes"]), "one row per what-if step: %s" % got)
         check(vals["errors"] == "0", "no script errors")
+    # --explain alone: the section in report.json, the same as mpsim explain prints.
+    r = mpsim("-q", "run", *CNV, "--explain", "--out", os.path.join(w, "ex"))
+    ex = mpsim("-q", "explain", "--json", *CNV[:-2])  # explain has no --frames
+    if check(r.returncode == 0 and ex.returncode == 0, "run --explain / explain: " + r.stderr[-300:] + ex.stderr[-300:]):
+        got = load(os.path.join(w, "ex", "report.json"))["explain"]
+        want = json.loads(ex.stdout)
+        check(got["steps"] == want["steps"] and got["bottleneck"] == want["bottleneck"],
+              "report.json's explain section is mpsim explain's")
+    r = mpsim("-q", "run", *CNV, "--out", os.path.join(w, "plain"))
+    check("explain" not in load(os.path.join(w, "plain", "report.json")), "no explain section unless asked")
     # A deadlocked run: the wait-for cycle as a graph.
     dl = os.path.join(w, "dl")
     r = mpsim("-q", "run", os.path.join(SRC, "test/golden/resnet18_shortcut_deadlock/config.yaml"), "--frames", "2",
@@ -342,6 +382,16 @@ def progress():
     check("simulating" not in r.stdout and "\r" not in r.stdout, "nothing of it on stdout")
     r = mpsim("-q", "run", *CNV, "--out", os.path.join(w, "b"), env=env)
     check(r.returncode == 0 and "simulating" not in r.stderr, "nothing with -q: %r" % r.stderr[-300:])
+    # An ONNX import counts its initializers and nodes (TFC_2W2A: 4 weight tensors, tens of nodes).
+    onnx = os.path.join(SRC, "test", "data", "onnx", "TFC_2W2A.onnx")
+    r = mpsim("map", "--set", "network.model=" + onnx, env=env)
+    lines = re.findall(r"importing ONNX: (\d+)/(\d+) tensors and nodes", r.stderr)
+    check(r.returncode == 0 and lines, "import progress lines: %r" % r.stderr[-600:])
+    if lines:
+        done, total = int(lines[-1][0]), int(lines[-1][1])
+        check(done == total and total > 10, "the import counts up to its total: %r" % (lines[-3:],))
+    r = mpsim("-q", "map", "--set", "network.model=" + onnx, env=env)
+    check(r.returncode == 0 and "importing" not in r.stderr, "no import progress with -q: %r" % r.stderr[-300:])
     script = shutil.which("script")
     if check(script is not None, "script(1) (util-linux) to run on a terminal"):
         cmd = " ".join([MPSIM, "run", *CNV, "--out", os.path.join(w, "c")]) + " >/dev/null"

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "mpsim/common/FileIo.hpp"
+#include "mpsim/common/Progress.hpp"
 
 namespace mpsim::io {
 namespace onnx_import {
@@ -24,7 +25,11 @@ OnnxImport Importer::run(const std::string& bytes) {
     for (const auto& kv : a.quant_parameter_tensor_names())
       if (kv.key() == "finn_datatype")
         if (auto dt = parseDType(kv.value())) annot[a.tensor_name()] = *dt;
+  // Big models: initializers (weights decoded) and nodes (constants folded) counted on stderr.
+  Progress progress("importing ONNX", uint64_t(g.initializer_size()) + uint64_t(g.node_size()), "tensors and nodes");
+  uint64_t done = 0;
   for (const auto& t : g.initializer()) {
+    progress.update(++done);
     Value v;
     v.isConst = true;
     v.c = tensorToConst(t, "initializer '" + t.name() + "'");
@@ -157,7 +162,10 @@ OnnxImport Importer::run(const std::string& bytes) {
       if (indeg[i] > 0) failNode(g.node(int(i)), "is part of a cycle");
   }
   // Keep the file's order where it is valid: stable when nodes are already sorted.
-  for (size_t i : order) node(g.node(int(i)));
+  for (size_t i : order) {
+    node(g.node(int(i)));
+    progress.update(++done);
+  }
 
   // Outputs.
   std::vector<std::string> outs;
