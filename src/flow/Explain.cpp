@@ -228,6 +228,14 @@ Explanation explain(const Design& d) {
     if (double(s.closed_form_cycles) >= (1 - kExplainWithin) * double(e.cycles)) near.push_back(&s);
   std::stable_sort(near.begin(), near.end(),
                    [](const auto* a, const auto* b) { return a->closed_form_cycles > b->closed_form_cycles; });
+  if (m.predicted_bottleneck == "dram") {
+    // The initiators together exceed the bandwidth the design plans with: each weight streamer is a
+    // candidate (on-chip weights or more reuse lower the bytes per frame).
+    e.notes.push_back("dram: the DMAs and weight streamers together need more than the planned share of the DRAM "
+                      "bandwidth (hardware.dram.max_utilization); steps that read less of it:");
+    for (const auto& s : m.engines)
+      if (s.kind == sched::EngineKind::WeightStreamer) near.push_back(&s);
+  }
   std::vector<std::string> layersDone;
   for (const auto* s : near) {
     e.near.emplace_back(s->name, s->closed_form_cycles);
@@ -448,6 +456,8 @@ std::string explanationText(const Explanation& e) {
     if (multi(w)) o << "     steps: " << w.change << "\n";
     if (!w.set.empty()) o << "     set:   " << w.set << "\n";
   }
+  if (!e.steps.empty())
+    o << "(set: overrides of the design as mapped: its effective-config.yaml, from mpsim map CONFIG --out DIR)\n";
   for (const auto& n : e.notes) o << "note: " << n << "\n";
   return o.str();
 }

@@ -422,6 +422,28 @@ def explain():
                                                                           s["fps_after"]))
     chain = [s for s in j["steps"] if s["engine"] == "(chain)"]
     check(chain and chain[0]["fps_after"] > j["fps"], "the chain of limits makes the design faster")
+    # A DRAM-bound design (conv1's weights streamed once per output pixel): placement steps for the
+    # weight streamers, and `mpsim map` with a step's `set` predicts the fps the step states.
+    cnv = CNV[:-2] + ["--set", "mapping.layers.conv1.weights=dram", "--set", "mapping.layers.conv1.weight_reuse=1"]
+    r = mpsim("-q", "explain", "--json", *cnv)
+    if check(r.returncode == 0, "explain of a DRAM-bound design: " + r.stderr[-500:]):
+        d = json.loads(r.stdout)
+        check(d["bottleneck"] == "dram", "bound by DRAM: %r" % d["bottleneck"])
+        pl = [s for s in d["steps"] if s["kind"] == "placement" and s["engine"] == "conv1.weights"]
+        check(len(pl) == 2 and all(s["fps_after"] > d["fps"] for s in pl),
+              "conv1's weights on chip or read once per row make it faster: %r" % pl)
+        # The steps change the design as mapped: their `set` goes on top of its effective config.
+        w = fresh("explain")
+        r = mpsim("-q", "map", *cnv, "--out", os.path.join(w, "m"))
+        eff = os.path.join(w, "m", "effective-config.yaml")
+        for s in pl[:2]:
+            sets = []
+            for kv in s["set"].split(" "):
+                sets += ["--set", kv]
+            m2 = json.loads(mpsim("-q", "map", eff, "--json", *sets).stdout)
+            check(abs(m2["summary"]["fps"] - s["fps_after"]) <= 1e-6 * s["fps_after"],
+                  "%s: map with its set predicts %.3f fps, the step %.3f" % (s["change"], m2["summary"]["fps"],
+                                                                               s["fps_after"]))
     t = mpsim("-q", "explain")
     check(t.returncode == 0 and ("bottleneck   " + j["bottleneck"]) in t.stdout and "then limited by" in t.stdout,
           "the table: %r" % t.stdout[:300])
