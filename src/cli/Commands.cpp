@@ -222,8 +222,8 @@ int cmdRun(const std::vector<std::string>& args) {
       "trace", "write DIR/trace.json: a timeline for ui.perfetto.dev / chrome://tracing (docs/timelines.md)")(
       "trace-gzip", "--trace, written gzipped as DIR/trace.json.gz (Perfetto opens it as it is)")(
       "vcd", "write DIR/trace.vcd: engine states and FIFO occupancies as VCD signals")(
-      "html", "write DIR/report.html: the run report as one self-contained page (with the what-if section)")(
-      "explain", "add the what-if analysis of the bottleneck (mpsim explain) to report.json")(
+      "html", "write DIR/report.html: the run report as one self-contained page")(
+      "explain", "add the what-if analysis of the bottleneck (mpsim explain) to report.json and report.html")(
       "trace-frames", po::value(&traceFrames), "timelines: frames A:B only (A:, or A; from 0)")(
       "trace-engines", po::value(&traceEngines),
       "timelines: only engines matching these comma-separated shell patterns, e.g. 'layer1.*,maxpool*'")(

@@ -209,6 +209,7 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
     if (lm.ram_style) n["ram_style"] = toString(*lm.ram_style);
     if (lm.weights) n["weights"] = toString(*lm.weights);
     if (lm.weight_reuse) n["weight_reuse"] = *lm.weight_reuse;
+    if (lm.requant) n["requant"] = graph::toString(*lm.requant);
     n.SetStyle(YAML::EmitterStyle::Flow);
     layers[name] = n;
   }
@@ -317,6 +318,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     m.ram_style = l.optEnum("ram_style", kRamStyleNames);
     m.weights = l.optEnum("weights", kWeightPlacementNames);
     m.weight_reuse = l.opt<int>("weight_reuse", inRangeInt(1, 1 << 24));
+    if (auto rq = l.opt<std::string>("requant", oneOf({"thresholds", "scale_shift"}))) m.requant = graph::parseRequant(*rq);
     l.finish();
     cfg.mapping.layers[name] = m;
   }
@@ -423,6 +425,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
         if (u.ram_style) m.ram_style = u.ram_style;
         m.weights = u.weights;
         m.weight_reuse = u.weight_reuse;
+        m.requant = u.requant;
         m.where = u.where;
       }
       cfg.mapping.layers[name] = m;
@@ -437,6 +440,16 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
       doc->diag.error(m.where + ": mapping.layers." + name + ": no layer named '" + name + "' in " + graphOut.name());
     else if (m.weights && *m.weights == WeightPlacement::Dram && !l->isWeighted())
       doc->diag.error(m.where + ": mapping.layers." + name + ".weights: layer '" + name + "' has no weights");
+    else if (m.requant && (!l->isWeighted() || l->requant == graph::Requant::None))
+      doc->diag.error(m.where + ": mapping.layers." + name + ".requant: layer '" + name + "' (" +
+                      graph::toString(l->kind) + ") has no requantiser to choose; requant applies to conv and fc "
+                      "layers with requant thresholds, scale_shift or auto");
+    else if (m.requant && *m.requant == graph::Requant::ScaleShift && l->out.bipolar)
+      doc->diag.error(m.where + ": mapping.layers." + name + ".requant: layer '" + name +
+                      "' has bipolar outputs, which need requant: thresholds");
+    else if (m.requant && *m.requant != l->requant && (l->threshold_values || !l->thresholds_file.empty()))
+      doc->diag.error(m.where + ": mapping.layers." + name + ".requant: layer '" + name +
+                      "' brings its thresholds with the model; they would no longer apply");
   }
   doc->diag.throwIfAny();
   return cfg;

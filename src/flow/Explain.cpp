@@ -274,7 +274,9 @@ Explanation explain(const Design& d) {
     const bool mac = l->isWeighted() || s->kind == K::MatrixVector || s->kind == K::Vector;
     const bool stepped = nextStep(d, *s, *l, w.design, w.change, note, &w.set);
     if (stepped) finish(d, e, w);
-    if (mac) peKindSteps(d, e, *s, *l, stepped ? &w : nullptr, e.steps);
+    // Other PE kinds where they can matter: no folding step, or one that gains or does not fit (a
+    // step that fits and gains nothing, beside tied engines, gains nothing with another kind either).
+    if (mac && (!stepped || w.score > 0 || !w.fits)) peKindSteps(d, e, *s, *l, stepped ? &w : nullptr, e.steps);
     if (!stepped) {
       e.notes.push_back(note);
       continue;

@@ -119,6 +119,16 @@ Design map(config::Run run) {
     for (const auto& n : d.plan.notes) spdlog::info("  {}", n);
   }
   d.mapping = sched::buildMapping(run.graph, run.config, d.plan);
+  // network.quant `requant: auto`: the requantiser each MAC engine was built with becomes its
+  // layer's (functional parameters and reports follow it) and goes into the plan (the effective
+  // config then fixes it).
+  for (const auto& e : d.mapping.engines) {
+    if (e.kind != sched::EngineKind::MatrixVector && e.kind != sched::EngineKind::Vector) continue;
+    graph::Layer* l = run.graph.find(e.layer);
+    if (!l || !l->requant_auto) continue;
+    l->requant = e.requant;
+    d.plan.layers[e.layer].requant = e.requant;
+  }
   d.resources = sched::estimateResources(run.graph, d.mapping, run.config);
   d.run = std::move(run);
   sizeFifos(d);
@@ -174,7 +184,7 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
   out.report = report::runReportJson(d.run.graph, cfg, d.mapping, out.result, d.resources);
   report::addLimit(out.report, d.plan, cfg.hardware.clock_mhz);
   report::addFifoSizing(out.report, d.plan);
-  if (to.explain || to.html) {
+  if (to.explain) {
     Explanation e = explain(d);
     if (out.result.frames_done > 0) e.simulated_fps = out.report["summary"]["fps"].get<double>();
     const double lost = e.fps > 0 && e.simulated_fps > 0 ? 1 - e.simulated_fps / e.fps : 0;

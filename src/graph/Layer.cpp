@@ -109,7 +109,7 @@ int Layer::maxWeightBits() const {
 std::vector<int64_t> Layer::hardwareKey() const {
   std::vector<int64_t> k = {int64_t(kind), kh,        kw,           stride_h,         stride_w,          pad_h,
                             pad_w,         dil_h,     dil_w,        groups,           out_channels,      concat_axis,
-                            topk,          weight_bits, int64_t(weight_type), int64_t(requant), acc_bits_given,
+                            topk,          weight_bits, int64_t(weight_type), int64_t(requant), int64_t(requant_auto), acc_bits_given,
                             int64_t(channel_bits.size())};
   k.insert(k.end(), channel_bits.begin(), channel_bits.end());
   auto shape = [&](const Shape& s) { k.insert(k.end(), {s.n, s.c, s.h, s.w}); };

@@ -30,7 +30,7 @@ std::vector<int> ChannelSpec::expand(int64_t channels) const {
 
 bool QuantRules::empty() const {
   return !defaults.weights && !defaults.activations && !defaults.activations_signed && !defaults.weight_type &&
-         !input_bits && !input_signed && !first_layer && !last_layer && layers.empty();
+         !defaults.requant && !input_bits && !input_signed && !first_layer && !last_layer && layers.empty();
 }
 
 bool requantises(LayerKind k) {
@@ -46,7 +46,8 @@ bool requantises(LayerKind k) {
 }
 
 namespace {
-void applyOverride(Layer& l, const QuantOverride& o, std::vector<std::string>& errors) {
+/// `explicitRule`: a layers.<name> rule (a default or first/last rule does not name the layer).
+void applyOverride(Layer& l, const QuantOverride& o, std::vector<std::string>& errors, bool explicitRule = false) {
   if (l.isWeighted()) {
     if (o.weights) {
       l.weight_bits = *o.weights;
@@ -68,9 +69,14 @@ void applyOverride(Layer& l, const QuantOverride& o, std::vector<std::string>& e
       }
     }
     if (o.acc_bits) l.acc_bits_given = *o.acc_bits;
-  } else if (o.channels || o.acc_bits) {
+    if (o.requant) {
+      // auto leaves a layer without a requantiser (its accumulator is its output) as it is.
+      l.requant_auto = *o.requant == "auto" && l.requant != Requant::None;
+      if (*o.requant != "auto") l.requant = *parseRequant(*o.requant);
+    }
+  } else if (o.channels || o.acc_bits || (o.requant && explicitRule)) {
     errors.push_back(o.where + ": layer '" + l.name + "' (" + toString(l.kind) +
-                     ") has no weights; 'channels' and 'acc_bits' apply to conv and fc layers only");
+                     ") has no weights; 'channels', 'acc_bits' and 'requant' apply to conv and fc layers only");
   }
   if (requantises(l.kind)) {
     if (o.activations) l.out.bits = *o.activations;
@@ -105,9 +111,16 @@ void applyQuantRules(Graph& g, const QuantRules& rules) {
     if (rules.first_layer && l.name == first) applyOverride(l, *rules.first_layer, errors);
     if (rules.last_layer && l.name == last) applyOverride(l, *rules.last_layer, errors);
     auto it = rules.layers.find(l.name);
-    if (it != rules.layers.end()) applyOverride(l, it->second, errors);
+    if (it != rules.layers.end()) applyOverride(l, it->second, errors, true);
   }
   if (!errors.empty()) throw LoadError(errors);
+  // `auto` has no choice where the output is bipolar (one threshold per channel) or where the
+  // thresholds come with the model (its parameters would no longer apply).
+  for (auto& l : g.layers())
+    if (l.requant_auto && (l.out.bipolar || l.threshold_values || !l.thresholds_file.empty())) {
+      l.requant_auto = false;
+      l.requant = Requant::Thresholds;
+    }
   g.finalize();
 }
 

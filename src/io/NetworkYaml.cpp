@@ -102,6 +102,7 @@ QuantOverride readQuantOverride(Reader& r) {
   o.weight_type = r.optEnum("weight_type", graph::kWeightTypeNames);
   o.channels = readChannelSpec(r, "channels");
   o.acc_bits = r.opt<int>("acc_bits", inRangeInt(1, 64));
+  o.requant = r.opt<std::string>("requant", oneOf(graph::requantRuleValues()));
   return o;
 }
 
@@ -113,6 +114,7 @@ QuantRules readQuantRules(Reader r) {
   rules.defaults.activations_signed = r.opt<bool>("activations_signed");
   readActivationType(r, rules.defaults);
   rules.defaults.weight_type = r.optEnum("weight_type", graph::kWeightTypeNames);
+  rules.defaults.requant = r.opt<std::string>("requant", oneOf(graph::requantRuleValues()));
   rules.input_bits = r.opt<int>("input_bits", inRangeInt(1, 32));
   rules.input_signed = r.opt<bool>("input_signed");
   for (const char* key : {"first_layer", "last_layer"}) {
@@ -165,6 +167,7 @@ void writeQuantOverride(YAML::Node n, const QuantOverride& o) {
     }
   }
   if (o.acc_bits) n["acc_bits"] = *o.acc_bits;
+  if (o.requant) n["requant"] = *o.requant;
 }
 
 } // namespace

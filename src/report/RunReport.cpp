@@ -100,6 +100,7 @@ ordered_json engineJson(const sched::EngineSpec& e, const hw::Resources& res) {
   if (e.kind == EngineKind::MatrixVector || e.kind == EngineKind::Vector) {
     l["pe_kind"] = hw::toString(e.pe_kind);
     l["weights"] = hw::toString(e.weight_mem);
+    l["requant"] = graph::toString(e.requant);
   }
   l["macs"] = e.macs;
   l["cycles_per_frame"] = e.closed_form_cycles;

@@ -104,6 +104,8 @@ void Builder::layerEngines(const Layer& l) {
       mem = mac::autoWeightMemory(l, pe, simd, kind, cfg.hardware.cost);
     const int64_t reuse = streamed ? int64_t(map->weight_reuse.value_or(1)) : 0; // 1: a pass per output pixel
     EngineSpec e = mac::engine(l, inShape, pe, simd, kind, mem, reuse);
+    // The requantiser: the mapping's choice, else for `auto` the cheaper one at this folding.
+    e.requant = map && map->requant ? *map->requant : mac::cheaperRequant(l, pe, simd, kind, mem, reuse, cfg.hardware);
     const bool window = swu::needed(l);
     if (window) {
       // Sliding-window unit in front: it turns pixels into windows of K_h*K_w*C elements.

@@ -223,6 +223,9 @@ struct Scheduler {
     const std::vector<int64_t> simds = gv && gv->simd ? std::vector<int64_t>{*gv->simd} : divisors(mac::maxSimd(l));
     const bool window = swu::needed(l), dw = l.isDepthwise();
     const auto& cost = cfg.hardware.cost;
+    // network.quant `requant: auto`: each folding with either requantiser (the user's choice if given).
+    const std::vector<graph::Requant> requants =
+        gv && gv->requant ? std::vector<graph::Requant>{*gv->requant} : mac::requantChoices(l);
     std::vector<Option> opts;
     for (hw::PeKind kind : kinds) {
       struct F {
@@ -267,23 +270,25 @@ struct Scheduler {
           swuCycles = std::max<int64_t>(0, s.cycles);
           swuRes = s.res;
         }
-        addMemOptions(l, gv, f.pe, f.simd, kind, std::max(f.cycles, swuCycles), swuRes, opts);
+        for (graph::Requant rq : requants)
+          addMemOptions(l, gv, rq, f.pe, f.simd, kind, std::max(f.cycles, swuCycles), swuRes, opts);
       }
     }
     return opts;
   }
 
-  void addMemOptions(const graph::Layer& l, const LayerMapping* gv, int64_t pe, int64_t simd, hw::PeKind kind,
-                     int64_t cycles, const Vec& extra, std::vector<Option>& out) {
+  void addMemOptions(const graph::Layer& l, const LayerMapping* gv, graph::Requant rq, int64_t pe, int64_t simd,
+                     hw::PeKind kind, int64_t cycles, const Vec& extra, std::vector<Option>& out) {
     const auto& h = cfg.hardware;
     auto add = [&](hw::MemKind mem, int64_t reuse, LayerMapping lm) {
       Option o;
       lm.pe = int(pe);
       lm.simd = int(simd);
       lm.pe_kind = kind;
+      if (l.requant_auto) lm.requant = rq; // written down: the effective config fixes the choice
       o.lm = std::move(lm);
       o.cycles = cycles;
-      o.res = vec(mac::resources(l, pe, simd, kind, mem, reuse, h));
+      o.res = vec(mac::resourcesWith(l, rq, pe, simd, kind, mem, reuse, h));
       o.res += extra;
       if (mem == hw::MemKind::Dram) {
         o.res += vec(dma::resources(h.cost)); // the weight streamer

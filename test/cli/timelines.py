@@ -282,7 +282,7 @@ def vcd():
 def html():
     w = fresh("html")
     out = os.path.join(w, "out")
-    r = mpsim("-q", "run", *CNV, "--html", "--out", out)
+    r = mpsim("-q", "run", *CNV, "--html", "--explain", "--out", out)
     check(r.returncode == 0, "run --html: " + r.stderr[-2000:])
     page = os.path.join(out, "report.html")
     if not check(os.path.exists(page), "report.html written"):
@@ -304,7 +304,7 @@ def html():
                          "' steps=' + document.querySelectorAll('#whatif-steps tr.step').length + "
                          "' notes=' + document.querySelectorAll('#whatif-notes li').length")
     check("explain" in rep and rep["explain"]["bottleneck"] == rep["summary"]["predicted"]["bottleneck"],
-          "--html puts the what-if analysis into report.json")
+          "--explain puts the what-if analysis into report.json")
     if got:
         vals = dict(kv.split("=") for kv in got.split())
         check(int(vals["engines"]) == len(rep["layers"]), "one bar per engine: %s" % got)

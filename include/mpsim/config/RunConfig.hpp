@@ -118,6 +118,7 @@ struct LayerMapping {
   std::optional<RamStyle> ram_style; // on-chip weights
   std::optional<WeightPlacement> weights;
   std::optional<int> weight_reuse; // output pixels served per weight pass when weights stream from DRAM
+  std::optional<graph::Requant> requant; // conv / fc: thresholds or scale_shift (the scheduler's choice where auto)
   std::string where;               // location for messages (file:line or the model's node)
 };
 

@@ -64,8 +64,8 @@ struct TimelineOutputs {
   bool trace = false; // DIR/trace.json (Chrome / Perfetto trace events)
   bool gzip = false;  // ... as DIR/trace.json.gz instead
   bool vcd = false;   // DIR/trace.vcd
-  bool html = false;  // DIR/report.html (with the what-if section: implies explain)
-  bool explain = false; // report.json "explain": flow::explain of the design (closed form)
+  bool html = false;  // DIR/report.html
+  bool explain = false; // report.json "explain" (and report.html's "What if"): flow::explain, closed form
   report::TraceFrames frames;      // report::parseTraceFrames
   std::vector<bool> engines;       // report::selectEngines; empty: all
   uint64_t resolution = 0;         // cycles; 0: report::defaultTraceResolution

@@ -103,6 +103,9 @@ struct Layer {
   std::vector<int> channel_bits; // empty, or one width per output channel (channel-wise quantisation)
   ActType out;                   // output activation type (what the fused requantiser produces)
   Requant requant = Requant::Thresholds;
+  // conv / fc: the scheduler chooses thresholds or scale_shift (network.quant `requant: auto`);
+  // `requant` holds the choice once mapped (flow::map), thresholds before.
+  bool requant_auto = false;
   int acc_bits_given = 0; // 0: derived
 
   // Quantizer layers (thresholds): number of thresholds per channel is 2^out.bits - 1.

@@ -28,6 +28,7 @@ struct QuantOverride {
   std::optional<WeightType> weight_type;
   std::optional<ChannelSpec> channels;
   std::optional<int> acc_bits;
+  std::optional<std::string> requant; // conv / fc: none, thresholds, scale_shift, auto (kRequantRuleValues)
   std::string where; // "file:line" of the rule, for errors
 };
 
@@ -44,6 +45,12 @@ struct QuantRules {
 /// Applies the rules and re-finalizes the graph. Throws LoadError (unknown layer names, bad
 /// channel lists, widths outside 1..32).
 void applyQuantRules(Graph& g, const QuantRules& rules);
+
+/// Values of a `requant` rule: a graph::Requant, or `auto` (the scheduler chooses per layer).
+inline const std::vector<std::string>& requantRuleValues() {
+  static const std::vector<std::string> v = {"none", "thresholds", "scale_shift", "auto"};
+  return v;
+}
 
 /// True for layers whose output is requantised (and so take the `activations` width).
 bool requantises(LayerKind k);

@@ -69,6 +69,7 @@ struct EngineSpec {
   int64_t weight_bits = 0; // parameter memory of the layer
   bool weights_in_dram = false;
   hw::PeKind pe_kind = hw::PeKind::Lut; // MAC engines
+  graph::Requant requant = graph::Requant::None; // MAC engines: the requantiser built
   hw::MemKind weight_mem = hw::MemKind::None;
   int64_t bytes_per_token = 0;    // DMA engines: bytes moved per token (rounded up per frame)
   int64_t bytes_per_frame = 0;    // DMA / weight streamer: DRAM bytes per frame

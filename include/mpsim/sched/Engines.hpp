@@ -63,7 +63,18 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe
                   hw::MemKind mem, int64_t weightReuse);
 hw::Resources resources(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind, hw::MemKind mem,
                         int64_t weightReuse, const config::HardwareConfig& h);
+/// The same with requantiser `requant` instead of the layer's own.
+hw::Resources resourcesWith(const graph::Layer& l, graph::Requant requant, int64_t pe, int64_t simd, hw::PeKind kind,
+                            hw::MemKind mem, int64_t weightReuse, const config::HardwareConfig& h);
+/// From the engine's own folding, PE kind, weight memory and requantiser.
 hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const config::HardwareConfig& h);
+/// The requantisers the layer may have: both thresholds and scale/shift where network.quant says
+/// `requant: auto`, else its own.
+std::vector<graph::Requant> requantChoices(const graph::Layer& l);
+/// For a manual mapping of an `auto` layer without mapping.layers.<n>.requant: the requantiser whose
+/// unit takes the smaller largest share of the device (thresholds on a tie); else the layer's own.
+graph::Requant cheaperRequant(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind, hw::MemKind mem,
+                              int64_t weightReuse, const config::HardwareConfig& h);
 } // namespace mac
 
 /// Sliding-window units in front of a conv's MAC unit (line buffer, windows out).

@@ -90,6 +90,7 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe
   EngineSpec e;
   e.name = l.name;
   e.layer = l.name;
+  e.requant = l.requant;
   e.macs = l.macs();
   e.weight_bits = l.weightMemoryBits();
   e.kind = dw ? EngineKind::Vector : EngineKind::MatrixVector;
@@ -139,16 +140,41 @@ EngineSpec engine(const graph::Layer& l, const graph::Shape& inShape, int64_t pe
   return e;
 }
 
-hw::Resources resources(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind, hw::MemKind mem,
-                        int64_t weightReuse, const config::HardwareConfig& h) {
+hw::Resources resourcesWith(const graph::Layer& l, graph::Requant requant, int64_t pe, int64_t simd, hw::PeKind kind,
+                            hw::MemKind mem, int64_t weightReuse, const config::HardwareConfig& h) {
   hw::MacUnit u = hw::macUnitOf(l, pe, simd, kind, mem);
+  u.requant = requant;
   if (mem == hw::MemKind::Dram) u.weightReuse = weightReuse;
   return hw::macResources(u, h.device.dsp_kind, h.cost);
 }
 
+hw::Resources resources(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind, hw::MemKind mem,
+                        int64_t weightReuse, const config::HardwareConfig& h) {
+  return resourcesWith(l, l.requant, pe, simd, kind, mem, weightReuse, h);
+}
+
 hw::Resources resources(const EngineSpec& e, const graph::Layer& l, const config::HardwareConfig& h) {
   const int64_t reuse = e.weights_in_dram && e.in.size() > 1 ? e.in[1].reuse : 1;
-  return resources(l, e.pe, e.simd, e.pe_kind, e.weight_mem, reuse, h);
+  return resourcesWith(l, e.requant, e.pe, e.simd, e.pe_kind, e.weight_mem, reuse, h);
+}
+
+std::vector<graph::Requant> requantChoices(const graph::Layer& l) {
+  if (!l.requant_auto) return {l.requant};
+  return {graph::Requant::Thresholds, graph::Requant::ScaleShift};
+}
+
+graph::Requant cheaperRequant(const graph::Layer& l, int64_t pe, int64_t simd, hw::PeKind kind, hw::MemKind mem,
+                              int64_t weightReuse, const config::HardwareConfig& h) {
+  if (!l.requant_auto) return l.requant;
+  // The larger share of the device over the kinds, as the scheduler's per-layer price would see it.
+  auto share = [&](graph::Requant r) {
+    const hw::Resources x = resourcesWith(l, r, pe, simd, kind, mem, weightReuse, h);
+    const auto& d = h.device;
+    auto f = [](double v, int64_t cap) { return cap > 0 ? v / double(cap) : (v > 0 ? 1e9 : 0.0); };
+    return std::max({f(x.lut, d.lut), f(x.ff, d.ff), f(x.dsp, d.dsp), f(x.bram18, d.bram18), f(x.uram, d.uram)});
+  };
+  return share(graph::Requant::ScaleShift) < share(graph::Requant::Thresholds) ? graph::Requant::ScaleShift
+                                                                                 : graph::Requant::Thresholds;
 }
 
 } // namespace mac

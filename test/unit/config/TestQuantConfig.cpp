@@ -140,8 +140,8 @@ TEST_CASE("quant rules: bad channel specifications are errors", "[unit][config][
   CHECK_MESSAGE(runErrors(quant("{channels: 8}")), "network.quant.layers.conv1.channels: expected a list of widths");
   auto errs = runErrors("network:\n  model: cnv\n  quant:\n    layers:\n      pool0: {channels: [8]}\n"
                         "hardware:\n  device: pynq-z1\n");
-  CHECK_MESSAGE(errs, "t.yaml:5:7: layer 'pool0' (maxpool) has no weights; 'channels' and 'acc_bits' apply to conv "
-                      "and fc layers only");
+  CHECK_MESSAGE(errs, "t.yaml:5:7: layer 'pool0' (maxpool) has no weights; 'channels', 'acc_bits' and 'requant' "
+                      "apply to conv and fc layers only");
   errs = runErrors("network:\n  model: cnv\n  quant:\n    weights: 4\n    weight_type: bipolar\n"
                    "hardware:\n  device: pynq-z1\n");
   CHECK_MESSAGE(errs, "layer 'conv0' (conv): bipolar weights must be 1 bit, got 4");

@@ -248,7 +248,7 @@ TEST_CASE("the valid-keys hint lists keys that were absent", "[unit][config]") {
   errs = runErrors("network:\n  model: resnet18\n  quant:\n    bits: 3\nhardware:\n  device: zcu102\n");
   CHECK_MESSAGE(errs,
                 "t.yaml:4:5: network.quant.bits: unknown key; valid keys: weights, activations, activations_signed, "
-                "activation_type, weight_type, input_bits, input_signed, first_layer, last_layer, layers");
+                "activation_type, weight_type, requant, input_bits, input_signed, first_layer, last_layer, layers");
   errs = runErrors("network:\n  model: resnet18\nhardware:\n  device: zcu102\nmapping:\n  fifos: {size: 3}\n");
   CHECK_MESSAGE(errs,
                 "t.yaml:6:11: mapping.fifos.size: unknown key; valid keys: sizing, default_depth, shortcut_depth, depths");
