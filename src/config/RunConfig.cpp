@@ -319,6 +319,7 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
     if (lm.ram_style) n["ram_style"] = toString(*lm.ram_style);
     if (lm.weights) n["weights"] = toString(*lm.weights);
     if (lm.weight_reuse) n["weight_reuse"] = *lm.weight_reuse;
+    if (lm.swu_simd) n["swu_simd"] = *lm.swu_simd;
     n.SetStyle(YAML::EmitterStyle::Flow);
     layers[name] = n;
   }
@@ -427,6 +428,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     m.ram_style = l.optEnum("ram_style", kRamStyleNames);
     m.weights = l.optEnum("weights", kWeightPlacementNames);
     m.weight_reuse = l.opt<int>("weight_reuse", inRangeInt(1, 1 << 24));
+    m.swu_simd = l.opt<int>("swu_simd", inRangeInt(1, 1 << 20));
     l.finish();
     cfg.mapping.layers[name] = m;
   }
@@ -533,6 +535,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
         if (u.ram_style) m.ram_style = u.ram_style;
         m.weights = u.weights;
         m.weight_reuse = u.weight_reuse;
+        if (u.swu_simd) m.swu_simd = u.swu_simd;
         m.where = u.where;
       }
       cfg.mapping.layers[name] = m;
@@ -547,6 +550,9 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
       doc->diag.error(m.where + ": mapping.layers." + name + ": no layer named '" + name + "' in " + graphOut.name());
     else if (m.weights && *m.weights == WeightPlacement::Dram && !l->isWeighted())
       doc->diag.error(m.where + ": mapping.layers." + name + ".weights: layer '" + name + "' has no weights");
+    else if (m.swu_simd && !l->isWeighted())
+      doc->diag.error(m.where + ": mapping.layers." + name + ".swu_simd: layer '" + name +
+                      "' has no sliding-window unit (only conv layers do)");
   }
   doc->diag.throwIfAny();
   return cfg;

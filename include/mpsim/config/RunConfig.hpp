@@ -124,6 +124,9 @@ struct LayerMapping {
   std::optional<RamStyle> ram_style; // on-chip weights
   std::optional<WeightPlacement> weights;
   std::optional<int> weight_reuse; // output pixels served per weight pass when weights stream from DRAM
+  /// SIMD of the layer's sliding-window unit when it differs from the MAC unit's (FINN's
+  /// ConvolutionInputGenerator SIMD; FINN puts a data-width converter between the two).
+  std::optional<int> swu_simd;
   std::string where;               // location for messages (file:line or the model's node)
 };
 
