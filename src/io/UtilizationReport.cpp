@@ -5,6 +5,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -187,12 +188,26 @@ int lineOf(const std::string& text, size_t pos) {
   return n;
 }
 
+// Line numbers of increasing positions in one pass (a report has many rows: no rescan per row).
+struct LineCounter {
+  const std::string& text;
+  size_t pos = 0;
+  int line = 1;
+  int at(size_t p) {
+    if (p < pos) return lineOf(text, p);
+    for (; pos < p && pos < text.size(); ++pos) line += text[pos] == '\n';
+    return line;
+  }
+};
+
 // The `contents` attribute of every <tag .../> element in [from, to).
 std::vector<std::string> contentsOf(const std::string& text, size_t from, size_t to, const std::string& tag,
                                     const std::string& name) {
   std::vector<std::string> out;
   const std::string open = "<" + tag;
-  size_t p = text.find(open, from);
+  // Searched within [from, to) only: a search to the end of the file per row would be quadratic.
+  const std::string_view span = std::string_view(text).substr(0, to);
+  size_t p = span.find(open, from);
   while (p != std::string::npos && p < to) {
     const size_t end = text.find('>', p);
     if (end == std::string::npos || end > to)
@@ -205,7 +220,7 @@ std::vector<std::string> contentsOf(const std::string& text, size_t from, size_t
     if (b == std::string::npos)
       throw LoadError(name + ":" + std::to_string(lineOf(text, p)) + ": unterminated contents attribute");
     out.push_back(decodeEntities(el.substr(a + 11, b - a - 11)));
-    p = text.find(open, end);
+    p = span.find(open, end);
   }
   return out;
 }
@@ -220,13 +235,14 @@ UtilReport parseXml(const std::string& text, const std::string& name) {
     throw LoadError(name + ": the Vivado XML report ends before </RptDoc>: truncated file?");
   Columns cols;
   bool haveHeader = false;
+  LineCounter lines{text};
   size_t p = text.find("<tablerow");
   while (p != std::string::npos) {
     const size_t end = text.find("</tablerow>", p);
     const size_t next = text.find("<tablerow", p + 9);
+    const std::string where = name + ":" + std::to_string(lines.at(p));
     if (end == std::string::npos || (next != std::string::npos && next < end))
-      throw LoadError(name + ":" + std::to_string(lineOf(text, p)) + ": <tablerow> without </tablerow>: truncated file?");
-    const std::string where = name + ":" + std::to_string(lineOf(text, p));
+      throw LoadError(where + ": <tablerow> without </tablerow>: truncated file?");
     auto headers = contentsOf(text, p, end, "tableheader", name);
     if (!headers.empty()) {
       for (auto& h : headers) h = trim(h);

@@ -157,6 +157,22 @@ def errors():
     p = mpsim("map", CFG, "--set", "hardware.cost_model=" + os.path.join(w, "nope.yaml"))
     check(p.returncode == 3 and "nope.yaml" in p.stderr and "not found" in p.stderr,
           "missing cost-model file: %d %s" % (p.returncode, p.stderr.strip()))
+    # mapping.layers.<layer>.swu_simd: the sliding window's own SIMD; an error on a layer without one.
+    eeg = os.path.join(SRC, "bench", "calibrate", "eeg_deep4.yaml")
+    p = mpsim("map", eeg, "--json")
+    q = mpsim("map", eeg, "--json", "--set", "mapping.layers.conv0.swu_simd=1")
+    check(p.returncode == 0 and q.returncode == 0, "map eeg_deep4: %s %s" % (p.stderr, q.stderr))
+    if p.returncode == 0 and q.returncode == 0:
+        swu = lambda out: [l for l in json.loads(out)["layers"] if l["name"] == "conv0.swu"][0]
+        a, b = swu(p.stdout), swu(q.stdout)
+        check(a["simd"] == 25 and b["simd"] == 1, "swu_simd sets the window's SIMD (%s, %s)" % (a["simd"], b["simd"]))
+        check(a["resources"]["lut"] != b["resources"]["lut"], "and its estimate")
+    p = mpsim("map", CFG, "--set", "mapping.layers.fc0.swu_simd=2")
+    check(p.returncode == 3 and "swu_simd" in p.stderr and "no sliding-window unit" in p.stderr,
+          "swu_simd on an fc layer: %d %s" % (p.returncode, p.stderr.strip()))
+    p = mpsim("map", CFG, "--set", "mapping.layers.out_quant.swu_simd=2")
+    check(p.returncode == 3 and "no sliding-window unit" in p.stderr,
+          "swu_simd on a quantizer: %d %s" % (p.returncode, p.stderr.strip()))
     # Usage errors: no report.
     p = calibrate(CFG)
     check(p.returncode == 2, "calibrate without a report: exit 2 (%d)" % p.returncode)
