@@ -430,6 +430,34 @@ Calibration calibrate(const Design& d, const std::vector<io::UtilReport>& report
   return out;
 }
 
+namespace {
+// BRAM18 and DSP counts are not linear in any coefficient (memory placement, DSP packing): per
+// family, how many nodes get them exactly (BRAM18: nodes where the measured or the estimated count is
+// non-zero).
+struct Exact {
+  int bram_ok = 0, bram_n = 0, dsp_ok = 0, dsp_n = 0;
+};
+std::map<std::string, Exact> exactCounts(const Calibration& c) {
+  std::map<std::string, Exact> m;
+  for (const auto& n : c.nodes) {
+    Exact& e = m[n.family];
+    if (n.measured.bram18 > 0 || n.estimate.bram18 > 0) {
+      ++e.bram_n;
+      e.bram_ok += std::llround(n.measured.bram18) == std::llround(n.estimate.bram18);
+    }
+    ++e.dsp_n;
+    e.dsp_ok += std::llround(n.measured.dsp) == std::llround(n.estimate.dsp);
+  }
+  return m;
+}
+nlohmann::ordered_json notFittedJson(const Calibration& c) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [fam, e] : exactCounts(c))
+    j[fam] = {{"bram18_exact", e.bram_ok}, {"bram18_nodes", e.bram_n}, {"dsp_exact", e.dsp_ok}, {"dsp_nodes", e.dsp_n}};
+  return j;
+}
+} // namespace
+
 nlohmann::ordered_json calibrationJson(const Calibration& c) {
   nlohmann::ordered_json j;
   j["schema"] = "mpsim.calibration/1";
@@ -457,6 +485,7 @@ nlohmann::ordered_json calibrationJson(const Calibration& c) {
     fits.push_back(x);
   }
   j["fits"] = fits;
+  j["not_fitted"] = notFittedJson(c);
   nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
   for (const auto& n : c.nodes) {
     auto opt = [&](const std::optional<double>& v) {
@@ -495,6 +524,10 @@ void printCalibration(std::ostream& os, const Calibration& c) {
        << pct(f.median_before) << " | " << pct(f.median_fit) << " | "
        << (f.median_loo ? pct(*f.median_loo) + " / " + pct(*f.max_loo) : std::string("-")) << " | "
        << (f.band ? pct(f.band->p10) + " / " + pct(f.band->p90) : std::string("(built-in)")) << " |\n";
+  os << "\nNot fitted (memory placement and DSP packing are rules, not coefficients): nodes with the measured "
+        "count\n\n| family | BRAM18 exact | DSP exact |\n|---|---|---|\n";
+  for (const auto& [fam, e] : exactCounts(c))
+    os << "| " << fam << " | " << e.bram_ok << " / " << e.bram_n << " | " << e.dsp_ok << " / " << e.dsp_n << " |\n";
   os << "\nNodes (LUT and FF: measured / before / fitted / leave-one-out)\n\n";
   os << "| report | FINN node | engine | LUT | FF |\n|---|---|---|---|---|\n";
   auto o = [](const std::optional<double>& v) { return v ? fmtNum(*v, "%.0f") : std::string("-"); };
