@@ -33,8 +33,16 @@ R18_W4A4 = ["network.model=resnet18", "network.quant.weights=4", "network.quant.
 R18_W6A6 = ["network.model=resnet18", "network.quant.weights=6", "network.quant.activations=6",
             "network.quant.first_layer.weights=8", "network.quant.last_layer.weights=8",
             "hardware.device=xczu9eg", "hardware.clock_mhz=200", "mapping.mode=auto"]
+# The paper class with the architect's choices the issue names: requantisers chosen per layer, and
+# the MVAU input buffer as a memory (an RTL MVU's replay buffer) instead of finn-hlslib's registers.
+R18_W6A6_AUTO = R18_W6A6 + ["network.quant.requant=auto"]
+R18_W6A6_MEM = R18_W6A6_AUTO + ["hardware.cost_model.mvu_input_buffer=memory"]
+PAPER = {id(R18_W6A6): "default cost model, thresholds", id(R18_W6A6_AUTO): "requant: auto",
+         id(R18_W6A6_MEM): "requant: auto, mvu_input_buffer: memory"}
 SIM_CASES = [
     ("ResNet-18 W6A6 xczu9eg 200 MHz", R18_W6A6),
+    ("ResNet-18 W6A6 xczu9eg 200 MHz, requant auto", R18_W6A6_AUTO),
+    ("ResNet-18 W6A6 xczu9eg 200 MHz, requant auto, input buffer memory", R18_W6A6_MEM),
     ("ResNet-18 W4A4 xczu9eg 233 MHz", R18_W4A4 + ["hardware.clock_mhz=233"]),
     ("MobileNet-v1 W4A4 zcu104 200 MHz", ["network.model=mobilenet_v1", "network.quant.weights=4",
                                           "network.quant.activations=4", "hardware.device=zcu104",
@@ -135,7 +143,7 @@ def main():
     lines.append("| design | predicted fps | simulated fps, depth 2 | difference | simulated fps, fifos: auto | "
                  "difference | fits | LUT | DSP | BRAM18 | URAM |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    paper = False
+    paper = {}
     for name, keys in SIM_CASES:
         try:
             r2 = mpsim_run(a.mpsim, keys)
@@ -144,7 +152,10 @@ def main():
             msg = str(e).splitlines()
             lines.append("| %s | - | - | - | - | - | no: %s | | | | |" % (name, " ".join(m.replace("[error]", "").strip()
                                                                                  for m in msg[:2])))
-            ok = False
+            if id(keys) in PAPER:
+                paper[PAPER[id(keys)]] = "does not fit"
+            else:
+                ok = False
             continue
         s = r["summary"]
         pred, sim, sim2 = s["predicted"]["fps"], s["fps"], r2["summary"]["fps"]
@@ -155,12 +166,15 @@ def main():
                      (name, pred, sim2, 100 * (sim2 - pred) / pred, sim, 100 * diff, "yes" if fits else "no",
                       t["lut"], t["dsp"], t["bram18"], t["uram"]))
         ok = ok and abs(diff) <= 0.01 and fits
-        if keys is R18_W6A6:
-            paper = sim >= 300 and fits
-            ok = ok and paper
-    lines.append("\nPaper class (ResNet-18 W6A6 on xczu9eg at 200 MHz >= 300 fps simulated, fitting): **%s**" %
-                 ("yes" if paper else "NO"))
-    lines.append("All simulated within 1 %% of the prediction and fitting: **%s**" % ("yes" if ok else "NO"))
+        if id(keys) in PAPER:
+            paper[PAPER[id(keys)]] = "%.0f fps: %s" % (sim, "yes" if sim >= 300 and fits else "NO")
+    lines.append("\nPaper class (ResNet-18 W6A6 on xczu9eg at 200 MHz >= 300 fps simulated, fitting): " +
+                 "; ".join("%s **%s**" % (k, v) for k, v in paper.items()))
+    # The default model must reach it for the benchmark to pass.
+    lines.append("All other simulated designs within 1 %% of the prediction and fitting: **%s**" %
+                 ("yes" if ok else "NO"))
+    # The default model must reach the paper class for the benchmark to pass.
+    ok = ok and paper.get(PAPER[id(R18_W6A6)], "").endswith("yes")
 
     # 4. against the optimum
     binary = os.path.join(os.path.dirname(a.mpsim), "exhaustive_search")

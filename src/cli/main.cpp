@@ -28,6 +28,9 @@ commands:
   explain [config.yaml] what-if: the next folding step of the bottleneck and of the engines near it,
                         its cost and the design's new frame rate (--confirm simulates the best ones)
   report <dir>          write DIR/report.html, the HTML page of an earlier run's report.json
+  calibrate <config> <report>...
+                        fit the cost model to a built design's Vivado / FINN utilisation reports and
+                        write a cost-model YAML for hardware.cost_model (--out cal.yaml)
   compare <a> <b>       compare two reports (JSON) within tolerances; prints the first difference
   sweep <sweep.yaml>    run a sweep into a SQLite results database (resumable, parallel); also
                         sweep export | pareto | compare <db> (docs/sweeps.md)
@@ -99,7 +102,8 @@ int run(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "sweep") return mpsim::cli::cmdSweep(rest);
     if (command == "report") return mpsim::cli::cmdReport(rest);
     if (command == "explain") return mpsim::cli::cmdExplain(rest);
-    spdlog::error("unknown command '{}'; valid: run, map, explain, info, import, report, compare, devices, sweep, help",
+    if (command == "calibrate") return mpsim::cli::cmdCalibrate(rest);
+    spdlog::error("unknown command '{}'; valid: run, map, explain, calibrate, info, import, report, compare, devices, sweep, help",
                   command);
     return mpsim::kExitUsage;
   } catch (const mpsim::LoadError& e) {

@@ -1,5 +1,6 @@
 #include "mpsim/config/RunConfig.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -118,13 +119,112 @@ template <class C> CostFields<C> costFields(C& c) {
   return f;
 }
 
-void readCostModel(Reader r, hw::CostCoefficients& c) {
+const std::vector<std::string>& intervalFamilies() {
+  static const std::vector<std::string> f = {"mvau", "swu", "pool", "thresholding", "labelselect", "fifo", "dwc"};
+  return f;
+}
+
+// intervals: {<family>: {<resource>: {p10, p90, nodes}}} (a calibrated model's bands, docs/cost-model.md).
+void readIntervals(Reader r, std::vector<hw::BandOverride>& bands) {
+  const auto& fams = intervalFamilies();
+  for (const auto& fam : r.keys()) {
+    if (std::find(fams.begin(), fams.end(), fam) == fams.end()) {
+      std::string valid;
+      for (const auto& f : fams) valid += (valid.empty() ? "" : ", ") + f;
+      r.error(fam, "unknown engine family '" + fam + "'; valid: " + valid);
+      r.accept(fam);
+      continue;
+    }
+    Reader f = r.child(fam);
+    for (const char* res : {"lut", "ff", "bram18"}) {
+      if (!f.has(res)) {
+        f.accept(res);
+        continue;
+      }
+      Reader b = f.child(res);
+      const double p10 = b.req<double>("p10", between(-0.99, 100, "(relative error)"));
+      const double p90 = b.req<double>("p90", between(-0.99, 100, "(relative error)"));
+      const int nodes = b.get<int>("nodes", 0, inRangeInt(0, 1 << 30));
+      if (p10 > p90) b.error("p10", "p10 (" + io::formatNumber(p10) + ") exceeds p90 (" + io::formatNumber(p90) + ")");
+      b.finish();
+      hw::BandOverride o{fam, res, p10, p90, nodes};
+      bool replaced = false;
+      for (auto& x : bands)
+        if (x.family == fam && x.resource == res) {
+          x = o;
+          replaced = true;
+        }
+      if (!replaced) bands.push_back(o);
+    }
+    f.finish();
+  }
+  r.finish();
+}
+
+// The coefficients and intervals of one cost_model mapping (inline, or an included file's root).
+void readCostFields(Reader& r, hw::CostCoefficients& c, std::vector<hw::BandOverride>& bands) {
   const auto f = costFields(c);
   for (const auto& [key, v] : f.doubles)
     *v = r.get<double>(key, *v, v == &c.lutram_bits_per_lut ? between(1, 1e6, "bits per LUT") : between(0, 1e9, ""));
   for (const auto& [key, v] : f.ints) *v = r.get<int64_t>(key, *v, io::inRange(0, int64_t(1) << 40));
   c.mvu_input_buffer = r.getEnum("mvu_input_buffer", c.mvu_input_buffer, hw::kInputBufferNames);
+  if (r.has("intervals"))
+    readIntervals(r.child("intervals"), bands);
+  else
+    r.accept("intervals");
   r.finish();
+}
+
+// A cost-model file (hardware.cost_model: path, or cost_model.include: path): read with the same
+// keys as the inline mapping; unknown keys are errors located in that file.
+void includeCostModel(Reader& at, const std::string& key, const std::string& given, const std::string& baseDir,
+                      HardwareConfig& h) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> tried;
+  fs::path p(given);
+  if (p.is_relative() && !baseDir.empty()) tried.push_back(fs::path(baseDir) / p);
+  tried.push_back(p);
+  fs::path found;
+  for (const auto& t : tried) {
+    std::error_code ec;
+    if (fs::exists(t, ec)) {
+      found = t;
+      break;
+    }
+  }
+  if (given.empty() || found.empty()) {
+    std::string looked;
+    for (const auto& t : tried) looked += (looked.empty() ? "" : ", ") + t.string();
+    at.error(key, "cost-model file '" + given + "' not found (looked for " + looked +
+                      "); give a file written by `mpsim calibrate --out`, or a mapping of coefficients");
+    return;
+  }
+  auto doc = io::YamlDoc::loadFile(found.string());
+  if (!doc->root.IsMap() && !doc->root.IsNull())
+    throw LoadError(found.string() + ": a cost-model file must be a mapping of coefficients (and intervals), as "
+                                     "`mpsim calibrate --out` writes it");
+  if (doc->root.IsNull()) doc->root = YAML::Node(YAML::NodeType::Map);
+  Reader r(doc);
+  readCostFields(r, h.cost, h.cost_bands);
+  doc->diag.throwIfAny();
+  h.cost_model_file = found.string();
+}
+
+// hardware.cost_model: a mapping of coefficients (optionally `include: file` first, its own keys on
+// top), or the path of a cost-model file.
+void readCostModel(Reader& hwr, HardwareConfig& h, const std::string& baseDir) {
+  if (hwr.has("cost_model") && hwr.raw("cost_model").IsScalar()) {
+    hwr.accept("cost_model");
+    includeCostModel(hwr, "cost_model", hwr.raw("cost_model").Scalar(), baseDir, h);
+    return;
+  }
+  Reader r = hwr.child("cost_model");
+  if (r.has("include")) {
+    if (auto inc = r.opt<std::string>("include")) includeCostModel(r, "include", *inc, baseDir, h);
+  } else {
+    r.accept("include");
+  }
+  readCostFields(r, h.cost, h.cost_bands);
 }
 
 YAML::Node num(double v) { return YAML::Node(io::formatNumber(v)); }
@@ -184,6 +284,16 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   for (const auto& [key, v] : f.doubles) cost[key] = num(*v);
   for (const auto& [key, v] : f.ints) cost[key] = *v;
   cost["mvu_input_buffer"] = hw::toString(h.cost.mvu_input_buffer);
+  if (!h.cost_bands.empty()) {
+    YAML::Node iv = cost["intervals"];
+    for (const auto& b : h.cost_bands) {
+      YAML::Node n = iv[b.family][b.resource];
+      n["p10"] = num(b.p10);
+      n["p90"] = num(b.p90);
+      n["nodes"] = b.nodes;
+      n.SetStyle(YAML::EmitterStyle::Flow);
+    }
+  }
   YAML::Node bud = hwn["budget"];
   bud["lut"] = num(h.budget.lut);
   bud["ff"] = num(h.budget.ff);
@@ -210,6 +320,7 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
     if (lm.weights) n["weights"] = toString(*lm.weights);
     if (lm.weight_reuse) n["weight_reuse"] = *lm.weight_reuse;
     if (lm.requant) n["requant"] = graph::toString(*lm.requant);
+    if (lm.swu_simd) n["swu_simd"] = *lm.swu_simd;
     n.SetStyle(YAML::EmitterStyle::Flow);
     layers[name] = n;
   }
@@ -276,7 +387,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   cfg.hardware.io.in_bits_per_cycle = ior.get<int>("in_bits_per_cycle", dev.io_port_bits, inRangeInt(1, 1 << 16));
   cfg.hardware.io.out_bits_per_cycle = ior.get<int>("out_bits_per_cycle", dev.io_port_bits, inRangeInt(1, 1 << 16));
   ior.finish();
-  readCostModel(hwr.child("cost_model"), cfg.hardware.cost);
+  readCostModel(hwr, cfg.hardware, baseDir);
   Reader bud = hwr.child("budget");
   auto frac = [](const double& v) {
     return (v > 0 && v <= 1) ? std::string() : "fraction " + io::formatNumber(v) + " must be in (0, 1]";
@@ -319,6 +430,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     m.weights = l.optEnum("weights", kWeightPlacementNames);
     m.weight_reuse = l.opt<int>("weight_reuse", inRangeInt(1, 1 << 24));
     if (auto rq = l.opt<std::string>("requant", oneOf({"thresholds", "scale_shift"}))) m.requant = graph::parseRequant(*rq);
+    m.swu_simd = l.opt<int>("swu_simd", inRangeInt(1, 1 << 20));
     l.finish();
     cfg.mapping.layers[name] = m;
   }
@@ -426,6 +538,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
         m.weights = u.weights;
         m.weight_reuse = u.weight_reuse;
         m.requant = u.requant;
+        if (u.swu_simd) m.swu_simd = u.swu_simd;
         m.where = u.where;
       }
       cfg.mapping.layers[name] = m;
@@ -450,6 +563,9 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     else if (m.requant && *m.requant != l->requant && (l->threshold_values || !l->thresholds_file.empty()))
       doc->diag.error(m.where + ": mapping.layers." + name + ".requant: layer '" + name +
                       "' brings its thresholds with the model; they would no longer apply");
+    else if (m.swu_simd && !l->isWeighted())
+      doc->diag.error(m.where + ": mapping.layers." + name + ".swu_simd: layer '" + name +
+                      "' has no sliding-window unit (only conv layers do)");
   }
   doc->diag.throwIfAny();
   return cfg;

@@ -43,8 +43,15 @@ const CostBand& band(const std::string& family, const char* resource) {
 }
 } // namespace
 
-void addInterval(const Resources& est, const std::string& family, Resources& low, Resources& high) {
+void addInterval(const Resources& est, const std::string& family, Resources& low, Resources& high,
+                 const std::vector<BandOverride>& overrides) {
   auto one = [&](double e, const char* res, double& lo, double& hi) {
+    for (const auto& o : overrides)
+      if (o.family == family && o.resource == res) {
+        lo += e / (1 + o.p90);
+        hi += e / (1 + o.p10);
+        return;
+      }
     const CostBand& b = band(family, res);
     lo += e / (1 + b.p90);
     hi += e / (1 + b.p10);

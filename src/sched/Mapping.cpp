@@ -109,10 +109,20 @@ void Builder::layerEngines(const Layer& l) {
     const bool window = swu::needed(l);
     if (window) {
       // Sliding-window unit in front: it turns pixels into windows of K_h*K_w*C elements.
-      int sid = addEngine(swu::engine(l, inShape, e));
+      // Its SIMD: the MAC unit's, or mapping.layers.<layer>.swu_simd (FINN's ConvolutionInputGenerator
+      // SIMD, with a data-width converter in front of the MAC unit that mpsim does not place).
+      EngineSpec consumer = e;
+      if (map && map->swu_simd) {
+        consumer.pe = 1;
+        consumer.simd = *map->swu_simd;
+      }
+      int sid = addEngine(swu::engine(l, inShape, consumer));
       connect(l.inputs[0], sid, 0);
       producerEngine[l.name + ".swu"] = sid;
     }
+    if (!window && map && map->swu_simd)
+      errors.push_back(map->where + ": mapping.layers." + l.name + ".swu_simd: layer '" + l.name +
+                       "' has no sliding-window unit (a 1x1 convolution or an fc layer)");
     int id = addEngine(std::move(e));
     if (window) {
       consumersOf["\x01" + l.name + ".swu"].push_back({id, 0}); // swu -> engine, resolved in addStreams

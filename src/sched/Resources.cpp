@@ -8,11 +8,7 @@
 
 namespace mpsim::sched {
 
-namespace {
-// The validation family whose error band an engine's estimate takes (hw/CostBands): the engines
-// without synthesised counterparts (add, concat, fork, DMAs, weight streamers) take the band of all
-// nodes.
-const char* bandFamily(EngineKind k) {
+const char* costFamily(EngineKind k) {
   switch (k) {
   case EngineKind::MatrixVector:
   case EngineKind::Vector: return "mvau";
@@ -24,38 +20,44 @@ const char* bandFamily(EngineKind k) {
   default: return "all";
   }
 }
-} // namespace
+
+hw::Resources engineResources(const graph::Graph& g, const EngineSpec& e, const config::HardwareConfig& h) {
+  const auto& c = h.cost;
+  hw::Resources r;
+  const graph::Layer* l = g.find(e.layer);
+  switch (e.kind) {
+  case EngineKind::MatrixVector:
+  case EngineKind::Vector: r = mac::resources(e, *l, h); break;
+  case EngineKind::Swu: r = swu::resources(e, *l, c); break;
+  case EngineKind::Pool:
+  case EngineKind::GlobalPool: r = pool::resources(e, *l, c); break;
+  case EngineKind::Add:
+  case EngineKind::Concat:
+  case EngineKind::Fork:
+  case EngineKind::Quantizer: r = elementwise::resources(e, l, c); break;
+  case EngineKind::LabelSelect: r = labelselect::resources(e, *l, c); break;
+  case EngineKind::InputDma:
+  case EngineKind::OutputDma:
+  case EngineKind::WeightStreamer: r = dma::resources(c); break;
+  }
+  return r;
+}
 
 DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const config::RunConfig& cfg) {
   const auto& c = cfg.hardware.cost;
+  const auto& bands = cfg.hardware.cost_bands;
   DesignResources d;
   for (const auto& e : m.engines) {
-    hw::Resources r;
-    const graph::Layer* l = g.find(e.layer);
-    switch (e.kind) {
-    case EngineKind::MatrixVector:
-    case EngineKind::Vector: r = mac::resources(e, *l, cfg.hardware); break;
-    case EngineKind::Swu: r = swu::resources(e, *l, c); break;
-    case EngineKind::Pool:
-    case EngineKind::GlobalPool: r = pool::resources(e, *l, c); break;
-    case EngineKind::Add:
-    case EngineKind::Concat:
-    case EngineKind::Fork:
-    case EngineKind::Quantizer: r = elementwise::resources(e, l, c); break;
-    case EngineKind::LabelSelect: r = labelselect::resources(e, *l, c); break;
-    case EngineKind::InputDma:
-    case EngineKind::OutputDma:
-    case EngineKind::WeightStreamer: r = dma::resources(c); break;
-    }
+    const hw::Resources r = engineResources(g, e, cfg.hardware);
     d.engines.push_back(r);
     d.total += r;
-    hw::addInterval(r, bandFamily(e.kind), d.total_low, d.total_high);
+    hw::addInterval(r, costFamily(e.kind), d.total_low, d.total_high, bands);
   }
   for (const auto& s : m.streams) {
     const hw::Resources r = hw::streamResources(s.depth, s.bits_per_token, c);
     d.streams.push_back(r);
     d.total += r;
-    hw::addInterval(r, "fifo", d.total_low, d.total_high);
+    hw::addInterval(r, "fifo", d.total_low, d.total_high, bands);
   }
   const auto& dev = cfg.hardware.device;
   d.device = hw::Resources{double(dev.lut), double(dev.ff), double(dev.dsp), double(dev.bram18), double(dev.uram)};

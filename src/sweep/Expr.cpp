@@ -352,6 +352,7 @@ const std::vector<Metric>& metrics() {
       {"util_bram18", "resources.utilization.bram18", "REAL", "fraction of the device"},
       {"util_uram", "resources.utilization.uram", "REAL", "fraction of the device"},
       {"fits", "resources.fits", "INTEGER", "bool"},
+      {"fits_upper", "resources.fits_upper", "INTEGER", "bool (also at the upper bound of the interval)"},
       {"dram_read_bytes_per_frame", "dram.read_bytes_per_frame", "REAL", "bytes"},
       {"dram_write_bytes_per_frame", "dram.write_bytes_per_frame", "REAL", "bytes"},
       {"dram_gbps", "dram.achieved_gbps", "REAL", "GB/s"},

@@ -188,6 +188,23 @@ Store::Store(const std::string& path) try : m_db(path) {
       m_db.exec("ALTER TABLE points ADD COLUMN slurm_job_id TEXT");
       m_db.exec("ALTER TABLE points ADD COLUMN slurm_task_id INTEGER");
     }
+    // Databases written before fits_upper was recorded lack its column (their rows keep NULL).
+    bool haveUpper = false;
+    Statement rinfo = m_db.prepare("PRAGMA table_info(results)");
+    while (rinfo.step())
+      if (rinfo.getText(1) == "fits_upper") haveUpper = true;
+    if (!haveUpper) {
+      m_db.exec("ALTER TABLE results ADD COLUMN fits_upper INTEGER");
+      for (const auto& m : metrics())
+        if (std::string(m.column) == "fits_upper") {
+          Statement u = m_db.prepare("INSERT INTO units VALUES (?, ?, ?, ?)");
+          u.bind(1, std::string("results"))
+              .bind(2, std::string(m.column))
+              .bind(3, std::string(m.unit))
+              .bind(4, std::string(m.path))
+              .run();
+        }
+    }
   }
   t.commit();
 } catch (const LoadError&) {

@@ -15,5 +15,6 @@ int cmdDevices(const std::vector<std::string>& args);
 int cmdSweep(const std::vector<std::string>& args);
 int cmdReport(const std::vector<std::string>& args);
 int cmdExplain(const std::vector<std::string>& args);
+int cmdCalibrate(const std::vector<std::string>& args);
 
 } // namespace mpsim::cli

@@ -13,6 +13,7 @@
 #include "mpsim/common/EnumNames.hpp"
 #include "mpsim/graph/Graph.hpp"
 #include "mpsim/graph/QuantRules.hpp"
+#include "mpsim/hw/CostBands.hpp"
 #include "mpsim/hw/CostModel.hpp"
 #include "mpsim/hw/Device.hpp"
 
@@ -105,6 +106,11 @@ struct HardwareConfig {
   hw::Device device;
   std::string device_key;    // hardware.device as given (a database name or board); empty for an inline block
   hw::CostCoefficients cost; // hardware.cost_model overrides applied
+  /// hardware.cost_model.intervals (a calibrated model's leave-one-out bands, `mpsim calibrate`):
+  /// they replace the built-in error bands of their family and resource (hw::addInterval).
+  std::vector<hw::BandOverride> cost_bands;
+  /// The cost-model file hardware.cost_model included (a path, or `include:`), as resolved; empty if none.
+  std::string cost_model_file;
   hw::Budget budget;         // hardware.budget (utilisation caps; defaults in hw::Budget)
   double clock_mhz = kDefaultClockMhz;
   DramConfig dram;
@@ -119,6 +125,9 @@ struct LayerMapping {
   std::optional<WeightPlacement> weights;
   std::optional<int> weight_reuse; // output pixels served per weight pass when weights stream from DRAM
   std::optional<graph::Requant> requant; // conv / fc: thresholds or scale_shift (the scheduler's choice where auto)
+  /// SIMD of the layer's sliding-window unit when it differs from the MAC unit's (FINN's
+  /// ConvolutionInputGenerator SIMD; FINN puts a data-width converter between the two).
+  std::optional<int> swu_simd;
   std::string where;               // location for messages (file:line or the model's node)
 };
 

@@ -28,6 +28,15 @@ struct DesignResources {
   std::vector<std::string> shortfalls;
 };
 
+/// The validation / calibration family of an engine kind (hw/CostBands, `mpsim calibrate`): mvau,
+/// swu, pool, thresholding, labelselect; engines without synthesised counterparts (add, concat,
+/// fork, DMAs, weight streamers) give "all".
+const char* costFamily(EngineKind k);
+/// One engine's resources through its family's cost form (what estimateResources sums).
+hw::Resources engineResources(const graph::Graph& g, const EngineSpec& e, const config::HardwareConfig& h);
+
+/// Every engine and FIFO; the interval of each takes its family's band (hardware.cost_model.intervals
+/// of a calibrated model first, else the built-in one).
 DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const config::RunConfig& cfg);
 
 nlohmann::ordered_json toJson(const hw::Resources& r);

@@ -205,3 +205,36 @@ TEST_CASE("a database holding two sweep files' points: each run works on its own
   run(a, o);
   CHECK(count(st, "SELECT count(*) FROM points WHERE status = 'mapped'") == 3);
 }
+
+TEST_CASE("results record fits_upper, and a database written before that column gets it added", "[unit][sweep]") {
+  test::TempDir dir;
+  dir.write("corrupt.yaml", "layers: [this is: not a network\n");
+  const Sweep s = loadSweepText(kSweep, dir / "s.yaml", dir.path.string());
+  Options o;
+  o.db = dir / "s.db";
+  o.fidelity = Fidelity::Map;
+  o.version = "1.0";
+  run(s, o);
+  {
+    Store st(o.db);
+    // The tfc points fit at the estimate; fits_upper is 0 or 1 where fits is recorded.
+    CHECK(count(st, "SELECT count(*) FROM results WHERE fits IS NOT NULL AND fits_upper IS NULL") == 0);
+    CHECK(count(st, "SELECT count(*) FROM results WHERE fits_upper = 1 AND fits = 0") == 0);
+    CHECK(count(st, "SELECT count(*) FROM units WHERE tbl = 'results' AND col = 'fits_upper'") == 1);
+    // As an earlier mpsim wrote it: no fits_upper column.
+    st.db().exec("ALTER TABLE results DROP COLUMN fits_upper");
+    st.db().exec("DELETE FROM units WHERE col = 'fits_upper'");
+  }
+  Store st(o.db);
+  CHECK(count(st, "SELECT count(*) FROM units WHERE tbl = 'results' AND col = 'fits_upper'") == 1);
+  CHECK(count(st, "SELECT count(*) FROM results WHERE fits_upper IS NULL") > 0);
+  // Against a database written now (fits_upper recorded): the NULLs are no difference.
+  Options n = o;
+  n.db = dir / "t.db";
+  run(s, n);
+  Store fresh(n.db);
+  CHECK(count(fresh, "SELECT count(*) FROM results WHERE fits IS NOT NULL AND fits_upper IS NULL") == 0);
+  const auto c = compare(st, fresh, {}, Tolerance{1e-9, 0});
+  CHECK(c.matched > 0);
+  CHECK(c.differences.empty());
+}
