@@ -57,7 +57,7 @@ TEST_CASE("host: a narrow shell port makes the design I/O-bound at the port's ba
   CHECK_FALSE(wide.report.contains("system"));
 }
 
-TEST_CASE("host: preset auto takes the device's board numbers; every value overridable", "[module][system]") {
+TEST_CASE("host: preset auto takes the device's board numbers and every value is overridable", "[module][system]") {
   const auto r = simulateText(chainRun("host: {batch: 4}\n"));
   const auto& h = r.report["system"]["host"];
   CHECK(h["preset"] == "xczu7ev");

@@ -100,7 +100,7 @@ TEST_CASE("arrival traces: each malformed row is an error naming file and line",
                 "longer than");
 }
 
-TEST_CASE("arrival traces: only simulation.frames rows are read; units convert", "[config][system]") {
+TEST_CASE("arrival traces: only simulation.frames rows are read and units convert", "[config][system]") {
   TempDir tmp;
   const std::string f = tmp / "big.csv";
   {
