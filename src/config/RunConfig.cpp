@@ -341,6 +341,9 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   sim["mode"] = toString(cfg.simulation.mode);
   sim["functional"] = cfg.simulation.functional;
   sim["seed"] = cfg.simulation.seed;
+  if (cfg.input) root["input"] = inputYaml(*cfg.input);
+  if (cfg.host) root["host"] = hostYaml(*cfg.host);
+  if (!cfg.background.empty()) root["background"] = backgroundYaml(cfg.background);
   for (YAML::Node n : {net["quant"], map["layers"], fifos["depths"]})
     if (n.size() == 0) n.SetStyle(YAML::EmitterStyle::Flow); // "{}" on the key's line
   return root;
@@ -468,6 +471,29 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   cfg.simulation.functional = sim.get<bool>("functional", false);
   cfg.simulation.seed = sim.get<int64_t>("seed", kDefaultSeed, io::inRange(0, kMaxSeed));
   sim.finish();
+  // The system around the accelerator (docs/system.md): optional sections.
+  if (root.has("input")) {
+    Reader in = root.child("input");
+    cfg.input = readInput(in, baseDir, cfg.simulation.frames);
+  } else {
+    root.accept("input");
+  }
+  if (root.has("host")) {
+    Reader h = root.child("host");
+    cfg.host = readHost(h, cfg.hardware.device, cfg.simulation.frames);
+  } else {
+    root.accept("host");
+  }
+  if (root.has("background"))
+    cfg.background = readBackground(root, baseDir, cfg.hardware.clock_mhz);
+  else
+    root.accept("background");
+  if (cfg.input && cfg.host)
+    root.error("host", "input.arrivals and host cannot be combined (yet): a host runs batches back to back, "
+                       "arrivals pace single frames; give one of them");
+  if ((cfg.input || cfg.host || !cfg.background.empty()) && cfg.simulation.functional)
+    root.error(cfg.input ? "input" : (cfg.host ? "host" : "background"),
+               "input, host and background are timing models; a functional run takes none of them");
   root.finish();
   doc->diag.throwIfAny();
 

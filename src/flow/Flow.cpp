@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -20,6 +21,7 @@
 #include "mpsim/io/YamlReader.hpp"
 #include "mpsim/report/RunHtml.hpp"
 #include "mpsim/report/RunReport.hpp"
+#include "mpsim/report/SystemReport.hpp"
 #include "mpsim/report/Trace.hpp"
 #include "mpsim/sched/Scheduler.hpp"
 #include "mpsim/sim/Functional.hpp"
@@ -150,6 +152,10 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
   namespace fs = std::filesystem;
   const config::RunConfig& cfg = d.run.config;
   sim::SimOptions so = simOptions(d);
+  if (cfg.simulation.functional && (cfg.input || cfg.host || !cfg.background.empty()))
+    throw LoadError("input, host and background are timing models: a functional run (--functional) takes none of them");
+  so.system = true; // input arrivals and the host's shell, when configured (docs/system.md)
+  if (cfg.host) so.frames = cfg.host->batch;
   sim::checkSimulatable(d.mapping, cfg, so);
   throwIfInterrupted();
   if (!opt.input_npy.empty() && !cfg.simulation.functional)
@@ -179,11 +185,23 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
   spdlog::info("simulating {} frames ({} mode{})...", so.frames, so.reference ? "reference" : "timestamped",
                so.functional ? ", functional" : "");
   RunOutcome out;
+  // Background masters: the accelerator alone first (in a child process), for its slowdown and the
+  // masters' time limit (64 times its run, docs/system.md).
+  std::optional<sim::SimResult> alone;
+  if (!cfg.background.empty()) {
+    sim::SimOptions a = so;
+    a.timeline = nullptr;
+    alone = sim::simulateIsolated(d.mapping, cfg, a);
+    throwIfInterrupted();
+    so.background = true;
+    so.background_horizon = 64 * (alone->frame_done.empty() ? 0 : alone->frame_done.back()) + 1000000;
+  }
   out.result = opt.isolated && !timeline ? sim::simulateIsolated(d.mapping, cfg, so) : sim::simulate(d.mapping, cfg, so);
   spdlog::info("simulated in {:.3f} s wall time", out.result.wall_seconds);
   out.report = report::runReportJson(d.run.graph, cfg, d.mapping, out.result, d.resources);
   report::addLimit(out.report, d.plan, cfg.hardware.clock_mhz);
   report::addFifoSizing(out.report, d.plan);
+  report::addSystem(out.report, cfg, d.mapping, out.result, alone ? &*alone : nullptr);
   if (to.explain) {
     Explanation e = explain(d);
     if (out.result.frames_done > 0) e.simulated_fps = out.report["summary"]["fps"].get<double>();

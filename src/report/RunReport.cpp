@@ -1,4 +1,5 @@
 #include "mpsim/report/RunReport.hpp"
+#include "mpsim/report/SystemReport.hpp"
 
 #include "mpsim/common/Math.hpp"
 #include "mpsim/sched/Engines.hpp"
@@ -537,6 +538,7 @@ void printRunSummary(std::ostream& os, const ordered_json& j) {
                 j["dram"]["achieved_gbps"].get<double>(), j["dram"]["peak_gbps"].get<double>(),
                 100.0 * j["dram"]["utilization"].get<double>());
   os << buf;
+  printSystemSummary(os, j);
 }
 
 } // namespace mpsim::report

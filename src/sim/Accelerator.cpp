@@ -38,6 +38,7 @@ uint64_t Accelerator::bufferOffset(std::size_t initiator, const DramTiming& dram
 Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& mapping, const AcceleratorParams& params)
     : sc_module(name), socket("socket"), m_mapping(mapping), m_params(params) {
   m_params.dram.period = m_params.period();
+  if (!m_params.arrivals.empty()) m_params.frames = int(m_params.arrivals.size());
   EngineContext ctx;
   ctx.frames = m_params.frames;
   ctx.reference = m_params.reference;
@@ -46,6 +47,13 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
   ctx.func = m_params.functional;
   ctx.progress = m_params.progress;
   ctx.input_interval = m_params.input_interval;
+  if (!m_params.arrivals.empty()) {
+    m_arrivals = std::make_unique<ArrivalQueue>();
+    m_arrivals->cycles = m_params.arrivals;
+    m_arrivals->buffer_frames = m_params.buffer_frames;
+    m_arrivals->block = m_params.block;
+    ctx.arrivals = m_arrivals.get();
+  }
 
   for (const auto& s : m_mapping.streams) {
     m_streams.push_back(std::make_unique<Stream>(s.name, s.depth));
@@ -127,7 +135,11 @@ const AddressRegion* Accelerator::regionOf(uint64_t address) const {
 
 const sc_core::sc_event& Accelerator::done() const { return m_output->allDone(); }
 
-bool Accelerator::finished() const { return int(m_output->frameDone().size()) >= m_params.frames; }
+bool Accelerator::finished() const {
+  if (m_arrivals)
+    return m_arrivals->exhausted && m_output->frameDone().size() >= m_arrivals->record.arrival.size();
+  return int(m_output->frameDone().size()) >= m_params.frames;
+}
 
 namespace {
 
@@ -206,6 +218,18 @@ SimResult Accelerator::result() const {
   bool allDone = true;
   for (const auto& e : m_engines)
     if (e->status() != EngineState::Done) allDone = false;
+  if (m_arrivals) {
+    // Dropped frames never enter: the run is complete when every admitted frame is written; the
+    // engines then wait for a frame that does not come.
+    r.arrivals = m_arrivals->record;
+    r.arrivals.enabled = true;
+    r.arrivals.offered = int(m_arrivals->cycles.size());
+    r.frames = int(r.arrivals.arrival.size());
+    if (m_arrivals->exhausted && r.frames_done >= r.frames) {
+      allDone = true;
+      for (auto& e : r.engines) e.state = stateName(EngineState::Done);
+    }
+  }
   if (r.frames_done < r.frames || !allDone) analyseDeadlock(m_mapping, m_engines, m_streams, r);
   return r;
 }

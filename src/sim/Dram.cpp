@@ -12,14 +12,20 @@
 namespace mpsim::sim {
 
 Dram::Dram(sc_core::sc_module_name name, const DramTiming& timing)
-    : sc_module(name), socket("socket"), m_timing(timing), m_used(size_t(std::max(1, timing.channels))) {
-  for (auto& u : m_used) u.denseCap = kDenseBuckets / m_used.size();
+    : sc_module(name), socket("socket"), m_timing(timing) {
+  const size_t n = size_t(std::max(1, timing.channels));
+  for (size_t i = 0; i < n; ++i) m_used.emplace_back(timing.bytes_per_cycle, BandwidthChannel::kDenseBuckets / n);
   socket.register_b_transport(this, &Dram::b_transport);
   socket.register_transport_dbg(this, &Dram::transport_dbg);
 }
 
 // Sets bucket b of the run-length coded part to `used`, splitting the run that holds it.
-void Dram::setRun(std::map<uint64_t, Run>& u, uint64_t b, double used) {
+BandwidthChannel::BandwidthChannel(double bytesPerCycle, uint64_t denseBuckets)
+    : m_bpc(bytesPerCycle), denseCap(denseBuckets) {}
+
+uint64_t Dram::transfer(int channel, uint64_t t, uint64_t bytes) { return m_used[size_t(channel)].transfer(t, bytes); }
+
+void BandwidthChannel::setRun(std::map<uint64_t, Run>& u, uint64_t b, double used) {
   auto it = u.upper_bound(b);
   if (it != u.begin()) {
     auto prev = std::prev(it);
@@ -34,9 +40,9 @@ void Dram::setRun(std::map<uint64_t, Run>& u, uint64_t b, double used) {
   u.emplace(b, Run{b + 1, used});
 }
 
-uint64_t Dram::transfer(int channel, uint64_t t, uint64_t bytes) {
-  Usage& u = m_used[size_t(channel)];
-  const double bpc = m_timing.bytes_per_cycle;
+uint64_t BandwidthChannel::transfer(uint64_t t, uint64_t bytes) {
+  BandwidthChannel& u = *this;
+  const double bpc = m_bpc;
   const double cap = bpc * double(kBucketCycles);
   double remaining = double(bytes);
   double cur = double(t);

@@ -319,12 +319,16 @@ void InputDma::run() {
   const uint64_t outCost = uint64_t(m_spec.out_cost), lat = uint64_t(m_spec.latency);
   Bursts q(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes);
   uint64_t lastRq = 0, maxDone = 0, oPrev = 0, consumedFrom = 0;
+  uint64_t gate = 0; // arrivals: the current frame's bursts start no earlier than it entered the buffer
+  ArrivalQueue* const aq = m_ctx.arrivals;
   for (uint64_t g = 0; g < N; ++g) {
     const uint64_t f = g / T, k = g % T;
+    if (aq && k == 0 && !admit(*aq, f, gate)) break; // no arrival left
     const uint64_t byteEnd = ceilDiv((k + 1) * q.frameBytes, T);
     const uint64_t gb = f * q.perFrame + (byteEnd - 1) / q.burst;
     while (q.next <= gb) {
-      const uint64_t rq = q.requestAt(lastRq); // two bursts in flight
+      const uint64_t rq = std::max(q.requestAt(lastRq), gate); // two bursts in flight
+      if (aq && q.next == f * q.perFrame) aq->record.start.push_back(rq);
       if (q.next == 0) m_firstRequest = rq;
       maxDone = std::max(maxDone, issue(q, false, rq));
       lastRq = rq;
@@ -334,7 +338,7 @@ void InputDma::run() {
     const uint64_t paced = m_ctx.input_interval > 0
                                ? uint64_t((double(f) + double(k) / double(T)) * m_ctx.input_interval)
                                : 0;
-    const uint64_t ideal = std::max(oPrev, paced) + outCost;
+    const uint64_t ideal = std::max({oPrev, paced, gate}) + outCost;
     uint64_t o = std::max(ideal, maxDone);
     const uint64_t dramWait = o - ideal;
     const uint64_t oReady = o;
@@ -353,7 +357,31 @@ void InputDma::run() {
     account(g, outCost, dramWait, blocked, dramWait, o);
     oPrev = o;
   }
+  if (aq) aq->exhausted = true;
   m_state = EngineState::Done;
+}
+
+bool InputDma::admit(ArrivalQueue& q, uint64_t n, uint64_t& entered) {
+  // Frame i waits in the buffer from entering it until the DMA requests its first burst (start_i).
+  // The DMA takes frames in order, so at cycle t the waiting frames are those i < n with
+  // start_i > t: with B slots, the buffer has room at t exactly when n < B or start_{n-B} <= t.
+  // The starts of frames before n are known here, and none depends on a later arrival.
+  ArrivalRecord& r = q.record;
+  while (q.next < q.cycles.size()) {
+    const uint64_t a = q.cycles[q.next++];
+    uint64_t room = 0; // the buffer has a free slot from this cycle on
+    if (q.buffer_frames >= 0 && n >= uint64_t(q.buffer_frames)) room = r.start.at(size_t(n - uint64_t(q.buffer_frames)));
+    if (room > a && !q.block) {
+      r.dropped_at.push_back(a);
+      continue;
+    }
+    // Block: the source holds the frame until a slot frees (and later frames behind it).
+    entered = std::max({a, room, r.admitted.empty() ? uint64_t(0) : r.admitted.back()});
+    r.arrival.push_back(a);
+    r.admitted.push_back(entered);
+    return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

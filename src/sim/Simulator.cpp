@@ -18,6 +18,8 @@
 #include "mpsim/sim/Dram.hpp"
 #include "mpsim/sim/Engine.hpp"
 #include "mpsim/sim/Isolated.hpp"
+#include "mpsim/sim/Shell.hpp"
+#include "mpsim/sim/Traffic.hpp"
 #include "mpsim/sim/Timeline.hpp"
 
 #include <cstdio>
@@ -94,7 +96,25 @@ AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptio
   p.dram.period = p.period();
   p.timeline = opt.timeline;
   p.input_interval = opt.input_interval;
+  if (opt.system && cfg.input) {
+    p.arrivals = config::arrivalCycles(*cfg.input, cfg.hardware.clock_mhz, opt.frames);
+    p.buffer_frames = cfg.input->buffer_frames ? *cfg.input->buffer_frames : -1;
+    p.block = cfg.input->policy == config::BufferPolicy::Block;
+  }
   return p;
+}
+
+ShellTiming shellTiming(const config::RunConfig& cfg) {
+  const config::ShellConfig& s = cfg.host.value().shell;
+  ShellTiming t;
+  const double clock = cfg.hardware.clock_mhz;
+  const double portMhz = s.port_mhz > 0 ? s.port_mhz : clock;
+  t.burst_bytes = uint64_t(s.burst_bytes);
+  t.outstanding = s.outstanding;
+  t.setup_cycles = uint64_t(std::llround(s.setup_ns * clock / 1e3));
+  t.port_bytes_per_cycle = double(s.port_bits) / 8.0 * portMhz / clock;
+  t.period = sc_core::sc_time(1000.0 / clock, sc_core::SC_NS);
+  return t;
 }
 
 SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt) {
@@ -103,6 +123,33 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   AcceleratorParams params = acceleratorParams(cfg, opt);
   params.progress = &progress;
   auto acc = std::make_unique<Accelerator>("accelerator", m, params);
+  // host: the shell's port between the accelerator and the DRAM (docs/system.md).
+  // background: other masters on the same DRAM model (docs/system.md).
+  std::unique_ptr<Dram> dram;
+  std::unique_ptr<Shell> shell;
+  std::vector<std::unique_ptr<TrafficMaster>> masters;
+  const bool withShell = opt.system && cfg.host;
+  const bool withMasters = opt.background && !cfg.background.empty();
+  if (withShell || withMasters) {
+    dram = std::make_unique<Dram>("dram", params.dram);
+    if (withShell) {
+      shell = std::make_unique<Shell>("shell", shellTiming(cfg));
+      acc->socket.bind(shell->target);
+      shell->initiator.bind(dram->socket);
+    } else {
+      acc->socket.bind(dram->socket);
+    }
+    const Accelerator* a = acc.get();
+    for (size_t i = 0; i < (withMasters ? cfg.background.size() : 0); ++i) {
+      const auto& mc = cfg.background[i];
+      const uint64_t base = (uint64_t(1) << 62) + uint64_t(i) * config::kMasterAddressSpace;
+      const std::string name = "background_" + std::to_string(i);
+      masters.push_back(std::make_unique<TrafficMaster>(name.c_str(), mc, params.clock_mhz, params.period(), base,
+                                                        opt.background_horizon > 0 ? opt.background_horizon : UINT64_MAX,
+                                                        [a] { return a->finished(); }));
+      masters.back()->socket.bind(dram->socket);
+    }
+  }
 
   // Run in slices of simulated time, so an interrupt is noticed and the time limit enforced while
   // the design runs. A slice ends early when no activity is left; the kernel jumps over idle time.
@@ -124,6 +171,7 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   }
 
   SimResult r = acc->result();
+  for (const auto& mst : masters) r.background.push_back(mst->stats());
   if (opt.timeline) opt.timeline->finish();
   if (opt.functional && !opt.output_npy.empty()) writeOutput(*opt.functional, m, acc->outputDma(), opt.output_npy);
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

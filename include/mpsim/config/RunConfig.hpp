@@ -16,6 +16,7 @@
 #include "mpsim/hw/CostBands.hpp"
 #include "mpsim/hw/CostModel.hpp"
 #include "mpsim/hw/Device.hpp"
+#include "mpsim/config/System.hpp"
 
 namespace mpsim::config {
 
@@ -165,6 +166,12 @@ struct RunConfig {
   HardwareConfig hardware;
   MappingConfig mapping;
   SimulationConfig simulation;
+  /// input: frame arrivals and the input buffer (docs/system.md); nullopt: frames back to back.
+  std::optional<InputConfig> input;
+  /// host: batch, driver, copies and the shell's port (docs/system.md); nullopt: no host model.
+  std::optional<HostConfig> host;
+  /// background: other masters on the shared DRAM (docs/system.md); empty: none.
+  std::vector<MasterConfig> background;
 };
 
 /// Converts the hardware section into HardwareUnits (called by the loader; call it again after

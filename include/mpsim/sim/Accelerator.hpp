@@ -24,6 +24,7 @@ namespace mpsim::sim {
 struct FunctionalData;
 class EngineBase;
 class DramInitiator;
+struct ArrivalQueue;
 class InputDma;
 class OutputDma;
 class Stream;
@@ -55,6 +56,11 @@ struct AcceleratorParams {
   Timeline* timeline = nullptr;
   /// Told the frames done as the output DMA completes them (must outlive the Accelerator). Null: none.
   Progress* progress = nullptr;
+  /// Frame arrivals (docs/system.md): the arrival cycle of each of the `frames` offered frames,
+  /// sorted; the input DMA takes frame n no earlier than its arrival. Empty: back to back.
+  std::vector<uint64_t> arrivals;
+  int64_t buffer_frames = -1; // frames that may wait for the input DMA; -1: unbounded
+  bool block = false;         // a full buffer holds the source; false: the arriving frame is dropped
 
   sc_core::sc_time period() const { return sc_core::sc_time(1000.0 / clock_mhz, sc_core::SC_NS); }
 };
@@ -132,6 +138,7 @@ private:
   InputDma* m_input = nullptr;
   OutputDma* m_output = nullptr;
   std::unique_ptr<Dram> m_dram;
+  std::unique_ptr<ArrivalQueue> m_arrivals; // null: frames back to back
 };
 
 /// A legal, unique SystemC name for each of `names`: characters other than letters, digits and '_'

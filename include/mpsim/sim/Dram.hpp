@@ -34,6 +34,34 @@ struct DramTiming {
   sc_core::sc_time period = sc_core::sc_time(5, sc_core::SC_NS);
 };
 
+/// The bandwidth of one channel (a DRAM channel, a port): bytes_per_cycle, its time cut into
+/// buckets of kBucketCycles; a transfer starting at cycle t takes capacity from t's bucket onwards.
+class BandwidthChannel {
+public:
+  static constexpr uint64_t kBucketCycles = 64;
+  /// denseBuckets: buckets kept in a plain array before the run-length coded part.
+  BandwidthChannel(double bytesPerCycle, uint64_t denseBuckets);
+  /// Cycle at which `bytes` requested at cycle t have been transferred.
+  uint64_t transfer(uint64_t t, uint64_t bytes);
+  /// Bytes used per bucket. The first buckets (kDenseBuckets over all channels of a DRAM) are a
+  /// plain array, fast for the usual designs; later ones are run-length coded: [start, end) buckets
+  /// each hold `used` bytes, buckets in no run are unused. So memory grows with the number of
+  /// requests, not with simulated time, and a slow DRAM (one burst spanning millions of buckets) or
+  /// a long idle time costs no more than a fast one.
+  static constexpr uint64_t kDenseBuckets = uint64_t(1) << 23;
+
+private:
+  struct Run {
+    uint64_t end;
+    double used;
+  };
+  static void setRun(std::map<uint64_t, Run>& u, uint64_t b, double used);
+  double m_bpc;
+  std::vector<double> dense; // buckets [0, dense.size()), grown on demand up to denseCap
+  uint64_t denseCap = 0;
+  std::map<uint64_t, Run> runs; // buckets >= denseCap
+};
+
 class Dram : public sc_core::sc_module {
 public:
   static constexpr uint64_t kBucketCycles = 64;
@@ -57,25 +85,8 @@ private:
   /// when it may not any more.
   bool moveData(tlm::tlm_generic_payload& trans, bool& zero);
 
-  /// Bytes used per bucket of one channel. The first buckets (kDenseBuckets over all channels) are a
-  /// plain array, fast for the usual designs; later ones are run-length coded: [start, end) buckets
-  /// each hold `used` bytes, buckets in no run are unused. So memory grows with the number of
-  /// requests, not with simulated time, and a slow DRAM (one burst spanning millions of buckets) or
-  /// a long idle time costs no more than a fast one.
-  static constexpr uint64_t kDenseBuckets = uint64_t(1) << 23;
-  struct Run {
-    uint64_t end;
-    double used;
-  };
-  struct Usage {
-    std::vector<double> dense; // buckets [0, dense.size()), grown on demand up to denseCap
-    uint64_t denseCap = 0;
-    std::map<uint64_t, Run> runs; // buckets >= denseCap
-  };
-  static void setRun(std::map<uint64_t, Run>& u, uint64_t b, double used);
-
   DramTiming m_timing;
-  std::vector<Usage> m_used;                                              // per channel
+  std::vector<BandwidthChannel> m_used;                                   // per channel
   std::unordered_map<uint64_t, std::unique_ptr<unsigned char[]>> m_pages; // page index -> kPageBytes
 };
 

@@ -35,6 +35,17 @@ class Progress;
 
 namespace mpsim::sim {
 
+/// Frame arrivals in front of the input DMA (docs/system.md): arrival cycles, the input buffer and
+/// what happened to each arrival (filled in by the input DMA as it takes frames).
+struct ArrivalQueue {
+  std::vector<uint64_t> cycles; // sorted
+  int64_t buffer_frames = -1;   // frames that may wait; -1: unbounded
+  bool block = false;           // a full buffer holds the source (else the frame is dropped)
+  std::size_t next = 0;         // next arrival to decide on
+  ArrivalRecord record;
+  bool exhausted = false; // every arrival decided and the last admitted frame taken
+};
+
 struct EngineContext {
   int frames = 1;
   bool reference = false; // wait() per token
@@ -43,6 +54,7 @@ struct EngineContext {
   const FunctionalData* func = nullptr; // functional mode: tokens carry values (null: timing only)
   Progress* progress = nullptr;         // told the frames done by the output DMA (null: none)
   double input_interval = 0;            // the input DMA's pace: cycles per frame (0: as fast as it can)
+  ArrivalQueue* arrivals = nullptr;     // frame arrivals (null: frames back to back)
 };
 
 /// What an engine is doing. Reports show it as text (stateName, EngineBase::state()).
@@ -209,6 +221,9 @@ public:
 
 private:
   void run();
+  /// Decides the arrivals up to the next admitted frame (which becomes frame `n`): returns the
+  /// cycle it entered the buffer, or false when no arrival is left.
+  bool admit(ArrivalQueue& q, uint64_t n, uint64_t& entered);
   uint64_t m_firstRequest = 0;
 };
 

@@ -63,6 +63,28 @@ struct Deadlock {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deadlock, detected, cycle, cycle_path, full_fifos, empty_fifos, messages)
 
+/// Frame arrivals (docs/system.md): what the input buffer did. Per processed frame (in order) its
+/// arrival, the cycle it entered the buffer (later than the arrival under the block policy when
+/// the buffer was full) and the cycle the input DMA requested its first burst.
+struct ArrivalRecord {
+  bool enabled = false;
+  int offered = 0; // arrivals simulated
+  std::vector<uint64_t> arrival, admitted, start;
+  std::vector<uint64_t> dropped_at; // arrival cycles of the dropped frames
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ArrivalRecord, enabled, offered, arrival, admitted, start, dropped_at)
+
+/// A background master on the shared DRAM (docs/system.md): what it moved and when.
+struct BackgroundStats {
+  std::string name;
+  uint64_t read_bytes = 0, write_bytes = 0, requests = 0;
+  uint64_t first_cycle = 0; // its first request
+  uint64_t last_cycle = 0;  // completion of its last request
+  bool stopped_at_horizon = false; // stopped at the time limit before the accelerator finished
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BackgroundStats, name, read_bytes, write_bytes, requests, first_cycle, last_cycle,
+                                   stopped_at_horizon)
+
 struct SimResult {
   int frames = 0;
   int frames_done = 0;
@@ -74,9 +96,11 @@ struct SimResult {
   Deadlock deadlock;
   double wall_seconds = 0;
   std::string mode;
+  ArrivalRecord arrivals; // enabled only with input.arrivals
+  std::vector<BackgroundStats> background; // background masters, in config order
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SimResult, frames, frames_done, frame_done, first_input, engines, streams, dram,
-                                   deadlock, wall_seconds, mode)
+                                   deadlock, wall_seconds, mode, arrivals, background)
 
 /// The steady-state interval between frames (summary.cycles_per_frame and fps of the report). With
 /// five or more frames: the mean interval from frame 1 to frame F-2 (the first frame fills the

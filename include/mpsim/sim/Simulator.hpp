@@ -23,6 +23,13 @@ struct SimOptions {
   Timeline* timeline = nullptr;
   /// The input DMA's pace in cycles per frame (AcceleratorParams::input_interval); 0: as fast as it can.
   double input_interval = 0;
+  /// Simulate the system around the accelerator that the config describes (docs/system.md): frame
+  /// arrivals (`input:`) and the shell (`host:`). False (FIFO sizing, what-if): the accelerator alone.
+  bool system = false;
+  /// Background masters (cfg.background) on the shared DRAM; they stop at background_horizon
+  /// (cycles) if the accelerator has not finished by then.
+  bool background = false;
+  uint64_t background_horizon = 0;
 };
 
 SimOptions simOptions(const config::RunConfig& cfg);
@@ -30,6 +37,11 @@ SimOptions simOptions(const config::RunConfig& cfg);
 /// The Accelerator's parameters of a run: frames, mode and functional data from `opt`; clock, DRAM
 /// timing and burst size from `cfg` (units converted: cycles, bytes per cycle).
 AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptions& opt);
+
+struct ShellTiming;
+/// The shell's timing of a run with a host section (cfg.host must be set): port bytes per
+/// accelerator cycle from its width and clock, setup in cycles.
+ShellTiming shellTiming(const config::RunConfig& cfg);
 
 /// The longest simulation this model can run (cycles at clockMhz): SystemC's time (64-bit
 /// picoseconds) and the engines' 64-bit cycle counters must not overflow. 2^50 cycles, less at
