@@ -19,6 +19,7 @@
 namespace mpsim::config {
 using io::inRangeInt;
 using io::oneOf;
+using io::between;
 using io::Reader;
 
 const char* defaultRunYaml() {
@@ -44,14 +45,6 @@ simulation:
 
 namespace {
 
-/// A number in [lo, hi] (unit for the message).
-io::Check<double> between(double lo, double hi, const std::string& unit) {
-  return [lo, hi, unit](const double& v) {
-    return (v >= lo && v <= hi) ? std::string()
-                                : "value " + io::formatNumber(v) + (unit.empty() ? "" : " " + unit) + " is outside " +
-                                      io::formatNumber(lo) + ".." + io::formatNumber(hi);
-  };
-}
 
 hw::Device readDevice(Reader& hwr, std::string& key) {
   hw::Device dev;

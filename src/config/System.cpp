@@ -15,17 +15,11 @@
 #include "mpsim/io/YamlReader.hpp"
 
 namespace mpsim::config {
+using io::between;
 using io::Reader;
 
 namespace {
 
-io::Check<double> between(double lo, double hi, const std::string& unit) {
-  return [lo, hi, unit](const double& v) {
-    return (v >= lo && v <= hi) ? std::string()
-                                : "value " + io::formatNumber(v) + (unit.empty() ? "" : " " + unit) + " is outside " +
-                                      io::formatNumber(lo) + ".." + io::formatNumber(hi);
-  };
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));

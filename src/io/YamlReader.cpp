@@ -98,6 +98,14 @@ Check<int> inRangeInt(int lo, int hi) {
   };
 }
 
+Check<double> between(double lo, double hi, const std::string& unit) {
+  return [lo, hi, unit](const double& v) {
+    return (v >= lo && v <= hi) ? std::string()
+                                : "value " + formatNumber(v) + (unit.empty() ? "" : " " + unit) + " is outside " +
+                                      formatNumber(lo) + ".." + formatNumber(hi);
+  };
+}
+
 Check<double> positive() {
   return [](const double& v) {
     return (!(v > 0) || !std::isfinite(v)) ? "value " + formatNumber(v) + " must be a positive number" : std::string();

@@ -54,6 +54,8 @@ template <class T> using Check = std::function<std::string(const T&)>; // "" whe
 
 Check<int64_t> inRange(int64_t lo, int64_t hi);
 Check<int> inRangeInt(int lo, int hi);
+/// A number in [lo, hi]; `unit` names it in the message ("value 5 MHz is outside 1..2").
+Check<double> between(double lo, double hi, const std::string& unit = "");
 Check<double> positive();
 Check<double> nonNegative();
 Check<std::string> oneOf(std::vector<std::string> values);
