@@ -220,7 +220,6 @@ void readCostModel(Reader& hwr, HardwareConfig& h, const std::string& baseDir) {
   readCostFields(r, h.cost, h.cost_bands);
 }
 
-YAML::Node num(double v) { return YAML::Node(io::formatNumber(v)); }
 
 } // namespace
 
@@ -258,47 +257,47 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
     dn["uram"] = d.uram;
     dn["dsp_kind"] = toString(d.dsp_kind);
     dn["dram_channels"] = d.dram_channels;
-    dn["dram_gbps_per_channel"] = num(d.dram_gbps_per_channel);
-    dn["clock_mhz"] = num(d.clock_mhz);
+    dn["dram_gbps_per_channel"] = io::numberNode(d.dram_gbps_per_channel);
+    dn["clock_mhz"] = io::numberNode(d.clock_mhz);
     dn["io_port_bits"] = d.io_port_bits;
   }
-  hwn["clock_mhz"] = num(h.clock_mhz);
+  hwn["clock_mhz"] = io::numberNode(h.clock_mhz);
   YAML::Node dram = hwn["dram"];
   dram["channels"] = h.dram.channels;
-  dram["bandwidth_gbps"] = num(h.dram.bandwidth_gbps);
-  dram["latency_ns"] = num(h.dram.latency_ns);
+  dram["bandwidth_gbps"] = io::numberNode(h.dram.bandwidth_gbps);
+  dram["latency_ns"] = io::numberNode(h.dram.latency_ns);
   dram["burst_bytes"] = h.dram.burst_bytes;
-  dram["max_utilization"] = num(h.dram.max_utilization);
+  dram["max_utilization"] = io::numberNode(h.dram.max_utilization);
   YAML::Node io = hwn["io"];
   io["in_bits_per_cycle"] = h.io.in_bits_per_cycle;
   io["out_bits_per_cycle"] = h.io.out_bits_per_cycle;
   YAML::Node cost = hwn["cost_model"];
   const auto f = costFields(h.cost);
-  for (const auto& [key, v] : f.doubles) cost[key] = num(*v);
+  for (const auto& [key, v] : f.doubles) cost[key] = io::numberNode(*v);
   for (const auto& [key, v] : f.ints) cost[key] = *v;
   cost["mvu_input_buffer"] = hw::toString(h.cost.mvu_input_buffer);
   if (!h.cost_bands.empty()) {
     YAML::Node iv = cost["intervals"];
     for (const auto& b : h.cost_bands) {
       YAML::Node n = iv[b.family][b.resource];
-      n["p10"] = num(b.p10);
-      n["p90"] = num(b.p90);
+      n["p10"] = io::numberNode(b.p10);
+      n["p90"] = io::numberNode(b.p90);
       n["nodes"] = b.nodes;
       n.SetStyle(YAML::EmitterStyle::Flow);
     }
   }
   YAML::Node bud = hwn["budget"];
-  bud["lut"] = num(h.budget.lut);
-  bud["ff"] = num(h.budget.ff);
-  bud["dsp"] = num(h.budget.dsp);
-  bud["bram"] = num(h.budget.bram);
-  bud["uram"] = num(h.budget.uram);
+  bud["lut"] = io::numberNode(h.budget.lut);
+  bud["ff"] = io::numberNode(h.budget.ff);
+  bud["dsp"] = io::numberNode(h.budget.dsp);
+  bud["bram"] = io::numberNode(h.budget.bram);
+  bud["uram"] = io::numberNode(h.budget.uram);
 
   const MappingConfig& m = cfg.mapping;
   YAML::Node map = root["mapping"];
   map["mode"] = toString(m.mode);
   map["goal"] = toString(m.goal);
-  if (m.target_fps > 0) map["target_fps"] = num(m.target_fps);
+  if (m.target_fps > 0) map["target_fps"] = io::numberNode(m.target_fps);
   YAML::Node kinds(YAML::NodeType::Sequence);
   for (hw::PeKind k : m.pe_kinds) kinds.push_back(toString(k));
   kinds.SetStyle(YAML::EmitterStyle::Flow);

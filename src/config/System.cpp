@@ -296,7 +296,6 @@ std::vector<uint64_t> arrivalCycles(const InputConfig& in, double clockMhz, int 
 }
 
 namespace {
-YAML::Node num(double v) { return YAML::Node(io::formatNumber(v)); }
 } // namespace
 
 YAML::Node inputYaml(const InputConfig& in) {
@@ -309,8 +308,8 @@ YAML::Node inputYaml(const InputConfig& in) {
                     ? in.arrivals.file
                     : std::filesystem::absolute(in.arrivals.file_path).lexically_normal().string();
   } else {
-    a["fps"] = num(in.arrivals.fps);
-    if (in.arrivals.kind == ArrivalKind::Periodic) a["jitter_us"] = num(in.arrivals.jitter_us);
+    a["fps"] = io::numberNode(in.arrivals.fps);
+    if (in.arrivals.kind == ArrivalKind::Periodic) a["jitter_us"] = io::numberNode(in.arrivals.jitter_us);
     a["seed"] = in.arrivals.seed;
   }
   if (in.buffer_frames) n["buffer_frames"] = *in.buffer_frames;
@@ -322,16 +321,16 @@ YAML::Node hostYaml(const HostConfig& h) {
   YAML::Node n;
   n["preset"] = h.preset;
   n["batch"] = h.batch;
-  n["driver_overhead_us"] = num(h.driver_overhead_us);
+  n["driver_overhead_us"] = io::numberNode(h.driver_overhead_us);
   n["include_copies"] = h.include_copies;
-  n["copy_in_gbps"] = num(h.copy_in_gbps);
-  n["copy_out_gbps"] = num(h.copy_out_gbps);
+  n["copy_in_gbps"] = io::numberNode(h.copy_in_gbps);
+  n["copy_out_gbps"] = io::numberNode(h.copy_out_gbps);
   YAML::Node s = n["shell"];
   s["burst_bytes"] = h.shell.burst_bytes;
   s["outstanding"] = h.shell.outstanding;
-  s["setup_ns"] = num(h.shell.setup_ns);
+  s["setup_ns"] = io::numberNode(h.shell.setup_ns);
   s["port_bits"] = h.shell.port_bits;
-  s["port_mhz"] = num(h.shell.port_mhz);
+  s["port_mhz"] = io::numberNode(h.shell.port_mhz);
   return n;
 }
 

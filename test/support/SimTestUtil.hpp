@@ -10,6 +10,20 @@
 
 namespace mpsim::test {
 
+/// The run config of the chain test network (test/data/chain.yaml) on a ZCU104 at 200 MHz, folded to
+/// a few thousand cycles per frame (c1 pe 4 simd 8, c2 pe 2 simd 4, fc pe 2 simd 64). `hardware`
+/// goes inside `hardware: {...}` after the clock (e.g. "dram: {burst_bytes: 256}"), `fc` inside fc's
+/// mapping (e.g. "weights: dram"), `extra` after the mapping (whole sections).
+inline std::string chainRunText(const std::string& hardware, const std::string& fc, const std::string& extra) {
+  return std::string("network: {model: ") + MPSIM_SOURCE_DIR +
+         "/test/data/chain.yaml}\n"
+         "hardware: {device: zcu104, clock_mhz: 200" +
+         (hardware.empty() ? "" : ", " + hardware) +
+         "}\n"
+         "mapping:\n  layers:\n    c1: {pe: 4, simd: 8}\n    c2: {pe: 2, simd: 4}\n    fc: {pe: 2, simd: 64" +
+         (fc.empty() ? "" : ", " + fc) + "}\n" + extra;
+}
+
 struct SimRun {
   config::Run run;
   sched::Mapping mapping;

@@ -44,10 +44,13 @@ std::string locate(const std::string& file, const YAML::Node& node);
 /// ("19.2", "5000", "0.75", "-3"), for messages and for defaults written into the effective config.
 std::string formatNumber(double v);
 
+/// A number as a YAML scalar in the project's one number format (formatNumber).
+inline YAML::Node numberNode(double v) { return YAML::Node(formatNumber(v)); }
+
 namespace detail {
 /// The node a default value is written as (doubles as their shortest text, not 17 digits).
 template <class T> YAML::Node defaultNode(const T& v) { return YAML::Node(v); }
-inline YAML::Node defaultNode(const double& v) { return YAML::Node(formatNumber(v)); }
+inline YAML::Node defaultNode(const double& v) { return numberNode(v); }
 } // namespace detail
 
 template <class T> using Check = std::function<std::string(const T&)>; // "" when valid, else what is valid

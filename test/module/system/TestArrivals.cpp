@@ -18,11 +18,7 @@ namespace {
 // 256-byte bursts: a frame (1152 bytes) takes 5, so the input DMA's two bursts in flight never hold
 // more than one frame (docs/system.md: a frame leaves the buffer with its first burst request).
 std::string chainRun(const std::string& extra) {
-  return std::string("network: {model: ") + MPSIM_SOURCE_DIR +
-         "/test/data/chain.yaml}\n"
-         "hardware: {device: zcu104, clock_mhz: 200, dram: {burst_bytes: 256}}\n"
-         "mapping:\n  layers:\n    c1: {pe: 4, simd: 8}\n    c2: {pe: 2, simd: 4}\n    fc: {pe: 2, simd: 64}\n" +
-         extra;
+  return mpsim::test::chainRunText("dram: {burst_bytes: 256}", "", extra);
 }
 
 uint64_t lat(const nlohmann::ordered_json& rep, const char* which) {

@@ -14,13 +14,8 @@ namespace {
 // The chain network with fc's weights streamed from a 2 GB/s DRAM: 11520 bytes per frame, about
 // 0.44 GB/s at the compute-bound interval (c1: 5184 cycles at 200 MHz), 22 % of the DRAM alone.
 std::string streamingRun(const std::string& extra) {
-  return std::string("network: {model: ") + MPSIM_SOURCE_DIR +
-         "/test/data/chain.yaml}\n"
-         "hardware: {device: zcu104, clock_mhz: 200, dram: {channels: 1, bandwidth_gbps: 2}}\n"
-         "mapping:\n  layers:\n    c1: {pe: 4, simd: 8}\n    c2: {pe: 2, simd: 4}\n"
-         "    fc: {pe: 2, simd: 64, weights: dram}\n"
-         "simulation: {frames: 8}\n" +
-         extra;
+  return mpsim::test::chainRunText("dram: {channels: 1, bandwidth_gbps: 2}", "weights: dram",
+                                   "simulation: {frames: 8}\n" + extra);
 }
 } // namespace
 

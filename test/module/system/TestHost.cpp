@@ -9,13 +9,7 @@ using namespace mpsim;
 using mpsim::test::simulateText;
 
 namespace {
-std::string chainRun(const std::string& extra) {
-  return std::string("network: {model: ") + MPSIM_SOURCE_DIR +
-         "/test/data/chain.yaml}\n"
-         "hardware: {device: zcu104, clock_mhz: 200}\n"
-         "mapping:\n  layers:\n    c1: {pe: 4, simd: 8}\n    c2: {pe: 2, simd: 4}\n    fc: {pe: 2, simd: 64}\n" +
-         extra;
-}
+std::string chainRun(const std::string& extra) { return mpsim::test::chainRunText("", "", extra); }
 } // namespace
 
 TEST_CASE("host: end-to-end batch time = driver overhead + simulated batch (+ copies)", "[module][system]") {
