@@ -333,6 +333,7 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   sim["mode"] = toString(cfg.simulation.mode);
   sim["functional"] = cfg.simulation.functional;
   sim["seed"] = cfg.simulation.seed;
+  sim["fast_forward"] = cfg.simulation.fast_forward;
   if (cfg.input) root["input"] = inputYaml(*cfg.input);
   if (cfg.host) root["host"] = hostYaml(*cfg.host);
   if (!cfg.background.empty()) root["background"] = backgroundYaml(cfg.background);
@@ -462,6 +463,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
   cfg.simulation.mode = sim.getEnum("mode", SimMode::Timestamped, kSimModeNames);
   cfg.simulation.functional = sim.get<bool>("functional", false);
   cfg.simulation.seed = sim.get<int64_t>("seed", kDefaultSeed, io::inRange(0, kMaxSeed));
+  cfg.simulation.fast_forward = sim.get<bool>("fast_forward", true);
   sim.finish();
   // The system around the accelerator (docs/system.md): optional sections.
   if (root.has("input")) {

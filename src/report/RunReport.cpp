@@ -309,6 +309,11 @@ ordered_json runReportJson(const graph::Graph& g, const config::RunConfig& cfg, 
   j["network"] = g.name();
   j["device"] = cfg.hardware.device.name;
   j["simulation_mode"] = r.mode;
+  if (r.fast_forward.applied) // docs/simulation.md: the later frames were advanced whole
+    j["fast_forward"] = {{"simulated_frames", r.fast_forward.simulated},
+                         {"steady_from_frame", r.fast_forward.frame},
+                         {"period_cycles", r.fast_forward.period},
+                         {"period_frames", r.fast_forward.period_frames}};
   const double fclk = cfg.hardware.clock_mhz * 1e6;
   int64_t macs = 0;
   for (const auto& l : g.layers()) macs += l.macs();

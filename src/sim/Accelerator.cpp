@@ -1,10 +1,13 @@
 #include "mpsim/sim/Accelerator.hpp"
 
+#include <algorithm>
+#include <numeric>
 #include <map>
 #include <set>
 #include <stdexcept>
 
 #include "mpsim/sim/Engine.hpp"
+#include "mpsim/sim/SteadyState.hpp"
 #include "mpsim/sim/Stream.hpp"
 #include "mpsim/sim/Timeline.hpp"
 
@@ -41,6 +44,8 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
   if (!m_params.arrivals.empty()) m_params.frames = int(m_params.arrivals.size());
   EngineContext ctx;
   ctx.frames = m_params.frames;
+  m_runFrames = uint64_t(m_params.frames);
+  ctx.run_frames = &m_runFrames;
   ctx.reference = m_params.reference;
   ctx.period = m_params.period();
   ctx.burst_bytes = m_params.burst_bytes;
@@ -126,6 +131,134 @@ void Accelerator::before_end_of_elaboration() {
   if (socket.get_base_port().bind_count() > 0) return;
   m_dram = std::make_unique<Dram>("dram", m_params.dram);
   socket.bind(m_dram->socket);
+  // Fast-forward: only where every rule is time invariant (no pacing, arrivals or outside
+  // masters), not in reference mode (the check of the timestamped technique) and not where every
+  // frame's values or intervals are wanted (functional mode, timelines).
+  if (!m_params.fast_forward || m_params.reference || m_params.functional || m_params.timeline || m_arrivals ||
+      m_params.input_interval != 0)
+    return;
+  int horizon = 1;
+  for (const auto& e : m_engines) horizon = std::max(horizon, e->memoryFrames());
+  const int stride = channelStride();
+  if (stride < 1) return;
+  if (m_params.frames < horizon + stride + 3) return; // found no earlier than frame horizon + stride
+  m_steady = std::make_unique<SteadyState>(horizon, stride);
+  for (const auto& e : m_engines) e->attachSteadyState(*m_steady);
+  m_steady->setFrames(uint64_t(m_params.frames));
+  m_steady->setExtraFrames([this](uint64_t P) { return dramExtraFrames(P); });
+  m_steady->setOnFound([this] { skipFrames(); });
+}
+
+void Accelerator::skipFrames() {
+  // The engines must not have started the new last frame: until then a run of fewer frames is
+  // this run, event for event. The frames left out are a whole number of super-periods, so the
+  // tail (the last frames, which drain the pipeline) is the same shifted in time.
+  uint64_t started = 0;
+  for (const auto& e : m_engines) started = std::max(started, e->framesStarted());
+  const uint64_t N = uint64_t(m_params.frames), Q = m_superPeriod, least = started + 2;
+  if (least >= N) return;
+  const uint64_t skip = (N - least) / Q * Q;
+  m_runFrames = N - skip;
+  m_skipped = skip;
+}
+
+int Accelerator::channelStride() const {
+  const DramTiming& t = m_params.dram;
+  const uint64_t C = uint64_t(std::max(1, t.channels));
+  uint64_t R = 1;
+  for (const DramInitiator* d : m_initiators) {
+    const uint64_t E = d->burstsPerFrame();
+    auto sameAs = [&](uint64_t r) {
+      for (uint64_t k = 0; k < E; ++k) {
+        uint64_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+        d->burst(k, a0, b0);
+        d->burst(r * E + k, a1, b1);
+        if (b0 != b1 || Dram::channelOf(t, d->addressBase() + a0) != Dram::channelOf(t, d->addressBase() + a1))
+          return false;
+      }
+      return true;
+    };
+    uint64_t r = 1;
+    while (r <= C && !sameAs(r)) ++r;
+    if (r > C) return 0;
+    R = std::lcm(R, r);
+  }
+  return R <= 64 ? int(R) : 0;
+}
+
+int Accelerator::dramExtraFrames(uint64_t P) {
+  const DramTiming& t = m_params.dram;
+  const uint64_t s = uint64_t(m_steady->stride());
+  // No two transfers on a channel overlapping in time, on the circle of one period (s frames).
+  std::vector<std::vector<std::pair<double, double>>> busy(size_t(std::max(1, t.channels))); // (start mod P, cycles)
+  bool overlap = false;
+  for (const DramInitiator* d : m_initiators) {
+    const std::vector<uint64_t>& at = m_steady->latest(d->requestChannel());
+    for (uint64_t g = 0; g < s * d->burstsPerFrame(); ++g) {
+      uint64_t a = 0, b = 0;
+      d->burst(g, a, b);
+      const double cycles = double(b) / t.bytes_per_cycle;
+      overlap = overlap || !(cycles < double(P));
+      busy[size_t(Dram::channelOf(t, d->addressBase() + a))].emplace_back(double(at[size_t(g)] % P), cycles);
+    }
+  }
+  constexpr double kSlack = 1e-6; // transfers closer than this count as overlapping
+  for (auto& v : busy) {
+    std::sort(v.begin(), v.end());
+    for (size_t i = 0; i < v.size() && !overlap; ++i) {
+      const double next = i + 1 < v.size() ? v[i + 1].first : v.front().first + double(P);
+      overlap = next < v[i].first + v[i].second + kSlack;
+    }
+  }
+  // Transfers that contend depend on where they fall in the buckets: the pattern repeats once the
+  // buckets line up again (P a whole number of buckets: one period).
+  const uint64_t B = BandwidthChannel::kBucketCycles;
+  const uint64_t periods = overlap ? B / std::gcd(P % B, B) : 1;
+  m_superPeriod = s * periods;
+  return int((periods - 1) * s);
+}
+
+void Accelerator::insertSkipped(SimResult& r) const {
+  // Frames 0..F as run; then S = m_skipped frames of the steady state (frame F + i is frame
+  // F + i - k s shifted by k periods); then the frames run after F, shifted by S / s periods.
+  const uint64_t F = m_steady->frame(), P = m_steady->period(), s = uint64_t(m_steady->stride());
+  const uint64_t S = m_skipped, shift = S / s * P;
+  auto spliced = [&](auto v, auto copyOf, auto later) {
+    using T = typename decltype(v)::value_type;
+    std::vector<T> out(v.begin(), v.begin() + std::ptrdiff_t(std::min<size_t>(v.size(), F + 1)));
+    if (v.size() <= F) return out;
+    for (uint64_t i = 1; i <= S; ++i) out.push_back(copyOf(v[size_t(F + 1 - s + (i - 1) % s)], (i - 1) / s + 1));
+    for (size_t g = F + 1; g < v.size(); ++g) out.push_back(later(v[g]));
+    return out;
+  };
+  r.frame_done = spliced(
+      r.frame_done, [&](uint64_t x, uint64_t k) { return x + k * P; }, [&](uint64_t x) { return x + shift; });
+  r.frames = m_params.frames;
+  r.frames_done = int(r.frame_done.size());
+  auto skipped = [&](uint64_t a, uint64_t b) { return S / s * (a - b); }; // a - b: over s frames
+  for (size_t i = 0; i < m_engines.size(); ++i) {
+    EngineStats& st = r.engines[i];
+    const auto& marks = m_engines[i]->frameMarks();
+    st.frames = spliced(
+        st.frames, [](const FrameStats& x, uint64_t) { return x; }, [](const FrameStats& x) { return x; });
+    if (marks.size() > F) st.tokens_out += skipped(marks[F].tokens_out, marks[F - s].tokens_out);
+    if (st.tokens_out > 0) st.last_output += shift;
+  }
+  for (size_t i = 0; i < m_initiators.size(); ++i) {
+    const auto& marks = m_initiators[i]->frameMarks();
+    if (marks.size() <= F) continue;
+    const DramInitiatorStats &m = marks[F].dram, &m0 = marks[F - s].dram;
+    r.dram[i].read_bytes += skipped(m.read_bytes, m0.read_bytes);
+    r.dram[i].write_bytes += skipped(m.write_bytes, m0.write_bytes);
+    r.dram[i].requests += skipped(m.requests, m0.requests);
+  }
+  for (size_t k = 0; k < m_streams.size(); ++k) {
+    const auto& spec = m_mapping.streams[k];
+    for (const auto& p : m_mapping.engines.at(size_t(spec.consumer)).in)
+      if (p.stream == int(k)) r.streams[k].tokens += S * uint64_t(p.tokens_per_frame);
+  }
+  if (r.deadlock.detected) r.deadlock.cycle += shift; // in the tail
+  r.fast_forward = FastForward{true, F, P, uint64_t(m_steady->stride()), m_runFrames};
 }
 
 const AddressRegion* Accelerator::regionOf(uint64_t address) const {
@@ -138,7 +271,7 @@ const sc_core::sc_event& Accelerator::done() const { return m_output->allDone();
 bool Accelerator::finished() const {
   if (m_arrivals)
     return m_arrivals->exhausted && m_output->frameDone().size() >= m_arrivals->record.arrival.size();
-  return int(m_output->frameDone().size()) >= m_params.frames;
+  return m_output->frameDone().size() >= m_runFrames;
 }
 
 namespace {
@@ -197,7 +330,7 @@ void analyseDeadlock(const sched::Mapping& m, const std::vector<std::unique_ptr<
 
 SimResult Accelerator::result() const {
   SimResult r;
-  r.frames = m_params.frames;
+  r.frames = int(m_runFrames);
   r.mode = m_params.reference ? "reference" : "timestamped";
   r.frame_done = m_output->frameDone();
   r.frames_done = int(r.frame_done.size());
@@ -231,6 +364,7 @@ SimResult Accelerator::result() const {
     }
   }
   if (r.frames_done < r.frames || !allDone) analyseDeadlock(m_mapping, m_engines, m_streams, r);
+  if (m_skipped > 0) insertSkipped(r);
   return r;
 }
 

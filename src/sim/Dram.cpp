@@ -165,7 +165,7 @@ void Dram::b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time
   const uint64_t bytes = trans.get_data_length();
   bool zero = rc && rc->zero_data;
   if (!moveData(trans, zero)) return;
-  int channel = int((addr / m_timing.burst_bytes) % uint64_t(m_timing.channels));
+  const int channel = channelOf(m_timing, addr);
   uint64_t done = transfer(channel, t, bytes) + m_timing.latency_cycles;
   spdlog::trace("dram: initiator {} {} {} bytes at cycle {} on channel {}: done {}", id,
                 trans.is_write() ? "write" : "read", bytes, t, channel, done);

@@ -28,7 +28,6 @@ EngineBase::EngineBase(sc_core::sc_module_name n, const sched::EngineSpec& spec,
     Port p;
     p.stream = inputs[i];
     p.spec = spec.in[i];
-    p.total = uint64_t(p.spec.tokens_per_frame) * uint64_t(ctx.frames);
     size_t cap = size_t(std::max<int64_t>(1, p.spec.capacity));
     p.readEnd.assign(cap, 0);
     p.relTime.assign(cap, 0);
@@ -68,6 +67,7 @@ bool EngineBase::readOne(Port& p) {
     uint64_t passed = p.pendingRelease.empty() ? 0 : p.pendingRelease.front().second;
     p.relTime[j % cap] = std::max(end, passed);
     p.released = j + 1;
+    if (m_steady) m_steady->record(p.relChannel, p.relTime[j % cap]);
   }
   m_localMax = std::max(m_localMax, end);
   return true;
@@ -88,7 +88,7 @@ uint64_t EngineBase::readUpTo(Port& p, uint64_t lastNeeded) {
 void EngineBase::readAhead() {
   for (auto& p : m_ports) {
     const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
-    while (!p.stream->empty() && p.readCount < p.total && (p.readCount < cap || p.released > p.readCount - cap)) {
+    while (!p.stream->empty() && p.readCount < total(p) && (p.readCount < cap || p.released > p.readCount - cap)) {
       readOne(p);
     }
   }
@@ -99,7 +99,10 @@ void EngineBase::release(Port& p, uint64_t target, uint64_t t) {
   p.releaseTarget = std::max(p.releaseTarget, target);
   const uint64_t cap = uint64_t(std::max<int64_t>(1, p.spec.capacity));
   uint64_t upTo = std::min(target, p.readCount);
-  for (uint64_t j = p.released; j < upTo; ++j) p.relTime[j % cap] = t;
+  for (uint64_t j = p.released; j < upTo; ++j) {
+    p.relTime[j % cap] = t;
+    if (m_steady) m_steady->record(p.relChannel, t);
+  }
   p.released = std::max(p.released, upTo);
 }
 
@@ -163,6 +166,36 @@ void EngineBase::endFrame() {
   m_last = m_cur;
   m_cur = EngineStats{};
   m_cur.name = m_spec.name;
+  markFrame();
+}
+
+uint64_t EngineBase::framesStarted() const {
+  uint64_t f = ceilDiv(m_tokensOut, uint64_t(std::max<int64_t>(1, m_spec.out_tokens_per_frame)));
+  for (const auto& p : m_ports) f = std::max(f, ceilDiv(p.readCount, uint64_t(std::max<int64_t>(1, p.spec.tokens_per_frame))));
+  return f;
+}
+
+void EngineBase::markFrame() { m_marks.push_back(FrameMark{m_lastOut, m_tokensOut, dramCounters()}); }
+
+void EngineBase::attachSteadyState(SteadyState& ss) {
+  m_steady = &ss;
+  for (auto& p : m_ports) { // the input FIFO's writes and read ends, and the port's releases
+    const uint64_t T = uint64_t(std::max<int64_t>(1, p.spec.tokens_per_frame));
+    const int w = ss.addChannel(T), r = ss.addChannel(T);
+    p.stream->attachSteadyState(&ss, w, r);
+    p.relChannel = ss.addChannel(T);
+  }
+}
+
+int EngineBase::memoryFrames() const {
+  // A FIFO's writer looks back up to two depths of read ends (Stream::waitSlot), a port's reader
+  // one buffer capacity of releases; one more frame for the token being decided.
+  uint64_t m = 1;
+  for (const auto& p : m_ports) {
+    const uint64_t T = uint64_t(std::max<int64_t>(1, p.spec.tokens_per_frame));
+    m = std::max({m, ceilDiv(2 * uint64_t(p.stream->depth()), T), ceilDiv(uint64_t(std::max<int64_t>(1, p.spec.capacity)), T)});
+  }
+  return int(std::min<uint64_t>(m + 1, 1u << 20));
 }
 
 void EngineBase::blockForever(const std::string& why) {
@@ -207,10 +240,9 @@ DataflowEngine::DataflowEngine(sc_core::sc_module_name n, const sched::EngineSpe
 
 void DataflowEngine::run() {
   const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
-  const uint64_t N = T * uint64_t(m_ctx.frames);
   const uint64_t outCost = uint64_t(m_spec.out_cost), tail = uint64_t(m_spec.tail), lat = uint64_t(m_spec.latency);
   uint64_t oPrev = 0;
-  for (uint64_t g = 0; g < N; ++g) {
+  for (uint64_t g = 0; g < T * runFrames(); ++g) {
     const uint64_t f = g / T, k = g % T;
     uint64_t dataReady = 0, weightReady = 0, ownRead = 0;
     const Stream *dataOn = nullptr, *weightOn = nullptr; // the inputs that came last (timeline)
@@ -268,8 +300,9 @@ void DataflowEngine::run() {
   }
   // Take in what nobody needed (e.g. rows a stride skips) so that producers can finish.
   for (auto& p : m_ports) {
-    release(p, p.total, oPrev);
-    if (p.total > 0 && p.readCount < p.total) readUpTo(p, p.total - 1);
+    const uint64_t all = total(p);
+    release(p, all, oPrev);
+    if (all > 0 && p.readCount < all) readUpTo(p, all - 1);
   }
   m_state = EngineState::Done;
 }
@@ -296,13 +329,33 @@ DramInitiatorStats DramInitiator::dramStats() const {
   return s;
 }
 
+uint64_t DramInitiator::burstsPerFrame() const {
+  return Bursts(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes).perFrame;
+}
+
+void DramInitiator::burst(uint64_t g, uint64_t& addr, uint64_t& bytes) const {
+  Bursts(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes).at(g, addr, bytes);
+}
+
+void DramInitiator::attachSteadyState(SteadyState& ss) {
+  EngineBase::attachSteadyState(ss);
+  const uint64_t E = burstsPerFrame();
+  m_reqChannel = ss.addChannel(E);
+  m_doneChannel = ss.addChannel(E);
+}
+
+int DramInitiator::memoryFrames() const {
+  // Bursts in flight: a request waits for the burst two before it (Bursts::requestAt).
+  return std::max(EngineBase::memoryFrames(), int(ceilDiv(uint64_t(2), burstsPerFrame())) + 1);
+}
+
 DramInitiator::Bursts::Bursts(uint64_t bytesPerFrame, uint64_t burstBytes)
     : frameBytes(bytesPerFrame), burst(burstBytes), perFrame(ceilDiv(bytesPerFrame, burstBytes)) {}
 
 uint64_t DramInitiator::issue(Bursts& q, bool write, uint64_t rq) {
-  const uint64_t inFrame = q.next % q.perFrame;
-  const uint64_t bytes = std::min(q.burst, q.frameBytes - inFrame * q.burst);
-  const uint64_t done = access(write, q.next * q.burst, bytes, rq);
+  uint64_t addr = 0, bytes = 0;
+  q.at(q.next, addr, bytes);
+  const uint64_t done = access(write, addr, bytes, rq);
   ++q.next;
   return done;
 }
@@ -315,13 +368,12 @@ InputDma::InputDma(sc_core::sc_module_name n, const sched::EngineSpec& spec, con
 
 void InputDma::run() {
   const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
-  const uint64_t N = T * uint64_t(m_ctx.frames);
   const uint64_t outCost = uint64_t(m_spec.out_cost), lat = uint64_t(m_spec.latency);
   Bursts q(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes);
   uint64_t lastRq = 0, maxDone = 0, oPrev = 0, consumedFrom = 0;
   uint64_t gate = 0; // arrivals: the current frame's bursts start no earlier than it entered the buffer
   ArrivalQueue* const aq = m_ctx.arrivals;
-  for (uint64_t g = 0; g < N; ++g) {
+  for (uint64_t g = 0; g < T * runFrames(); ++g) {
     const uint64_t f = g / T, k = g % T;
     if (aq && k == 0 && !admit(*aq, f, gate)) break; // no arrival left
     const uint64_t byteEnd = ceilDiv((k + 1) * q.frameBytes, T);
@@ -398,7 +450,7 @@ void OutputDma::run() {
   Bursts q(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_frame)), m_ctx.burst_bytes);
   uint64_t frameStart = 0, busy = 0, blocked = 0, lastDone = 0;
   uint64_t cursor = 0; // timeline: recorded up to this cycle
-  for (uint64_t f = 0; f < uint64_t(m_ctx.frames); ++f) {
+  for (uint64_t f = 0; f < runFrames(); ++f) {
     uint64_t frameEnd = 0;
     for (uint64_t k = 0; k < T; ++k) {
       const uint64_t j = f * T + k;
@@ -450,6 +502,7 @@ void OutputDma::run() {
     m_last.starved = interval - m_last.busy - m_last.blocked;
     m_last.name = m_spec.name;
     m_frames.push_back(FrameStats{m_last.busy, m_last.starved, m_last.blocked, m_last.dram_wait});
+    markFrame();
     busy = blocked = 0;
     frameStart = frameEnd;
     lastDone = frameEnd;
@@ -466,13 +519,27 @@ WeightStreamer::WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpe
   SC_THREAD(run);
 }
 
+uint64_t WeightStreamer::passBursts() const {
+  return ceilDiv(uint64_t(std::max<int64_t>(1, m_spec.bytes_per_token)), m_ctx.burst_bytes);
+}
+
+uint64_t WeightStreamer::burstsPerFrame() const {
+  return uint64_t(std::max<int64_t>(1, m_spec.out_tokens_per_frame)) * passBursts();
+}
+
+void WeightStreamer::burst(uint64_t g, uint64_t& addr, uint64_t& bytes) const {
+  // One pass (every weight) per token, in bursts of burst_bytes from the buffer's start.
+  const uint64_t pass = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_token));
+  const uint64_t k = g % passBursts();
+  addr = k * m_ctx.burst_bytes;
+  bytes = std::min(m_ctx.burst_bytes, pass - addr);
+}
+
 void WeightStreamer::run() {
   const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
-  const uint64_t N = T * uint64_t(m_ctx.frames);
-  const uint64_t bytes = uint64_t(std::max<int64_t>(1, m_spec.bytes_per_token));
-  const uint64_t burst = m_ctx.burst_bytes;
+  const uint64_t perPass = passBursts();
   uint64_t rqPrev = 0, oPrev = 0;
-  for (uint64_t g = 0; g < N; ++g) {
+  for (uint64_t g = 0; g < T * runFrames(); ++g) {
     m_state = EngineState::WaitingForOutput;
     m_waitOn = m_outs.at(0);
     m_waitWrite = true;
@@ -481,10 +548,10 @@ void WeightStreamer::run() {
     uint64_t rq = std::max(slot, rqPrev);
     // Bursts go out one after another with at most two in flight.
     uint64_t done = rq, inFlight[2] = {rq, rq};
-    uint64_t i = 0;
-    for (uint64_t off = 0; off < bytes; off += burst, ++i) {
-      uint64_t at = std::max(rq, inFlight[i % 2]);
-      uint64_t d = access(false, off, std::min(burst, bytes - off), at);
+    for (uint64_t i = 0; i < perPass; ++i) {
+      uint64_t at = std::max(rq, inFlight[i % 2]), addr = 0, n = 0;
+      burst(g * perPass + i, addr, n);
+      uint64_t d = access(false, addr, n, at);
       inFlight[i % 2] = d;
       done = std::max(done, d);
     }

@@ -30,6 +30,7 @@ SimOptions simOptions(const config::RunConfig& cfg) {
   SimOptions o;
   o.frames = cfg.simulation.frames;
   o.reference = cfg.simulation.mode == config::SimMode::Reference;
+  o.fast_forward = cfg.simulation.fast_forward;
   return o;
 }
 
@@ -96,6 +97,7 @@ AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptio
   p.dram.period = p.period();
   p.timeline = opt.timeline;
   p.input_interval = opt.input_interval;
+  p.fast_forward = opt.fast_forward;
   if (opt.system && cfg.input) {
     p.arrivals = config::arrivalCycles(*cfg.input, cfg.hardware.clock_mhz, opt.frames);
     p.buffer_frames = cfg.input->buffer_frames ? *cfg.input->buffer_frames : -1;
@@ -171,6 +173,11 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   }
 
   SimResult r = acc->result();
+  if (r.fast_forward.applied) {
+    progress.update(uint64_t(r.frames_done));
+    spdlog::debug("simulation: periodic from frame {} (every {} cycles): {} of {} frames simulated",
+                  r.fast_forward.frame, r.fast_forward.period, r.fast_forward.simulated, r.frames);
+  }
   for (const auto& mst : masters) r.background.push_back(mst->stats());
   if (opt.timeline) opt.timeline->finish();
   if (opt.functional && !opt.output_npy.empty()) writeOutput(*opt.functional, m, acc->outputDma(), opt.output_npy);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "mpsim/sim/SteadyState.hpp"
 #include "mpsim/sim/Timeline.hpp"
 
 namespace mpsim::sim {
@@ -30,6 +31,7 @@ void Stream::push(uint64_t t) {
   m_queue.push_back(t);
   m_pendingWrites.push_back(t);
   ++m_written;
+  if (m_steady) m_steady->record(m_writeChannel, t);
   if (m_readerWaiting) m_writtenEv.notify(sc_core::SC_ZERO_TIME); // no event when nobody waits
 }
 
@@ -58,6 +60,7 @@ void Stream::readDone(uint64_t cycle) {
   m_readEnd.push_back(cycle);
   if (int64_t(m_readEnd.size()) > m_depth) m_readEnd.pop_front();
   ++m_read;
+  if (m_steady) m_steady->record(m_readChannel, cycle);
   m_reads.push_back(cycle);
   settleOccupancy(cycle, false);
   if (m_writerWaiting) m_readEv.notify(sc_core::SC_ZERO_TIME);

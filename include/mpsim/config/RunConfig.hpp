@@ -157,6 +157,8 @@ struct SimulationConfig {
   SimMode mode = SimMode::Timestamped;
   bool functional = false;
   int64_t seed = kDefaultSeed; // functional mode: seed of generated weights, thresholds and inputs
+  /// Advance whole frames once the pipeline repeats itself (docs/simulation.md, same results).
+  bool fast_forward = true;
 };
 
 /// A resolved run configuration: typed values only, defaults applied, units converted.

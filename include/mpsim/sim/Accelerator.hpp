@@ -29,6 +29,7 @@ class InputDma;
 class OutputDma;
 class Stream;
 class Timeline;
+class SteadyState;
 } // namespace mpsim::sim
 namespace mpsim {
 class Progress;
@@ -59,6 +60,11 @@ struct AcceleratorParams {
   /// Frame arrivals (docs/system.md): the arrival cycle of each of the `frames` offered frames,
   /// sorted; the input DMA takes frame n no earlier than its arrival. Empty: back to back.
   std::vector<uint64_t> arrivals;
+  /// Fast-forward (docs/simulation.md): when the pipeline reaches a periodic steady state, the
+  /// engines run for fewer frames, whole periods fewer, and result() inserts the periodic frames
+  /// left out. Only with the internal DRAM, in timestamped timing-only runs without timelines,
+  /// arrivals or input pacing; the results are those of simulating every frame.
+  bool fast_forward = false;
   int64_t buffer_frames = -1; // frames that may wait for the input DMA; -1: unbounded
   bool block = false;         // a full buffer holds the source; false: the arriving frame is dropped
 
@@ -116,6 +122,8 @@ public:
   const sc_core::sc_event& done() const;
   /// True when every frame has been written to memory.
   bool finished() const;
+  /// Frames left out by fast-forward (params().fast_forward); result() holds them all.
+  uint64_t framesSkipped() const { return m_skipped; }
 
   /// What the simulation measured so far: call after sc_start returned. Runs the deadlock analysis
   /// when frames are missing or an engine has not finished (wall_seconds is left 0).
@@ -139,6 +147,24 @@ private:
   OutputDma* m_output = nullptr;
   std::unique_ptr<Dram> m_dram;
   std::unique_ptr<ArrivalQueue> m_arrivals; // null: frames back to back
+  std::unique_ptr<SteadyState> m_steady;     // fast-forward (null: off)
+  /// Frames after which every DMA and weight streamer issues its bursts on the same DRAM channels
+  /// again (SteadyState's stride); 0: not within 64 frames.
+  int channelStride() const;
+  /// The frames beyond the engines' horizon that the DRAM model needs repeating before it is
+  /// periodic with period P over a stride (SteadyState::setExtraFrames): 0 when no two transfers
+  /// on a channel overlap in time (each then completes after its own bytes whatever the bucket
+  /// alignment) or P is a whole number of buckets; else the frames until the bucket alignment
+  /// repeats too. Sets m_superPeriod.
+  int dramExtraFrames(uint64_t P);
+  /// Fast-forward found the steady state: lowers the frames the engines run for by whole
+  /// super-periods, keeping every engine short of the new last frame.
+  void skipFrames();
+  /// Inserts the frames left out after the steady state's frame into a result of the frames run.
+  void insertSkipped(SimResult& r) const;
+  uint64_t m_runFrames = 0; // frames the engines run for
+  uint64_t m_skipped = 0;   // frames left out (m_params.frames - m_runFrames)
+  uint64_t m_superPeriod = 1; // frames after which the DRAM's bucket and channel pattern repeat
 };
 
 /// A legal, unique SystemC name for each of `names`: characters other than letters, digits and '_'

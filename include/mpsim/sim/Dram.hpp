@@ -11,6 +11,7 @@
 // holds nothing allocates nothing, so the accelerator's own traffic (whose payload bytes are zeros,
 // docs/embedding.md) costs no memory. transport_dbg reads and writes the same store without timing.
 // A payload without a data pointer is served for timing only.
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -71,6 +72,10 @@ public:
   Dram(sc_core::sc_module_name name, const DramTiming& timing);
   const DramTiming& timing() const { return m_timing; }
 
+  /// The channel serving `addr`: channels interleave at burst_bytes.
+  static int channelOf(const DramTiming& timing, uint64_t addr) {
+    return int((addr / timing.burst_bytes) % uint64_t(std::max(1, timing.channels)));
+  }
   /// Cycle at which `bytes` requested at cycle t on `channel` have been transferred (no latency).
   uint64_t transfer(int channel, uint64_t t, uint64_t bytes);
   /// Pages of the backing store that hold data (written with a non-zero byte).

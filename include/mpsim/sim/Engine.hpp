@@ -26,6 +26,7 @@
 #include "mpsim/sim/Dram.hpp"
 #include "mpsim/sim/Functional.hpp"
 #include "mpsim/sim/Result.hpp"
+#include "mpsim/sim/SteadyState.hpp"
 #include "mpsim/sim/Stream.hpp"
 #include "mpsim/sim/Timeline.hpp"
 
@@ -48,6 +49,9 @@ struct ArrivalQueue {
 
 struct EngineContext {
   int frames = 1;
+  /// The frames the engines run for, when it may change during the run (fast-forward lowers it,
+  /// Accelerator); null: `frames`.
+  const uint64_t* run_frames = nullptr;
   bool reference = false; // wait() per token
   sc_core::sc_time period;
   uint64_t burst_bytes = 4096;
@@ -78,6 +82,20 @@ public:
   EngineState status() const { return m_state; }
   Stream* waitOn() const { return m_waitOn; }
   bool waitsForWrite() const { return m_waitWrite; }
+  /// Fast-forward (sim/SteadyState.hpp): registers the event sequences this engine and its input
+  /// FIFOs carry from frame to frame as channels of `ss` and records them from now on.
+  virtual void attachSteadyState(SteadyState& ss);
+  /// The longest memory of this engine's rules, in frames (SteadyState's horizon).
+  virtual int memoryFrames() const;
+  /// What the engine had done at the end of each of its complete frames (fast-forward
+  /// extrapolates from the last ones).
+  struct FrameMark {
+    uint64_t last_output = 0, tokens_out = 0;
+    DramInitiatorStats dram; // DMAs and weight streamers: bytes and requests so far
+  };
+  const std::vector<FrameMark>& frameMarks() const { return m_marks; }
+  /// Frames this engine has started: read a token of, or written a token of.
+  uint64_t framesStarted() const;
   /// Records this engine's intervals into `track` (null: not recorded) and, for DMAs, the frame
   /// markers into `timeline`.
   void attachTimeline(Timeline* timeline, EngineTrack* track) {
@@ -94,7 +112,6 @@ protected:
   struct Port {
     Stream* stream = nullptr;
     sched::PortSpec spec;
-    uint64_t total = 0;     // tokens over all frames
     uint64_t readCount = 0; // tokens read so far
     uint64_t lastReadEnd = 0;
     std::vector<uint64_t> readEnd; // ring, capacity entries
@@ -110,10 +127,14 @@ protected:
     // influence timing).
     std::deque<Payload> data;
     uint64_t dataBase = 0;
+    int relChannel = -1; // fast-forward: the channel of this port's release cycles
     std::vector<int64_t> keepFrom; // DataflowEngine: smallest need(j).first over outputs j >= k of a frame
                                    // (keepFrom[T] = tokens per frame: everything released at frame end)
   };
 
+  uint64_t runFrames() const { return m_ctx.run_frames ? *m_ctx.run_frames : uint64_t(m_ctx.frames); }
+  /// Tokens of port p over all frames.
+  uint64_t total(const Port& p) const { return uint64_t(p.spec.tokens_per_frame) * runFrames(); }
   /// Reads one token on port p. Returns false if the buffer has no free slot (needs a release).
   bool readOne(Port& p);
   /// Reads tokens until `lastNeeded` (global index) has been read; flags a line-buffer deadlock.
@@ -147,6 +168,12 @@ protected:
   EngineStats m_cur, m_last;
   std::vector<FrameStats> m_frames; // every complete frame interval
   void endFrame();                  // m_cur becomes the last complete frame interval
+  /// Appends the frame mark of the frame that just completed.
+  void markFrame();
+  /// DMAs and weight streamers: the DRAM counters so far (zero for other engines).
+  virtual DramInitiatorStats dramCounters() const { return {}; }
+  std::vector<FrameMark> m_marks;
+  SteadyState* m_steady = nullptr;
   uint64_t m_firstOut = 0, m_lastOut = 0, m_tokensOut = 0;
   bool m_anyOut = false;
   sc_core::sc_event m_never;
@@ -181,6 +208,15 @@ public:
   uint64_t maxBurstBytes() const;
   /// Records the bytes this initiator moves over time (null: off).
   void attachBytesTrack(BytesTrack* t) { m_bytes = t; }
+  /// Fast-forward: the DRAM requests of one frame, burst after burst (address relative to
+  /// addressBase(), bytes) for global burst index g (over frames).
+  /// DMAs: bursts of ctx.burst_bytes over a frame of bytes_per_frame (the last may be partial).
+  virtual uint64_t burstsPerFrame() const;
+  virtual void burst(uint64_t g, uint64_t& addr, uint64_t& bytes) const;
+  void attachSteadyState(SteadyState& ss) override;
+  int memoryFrames() const override;
+  /// Fast-forward: the channel of this initiator's request cycles (-1: none).
+  int requestChannel() const { return m_reqChannel; }
 
 protected:
   /// Frames moved through DRAM in bursts of burst_bytes (a frame's last burst may be partial), with
@@ -192,6 +228,11 @@ protected:
     uint64_t next = 0;          // global index (over frames) of the next burst to issue
     uint64_t freed[kRing] = {}; // cycle at which burst b freed its buffer, at b % kRing
     Bursts(uint64_t bytesPerFrame, uint64_t burstBytes);
+    /// Burst g (global index over frames): its address (from the initiator's buffer) and bytes.
+    void at(uint64_t g, uint64_t& addr, uint64_t& bytes) const {
+      addr = g * burst;
+      bytes = std::min(burst, frameBytes - (g % perFrame) * burst);
+    }
     /// Earliest request cycle of the next burst, not before t.
     uint64_t requestAt(uint64_t t) const { return next >= 2 ? std::max(t, freed[(next - 2) % kRing]) : t; }
     void setFreed(uint64_t b, uint64_t t) { freed[b % kRing] = t; }
@@ -203,10 +244,16 @@ protected:
   uint64_t access(bool write, uint64_t addr, uint64_t bytes, uint64_t t) {
     const uint64_t done = m_port.access(write, addr, bytes, t);
     if (m_bytes) m_bytes->add(done, bytes);
+    if (m_steady) {
+      m_steady->record(m_reqChannel, t);
+      m_steady->record(m_doneChannel, done);
+    }
     return done;
   }
+  DramInitiatorStats dramCounters() const override { return m_port.stats(); }
 
   DramPort m_port;
+  int m_reqChannel = -1, m_doneChannel = -1;
   BytesTrack* m_bytes = nullptr;
 };
 
@@ -254,8 +301,11 @@ public:
   SC_HAS_PROCESS(WeightStreamer);
   WeightStreamer(sc_core::sc_module_name n, const sched::EngineSpec& spec, const EngineContext& ctx,
                  std::vector<Stream*> outputs, tlm::tlm_initiator_socket<>& socket, uint64_t addressBase);
+  uint64_t burstsPerFrame() const override;
+  void burst(uint64_t g, uint64_t& addr, uint64_t& bytes) const override;
 
 private:
+  uint64_t passBursts() const; // bursts of one pass
   void run();
 };
 

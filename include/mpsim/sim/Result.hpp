@@ -85,6 +85,18 @@ struct BackgroundStats {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BackgroundStats, name, read_bytes, write_bytes, requests, first_cycle, last_cycle,
                                    stopped_at_horizon)
 
+/// Fast-forward (docs/simulation.md): the pipeline was periodic at `frame` (every frame the one
+/// `period_frames` before it shifted by `period` cycles); the engines ran `simulated` frames and
+/// the others, steady-state frames after `frame`, were inserted.
+struct FastForward {
+  bool applied = false;
+  uint64_t frame = 0;
+  uint64_t period = 0; // cycles
+  uint64_t period_frames = 1;
+  uint64_t simulated = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FastForward, applied, frame, period, period_frames, simulated)
+
 struct SimResult {
   int frames = 0;
   int frames_done = 0;
@@ -98,9 +110,10 @@ struct SimResult {
   std::string mode;
   ArrivalRecord arrivals; // enabled only with input.arrivals
   std::vector<BackgroundStats> background; // background masters, in config order
+  FastForward fast_forward;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SimResult, frames, frames_done, frame_done, first_input, engines, streams, dram,
-                                   deadlock, wall_seconds, mode, arrivals, background)
+                                   deadlock, wall_seconds, mode, arrivals, background, fast_forward)
 
 /// The steady-state interval between frames (summary.cycles_per_frame and fps of the report). With
 /// five or more frames: the mean interval from frame 1 to frame F-2 (the first frame fills the

@@ -30,6 +30,8 @@ struct SimOptions {
   /// (cycles) if the accelerator has not finished by then.
   bool background = false;
   uint64_t background_horizon = 0;
+  /// Advance whole frames once the pipeline is periodic (AcceleratorParams::fast_forward).
+  bool fast_forward = true;
 };
 
 SimOptions simOptions(const config::RunConfig& cfg);

@@ -16,6 +16,7 @@
 namespace mpsim::sim {
 
 class CounterTrack;
+class SteadyState;
 
 /// Functional mode: the values a token carries (one pixel's C values, or one window's C*kh*kw
 /// values in (C, kh, kw) order). Null when the simulation is not functional.
@@ -57,6 +58,12 @@ public:
 
   /// Records the occupancy over simulated time into `track` (sim/Timeline.hpp); null: off.
   void attachTrace(CounterTrack* track) { m_trace = track; }
+  /// Fast-forward: records every write cycle as channel `writes` of `ss`, every read end as `reads`.
+  void attachSteadyState(SteadyState* ss, int writes, int reads) {
+    m_steady = ss;
+    m_writeChannel = writes;
+    m_readChannel = reads;
+  }
 
 private:
   void settleOccupancy(uint64_t readEnd, bool final);
@@ -80,6 +87,8 @@ private:
   uint64_t m_countedReads = 0;
   int64_t m_maxOcc = 0;
   CounterTrack* m_trace = nullptr;
+  SteadyState* m_steady = nullptr;
+  int m_writeChannel = -1, m_readChannel = -1;
 };
 
 } // namespace mpsim::sim
