@@ -33,7 +33,7 @@ SWEEP = """base:
   mapping:
     mode: manual
     layers: {fc0: {pe: 16, simd: 49}, fc1: {pe: 16, simd: 32}, fc2: {pe: 16, simd: 32}, fc3: {pe: 10, simd: 8}}
-  simulation: {frames: FRAMES}
+  simulation: {frames: FRAMES, fast_forward: false}  # every frame simulated: runs long enough to be killed
 sweep:
   - grid:
       hardware.clock_mhz: [100, 125, 150, 175, 200, 225]

@@ -265,7 +265,8 @@ sweep:
   - set: {{mapping.layers: {{}}}}
     grid:
       network.model: [{w}/corrupt.yaml, {w}/corrupt.onnx]
-  - grid:
+  - set: {{simulation.fast_forward: false}}  # simulate every frame: a run longer than --timeout
+    grid:
       simulation.frames: [100000]
 constraints: [resources.fits]
 """)
