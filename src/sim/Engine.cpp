@@ -340,7 +340,7 @@ void DramInitiator::burst(uint64_t g, uint64_t& addr, uint64_t& bytes) const {
 void DramInitiator::attachSteadyState(SteadyState& ss) {
   EngineBase::attachSteadyState(ss);
   const uint64_t E = burstsPerFrame();
-  m_reqChannel = ss.addChannel(E);
+  m_reqChannel = ss.addChannel(E, true); // its times: Accelerator::dramExtraFrames
   m_doneChannel = ss.addChannel(E);
 }
 

@@ -11,11 +11,11 @@ SteadyState::SteadyState(int horizon, int stride)
   if (uint64_t(m_horizon) + m_stride + 2 >= kRing) m_active = false; // memory longer than the history kept
 }
 
-int SteadyState::addChannel(uint64_t eventsPerFrame) {
+int SteadyState::addChannel(uint64_t eventsPerFrame, bool keepTimes) {
   if (eventsPerFrame == 0) throw std::logic_error("SteadyState: a channel needs at least one event per frame");
   Channel c;
   c.per_frame = eventsPerFrame;
-  c.last.assign(size_t(eventsPerFrame * m_stride), 0);
+  if (keepTimes) c.times.assign(size_t(eventsPerFrame * m_stride), 0);
   c.verdicts.assign(kRing, Verdict{});
   m_channels.push_back(std::move(c));
   return int(m_channels.size() - 1);
@@ -23,9 +23,9 @@ int SteadyState::addChannel(uint64_t eventsPerFrame) {
 
 void SteadyState::frameComplete(Channel& c) {
   const uint64_t f = c.frame;
-  c.verdicts[size_t(f % kRing)] = Verdict{f, c.shift, f >= m_stride && c.ok && c.shift > 0};
+  c.verdicts[size_t(f % kRing)] = Verdict{f, c.first, c.h1, c.h2};
   c.k = 0;
-  c.ok = true;
+  c.h1 = c.h2 = 0;
   ++c.frame;
   c.base = (c.frame % m_stride) * c.per_frame;
   const size_t slot = size_t(f % kRing);
@@ -37,18 +37,22 @@ void SteadyState::frameComplete(Channel& c) {
 }
 
 bool SteadyState::repeats(uint64_t from, uint64_t to, int64_t P) const {
+  // Frame g against frame g - s; frame 0 has no previous frame for its first difference.
+  if (P <= 0 || from < m_stride + 1) return false;
   for (const Channel& c : m_channels)
     for (uint64_t g = from; g <= to; ++g) {
-      const Verdict& v = c.verdicts[size_t(g % kRing)];
-      if (v.frame != g || !v.ok || v.shift != P) return false;
+      const Verdict &v = c.verdicts[size_t(g % kRing)], &u = c.verdicts[size_t((g - m_stride) % kRing)];
+      if (v.frame != g || u.frame != g - m_stride || v.h1 != u.h1 || v.h2 != u.h2 || int64_t(v.first - u.first) != P)
+        return false;
     }
   return true;
 }
 
 void SteadyState::check(uint64_t f) {
   const uint64_t H = uint64_t(m_horizon);
-  if (f < H + m_stride) return; // frames f - H .. f must each have one a stride earlier
-  const int64_t P = m_channels.front().verdicts[size_t(f % kRing)].shift;
+  if (f < H + m_stride + 1) return; // frames f - H .. f must each have one a stride earlier
+  const Channel& c0 = m_channels.front();
+  const int64_t P = int64_t(c0.verdicts[size_t(f % kRing)].first - c0.verdicts[size_t((f - m_stride) % kRing)].first);
   if (!repeats(f - H, f, P)) return;
   if (m_extraFor != P) {
     m_extraFor = P;
@@ -59,7 +63,7 @@ void SteadyState::check(uint64_t f) {
     return;
   }
   const uint64_t W = H + uint64_t(m_extraFrames);
-  if (f < W + m_stride || !repeats(f - W, f - H, P)) return;
+  if (f < W + m_stride + 1 || !repeats(f - W, f - H, P)) return;
   m_active = false;
   if (f + 1 >= m_frames) return; // nothing left to skip
   m_frame = f;
