@@ -47,16 +47,17 @@ struct Accounting {
 Accounting accountingOf(const sim::EngineStats& st, size_t first, size_t last, uint64_t interval) {
   Accounting a;
   a.s = st;
-  if (!st.frames.empty() && interval > 0) {
-    last = std::min(last, st.frames.size() - 1);
+  if (st.frameCount() > 0 && interval > 0) {
+    last = std::min(last, st.frameCount() - 1);
     first = std::min(first, last);
     const double n = double(last - first + 1);
     double busy = 0, starved = 0, blocked = 0, dram = 0;
     for (size_t f = first; f <= last; ++f) {
-      busy += double(st.frames[f].busy);
-      starved += double(st.frames[f].starved);
-      blocked += double(st.frames[f].blocked);
-      dram += double(st.frames[f].dram_wait);
+      const sim::FrameStats& x = st.frame(f);
+      busy += double(x.busy);
+      starved += double(x.starved);
+      blocked += double(x.blocked);
+      dram += double(x.dram_wait);
     }
     a.s.busy = uint64_t(std::llround(busy / n));
     a.s.starved = uint64_t(std::llround(starved / n));

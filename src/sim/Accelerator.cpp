@@ -239,8 +239,7 @@ void Accelerator::insertSkipped(SimResult& r) const {
   for (size_t i = 0; i < m_engines.size(); ++i) {
     EngineStats& st = r.engines[i];
     const auto& marks = m_engines[i]->frameMarks();
-    st.frames = spliced(
-        st.frames, [](const FrameStats& x, uint64_t) { return x; }, [](const FrameStats& x) { return x; });
+    if (st.frames.size() > F) st.inserted = InsertedFrames{F, S, s};
     if (marks.size() > F) st.tokens_out += skipped(marks[F].tokens_out, marks[F - s].tokens_out);
     if (st.tokens_out > 0) st.last_output += shift;
   }

@@ -16,6 +16,13 @@ struct FrameStats {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FrameStats, busy, starved, blocked, dram_wait)
 
+/// Fast-forward (docs/simulation.md): `count` steady-state frames inserted after frame `after`, each
+/// a copy of the frame `stride` before it (zero count: none).
+struct InsertedFrames {
+  uint64_t after = 0, count = 0, stride = 1;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(InsertedFrames, after, count, stride)
+
 /// An engine's accounting: the last complete frame interval, and every frame interval in order (the
 /// report averages them over the frames of its measured interval).
 struct EngineStats {
@@ -28,10 +35,21 @@ struct EngineStats {
   uint64_t last_output = 0;  // cycle of the last output token (all frames)
   uint64_t tokens_out = 0;
   std::string state;              // at the end: done, or what it waits for
-  std::vector<FrameStats> frames; // frame f's interval at index f (complete frames only)
+  /// The simulated frames' intervals (complete frames only); with fast-forward the inserted frames
+  /// are not stored: use frameCount() and frame(f).
+  std::vector<FrameStats> frames;
+  InsertedFrames inserted;
+  std::size_t frameCount() const { return frames.size() + std::size_t(inserted.count); }
+  /// Frame f's interval (f < frameCount()).
+  const FrameStats& frame(std::size_t f) const {
+    const std::size_t F = std::size_t(inserted.after), S = std::size_t(inserted.count), s = std::size_t(inserted.stride);
+    if (S == 0 || f <= F) return frames.at(f);
+    if (f <= F + S) return frames.at(F + 1 - s + (f - F - 1) % s);
+    return frames.at(f - S);
+  }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EngineStats, name, busy, starved, blocked, dram_wait, first_output, last_output,
-                                   tokens_out, state, frames)
+                                   tokens_out, state, frames, inserted)
 
 struct StreamStats {
   std::string name;
