@@ -231,8 +231,12 @@ DataflowEngine::DataflowEngine(sc_core::sc_module_name n, const sched::EngineSpe
   const int64_t T = m_spec.out_tokens_per_frame;
   for (auto& p : m_ports) {
     p.keepFrom.assign(size_t(T + 1), p.spec.tokens_per_frame);
-    for (int64_t k = T - 1; k >= 0; --k)
-      p.keepFrom[size_t(k)] = std::min(p.keepFrom[size_t(k + 1)], sched::needOf(m_spec, p.spec, k).first);
+    p.needLast.assign(size_t(std::max<int64_t>(0, T)), 0);
+    for (int64_t k = T - 1; k >= 0; --k) {
+      const auto nd = sched::needOf(m_spec, p.spec, k);
+      p.keepFrom[size_t(k)] = std::min(p.keepFrom[size_t(k + 1)], nd.first);
+      p.needLast[size_t(k)] = nd.last;
+    }
   }
   if (ctx.func) m_fn = std::make_unique<TokenFunction>(*ctx.func, m_spec);
   SC_THREAD(run);
@@ -248,8 +252,7 @@ void DataflowEngine::run() {
     const Stream *dataOn = nullptr, *weightOn = nullptr; // the inputs that came last (timeline)
     for (auto& p : m_ports) {
       const uint64_t Tp = uint64_t(p.spec.tokens_per_frame);
-      auto nd = sched::needOf(m_spec, p.spec, int64_t(k));
-      const int64_t last = int64_t(f * Tp) + nd.last;
+      const int64_t last = int64_t(f * Tp) + p.needLast[size_t(k)];
       uint64_t r = readUpTo(p, uint64_t(last));
       if (p.spec.need == NeedKind::Pass) {
         if (r >= weightReady) weightOn = p.stream;

@@ -128,6 +128,7 @@ protected:
     std::deque<Payload> data;
     uint64_t dataBase = 0;
     int relChannel = -1; // fast-forward: the channel of this port's release cycles
+    std::vector<int64_t> needLast; // DataflowEngine: need(k).last, the last token output k needs
     std::vector<int64_t> keepFrom; // DataflowEngine: smallest need(j).first over outputs j >= k of a frame
                                    // (keepFrom[T] = tokens per frame: everything released at frame end)
   };
