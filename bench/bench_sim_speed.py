@@ -4,6 +4,9 @@ auto-mapped designs with fast-forward on (the default) and off, in the same run,
 the simulation's own wall time (as `mpsim -v run` logs it) and the whole command's; the hardware's
 time for the same frames (frames / the simulated fps); peak memory of 10- and 1000-frame runs.
 
+And the cost per token against a plain C++ max-plus engine of the same design (build/maxplus_reference,
+bench/maxplus_reference.cpp), ResNet-50 and ResNet-152 on xcu250, 10 frames.
+
 Usage: bench/bench_sim_speed.py [--mpsim build/mpsim] [--runs 5] [--out FILE]
 Prints a Markdown section (and writes it to FILE when given)."""
 import argparse
@@ -84,6 +87,26 @@ def main():
             rss = statistics.median(run(mpsim, "resnet18", "xczu9eg", frames, ff, os.path.join(tmp, "mem"))[2]
                                     for _ in range(3))
             lines.append("| %d | %s | %.1f |" % (frames, "on" if ff else "off", rss / 1024))
+    lines.append("")
+    lines.append("Cost per token (output tokens of every engine), fast-forward off, 10 frames, against the plain "
+                 "max-plus engine of the same design (`build/maxplus_reference`: no SystemC, no back-pressure, no "
+                 "DRAM; a lower bound); mpsim's time includes elaboration:")
+    lines.append("")
+    lines.append("| network | device | engines | tokens per frame | max-plus (ns/token) | mpsim (ns/token) | ratio |")
+    lines.append("|---|---|---|---|---|---|---|")
+    ref = os.path.join(os.path.dirname(mpsim), "maxplus_reference")
+    for net, dev in CASES[1:]:
+        js = []
+        for _ in range(a.runs):
+            p = subprocess.run([ref, "--frames", "10", "--set", "network.model=" + net, "--set", "hardware.device=" + dev,
+                                "--set", "mapping.mode=auto"], capture_output=True, text=True)
+            if p.returncode != 0:
+                raise SystemExit("maxplus_reference failed: " + p.stderr[-1000:])
+            js.append(json.loads(p.stdout))
+        mp = statistics.median(j["maxplus_ns_per_token"] for j in js)
+        ms = statistics.median(j["mpsim_ns_per_token"] for j in js)
+        lines.append("| %s | %s | %d | %d | %.1f | %.0f | %.0fx |" %
+                     (net, dev, js[0]["engines"], js[0]["tokens_per_frame"], mp, ms, ms / mp))
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
