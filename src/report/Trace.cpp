@@ -202,7 +202,12 @@ std::string traceEventJson(const TimelineView& v) {
   const Clock c(v);
   const Groups g(m);
   std::string o;
-  o.reserve(1 << 20);
+  size_t events = 0; // about 160 bytes per slice, 80 per counter point
+  for (size_t i = 0; i < m.engines.size(); ++i)
+    if (tl.engine(i)) events += 2 * tl.engine(i)->slices().size();
+  for (size_t s = 0; s < m.streams.size(); ++s)
+    if (tl.stream(s)) events += tl.stream(s)->points().size();
+  o.reserve((1 << 16) + 80 * events);
   o += "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"mpsim\",\"clock_mhz\":";
   {
     char b[32];
@@ -252,7 +257,20 @@ std::string traceEventJson(const TimelineView& v) {
     appendUs(o, c.ps(t));
     o += ",\"pid\":" + std::to_string(kPidFrames) + ",\"tid\":0}";
   }
-  // Engine slices, clipped to the window.
+  // Engine slices, clipped to the window. Each slice's name and category, as JSON text, made once
+  // per (activity, FIFO): "{\"name\":\"blocked: a->b\",\"cat\":\"blocked\",\"ph\":\"X\",\"ts\":".
+  std::vector<std::string> sliceHead(size_t(sim::kActivities) * (m.streams.size() + 1));
+  auto headOf = [&](const sim::Slice& s) -> const std::string& {
+    std::string& h = sliceHead[size_t(int(s.what)) * (m.streams.size() + 1) + size_t(s.fifo + 1)];
+    if (h.empty()) {
+      h = "{\"name\":";
+      appendStr(h, sliceName(m, s));
+      h += ",\"cat\":\"";
+      h += sliceCat(s.what);
+      h += "\",\"ph\":\"X\",\"ts\":";
+    }
+    return h;
+  };
   for (size_t i = 0; i < m.engines.size(); ++i) {
     const sim::EngineTrack* t = tl.engine(i);
     if (!t) continue;
@@ -262,11 +280,7 @@ std::string traceEventJson(const TimelineView& v) {
       if (!c.overlaps(s.begin, s.end)) continue;
       const uint64_t a = std::max(s.begin, c.t0), b = std::min(s.end, c.t1);
       const uint64_t pa = c.ps(a), pb = c.ps(b);
-      ev() += "{\"name\":";
-      appendStr(o, sliceName(m, s));
-      o += ",\"cat\":\"";
-      o += sliceCat(s.what);
-      o += "\",\"ph\":\"X\",\"ts\":";
+      ev() += headOf(s);
       appendUs(o, pa);
       o += ",\"dur\":";
       appendUs(o, pb - pa);
@@ -290,11 +304,11 @@ std::string traceEventJson(const TimelineView& v) {
   for (size_t s = 0; s < m.streams.size(); ++s) {
     const sim::CounterTrack* t = tl.stream(s);
     if (!t) continue;
-    const std::string head = ",\"cat\":\"fifo\",\"ph\":\"C\",\"pid\":" + std::to_string(kPidFifos) + ",\"ts\":";
+    std::string head = "{\"name\":";
+    appendStr(head, m.streams[s].name);
+    head += ",\"cat\":\"fifo\",\"ph\":\"C\",\"pid\":" + std::to_string(kPidFifos) + ",\"ts\":";
     windowPoints(t->points(), c, [&](uint64_t at, int64_t val) {
-      ev() += "{\"name\":";
-      appendStr(o, m.streams[s].name);
-      o += head;
+      ev() += head;
       appendUs(o, c.ps(at));
       o += ",\"args\":{\"tokens\":";
       appendInt(o, uint64_t(std::max<int64_t>(0, val)));
@@ -314,11 +328,11 @@ std::string traceEventJson(const TimelineView& v) {
         pts.emplace_back(w * tl.resolution(), int64_t(bytes));
       if (k + 1 == ws.size() || ws[k + 1].first != w + 1) pts.emplace_back((w + 1) * tl.resolution(), 0);
     }
-    const std::string head = ",\"cat\":\"dram\",\"ph\":\"C\",\"pid\":" + std::to_string(kPidDram) + ",\"ts\":";
+    std::string head = "{\"name\":";
+    appendStr(head, name);
+    head += ",\"cat\":\"dram\",\"ph\":\"C\",\"pid\":" + std::to_string(kPidDram) + ",\"ts\":";
     windowPoints(pts, c, [&](uint64_t at, int64_t bytes) {
-      ev() += "{\"name\":";
-      appendStr(o, name);
-      o += head;
+      ev() += head;
       appendUs(o, c.ps(at));
       char b[48];
       std::snprintf(b, sizeof b, ",\"args\":{\"GB/s\":%.4f}}", double(bytes) / windowNs);

@@ -14,22 +14,10 @@ const char* activityName(Activity a) {
   return "?";
 }
 
-namespace {
-int keyOf(Activity a, int fifo) { return int(a) * 65536 + fifo + 1; }
-} // namespace
-
-void EngineTrack::add(Activity a, int fifo, uint64_t from, uint64_t to) {
-  if (m_open && from < m_cur.end) from = m_cur.end;
-  if (to <= from) return;
+void EngineTrack::addSlow(Activity a, int fifo, uint64_t from, uint64_t to) {
+  // add() took the empty intervals and the same activity and FIFO continuing an unmixed slice.
   const int key = keyOf(a, fifo);
   const uint64_t len = to - from;
-  // Fast path: the same activity and FIFO continuing an unmixed slice.
-  if (m_open && from == m_cur.end && !m_cur.mixed && key == m_keys.front().first) {
-    m_cur.end = to;
-    m_cur.cycles[size_t(a)] += len;
-    m_keys.front().second += len;
-    return;
-  }
   if (m_open && from > m_cur.end) close(); // a gap (the engine was idle)
   if (m_open) {
     const bool same = !m_cur.mixed && key == m_keys.front().first;
@@ -76,12 +64,7 @@ void CounterTrack::emit(uint64_t t, int64_t v) {
     m_points.emplace_back(t, v);
 }
 
-void CounterTrack::set(uint64_t t, int64_t v) {
-  if (t < m_bucketEnd) { // the common case: the same window (times never go back)
-    m_max = std::max(m_max, v);
-    m_last = v;
-    return;
-  }
+void CounterTrack::nextWindow(uint64_t t, int64_t v) {
   const uint64_t b = t / m_res;
   m_bucketEnd = (b + 1) * m_res;
   if (b != m_bucket) {

@@ -11,6 +11,7 @@
 //  - a counter (FIFO occupancy, DRAM bytes) keeps one point per resolution window: the maximum
 //    occupancy in the window (so the trace's maxima are the report's), the bytes moved in it.
 // Recording costs one pointer test per token when it is off (no Timeline attached).
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <cstdint>
@@ -37,12 +38,26 @@ struct Slice {
 class EngineTrack {
 public:
   explicit EngineTrack(uint64_t resolution) : m_res(resolution) {}
-  /// Appends [from, to) (ignored when empty). Times per engine never go back.
-  void add(Activity a, int fifo, uint64_t from, uint64_t to);
+  /// Appends [from, to) (ignored when empty). Times per engine never go back. Inline: the empty
+  /// intervals (most of an engine's four per token) and the continuation of the open slice.
+  void add(Activity a, int fifo, uint64_t from, uint64_t to) {
+    if (m_open && from < m_cur.end) from = m_cur.end;
+    if (to <= from) return;
+    if (m_open && from == m_cur.end && !m_cur.mixed && keyOf(a, fifo) == m_keys.front().first) {
+      const uint64_t len = to - from;
+      m_cur.end = to;
+      m_cur.cycles[size_t(a)] += len;
+      m_keys.front().second += len;
+      return;
+    }
+    addSlow(a, fifo, from, to);
+  }
   void finish();
   const std::vector<Slice>& slices() const { return m_slices; }
 
 private:
+  static int keyOf(Activity a, int fifo) { return int(a) * 65536 + fifo + 1; }
+  void addSlow(Activity a, int fifo, uint64_t from, uint64_t to);
   void close();
   uint64_t m_res;
   bool m_open = false;
@@ -56,12 +71,17 @@ class CounterTrack {
 public:
   explicit CounterTrack(uint64_t resolution) : m_res(resolution) {}
   /// The value becomes v at cycle t (t never decreases).
-  void set(uint64_t t, int64_t v);
+  void set(uint64_t t, int64_t v) {
+    if (t >= m_bucketEnd) return nextWindow(t, v);
+    m_max = std::max(m_max, v); // the common case: the same window
+    m_last = v;
+  }
   void finish();
   /// (cycle, value): the value from that cycle on (the first point is at cycle 0).
   const std::vector<std::pair<uint64_t, int64_t>>& points() const { return m_points; }
 
 private:
+  void nextWindow(uint64_t t, int64_t v); // set() at or after the current window's end
   void emit(uint64_t t, int64_t v);
   uint64_t m_res;
   uint64_t m_bucket = 0, m_bucketEnd = 0; // the current window and its end (0: not started)
