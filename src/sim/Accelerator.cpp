@@ -151,11 +151,13 @@ void Accelerator::before_end_of_elaboration() {
 
 void Accelerator::skipFrames() {
   // The engines must not have started the new last frame: until then a run of fewer frames is
-  // this run, event for event. The frames left out are a whole number of super-periods, so the
+  // this run, event for event. framesStarted() counts tokens read or written; a token being made
+  // (a weight pass or an input burst requested before its token is written) may belong to the
+  // next frame: one frame more. The frames left out are a whole number of super-periods, so the
   // tail (the last frames, which drain the pipeline) is the same shifted in time.
   uint64_t started = 0;
   for (const auto& e : m_engines) started = std::max(started, e->framesStarted());
-  const uint64_t N = uint64_t(m_params.frames), Q = m_superPeriod, least = started + 2;
+  const uint64_t N = uint64_t(m_params.frames), Q = m_superPeriod, least = started + 1;
   if (least >= N) return;
   const uint64_t skip = (N - least) / Q * Q;
   m_runFrames = N - skip;

@@ -188,12 +188,13 @@ void EngineBase::attachSteadyState(SteadyState& ss) {
 }
 
 int EngineBase::memoryFrames() const {
-  // A FIFO's writer looks back up to two depths of read ends (Stream::waitSlot), a port's reader
-  // one buffer capacity of releases; one more frame for the token being decided.
+  // A FIFO's writer looks back one depth of read ends (Stream::waitSlot: the slot of token
+  // written - depth, read by then), a port's reader one buffer capacity of releases; one more
+  // frame for the token being decided.
   uint64_t m = 1;
   for (const auto& p : m_ports) {
     const uint64_t T = uint64_t(std::max<int64_t>(1, p.spec.tokens_per_frame));
-    m = std::max({m, ceilDiv(2 * uint64_t(p.stream->depth()), T), ceilDiv(uint64_t(std::max<int64_t>(1, p.spec.capacity)), T)});
+    m = std::max({m, ceilDiv(uint64_t(p.stream->depth()), T), ceilDiv(uint64_t(std::max<int64_t>(1, p.spec.capacity)), T)});
   }
   return int(std::min<uint64_t>(m + 1, 1u << 20));
 }
