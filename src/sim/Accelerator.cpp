@@ -52,6 +52,14 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
   ctx.func = m_params.functional;
   ctx.progress = m_params.progress;
   ctx.input_interval = m_params.input_interval;
+  // The internal DRAM forgets the bandwidth accounting before every initiator's next request, so
+  // memory does not grow with the frames.
+  ctx.frame_written = [this] {
+    if (!m_dram) return;
+    uint64_t floor = UINT64_MAX;
+    for (const DramInitiator* d : m_initiators) floor = std::min(floor, d->requestFloor());
+    m_dram->forgetBefore(floor);
+  };
   if (!m_params.arrivals.empty()) {
     m_arrivals = std::make_unique<ArrivalQueue>();
     m_arrivals->cycles = m_params.arrivals;

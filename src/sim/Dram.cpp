@@ -6,6 +6,8 @@
 #include <cstring>
 #include <iterator>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
@@ -24,6 +26,25 @@ BandwidthChannel::BandwidthChannel(double bytesPerCycle, uint64_t denseBuckets)
     : m_bpc(bytesPerCycle), denseCap(denseBuckets) {}
 
 uint64_t Dram::transfer(int channel, uint64_t t, uint64_t bytes) { return m_used[size_t(channel)].transfer(t, bytes); }
+
+void Dram::forgetBefore(uint64_t cycle) {
+  for (auto& c : m_used) c.forgetBefore(cycle);
+}
+
+void BandwidthChannel::forgetBefore(uint64_t cycle) {
+  const uint64_t b = cycle / kBucketCycles;
+  if (b <= forgotten) return;
+  forgotten = b;
+  // The array part: its dead prefix is moved out once it is at least half the array (amortised
+  // O(1) per bucket).
+  const uint64_t dead = std::min<uint64_t>(b, base + dense.size()) - std::min(b, base);
+  if (b > base && dead >= dense.size() / 2 && dead > 0) {
+    dense.erase(dense.begin(), dense.begin() + std::ptrdiff_t(dead));
+    base += dead;
+  }
+  // The run-length coded part: runs that end before b.
+  while (!runs.empty() && runs.begin()->second.end <= b) runs.erase(runs.begin());
+}
 
 void BandwidthChannel::setRun(std::map<uint64_t, Run>& u, uint64_t b, double used) {
   auto it = u.upper_bound(b);
@@ -50,10 +71,14 @@ uint64_t BandwidthChannel::transfer(uint64_t t, uint64_t bytes) {
     const uint64_t b = uint64_t(cur) / kBucketCycles;
     const double bucketEnd = double((b + 1) * kBucketCycles);
     const double timeLeft = bucketEnd - cur;
+    if (b < u.forgotten) throw std::logic_error("DRAM model: a transfer at cycle " + std::to_string(t) +
+                                                " starts in the bandwidth accounting already forgotten");
     if (b < u.denseCap) {
       // The array part: one bucket at a time.
-      if (u.dense.size() <= b) u.dense.resize(std::min<uint64_t>(u.denseCap, std::max<uint64_t>(b + 1024, 2 * b)), 0.0);
-      double& used = u.dense[size_t(b)];
+      const uint64_t i = b - u.base;
+      if (u.dense.size() <= i)
+        u.dense.resize(std::min<uint64_t>(u.denseCap - u.base, std::max<uint64_t>(i + 1024, 2 * i)), 0.0);
+      double& used = u.dense[size_t(i)];
       // Capacity left in this bucket from `cur` on, and not already taken by others.
       const double freeBytes = std::min(cap - used, timeLeft * bpc);
       if (freeBytes <= 1e-9) {

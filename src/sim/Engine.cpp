@@ -384,6 +384,7 @@ void InputDma::run() {
     const uint64_t gb = f * q.perFrame + (byteEnd - 1) / q.burst;
     while (q.next <= gb) {
       const uint64_t rq = std::max(q.requestAt(lastRq), gate); // two bursts in flight
+      m_floor = rq;                                             // later bursts: not before it
       if (aq && q.next == f * q.perFrame) aq->record.start.push_back(rq);
       if (q.next == 0) m_firstRequest = rq;
       maxDone = std::max(maxDone, issue(q, false, rq));
@@ -459,6 +460,7 @@ void OutputDma::run() {
     for (uint64_t k = 0; k < T; ++k) {
       const uint64_t j = f * T + k;
       uint64_t end = readUpTo(p, j);
+      m_floor = end; // writes are requested after the pixels that fill them are read
       if (m_ctx.func) {
         m_collected.push_back(tokenData(p, j));
         dropData(p, j + 1);
@@ -494,6 +496,7 @@ void OutputDma::run() {
     m_frameDone.push_back(frameEnd);
     if (m_timeline) m_timeline->frameLeft(size_t(f), frameEnd);
     if (m_ctx.progress) m_ctx.progress->update(f + 1);
+    if (m_ctx.frame_written) m_ctx.frame_written();
     m_localMax = std::max(m_localMax, frameEnd);
     if (!m_anyOut) m_firstOut = frameEnd;
     m_anyOut = true;
@@ -550,6 +553,7 @@ void WeightStreamer::run() {
     uint64_t slot = m_outs.at(0)->waitSlot(); // the weight buffer half this pass goes into is free
     m_state = EngineState::Running;
     uint64_t rq = std::max(slot, rqPrev);
+    m_floor = rq; // this pass's bursts and later passes: not before it
     // Bursts go out one after another with at most two in flight.
     uint64_t done = rq, inFlight[2] = {rq, rq};
     for (uint64_t i = 0; i < perPass; ++i) {

@@ -44,6 +44,9 @@ public:
   BandwidthChannel(double bytesPerCycle, uint64_t denseBuckets);
   /// Cycle at which `bytes` requested at cycle t have been transferred.
   uint64_t transfer(uint64_t t, uint64_t bytes);
+  /// No transfer will start before `cycle` any more: the buckets before it are dropped (memory
+  /// stays bounded over a long run). A later transfer before it is a logic error.
+  void forgetBefore(uint64_t cycle);
   /// Bytes used per bucket. The first buckets (kDenseBuckets over all channels of a DRAM) are a
   /// plain array, fast for the usual designs; later ones are run-length coded: [start, end) buckets
   /// each hold `used` bytes, buckets in no run are unused. So memory grows with the number of
@@ -58,8 +61,10 @@ private:
   };
   static void setRun(std::map<uint64_t, Run>& u, uint64_t b, double used);
   double m_bpc;
-  std::vector<double> dense; // buckets [0, dense.size()), grown on demand up to denseCap
+  std::vector<double> dense; // buckets [base, base + dense.size()), grown on demand up to denseCap
   uint64_t denseCap = 0;
+  uint64_t base = 0;     // first bucket kept (forgetBefore)
+  uint64_t forgotten = 0; // buckets before this one are forgotten
   std::map<uint64_t, Run> runs; // buckets >= denseCap
 };
 
@@ -78,6 +83,9 @@ public:
   }
   /// Cycle at which `bytes` requested at cycle t on `channel` have been transferred (no latency).
   uint64_t transfer(int channel, uint64_t t, uint64_t bytes);
+  /// No request will start before `cycle` any more (every initiator's next request is at or after
+  /// it): bandwidth accounting before it is dropped on every channel.
+  void forgetBefore(uint64_t cycle);
   /// Pages of the backing store that hold data (written with a non-zero byte).
   std::size_t storedPages() const { return m_pages.size(); }
 

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,7 @@ struct EngineContext {
   const FunctionalData* func = nullptr; // functional mode: tokens carry values (null: timing only)
   Progress* progress = nullptr;         // told the frames done by the output DMA (null: none)
   double input_interval = 0;            // the input DMA's pace: cycles per frame (0: as fast as it can)
+  std::function<void()> frame_written;  // called by the output DMA after each frame (null: none)
   ArrivalQueue* arrivals = nullptr;     // frame arrivals (null: frames back to back)
 };
 
@@ -218,6 +220,8 @@ public:
   int memoryFrames() const override;
   /// Fast-forward: the channel of this initiator's request cycles (-1: none).
   int requestChannel() const { return m_reqChannel; }
+  /// Every request this initiator issues from now on is at or after this cycle.
+  uint64_t requestFloor() const { return m_floor; }
 
 protected:
   /// Frames moved through DRAM in bursts of burst_bytes (a frame's last burst may be partial), with
@@ -255,6 +259,7 @@ protected:
 
   DramPort m_port;
   int m_reqChannel = -1, m_doneChannel = -1;
+  uint64_t m_floor = 0; // requestFloor()
   BytesTrack* m_bytes = nullptr;
 };
 
