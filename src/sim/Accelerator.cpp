@@ -149,7 +149,7 @@ void Accelerator::before_end_of_elaboration() {
   for (const auto& e : m_engines) horizon = std::max(horizon, e->memoryFrames());
   const int stride = channelStride();
   if (stride < 1) return;
-  if (m_params.frames < horizon + stride + 3) return; // found no earlier than frame horizon + stride
+  if (m_params.frames < horizon + stride + 3) return; // found at frame horizon + stride + 1 at the earliest
   m_steady = std::make_unique<SteadyState>(horizon, stride);
   for (const auto& e : m_engines) e->attachSteadyState(*m_steady);
   m_steady->setFrames(uint64_t(m_params.frames));
