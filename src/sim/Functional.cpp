@@ -383,7 +383,7 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
       j["weight_types"] = wt;
       j["weights"] = weightFile;
       const Shape& ws = p.weights.shape();
-      func::writeNpy((fs::path(dir) / weightFile).string(), p.weights,
+      func::writeNarrowNpy((fs::path(dir) / weightFile).string(), p.weights,
                      l.kind == LayerKind::Conv ? std::vector<int64_t>{ws.n, ws.c, ws.h, ws.w}
                                                : std::vector<int64_t>{ws.n, ws.c});
       j["requant"] = graph::toString(l.requant);
@@ -396,7 +396,8 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
     if (it != d.params.end() && !it->second.thresholds.empty()) {
       const Shape& ts = it->second.thresholds.shape();
       j["thresholds"] = thresholdFile;
-      func::writeNpy((fs::path(dir) / thresholdFile).string(), it->second.thresholds, std::vector<int64_t>{ts.h, ts.w});
+      func::writeNarrowNpy((fs::path(dir) / thresholdFile).string(), it->second.thresholds,
+                           std::vector<int64_t>{ts.h, ts.w});
     }
     if (l.kind == LayerKind::Add && it != d.params.end()) {
       const auto& a = it->second.add;

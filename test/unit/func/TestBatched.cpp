@@ -82,7 +82,7 @@ TEST_CASE("runWindows equals run() of each window alone (widths 1..8 and 16, all
   CHECK(cases == 300);
 }
 
-TEST_CASE("runWindows: an operand outside its type is an error naming it; geometry checked", "[unit][func]") {
+TEST_CASE("runWindows: an operand outside its type is an error naming it, and the geometry is checked", "[unit][func]") {
   ConvGeometry g;
   g.kh = g.kw = 1;
   g.out_channels = 2;
