@@ -105,7 +105,7 @@ namespace {
 // Four dot products sharing the activation operand: the compiler turns the int16 x int16 -> int32
 // sums into packed multiply-add (pmaddwd) on any x86-64.
 template <typename T, typename W, typename Acc>
-inline void dot4(const T* __restrict x, const W* __restrict w0, const W* __restrict w1, const W* __restrict w2,
+__attribute__((always_inline)) inline void dot4(const T* __restrict x, const W* __restrict w0, const W* __restrict w1, const W* __restrict w2,
                  const W* __restrict w3, int64_t n, Acc* __restrict a) {
   Acc s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -121,7 +121,7 @@ inline void dot4(const T* __restrict x, const W* __restrict w0, const W* __restr
   a[3] += s3;
 }
 
-template <typename T, typename W, typename Acc> inline Acc dot1(const T* __restrict x, const W* __restrict w, int64_t n) {
+template <typename T, typename W, typename Acc> __attribute__((always_inline)) inline Acc dot1(const T* __restrict x, const W* __restrict w, int64_t n) {
   Acc s = 0;
   for (int64_t i = 0; i < n; ++i) s += static_cast<Acc>(x[i]) * static_cast<Acc>(w[i]);
   return s;
@@ -305,7 +305,7 @@ namespace {
 // Two inputs times four output channels: each weight load serves both inputs, each input load all
 // four channels (int16 x int16 -> int32 sums become packed multiply-add, as in dot4).
 template <typename T, typename W, typename Acc>
-inline void dot2x4(const T* __restrict x0, const T* __restrict x1, const W* __restrict w0, const W* __restrict w1,
+__attribute__((always_inline)) inline void dot2x4(const T* __restrict x0, const T* __restrict x1, const W* __restrict w0, const W* __restrict w1,
                    const W* __restrict w2, const W* __restrict w3, int64_t n, Acc* __restrict a0, Acc* __restrict a1) {
   Acc s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -346,9 +346,11 @@ template <typename T, typename W> inline const T* widenRows(const W* w, int64_t 
 // runWindows' core: inputs already laid out like the weights ([G][kh][kw][Cg] each, L values),
 // blocks of inputs against every weight row of their group.
 template <typename T, typename W, typename Acc>
-void windowsCore(const T* xb, int64_t count, int64_t L, const std::vector<W>& wp, int64_t K, int64_t G, int64_t* out) {
+__attribute__((target_clones("avx2", "default"))) void windowsCore(const T* xb, int64_t count, int64_t L,
+                                                                   const std::vector<W>& wp, int64_t K, int64_t G,
+                                                                   int64_t* out) {
   const int64_t taps = L / G, Kg = K / G;
-  constexpr int64_t kBlock = 16; // inputs per pass over the weights (their rows stay in L1/L2)
+  constexpr int64_t kBlock = 64; // inputs per pass over the weights (each block of rows widened once)
   for (int64_t b0 = 0; b0 < count; b0 += kBlock) {
     const int64_t b1 = std::min(count, b0 + kBlock);
     for (int64_t gi = 0; gi < G; ++gi) {
@@ -379,10 +381,11 @@ void windowsCore(const T* xb, int64_t count, int64_t L, const std::vector<W>& wp
   }
 }
 
-// Window (C, kh, kw) of input b to the weights' [G][kh][kw][Cg] order, decoded, range-checked.
+// Window b ((C, kh, kw), or (kh, kw, C) when channelLast) to the weights' [G][kh][kw][Cg] order,
+// decoded, range-checked.
 template <typename T>
 const T* layoutWindows(const int32_t* const* rows, int64_t count, int64_t C, int64_t Cg, int64_t kk,
-                       const Operand& xt) {
+                       const Operand& xt, bool channelLast) {
   static thread_local std::vector<T> xb;
   const int64_t L = C * kk;
   xb.resize(static_cast<std::size_t>(count * L));
@@ -397,22 +400,35 @@ const T* layoutWindows(const int32_t* const* rows, int64_t count, int64_t C, int
     }
     if (L > 0 && (mn < lo || mx > hi)) checkRange(Tensor(Shape{1, 1, 1, L}, std::vector<int32_t>(src, src + L)), xt, "conv input");
     T* dst = xb.data() + b * L;
-    if (kk == 1 && !bip) {
+    if ((kk == 1 || (channelLast && Cg == C)) && !bip) { // already in the weights' order
       for (int64_t i = 0; i < L; ++i) dst[i] = static_cast<T>(src[i]);
       continue;
     }
-    for (int64_t c = 0; c < C; ++c) {
-      const int64_t gi = c / Cg, cc = c % Cg;
-      T* d = dst + gi * kk * Cg + cc;
-      const int32_t* sc = src + c * kk;
-      for (int64_t t = 0; t < kk; ++t) d[t * Cg] = static_cast<T>(bip ? 2 * sc[t] - 1 : sc[t]);
+    if (channelLast) {
+      for (int64_t gi = 0; gi < C / Cg; ++gi)
+        for (int64_t t = 0; t < kk; ++t) {
+          T* d = dst + (gi * kk + t) * Cg;
+          const int32_t* sc = src + t * C + gi * Cg;
+          for (int64_t cc = 0; cc < Cg; ++cc) d[cc] = static_cast<T>(bip ? 2 * sc[cc] - 1 : sc[cc]);
+        }
+      continue;
     }
+    for (int64_t gi = 0; gi < C / Cg; ++gi) // contiguous writes, reads at stride kk
+      for (int64_t t = 0; t < kk; ++t) {
+        T* d = dst + (gi * kk + t) * Cg;
+        const int32_t* sc = src + gi * Cg * kk + t;
+        if (bip)
+          for (int64_t cc = 0; cc < Cg; ++cc) d[cc] = static_cast<T>(2 * sc[cc * kk] - 1);
+        else
+          for (int64_t cc = 0; cc < Cg; ++cc) d[cc] = static_cast<T>(sc[cc * kk]);
+      }
   }
   return xb.data();
 }
 } // namespace
 
-void PreparedConv::runWindows(const int32_t* const* rows, int64_t count, int64_t* out) const {
+void PreparedConv::runWindows(const int32_t* const* rows, int64_t count, int64_t* out, WindowOrder order) const {
+  const bool last = order == WindowOrder::ChannelLast;
   const ConvGeometry& g = m_g;
   if (g.stride_h != 1 || g.stride_w != 1 || g.pad_h != 0 || g.pad_w != 0 || g.dil_h != 1 || g.dil_w != 1)
     throw KernelError("conv: runWindows needs stride 1, no padding and no dilation (one window per input)");
@@ -420,13 +436,13 @@ void PreparedConv::runWindows(const int32_t* const* rows, int64_t count, int64_t
   if (count == 0) return;
   const int64_t kk = int64_t{g.kh} * g.kw, L = m_C * kk;
   if (m_narrow && !m_w8.empty())
-    windowsCore<int16_t, int8_t, int32_t>(layoutWindows<int16_t>(rows, count, m_C, m_Cg, kk, m_x), count, L, m_w8,
+    windowsCore<int16_t, int8_t, int32_t>(layoutWindows<int16_t>(rows, count, m_C, m_Cg, kk, m_x, last), count, L, m_w8,
                                           m_K, g.groups, out);
   else if (m_narrow)
-    windowsCore<int16_t, int16_t, int32_t>(layoutWindows<int16_t>(rows, count, m_C, m_Cg, kk, m_x), count, L, m_w16,
+    windowsCore<int16_t, int16_t, int32_t>(layoutWindows<int16_t>(rows, count, m_C, m_Cg, kk, m_x, last), count, L, m_w16,
                                            m_K, g.groups, out);
   else
-    windowsCore<int32_t, int32_t, int64_t>(layoutWindows<int32_t>(rows, count, m_C, m_Cg, kk, m_x), count, L, m_w32,
+    windowsCore<int32_t, int32_t, int64_t>(layoutWindows<int32_t>(rows, count, m_C, m_Cg, kk, m_x, last), count, L, m_w32,
                                            m_K, g.groups, out);
 }
 
@@ -701,38 +717,43 @@ int32_t PreparedRequant::value(int64_t c, int64_t a) const {
   return static_cast<int32_t>(std::clamp(a, m_lo, m_hi));
 }
 
-void PreparedRequant::apply(const int64_t* acc, int32_t* y) const {
+void PreparedRequant::apply(const int64_t* acc, int32_t* y) const { apply(acc, 1, y); }
+
+void PreparedRequant::apply(const int64_t* acc, int64_t count, int32_t* y) const {
+  const int64_t C = m_C;
   if (m_mode == Mode::Saturate) {
-    for (int64_t c = 0; c < m_C; ++c) y[c] = static_cast<int32_t>(std::clamp(acc[c], m_lo, m_hi));
+    for (int64_t i = 0; i < count * C; ++i) y[i] = static_cast<int32_t>(std::clamp(acc[i], m_lo, m_hi));
     return;
   }
-  if (m_mode == Mode::Thresholds) {
-    int64_t c = 0;
-    if (m_allSorted) // reached() for four channels in lockstep: their loads overlap
-      for (; c + 4 <= m_C; c += 4) {
-        const int64_t* t0 = m_th.data() + (m_sharedRow ? 0 : c) * m_T;
-        const int64_t* t1 = m_sharedRow ? t0 : t0 + m_T;
-        const int64_t* t2 = m_sharedRow ? t0 : t1 + m_T;
-        const int64_t* t3 = m_sharedRow ? t0 : t2 + m_T;
-        const int64_t *b0 = t0, *b1 = t1, *b2 = t2, *b3 = t3;
-        const int64_t a0 = acc[c], a1 = acc[c + 1], a2 = acc[c + 2], a3 = acc[c + 3];
-        for (int64_t n = m_T; n > 1;) {
-          const int64_t half = n / 2;
-          b0 = b0[half] <= a0 ? b0 + half : b0;
-          b1 = b1[half] <= a1 ? b1 + half : b1;
-          b2 = b2[half] <= a2 ? b2 + half : b2;
-          b3 = b3[half] <= a3 ? b3 + half : b3;
-          n -= half;
-        }
-        y[c] = static_cast<int32_t>((b0 - t0) + (*b0 <= a0) + m_bias);
-        y[c + 1] = static_cast<int32_t>((b1 - t1) + (*b1 <= a1) + m_bias);
-        y[c + 2] = static_cast<int32_t>((b2 - t2) + (*b2 <= a2) + m_bias);
-        y[c + 3] = static_cast<int32_t>((b3 - t3) + (*b3 <= a3) + m_bias);
+  if (m_mode != Mode::Thresholds || !m_allSorted) {
+    for (int64_t b = 0; b < count; ++b)
+      for (int64_t c = 0; c < C; ++c) y[b * C + c] = value(c, acc[b * C + c]);
+    return;
+  }
+  // Channel by channel, so that a channel's thresholds stay in L1 for all the rows; reached() for
+  // four rows in lockstep, so that their loads overlap.
+  for (int64_t c = 0; c < C; ++c) {
+    const int64_t* th = m_th.data() + (m_sharedRow ? 0 : c) * m_T;
+    int64_t b = 0;
+    for (; b + 4 <= count; b += 4) {
+      const int64_t *b0 = th, *b1 = th, *b2 = th, *b3 = th;
+      const int64_t a0 = acc[b * C + c], a1 = acc[(b + 1) * C + c], a2 = acc[(b + 2) * C + c],
+                    a3 = acc[(b + 3) * C + c];
+      for (int64_t n = m_T; n > 1;) {
+        const int64_t half = n / 2;
+        b0 = b0[half] <= a0 ? b0 + half : b0;
+        b1 = b1[half] <= a1 ? b1 + half : b1;
+        b2 = b2[half] <= a2 ? b2 + half : b2;
+        b3 = b3[half] <= a3 ? b3 + half : b3;
+        n -= half;
       }
-    for (; c < m_C; ++c) y[c] = level(c, acc[c]);
-    return;
+      y[b * C + c] = static_cast<int32_t>((b0 - th) + (*b0 <= a0) + m_bias);
+      y[(b + 1) * C + c] = static_cast<int32_t>((b1 - th) + (*b1 <= a1) + m_bias);
+      y[(b + 2) * C + c] = static_cast<int32_t>((b2 - th) + (*b2 <= a2) + m_bias);
+      y[(b + 3) * C + c] = static_cast<int32_t>((b3 - th) + (*b3 <= a3) + m_bias);
+    }
+    for (; b < count; ++b) y[b * C + c] = static_cast<int32_t>(reached(th, m_T, acc[b * C + c]) + m_bias);
   }
-  for (int64_t c = 0; c < m_C; ++c) y[c] = value(c, acc[c]);
 }
 
 Tensor requantizeFloat(const AccTensor& acc, const std::vector<double>& multiplier, int64_t zeroPoint,

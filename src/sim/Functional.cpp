@@ -494,33 +494,41 @@ void TokenFunction::captureWindow(uint64_t k, const TokenGetter& in, std::vector
   }
 }
 
-// The (C, kh, kw) windows of the pending outputs (padded positions `fill`), each into its payload
-// (SWU) or, for pooling, into one (B, C, kh, kw) tensor pooled at once.
+// The windows of the pending outputs (padded positions `fill`): an SWU's into their payloads in
+// (kh, kw, C) order; pooling's into one (B, C, kh, kw) tensor pooled at once.
 void TokenFunction::computeWindows(std::vector<Pending>& batch, int32_t fill) const {
   const sched::WindowGeom& g = m_spec.geom;
   const int64_t C = m_channels, kk = int64_t(g.kh) * g.kw;
-  const auto assemble = [&](const Pending& p, int32_t* out) {
-    std::fill(out, out + C * kk, fill);
-    for (int64_t t = 0; t < kk; ++t) {
-      const Payload& px = p.in[size_t(t)];
-      if (!px) continue;
-      if (int64_t(px->size()) < C)
-        throw std::logic_error(m_spec.name + ": functional simulation: a pixel of " + std::to_string(px->size()) +
-                               " values, expected " + std::to_string(C));
-      const int32_t* v = px->data();
-      if (m_decodeBipolar)
-        for (int64_t c = 0; c < C; ++c) out[c * kk + t] = 2 * v[c] - 1;
-      else
-        for (int64_t c = 0; c < C; ++c) out[c * kk + t] = v[c];
-    }
+  const auto pixelOf = [&](const Pending& p, int64_t t) -> const int32_t* {
+    const Payload& v = p.in[size_t(t)];
+    if (v && int64_t(v->size()) < C)
+      throw std::logic_error(m_spec.name + ": functional simulation: a pixel of " + std::to_string(v->size()) +
+                             " values, expected " + std::to_string(C));
+    return v ? v->data() : nullptr;
   };
-  if (m_spec.kind == EngineKind::Swu) {
+  if (m_spec.kind == EngineKind::Swu) { // (kh, kw, C): each position's pixel copied as it is
     for (auto& p : batch) {
       p.out->resize(size_t(C * kk));
-      assemble(p, p.out->data());
+      int32_t* out = p.out->data();
+      for (int64_t t = 0; t < kk; ++t) {
+        const int32_t* v = pixelOf(p, t);
+        int32_t* o = out + t * C;
+        if (!v)
+          std::fill(o, o + C, fill);
+        else if (m_decodeBipolar)
+          for (int64_t c = 0; c < C; ++c) o[c] = 2 * v[c] - 1;
+        else
+          std::copy(v, v + C, o);
+      }
     }
     return;
   }
+  const auto assemble = [&](const Pending& p, int32_t* out) { // (C, kh, kw)
+    for (int64_t t = 0; t < kk; ++t) {
+      const int32_t* v = pixelOf(p, t);
+      for (int64_t c = 0; c < C; ++c) out[c * kk + t] = v ? v[c] : fill;
+    }
+  };
   const Layer& l = *m_layer;
   const int64_t B = int64_t(batch.size());
   func::Tensor x(Shape{B, C, l.kh, l.kw});
@@ -551,12 +559,11 @@ void TokenFunction::compute() {
       rows[size_t(b)] = v->data();
     }
     std::vector<int64_t> acc(size_t(B * K));
-    m_kernel->accumulateWindows(rows.data(), B, acc.data());
-    for (int64_t b = 0; b < B; ++b) {
-      auto& out = *m_pending[size_t(b)].out;
-      out.resize(size_t(K));
-      m_requant->apply(acc.data() + b * K, out.data());
-    }
+    // Windows from the layer's SWU are channel-last (kh, kw, C); a pixel is both orders.
+    m_kernel->accumulateWindows(rows.data(), B, acc.data(), func::PreparedConv::WindowOrder::ChannelLast);
+    std::vector<int32_t> y(size_t(B * K));
+    m_requant->apply(acc.data(), B, y.data());
+    for (int64_t b = 0; b < B; ++b) m_pending[size_t(b)].out->assign(y.data() + b * K, y.data() + (b + 1) * K);
     break;
   }
   case EngineKind::Quantizer: {

@@ -74,12 +74,16 @@ public:
   PreparedConv(const Tensor& w, const std::vector<Operand>& wTypes, const Operand& xType, const ConvGeometry& g,
                int64_t inChannels);
   AccTensor run(const Tensor& x) const;
+  /// How runWindows' inputs are ordered: (C, kh, kw) as a (1, C, kh, kw) tensor, or channel-last
+  /// (kh, kw, C), the functional simulation's SWU windows.
+  enum class WindowOrder { ChannelMajor, ChannelLast };
   /// `count` inputs that are each exactly one window (the whole (inChannels, kh, kw) input of one
-  /// output pixel, in C, kh, kw order; the geometry must have stride 1, no padding and no
-  /// dilation): rows[b] points at input b's inChannels*kh*kw values. Writes the K accumulators of
-  /// input b to out[b * K + k]: the same values as run() of each input alone, computed as one
-  /// GEMM-like pass (blocks of inputs share each weight row while it is in cache).
-  void runWindows(const int32_t* const* rows, int64_t count, int64_t* out) const;
+  /// output pixel; the geometry must have stride 1, no padding and no dilation): rows[b] points at
+  /// input b's inChannels*kh*kw values in `order`. Writes the K accumulators of input b to
+  /// out[b * K + k]: the same values as run() of each input alone (as a (1, C, kh, kw) tensor),
+  /// computed as one GEMM-like pass (blocks of inputs share each weight row while it is in cache).
+  void runWindows(const int32_t* const* rows, int64_t count, int64_t* out,
+                  WindowOrder order = WindowOrder::ChannelMajor) const;
   int64_t inChannels() const { return m_C; }
   int64_t outChannels() const { return m_K; }
   /// Values per window: inChannels * kh * kw.
@@ -126,9 +130,10 @@ class WeightedKernel {
 public:
   WeightedKernel(const graph::Layer& l, const Tensor& w);
   AccTensor accumulate(const Tensor& x) const;
-  /// PreparedConv::runWindows: conv windows (C, kh, kw) or fully-connected input vectors.
-  void accumulateWindows(const int32_t* const* rows, int64_t count, int64_t* out) const {
-    m_conv.runWindows(rows, count, out);
+  /// PreparedConv::runWindows: conv windows or fully-connected input vectors.
+  void accumulateWindows(const int32_t* const* rows, int64_t count, int64_t* out,
+                         PreparedConv::WindowOrder order = PreparedConv::WindowOrder::ChannelMajor) const {
+    m_conv.runWindows(rows, count, out, order);
   }
   int64_t windowLength() const { return m_conv.windowLength(); }
   int64_t outChannels() const { return m_conv.outChannels(); }
@@ -216,6 +221,8 @@ public:
   PreparedRequant(const AccTensor& thresholds, const graph::ActType& out, int64_t channels);
   /// y[c] = requantised acc[c] for c < channels.
   void apply(const int64_t* acc, int32_t* y) const;
+  /// `count` rows of `channels` accumulators (row-major) at once: y[b * channels + c].
+  void apply(const int64_t* acc, int64_t count, int32_t* y) const;
   /// One value of channel c.
   int32_t value(int64_t c, int64_t acc) const;
   int64_t channels() const { return m_C; }

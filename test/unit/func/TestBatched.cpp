@@ -1,6 +1,6 @@
 // The batched kernel paths of the functional simulation against the per-input reference paths on
-// random data: PreparedConv::runWindows (many windows as one GEMM-like call; int8-stored weights)
-// against PreparedConv::run of each window alone, and PreparedRequant (thresholds checked once,
+// random data: PreparedConv::runWindows (many windows as one GEMM-like call, in (C, kh, kw) or
+// channel-last order; int8-stored weights) against PreparedConv::run of each window alone, and PreparedRequant (thresholds checked once,
 // branch-free searches four channels at a time) against a plain count and exact scale/shift
 // arithmetic written here. Widths 1..8 (and 16, the int64 path), signed, unsigned and bipolar.
 #include <catch2/catch.hpp>
@@ -61,18 +61,27 @@ TEST_CASE("runWindows equals run() of each window alone (widths 1..8 and 16, all
     const int64_t L = C * g.kh * g.kw;
     REQUIRE(conv.windowLength() == L);
     std::vector<std::vector<int32_t>> windows(static_cast<size_t>(count), std::vector<int32_t>(static_cast<size_t>(L)));
+    // The same windows channel-last, (kh, kw, C), as the functional simulation's SWU emits them.
+    const bool last = rng() % 2 == 0;
+    const int64_t kk = int64_t(g.kh) * g.kw;
+    std::vector<std::vector<int32_t>> channelLast;
     std::vector<const int32_t*> rows;
     for (auto& v : windows) {
       for (auto& e : v) e = randomValue(rng, xt);
-      rows.push_back(v.data());
+      std::vector<int32_t> t(v.size());
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t p = 0; p < kk; ++p) t[size_t(p * C + c)] = v[size_t(c * kk + p)];
+      channelLast.push_back(std::move(t));
     }
+    for (int64_t b = 0; b < count; ++b) rows.push_back(last ? channelLast[size_t(b)].data() : windows[size_t(b)].data());
     std::vector<int64_t> got(size_t(count * K), -7);
-    conv.runWindows(rows.data(), count, got.data());
+    conv.runWindows(rows.data(), count, got.data(),
+                    last ? PreparedConv::WindowOrder::ChannelLast : PreparedConv::WindowOrder::ChannelMajor);
     for (int64_t b = 0; b < count; ++b) {
       const AccTensor want = conv.run(Tensor(Shape{1, C, g.kh, g.kw}, windows[size_t(b)]));
       REQUIRE(want.size() == size_t(K));
       for (int64_t k = 0; k < K; ++k) {
-        INFO("trial " << trial << " x " << xt.str() << " C " << C << " K " << K << " groups " << g.groups << " kernel "
+        INFO("trial " << trial << (last ? " channel-last" : "") << " x " << xt.str() << " C " << C << " K " << K << " groups " << g.groups << " kernel "
                       << g.kh << "x" << g.kw << " window " << b << " channel " << k);
         REQUIRE(got[size_t(b * K + k)] == want[size_t(k)]);
       }
@@ -119,18 +128,24 @@ TEST_CASE("PreparedRequant: thresholds (sorted, unsorted, shared, ties) equal a 
     const PreparedRequant q(th, out, C);
     const int64_t bias = bipolar || !out.is_signed ? 0 : -(int64_t{1} << (out.bits - 1));
     for (int rep = 0; rep < 5; ++rep) {
-      std::vector<int64_t> acc(static_cast<size_t>(C));
+      const int64_t rowsIn = 1 + int64_t(rng() % 11); // one token, or a batch (four rows in lockstep)
+      std::vector<int64_t> acc(static_cast<size_t>(rowsIn * C));
       for (auto& a : acc) a = int64_t(rng() % 71) - 35;
-      std::vector<int32_t> y(size_t(C), -99);
-      q.apply(acc.data(), y.data());
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t* row = th.data() + (shared ? 0 : c) * T;
-        int64_t want = bias;
-        for (int64_t t = 0; t < T; ++t) want += acc[size_t(c)] >= row[t];
-        INFO("trial " << trial << " T " << T << " channel " << c << " acc " << acc[size_t(c)]);
-        REQUIRE(y[size_t(c)] == want);
-        REQUIRE(q.value(c, acc[size_t(c)]) == want);
-      }
+      std::vector<int32_t> y(static_cast<size_t>(rowsIn * C), -99);
+      if (rowsIn == 1)
+        q.apply(acc.data(), y.data());
+      else
+        q.apply(acc.data(), rowsIn, y.data());
+      for (int64_t b = 0; b < rowsIn; ++b)
+        for (int64_t c = 0; c < C; ++c) {
+          const int64_t* row = th.data() + (shared ? 0 : c) * T;
+          const int64_t a = acc[size_t(b * C + c)];
+          int64_t want = bias;
+          for (int64_t t = 0; t < T; ++t) want += a >= row[t];
+          INFO("trial " << trial << " T " << T << " row " << b << " channel " << c << " acc " << a);
+          REQUIRE(y[size_t(b * C + c)] == want);
+          REQUIRE(q.value(c, a) == want);
+        }
     }
   }
 }
@@ -156,7 +171,10 @@ TEST_CASE("PreparedRequant: scale/shift and saturation equal exact arithmetic", 
     std::vector<int64_t> acc(static_cast<size_t>(C));
     for (auto& a : acc) a = int64_t(rng() % 20001) - 10000;
     std::vector<int32_t> y(static_cast<size_t>(C));
-    q.apply(acc.data(), y.data());
+    if (trial % 2)
+      q.apply(acc.data(), y.data());
+    else
+      q.apply(acc.data(), 1, y.data());
     for (int64_t c = 0; c < C; ++c) {
       int64_t want = acc[size_t(c)];
       if (l.requant == graph::Requant::ScaleShift) {
