@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Speed and memory of the functional (bit-exact) simulation (docs/performance.md, "Functional"):
-# `mpsim -v run --functional --frames 2` on ResNet-18 (the default example's device, ZCU102; W8A8, which
-# does not fit it, on an xcu250) at
-# W8A8, W4A4, W2A2 and W1A1 (bipolar weights) and on ResNet-152 (auto-mapped on an xcu250) at W8A8
-# and W4A4, for one or more mpsim binaries run interleaved (so that a shared machine's load hits
-# all alike), medians of N runs. Reports the simulation-only time `mpsim run -v` logs, the MAC rate
-# during the simulation (2 frames x macs_per_frame / that time), the whole command's wall time, its
-# peak RSS (/usr/bin/time -v) and the size of the output folder (weights/ etc.).
+# `mpsim -v run --functional --frames 2` on ResNet-18 at W4A4, W2A2 and W1A2 (1-bit weights are
+# bipolar) on the default example's device (ZCU102) and at W8A8 on an xcu250 (it does not fit the
+# ZCU102), and on ResNet-152 auto-mapped on an xcu250 at W8A4, W4A4 and W2A2 (W8A8 fits no device
+# of the database). For one or more mpsim binaries, run interleaved (so that a shared machine's
+# load hits all alike), medians of N runs: the simulation-only time `mpsim run -v` logs
+# (elaboration + run), the MAC rate during it (2 frames x macs_per_frame / that time), the whole
+# command's wall time, its peak RSS (/usr/bin/time -v) and the size of the output folder.
 # Usage: bench/bench_functional.sh [runs] [label=mpsim-binary ...]
-#        default: 3 runs of build/mpsim; e.g. bench/bench_functional.sh 3 base=/tmp/mpsim-base new=build/mpsim
+#        default: 3 runs of build/mpsim; e.g. bench/bench_functional.sh 3 base=/tmp/mpsim-main new=build/mpsim
 #        CASES="r18-w8a8 r152-w4a4" restricts the cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +27,11 @@ declare -A args=(
   [r18-w4a4]="${r18[*]} --set network.quant.weights=4 --set network.quant.activations=4"
   [r18-w2a2]="${r18[*]} --set network.quant.weights=2 --set network.quant.activations=2"
   [r18-w1a2]="${r18[*]} --set network.quant.weights=1 --set network.quant.activations=2"
-  [r152-w8a8]="${r152[*]} --set network.quant.weights=8 --set network.quant.activations=8"
+  [r152-w8a4]="${r152[*]} --set network.quant.weights=8 --set network.quant.activations=4"
   [r152-w4a4]="${r152[*]} --set network.quant.weights=4 --set network.quant.activations=4"
+  [r152-w2a2]="${r152[*]} --set network.quant.weights=2 --set network.quant.activations=2"
 )
-cases=(${CASES:-r18-w8a8 r18-w4a4 r18-w2a2 r18-w1a2 r152-w8a8 r152-w4a4})
+read -r -a cases <<<"${CASES:-r18-w8a8 r18-w4a4 r18-w2a2 r18-w1a2 r152-w8a4 r152-w4a4 r152-w2a2}"
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A sim wall rss size macs
 for ((i = 0; i < N; ++i)); do

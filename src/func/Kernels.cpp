@@ -731,26 +731,25 @@ void PreparedRequant::apply(const int64_t* acc, int64_t count, int32_t* y) const
     return;
   }
   // Channel by channel, so that a channel's thresholds stay in L1 for all the rows; reached() for
-  // four rows in lockstep, so that their loads overlap.
+  // eight rows in lockstep, so that their loads overlap.
   for (int64_t c = 0; c < C; ++c) {
     const int64_t* th = m_th.data() + (m_sharedRow ? 0 : c) * m_T;
     int64_t b = 0;
-    for (; b + 4 <= count; b += 4) {
-      const int64_t *b0 = th, *b1 = th, *b2 = th, *b3 = th;
-      const int64_t a0 = acc[b * C + c], a1 = acc[(b + 1) * C + c], a2 = acc[(b + 2) * C + c],
-                    a3 = acc[(b + 3) * C + c];
+    constexpr int64_t kLanes = 8;
+    for (; b + kLanes <= count; b += kLanes) {
+      const int64_t* p[kLanes];
+      int64_t a[kLanes];
+      for (int64_t j = 0; j < kLanes; ++j) {
+        p[j] = th;
+        a[j] = acc[(b + j) * C + c];
+      }
       for (int64_t n = m_T; n > 1;) {
         const int64_t half = n / 2;
-        b0 = b0[half] <= a0 ? b0 + half : b0;
-        b1 = b1[half] <= a1 ? b1 + half : b1;
-        b2 = b2[half] <= a2 ? b2 + half : b2;
-        b3 = b3[half] <= a3 ? b3 + half : b3;
+        for (int64_t j = 0; j < kLanes; ++j) p[j] = p[j][half] <= a[j] ? p[j] + half : p[j];
         n -= half;
       }
-      y[b * C + c] = static_cast<int32_t>((b0 - th) + (*b0 <= a0) + m_bias);
-      y[(b + 1) * C + c] = static_cast<int32_t>((b1 - th) + (*b1 <= a1) + m_bias);
-      y[(b + 2) * C + c] = static_cast<int32_t>((b2 - th) + (*b2 <= a2) + m_bias);
-      y[(b + 3) * C + c] = static_cast<int32_t>((b3 - th) + (*b3 <= a3) + m_bias);
+      for (int64_t j = 0; j < kLanes; ++j)
+        y[(b + j) * C + c] = static_cast<int32_t>((p[j] - th) + (*p[j] <= a[j]) + m_bias);
     }
     for (; b < count; ++b) y[b * C + c] = static_cast<int32_t>(reached(th, m_T, acc[b * C + c]) + m_bias);
   }

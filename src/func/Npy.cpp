@@ -437,11 +437,11 @@ template <typename T> void writeNarrowTensor(const std::string& path, const Basi
   if (n != static_cast<int64_t>(t.size()))
     fail(path, "requested shape has " + std::to_string(n) + " elements, tensor " + s.str() + " has " +
                    std::to_string(t.size()));
-  std::vector<unsigned char> bytes(t.size() * static_cast<std::size_t>(npyItemSize(type)));
-  auto put = [&](auto tag) {
+  auto put = [&](auto tag) { // every value fits U (narrowestType)
     using U = decltype(tag);
-    U* d = reinterpret_cast<U*>(bytes.data());
-    for (std::size_t i = 0; i < t.size(); ++i) d[i] = static_cast<U>(t[i]);
+    std::vector<U> v(t.size());
+    for (std::size_t i = 0; i < t.size(); ++i) v[i] = static_cast<U>(t[i]);
+    writeNpy(path, type, shape, v.data());
   };
   switch (type) {
   case NpyType::Int8: put(int8_t{}); break;
@@ -451,7 +451,6 @@ template <typename T> void writeNarrowTensor(const std::string& path, const Basi
   case NpyType::Int32: put(int32_t{}); break;
   default: put(int64_t{}); break;
   }
-  writeNpy(path, type, shape, bytes.data());
 }
 } // namespace
 
