@@ -621,7 +621,7 @@ void TokenFunction::flush() {
   // The engines whose pending outputs these need, producers first (a depth-first post-order,
   // iterative: the chain of pending engines can be as long as the pipeline, deeper than the
   // stack of a SystemC thread would like).
-  static uint64_t epoch = 0;
+  static thread_local uint64_t epoch = 0;
   const uint64_t mark = ++epoch;
   struct Visit {
     TokenFunction* fn;
