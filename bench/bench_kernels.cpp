@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 
 #include "mpsim/func/Kernels.hpp"
 
@@ -97,12 +98,12 @@ int main(int argc, char** argv) {
   benchConv("bipolar", {1, OperandKind::Bipolar}, {1, OperandKind::Bipolar}, reps);
   benchConv("16-bit (int64 acc)", {16, OperandKind::Signed}, {16, OperandKind::Signed}, reps);
   std::printf("the same layer as 56x56 windows of (64, 3, 3), as the functional simulation computes it\n");
-  for (int64_t batch : {int64_t{64}, int64_t{0}}) {
-    const bool b = batch > 0;
-    benchWindows(b ? "8-bit, batches of 64" : "8-bit, one per call", {8, OperandKind::Unsigned},
-                 {8, OperandKind::Signed}, 64, 64, 3, 56 * 56, batch, reps);
-    benchWindows(b ? "4-bit, batches of 64" : "4-bit, one per call", {4, OperandKind::Unsigned},
-                 {4, OperandKind::Signed}, 64, 64, 3, 56 * 56, batch, reps);
+  for (int64_t batch : {int64_t{64}, int64_t{16}, int64_t{0}}) {
+    const std::string how = batch > 0 ? "batches of " + std::to_string(batch) : std::string("one per call");
+    benchWindows(("8-bit, " + how).c_str(), {8, OperandKind::Unsigned}, {8, OperandKind::Signed}, 64, 64, 3, 56 * 56,
+                 batch, reps);
+    benchWindows(("4-bit, " + how).c_str(), {4, OperandKind::Unsigned}, {4, OperandKind::Signed}, 64, 64, 3, 56 * 56,
+                 batch, reps);
   }
   std::printf("1x1 conv 512 -> 2048 over 28x28 pixels (ResNet-152 layer3 expansion size), %.1f M MAC\n",
               28.0 * 28 * 512 * 2048 / 1e6);

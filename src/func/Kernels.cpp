@@ -134,15 +134,17 @@ struct ConvDims {
 // Weights in kernel-position-major order ([K][kh][kw][Cg]), decoded (bipolar as -1/+1).
 template <typename T> std::vector<T> layoutWeights(const Tensor& w, const std::vector<Operand>& wt, int64_t K,
                                                    int64_t Cg, int64_t kh, int64_t kw) {
-  const int64_t taps = kh * kw * Cg;
+  const int64_t kk = kh * kw, taps = kk * Cg;
   std::vector<T> wp(static_cast<std::size_t>(K * taps));
   for (int64_t k = 0; k < K; ++k) {
-    const Operand& t = wt.size() == 1 ? wt[0] : wt[static_cast<std::size_t>(k)];
-    for (int64_t c = 0; c < Cg; ++c)
-      for (int64_t r = 0; r < kh; ++r)
-        for (int64_t s = 0; s < kw; ++s)
-          wp[static_cast<std::size_t>(k * taps + (r * kw + s) * Cg + c)] =
-              static_cast<T>(t.decode(w[static_cast<std::size_t>(((k * Cg + c) * kh + r) * kw + s)]));
+    const bool bip = (wt.size() == 1 ? wt[0] : wt[static_cast<std::size_t>(k)]).kind == OperandKind::Bipolar;
+    const int32_t* src = w.data() + k * taps; // (Cg, kh, kw)
+    T* dst = wp.data() + k * taps;            // (kh, kw, Cg): contiguous writes, reads at stride kk
+    for (int64_t t = 0; t < kk; ++t)
+      for (int64_t c = 0; c < Cg; ++c) {
+        const int32_t v = src[c * kk + t];
+        dst[t * Cg + c] = static_cast<T>(bip ? 2 * v - 1 : v);
+      }
   }
   return wp;
 }

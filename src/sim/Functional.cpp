@@ -479,9 +479,11 @@ void TokenFunction::force(const Payload& p) {
     if (s->owner && s->owner->fn) s->owner->fn->flush();
 }
 
-void TokenFunction::captureWindow(uint64_t k, const TokenGetter& in, std::vector<Payload>& into) const {
+void TokenFunction::captureWindow(uint64_t k, const TokenGetter& in) {
   const sched::WindowGeom& g = m_spec.geom;
-  into.assign(size_t(g.kh) * size_t(g.kw), nullptr);
+  const size_t base = m_inputs.size();
+  m_inputs.resize(base + size_t(g.kh) * size_t(g.kw));
+  Payload* into = m_inputs.data() + base;
   const int64_t oy = int64_t(k) / g.ow, ox = int64_t(k) % g.ow;
   for (int r = 0; r < g.kh; ++r) {
     const int64_t y = oy * g.stride_h - g.pad_h + int64_t(r) * g.dil_h;
@@ -500,7 +502,7 @@ void TokenFunction::computeWindows(std::vector<Pending>& batch, int32_t fill) co
   const sched::WindowGeom& g = m_spec.geom;
   const int64_t C = m_channels, kk = int64_t(g.kh) * g.kw;
   const auto pixelOf = [&](const Pending& p, int64_t t) -> const int32_t* {
-    const Payload& v = p.in[size_t(t)];
+    const Payload& v = input(p, size_t(t));
     if (v && int64_t(v->size()) < C)
       throw std::logic_error(m_spec.name + ": functional simulation: a pixel of " + std::to_string(v->size()) +
                              " values, expected " + std::to_string(C));
@@ -552,7 +554,7 @@ void TokenFunction::compute() {
     const int64_t L = m_kernel->windowLength(), K = m_kernel->outChannels();
     std::vector<const int32_t*> rows(size_t(B), nullptr);
     for (int64_t b = 0; b < B; ++b) {
-      const Payload& v = m_pending[size_t(b)].in[0];
+      const Payload& v = input(m_pending[size_t(b)], 0);
       if (int64_t(v->size()) != L)
         throw func::KernelError(m_spec.name + ": a window of " + std::to_string(v->size()) + " values, the weights expect " +
                                 std::to_string(L));
@@ -569,7 +571,7 @@ void TokenFunction::compute() {
   case EngineKind::Quantizer: {
     const int64_t C = m_requant->channels();
     for (auto& p : m_pending) {
-      const auto& v = *p.in[0];
+      const auto& v = *input(p, 0);
       if (int64_t(v.size()) != C)
         throw func::KernelError(m_spec.name + ": a pixel of " + std::to_string(v.size()) + " values, the thresholds have " +
                                 std::to_string(C) + " channels");
@@ -582,10 +584,10 @@ void TokenFunction::compute() {
   case EngineKind::Concat: { // one (B, C_i, 1, 1) tensor per port, the layer run once
     std::vector<func::Tensor> xs;
     for (std::size_t i = 0; i < m_spec.in.size(); ++i) {
-      const int64_t C = int64_t(m_pending[0].in[i]->size());
+      const int64_t C = int64_t(input(m_pending[0], i)->size());
       func::Tensor x(Shape{B, C, 1, 1});
       for (int64_t b = 0; b < B; ++b) {
-        const auto& v = *m_pending[size_t(b)].in[i];
+        const auto& v = *input(m_pending[size_t(b)], i);
         if (int64_t(v.size()) != C)
           throw std::logic_error(m_spec.name + ": functional simulation: pixels of different sizes on one port");
         std::copy(v.begin(), v.end(), x.data() + b * C);
@@ -603,16 +605,15 @@ void TokenFunction::compute() {
   }
   for (auto& p : m_pending) slotOf(Payload(p.out))->owner.reset();
   m_pending.clear();
+  m_inputs.clear();
 }
 
 std::vector<TokenFunction*> TokenFunction::pendingProducers() const {
   std::vector<TokenFunction*> r;
-  for (const auto& p : m_pending)
-    for (const auto& v : p.in)
-      if (PendingSlot* s = slotOf(v))
-        if (s->owner && s->owner->fn && s->owner->fn != this &&
-            std::find(r.begin(), r.end(), s->owner->fn) == r.end())
-          r.push_back(s->owner->fn);
+  for (const auto& v : m_inputs)
+    if (PendingSlot* s = slotOf(v))
+      if (s->owner && s->owner->fn && s->owner->fn != this && std::find(r.begin(), r.end(), s->owner->fn) == r.end())
+        r.push_back(s->owner->fn);
   return r;
 }
 
@@ -665,6 +666,7 @@ func::Tensor TokenFunction::gatherAll(std::size_t port, const TokenGetter& in) c
 Payload TokenFunction::operator()(uint64_t k, const TokenGetter& in) {
   const Layer& l = *m_layer;
   Pending p;
+  p.first = m_inputs.size();
   switch (m_spec.kind) {
   case EngineKind::Fork: return in(0, k); // passed on as it is (computed or still pending)
   case EngineKind::GlobalPool:
@@ -673,19 +675,19 @@ Payload TokenFunction::operator()(uint64_t k, const TokenGetter& in) {
     return payloadOf(func::runLayer(l, {&x}, *m_params));
   }
   case EngineKind::Swu:
-  case EngineKind::Pool: captureWindow(k, in, p.in); break;
+  case EngineKind::Pool: captureWindow(k, in); break;
   case EngineKind::MatrixVector:
   case EngineKind::Vector:
     if (m_spec.in[0].need == sched::NeedKind::All) {
       func::Tensor x = gatherAll(0, in);
       return payloadOf(func::requantize(l, m_kernel->accumulate(x), *m_params));
     }
-    p.in.push_back(in(0, k)); // a window (C, kh, kw), or a pixel
+    m_inputs.push_back(in(0, k)); // a window (kh, kw, C), or a pixel
     break;
   case EngineKind::Add:
   case EngineKind::Concat:
   case EngineKind::Quantizer:
-    for (std::size_t i = 0; i < m_spec.in.size(); ++i) p.in.push_back(in(i, k));
+    for (std::size_t i = 0; i < m_spec.in.size(); ++i) m_inputs.push_back(in(i, k));
     break;
   default: throw std::runtime_error("functional simulation: engine " + m_spec.name + " computes nothing");
   }

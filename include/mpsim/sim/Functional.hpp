@@ -68,9 +68,11 @@ public:
 private:
   struct Pending {
     std::shared_ptr<std::vector<int32_t>> out; // the payload handed out, filled when computed
-    std::vector<Payload> in;                   // the input payloads it needs (window positions, ports)
+    std::size_t first = 0;                     // its input payloads: m_inputs[first ...]
   };
-  void captureWindow(uint64_t k, const TokenGetter& in, std::vector<Payload>& into) const;
+  /// Input `i` (window position, port) of pending output p.
+  const Payload& input(const Pending& p, std::size_t i) const { return m_inputs[p.first + i]; }
+  void captureWindow(uint64_t k, const TokenGetter& in);
   void compute(); // the pending outputs, every input computed
   void computeWindows(std::vector<Pending>& batch, int32_t fill) const;
   func::Tensor gatherAll(std::size_t port, const TokenGetter& in) const;
@@ -88,6 +90,7 @@ private:
   bool m_eager = false;         // compute every token when it is asked for
   std::shared_ptr<Owner> m_owner;
   std::vector<Pending> m_pending;
+  std::vector<Payload> m_inputs; // the input payloads the pending outputs need (shared: kept alive)
   uint64_t m_mark = 0; // flush(): visited in the current traversal
 };
 
