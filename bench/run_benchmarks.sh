@@ -97,7 +97,7 @@ echo
 echo "## Integer kernels (\`build/bench_kernels\`, one thread)"
 echo
 echo '```'
-"$BUILD/bench_kernels" 2>&1 | tail -7
+"$BUILD/bench_kernels" 2>&1
 echo '```'
 echo
 echo "Target (functional issue): at least 5 GMAC/s on one core for 8-bit and narrower operands. The kernels"

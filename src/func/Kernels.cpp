@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace mpsim::func {
 
@@ -103,9 +104,9 @@ namespace {
 
 // Four dot products sharing the activation operand: the compiler turns the int16 x int16 -> int32
 // sums into packed multiply-add (pmaddwd) on any x86-64.
-template <typename T, typename Acc> inline void dot4(const T* __restrict x, const T* __restrict w0,
-                                                     const T* __restrict w1, const T* __restrict w2,
-                                                     const T* __restrict w3, int64_t n, Acc* __restrict a) {
+template <typename T, typename W, typename Acc>
+__attribute__((always_inline)) inline void dot4(const T* __restrict x, const W* __restrict w0, const W* __restrict w1, const W* __restrict w2,
+                 const W* __restrict w3, int64_t n, Acc* __restrict a) {
   Acc s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   for (int64_t i = 0; i < n; ++i) {
     const Acc xv = x[i];
@@ -120,7 +121,7 @@ template <typename T, typename Acc> inline void dot4(const T* __restrict x, cons
   a[3] += s3;
 }
 
-template <typename T, typename Acc> inline Acc dot1(const T* __restrict x, const T* __restrict w, int64_t n) {
+template <typename T, typename W, typename Acc> __attribute__((always_inline)) inline Acc dot1(const T* __restrict x, const W* __restrict w, int64_t n) {
   Acc s = 0;
   for (int64_t i = 0; i < n; ++i) s += static_cast<Acc>(x[i]) * static_cast<Acc>(w[i]);
   return s;
@@ -133,15 +134,17 @@ struct ConvDims {
 // Weights in kernel-position-major order ([K][kh][kw][Cg]), decoded (bipolar as -1/+1).
 template <typename T> std::vector<T> layoutWeights(const Tensor& w, const std::vector<Operand>& wt, int64_t K,
                                                    int64_t Cg, int64_t kh, int64_t kw) {
-  const int64_t taps = kh * kw * Cg;
+  const int64_t kk = kh * kw, taps = kk * Cg;
   std::vector<T> wp(static_cast<std::size_t>(K * taps));
   for (int64_t k = 0; k < K; ++k) {
-    const Operand& t = wt.size() == 1 ? wt[0] : wt[static_cast<std::size_t>(k)];
-    for (int64_t c = 0; c < Cg; ++c)
-      for (int64_t r = 0; r < kh; ++r)
-        for (int64_t s = 0; s < kw; ++s)
-          wp[static_cast<std::size_t>(k * taps + (r * kw + s) * Cg + c)] =
-              static_cast<T>(t.decode(w[static_cast<std::size_t>(((k * Cg + c) * kh + r) * kw + s)]));
+    const bool bip = (wt.size() == 1 ? wt[0] : wt[static_cast<std::size_t>(k)]).kind == OperandKind::Bipolar;
+    const int32_t* src = w.data() + k * taps; // (Cg, kh, kw)
+    T* dst = wp.data() + k * taps;            // (kh, kw, Cg): contiguous writes, reads at stride kk
+    for (int64_t t = 0; t < kk; ++t)
+      for (int64_t c = 0; c < Cg; ++c) {
+        const int32_t v = src[c * kk + t];
+        dst[t * Cg + c] = static_cast<T>(bip ? 2 * v - 1 : v);
+      }
   }
   return wp;
 }
@@ -149,8 +152,9 @@ template <typename T> std::vector<T> layoutWeights(const Tensor& w, const std::v
 // Direct convolution on a zero-padded, group-major channel-last copy of the input
 // ([G][Hp][Wp][Cg]) and kernel-position-major weights ([K][kh][kw][Cg]): for every output pixel and
 // kernel row the kw*Cg operands (Cg when dilated horizontally) are contiguous in both arrays.
-template <typename T, typename Acc> void convCore(const Tensor& x, const Operand& xt, const std::vector<T>& wp,
-                                                  const ConvGeometry& g, const ConvDims& d, AccTensor& out) {
+template <typename T, typename W, typename Acc>
+void convCore(const Tensor& x, const Operand& xt, const std::vector<W>& wp, const ConvGeometry& g, const ConvDims& d,
+              AccTensor& out) {
   const int64_t kh = g.kh, kw = g.kw;
   const int64_t Hp = d.H + 2 * g.pad_h, Wp = d.W + 2 * g.pad_w;
   const int64_t taps = kh * kw * d.Cg;
@@ -184,21 +188,21 @@ template <typename T, typename Acc> void convCore(const Tensor& x, const Operand
           int64_t k = k0;
           for (; k + 4 <= k1; k += 4) {
             Acc a[4] = {0, 0, 0, 0};
-            const T* wk = wp.data() + k * taps;
+            const W* wk = wp.data() + k * taps;
             for (int64_t r = 0; r < kh; ++r)
               for (int64_t s = 0; s < segments; ++s) {
                 const T* xs = xb + r * g.dil_h * rowStride + s * g.dil_w * d.Cg;
-                const T* ws = wk + (r * kw + s) * d.Cg;
-                dot4<T, Acc>(xs, ws, ws + taps, ws + 2 * taps, ws + 3 * taps, segment, a);
+                const W* ws = wk + (r * kw + s) * d.Cg;
+                dot4<T, W, Acc>(xs, ws, ws + taps, ws + 2 * taps, ws + 3 * taps, segment, a);
               }
             for (int j = 0; j < 4; ++j) o[(k + j) * d.P * d.Q + pix] = a[j];
           }
           for (; k < k1; ++k) {
             Acc a = 0;
-            const T* wk = wp.data() + k * taps;
+            const W* wk = wp.data() + k * taps;
             for (int64_t r = 0; r < kh; ++r)
               for (int64_t s = 0; s < segments; ++s)
-                a += dot1<T, Acc>(xb + r * g.dil_h * rowStride + s * g.dil_w * d.Cg, wk + (r * kw + s) * d.Cg, segment);
+                a += dot1<T, W, Acc>(xb + r * g.dil_h * rowStride + s * g.dil_w * d.Cg, wk + (r * kw + s) * d.Cg, segment);
             o[k * d.P * d.Q + pix] = a;
           }
         }
@@ -253,7 +257,14 @@ PreparedConv::PreparedConv(const Tensor& w, const std::vector<Operand>& wTypes, 
     }
   }
   m_narrow = narrow && bound <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
-  if (m_narrow)
+  // Weights whose decoded values fit int8 (widths up to 8 bits signed, 7 unsigned, bipolar) are
+  // kept as int8: half the memory and the memory traffic of int16, widened in registers.
+  const bool fits8 = std::all_of(wTypes.begin(), wTypes.end(), [](const Operand& t) {
+    return std::min(t.valueMin(), t.storedMin()) >= -128 && std::max(t.valueMax(), t.storedMax()) <= 127;
+  });
+  if (m_narrow && fits8)
+    m_w8 = layoutWeights<int8_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
+  else if (m_narrow)
     m_w16 = layoutWeights<int16_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
   else
     m_w32 = layoutWeights<int32_t>(w, wTypes, m_K, m_Cg, g.kh, g.kw);
@@ -281,11 +292,160 @@ AccTensor PreparedConv::run(const Tensor& x) const {
   d.Q = (d.W + 2 * g.pad_w - effW) / g.stride_w + 1;
   checkRange(x, m_x, "conv input");
   AccTensor out(Shape{d.N, d.K, d.P, d.Q});
-  if (m_narrow)
-    convCore<int16_t, int32_t>(x, m_x, m_w16, g, d, out);
+  if (m_narrow && !m_w8.empty()) { // widened once per call (this path convolves whole images)
+    static thread_local std::vector<int16_t> w16;
+    w16.assign(m_w8.begin(), m_w8.end());
+    convCore<int16_t, int16_t, int32_t>(x, m_x, w16, g, d, out);
+  } else if (m_narrow)
+    convCore<int16_t, int16_t, int32_t>(x, m_x, m_w16, g, d, out);
   else
-    convCore<int32_t, int64_t>(x, m_x, m_w32, g, d, out);
+    convCore<int32_t, int32_t, int64_t>(x, m_x, m_w32, g, d, out);
   return out;
+}
+
+namespace {
+// Two inputs times four output channels: each weight load serves both inputs, each input load all
+// four channels (int16 x int16 -> int32 sums become packed multiply-add, as in dot4).
+template <typename T, typename W, typename Acc>
+__attribute__((always_inline)) inline void dot2x4(const T* __restrict x0, const T* __restrict x1, const W* __restrict w0, const W* __restrict w1,
+                   const W* __restrict w2, const W* __restrict w3, int64_t n, Acc* __restrict a0, Acc* __restrict a1) {
+  Acc s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const Acc u = x0[i], v = x1[i];
+    const Acc c0 = w0[i], c1 = w1[i], c2 = w2[i], c3 = w3[i];
+    s00 += u * c0;
+    s01 += u * c1;
+    s02 += u * c2;
+    s03 += u * c3;
+    s10 += v * c0;
+    s11 += v * c1;
+    s12 += v * c2;
+    s13 += v * c3;
+  }
+  a0[0] = s00;
+  a0[1] = s01;
+  a0[2] = s02;
+  a0[3] = s03;
+  a1[0] = s10;
+  a1[1] = s11;
+  a1[2] = s12;
+  a1[3] = s13;
+}
+
+// Rows of weights stored narrower than the operands (int8) widened into a scratch buffer, once per
+// block of inputs that uses them (the multiply-add kernels are fastest on equal widths).
+template <typename T, typename W> inline const T* widenRows(const W* w, int64_t n) {
+  if constexpr (std::is_same_v<T, W>) {
+    (void)n;
+    return w;
+  } else {
+    static thread_local std::vector<T> buf;
+    buf.assign(w, w + n);
+    return buf.data();
+  }
+}
+
+// runWindows' core: inputs already laid out like the weights ([G][kh][kw][Cg] each, L values),
+// blocks of inputs against every weight row of their group.
+template <typename T, typename W, typename Acc>
+__attribute__((target_clones("avx2", "default"))) void windowsCore(const T* xb, int64_t count, int64_t L,
+                                                                   const std::vector<W>& wp, int64_t K, int64_t G,
+                                                                   int64_t* out) {
+  const int64_t taps = L / G, Kg = K / G;
+  constexpr int64_t kBlock = 64; // inputs per pass over the weights (each block of rows widened once)
+  for (int64_t b0 = 0; b0 < count; b0 += kBlock) {
+    const int64_t b1 = std::min(count, b0 + kBlock);
+    for (int64_t gi = 0; gi < G; ++gi) {
+      const int64_t k0 = gi * Kg, k1 = k0 + Kg;
+      int64_t k = k0;
+      for (; k + 4 <= k1; k += 4) {
+        const T* w = widenRows<T, W>(wp.data() + k * taps, 4 * taps);
+        int64_t b = b0;
+        for (; b + 2 <= b1; b += 2) {
+          Acc a0[4], a1[4];
+          dot2x4<T, T, Acc>(xb + b * L + gi * taps, xb + (b + 1) * L + gi * taps, w, w + taps, w + 2 * taps,
+                         w + 3 * taps, taps, a0, a1);
+          for (int j = 0; j < 4; ++j) {
+            out[b * K + k + j] = a0[j];
+            out[(b + 1) * K + k + j] = a1[j];
+          }
+        }
+        for (; b < b1; ++b) {
+          Acc a[4] = {0, 0, 0, 0};
+          dot4<T, T, Acc>(xb + b * L + gi * taps, w, w + taps, w + 2 * taps, w + 3 * taps, taps, a);
+          for (int j = 0; j < 4; ++j) out[b * K + k + j] = a[j];
+        }
+      }
+      for (; k < k1; ++k)
+        for (int64_t b = b0; b < b1; ++b)
+          out[b * K + k] = dot1<T, W, Acc>(xb + b * L + gi * taps, wp.data() + k * taps, taps);
+    }
+  }
+}
+
+// Window b ((C, kh, kw), or (kh, kw, C) when channelLast) to the weights' [G][kh][kw][Cg] order,
+// decoded, range-checked.
+template <typename T>
+const T* layoutWindows(const int32_t* const* rows, int64_t count, int64_t C, int64_t Cg, int64_t kk,
+                       const Operand& xt, bool channelLast) {
+  static thread_local std::vector<T> xb;
+  const int64_t L = C * kk;
+  xb.resize(static_cast<std::size_t>(count * L));
+  const bool bip = xt.kind == OperandKind::Bipolar;
+  const int64_t lo = xt.storedMin(), hi = xt.storedMax();
+  for (int64_t b = 0; b < count; ++b) {
+    const int32_t* src = rows[b];
+    int32_t mn = std::numeric_limits<int32_t>::max(), mx = std::numeric_limits<int32_t>::min();
+    for (int64_t i = 0; i < L; ++i) {
+      mn = std::min(mn, src[i]);
+      mx = std::max(mx, src[i]);
+    }
+    if (L > 0 && (mn < lo || mx > hi)) checkRange(Tensor(Shape{1, 1, 1, L}, std::vector<int32_t>(src, src + L)), xt, "conv input");
+    T* dst = xb.data() + b * L;
+    if ((kk == 1 || (channelLast && Cg == C)) && !bip) { // already in the weights' order
+      for (int64_t i = 0; i < L; ++i) dst[i] = static_cast<T>(src[i]);
+      continue;
+    }
+    if (channelLast) {
+      for (int64_t gi = 0; gi < C / Cg; ++gi)
+        for (int64_t t = 0; t < kk; ++t) {
+          T* d = dst + (gi * kk + t) * Cg;
+          const int32_t* sc = src + t * C + gi * Cg;
+          for (int64_t cc = 0; cc < Cg; ++cc) d[cc] = static_cast<T>(bip ? 2 * sc[cc] - 1 : sc[cc]);
+        }
+      continue;
+    }
+    for (int64_t gi = 0; gi < C / Cg; ++gi) // contiguous writes, reads at stride kk
+      for (int64_t t = 0; t < kk; ++t) {
+        T* d = dst + (gi * kk + t) * Cg;
+        const int32_t* sc = src + gi * Cg * kk + t;
+        if (bip)
+          for (int64_t cc = 0; cc < Cg; ++cc) d[cc] = static_cast<T>(2 * sc[cc * kk] - 1);
+        else
+          for (int64_t cc = 0; cc < Cg; ++cc) d[cc] = static_cast<T>(sc[cc * kk]);
+      }
+  }
+  return xb.data();
+}
+} // namespace
+
+void PreparedConv::runWindows(const int32_t* const* rows, int64_t count, int64_t* out, WindowOrder order) const {
+  const bool last = order == WindowOrder::ChannelLast;
+  const ConvGeometry& g = m_g;
+  if (g.stride_h != 1 || g.stride_w != 1 || g.pad_h != 0 || g.pad_w != 0 || g.dil_h != 1 || g.dil_w != 1)
+    throw KernelError("conv: runWindows needs stride 1, no padding and no dilation (one window per input)");
+  if (count < 0) throw KernelError("conv: negative number of windows");
+  if (count == 0) return;
+  const int64_t kk = int64_t{g.kh} * g.kw, L = m_C * kk;
+  if (m_narrow && !m_w8.empty())
+    windowsCore<int16_t, int8_t, int32_t>(layoutWindows<int16_t>(rows, count, m_C, m_Cg, kk, m_x, last), count, L, m_w8,
+                                          m_K, g.groups, out);
+  else if (m_narrow)
+    windowsCore<int16_t, int16_t, int32_t>(layoutWindows<int16_t>(rows, count, m_C, m_Cg, kk, m_x, last), count, L, m_w16,
+                                           m_K, g.groups, out);
+  else
+    windowsCore<int32_t, int32_t, int64_t>(layoutWindows<int32_t>(rows, count, m_C, m_Cg, kk, m_x, last), count, L, m_w32,
+                                           m_K, g.groups, out);
 }
 
 AccTensor conv2d(const Tensor& x, const Operand& xType, const Tensor& w, const std::vector<Operand>& wTypes,
@@ -396,37 +556,15 @@ Tensor saturate(const AccTensor& acc, const ActType& out) {
 
 Tensor multiThreshold(const AccTensor& acc, const AccTensor& thresholds, const ActType& out) {
   const Shape& s = acc.shape();
-  const int64_t T = thresholds.shape().w;
-  const int64_t rows = T == 0 ? 0 : static_cast<int64_t>(thresholds.size()) / T;
-  if (T < 1 || (rows != 1 && rows != s.c))
-    throw KernelError("thresholds: shape " + thresholds.shape().str() + " gives " + std::to_string(rows) + " rows of " +
-                      std::to_string(T) + "; need 1 row or one per channel (" + std::to_string(s.c) + ")");
-  const int64_t levels = actMax(out) - actMin(out); // 2^bits - 1
-  if (T > levels)
-    throw KernelError("thresholds: " + std::to_string(T) + " thresholds per channel do not fit a " +
-                      std::to_string(out.bits) + "-bit output (at most " + std::to_string(levels) + ")");
-  const int64_t bias = actMin(out);
+  const PreparedRequant q(thresholds, out, s.c);
   Tensor r(s);
   const int64_t plane = s.h * s.w;
-  for (int64_t c = 0; c < s.c; ++c) {
-    const int64_t* th = thresholds.data() + (rows == 1 ? 0 : c) * T;
-    // Few thresholds: a branch-free count (any order); many: binary search when sorted.
-    const bool search = T > 32 && std::is_sorted(th, th + T);
-    for (int64_t n = 0; n < s.n; ++n) {
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c) {
       const int64_t* a = acc.data() + (n * s.c + c) * plane;
       int32_t* y = r.data() + (n * s.c + c) * plane;
-      if (search) {
-        for (int64_t i = 0; i < plane; ++i)
-          y[i] = static_cast<int32_t>((std::upper_bound(th, th + T, a[i]) - th) + bias);
-      } else {
-        for (int64_t i = 0; i < plane; ++i) {
-          int64_t cnt = 0;
-          for (int64_t t = 0; t < T; ++t) cnt += a[i] >= th[t];
-          y[i] = static_cast<int32_t>(cnt + bias);
-        }
-      }
+      for (int64_t i = 0; i < plane; ++i) y[i] = q.value(c, a[i]);
     }
-  }
   return r;
 }
 
@@ -456,34 +594,167 @@ int64_t roundDiv(int64_t num, int64_t den) {
 
 Tensor scaleShift(const AccTensor& acc, const ScaleShift& p, const ActType& out) {
   const Shape& s = acc.shape();
-  auto perChannel = [&](std::size_t n, const char* what) {
-    if (n != 1 && static_cast<int64_t>(n) != s.c)
-      throw KernelError(std::string("scale/shift: ") + what + " has " + std::to_string(n) +
-                        " values; give 1 or one per channel (" + std::to_string(s.c) + ")");
-  };
-  perChannel(p.scale.size(), "scale");
-  perChannel(p.shift.size(), "shift");
-  if (!p.bias.empty()) perChannel(p.bias.size(), "bias");
-  const int64_t lo = actMin(out), hi = actMax(out);
+  LayerParams lp;
+  lp.scale = p;
+  graph::Layer l;
+  l.requant = graph::Requant::ScaleShift;
+  l.out = out;
+  const PreparedRequant prepared(l, lp, s.c);
   Tensor r(s);
   const int64_t plane = s.h * s.w;
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t c = 0; c < s.c; ++c) {
-      const std::size_t ci = static_cast<std::size_t>(c);
-      const int64_t m = p.scale.size() == 1 ? p.scale[0] : p.scale[ci];
-      const int64_t b = p.bias.empty() ? 0 : p.bias.size() == 1 ? p.bias[0] : p.bias[ci];
-      const int sh = p.shift.size() == 1 ? p.shift[0] : p.shift[ci];
       const int64_t* a = acc.data() + (n * s.c + c) * plane;
       int32_t* y = r.data() + (n * s.c + c) * plane;
-      for (int64_t i = 0; i < plane; ++i) {
-        int64_t v = 0;
-        if (__builtin_mul_overflow(a[i], m, &v) || __builtin_add_overflow(v, b, &v))
-          throw KernelError("scale/shift: " + std::to_string(a[i]) + " * " + std::to_string(m) + " + " +
-                            std::to_string(b) + " overflows int64 (channel " + std::to_string(c) + ")");
-        y[i] = static_cast<int32_t>(std::clamp(roundShift(v, sh), lo, hi));
-      }
+      for (int64_t i = 0; i < plane; ++i) y[i] = prepared.value(c, a[i]);
     }
   return r;
+}
+
+// ---------------------------------------------------------------- prepared requantiser
+PreparedRequant::PreparedRequant(const graph::Layer& l, const LayerParams& p, int64_t channels) : m_C(channels) {
+  m_lo = actMin(l.out);
+  m_hi = actMax(l.out);
+  switch (l.requant) {
+  case graph::Requant::Thresholds:
+    prepareThresholds(p.thresholds, l.out);
+    break;
+  case graph::Requant::ScaleShift:
+    prepareScaleShift(p.scale, l.out);
+    break;
+  case graph::Requant::None: m_mode = Mode::Saturate; break;
+  }
+}
+
+PreparedRequant::PreparedRequant(const AccTensor& thresholds, const ActType& out, int64_t channels) : m_C(channels) {
+  m_lo = actMin(out);
+  m_hi = actMax(out);
+  prepareThresholds(thresholds, out);
+}
+
+void PreparedRequant::prepareThresholds(const AccTensor& thresholds, const ActType& out) {
+  m_mode = Mode::Thresholds;
+  const int64_t T = thresholds.shape().w;
+  const int64_t rows = T == 0 ? 0 : static_cast<int64_t>(thresholds.size()) / T;
+  if (T < 1 || (rows != 1 && rows != m_C))
+    throw KernelError("thresholds: shape " + thresholds.shape().str() + " gives " + std::to_string(rows) + " rows of " +
+                      std::to_string(T) + "; need 1 row or one per channel (" + std::to_string(m_C) + ")");
+  const int64_t levels = actMax(out) - actMin(out); // 2^bits - 1
+  if (T > levels)
+    throw KernelError("thresholds: " + std::to_string(T) + " thresholds per channel do not fit a " +
+                      std::to_string(out.bits) + "-bit output (at most " + std::to_string(levels) + ")");
+  m_T = T;
+  m_bias = actMin(out);
+  m_sharedRow = rows == 1;
+  m_th.assign(thresholds.data(), thresholds.data() + rows * T);
+  // Sorted rows (checked here, once, not per value): a branch-free binary search; unsorted rows
+  // (allowed) are counted.
+  m_search.assign(static_cast<std::size_t>(rows), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t* th = m_th.data() + r * T;
+    m_search[static_cast<std::size_t>(r)] = std::is_sorted(th, th + T);
+  }
+  m_allSorted = std::all_of(m_search.begin(), m_search.end(), [](char v) { return v != 0; });
+}
+
+void PreparedRequant::prepareScaleShift(const ScaleShift& p, const ActType& out) {
+  (void)out;
+  m_mode = Mode::ScaleShift;
+  auto perChannel = [&](std::size_t n, const char* what) {
+    if (n != 1 && static_cast<int64_t>(n) != m_C)
+      throw KernelError(std::string("scale/shift: ") + what + " has " + std::to_string(n) +
+                        " values; give 1 or one per channel (" + std::to_string(m_C) + ")");
+  };
+  perChannel(p.scale.size(), "scale");
+  perChannel(p.shift.size(), "shift");
+  if (!p.bias.empty()) perChannel(p.bias.size(), "bias");
+  const std::size_t C = static_cast<std::size_t>(m_C);
+  m_scale.resize(C);
+  m_add.resize(C);
+  m_shift.resize(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    m_scale[c] = p.scale.size() == 1 ? p.scale[0] : p.scale[c];
+    m_add[c] = p.bias.empty() ? 0 : p.bias.size() == 1 ? p.bias[0] : p.bias[c];
+    m_shift[c] = p.shift.size() == 1 ? p.shift[0] : p.shift[c];
+  }
+}
+
+namespace {
+// How many of the n >= 1 sorted thresholds th are <= a (std::upper_bound's index), by a binary
+// search without branches on the data (conditional moves): log2(n) steps that never mispredict.
+inline int64_t reached(const int64_t* th, int64_t n, int64_t a) {
+  const int64_t* base = th;
+  while (n > 1) {
+    const int64_t half = n / 2;
+    base = base[half] <= a ? base + half : base;
+    n -= half;
+  }
+  return (base - th) + (*base <= a);
+}
+} // namespace
+
+inline int32_t PreparedRequant::level(int64_t c, int64_t a) const {
+  const int64_t row = m_sharedRow ? 0 : c;
+  const int64_t* th = m_th.data() + row * m_T;
+  if (m_search[static_cast<std::size_t>(row)]) return static_cast<int32_t>(reached(th, m_T, a) + m_bias);
+  int64_t cnt = 0; // unsorted thresholds: counted
+  for (int64_t t = 0; t < m_T; ++t) cnt += a >= th[t];
+  return static_cast<int32_t>(cnt + m_bias);
+}
+
+int32_t PreparedRequant::value(int64_t c, int64_t a) const {
+  switch (m_mode) {
+  case Mode::Saturate: break;
+  case Mode::Thresholds: return level(c, a);
+  case Mode::ScaleShift: {
+    const std::size_t ci = static_cast<std::size_t>(c);
+    const int64_t m = m_scale[ci], b = m_add[ci];
+    int64_t v = 0;
+    if (__builtin_mul_overflow(a, m, &v) || __builtin_add_overflow(v, b, &v))
+      throw KernelError("scale/shift: " + std::to_string(a) + " * " + std::to_string(m) + " + " + std::to_string(b) +
+                        " overflows int64 (channel " + std::to_string(c) + ")");
+    return static_cast<int32_t>(std::clamp(roundShift(v, m_shift[ci]), m_lo, m_hi));
+  }
+  }
+  return static_cast<int32_t>(std::clamp(a, m_lo, m_hi));
+}
+
+void PreparedRequant::apply(const int64_t* acc, int32_t* y) const { apply(acc, 1, y); }
+
+void PreparedRequant::apply(const int64_t* acc, int64_t count, int32_t* y) const {
+  const int64_t C = m_C;
+  if (m_mode == Mode::Saturate) {
+    for (int64_t i = 0; i < count * C; ++i) y[i] = static_cast<int32_t>(std::clamp(acc[i], m_lo, m_hi));
+    return;
+  }
+  if (m_mode != Mode::Thresholds || !m_allSorted) {
+    for (int64_t b = 0; b < count; ++b)
+      for (int64_t c = 0; c < C; ++c) y[b * C + c] = value(c, acc[b * C + c]);
+    return;
+  }
+  // Channel by channel, so that a channel's thresholds stay in L1 for all the rows; reached() for
+  // eight rows in lockstep, so that their loads overlap.
+  for (int64_t c = 0; c < C; ++c) {
+    const int64_t* th = m_th.data() + (m_sharedRow ? 0 : c) * m_T;
+    int64_t b = 0;
+    constexpr int64_t kLanes = 8;
+    for (; b + kLanes <= count; b += kLanes) {
+      const int64_t* p[kLanes];
+      int64_t a[kLanes];
+      for (int64_t j = 0; j < kLanes; ++j) {
+        p[j] = th;
+        a[j] = acc[(b + j) * C + c];
+      }
+      for (int64_t n = m_T; n > 1;) {
+        const int64_t half = n / 2;
+        for (int64_t j = 0; j < kLanes; ++j) p[j] = p[j][half] <= a[j] ? p[j] + half : p[j];
+        n -= half;
+      }
+      for (int64_t j = 0; j < kLanes; ++j)
+        y[(b + j) * C + c] = static_cast<int32_t>((p[j] - th) + (*p[j] <= a[j]) + m_bias);
+    }
+    for (; b < count; ++b) y[b * C + c] = static_cast<int32_t>(reached(th, m_T, acc[b * C + c]) + m_bias);
+  }
 }
 
 Tensor requantizeFloat(const AccTensor& acc, const std::vector<double>& multiplier, int64_t zeroPoint,

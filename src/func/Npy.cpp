@@ -415,4 +415,50 @@ void writeNpy(const std::string& path, const AccTensor& t, std::vector<int64_t> 
   writeTensor(path, t, std::move(shape), NpyType::Int64);
 }
 
+namespace {
+template <typename T> NpyType narrowestType(const BasicTensor<T>& t) {
+  if (t.empty()) return NpyType::Int8;
+  const auto mm = std::minmax_element(t.values().begin(), t.values().end());
+  const int64_t lo = static_cast<int64_t>(*mm.first), hi = static_cast<int64_t>(*mm.second);
+  if (lo >= -128 && hi <= 127) return NpyType::Int8;
+  if (lo >= 0 && hi <= 255) return NpyType::UInt8;
+  if (lo >= -32768 && hi <= 32767) return NpyType::Int16;
+  if (lo >= 0 && hi <= 65535) return NpyType::UInt16;
+  if (lo >= INT32_MIN && hi <= INT32_MAX) return NpyType::Int32;
+  return NpyType::Int64;
+}
+
+template <typename T> void writeNarrowTensor(const std::string& path, const BasicTensor<T>& t, std::vector<int64_t> shape) {
+  const NpyType type = narrowestType(t);
+  const graph::Shape& s = t.shape();
+  if (shape.empty()) shape = {s.n, s.c, s.h, s.w};
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  if (n != static_cast<int64_t>(t.size()))
+    fail(path, "requested shape has " + std::to_string(n) + " elements, tensor " + s.str() + " has " +
+                   std::to_string(t.size()));
+  auto put = [&](auto tag) { // every value fits U (narrowestType)
+    using U = decltype(tag);
+    std::vector<U> v(t.size());
+    for (std::size_t i = 0; i < t.size(); ++i) v[i] = static_cast<U>(t[i]);
+    writeNpy(path, type, shape, v.data());
+  };
+  switch (type) {
+  case NpyType::Int8: put(int8_t{}); break;
+  case NpyType::UInt8: put(uint8_t{}); break;
+  case NpyType::Int16: put(int16_t{}); break;
+  case NpyType::UInt16: put(uint16_t{}); break;
+  case NpyType::Int32: put(int32_t{}); break;
+  default: put(int64_t{}); break;
+  }
+}
+} // namespace
+
+void writeNarrowNpy(const std::string& path, const Tensor& t, std::vector<int64_t> shape) {
+  writeNarrowTensor(path, t, std::move(shape));
+}
+void writeNarrowNpy(const std::string& path, const AccTensor& t, std::vector<int64_t> shape) {
+  writeNarrowTensor(path, t, std::move(shape));
+}
+
 } // namespace mpsim::func

@@ -256,13 +256,24 @@ FunctionalData makeFunctionalData(const graph::Graph& g, uint64_t seed, const st
   const Layer* input = nullptr;
   // Parameters are generated layer by layer while seeded calibration frames run through the
   // network (whole-tensor kernels), so that thresholds sit where the accumulators actually are.
+  // A layer's calibration output is dropped once its last consumer has run (the frames of every
+  // layer at once would be gigabytes for ResNet-152).
   std::map<std::string, func::Tensor> calib;
+  std::map<std::string, size_t> readers;
+  for (const auto& l : g.layers())
+    for (const auto& i : l.inputs) ++readers[i];
+  std::vector<std::string> done; // inputs whose last reader is the current layer
   Progress progress("functional: generating parameters and calibrating", g.layers().size(), "layers");
   size_t layersDone = 0;
   for (const auto& l : g.layers()) {
     progress.update(layersDone++);
+    for (const auto& i : done) calib.erase(i);
+    done.clear();
     std::vector<const func::Tensor*> ins;
-    for (const auto& i : l.inputs) ins.push_back(&calib.at(i));
+    for (const auto& i : l.inputs) {
+      ins.push_back(&calib.at(i));
+      if (--readers[i] == 0) done.push_back(i);
+    }
     if (l.kind == LayerKind::Input) {
       if (input) throw LoadError(g.source() + ": functional simulation supports one input layer");
       input = &l;
@@ -372,7 +383,7 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
       j["weight_types"] = wt;
       j["weights"] = weightFile;
       const Shape& ws = p.weights.shape();
-      func::writeNpy((fs::path(dir) / weightFile).string(), p.weights,
+      func::writeNarrowNpy((fs::path(dir) / weightFile).string(), p.weights,
                      l.kind == LayerKind::Conv ? std::vector<int64_t>{ws.n, ws.c, ws.h, ws.w}
                                                : std::vector<int64_t>{ws.n, ws.c});
       j["requant"] = graph::toString(l.requant);
@@ -385,7 +396,8 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
     if (it != d.params.end() && !it->second.thresholds.empty()) {
       const Shape& ts = it->second.thresholds.shape();
       j["thresholds"] = thresholdFile;
-      func::writeNpy((fs::path(dir) / thresholdFile).string(), it->second.thresholds, std::vector<int64_t>{ts.h, ts.w});
+      func::writeNarrowNpy((fs::path(dir) / thresholdFile).string(), it->second.thresholds,
+                           std::vector<int64_t>{ts.h, ts.w});
     }
     if (l.kind == LayerKind::Add && it != d.params.end()) {
       const auto& a = it->second.add;
@@ -398,7 +410,39 @@ void writeFunctionalData(const FunctionalData& d, const std::string& dir) {
 
 // ---------------------------------------------------------------------------------------------
 
-TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& spec) : m_spec(spec) {
+struct TokenFunction::Owner {
+  TokenFunction* fn = nullptr;
+};
+
+namespace {
+// The deleter in a payload's control block carries its pending state, so that std::get_deleter
+// finds it from any copy of the payload (streams, buffers, forks pass copies on).
+struct PendingSlot {
+  std::shared_ptr<TokenFunction::Owner> owner; // the engine that will compute it; null once computed
+  void operator()(std::vector<int32_t>* p) const { delete p; }
+};
+PendingSlot* slotOf(const Payload& p) { return p ? std::get_deleter<PendingSlot>(p) : nullptr; }
+
+Payload payloadOf(func::Tensor&& t) { return std::make_shared<const std::vector<int32_t>>(std::move(t.values())); }
+
+// Whether the values of layer `name` reach the network output (through forks and flattens): the
+// output DMA collects those payloads and writeOutput reads them, so they must be computed at once.
+bool feedsOutput(const graph::Graph& g, const std::string& name) {
+  std::vector<std::string> todo{name};
+  for (size_t i = 0; i < todo.size() && i < g.layers().size() + 1; ++i)
+    for (const auto& c : g.consumers(todo[i])) {
+      const Layer* l = g.find(c);
+      if (!l) continue;
+      if (l->kind == LayerKind::Output) return true;
+      if (l->kind == LayerKind::Fork || l->kind == LayerKind::Flatten) todo.push_back(c);
+    }
+  return false;
+}
+} // namespace
+
+TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& spec)
+    : m_spec(spec), m_owner(std::make_shared<Owner>()) {
+  m_owner->fn = this;
   if (spec.kind == EngineKind::InputDma || spec.kind == EngineKind::OutputDma ||
       spec.kind == EngineKind::WeightStreamer)
     return;
@@ -418,14 +462,28 @@ TokenFunction::TokenFunction(const FunctionalData& d, const sched::EngineSpec& s
       m_layer->in.bipolar && sched::swu::needed(*m_layer) &&
       (spec.kind == EngineKind::Swu || spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector);
   if (m_decodeBipolar) m_local.in = graph::ActType{2, true};
-  if (spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector)
-    m_kernel.emplace(spec.in.at(0).need == sched::NeedKind::All ? *m_layer : m_local, m_params->weights);
+  const bool all = !spec.in.empty() && spec.in[0].need == sched::NeedKind::All;
+  if (spec.kind == EngineKind::MatrixVector || spec.kind == EngineKind::Vector) {
+    m_kernel.emplace(all ? *m_layer : m_local, m_params->weights);
+    if (!all) m_requant.emplace(m_local, *m_params, m_kernel->outChannels());
+  }
+  if (spec.kind == EngineKind::Quantizer) m_requant.emplace(m_params->thresholds, m_layer->out, m_layer->out_shape.c);
+  m_eager = all || spec.kind == EngineKind::GlobalPool || spec.kind == EngineKind::LabelSelect ||
+            (spec.kind != EngineKind::Swu && feedsOutput(*d.graph, m_layer->name));
 }
 
-Payload TokenFunction::window(uint64_t k, const TokenGetter& in, int32_t fill) const {
+TokenFunction::~TokenFunction() { m_owner->fn = nullptr; }
+
+void TokenFunction::force(const Payload& p) {
+  if (PendingSlot* s = slotOf(p))
+    if (s->owner && s->owner->fn) s->owner->fn->flush();
+}
+
+void TokenFunction::captureWindow(uint64_t k, const TokenGetter& in) {
   const sched::WindowGeom& g = m_spec.geom;
-  const int64_t C = m_channels, kk = int64_t(g.kh) * g.kw;
-  auto out = std::make_shared<std::vector<int32_t>>(size_t(C * kk), fill);
+  const size_t base = m_inputs.size();
+  m_inputs.resize(base + size_t(g.kh) * size_t(g.kw));
+  Payload* into = m_inputs.data() + base;
   const int64_t oy = int64_t(k) / g.ow, ox = int64_t(k) % g.ow;
   for (int r = 0; r < g.kh; ++r) {
     const int64_t y = oy * g.stride_h - g.pad_h + int64_t(r) * g.dil_h;
@@ -433,20 +491,169 @@ Payload TokenFunction::window(uint64_t k, const TokenGetter& in, int32_t fill) c
     for (int s = 0; s < g.kw; ++s) {
       const int64_t x = ox * g.stride_w - g.pad_w + int64_t(s) * g.dil_w;
       if (x < 0 || x >= g.iw) continue;
-      const auto& px = in(0, uint64_t(y * g.iw + x));
-      if (m_decodeBipolar)
-        for (int64_t c = 0; c < C; ++c) (*out)[size_t(c * kk + r * g.kw + s)] = 2 * (*px)[size_t(c)] - 1;
-      else
-        for (int64_t c = 0; c < C; ++c) (*out)[size_t(c * kk + r * g.kw + s)] = (*px)[size_t(c)];
+      into[size_t(r * g.kw + s)] = in(0, uint64_t(y * g.iw + x));
     }
   }
-  return out;
+}
+
+// The windows of the pending outputs (padded positions `fill`): an SWU's into their payloads in
+// (kh, kw, C) order; pooling's into one (B, C, kh, kw) tensor pooled at once.
+void TokenFunction::computeWindows(std::vector<Pending>& batch, int32_t fill) const {
+  const sched::WindowGeom& g = m_spec.geom;
+  const int64_t C = m_channels, kk = int64_t(g.kh) * g.kw;
+  const auto pixelOf = [&](const Pending& p, int64_t t) -> const int32_t* {
+    const Payload& v = input(p, size_t(t));
+    if (v && int64_t(v->size()) < C)
+      throw std::logic_error(m_spec.name + ": functional simulation: a pixel of " + std::to_string(v->size()) +
+                             " values, expected " + std::to_string(C));
+    return v ? v->data() : nullptr;
+  };
+  if (m_spec.kind == EngineKind::Swu) { // (kh, kw, C): each position's pixel copied as it is
+    for (auto& p : batch) {
+      p.out->resize(size_t(C * kk));
+      int32_t* out = p.out->data();
+      for (int64_t t = 0; t < kk; ++t) {
+        const int32_t* v = pixelOf(p, t);
+        int32_t* o = out + t * C;
+        if (!v)
+          std::fill(o, o + C, fill);
+        else if (m_decodeBipolar)
+          for (int64_t c = 0; c < C; ++c) o[c] = 2 * v[c] - 1;
+        else
+          std::copy(v, v + C, o);
+      }
+    }
+    return;
+  }
+  const auto assemble = [&](const Pending& p, int32_t* out) { // (C, kh, kw)
+    for (int64_t t = 0; t < kk; ++t) {
+      const int32_t* v = pixelOf(p, t);
+      for (int64_t c = 0; c < C; ++c) out[c * kk + t] = v ? v[c] : fill;
+    }
+  };
+  const Layer& l = *m_layer;
+  const int64_t B = int64_t(batch.size());
+  func::Tensor x(Shape{B, C, l.kh, l.kw});
+  if (int64_t(l.kh) * l.kw != kk)
+    throw std::logic_error(m_spec.name + ": functional simulation: window geometry differs from the layer's");
+  for (int64_t b = 0; b < B; ++b) assemble(batch[size_t(b)], x.data() + b * C * kk);
+  const func::Tensor y = func::runLayer(m_local, {&x}, *m_params); // (B, C', 1, 1)
+  const int64_t per = int64_t(y.size()) / std::max<int64_t>(1, B);
+  for (int64_t b = 0; b < B; ++b) batch[size_t(b)].out->assign(y.data() + b * per, y.data() + (b + 1) * per);
+}
+
+void TokenFunction::compute() {
+  if (m_pending.empty()) return;
+  const Layer& l = *m_layer;
+  const int64_t B = int64_t(m_pending.size());
+  switch (m_spec.kind) {
+  case EngineKind::Swu: computeWindows(m_pending, 0); break;
+  case EngineKind::Pool: computeWindows(m_pending, l.kind == LayerKind::MaxPool ? INT32_MIN : 0); break;
+  case EngineKind::MatrixVector:
+  case EngineKind::Vector: {
+    const int64_t L = m_kernel->windowLength(), K = m_kernel->outChannels();
+    std::vector<const int32_t*> rows(size_t(B), nullptr);
+    for (int64_t b = 0; b < B; ++b) {
+      const Payload& v = input(m_pending[size_t(b)], 0);
+      if (int64_t(v->size()) != L)
+        throw func::KernelError(m_spec.name + ": a window of " + std::to_string(v->size()) + " values, the weights expect " +
+                                std::to_string(L));
+      rows[size_t(b)] = v->data();
+    }
+    std::vector<int64_t> acc(size_t(B * K));
+    // Windows from the layer's SWU are channel-last (kh, kw, C); a pixel is both orders.
+    m_kernel->accumulateWindows(rows.data(), B, acc.data(), func::PreparedConv::WindowOrder::ChannelLast);
+    std::vector<int32_t> y(size_t(B * K));
+    m_requant->apply(acc.data(), B, y.data());
+    for (int64_t b = 0; b < B; ++b) m_pending[size_t(b)].out->assign(y.data() + b * K, y.data() + (b + 1) * K);
+    break;
+  }
+  case EngineKind::Quantizer: {
+    const int64_t C = m_requant->channels();
+    for (auto& p : m_pending) {
+      const auto& v = *input(p, 0);
+      if (int64_t(v.size()) != C)
+        throw func::KernelError(m_spec.name + ": a pixel of " + std::to_string(v.size()) + " values, the thresholds have " +
+                                std::to_string(C) + " channels");
+      p.out->resize(size_t(C));
+      for (int64_t c = 0; c < C; ++c) (*p.out)[size_t(c)] = m_requant->value(c, v[size_t(c)]);
+    }
+    break;
+  }
+  case EngineKind::Add:
+  case EngineKind::Concat: { // one (B, C_i, 1, 1) tensor per port, the layer run once
+    std::vector<func::Tensor> xs;
+    for (std::size_t i = 0; i < m_spec.in.size(); ++i) {
+      const int64_t C = int64_t(input(m_pending[0], i)->size());
+      func::Tensor x(Shape{B, C, 1, 1});
+      for (int64_t b = 0; b < B; ++b) {
+        const auto& v = *input(m_pending[size_t(b)], i);
+        if (int64_t(v.size()) != C)
+          throw std::logic_error(m_spec.name + ": functional simulation: pixels of different sizes on one port");
+        std::copy(v.begin(), v.end(), x.data() + b * C);
+      }
+      xs.push_back(std::move(x));
+    }
+    std::vector<const func::Tensor*> ptrs;
+    for (const auto& x : xs) ptrs.push_back(&x);
+    const func::Tensor y = func::runLayer(l, ptrs, *m_params);
+    const int64_t per = int64_t(y.size()) / B;
+    for (int64_t b = 0; b < B; ++b) m_pending[size_t(b)].out->assign(y.data() + b * per, y.data() + (b + 1) * per);
+    break;
+  }
+  default: throw std::logic_error("functional simulation: engine " + m_spec.name + " has nothing to compute");
+  }
+  for (auto& p : m_pending) slotOf(Payload(p.out))->owner.reset();
+  m_pending.clear();
+  m_inputs.clear();
+}
+
+std::vector<TokenFunction*> TokenFunction::pendingProducers() const {
+  std::vector<TokenFunction*> r;
+  for (const auto& v : m_inputs)
+    if (PendingSlot* s = slotOf(v))
+      if (s->owner && s->owner->fn && s->owner->fn != this && std::find(r.begin(), r.end(), s->owner->fn) == r.end())
+        r.push_back(s->owner->fn);
+  return r;
+}
+
+void TokenFunction::flush() {
+  if (m_pending.empty()) return;
+  // The engines whose pending outputs these need, producers first (a depth-first post-order,
+  // iterative: the chain of pending engines can be as long as the pipeline, deeper than the
+  // stack of a SystemC thread would like).
+  static thread_local uint64_t epoch = 0;
+  const uint64_t mark = ++epoch;
+  struct Visit {
+    TokenFunction* fn;
+    std::vector<TokenFunction*> deps;
+    size_t next;
+  };
+  std::vector<TokenFunction*> order;
+  std::vector<Visit> stack;
+  m_mark = mark;
+  stack.push_back(Visit{this, pendingProducers(), 0});
+  while (!stack.empty()) {
+    Visit& v = stack.back();
+    if (v.next < v.deps.size()) {
+      TokenFunction* d = v.deps[v.next++];
+      if (d->m_mark != mark && !d->m_pending.empty()) {
+        d->m_mark = mark;
+        stack.push_back(Visit{d, d->pendingProducers(), 0}); // v is not used after this
+      }
+      continue;
+    }
+    order.push_back(v.fn);
+    stack.pop_back();
+  }
+  for (TokenFunction* fn : order) fn->compute();
 }
 
 // All tokens of the frame as a (1, C, tokens, 1) tensor: flattened in C order it is the (C, H, W)
 // order of the image the tokens are the pixels of.
 func::Tensor TokenFunction::gatherAll(std::size_t port, const TokenGetter& in) const {
   const int64_t T = m_spec.in[port].tokens_per_frame;
+  for (int64_t j = 0; j < T; ++j) force(in(port, uint64_t(j)));
   const int64_t C = int64_t(in(port, 0)->size());
   func::Tensor x(Shape{1, C, T, 1});
   for (int64_t j = 0; j < T; ++j) {
@@ -456,48 +663,39 @@ func::Tensor TokenFunction::gatherAll(std::size_t port, const TokenGetter& in) c
   return x;
 }
 
-namespace {
-func::Tensor pixel(const Payload& p) { return func::Tensor(Shape{1, int64_t(p->size()), 1, 1}, *p); }
-Payload payloadOf(func::Tensor&& t) { return std::make_shared<const std::vector<int32_t>>(std::move(t.values())); }
-} // namespace
-
-Payload TokenFunction::operator()(uint64_t k, const TokenGetter& in) const {
+Payload TokenFunction::operator()(uint64_t k, const TokenGetter& in) {
   const Layer& l = *m_layer;
+  Pending p;
+  p.first = m_inputs.size();
   switch (m_spec.kind) {
-  case EngineKind::Swu: return window(k, in, 0);
-  case EngineKind::MatrixVector:
-  case EngineKind::Vector: {
-    if (m_spec.in[0].need == sched::NeedKind::All) {
-      func::Tensor x = gatherAll(0, in);
-      return payloadOf(func::requantize(l, m_kernel->accumulate(x), *m_params));
-    }
-    const auto& v = in(0, k);
-    func::Tensor x(Shape{1, l.in_shapes[0].c, l.kh, l.kw}, *v); // a window (C, kh, kw), or a pixel
-    return payloadOf(func::requantize(m_local, m_kernel->accumulate(x), *m_params));
-  }
-  case EngineKind::Pool: {
-    Payload w = window(k, in, l.kind == LayerKind::MaxPool ? INT32_MIN : 0);
-    func::Tensor x(Shape{1, m_channels, l.kh, l.kw}, *w);
-    return payloadOf(func::runLayer(m_local, {&x}, *m_params));
-  }
+  case EngineKind::Fork: return in(0, k); // passed on as it is (computed or still pending)
   case EngineKind::GlobalPool:
   case EngineKind::LabelSelect: {
     func::Tensor x = gatherAll(0, in);
     return payloadOf(func::runLayer(l, {&x}, *m_params));
   }
-  case EngineKind::Fork: return in(0, k);
+  case EngineKind::Swu:
+  case EngineKind::Pool: captureWindow(k, in); break;
+  case EngineKind::MatrixVector:
+  case EngineKind::Vector:
+    if (m_spec.in[0].need == sched::NeedKind::All) {
+      func::Tensor x = gatherAll(0, in);
+      return payloadOf(func::requantize(l, m_kernel->accumulate(x), *m_params));
+    }
+    m_inputs.push_back(in(0, k)); // a window (kh, kw, C), or a pixel
+    break;
   case EngineKind::Add:
   case EngineKind::Concat:
-  case EngineKind::Quantizer: {
-    std::vector<func::Tensor> xs;
-    for (std::size_t i = 0; i < m_spec.in.size(); ++i) xs.push_back(pixel(in(i, k)));
-    std::vector<const func::Tensor*> ptrs;
-    for (const auto& x : xs) ptrs.push_back(&x);
-    return payloadOf(func::runLayer(l, ptrs, *m_params));
+  case EngineKind::Quantizer:
+    for (std::size_t i = 0; i < m_spec.in.size(); ++i) m_inputs.push_back(in(i, k));
+    break;
+  default: throw std::runtime_error("functional simulation: engine " + m_spec.name + " computes nothing");
   }
-  default: break;
-  }
-  throw std::runtime_error("functional simulation: engine " + m_spec.name + " computes nothing");
+  p.out = std::shared_ptr<std::vector<int32_t>>(new std::vector<int32_t>(), PendingSlot{m_owner});
+  Payload result = p.out;
+  m_pending.push_back(std::move(p));
+  if (m_eager || m_pending.size() >= kBatch || k + 1 >= uint64_t(m_spec.out_tokens_per_frame)) flush();
+  return result;
 }
 
 Payload inputToken(const FunctionalData& d, uint64_t f, uint64_t k) {

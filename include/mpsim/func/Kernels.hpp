@@ -74,14 +74,28 @@ public:
   PreparedConv(const Tensor& w, const std::vector<Operand>& wTypes, const Operand& xType, const ConvGeometry& g,
                int64_t inChannels);
   AccTensor run(const Tensor& x) const;
+  /// How runWindows' inputs are ordered: (C, kh, kw) as a (1, C, kh, kw) tensor, or channel-last
+  /// (kh, kw, C), the functional simulation's SWU windows.
+  enum class WindowOrder { ChannelMajor, ChannelLast };
+  /// `count` inputs that are each exactly one window (the whole (inChannels, kh, kw) input of one
+  /// output pixel; the geometry must have stride 1, no padding and no dilation): rows[b] points at
+  /// input b's inChannels*kh*kw values in `order`. Writes the K accumulators of input b to
+  /// out[b * K + k]: the same values as run() of each input alone (as a (1, C, kh, kw) tensor),
+  /// computed as one GEMM-like pass (blocks of inputs share each weight row while it is in cache).
+  void runWindows(const int32_t* const* rows, int64_t count, int64_t* out,
+                  WindowOrder order = WindowOrder::ChannelMajor) const;
   int64_t inChannels() const { return m_C; }
+  int64_t outChannels() const { return m_K; }
+  /// Values per window: inChannels * kh * kw.
+  int64_t windowLength() const { return m_C * m_g.kh * m_g.kw; }
 
 private:
   ConvGeometry m_g;
   Operand m_x;
   int64_t m_C = 0, m_K = 0, m_Cg = 0;
   bool m_narrow = false; // int16 operands, int32 accumulators
-  std::vector<int16_t> m_w16;
+  std::vector<int8_t> m_w8;   // narrow, weights fit int8
+  std::vector<int16_t> m_w16; // narrow, wider weights
   std::vector<int32_t> m_w32;
 };
 
@@ -116,6 +130,13 @@ class WeightedKernel {
 public:
   WeightedKernel(const graph::Layer& l, const Tensor& w);
   AccTensor accumulate(const Tensor& x) const;
+  /// PreparedConv::runWindows: conv windows or fully-connected input vectors.
+  void accumulateWindows(const int32_t* const* rows, int64_t count, int64_t* out,
+                         PreparedConv::WindowOrder order = PreparedConv::WindowOrder::ChannelMajor) const {
+    m_conv.runWindows(rows, count, out, order);
+  }
+  int64_t windowLength() const { return m_conv.windowLength(); }
+  int64_t outChannels() const { return m_conv.outChannels(); }
 
 private:
   bool m_fc;
@@ -187,6 +208,40 @@ struct LayerParams {
 };
 /// A weighted layer's requantiser (Requant::None saturates the accumulator into l.out).
 Tensor requantize(const graph::Layer& l, const AccTensor& acc, const LayerParams& p);
+
+/// A requantiser checked once (shapes, widths, parameter counts, which threshold rows are sorted)
+/// and then applied to one token's `channels` accumulators at a time, exactly as requantize() /
+/// multiThreshold() / scaleShift() / saturate() compute a (1, channels, 1, 1) accumulator (they
+/// use it themselves). For the functional simulation, which requantises every token of a layer.
+class PreparedRequant {
+public:
+  /// The requantiser of weighted layer `l` (l.requant, l.out) with parameters `p`.
+  PreparedRequant(const graph::Layer& l, const LayerParams& p, int64_t channels);
+  /// multiThreshold with `thresholds` into `out` (quantizer layers).
+  PreparedRequant(const AccTensor& thresholds, const graph::ActType& out, int64_t channels);
+  /// y[c] = requantised acc[c] for c < channels.
+  void apply(const int64_t* acc, int32_t* y) const;
+  /// `count` rows of `channels` accumulators (row-major) at once: y[b * channels + c].
+  void apply(const int64_t* acc, int64_t count, int32_t* y) const;
+  /// One value of channel c.
+  int32_t value(int64_t c, int64_t acc) const;
+  int64_t channels() const { return m_C; }
+
+private:
+  enum class Mode { Saturate, Thresholds, ScaleShift };
+  void prepareThresholds(const AccTensor& thresholds, const graph::ActType& out);
+  void prepareScaleShift(const ScaleShift& p, const graph::ActType& out);
+  int32_t level(int64_t c, int64_t acc) const; // Thresholds
+  Mode m_mode = Mode::Saturate;
+  int64_t m_C = 0, m_lo = 0, m_hi = 0;
+  int64_t m_T = 0, m_bias = 0;
+  bool m_sharedRow = false;
+  bool m_allSorted = false;
+  std::vector<int64_t> m_th;   // rows of m_T thresholds
+  std::vector<char> m_search;  // per row: sorted (binary search) or not (counted)
+  std::vector<int64_t> m_scale, m_add; // per channel (ScaleShift)
+  std::vector<int> m_shift;
+};
 
 /// Runs one layer of the graph IR bit-exactly: inputs in port order. Weighted layers apply their
 /// requantiser (Requant::None saturates the accumulator into l.out).

@@ -71,5 +71,10 @@ AccTensor readAccTensor(const std::string& path);
 /// (same element count), e.g. {K, C} for fully-connected weights.
 void writeNpy(const std::string& path, const Tensor& t, std::vector<int64_t> shape = {});
 void writeNpy(const std::string& path, const AccTensor& t, std::vector<int64_t> shape = {});
+/// Writes a tensor in the narrowest of int8, uint8, int16, uint16, int32 and int64 that holds all its
+/// values (int8 for an empty one): the functional run's weights and thresholds, 1 byte per weight of
+/// up to 8 bits. Every reader of integer .npy files (readTensor, NumPy) takes any of them.
+void writeNarrowNpy(const std::string& path, const Tensor& t, std::vector<int64_t> shape = {});
+void writeNarrowNpy(const std::string& path, const AccTensor& t, std::vector<int64_t> shape = {});
 
 } // namespace mpsim::func

@@ -19,7 +19,7 @@ class CounterTrack;
 class SteadyState;
 
 /// Functional mode: the values a token carries (one pixel's C values, or one window's C*kh*kw
-/// values in (C, kh, kw) order). Null when the simulation is not functional.
+/// values in (kh, kw, C) order; docs/functional.md). Null when the simulation is not functional.
 using Payload = std::shared_ptr<const std::vector<int32_t>>;
 
 class Stream {

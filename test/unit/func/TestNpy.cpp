@@ -201,3 +201,33 @@ TEST_CASE("npy: a header whose shape does not match the file is refused before a
   std::filesystem::create_directory(dir / "adir.npy");
   CHECK_THROWS_WITH(readNpy(dir / "adir.npy"), Catch::Contains("adir.npy") && Catch::Contains("not a regular file"));
 }
+
+TEST_CASE("npy: writeNarrowNpy picks the narrowest integer dtype and reads back exactly", "[unit][func]") {
+  TempDir dir;
+  struct Case {
+    std::vector<int64_t> values;
+    NpyType type;
+  };
+  const std::vector<Case> cases = {
+      {{-128, 0, 127}, NpyType::Int8},          {{0, 1, 255}, NpyType::UInt8},
+      {{-129, 3}, NpyType::Int16},              {{-1, 255}, NpyType::Int16},
+      {{0, 32768, 65535}, NpyType::UInt16},     {{-32769, 0}, NpyType::Int32},
+      {{INT32_MIN, INT32_MAX}, NpyType::Int32}, {{int64_t{1} << 40, -5}, NpyType::Int64},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    const std::string p = dir / ("n" + std::to_string(i++) + ".npy");
+    const AccTensor t(Shape{1, 1, 1, int64_t(c.values.size())}, c.values);
+    writeNarrowNpy(p, t, {int64_t(c.values.size())});
+    INFO(p);
+    CHECK(readNpyHeader(p).type == c.type);
+    CHECK(readNpyHeader(p).shape == std::vector<int64_t>{int64_t(c.values.size())});
+    CHECK(readAccTensor(p).values() == c.values);
+  }
+  // Tensor (int32 storage) with a 2-D shape, as conv / fc weights are written.
+  const Tensor w(Shape{2, 3, 1, 1}, std::vector<int32_t>{-8, 7, 0, 1, -1, 3});
+  writeNarrowNpy(dir / "w.npy", w, {2, 3});
+  CHECK(readNpyHeader(dir / "w.npy").type == NpyType::Int8);
+  CHECK(readTensor(dir / "w.npy").values() == w.values());
+  CHECK_THROWS_WITH(writeNarrowNpy(dir / "x.npy", w, {4, 2}), Catch::Contains("requested shape has 8 elements"));
+}
