@@ -335,14 +335,15 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
   const bool sim = fidelity == "sim";
   const bool failure = o.status == "failed" || o.status == "timeout";
   {
-    Statement del = m_db.prepare("DELETE FROM layers WHERE point_id = ? AND fidelity = ?");
+    Statement& del = cached("DELETE FROM layers WHERE point_id = ? AND fidelity = ?");
     del.bind(1, id).bind(2, fidelity).run();
-    Statement delf = m_db.prepare("DELETE FROM fifos WHERE point_id = ? AND fidelity = ?");
+    Statement& delf = cached("DELETE FROM fifos WHERE point_id = ? AND fidelity = ?");
     delf.bind(1, id).bind(2, fidelity).run();
   }
   if (!o.report.is_null()) {
-    Statement r =
-        m_db.prepare(insertSql("results", {"point_id", "fidelity", "status", "wall_s"}, metrics(), {"report_json"}));
+    static const std::string resultSql =
+        insertSql("results", {"point_id", "fidelity", "status", "wall_s"}, metrics(), {"report_json"});
+    Statement& r = cached(resultSql);
     r.bind(1, id).bind(2, fidelity).bind(3, o.status).bind(4, o.wall_s);
     int i = 5;
     for (const auto& m : metrics()) bindValue(r, i++, findPath(o.report, m.path), m.type);
@@ -353,7 +354,7 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
     r.run();
     auto rows = [&](const char* table, const char* key, const std::vector<Metric>& cols) {
       if (!o.report.contains(key)) return;
-      Statement st = m_db.prepare(insertSql(table, {"point_id", "fidelity", "idx"}, cols));
+      Statement& st = cached(insertSql(table, {"point_id", "fidelity", "idx"}, cols));
       int64_t idx = 0;
       for (const auto& row : o.report[key]) {
         st.bind(1, id).bind(2, fidelity).bind(3, idx++);
@@ -371,7 +372,7 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
                               : "UPDATE points SET status = ?, error = ?, map_wall_s = ?, "
                                 "attempts = attempts + ?, finished_at = ?, host = ?, slurm_job_id = ?, "
                                 "slurm_task_id = ? WHERE id = ?";
-  Statement up = m_db.prepare(sql);
+  Statement& up = cached(sql);
   int i = 1;
   up.bind(i++, o.status);
   if (o.error.empty())
@@ -391,6 +392,13 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
   bindJobIds(up, i + 4);
   up.bind(i + 6, id);
   up.run();
+}
+
+Statement& Store::cached(const std::string& sql) {
+  auto it = m_statements.find(sql);
+  if (it == m_statements.end()) it = m_statements.emplace(sql, std::make_unique<Statement>(m_db, sql)).first;
+  it->second->reset(); // a step that threw leaves it mid-way
+  return *it->second;
 }
 
 std::vector<std::pair<int64_t, std::vector<double>>> Store::objectiveValues(const std::string& fidelity,

@@ -158,10 +158,16 @@ template <class T> std::optional<T> Reader::opt(const std::string& key, Check<T>
 }
 
 template <class T> T Reader::get(const std::string& key, const T& def, Check<T> check) {
-  bool present = has(key);
-  auto v = opt<T>(key, check);
-  if (!present && m_node.IsMap()) m_node[key] = detail::defaultNode(def); // effective config shows the default
-  return v ? *v : def;
+  if (has(key)) {
+    auto v = opt<T>(key, check);
+    return v ? *v : def;
+  }
+  m_used.insert(key);
+  m_known.push_back(key);
+  // The effective config shows the default (appended as m_node[key] = ... would, without its
+  // second search of the mapping: a section of defaults is then linear, not quadratic).
+  if (m_node.IsMap()) m_node.force_insert(key, detail::defaultNode(def));
+  return def;
 }
 
 template <class T> T Reader::req(const std::string& key, Check<T> check) {

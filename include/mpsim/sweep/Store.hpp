@@ -4,6 +4,8 @@
 // simulation result, a failure) is written in a transaction together with the point's status, so a
 // sweep killed at any moment resumes with nothing lost or recorded twice.
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,8 +87,11 @@ public:
 
 private:
   void bindJobIds(Statement& st, int i) const; // binds i (job id) and i + 1 (task id)
+  /// The statement of `sql`, prepared once (record() runs for every point), reset for new binds.
+  Statement& cached(const std::string& sql);
   Database m_db;
   std::string m_job, m_task;
+  std::map<std::string, std::unique_ptr<Statement>> m_statements; // after m_db: finalized first
 };
 
 /// The points columns of the Slurm job and array task ids (docs/slurm.md); every other column after
