@@ -221,6 +221,19 @@ std::string Store::meta(const std::string& key) {
 
 size_t Store::addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, const std::string& version,
                         const std::string& fidelity) {
+  size_t i = 0;
+  return addPoints(
+      s,
+      [&](PreparedPoint& p) {
+        if (i == pts.size()) return false;
+        p = pts[i++];
+        return true;
+      },
+      version, fidelity);
+}
+
+size_t Store::addPoints(const Sweep& s, const std::function<bool(PreparedPoint&)>& next, const std::string& version,
+                        const std::string& fidelity) {
   Transaction t(m_db);
   {
     Statement m = m_db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)");
@@ -253,8 +266,8 @@ size_t Store::addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, c
   Statement ins = m_db.prepare("INSERT OR IGNORE INTO points (" + names + ") VALUES (" + marks + ")");
   const std::string now = nowUtc(), host = hostName();
   size_t added = 0;
-  for (const auto& pp : pts) {
-    const Point& p = *pp.point;
+  for (PreparedPoint pp; next(pp);) {
+    const Point& p = pp.point;
     const ordered_json values = p.values();
     ins.bind(1, pp.hash).bind(2, pp.config_hash).bind(3, int64_t(p.entry)).bind(4, values.dump());
     ins.bind(5, json(p.overrides()).dump()).bind(6, now).bind(7, host).bind(8, version);
@@ -304,6 +317,15 @@ std::vector<Task> Store::mapTasks(int retry) {
                               "(status = 'failed' AND attempts <= ?) ORDER BY id");
   st.bind(1, int64_t(retry));
   return readTasks(st);
+}
+
+std::vector<Task> Store::mapTasks(int retry, int64_t after, size_t limit) {
+  Statement& st = cached("SELECT id, hash, overrides_json, attempts FROM points WHERE id > ? AND (status = 'pending' OR "
+                         "(status = 'failed' AND attempts <= ?)) ORDER BY id LIMIT ?");
+  st.bind(1, after).bind(2, int64_t(retry)).bind(3, int64_t(limit));
+  std::vector<Task> out = readTasks(st);
+  st.reset();
+  return out;
 }
 
 std::vector<Task> Store::simTasks(int retry) {

@@ -4,6 +4,7 @@
 // simulation result, a failure) is written in a transaction together with the point's status, so a
 // sweep killed at any moment resumes with nothing lost or recorded twice.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,7 +24,7 @@ inline constexpr int kDbSchemaVersion = 1;
 
 /// A point with its identity, ready to be inserted.
 struct PreparedPoint {
-  const Point* point = nullptr;
+  Point point;
   std::string hash;        // effective config + mpsim version + model files: the point's identity
   std::string config_hash; // the same without the mpsim version (matches points across versions)
   std::string load_error;  // the point's config does not load (e.g. a corrupt model): it fails alone
@@ -56,6 +57,9 @@ public:
   /// present (by hash), in one transaction. Returns the number of new points.
   size_t addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, const std::string& version,
                    const std::string& fidelity);
+  /// The same with the points one at a time: `next` fills in the next point, false after the last.
+  size_t addPoints(const Sweep& s, const std::function<bool(PreparedPoint&)>& next, const std::string& version,
+                   const std::string& fidelity);
   /// Points left 'running' by a killed sweep, or 'killed' (stopped by SIGINT / SIGTERM in a cluster
   /// task, docs/slurm.md), are queued again (no attempt counted).
   void requeueRunning();
@@ -66,6 +70,8 @@ public:
   void markKilled(int64_t id, const std::string& error);
   /// Points whose map stage is to run: pending, or failed at most `retry` times.
   std::vector<Task> mapTasks(int retry);
+  /// The same, at most `limit` of them after point id `after` (a sweep reads them a chunk at a time).
+  std::vector<Task> mapTasks(int retry, int64_t after, size_t limit);
   /// Accepted points queued for simulation, or failed / timed out at most `retry` times.
   std::vector<Task> simTasks(int retry);
   /// Queues accepted, not yet simulated points for simulation (all of them, or those in `ids`).
