@@ -477,11 +477,9 @@ std::vector<Objective> objectivesOr(const Sweep& s) {
 }
 
 std::vector<int64_t> storeFront(Store& store, const std::vector<Objective>& objs, const std::string& fidelity) {
-  const auto vals = store.objectiveValues(fidelity, objs);
-  std::vector<std::vector<double>> v;
-  for (const auto& r : vals) v.push_back(r.second);
-  std::vector<int64_t> ids;
-  for (size_t i : paretoFront(v, objs)) ids.push_back(vals[i].first);
+  ParetoSet front(objs);
+  store.forEachObjectiveValue(fidelity, objs, [&](int64_t id, const std::vector<double>& v) { front.add(id, v); });
+  const std::vector<int64_t> ids = front.rows();
   store.storePareto(objectivesKey(objs), fidelity, ids);
   return ids;
 }
@@ -618,20 +616,19 @@ Summary run(const Sweep& s, const Options& opt) {
   const std::vector<Objective> objs = objectivesOr(s);
   if (opt.fidelity == Fidelity::Sim) store.queueSim(nullptr);
   if (opt.fidelity == Fidelity::Screen) {
-    // The map-fidelity Pareto set plus the best K by each objective.
-    const auto vals = store.objectiveValues("map", objs);
-    std::vector<std::vector<double>> v;
-    for (const auto& r : vals) v.push_back(r.second);
+    // The map-fidelity Pareto set plus the best K by each objective (one pass over the results,
+    // holding the front and K rows per objective).
+    ParetoSet front(objs);
+    std::vector<TopK> top;
+    for (const auto& o : objs) top.emplace_back(o, size_t(std::max(0, opt.simulate_top)));
+    store.forEachObjectiveValue("map", objs, [&](int64_t id, const std::vector<double>& v) {
+      front.add(id, v);
+      for (size_t k = 0; k < objs.size(); ++k) top[k].add(id, v[k]);
+    });
     std::set<int64_t> chosen;
-    for (size_t i : paretoFront(v, objs)) chosen.insert(vals[i].first);
-    for (size_t k = 0; k < objs.size(); ++k) {
-      std::vector<size_t> order(vals.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(),
-                       [&](size_t a, size_t b) { return objs[k].maximize ? v[a][k] > v[b][k] : v[a][k] < v[b][k]; });
-      for (size_t i = 0; i < order.size() && i < size_t(std::max(0, opt.simulate_top)); ++i)
-        chosen.insert(vals[order[i]].first);
-    }
+    for (int64_t id : front.rows()) chosen.insert(id);
+    for (const auto& t : top)
+      for (int64_t id : t.rows()) chosen.insert(id);
     const std::vector<int64_t> ids(chosen.begin(), chosen.end());
     store.queueSim(&ids);
   }

@@ -425,6 +425,13 @@ Statement& Store::cached(const std::string& sql) {
 
 std::vector<std::pair<int64_t, std::vector<double>>> Store::objectiveValues(const std::string& fidelity,
                                                                             const std::vector<Objective>& objs) {
+  std::vector<std::pair<int64_t, std::vector<double>>> out;
+  forEachObjectiveValue(fidelity, objs, [&](int64_t id, const std::vector<double>& v) { out.emplace_back(id, v); });
+  return out;
+}
+
+void Store::forEachObjectiveValue(const std::string& fidelity, const std::vector<Objective>& objs,
+                                  const std::function<void(int64_t, const std::vector<double>&)>& fn) {
   std::string cols;
   for (const auto& o : objs) cols += ", r." + quoteIdent(o.metric);
   const std::string ok = fidelity == "sim" ? "r.status = 'done'" : "p.status = 'mapped'";
@@ -432,17 +439,15 @@ std::vector<std::pair<int64_t, std::vector<double>>> Store::objectiveValues(cons
                               " FROM results r JOIN points p ON p.id = r.point_id WHERE r.fidelity = ? AND " + ok +
                               " ORDER BY r.point_id");
   st.bind(1, fidelity);
-  std::vector<std::pair<int64_t, std::vector<double>>> out;
+  std::vector<double> v(objs.size());
   while (st.step()) {
-    std::vector<double> v;
     bool complete = true;
     for (size_t k = 0; k < objs.size(); ++k) {
       if (st.isNull(int(k + 1))) complete = false;
-      v.push_back(st.getDouble(int(k + 1)));
+      v[k] = st.getDouble(int(k + 1));
     }
-    if (complete) out.emplace_back(st.getInt(0), std::move(v));
+    if (complete) fn(st.getInt(0), v);
   }
-  return out;
 }
 
 void Store::storePareto(const std::string& key, const std::string& fidelity, const std::vector<int64_t>& ids) {

@@ -85,6 +85,9 @@ public:
   /// (point id, objective values) of every successful result at `fidelity`.
   std::vector<std::pair<int64_t, std::vector<double>>> objectiveValues(const std::string& fidelity,
                                                                        const std::vector<Objective>& objs);
+  /// The same one at a time, in point order.
+  void forEachObjectiveValue(const std::string& fidelity, const std::vector<Objective>& objs,
+                             const std::function<void(int64_t, const std::vector<double>&)>& fn);
   /// Replaces the stored Pareto set of these objectives.
   void storePareto(const std::string& key, const std::string& fidelity, const std::vector<int64_t>& ids);
   /// "sim" when any point has a simulation result, else "map".
