@@ -431,13 +431,16 @@ private:
 /// closed; its page cache bounded), so that a sweep's memory does not grow with its points.
 class PointSet {
 public:
-  PointSet() : m_db("") {
+  PointSet() try : m_db("") {
     m_db.exec("PRAGMA journal_mode=OFF");
     m_db.exec("CREATE TABLE pts (hash TEXT PRIMARY KEY, idx INTEGER NOT NULL, config_hash TEXT NOT NULL, "
               "load_error TEXT NOT NULL) WITHOUT ROWID");
     m_db.exec("CREATE INDEX pts_idx ON pts (idx)");
     m_ins.emplace(m_db, "INSERT OR IGNORE INTO pts VALUES (?, ?, ?, ?)");
     m_find.emplace(m_db, "SELECT 1 FROM pts WHERE hash = ?");
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("sweep: cannot create the temporary database of the points' identities (SQLite's "
+                                         "temporary folder: TMPDIR, /var/tmp, /tmp): ") + e.what());
   }
   Database& db() { return m_db; }
   /// False when a point of the same identity is there already (a duplicate).
