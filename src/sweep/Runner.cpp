@@ -576,17 +576,45 @@ Summary run(const Sweep& s, const Options& opt) {
     const auto t0 = Clock::now();
     const size_t threads = size_t(std::max(1, opt.jobs));
     const size_t chunk = 16 * threads;
-    for (int64_t after = 0;;) {
+    // Tasks are read a window at a time (bounded memory) and mapped in the window in the order of
+    // their overrides without the clock: points that differ only in the clock one after another,
+    // so that they find the layer options the scheduler shares across points (sched/Scheduler.cpp)
+    // before it drops them. Each point's outcome does not depend on the order.
+    constexpr size_t kWindow = 4096;
+    std::vector<Task> window;
+    size_t at = 0;
+    int64_t after = 0;
+    for (;;) {
       throwIfInterrupted();
-      std::vector<Task> tasks;
-      while (tasks.size() < chunk) {
-        std::vector<Task> more = store.mapTasks(opt.retry, after, chunk);
-        if (more.empty()) break;
-        after = more.back().id;
-        for (auto& t : more)
-          if (pts.contains(t.hash)) tasks.push_back(std::move(t));
+      if (at == window.size()) {
+        window.clear();
+        at = 0;
+        while (window.size() < kWindow) {
+          std::vector<Task> more = store.mapTasks(opt.retry, after, kWindow);
+          if (more.empty()) break;
+          after = more.back().id;
+          for (auto& t : more)
+            if (pts.contains(t.hash)) window.push_back(std::move(t));
+        }
+        std::vector<std::pair<std::vector<std::string>, size_t>> order;
+        for (size_t i = 0; i < window.size(); ++i) {
+          std::vector<std::string> sig;
+          for (const auto& o : window[i].overrides)
+            if (o.rfind("hardware.clock_mhz=", 0) != 0) sig.push_back(o);
+          order.emplace_back(std::move(sig), i);
+        }
+        std::stable_sort(order.begin(), order.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<Task> sorted;
+        sorted.reserve(window.size());
+        for (const auto& o : order) sorted.push_back(std::move(window[o.second]));
+        window = std::move(sorted);
       }
-      if (tasks.empty()) break;
+      if (window.empty()) break;
+      const size_t n = std::min(chunk, window.size() - at);
+      std::vector<Task> tasks(std::make_move_iterator(window.begin() + long(at)),
+                              std::make_move_iterator(window.begin() + long(at + n)));
+      at += n;
       std::vector<std::vector<Outcome>> outcomes(tasks.size()); // every try of each task, in order
       std::atomic<size_t> next{0};
       auto work = [&] {
