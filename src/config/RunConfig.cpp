@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <type_traits>
 
 #include <spdlog/spdlog.h>
@@ -157,9 +158,15 @@ void readIntervals(Reader r, std::vector<hw::BandOverride>& bands) {
 // The coefficients and intervals of one cost_model mapping (inline, or an included file's root).
 void readCostFields(Reader& r, hw::CostCoefficients& c, std::vector<hw::BandOverride>& bands) {
   const auto f = costFields(c);
+  // The keys given (usually none): the others take their defaults without a search each.
+  const std::vector<std::string> keys = r.keys();
+  const std::set<std::string> given(keys.begin(), keys.end());
   for (const auto& [key, v] : f.doubles)
-    *v = r.get<double>(key, *v, v == &c.lutram_bits_per_lut ? between(1, 1e6, "bits per LUT") : between(0, 1e9, ""));
-  for (const auto& [key, v] : f.ints) *v = r.get<int64_t>(key, *v, io::inRange(0, int64_t(1) << 40));
+    *v = given.count(key) ? r.get<double>(key, *v,
+                                          v == &c.lutram_bits_per_lut ? between(1, 1e6, "bits per LUT") : between(0, 1e9, ""))
+                          : r.absent<double>(key, *v);
+  for (const auto& [key, v] : f.ints)
+    *v = given.count(key) ? r.get<int64_t>(key, *v, io::inRange(0, int64_t(1) << 40)) : r.absent<int64_t>(key, *v);
   c.mvu_input_buffer = r.getEnum("mvu_input_buffer", c.mvu_input_buffer, hw::kInputBufferNames);
   if (r.has("intervals"))
     readIntervals(r.child("intervals"), bands);

@@ -22,11 +22,15 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -145,6 +149,87 @@ Options prune(std::vector<Option> opts) {
   return out;
 }
 
+/// Everything besides the layer (its Layer::hardwareKey) that a layer's options are built from:
+/// the PE kinds allowed, the device's DSP kind and whether it has URAM, every cost coefficient.
+/// Not the clock, the budget, the DRAM or the goal (the options are independent of them, see the
+/// top of this file).
+std::vector<int64_t> optionContext(const config::RunConfig& cfg) {
+  const hw::CostCoefficients& c = cfg.hardware.cost;
+  static_assert(sizeof(hw::CostCoefficients) == 51 * 8,
+                "a field was added to hw::CostCoefficients: add it to optionContext (the options cache's key)");
+  std::vector<int64_t> k;
+  k.push_back(int64_t(cfg.mapping.pe_kinds.size()));
+  for (hw::PeKind p : cfg.mapping.pe_kinds) k.push_back(int64_t(p));
+  k.push_back(int64_t(cfg.hardware.device.dsp_kind));
+  k.push_back(cfg.hardware.device.uram > 0);
+  for (double d : {c.mvu_lut_base, c.mvu_lut_per_mul_bit, c.mvu_lut_per_acc_bit, c.mvu_lut_per_threshold_bit,
+                   c.mvu_lut_per_input_bit, c.mvu_lut_scale, c.mvu_ff_base, c.mvu_ff_per_lane_bit,
+                   c.mvu_ff_per_acc_bit, c.mvu_ff_per_threshold_bit, c.mvu_ff_per_input_bit, c.mvu_ff_scale,
+                   c.lutram_bits_per_lut, c.buffer_lut_base, c.buffer_lut_per_bit, c.buffer_lut_per_addr_bit,
+                   c.buffer_ff_base, c.buffer_ff_per_bit, c.buffer_ff_per_addr_bit, c.bitserial_lut_per_bit,
+                   c.swu_lut_base, c.swu_lut_per_bit, c.swu_lut_per_register_bit, c.swu_ff_base, c.swu_ff_per_bit,
+                   c.swu_ff_per_register_bit, c.pool_lut_base, c.pool_lut_per_bit, c.pool_ff_base,
+                   c.pool_ff_per_bit, c.thr_lut_base, c.thr_lut_per_threshold_bit, c.thr_ff_base, c.thr_ff_per_bit,
+                   c.dwc_lut_base, c.dwc_lut_per_bit, c.dwc_lut_per_down_bit, c.dwc_ff_base, c.dwc_ff_per_bit,
+                   c.engine_lut_base, c.engine_lut_per_bit, c.dma_lut, c.dma_ff, c.scale_shift_dsp_per_pe}) {
+    int64_t bits = 0;
+    std::memcpy(&bits, &d, sizeof bits); // the exact value (a key, not arithmetic)
+    k.push_back(bits);
+  }
+  for (int64_t v : {c.threshold_bram_min_depth, c.threshold_bram_min_width, c.srl_max_depth, c.lutram_max_depth,
+                    c.weight_lutram_max_bits, c.linebuffer_lutram_max_bits})
+    k.push_back(v);
+  k.push_back(int64_t(c.mvu_input_buffer));
+  return k;
+}
+
+/// The options of layers nobody mapped, shared by the scheduler runs of one process: a sweep
+/// schedules many points that differ only in the clock, the budget or some layers, and building and
+/// pruning the options is most of a run. Keyed by optionContext + Layer::hardwareKey (what the
+/// options are a function of), least recently used entries dropped beyond kMaxOptions options in
+/// all, so the memory is bounded. Thread-safe (a sweep maps on several threads).
+class SharedOptions {
+public:
+  static SharedOptions& instance() {
+    static SharedOptions s;
+    return s;
+  }
+  Options find(const std::vector<int64_t>& key) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    auto it = m_index.find(key);
+    if (it == m_index.end()) return nullptr;
+    m_lru.splice(m_lru.begin(), m_lru, it->second); // most recently used first
+    return it->second->second;
+  }
+  void put(const std::vector<int64_t>& key, const Options& opts) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_index.count(key)) return;
+    m_lru.emplace_front(key, opts);
+    m_index.emplace(key, m_lru.begin());
+    m_size += opts->size();
+    while (m_size > kMaxOptions && m_lru.size() > 1) {
+      m_size -= m_lru.back().second->size();
+      m_index.erase(m_lru.back().first);
+      m_lru.pop_back();
+    }
+  }
+
+private:
+  static constexpr size_t kMaxOptions = 200000; // about 40 MB at most
+  struct Hash {
+    size_t operator()(const std::vector<int64_t>& k) const {
+      uint64_t h = 0xcbf29ce484222325ULL;
+      for (int64_t v : k) h = (h ^ uint64_t(v)) * 0x100000001b3ULL;
+      return size_t(h ^ (h >> 29));
+    }
+  };
+  using Entry = std::pair<std::vector<int64_t>, Options>;
+  std::mutex m_mutex;
+  std::list<Entry> m_lru;
+  std::unordered_map<std::vector<int64_t>, std::list<Entry>::iterator, Hash> m_index;
+  size_t m_size = 0;
+};
+
 struct Scheduler {
   const graph::Graph& g;
   const config::RunConfig& cfg;
@@ -165,6 +250,7 @@ struct Scheduler {
   };
   std::map<std::vector<int64_t>, Swu> swuCache; // sliding windows by shape
   std::map<std::vector<int64_t>, Options> optionCache;              // by Layer::hardwareKey, layers nobody mapped
+  std::vector<int64_t> context;                                      // optionContext(cfg), when needed
   /// Layers with the same options (ResNet-152's repeated blocks) searched as one, times their count.
   struct Class {
     size_t rep = 0;
@@ -209,7 +295,17 @@ struct Scheduler {
     } else {
       std::vector<int64_t> key = l.hardwareKey();
       auto it = optionCache.find(key);
-      if (it == optionCache.end()) it = optionCache.emplace(std::move(key), build()).first;
+      if (it == optionCache.end()) {
+        if (context.empty()) context = optionContext(cfg);
+        std::vector<int64_t> shared = context;
+        shared.insert(shared.end(), key.begin(), key.end());
+        Options o = SharedOptions::instance().find(shared);
+        if (!o) {
+          o = build();
+          SharedOptions::instance().put(shared, o);
+        }
+        it = optionCache.emplace(std::move(key), std::move(o)).first;
+      }
       opts = it->second;
     }
     if (!opts->empty()) choices.push_back(LayerChoice{l.name, std::move(opts)});

@@ -392,35 +392,53 @@ Objective parseObjective(const std::string& text) {
 }
 
 std::vector<size_t> paretoFront(const std::vector<std::vector<double>>& values, const std::vector<Objective>& objs) {
-  // Scores oriented so that larger is better; a row is dominated when another is at least as good
-  // in every objective and better in one.
-  auto score = [&](size_t i, size_t k) { return objs[k].maximize ? values[i][k] : -values[i][k]; };
-  std::vector<size_t> order(values.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  // Best first in lexicographic objective order: no row can be dominated by one after it.
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    for (size_t k = 0; k < objs.size(); ++k)
-      if (score(a, k) != score(b, k)) return score(a, k) > score(b, k);
-    return false;
-  });
+  ParetoSet set(objs);
+  for (size_t i = 0; i < values.size(); ++i) set.add(int64_t(i), values[i]);
   std::vector<size_t> front;
-  for (size_t i : order) {
-    bool dominated = false;
-    for (size_t f : front) {
-      bool geAll = true, gtOne = false;
-      for (size_t k = 0; k < objs.size() && geAll; ++k) {
-        geAll = score(f, k) >= score(i, k);
-        gtOne = gtOne || score(f, k) > score(i, k);
-      }
-      if (geAll && gtOne) {
-        dominated = true;
-        break;
-      }
-    }
-    if (!dominated) front.push_back(i);
-  }
-  std::sort(front.begin(), front.end());
+  for (int64_t r : set.rows()) front.push_back(size_t(r));
   return front;
+}
+
+bool ParetoSet::dominates(const std::vector<double>& a, const std::vector<double>& b) const {
+  // Scores oriented so that larger is better.
+  bool gtOne = false;
+  for (size_t k = 0; k < m_objs.size(); ++k) {
+    const double x = m_objs[k].maximize ? a[k] : -a[k], y = m_objs[k].maximize ? b[k] : -b[k];
+    if (!(x >= y)) return false;
+    gtOne = gtOne || x > y;
+  }
+  return gtOne;
+}
+
+void ParetoSet::add(int64_t row, const std::vector<double>& values) {
+  for (const auto& f : m_front)
+    if (dominates(f.second, values)) return;
+  // Dominance is transitive: what the new row dominates is off the front, nothing else.
+  m_front.erase(std::remove_if(m_front.begin(), m_front.end(), [&](const auto& f) { return dominates(values, f.second); }),
+                m_front.end());
+  m_front.emplace_back(row, values);
+}
+
+std::vector<int64_t> ParetoSet::rows() const {
+  std::vector<int64_t> out;
+  for (const auto& f : m_front) out.push_back(f.first);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void TopK::add(int64_t row, double value) {
+  auto better = [&](double a, double b) { return m_obj.maximize ? a > b : a < b; };
+  size_t at = m_best.size(); // after every row at least as good (the earlier of ties first)
+  while (at > 0 && better(value, m_best[at - 1].second)) --at;
+  if (at >= m_k) return;
+  m_best.insert(m_best.begin() + long(at), {row, value});
+  if (m_best.size() > m_k) m_best.pop_back();
+}
+
+std::vector<int64_t> TopK::rows() const {
+  std::vector<int64_t> out;
+  for (const auto& b : m_best) out.push_back(b.first);
+  return out;
 }
 
 } // namespace mpsim::sweep

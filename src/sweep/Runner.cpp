@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -98,13 +99,15 @@ Outcome mapOne(const Sweep& s, const Task& t) {
     config::Run run = loadPoint(s, t.overrides);
     const flow::Design d = flow::map(std::move(run));
     o.report = flow::mapReport(d);
-    const json doc = pointDoc(yamlToJson(config::effectiveConfig(d.effectiveConfig())), o.report);
     o.status = "mapped";
-    for (const auto& c : s.constraints) {
-      if (!c.expr.test(doc)) {
-        o.status = "rejected";
-        o.error = c.expr.text();
-        break;
+    if (!s.constraints.empty()) { // the document is made only when something reads it
+      const json doc = pointDoc(yamlToJson(config::effectiveConfig(d.effectiveConfig())), o.report);
+      for (const auto& c : s.constraints) {
+        if (!c.expr.test(doc)) {
+          o.status = "rejected";
+          o.error = c.expr.text();
+          break;
+        }
       }
     }
   } catch (const LoadError& e) {
@@ -351,15 +354,111 @@ private:
   Progress m_progress;
 };
 
-/// The tasks of this sweep file's points (a database may also hold points of another sweep file,
-/// whose base config this run does not know).
-std::vector<Task> ofThisSweep(std::vector<Task> tasks, const std::vector<PreparedPoint>& pts) {
-  std::set<std::string> mine;
-  for (const auto& p : pts) mine.insert(p.hash);
-  tasks.erase(std::remove_if(tasks.begin(), tasks.end(), [&](const Task& t) { return !mine.count(t.hash); }),
-              tasks.end());
-  return tasks;
-}
+/// Computes each point's identity, or its load error; collects the problems of the sweep file
+/// (errors about swept values, constraints that read a path no map result has) for one LoadError.
+class Identifier {
+public:
+  Identifier(const Sweep& s, const std::string& version) : m_s(s), m_version(version), m_checked(s.constraints.empty()) {}
+
+  /// False when the point's problems are the sweep file's (recorded; thrown by throwIfAny).
+  bool identify(PreparedPoint& pp) {
+    const Point& p = pp.point;
+    try {
+      config::Run run = loadPoint(m_s, p.overrides());
+      YAML::Emitter em;
+      em << config::effectiveConfig(run.config);
+      const std::string body =
+          std::string(em.c_str()) + "\nmodel " + modelHash(m_s, run.config.network.model, m_modelCache);
+      pp.config_hash = hex(fnv1a(body));
+      pp.hash = hex(fnv1a("mpsim " + m_version + "\n" + body));
+      if (!m_checked) checkConstraints(std::move(run));
+    } catch (const LoadError& e) {
+      const auto msgs = sweepErrors(m_s, p, e);
+      if (!msgs.empty()) {
+        for (const auto& m : msgs)
+          if (m_seenMsg.insert(m).second) {
+            if (m_errs.errors().size() < 50)
+              m_errs.error(m);
+            else
+              ++m_more;
+          }
+        return false;
+      }
+      pp.load_error = joinMessages(e);
+      std::string body = "unloadable\n" + m_s.basePath + "\n" + m_s.baseText;
+      for (const auto& o : p.overrides()) body += "\n" + o;
+      pp.config_hash = hex(fnv1a(body));
+      pp.hash = hex(fnv1a("mpsim " + m_version + "\n" + body));
+    }
+    return true;
+  }
+
+  void throwIfAny() {
+    if (m_more) m_errs.error("... and " + std::to_string(m_more) + " more problems");
+    m_errs.throwIfAny();
+  }
+
+private:
+  /// Constraints may read only paths a point's config or map result has (checked on the first
+  /// point that maps).
+  void checkConstraints(config::Run run) {
+    try {
+      const flow::Design d = flow::map(std::move(run));
+      const json doc = pointDoc(yamlToJson(config::effectiveConfig(d.effectiveConfig())), flow::mapReport(d));
+      for (size_t i = 0; i < m_s.constraints.size(); ++i)
+        for (const auto& path : m_s.constraints[i].expr.paths())
+          if (!findPath(doc, path))
+            m_errs.error(m_s.constraints[i].where + ": constraints[" + std::to_string(i) + "]: '" +
+                         m_s.constraints[i].expr.text() + "': no value at '" + path +
+                         "' in a point's config or map result (e.g. resources.fits, resources.utilization.dsp, "
+                         "summary.fps, params.weight_bits, hardware.clock_mhz)");
+      m_checked = true;
+    } catch (const LoadError&) {
+      // this point does not map: check with the next one
+    }
+  }
+
+  const Sweep& m_s;
+  const std::string& m_version;
+  bool m_checked;
+  Diagnostics m_errs;
+  std::set<std::string> m_seenMsg;
+  std::map<std::string, std::string> m_modelCache;
+  size_t m_more = 0;
+};
+
+/// The identities of this run's points, on disk: a private temporary SQLite database (deleted when
+/// closed; its page cache bounded), so that a sweep's memory does not grow with its points.
+class PointSet {
+public:
+  PointSet() try : m_db("") {
+    m_db.exec("PRAGMA journal_mode=OFF");
+    m_db.exec("CREATE TABLE pts (hash TEXT PRIMARY KEY, idx INTEGER NOT NULL, config_hash TEXT NOT NULL, "
+              "load_error TEXT NOT NULL) WITHOUT ROWID");
+    m_db.exec("CREATE INDEX pts_idx ON pts (idx)");
+    m_ins.emplace(m_db, "INSERT OR IGNORE INTO pts VALUES (?, ?, ?, ?)");
+    m_find.emplace(m_db, "SELECT 1 FROM pts WHERE hash = ?");
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("sweep: cannot create the temporary database of the points' identities (SQLite's "
+                                         "temporary folder: TMPDIR, /var/tmp, /tmp): ") + e.what());
+  }
+  Database& db() { return m_db; }
+  /// False when a point of the same identity is there already (a duplicate).
+  bool insert(size_t idx, const PreparedPoint& p) {
+    m_ins->bind(1, p.hash).bind(2, int64_t(idx)).bind(3, p.config_hash).bind(4, p.load_error).run();
+    return m_db.changes() > 0;
+  }
+  bool contains(const std::string& hash) {
+    m_find->bind(1, hash);
+    const bool found = m_find->step();
+    m_find->reset();
+    return found;
+  }
+
+private:
+  Database m_db;
+  std::optional<Statement> m_ins, m_find; // after m_db: finalized first
+};
 
 } // namespace
 
@@ -381,11 +480,9 @@ std::vector<Objective> objectivesOr(const Sweep& s) {
 }
 
 std::vector<int64_t> storeFront(Store& store, const std::vector<Objective>& objs, const std::string& fidelity) {
-  const auto vals = store.objectiveValues(fidelity, objs);
-  std::vector<std::vector<double>> v;
-  for (const auto& r : vals) v.push_back(r.second);
-  std::vector<int64_t> ids;
-  for (size_t i : paretoFront(v, objs)) ids.push_back(vals[i].first);
+  ParetoSet front(objs);
+  store.forEachObjectiveValue(fidelity, objs, [&](int64_t id, const std::vector<double>& v) { front.add(id, v); });
+  const std::vector<int64_t> ids = front.rows();
   store.storePareto(objectivesKey(objs), fidelity, ids);
   return ids;
 }
@@ -399,88 +496,66 @@ json pointDoc(const json& effectiveConfig, const ordered_json& report) {
 
 std::vector<PreparedPoint> prepare(const Sweep& s, const std::string& version) {
   QuietLog quiet;
-  Diagnostics errs;
-  std::set<std::string> seenMsg, seenHash;
-  std::map<std::string, std::string> modelCache;
+  Identifier id(s, version);
+  std::set<std::string> seenHash;
   std::vector<PreparedPoint> out;
-  bool checked = s.constraints.empty();
-  size_t more = 0;
-  for (const auto& p : s.points) {
+  for (size_t i = 0; i < s.points.size(); ++i) {
     PreparedPoint pp;
-    pp.point = &p;
-    try {
-      config::Run run = loadPoint(s, p.overrides());
-      YAML::Emitter em;
-      em << config::effectiveConfig(run.config);
-      const std::string body =
-          std::string(em.c_str()) + "\nmodel " + modelHash(s, run.config.network.model, modelCache);
-      pp.config_hash = hex(fnv1a(body));
-      pp.hash = hex(fnv1a("mpsim " + version + "\n" + body));
-      if (!checked) {
-        // Constraints may read only paths a point's config or map result has.
-        try {
-          const flow::Design d = flow::map(std::move(run));
-          const json doc = pointDoc(yamlToJson(config::effectiveConfig(d.effectiveConfig())), flow::mapReport(d));
-          for (size_t i = 0; i < s.constraints.size(); ++i)
-            for (const auto& path : s.constraints[i].expr.paths())
-              if (!findPath(doc, path))
-                errs.error(s.constraints[i].where + ": constraints[" + std::to_string(i) + "]: '" +
-                           s.constraints[i].expr.text() + "': no value at '" + path +
-                           "' in a point's config or map result (e.g. resources.fits, resources.utilization.dsp, "
-                           "summary.fps, params.weight_bits, hardware.clock_mhz)");
-          checked = true;
-        } catch (const LoadError&) {
-          // this point does not map: check with the next one
-        }
-      }
-    } catch (const LoadError& e) {
-      const auto msgs = sweepErrors(s, p, e);
-      if (!msgs.empty()) {
-        for (const auto& m : msgs)
-          if (seenMsg.insert(m).second) {
-            if (errs.errors().size() < 50)
-              errs.error(m);
-            else
-              ++more;
-          }
-        continue;
-      }
-      pp.load_error = joinMessages(e);
-      std::string body = "unloadable\n" + s.basePath + "\n" + s.baseText;
-      for (const auto& o : p.overrides()) body += "\n" + o;
-      pp.config_hash = hex(fnv1a(body));
-      pp.hash = hex(fnv1a("mpsim " + version + "\n" + body));
-    }
-    if (seenHash.insert(pp.hash).second) out.push_back(pp);
+    pp.point = s.points[i];
+    if (id.identify(pp) && seenHash.insert(pp.hash).second) out.push_back(std::move(pp));
   }
-  if (more) errs.error("... and " + std::to_string(more) + " more problems");
-  errs.throwIfAny();
+  id.throwIfAny();
   return out;
 }
 
 Summary run(const Sweep& s, const Options& opt) {
   Summary sum;
-  std::vector<PreparedPoint> pts = prepare(s, opt.version);
-  sum.points = s.points.size();
-  sum.duplicates = s.points.size() - pts.size();
-  if (!opt.only.empty()) {
-    // A cluster shard: only its points (docs/slurm.md).
-    std::set<std::string> have;
-    for (const auto& p : pts) have.insert(p.hash);
-    for (const auto& h : opt.only)
-      if (!have.count(h))
-        throw LoadError(s.file + ": point " + h +
-                        " of the shard plan is not a point of this sweep file: the file (or the mpsim version) changed since the plan "
-                        "was written (docs/slurm.md, \"Resume\")");
-    pts.erase(std::remove_if(pts.begin(), pts.end(), [&](const PreparedPoint& p) { return !opt.only.count(p.hash); }),
-              pts.end());
-    sum.points = pts.size();
-    sum.duplicates = 0;
+  // Every point's identity first (every problem before anything is written), kept on disk, not
+  // in memory; then the points inserted, then mapped a chunk at a time.
+  PointSet pts;
+  {
+    QuietLog quiet;
+    Identifier id(s, opt.version);
+    size_t distinct = 0;
+    Transaction t(pts.db());
+    for (size_t i = 0; i < s.points.size(); ++i) {
+      PreparedPoint pp;
+      pp.point = s.points[i];
+      if (!id.identify(pp)) continue;
+      if (!opt.only.empty() && !opt.only.count(pp.hash)) continue; // a cluster shard: only its points
+      distinct += pts.insert(i, pp) ? 1 : 0;
+    }
+    id.throwIfAny();
+    t.commit();
+    sum.points = s.points.size();
+    sum.duplicates = s.points.size() - distinct;
+    if (!opt.only.empty()) {
+      for (const auto& h : opt.only)
+        if (!pts.contains(h))
+          throw LoadError(s.file + ": point " + h +
+                          " of the shard plan is not a point of this sweep file: the file (or the mpsim version) changed since the plan "
+                          "was written (docs/slurm.md, \"Resume\")");
+      sum.points = distinct;
+      sum.duplicates = 0;
+    }
   }
   DbLock lock(opt.db);
   Store store(opt.db);
   store.setJobIds(opt.slurm_job, opt.slurm_task);
-  sum.added = store.addPoints(s, pts, opt.version, toString(opt.fidelity));
+  {
+    Statement q = pts.db().prepare("SELECT idx, hash, config_hash, load_error FROM pts ORDER BY idx");
+    sum.added = store.addPoints(
+        s,
+        [&](PreparedPoint& pp) {
+          if (!q.step()) return false;
+          pp.point = s.points[size_t(q.getInt(0))];
+          pp.hash = q.getText(1);
+          pp.config_hash = q.getText(2);
+          pp.load_error = q.getText(3);
+          return true;
+        },
+        opt.version, toString(opt.fidelity));
+  }
   store.requeueRunning();
 
   {
@@ -488,68 +563,112 @@ Summary run(const Sweep& s, const Options& opt) {
     // pure: no SystemC, no shared state), then this thread writes the chunk in point order in one
     // transaction.
     QuietLog quiet;
-    const std::vector<Task> tasks = ofThisSweep(store.mapTasks(opt.retry), pts);
     Progress pr;
     pr.phase = "map";
-    pr.total = tasks.size();
+    {
+      // This sweep file's points to map (a database may also hold points of another sweep file,
+      // whose base config this run does not know).
+      Statement n = store.db().prepare("SELECT hash FROM points WHERE status = 'pending' OR (status = 'failed' "
+                                       "AND attempts <= ?)");
+      n.bind(1, int64_t(opt.retry));
+      while (n.step()) pr.total += pts.contains(n.getText(0)) ? 1 : 0;
+    }
     const auto t0 = Clock::now();
     const size_t threads = size_t(std::max(1, opt.jobs));
     const size_t chunk = 16 * threads;
-    for (size_t begin = 0; begin < tasks.size(); begin += chunk) {
+    // Tasks are read a window at a time (bounded memory) and mapped in the window in the order of
+    // their overrides without the clock: points that differ only in the clock one after another,
+    // so that they find the layer options the scheduler shares across points (sched/Scheduler.cpp)
+    // before it drops them. Each point's outcome does not depend on the order.
+    constexpr size_t kWindow = 4096;
+    std::vector<Task> window;
+    size_t at = 0;
+    int64_t after = 0;
+    for (;;) {
       throwIfInterrupted();
-      const size_t end = std::min(tasks.size(), begin + chunk);
-      std::vector<std::vector<Outcome>> outcomes(end - begin); // every try of each task, in order
-      std::atomic<size_t> next{begin};
+      if (at == window.size()) {
+        window.clear();
+        at = 0;
+        while (window.size() < kWindow) {
+          std::vector<Task> more = store.mapTasks(opt.retry, after, kWindow);
+          if (more.empty()) break;
+          after = more.back().id;
+          for (auto& t : more)
+            if (pts.contains(t.hash)) window.push_back(std::move(t));
+        }
+        std::vector<std::pair<std::vector<std::string>, size_t>> order;
+        for (size_t i = 0; i < window.size(); ++i) {
+          std::vector<std::string> sig;
+          for (const auto& o : window[i].overrides)
+            if (o.rfind("hardware.clock_mhz=", 0) != 0) sig.push_back(o);
+          order.emplace_back(std::move(sig), i);
+        }
+        std::stable_sort(order.begin(), order.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<Task> sorted;
+        sorted.reserve(window.size());
+        for (const auto& o : order) sorted.push_back(std::move(window[o.second]));
+        window = std::move(sorted);
+      }
+      if (window.empty()) break;
+      const size_t n = std::min(chunk, window.size() - at);
+      std::vector<Task> tasks(std::make_move_iterator(window.begin() + long(at)),
+                              std::make_move_iterator(window.begin() + long(at + n)));
+      at += n;
+      std::vector<std::vector<Outcome>> outcomes(tasks.size()); // every try of each task, in order
+      std::atomic<size_t> next{0};
       auto work = [&] {
-        for (size_t i; (i = next++) < end;) {
-          auto& tries = outcomes[i - begin];
+        for (size_t i; (i = next++) < tasks.size();) {
+          auto& tries = outcomes[i];
           tries.push_back(mapOne(s, tasks[i]));
           for (int a = tasks[i].attempts + 1; tries.back().status == "failed" && a <= opt.retry; ++a)
             tries.push_back(mapOne(s, tasks[i]));
         }
       };
       std::vector<std::thread> pool;
-      for (size_t k = 1; k < threads && k < end - begin; ++k) pool.emplace_back(work);
+      for (size_t k = 1; k < threads && k < tasks.size(); ++k) pool.emplace_back(work);
       work();
       for (auto& t : pool) t.join();
       Transaction tr(store.db());
-      for (size_t i = begin; i < end; ++i) {
-        for (const Outcome& o : outcomes[i - begin]) store.record(tasks[i].id, "map", o);
+      for (size_t i = 0; i < tasks.size(); ++i) {
+        for (const Outcome& o : outcomes[i]) store.record(tasks[i].id, "map", o);
         ++pr.done;
-        if (outcomes[i - begin].back().status == "failed") ++pr.failed;
+        if (outcomes[i].back().status == "failed") ++pr.failed;
       }
       tr.commit();
       pr.elapsed_s = since(t0);
-      if (opt.progress && end < tasks.size()) opt.progress(pr);
+      if (opt.progress && pr.done < pr.total) opt.progress(pr);
     }
     pr.final = true;
     pr.elapsed_s = since(t0);
-    if (opt.progress && !tasks.empty()) opt.progress(pr);
+    if (opt.progress && pr.total) opt.progress(pr);
   }
 
   const std::vector<Objective> objs = objectivesOr(s);
   if (opt.fidelity == Fidelity::Sim) store.queueSim(nullptr);
   if (opt.fidelity == Fidelity::Screen) {
-    // The map-fidelity Pareto set plus the best K by each objective.
-    const auto vals = store.objectiveValues("map", objs);
-    std::vector<std::vector<double>> v;
-    for (const auto& r : vals) v.push_back(r.second);
+    // The map-fidelity Pareto set plus the best K by each objective (one pass over the results,
+    // holding the front and K rows per objective).
+    ParetoSet front(objs);
+    std::vector<TopK> top;
+    for (const auto& o : objs) top.emplace_back(o, size_t(std::max(0, opt.simulate_top)));
+    store.forEachObjectiveValue("map", objs, [&](int64_t id, const std::vector<double>& v) {
+      front.add(id, v);
+      for (size_t k = 0; k < objs.size(); ++k) top[k].add(id, v[k]);
+    });
     std::set<int64_t> chosen;
-    for (size_t i : paretoFront(v, objs)) chosen.insert(vals[i].first);
-    for (size_t k = 0; k < objs.size(); ++k) {
-      std::vector<size_t> order(vals.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(),
-                       [&](size_t a, size_t b) { return objs[k].maximize ? v[a][k] > v[b][k] : v[a][k] < v[b][k]; });
-      for (size_t i = 0; i < order.size() && i < size_t(std::max(0, opt.simulate_top)); ++i)
-        chosen.insert(vals[order[i]].first);
-    }
+    for (int64_t id : front.rows()) chosen.insert(id);
+    for (const auto& t : top)
+      for (int64_t id : t.rows()) chosen.insert(id);
     const std::vector<int64_t> ids(chosen.begin(), chosen.end());
     store.queueSim(&ids);
   }
   if (opt.fidelity != Fidelity::Map) {
     SimRunner sims(s, opt, store);
-    sims.run(ofThisSweep(store.simTasks(opt.retry), pts));
+    std::vector<Task> tasks = store.simTasks(opt.retry);
+    tasks.erase(std::remove_if(tasks.begin(), tasks.end(), [&](const Task& t) { return !pts.contains(t.hash); }),
+                tasks.end());
+    sims.run(std::move(tasks));
   }
 
   sum.pareto_fidelity = opt.fidelity == Fidelity::Map ? "map" : "sim";

@@ -214,7 +214,7 @@ std::vector<double> estimateCosts(const Sweep& s, const std::vector<PreparedPoin
     double c = 0;
     if (p.load_error.empty()) {
       try {
-        const config::Run run = loadPoint(s, p.point->overrides());
+        const config::Run run = loadPoint(s, p.point.overrides());
         const double frames = double(run.config.simulation.frames);
         if (f == Fidelity::Map) {
           c = double(run.graph.layers().size());

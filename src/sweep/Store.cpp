@@ -221,6 +221,19 @@ std::string Store::meta(const std::string& key) {
 
 size_t Store::addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, const std::string& version,
                         const std::string& fidelity) {
+  size_t i = 0;
+  return addPoints(
+      s,
+      [&](PreparedPoint& p) {
+        if (i == pts.size()) return false;
+        p = pts[i++];
+        return true;
+      },
+      version, fidelity);
+}
+
+size_t Store::addPoints(const Sweep& s, const std::function<bool(PreparedPoint&)>& next, const std::string& version,
+                        const std::string& fidelity) {
   Transaction t(m_db);
   {
     Statement m = m_db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)");
@@ -253,8 +266,8 @@ size_t Store::addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, c
   Statement ins = m_db.prepare("INSERT OR IGNORE INTO points (" + names + ") VALUES (" + marks + ")");
   const std::string now = nowUtc(), host = hostName();
   size_t added = 0;
-  for (const auto& pp : pts) {
-    const Point& p = *pp.point;
+  for (PreparedPoint pp; next(pp);) {
+    const Point& p = pp.point;
     const ordered_json values = p.values();
     ins.bind(1, pp.hash).bind(2, pp.config_hash).bind(3, int64_t(p.entry)).bind(4, values.dump());
     ins.bind(5, json(p.overrides()).dump()).bind(6, now).bind(7, host).bind(8, version);
@@ -306,6 +319,15 @@ std::vector<Task> Store::mapTasks(int retry) {
   return readTasks(st);
 }
 
+std::vector<Task> Store::mapTasks(int retry, int64_t after, size_t limit) {
+  Statement& st = cached("SELECT id, hash, overrides_json, attempts FROM points WHERE id > ? AND (status = 'pending' OR "
+                         "(status = 'failed' AND attempts <= ?)) ORDER BY id LIMIT ?");
+  st.bind(1, after).bind(2, int64_t(retry)).bind(3, int64_t(limit));
+  std::vector<Task> out = readTasks(st);
+  st.reset();
+  return out;
+}
+
 std::vector<Task> Store::simTasks(int retry) {
   Statement st = m_db.prepare(
       "SELECT id, hash, overrides_json, sim_attempts FROM points WHERE status = 'mapped' AND (sim_status = 'queued' "
@@ -335,14 +357,15 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
   const bool sim = fidelity == "sim";
   const bool failure = o.status == "failed" || o.status == "timeout";
   {
-    Statement del = m_db.prepare("DELETE FROM layers WHERE point_id = ? AND fidelity = ?");
+    Statement& del = cached("DELETE FROM layers WHERE point_id = ? AND fidelity = ?");
     del.bind(1, id).bind(2, fidelity).run();
-    Statement delf = m_db.prepare("DELETE FROM fifos WHERE point_id = ? AND fidelity = ?");
+    Statement& delf = cached("DELETE FROM fifos WHERE point_id = ? AND fidelity = ?");
     delf.bind(1, id).bind(2, fidelity).run();
   }
   if (!o.report.is_null()) {
-    Statement r =
-        m_db.prepare(insertSql("results", {"point_id", "fidelity", "status", "wall_s"}, metrics(), {"report_json"}));
+    static const std::string resultSql =
+        insertSql("results", {"point_id", "fidelity", "status", "wall_s"}, metrics(), {"report_json"});
+    Statement& r = cached(resultSql);
     r.bind(1, id).bind(2, fidelity).bind(3, o.status).bind(4, o.wall_s);
     int i = 5;
     for (const auto& m : metrics()) bindValue(r, i++, findPath(o.report, m.path), m.type);
@@ -353,7 +376,7 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
     r.run();
     auto rows = [&](const char* table, const char* key, const std::vector<Metric>& cols) {
       if (!o.report.contains(key)) return;
-      Statement st = m_db.prepare(insertSql(table, {"point_id", "fidelity", "idx"}, cols));
+      Statement& st = cached(insertSql(table, {"point_id", "fidelity", "idx"}, cols));
       int64_t idx = 0;
       for (const auto& row : o.report[key]) {
         st.bind(1, id).bind(2, fidelity).bind(3, idx++);
@@ -371,7 +394,7 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
                               : "UPDATE points SET status = ?, error = ?, map_wall_s = ?, "
                                 "attempts = attempts + ?, finished_at = ?, host = ?, slurm_job_id = ?, "
                                 "slurm_task_id = ? WHERE id = ?";
-  Statement up = m_db.prepare(sql);
+  Statement& up = cached(sql);
   int i = 1;
   up.bind(i++, o.status);
   if (o.error.empty())
@@ -393,8 +416,22 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
   up.run();
 }
 
+Statement& Store::cached(const std::string& sql) {
+  auto it = m_statements.find(sql);
+  if (it == m_statements.end()) it = m_statements.emplace(sql, std::make_unique<Statement>(m_db, sql)).first;
+  it->second->reset(); // a step that threw leaves it mid-way
+  return *it->second;
+}
+
 std::vector<std::pair<int64_t, std::vector<double>>> Store::objectiveValues(const std::string& fidelity,
                                                                             const std::vector<Objective>& objs) {
+  std::vector<std::pair<int64_t, std::vector<double>>> out;
+  forEachObjectiveValue(fidelity, objs, [&](int64_t id, const std::vector<double>& v) { out.emplace_back(id, v); });
+  return out;
+}
+
+void Store::forEachObjectiveValue(const std::string& fidelity, const std::vector<Objective>& objs,
+                                  const std::function<void(int64_t, const std::vector<double>&)>& fn) {
   std::string cols;
   for (const auto& o : objs) cols += ", r." + quoteIdent(o.metric);
   const std::string ok = fidelity == "sim" ? "r.status = 'done'" : "p.status = 'mapped'";
@@ -402,17 +439,15 @@ std::vector<std::pair<int64_t, std::vector<double>>> Store::objectiveValues(cons
                               " FROM results r JOIN points p ON p.id = r.point_id WHERE r.fidelity = ? AND " + ok +
                               " ORDER BY r.point_id");
   st.bind(1, fidelity);
-  std::vector<std::pair<int64_t, std::vector<double>>> out;
+  std::vector<double> v(objs.size());
   while (st.step()) {
-    std::vector<double> v;
     bool complete = true;
     for (size_t k = 0; k < objs.size(); ++k) {
       if (st.isNull(int(k + 1))) complete = false;
-      v.push_back(st.getDouble(int(k + 1)));
+      v[k] = st.getDouble(int(k + 1));
     }
-    if (complete) out.emplace_back(st.getInt(0), std::move(v));
+    if (complete) fn(st.getInt(0), v);
   }
-  return out;
 }
 
 void Store::storePareto(const std::string& key, const std::string& fidelity, const std::vector<int64_t>& ids) {

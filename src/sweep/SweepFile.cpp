@@ -1,5 +1,6 @@
 #include "mpsim/sweep/SweepFile.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -27,6 +28,22 @@ ordered_json Point::values() const {
   ordered_json j = ordered_json::object();
   for (const auto& a : set) j[a.column] = a.json;
   return j;
+}
+
+void PointList::add(Entry e) {
+  m_begin.push_back(m_size);
+  m_size += e.count;
+  m_entries.push_back(std::move(e));
+}
+
+Point PointList::operator[](size_t i) const {
+  const size_t k = size_t(std::upper_bound(m_begin.begin(), m_begin.end(), i) - m_begin.begin()) - 1;
+  const Entry& e = m_entries[k];
+  Point p;
+  p.entry = e.index;
+  p.set = e.fixed;
+  for (auto& a : e.row(i - m_begin[k])) p.set.push_back(std::move(a));
+  return p;
 }
 
 namespace {
@@ -69,10 +86,12 @@ std::string normalise(const std::string& key) {
 }
 
 /// splitmix64: a fixed, portable generator (std distributions differ between libraries).
+constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL; // splitmix64's increment
+
 struct Rng {
   uint64_t s;
   uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+    uint64_t z = (s += kGolden);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
@@ -131,8 +150,8 @@ struct Loader {
     }
     return true;
   }
-  Assignment assign(const std::string& key, const std::string& column, const YAML::Node& value,
-                    const std::string& where, const std::string& label) {
+  static Assignment assign(const std::string& key, const std::string& column, const YAML::Node& value,
+                           const std::string& where, const std::string& label) {
     Assignment a;
     a.key = key;
     a.column = column;
@@ -162,27 +181,23 @@ struct Loader {
       }
     }
     const size_t before = diag.errors().size();
-    std::vector<std::vector<Assignment>> rows;
-    if (YAML::Node g = e["grid"]) rows = grid(g, path + ".grid", false);
-    if (YAML::Node z = e["zip"]) rows = grid(z, path + ".zip", true);
-    if (YAML::Node s = e["sample"]) rows = sample(s, path + ".sample");
+    PointList::Entry pe;
+    if (YAML::Node g = e["grid"]) pe = grid(g, path + ".grid", false);
+    if (YAML::Node z = e["zip"]) pe = grid(z, path + ".zip", true);
+    if (YAML::Node s = e["sample"]) pe = sample(s, path + ".sample");
     if (diag.errors().size() != before) return;
-    for (auto& r : rows) {
-      Point p;
-      p.entry = idx;
-      p.set = fixed;
-      for (auto& a : r) p.set.push_back(std::move(a));
-      out.points.push_back(std::move(p));
-      if (int64_t(out.points.size()) > kMaxPoints) {
-        err(e, path, "the sweep expands to more than " + std::to_string(kMaxPoints) + " points");
-        out.points.clear();
-        return;
-      }
+    pe.index = idx;
+    pe.fixed = std::move(fixed);
+    if (int64_t(out.points.size() + pe.count) > kMaxPoints) {
+      err(e, path, "the sweep expands to more than " + std::to_string(kMaxPoints) + " points");
+      out.points.clear();
+      return;
     }
+    out.points.add(std::move(pe));
   }
 
   /// grid (Cartesian product, the first key varies slowest) or zip (lists advanced together).
-  std::vector<std::vector<Assignment>> grid(const YAML::Node& g, const std::string& path, bool zip) {
+  PointList::Entry grid(const YAML::Node& g, const std::string& path, bool zip) {
     std::vector<std::vector<Assignment>> axes;
     if (!g.IsMap() || g.size() == 0) {
       err(g, path, "expected a non-empty mapping of key paths to lists of values");
@@ -210,14 +225,15 @@ struct Loader {
       axes.push_back(std::move(axis));
     }
     if (axes.empty()) return {};
-    std::vector<std::vector<Assignment>> rows;
+    PointList::Entry e;
     if (zip) {
-      for (size_t i = 0; i < axes.front().size(); ++i) {
+      e.count = axes.front().size();
+      e.row = [axes](size_t i) {
         std::vector<Assignment> r;
         for (const auto& a : axes) r.push_back(a[i]);
-        rows.push_back(std::move(r));
-      }
-      return rows;
+        return r;
+      };
+      return e;
     }
     int64_t total = 1;
     for (const auto& a : axes) {
@@ -227,17 +243,16 @@ struct Loader {
         return {};
       }
     }
-    std::vector<size_t> idx(axes.size(), 0);
-    for (int64_t n = 0; n < total; ++n) {
-      std::vector<Assignment> r;
-      for (size_t k = 0; k < axes.size(); ++k) r.push_back(axes[k][idx[k]]);
-      rows.push_back(std::move(r));
+    e.count = size_t(total);
+    e.row = [axes](size_t n) { // row-major: the last key varies fastest
+      std::vector<Assignment> r(axes.size());
       for (size_t k = axes.size(); k-- > 0;) {
-        if (++idx[k] < axes[k].size()) break;
-        idx[k] = 0;
+        r[k] = axes[k][n % axes[k].size()];
+        n /= axes[k].size();
       }
-    }
-    return rows;
+      return r;
+    };
+    return e;
   }
 
   bool number(const YAML::Node& n, const std::string& path, double& v, bool& isInt) {
@@ -347,7 +362,7 @@ struct Loader {
     return true;
   }
 
-  YAML::Node draw(Space& sp, Rng& rng) {
+  static YAML::Node draw(const Space& sp, Rng& rng) {
     switch (sp.kind) {
     case Space::Choice: return sp.choices[size_t(rng.below(sp.choices.size()))];
     case Space::Pow2: {
@@ -370,7 +385,7 @@ struct Loader {
     return {};
   }
 
-  std::vector<std::vector<Assignment>> sample(const YAML::Node& s, const std::string& path) {
+  PointList::Entry sample(const YAML::Node& s, const std::string& path) {
     if (!s.IsMap()) {
       err(s, path, "expected a mapping with n, seed and space");
       return {};
@@ -405,14 +420,21 @@ struct Loader {
       spaces.push_back(std::move(x));
     }
     if (!ok) return {};
-    Rng rng{uint64_t(seed)};
-    std::vector<std::vector<Assignment>> rows;
-    for (int64_t i = 0; i < n; ++i) {
+    PointList::Entry e;
+    e.count = size_t(n);
+    // Each draw takes one number of the generator, so point j's draws are numbers j * |space| ...
+    // of the sequence: made on demand, the same as drawn in order.
+    const std::string f = file;
+    e.row = [spaces, seed, f](size_t j) {
       std::vector<Assignment> r;
-      for (auto& x : spaces) r.push_back(assign(x.key, x.column, draw(x, rng), x.where, x.label));
-      rows.push_back(std::move(r));
-    }
-    return rows;
+      for (size_t k = 0; k < spaces.size(); ++k) {
+        Rng rng{uint64_t(seed) + uint64_t(j * spaces.size() + k) * kGolden};
+        const Space& x = spaces[k];
+        r.push_back(assign(x.key, x.column, draw(x, rng), x.where, x.label));
+      }
+      return r;
+    };
+    return e;
   }
 
   /// The inline base as text: written as a block below `base:`, the sweep file's own lines (all

@@ -84,6 +84,9 @@ public:
 
   template <class T> std::optional<T> opt(const std::string& key, Check<T> check = {});
   template <class T> T get(const std::string& key, const T& def, Check<T> check = {});
+  /// get() of a key the caller knows is absent (e.g. not among keys() before it read any): the
+  /// default, without searching the mapping (a section of many defaults is then linear, not quadratic).
+  template <class T> T absent(const std::string& key, const T& def);
   template <class T> T req(const std::string& key, Check<T> check = {});
   /// A list of scalars.
   template <class T> std::optional<std::vector<T>> optList(const std::string& key, Check<T> check = {});
@@ -158,10 +161,20 @@ template <class T> std::optional<T> Reader::opt(const std::string& key, Check<T>
 }
 
 template <class T> T Reader::get(const std::string& key, const T& def, Check<T> check) {
-  bool present = has(key);
-  auto v = opt<T>(key, check);
-  if (!present && m_node.IsMap()) m_node[key] = detail::defaultNode(def); // effective config shows the default
-  return v ? *v : def;
+  if (has(key)) {
+    auto v = opt<T>(key, check);
+    return v ? *v : def;
+  }
+  return absent(key, def);
+}
+
+template <class T> T Reader::absent(const std::string& key, const T& def) {
+  m_used.insert(key);
+  m_known.push_back(key);
+  // The effective config shows the default (appended as m_node[key] = ... would, without its
+  // second search of the mapping).
+  if (m_node.IsMap()) m_node.force_insert(key, detail::defaultNode(def));
+  return def;
 }
 
 template <class T> T Reader::req(const std::string& key, Check<T> check) {

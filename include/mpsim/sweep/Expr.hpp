@@ -63,4 +63,34 @@ Objective parseObjective(const std::string& text);
 /// missing value are skipped by the caller). Deterministic: ties keep every tied row.
 std::vector<size_t> paretoFront(const std::vector<std::vector<double>>& values, const std::vector<Objective>& objs);
 
+/// The same front over rows given one at a time: holds the front, not the rows (a sweep's memory
+/// does not grow with its points). A row is dominated when another is at least as good in every
+/// objective and better in one; the non-dominated set does not depend on the order of the rows.
+class ParetoSet {
+public:
+  explicit ParetoSet(std::vector<Objective> objs) : m_objs(std::move(objs)) {}
+  void add(int64_t row, const std::vector<double>& values);
+  /// The rows of the front, in increasing order.
+  std::vector<int64_t> rows() const;
+
+private:
+  bool dominates(const std::vector<double>& a, const std::vector<double>& b) const;
+  std::vector<Objective> m_objs;
+  std::vector<std::pair<int64_t, std::vector<double>>> m_front;
+};
+
+/// The best k rows by one objective, given one at a time in order (ties: the earlier row first, as
+/// a stable sort of all of them would rank them).
+class TopK {
+public:
+  TopK(Objective obj, size_t k) : m_obj(std::move(obj)), m_k(k) {}
+  void add(int64_t row, double value);
+  std::vector<int64_t> rows() const;
+
+private:
+  Objective m_obj;
+  size_t m_k;
+  std::vector<std::pair<int64_t, double>> m_best; // best first
+};
+
 } // namespace mpsim::sweep

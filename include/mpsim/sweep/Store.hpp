@@ -4,6 +4,9 @@
 // simulation result, a failure) is written in a transaction together with the point's status, so a
 // sweep killed at any moment resumes with nothing lost or recorded twice.
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +24,7 @@ inline constexpr int kDbSchemaVersion = 1;
 
 /// A point with its identity, ready to be inserted.
 struct PreparedPoint {
-  const Point* point = nullptr;
+  Point point;
   std::string hash;        // effective config + mpsim version + model files: the point's identity
   std::string config_hash; // the same without the mpsim version (matches points across versions)
   std::string load_error;  // the point's config does not load (e.g. a corrupt model): it fails alone
@@ -54,6 +57,9 @@ public:
   /// present (by hash), in one transaction. Returns the number of new points.
   size_t addPoints(const Sweep& s, const std::vector<PreparedPoint>& pts, const std::string& version,
                    const std::string& fidelity);
+  /// The same with the points one at a time: `next` fills in the next point, false after the last.
+  size_t addPoints(const Sweep& s, const std::function<bool(PreparedPoint&)>& next, const std::string& version,
+                   const std::string& fidelity);
   /// Points left 'running' by a killed sweep, or 'killed' (stopped by SIGINT / SIGTERM in a cluster
   /// task, docs/slurm.md), are queued again (no attempt counted).
   void requeueRunning();
@@ -64,6 +70,8 @@ public:
   void markKilled(int64_t id, const std::string& error);
   /// Points whose map stage is to run: pending, or failed at most `retry` times.
   std::vector<Task> mapTasks(int retry);
+  /// The same, at most `limit` of them after point id `after` (a sweep reads them a chunk at a time).
+  std::vector<Task> mapTasks(int retry, int64_t after, size_t limit);
   /// Accepted points queued for simulation, or failed / timed out at most `retry` times.
   std::vector<Task> simTasks(int retry);
   /// Queues accepted, not yet simulated points for simulation (all of them, or those in `ids`).
@@ -77,6 +85,9 @@ public:
   /// (point id, objective values) of every successful result at `fidelity`.
   std::vector<std::pair<int64_t, std::vector<double>>> objectiveValues(const std::string& fidelity,
                                                                        const std::vector<Objective>& objs);
+  /// The same one at a time, in point order.
+  void forEachObjectiveValue(const std::string& fidelity, const std::vector<Objective>& objs,
+                             const std::function<void(int64_t, const std::vector<double>&)>& fn);
   /// Replaces the stored Pareto set of these objectives.
   void storePareto(const std::string& key, const std::string& fidelity, const std::vector<int64_t>& ids);
   /// "sim" when any point has a simulation result, else "map".
@@ -85,8 +96,11 @@ public:
 
 private:
   void bindJobIds(Statement& st, int i) const; // binds i (job id) and i + 1 (task id)
+  /// The statement of `sql`, prepared once (record() runs for every point), reset for new binds.
+  Statement& cached(const std::string& sql);
   Database m_db;
   std::string m_job, m_task;
+  std::map<std::string, std::unique_ptr<Statement>> m_statements; // after m_db: finalized first
 };
 
 /// The points columns of the Slurm job and array task ids (docs/slurm.md); every other column after

@@ -6,6 +6,7 @@
 // strict: unknown keys, empty axes and mistyped values are errors naming file:line:col and the key
 // path, collected before one LoadError.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,35 @@ struct Point {
   nlohmann::ordered_json values() const;
 };
 
+/// The points of a sweep in expansion order, each made when asked for: the list holds the axes of
+/// its entries, not its points (a sweep of 10^6 points needs no more memory than one of ten).
+class PointList {
+public:
+  size_t size() const { return m_size; }
+  bool empty() const { return m_size == 0; }
+  /// Point i (0 <= i < size()).
+  Point operator[](size_t i) const;
+
+  /// One entry of `sweep:`: `count` points; row(j) is the swept assignments of its point j (after
+  /// the entry's fixed ones).
+  struct Entry {
+    size_t index = 0; // in `sweep:`
+    size_t count = 0;
+    std::vector<Assignment> fixed;
+    std::function<std::vector<Assignment>(size_t)> row;
+  };
+  void add(Entry e);
+  void clear() {
+    m_entries.clear();
+    m_size = 0;
+  }
+
+private:
+  std::vector<Entry> m_entries;
+  std::vector<size_t> m_begin; // index of each entry's first point
+  size_t m_size = 0;
+};
+
 struct Constraint {
   Expr expr;
   std::string where;
@@ -53,7 +83,7 @@ struct Sweep {
                                     // outside the `base:` block blanked, so messages give the sweep file's lines
   std::string baseName;             // the name the base is loaded under (basePath, or the sweep file)
   std::vector<std::string> columns; // the swept keys (normalised), in order of first appearance
-  std::vector<Point> points;        // in expansion order (entries in order; grids row-major)
+  PointList points;                 // in expansion order (entries in order; grids row-major)
   std::vector<Constraint> constraints;
   std::vector<Objective> objectives;
   std::string text; // the sweep file's text (stored in the database)

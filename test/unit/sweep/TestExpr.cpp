@@ -2,6 +2,7 @@
 // and the Pareto front.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -87,5 +88,38 @@ TEST_CASE("the Pareto front keeps exactly the non-dominated rows", "[unit][sweep
     for (size_t j = 0; j < g.size(); ++j)
       if (g[j][0] >= g[i][0] && g[j][1] <= g[i][1] && (g[j][0] > g[i][0] || g[j][1] < g[i][1])) dominated = true;
     CHECK((std::find(f.begin(), f.end(), i) != f.end()) == !dominated);
+  }
+}
+
+TEST_CASE("the streamed front and top K equal their definitions on random rows", "[unit][sweep]") {
+  // ParetoSet and TopK see the rows one at a time (a sweep holds no per-point state): against the
+  // definition (rows no other row dominates) and a stable sort of all rows, with many ties.
+  const std::vector<Objective> objs = {parseObjective("max:fps"), parseObjective("min:lut"), parseObjective("min:dsp")};
+  uint64_t s = 12345;
+  auto next = [&] { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 59; }; // 0..31
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<std::vector<double>> rows(200);
+    for (auto& r : rows) r = {double(next()), double(next() % 8), double(next() % 4)};
+    std::vector<size_t> expected;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      bool dominated = false;
+      for (size_t j = 0; j < rows.size() && !dominated; ++j) {
+        const bool ge = rows[j][0] >= rows[i][0] && rows[j][1] <= rows[i][1] && rows[j][2] <= rows[i][2];
+        const bool gt = rows[j][0] > rows[i][0] || rows[j][1] < rows[i][1] || rows[j][2] < rows[i][2];
+        dominated = ge && gt;
+      }
+      if (!dominated) expected.push_back(i);
+    }
+    CHECK(paretoFront(rows, objs) == expected);
+    for (size_t k = 0; k < objs.size(); ++k) {
+      std::vector<int64_t> order(rows.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = int64_t(i);
+      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        return objs[k].maximize ? rows[size_t(a)][k] > rows[size_t(b)][k] : rows[size_t(a)][k] < rows[size_t(b)][k];
+      });
+      TopK top(objs[k], 5);
+      for (size_t i = 0; i < rows.size(); ++i) top.add(int64_t(i), rows[i][k]);
+      CHECK(top.rows() == std::vector<int64_t>(order.begin(), order.begin() + 5));
+    }
   }
 }

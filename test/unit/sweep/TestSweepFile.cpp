@@ -115,6 +115,12 @@ sweep:
   CHECK(below100 > 70);
   CHECK(below100 < 130);
   CHECK(depths == std::set<int64_t>{4, 8, 16, 32, 64});
+  // Points are made on demand (docs/sweeps.md, "Limits"): in any order the same, and the same as
+  // the sequential draws of the releases before (identities of old databases; values as they wrote them).
+  for (size_t i = 200; i-- > 0;) CHECK(a.points[i].values().dump() == va[i]);
+  CHECK(va[0] == R"({"hardware.clock_mhz":16.8617,"mapping.fifos.default_depth":8,"hardware.dram.latency_ns":1.72595})");
+  CHECK(va[136] == R"({"hardware.clock_mhz":20.1903,"mapping.fifos.default_depth":4,"hardware.dram.latency_ns":0.817396})");
+  CHECK(va[199] == R"({"hardware.clock_mhz":218.027,"mapping.fifos.default_depth":32,"hardware.dram.latency_ns":2.32032})");
 }
 
 TEST_CASE("zip advances lists together and set applies to every point of its entry", "[unit][sweep]") {
