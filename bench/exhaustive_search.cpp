@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "BenchMain.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/flow/Flow.hpp"
 #include "mpsim/sched/Engines.hpp"
@@ -158,7 +159,7 @@ struct Search {
 } // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return bench::guardedMain("exhaustive_search", [&]() -> int {
     if (argc < 2) throw UsageError("usage: exhaustive_search CONFIG.yaml [--set key=value ...]");
     std::vector<std::string> sets;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -277,16 +278,7 @@ int main(int argc, char** argv) {
     out["decided"] = decided && found;
     std::cout << out.dump() << "\n";
     return 0;
-  } catch (const UsageError& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  } catch (const LoadError& e) {
-    std::cerr << e.what() << "\n";
-    return 3;
-  } catch (const std::exception& e) {
-    std::cerr << "exhaustive_search: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 // libsystemc (linked through mpsim_core) defines its own main() that calls sc_main(); ours above

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "BenchMain.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/flow/Flow.hpp"
 #include "mpsim/sched/Engines.hpp"
@@ -62,7 +63,7 @@ std::vector<size_t> topologicalOrder(const sched::Mapping& m) {
 } // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return bench::guardedMain("maxplus_reference", [&]() -> int {
     int frames = 20;
     std::vector<std::string> sets;
     for (int i = 1; i < argc; ++i) {
@@ -147,17 +148,9 @@ int main(int argc, char** argv) {
     j["checksum"] = checksum; // keeps the reference's work from being optimised away
     std::cout << j.dump(1) << "\n";
     return 0;
-  } catch (const UsageError& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  } catch (const LoadError& e) {
-    std::cerr << e.what() << "\n";
-    return 3;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
-// The library's SystemC needs an sc_main to link; this program never calls it.
+// libsystemc (linked through mpsim_core) defines its own main() that calls sc_main(); ours above
+// takes precedence, this one only satisfies the library's reference.
 extern "C" int sc_main(int, char**) { return 0; }

@@ -395,8 +395,10 @@ Tensor readTensor(const std::string& path) { return toTensor(readNpy(path)); }
 AccTensor readAccTensor(const std::string& path) { return toAccTensor(readNpy(path)); }
 
 namespace {
+/// The shape a tensor is written with: `shape`, or the tensor's own (N, C, H, W) when empty; an
+/// error when it does not hold the tensor's elements.
 template <typename T>
-void writeTensor(const std::string& path, const BasicTensor<T>& t, std::vector<int64_t> shape, NpyType type) {
+std::vector<int64_t> fileShape(const std::string& path, const BasicTensor<T>& t, std::vector<int64_t> shape) {
   const graph::Shape& s = t.shape();
   if (shape.empty()) shape = {s.n, s.c, s.h, s.w};
   int64_t n = 1;
@@ -404,7 +406,12 @@ void writeTensor(const std::string& path, const BasicTensor<T>& t, std::vector<i
   if (n != static_cast<int64_t>(t.size()))
     fail(path, "requested shape has " + std::to_string(n) + " elements, tensor " + s.str() + " has " +
                    std::to_string(t.size()));
-  writeNpy(path, type, shape, t.data());
+  return shape;
+}
+
+template <typename T>
+void writeTensor(const std::string& path, const BasicTensor<T>& t, std::vector<int64_t> shape, NpyType type) {
+  writeNpy(path, type, fileShape(path, t, std::move(shape)), t.data());
 }
 } // namespace
 
@@ -430,13 +437,7 @@ template <typename T> NpyType narrowestType(const BasicTensor<T>& t) {
 
 template <typename T> void writeNarrowTensor(const std::string& path, const BasicTensor<T>& t, std::vector<int64_t> shape) {
   const NpyType type = narrowestType(t);
-  const graph::Shape& s = t.shape();
-  if (shape.empty()) shape = {s.n, s.c, s.h, s.w};
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  if (n != static_cast<int64_t>(t.size()))
-    fail(path, "requested shape has " + std::to_string(n) + " elements, tensor " + s.str() + " has " +
-                   std::to_string(t.size()));
+  shape = fileShape(path, t, std::move(shape));
   auto put = [&](auto tag) { // every value fits U (narrowestType)
     using U = decltype(tag);
     std::vector<U> v(t.size());
