@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks of mpsim itself (not of accelerators): scheduler/mapping time and simulation speed.
-# Usage: bench/run_benchmarks.sh [--write-docs] [build dir]
-#   writes build/performance.md (untracked); with --write-docs, docs/performance.md (tracked) instead.
+# Usage: bench/run_benchmarks.sh [build dir]
+#   writes build/performance.md (untracked): the sections of docs/performance.md that this script
+#   measures, to copy there by hand (the page's other sections come from their own scripts).
 # Each measurement is the median wall time of 5 runs of the mpsim command shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RESULT=build/performance.md
-if [ "${1:-}" = "--write-docs" ]; then
-  RESULT=docs/performance.md
-  shift
-fi
 BUILD=${1:-build}
 MPSIM="$BUILD/mpsim"
 [ -x "$MPSIM" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
@@ -35,7 +32,7 @@ cores=$(nproc)
 echo "# Performance of mpsim"
 echo
 echo "Measured by \`bench/run_benchmarks.sh\` (median of 5 runs) on: $cpu, $cores cores, $(date -u +%Y-%m-%d)."
-echo "Release build (\`scripts/build.sh\`). \`bench/run_benchmarks.sh --write-docs\` refreshes this page."
+echo "Release build (\`scripts/build.sh\`). Sections measured by another script name it."
 echo
 echo "## Scheduler and mapping (\`mpsim map\`, no simulation)"
 echo
