@@ -340,7 +340,9 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   sim["mode"] = toString(cfg.simulation.mode);
   sim["functional"] = cfg.simulation.functional;
   sim["seed"] = cfg.simulation.seed;
-  sim["fast_forward"] = cfg.simulation.fast_forward;
+  // Only when off: fast-forward does not change results, and a config that does not mention it
+  // keeps the identity (sweep point hash) it had before the key existed.
+  if (!cfg.simulation.fast_forward) sim["fast_forward"] = false;
   if (cfg.input) root["input"] = inputYaml(*cfg.input);
   if (cfg.host) root["host"] = hostYaml(*cfg.host);
   if (!cfg.background.empty()) root["background"] = backgroundYaml(cfg.background);
