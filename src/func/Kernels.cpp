@@ -345,12 +345,19 @@ template <typename T, typename W> inline const T* widenRows(const W* w, int64_t 
   }
 }
 
+// An AVX2 clone next to the portable code, picked at load time (GCC; clang, which builds the fuzz
+// target, does not multiversion function templates: portable code only).
+#if defined(__GNUC__) && !defined(__clang__)
+#define MPSIM_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#else
+#define MPSIM_AVX2_CLONE
+#endif
+
 // runWindows' core: inputs already laid out like the weights ([G][kh][kw][Cg] each, L values),
 // blocks of inputs against every weight row of their group.
 template <typename T, typename W, typename Acc>
-__attribute__((target_clones("avx2", "default"))) void windowsCore(const T* xb, int64_t count, int64_t L,
-                                                                   const std::vector<W>& wp, int64_t K, int64_t G,
-                                                                   int64_t* out) {
+MPSIM_AVX2_CLONE void windowsCore(const T* xb, int64_t count, int64_t L, const std::vector<W>& wp, int64_t K,
+                                  int64_t G, int64_t* out) {
   const int64_t taps = L / G, Kg = K / G;
   constexpr int64_t kBlock = 64; // inputs per pass over the weights (each block of rows widened once)
   for (int64_t b0 = 0; b0 < count; b0 += kBlock) {
