@@ -175,7 +175,7 @@ uint64_t EngineBase::framesStarted() const {
   return f;
 }
 
-void EngineBase::markFrame() { m_marks.push_back(FrameMark{m_lastOut, m_tokensOut, dramCounters()}); }
+void EngineBase::markFrame() { m_marks.push_back(FrameMark{m_tokensOut, dramCounters()}); }
 
 void EngineBase::attachSteadyState(SteadyState& ss) {
   m_steady = &ss;

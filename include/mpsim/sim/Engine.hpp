@@ -92,7 +92,7 @@ public:
   /// What the engine had done at the end of each of its complete frames (fast-forward
   /// extrapolates from the last ones).
   struct FrameMark {
-    uint64_t last_output = 0, tokens_out = 0;
+    uint64_t tokens_out = 0;
     DramInitiatorStats dram; // DMAs and weight streamers: bytes and requests so far
   };
   const std::vector<FrameMark>& frameMarks() const { return m_marks; }

@@ -65,14 +65,11 @@ public:
   uint64_t period() const { return m_period; }
   int stride() const { return int(m_stride); }
   uint64_t windowStart() const { return m_windowStart; }
-  int horizon() const { return m_horizon; }
   /// Channels added with keepTimes: the latest time of each event over the last stride() frames,
   /// event k of frame f at (f % stride()) * events per frame + k (the frame being recorded where it
   /// has been recorded so far, stride() frames earlier elsewhere).
   const std::vector<uint64_t>& latest(int id) const { return m_channels[size_t(id)].times; }
   std::size_t channels() const { return m_channels.size(); }
-  /// Stops detection (no further cost than a test per event).
-  void stop() { m_active = false; }
 
 private:
   static constexpr uint64_t kRing = 64; // frames of history per channel
