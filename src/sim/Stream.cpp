@@ -16,14 +16,12 @@ uint64_t Stream::waitSlot() {
   }
   m_writerWaiting = false;
   if (m_written < uint64_t(m_depth)) return 0;
-  // The slot of token j = written - depth: its read end if it was read, else (a ring's content)
-  // that of token j - depth, or 0 before any.
+  // The slot of token j = written - depth: its read end. Token j has been read: the FIFO is not
+  // full, and a reader records each read end (readDone) right after popping, without waiting in
+  // between, so read ends cover every token popped. Fast-forward's horizon relies on this one-depth
+  // look-back (EngineBase::memoryFrames).
   const uint64_t base = m_read - uint64_t(m_readEnd.size());
-  uint64_t j = m_written - uint64_t(m_depth);
-  if (j >= m_read) {
-    if (j < uint64_t(m_depth)) return 0;
-    j -= uint64_t(m_depth);
-  }
+  const uint64_t j = m_written - uint64_t(m_depth);
   return j >= base && j < m_read ? m_readEnd[size_t(j - base)] : 0;
 }
 
