@@ -49,6 +49,20 @@ def examples():
                 check(lat["max"] - lat["min"] < 0.01 * lat["min"] + 1, name + ": every frame sees the single-frame latency")
             if name.startswith("bursty"):
                 check(a["dropped"] > 0, name + ": the bursts' tails are dropped")
+            b = rep["summary"]["bottleneck"]
+            if name.startswith("camera"):
+                check(b["engine"] == "arrivals" and b["reason"] == "arrival rate",
+                      name + ": the arrival rate is the bottleneck (%s)" % b)
+                pipe = b.get("pipeline", {})
+                check(pipe.get("engine", "") != "" and "starved" not in pipe.get("reason", "starved"),
+                      name + ": the pipeline's own bottleneck is named with its own reason (%s)" % pipe)
+                check("bottleneck   arrivals (arrival rate; without them the pipeline is held by" in p.stdout,
+                      name + ": the summary says the arrivals bind")
+            else:  # frames queue or are dropped: the pipeline binds
+                check(b["engine"] not in ("", "arrivals") and b["reason"] in ("compute", "DRAM", "I/O"),
+                      name + ": frames come faster than the pipeline: an engine binds, by its own work (%s)" % b)
+            if not rep["summary"]["steady_state"]:
+                check("NOT yet steady" not in p.stdout, name + ": arrivals, not too few frames, make it aperiodic")
         if "host" in sysr:
             h = sysr["host"]
             e2e = h["end_to_end"]
