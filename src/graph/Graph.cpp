@@ -313,6 +313,16 @@ void Graph::finalize() {
   m_index.clear();
   for (size_t i = 0; i < n; ++i) m_index[m_layers[i].name] = int(i);
 
+  // An input read only by flattens is written by the host already flattened (FINN's driver moves
+  // that reshape to the host): the input DMA streams it as one token of C*H*W values.
+  for (auto& l : m_layers) {
+    if (l.kind != LayerKind::Input) continue;
+    const std::vector<std::string> readers = consumers(l.name);
+    l.host_flattened = !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](const std::string& r) {
+      return m_layers[size_t(m_index.at(r))].kind == LayerKind::Flatten;
+    });
+  }
+
   bool hasInput = false;
   for (auto& l : m_layers) {
     if (l.kind == LayerKind::Input) hasInput = true;
@@ -330,7 +340,7 @@ void Graph::finalize() {
       l.in = p0.out;
       const Layer* src = &p0;
       while (src->kind == LayerKind::Flatten && !src->inputs.empty()) src = &m_layers[m_index[src->inputs[0]]];
-      l.stream_in = src->out_shape;
+      l.stream_in = src->kind == LayerKind::Input && src->host_flattened ? p0.out_shape : src->out_shape;
       // Layers that do not requantise pass their input type through.
       if (l.kind == LayerKind::MaxPool || l.kind == LayerKind::Fork || l.kind == LayerKind::Flatten ||
           l.kind == LayerKind::Output)

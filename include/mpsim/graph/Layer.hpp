@@ -127,7 +127,9 @@ struct Layer {
   // Filled in by Graph::finalize().
   Shape out_shape;
   std::vector<Shape> in_shapes;
-  Shape stream_in;               // shape of port 0's stream: in_shapes[0] before any flatten (flatten only re-indexes)
+  Shape stream_in;               // shape of port 0's stream: in_shapes[0] before any flatten (flatten only re-indexes),
+                                 // except behind a host-flattened input (its flattened shape)
+  bool host_flattened = false;   // input layers read only by flattens: the host writes the flattened tensor
   ActType in;                    // activation type of input port 0
   std::vector<ActType> in_types; // activation type of every input port (in_types[0] == in)
   int line = 0;                  // source line in a network YAML (0: built in)

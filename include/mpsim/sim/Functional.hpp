@@ -94,7 +94,8 @@ private:
   uint64_t m_mark = 0; // flush(): visited in the current traversal
 };
 
-/// Values of pixel k of simulated frame f of the input (the input DMA's tokens).
-Payload inputToken(const FunctionalData& d, uint64_t f, uint64_t k);
+/// Values of pixel k of simulated frame f of the input (the input DMA's tokens); with one token per
+/// frame for an input of several pixels (host-flattened), the whole frame in C, H, W order.
+Payload inputToken(const FunctionalData& d, uint64_t f, uint64_t k, int64_t tokensPerFrame);
 
 } // namespace mpsim::sim

@@ -14,11 +14,13 @@ EngineSpec input(const graph::Layer& l, const config::IoConfig& io) {
   e.name = l.name;
   e.layer = l.name;
   e.kind = EngineKind::InputDma;
-  e.out_tokens_per_frame = l.out_shape.pixels();
-  const int64_t bitsPerToken = l.out_shape.c * l.out.bits;
+  // A host-flattened input (graph::Layer::host_flattened) is one token of all its values.
+  const int64_t tokens = l.host_flattened ? 1 : l.out_shape.pixels();
+  e.out_tokens_per_frame = tokens;
+  const int64_t bitsPerToken = l.out_shape.c * l.out_shape.pixels() / tokens * l.out.bits;
   e.out_cost = ceilDiv(bitsPerToken, int64_t(io.in_bits_per_cycle));
   e.bytes_per_token = ceilDiv(bitsPerToken, int64_t(8));
-  e.bytes_per_frame = ceilDiv(bitsPerToken * l.out_shape.pixels(), int64_t(8));
+  e.bytes_per_frame = ceilDiv(bitsPerToken * tokens, int64_t(8));
   e.latency = 1;
   e.pe = io.in_bits_per_cycle;
   return e;

@@ -63,10 +63,12 @@ TEST_CASE("labelselect engine: ceil(C/PE) + k cycles per frame in the per-layer 
 }
 
 TEST_CASE("labelselect after a flatten scans every token of the frame", "[module][sim]") {
-  // 8 x 2 x 2 scores arrive as 4 pixels of 8 channels: 4 * ceil(8 / PE) + k.
+  // 8 x 2 x 2 scores of a 1x1 convolution arrive as 4 pixels of 8 channels: 4 * ceil(8 / PE) + k
+  // (straight behind the input the host would write them flattened, graph::Layer::host_flattened).
   mpsim::test::TempDir dir("mpsim_labelselect");
   std::ofstream(dir / "net.yaml") << "input: {shape: [8, 2, 2], bits: 4}\n"
-                                     "layers:\n  - {name: fl, type: flatten}\n  - {name: top, type: topk, k: 3}\n";
+                                     "layers:\n  - {name: c, type: conv, out_channels: 8, kernel: 1}\n"
+                                     "  - {name: fl, type: flatten}\n  - {name: top, type: topk, k: 3}\n";
   for (auto [pe, cycles] : std::vector<std::pair<int, int64_t>>{{1, 4 * 8 + 3}, {4, 4 * 2 + 3}, {32, 4 * 1 + 3}}) {
     auto r = simulateText("network: {model: " + (dir / "net.yaml") +
                           "}\nhardware: {device: zcu104}\nmapping: {layers: {top: {pe: " + std::to_string(pe) +

@@ -222,7 +222,19 @@ TEST_CASE("labelselect: k indices of ceil(log2 C) unsigned bits, after fc or fla
   f.finalize();
   CHECK(f.at("top").out_shape == Shape{1, 18, 1, 1});
   CHECK(f.at("top").out.bits == 5);
-  CHECK(f.at("top").stream_in == Shape{1, 2, 3, 3});
+  // The input is read only by the flatten: the host writes it flattened (one token of 18 values).
+  CHECK(f.at("in").host_flattened);
+  CHECK(f.at("top").stream_in == Shape{1, 18, 1, 1});
+  // Behind a layer of the accelerator the flatten only re-indexes: the stream keeps its pixels.
+  Graph f2("t");
+  GraphBuilder fb2(f2);
+  fb2.input("in", 2, 3, 3);
+  fb2.conv("c", "in", 2, 1);
+  fb2.flatten("fl", "c");
+  fb2.labelSelect("top", "fl", 18);
+  f2.finalize();
+  CHECK(!f2.at("in").host_flattened);
+  CHECK(f2.at("top").stream_in == Shape{1, 2, 3, 3});
 
   // Quantisation rules do not touch the index type (it is not a requantising layer).
   QuantRules r;
