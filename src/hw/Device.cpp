@@ -187,10 +187,11 @@ const std::vector<Device>& devices() {
        34.128,
        200,
        128,
-       "NOT CONFIRMED from a document here: LUT, FF, DSP58, BRAM (600 BRAM36) and URAM as recalled from AMD's "
-       "Versal AI Edge product table (DS958 / product selection guide), not re-checked; DRAM: 12 GB LPDDR4 (a public "
-       "VEK280 project's notes agree on the capacity), modelled as 3 x64 controllers at 4266 MT/s (34.1 GB/s each), "
-       "which UG1612 (VEK280 board user guide) was not available to confirm; clock assumed"},
+       "LUT, FF, DSP58, BRAM (600 BRAM36) and URAM as recalled from AMD's Versal AI Edge product table (DS958 not "
+       "found here); all five equal the Available column of a third-party utilization table of an "
+       "xcve2802-vsvh1760-2MP-e-S design (a public repository); DRAM NOT CONFIRMED: 12 GB LPDDR4 (a public VEK280 "
+       "project's notes agree on the capacity), modelled as 3 x64 controllers at 4266 MT/s (34.1 GB/s each), which "
+       "UG1612 (VEK280 board user guide) was not available to confirm; clock assumed"},
   };
   return db;
 }
