@@ -18,7 +18,9 @@ SIMD, W, A):
   entry (ceil(MH/PE) = 1: the thresholds are constants) or more (a ROM);
 - loop_counters: an extra ceil(log2(SF)) + ceil(log2(NF)) term (the fold counters, SF = MW/SIMD,
   NF = MH/PE);
-- weight_address: an extra ceil(log2(SF*NF)) term (the weight memory's address).
+- weight_address: an extra ceil(log2(SF*NF)) term (the weight memory's address);
+- no_base: the default form without `mvu_lut_base` (the fit by elimination can drop a different
+  coefficient when a column is added, so this separates that effect from the added terms).
 
 For each: the non-negative least-squares fit over all builds (bench/fit_cost_model.py's fit), its
 median |error|, the leave-one-build-out and leave-one-network-out medians, and the in-sample
@@ -64,6 +66,8 @@ def terms(n, a, form):
         t["counter_bit"] = math.ceil(math.log2(max(2, sf))) + math.ceil(math.log2(max(2, nf)))
     elif form == "weight_address":
         t["address_bit"] = math.ceil(math.log2(max(2, sf * nf)))
+    elif form == "no_base":
+        t.pop("mvu_lut_base", None)
     return t
 
 
@@ -99,12 +103,17 @@ def main():
     print("| form | MAC units | LUT median (fit) | leave-one-build-out | leave-one-network-out | "
           "FACILE W4A4 (fit, per node) | FACILE W6A6 (fit, per node) |")
     print("|---|---|---|---|---|---|---|")
+    coefs = {}
     for form in ("default", "lut_multiplier", "adder_tree", "constant_thresholds", "loop_counters",
-                 "weight_address"):
+                 "weight_address", "no_base"):
         r = evaluate(nodes, attrs, form)
+        coefs[form] = r["coef"]
         per = [", ".join("%+.0f %%" % (100 * e) for e in r["facile"][b]) for b in sorted(r["facile"])]
         print("| %s | %d | %s | %s | %s | %s |" % (form, len(nodes), pct(r["fit"]), pct(r["lobo"]), pct(r["lono"]),
                                                   " | ".join(per)))
+    print("\n| form | fitted coefficients (all builds) |\n|---|---|")
+    for form, c in coefs.items():
+        print("| %s | %s |" % (form, ", ".join("%s %.4g" % (k, v) for k, v in sorted(c.items()))))
 
 
 if __name__ == "__main__":
