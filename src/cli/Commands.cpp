@@ -59,7 +59,7 @@ int cmdInfo(const std::vector<std::string>& args) {
 
 int cmdDevices(const std::vector<std::string>& args) {
   po::options_description opts("devices options");
-  opts.add_options()("help,h", "show this help");
+  opts.add_options()("help,h", "show this help")("sources", "also print where each device's figures come from");
   po::variables_map vm;
   if (!parseArgs(args, opts, {}, vm, "mpsim devices")) return kExitOk;
   std::printf("%-9s %-28s %9s %9s %6s %7s %5s %-8s %9s\n", "device", "boards", "LUT", "FF", "DSP", "BRAM18", "URAM",
@@ -70,6 +70,10 @@ int cmdDevices(const std::vector<std::string>& args) {
     std::printf("%-9s %-28s %9lld %9lld %6lld %7lld %5lld %-8s %9.2f\n", d.name.c_str(), boards.c_str(),
                 (long long)d.lut, (long long)d.ff, (long long)d.dsp, (long long)d.bram18, (long long)d.uram,
                 hw::toString(d.dsp_kind), d.dram_gbps_per_channel * d.dram_channels);
+  }
+  if (vm.count("sources")) {
+    std::printf("\nsources (docs/run-config.md has the details):\n");
+    for (const auto& d : hw::devices()) std::printf("%-9s %s\n", d.name.c_str(), d.source.c_str());
   }
   return kExitOk;
 }

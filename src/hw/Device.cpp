@@ -75,7 +75,8 @@ const std::vector<Device>& devices() {
        214,
        128,
        "AMD DS987 (Kria K26 SOM data sheet): 4 GB DDR4, 64 bit, 2400 Mb/s; fabric counts from AMD's K26 product "
-       "table as recalled, not re-checked here (docs/run-config.md); clock: a KV260 build (devices.md)"},
+       "table as recalled; LUT, DSP, BRAM (5184 Kb = 144 BRAM36) and URAM equal a third-party KV260 table, FF "
+       "(2 per LUT) not re-checked (docs/run-config.md); clock: a KV260 build (devices.md)"},
       {"xczu9eg",
        {"zcu102"},
        274080,
@@ -155,7 +156,8 @@ const std::vector<Device>& devices() {
        14.375,
        200,
        512,
-       "AMD DS963 (Alveo U280 data sheet) fabric counts as recalled; HBM2 8 GB, 32 pseudo-channels x 14.375 GB/s "
+       "AMD DS963 (Alveo U280 data sheet) fabric counts as recalled, equal to a third-party U280 resource table "
+       "(2016 BRAM36); HBM2 8 GB, 32 pseudo-channels x 14.375 GB/s "
        "= 460 GB/s (UG1393); the two DDR4 channels (38 GB/s) are not modelled; clock assumed"},
       {"xcvc1902",
        {"vck190"},
@@ -170,8 +172,26 @@ const std::vector<Device>& devices() {
        200,
        128,
        "DSP58 count: AMD AM004 (Versal DSP Engine), Table 1; LUT/FF/BRAM/URAM from AMD DS950 (Versal AI Core) "
-       "as recalled, not re-checked here; DRAM: the VCK190's DDR4 DIMM, 64 bit 3200 MT/s (LPDDR4 not modelled); "
+       "as recalled, and all five equal to the Available column of a Vivado utilization report of an xcvc1902 "
+       "design (a public repository); DRAM: the VCK190's DDR4 DIMM, 64 bit 3200 MT/s (LPDDR4 not modelled); "
        "clock assumed"},
+      {"xcve2802",
+       {"vek280"},
+       520704,
+       1041408,
+       1312,
+       1200,
+       264,
+       DspKind::DSP58,
+       3,
+       34.128,
+       200,
+       128,
+       "LUT, FF, DSP58, BRAM (600 BRAM36) and URAM as recalled from AMD's Versal AI Edge product table (DS958 not "
+       "found here); all five equal the Available column of a third-party utilization table of an "
+       "xcve2802-vsvh1760-2MP-e-S design (a public repository); DRAM NOT CONFIRMED: 12 GB LPDDR4 (a public VEK280 "
+       "project's notes agree on the capacity), modelled as 3 x64 controllers at 4266 MT/s (34.1 GB/s each), which "
+       "UG1612 (VEK280 board user guide) was not available to confirm; clock assumed"},
   };
   return db;
 }

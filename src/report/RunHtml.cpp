@@ -57,6 +57,8 @@ struct Row {
   std::string tip;
   double outline = -1;
   std::string rowClass;
+  double whiskerLow = -1, whiskerHigh = -1; // an interval drawn as an error bar (e.g. a resource's low - high)
+  std::string whiskerTip;
 };
 
 std::string bars(const std::string& id, const std::vector<Row>& rows, double full, const std::string& unit) {
@@ -87,7 +89,19 @@ std::string bars(const std::string& id, const std::vector<Row>& rows, double ful
       s << "<rect class=\"outline\" x=\"" << L << "\" y=\"" << coord(y + 1) << "\" width=\""
         << coord(std::max(r.outline * scale, 0.5)) << "\" height=\"" << rowH - 2
         << "\" fill=\"none\" stroke=\"#000\"/>";
-    s << "<text x=\"" << coord(std::max(x, L + std::max(0.0, r.outline) * scale) + 4) << "\" y=\"" << coord(y + 10)
+    double right = std::max(x, L + std::max(0.0, r.outline) * scale);
+    if (r.whiskerLow >= 0 && r.whiskerHigh >= r.whiskerLow) {
+      // Clipped to the chart; an interval beyond it ends at the right edge (its numbers are in the tip).
+      const double x0 = L + std::min(r.whiskerLow, full) * scale, x1 = L + std::min(r.whiskerHigh, full) * scale,
+                   ym = y + rowH / 2;
+      s << "<g class=\"interval\"><title>" << esc(r.whiskerTip) << "</title><line x1=\"" << coord(x0) << "\" y1=\""
+        << coord(ym) << "\" x2=\"" << coord(x1) << "\" y2=\"" << coord(ym) << "\" stroke=\"#000\"/><line x1=\""
+        << coord(x0) << "\" y1=\"" << coord(y + 3) << "\" x2=\"" << coord(x0) << "\" y2=\"" << coord(y + rowH - 3)
+        << "\" stroke=\"#000\"/><line x1=\"" << coord(x1) << "\" y1=\"" << coord(y + 3) << "\" x2=\"" << coord(x1)
+        << "\" y2=\"" << coord(y + rowH - 3) << "\" stroke=\"#000\"/></g>";
+      right = std::max(right, x1);
+    }
+    s << "<text x=\"" << coord(right + 4) << "\" y=\"" << coord(y + 10)
       << "\">" << esc(io::formatNumber(std::round(total * 100) / 100)) << (unit.empty() ? "" : " " + unit)
       << "</text></g>\n";
   }
@@ -151,7 +165,8 @@ std::string runReportHtml(const ordered_json& r) {
   const std::string title = "mpsim run: " + text(r["network"]) + " on " + text(r["device"]);
   std::ostringstream h;
   h << html::pageHead(title, "h2{margin-top:28px}td.l,th.l{text-align:left}.legend span{margin-right:14px}"
-                             "g.row:hover text{font-weight:bold}.bad{color:#d62728}");
+                             "g.row:hover text{font-weight:bold}.bad{color:#d62728}.fits{color:#2ca02c}"
+                             ".fits-estimate{color:#b35900}");
   h << "<h1>" << esc(title) << "</h1>\n";
 
   // Summary and bottleneck.
@@ -233,15 +248,27 @@ std::string runReportHtml(const ordered_json& r) {
     h << bars("engine-bars", rows, full, "cycles");
   }
 
-  // Resources.
+  // Resources: the estimate, its interval (resources.total_low / total_high: docs/cost-model.md, "Error
+  // bars") and whether the design fits at each.
   if (r.contains("resources")) {
     const auto& res = r["resources"];
+    const bool haveInterval = res.contains("total_low") && res.contains("total_high");
     h << "<h2 id=\"resources\">Resources</h2>\n";
+    const bool fits = res.value("fits", false), fitsUpper = res.value("fits_upper", false);
+    std::vector<std::string> overAtUpper;
     std::vector<Row> rows;
+    std::ostringstream tab;
+    tab << "<table id=\"resource-totals\"><thead><tr><th class=\"l\">resource</th><th>estimate</th>"
+           "<th>interval (low - high)</th><th>budget</th><th>device</th><th>estimate / budget</th>"
+           "<th>high / budget</th></tr></thead><tbody>\n";
     for (size_t k = 0; k < 5; ++k) {
       const double tot = numAt(res["total"], kResources[k]), bud = numAt(res["budget"], kResources[k]),
                    dev = numAt(res["device"], kResources[k]);
       if (dev <= 0 && tot <= 0) continue;
+      const double lo = haveInterval ? numAt(res["total_low"], kResources[k]) : tot,
+                   hi = haveInterval ? numAt(res["total_high"], kResources[k]) : tot;
+      const bool over = std::ceil(tot) > bud, overHigh = haveInterval && std::ceil(hi) > bud;
+      if (overHigh && !over) overAtUpper.push_back(kResourceNames[k]);
       Row x;
       x.label = kResourceNames[k];
       const double u = bud > 0 ? tot / bud : 0;
@@ -249,10 +276,46 @@ std::string runReportHtml(const ordered_json& r) {
       x.outline = 100;
       x.tip = std::string(kResourceNames[k]) + ": " + io::formatNumber(tot) + " of a budget of " +
               io::formatNumber(bud) + " (device " + io::formatNumber(dev) + ")";
+      if (haveInterval && bud > 0) {
+        x.whiskerLow = 100 * lo / bud;
+        x.whiskerHigh = 100 * hi / bud;
+        x.whiskerTip = std::string(kResourceNames[k]) + " interval: " + io::formatNumber(lo) + " - " +
+                       io::formatNumber(hi) + " (" + pct(lo / bud) + " - " + pct(hi / bud) + " of the budget)";
+      }
       x.rowClass = "resource";
       rows.push_back(std::move(x));
+      tab << "<tr class=\"resource" << (over ? " bad" : "") << "\" data-name=\"" << kResources[k]
+          << "\"><td class=\"l\">" << kResourceNames[k] << "</td><td class=\"estimate\">" << esc(io::formatNumber(tot))
+          << "</td><td class=\"interval" << (overHigh ? " bad" : "") << "\">"
+          << (haveInterval ? esc(io::formatNumber(lo)) + " - " + esc(io::formatNumber(hi)) : std::string("-"))
+          << "</td><td>" << esc(io::formatNumber(bud)) << "</td><td>" << esc(io::formatNumber(dev)) << "</td><td>"
+          << (bud > 0 ? pct(tot / bud) : "") << "</td><td" << (overHigh ? " class=\"bad\"" : "") << ">"
+          << (haveInterval && bud > 0 ? pct(hi / bud) : "") << "</td></tr>\n";
     }
-    h << "<p>Per kind, percent of the budget (outline: 100 %).</p>\n" << bars("resource-bars", rows, 150, "%");
+    tab << "</tbody></table>\n";
+    std::string verdict;
+    if (!fits) {
+      verdict = "Does not fit the budget at the estimate";
+      for (const auto& sf : res.value("shortfalls", ordered_json::array())) verdict += "; " + text(sf);
+      verdict += ".";
+    } else if (!haveInterval) {
+      verdict = "Fits the budget at the estimate (the report has no interval).";
+    } else if (fitsUpper) {
+      verdict = "Fits the budget at the estimate and at the interval's upper bound.";
+    } else {
+      verdict = "Fits the budget at the estimate, not at the interval's upper bound (";
+      for (size_t i = 0; i < overAtUpper.size(); ++i) verdict += (i ? ", " : "") + overAtUpper[i];
+      verdict += " above the budget at the upper bound).";
+    }
+    h << "<p id=\"fits\" class=\"" << (!fits ? "bad" : fitsUpper ? "fits" : "fits-estimate")
+      << "\" data-fits=\"" << (fits ? "true" : "false") << "\" data-fits-upper=\""
+      << (haveInterval ? (fitsUpper ? "true" : "false") : "unknown") << "\">" << esc(verdict) << "</p>\n"
+      << tab.str()
+      << "<p>Interval: per engine, the range that held the measured count of 80 % of the validated layers "
+         "of its family (the 10th to 90th percentile of the cost model's validation residuals, or of a "
+         "calibration's leave-one-out residuals), summed over the engines and FIFOs. Per kind, percent of the "
+         "budget (outline: 100 %; error bar: the interval).</p>\n"
+      << bars("resource-bars", rows, 150, "%");
     // Per layer.
     std::vector<std::string> order;
     std::map<std::string, std::array<double, 5>> per;

@@ -302,7 +302,11 @@ def html():
                          "' dram=' + document.querySelectorAll('#dram-bars g.row').length + "
                          "' params=' + document.querySelectorAll('#param-bars g.row').length + "
                          "' steps=' + document.querySelectorAll('#whatif-steps tr.step').length + "
-                         "' notes=' + document.querySelectorAll('#whatif-notes li').length")
+                         "' notes=' + document.querySelectorAll('#whatif-notes li').length + "
+                         "' totals=' + document.querySelectorAll('#resource-totals tr.resource').length + "
+                         "' whiskers=' + document.querySelectorAll('#resource-bars g.interval').length + "
+                         "' fits=' + document.getElementById('fits').dataset.fits + "
+                         "' fits_upper=' + document.getElementById('fits').dataset.fitsUpper")
     check("explain" in rep and rep["explain"]["bottleneck"] == rep["summary"]["predicted"]["bottleneck"],
           "--explain puts the what-if analysis into report.json")
     if got:
@@ -314,6 +318,25 @@ def html():
         check(int(vals["steps"]) == len(rep["explain"]["steps"]) > 0 and
               int(vals["notes"]) == len(rep["explain"]["notes"]), "one row per what-if step: %s" % got)
         check(vals["errors"] == "0", "no script errors")
+        check(int(vals["totals"]) == int(vals["res"]) == int(vals["whiskers"]),
+              "one totals row and one error bar per resource bar: %s" % got)
+        res = rep["resources"]
+        check(vals["fits"] == str(res["fits"]).lower() and vals["fits_upper"] == str(res["fits_upper"]).lower(),
+              "the fits statement is report.json's fits / fits_upper: %s" % got)
+    # Each resource's estimate and interval as report.json has them, and the statement in words.
+    res = rep["resources"]
+    for k in ["lut", "ff", "dsp", "bram18", "uram"]:
+        if res["device"][k] <= 0 and res["total"][k] <= 0:
+            continue
+        m = re.search(r'data-name="%s"><td class="l">[^<]*</td><td class="estimate">([^<]*)</td>'
+                      r'<td class="interval[^"]*">([^<]*) - ([^<]*)</td>' % k, text)
+        if check(m is not None, "a totals row with an interval for %s" % k):
+            check([float(g) for g in m.groups()] == [res["total"][k], res["total_low"][k], res["total_high"][k]],
+                  "%s estimate and interval %s are report.json's" % (k, m.groups()))
+    want = ("Fits the budget at the estimate and at the interval's upper bound." if res["fits_upper"] else
+            "Fits the budget at the estimate, not at the interval's upper bound" if res["fits"] else
+            "Does not fit the budget at the estimate")
+    check(want in text, "the page says: " + want)
     # --explain alone: the section in report.json, the same as mpsim explain prints.
     r = mpsim("-q", "run", *CNV, "--explain", "--out", os.path.join(w, "ex"))
     ex = mpsim("-q", "explain", "--json", *CNV[:-2])  # explain has no --frames

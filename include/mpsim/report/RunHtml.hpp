@@ -2,7 +2,9 @@
 // The HTML page of one run (`mpsim run --html` -> DIR/report.html, `mpsim report DIR`): one
 // self-contained file that works offline (report/Html.hpp), made from report.json alone: the
 // summary and bottleneck; per engine a stacked bar of busy / starved / DRAM wait / blocked / idle;
-// resources per kind against the budget and per layer; FIFO depth against maximum occupancy; DRAM
+// resources per kind: the estimate, its interval (resources.total_low / total_high) as a table and as
+// error bars against the budget, whether the design fits at the estimate and at the interval's upper
+// bound, and per layer; FIFO depth against maximum occupancy; DRAM
 // bandwidth per initiator; parameter memory against FP32; the deadlock's wait-for cycle as a graph.
 #include <string>
 

@@ -110,7 +110,7 @@ TEST_CASE("wrong types and out-of-range values and bad choices name the key and 
       {"network:\n  model: resnet18\nhardware:\n  device: zcu999\n",
        {"t.yaml:4:3: hardware.device: unknown device 'zcu999'; valid: xc7z020 (pynq-z1, pynq-z2, zedboard), ",
         "xczu9eg (zcu102)", "xcu250 (u250, alveo-u250), xcu50 (u50, alveo-u50), xcu55c (u55c, alveo-u55c), ",
-        "xcu280 (u280, alveo-u280), xcvc1902 (vck190), or an inline block"}},
+        "xcu280 (u280, alveo-u280), xcvc1902 (vck190), xcve2802 (vek280), or an inline block"}},
       // A section missing from the file is located at the file (not "(from --set)").
       {"network:\n  model: resnet18\n",
        {"t.yaml: hardware: missing required key 'hardware.device' (a device name: xc7z020"}},

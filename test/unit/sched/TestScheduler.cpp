@@ -120,3 +120,32 @@ TEST_CASE("scheduler: labelselect gets the fewest lanes (a divisor of the classe
   // when the fc around it unfolds fully, the k outputs are the floor.
   if (fm.predicted_bottleneck == "top") CHECK(ftop.pe == 200);
 }
+
+TEST_CASE("the VEK280 (xcve2802) loads and maps a small network", "[unit][sched]") {
+  // Figures as in src/hw/Device.cpp (their sources and what is unconfirmed: docs/run-config.md).
+  auto d = hw::findDevice("VEK280");
+  REQUIRE(d);
+  CHECK(d->name == "xcve2802");
+  CHECK(d->dsp_kind == hw::DspKind::DSP58);
+  // The fabric counts of a third-party utilization table's Available column (docs/run-config.md).
+  CHECK(d->lut == 520704);
+  CHECK(d->ff == 1041408);
+  CHECK(d->dsp == 1312);
+  CHECK(d->bram18 == 1200);
+  CHECK(d->uram == 264);
+  auto run = config::loadRunString("network: {model: cnv, quant: {weights: 4, activations: 4}}\n"
+                                   "hardware: {device: vek280}\nmapping: {mode: auto}\n",
+                                   "<test>");
+  CHECK(run.config.hardware.device.name == "xcve2802");
+  CHECK(run.config.hardware.dram.channels == d->dram_channels);
+  CHECK(run.config.hardware.clock_mhz == Approx(d->clock_mhz));
+  auto m = flow::map(run).mapping;
+  CHECK(m.predicted_cycles > 0);
+  auto r = sched::estimateResources(run.graph, m, run.config);
+  CHECK(r.fits);
+  CHECK(r.device.lut == Approx(double(d->lut)));
+  CHECK(r.device.dsp == Approx(double(d->dsp)));
+  CHECK(r.device.uram == Approx(double(d->uram)));
+  CHECK(r.total.lut <= r.budget.lut);
+  CHECK(r.total.bram18 <= r.budget.bram18);
+}
