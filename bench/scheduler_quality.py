@@ -6,7 +6,9 @@ Usage: /usr/bin/python3 bench/scheduler_quality.py [--mpsim build/mpsim] [--poin
 1. Clock sweep: ResNet-18 W4A4 (8-bit first and last layer) on xczu9eg, `--points` clocks evenly
    from 100 to 300 MHz, `mpsim map` each: the best fps must never fall as the clock rises.
 2. Paper class: ResNet-18 W6A6 (8-bit first and last layer) on xczu9eg at 200 MHz, simulated:
-   >= 300 fps, fitting the budget.
+   >= 300 fps, fitting the budget; and ResNet-152 (W4A4 and W3A4, 8-bit first and last) at 200 MHz:
+   >= 1.13 TOp/s simulated on the smallest device (fewest LUTs) where that is possible, with the
+   shortfalls of every smaller device.
 3. Simulation against prediction: every auto design of (2) and of a few zoo networks simulated,
    with FINN's default FIFO depth 2 and with `mapping.fifos: auto` (FIFOs sized by simulation,
    docs/simulation.md); with sized FIFOs the simulated fps must be within 1 % of the scheduler's
@@ -39,6 +41,11 @@ R18_W6A6_AUTO = R18_W6A6 + ["network.quant.requant=auto"]
 R18_W6A6_MEM = R18_W6A6_AUTO + ["hardware.cost_model.mvu_input_buffer=memory"]
 PAPER = {id(R18_W6A6): "default cost model, thresholds", id(R18_W6A6_AUTO): "requant: auto",
          id(R18_W6A6_MEM): "requant: auto, mvu_input_buffer: memory"}
+# ResNet-152 of the paper: 3-4 bit weights, 4-bit activations, 8-bit first and last layer, 200 MHz.
+R152 = ["network.model=resnet152", "network.quant.activations=4", "network.quant.first_layer.weights=8",
+        "network.quant.last_layer.weights=8", "hardware.clock_mhz=200", "mapping.mode=auto"]
+R152_VARIANTS = [("W4A4", ["network.quant.weights=4"]), ("W3A4", ["network.quant.weights=3"])]
+R152_TOPS = 1.13
 SIM_CASES = [
     ("ResNet-18 W6A6 xczu9eg 200 MHz", R18_W6A6),
     ("ResNet-18 W6A6 xczu9eg 200 MHz, requant auto", R18_W6A6_AUTO),
@@ -110,6 +117,60 @@ def mpsim_run(mpsim, keys):
             return json.load(f)
 
 
+def devices(mpsim):
+    """(name, LUTs) of every device in mpsim's database (`mpsim devices`), fewest LUTs first."""
+    p = subprocess.run([mpsim, "devices"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit("mpsim devices failed: " + p.stderr.strip())
+    rows = []
+    for line in p.stdout.splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 3 and f[0].startswith("xc") and f[2].isdigit():
+            rows.append((f[0], int(f[2])))
+    return sorted(rows, key=lambda r: (r[1], r[0]))
+
+
+def shortfalls(err):
+    """The 'RESOURCE: needs N, budget M (short by K)' lines of a does-not-fit error."""
+    out = [l.replace("[error]", "").strip() for l in str(err).splitlines() if "short by" in l]
+    return "; ".join(out) if out else " ".join(str(err).split())[:200]
+
+
+def resnet152_section(mpsim):
+    """The paper's ResNet-152 class: the smallest device (fewest LUTs) where a design reaches 1.13 TOp/s
+    simulated, and for every smaller device why not. Returns (lines, found)."""
+    lines = ["\n## Paper class: ResNet-152 (3-4 bit weights, 4-bit activations, 8-bit first/last) at 200 MHz, "
+             ">= %.2f TOp/s\n" % R152_TOPS,
+             "Devices of the database from the fewest LUTs up, until one reaches the target (simulated, "
+             "`mpsim run` of the auto design; TOp/s = 2 x MACs x simulated fps).\n",
+             "| device | LUT | " + " | ".join(v for v, _ in R152_VARIANTS) + " |",
+             "|---|---|" + "---|" * len(R152_VARIANTS)]
+    found = None
+    for dev, lut in devices(mpsim):
+        cells = []
+        for variant, keys in R152_VARIANTS:
+            try:
+                r = mpsim_run(mpsim, R152 + keys + ["hardware.device=" + dev])
+            except RuntimeError as e:
+                cells.append("does not fit: " + shortfalls(e))
+                continue
+            tops = r["summary"]["ops_per_s"] / 1e12
+            fits = r["resources"]["fits"]
+            cells.append("%.3f TOp/s (%.1f fps%s)" % (tops, r["summary"]["fps"], "" if fits else ", does not fit"))
+            if fits and tops >= R152_TOPS and not found:
+                found = (dev, variant, tops)
+        lines.append("| %s | %d | %s |" % (dev, lut, " | ".join(cells)))
+        if found:
+            break
+    if found:
+        lines.append("\nSmallest device reaching %.2f TOp/s: **%s** (%s, %.3f TOp/s); every device above it in the "
+                     "table cannot hold ResNet-152 even at PE = SIMD = 1 (the shortfalls are the resources it "
+                     "lacks; segments through DRAM are issue #19)." % (R152_TOPS, found[0], found[1], found[2]))
+    else:
+        lines.append("\nNo device of the database reaches %.2f TOp/s: **NO**" % R152_TOPS)
+    return lines, found is not None
+
+
 def predicted_fps(m):
     return m["summary"]["fps"]  # map.json: the closed form (schema mpsim.map)
 
@@ -175,6 +236,11 @@ def main():
                  ("yes" if ok else "NO"))
     # The default model must reach the paper class for the benchmark to pass.
     ok = ok and paper.get(PAPER[id(R18_W6A6)], "").endswith("yes")
+
+    # 2b. the paper's ResNet-152 class
+    r152, found = resnet152_section(a.mpsim)
+    lines += r152
+    ok = ok and found
 
     # 4. against the optimum
     binary = os.path.join(os.path.dirname(a.mpsim), "exhaustive_search")
