@@ -185,7 +185,7 @@ int cmdMap(const std::vector<std::string>& args) {
     return kExitOk;
   checkConfigArg(vm, configPath);
   if (vm.count("out") && outDir.empty()) throw UsageError("map: --out needs a directory name");
-  const flow::Design design = flow::map(flow::load(configPath, sets));
+  const flow::Design design = flow::mapForUser(flow::load(configPath, sets));
   auto j = flow::mapReport(design);
   if (!outDir.empty()) {
     namespace fs = std::filesystem;
@@ -278,7 +278,7 @@ int cmdRun(const std::vector<std::string>& args) {
   if (vm.count("functional")) run.config.simulation.functional = true;
   spdlog::info("network {} ({} layers), device {} at {} MHz", run.graph.name(), run.graph.layers().size(),
                run.config.hardware.device.name, run.config.hardware.clock_mhz);
-  const flow::Design design = flow::map(std::move(run));
+  const flow::Design design = flow::mapForUser(std::move(run));
   if (!design.resources.fits)
     for (const auto& s : design.resources.shortfalls) spdlog::warn("the design does not fit the device budget: {}", s);
   spdlog::info("mapped to {} engines and {} FIFOs; closed form {} cycles per frame ({})", design.mapping.engines.size(),

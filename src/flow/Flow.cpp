@@ -137,6 +137,67 @@ Design map(config::Run run) {
   return d;
 }
 
+std::vector<std::string> fittingChoices(const config::Run& run) {
+  std::vector<std::string> out;
+  if (run.config.mapping.mode != config::MappingMode::Auto) return out;
+  // Layers whose requantiser the scheduler may choose: thresholds now, not fixed by the model or the
+  // mapping, not bipolar (which needs thresholds).
+  std::vector<std::string> switchable;
+  for (const auto& l : run.graph.layers())
+    if (l.isWeighted() && l.requant == graph::Requant::Thresholds && !l.requant_auto && !l.out.bipolar &&
+        !l.threshold_values && l.thresholds_file.empty() && !run.config.mapping.layers.count(l.name))
+      switchable.push_back(l.name);
+  const bool registers = run.config.hardware.cost.mvu_input_buffer == hw::InputBuffer::Registers;
+  struct Choice {
+    bool requant, buffer;
+  };
+  std::vector<Choice> tries;
+  if (!switchable.empty()) tries.push_back({true, false});
+  if (registers) tries.push_back({false, true});
+  if (!switchable.empty() && registers) tries.push_back({true, true});
+  for (const Choice& c : tries) {
+    config::Run alt = run;
+    std::string sets;
+    if (c.requant) {
+      for (const auto& n : switchable) alt.graph.find(n)->requant_auto = true;
+      sets += "--set network.quant.requant=auto";
+    }
+    if (c.buffer) {
+      alt.config.hardware.cost.mvu_input_buffer = hw::InputBuffer::Memory;
+      sets += std::string(sets.empty() ? "" : " ") + "--set hardware.cost_model.mvu_input_buffer=memory";
+    }
+    try {
+      const sched::Plan p = sched::schedule(alt.graph, alt.config);
+      const sched::Mapping m = sched::buildMapping(alt.graph, alt.config, p);
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "fits, %.2f frames/s (closed form, bottleneck %s)",
+                    alt.config.hardware.clock_mhz * 1e6 / double(std::max<int64_t>(1, m.predicted_cycles)),
+                    m.predicted_bottleneck.c_str());
+      out.push_back("with `" + sets + "`: " + buf);
+      if (c.requant && c.buffer) break;
+    } catch (const DoesNotFitError&) {
+    }
+  }
+  return out;
+}
+
+Design mapForUser(config::Run run) {
+  const bool autoMode = run.config.mapping.mode == config::MappingMode::Auto;
+  std::optional<config::Run> copy;
+  if (autoMode) copy = run;
+  try {
+    return map(std::move(run));
+  } catch (const DoesNotFitError& e) {
+    if (!copy) throw;
+    const std::vector<std::string> hints = fittingChoices(*copy);
+    if (hints.empty()) throw;
+    std::vector<std::string> msgs = e.messages();
+    msgs.push_back("design choices this run leaves at their defaults would fit:");
+    for (const auto& h : hints) msgs.push_back("  " + h);
+    throw DoesNotFitError(msgs);
+  }
+}
+
 nlohmann::ordered_json mapReport(const Design& d) {
   nlohmann::ordered_json j = report::mapReportJson(d.run.graph, d.run.config, d.mapping, d.resources);
   report::addLimit(j, d.plan, d.run.config.hardware.clock_mhz);

@@ -1027,7 +1027,7 @@ struct Scheduler {
       else if (s.rfind("URAM", 0) == 0)
         top("URAM", &hw::Resources::uram);
     }
-    throw LoadError(msgs);
+    throw DoesNotFitError(msgs);
   }
 };
 

@@ -13,6 +13,10 @@
               cost model says (a DSP per PE for scale/shift)
 - functional: CNV W2A2 scheduled with auto (both kinds in one network) is bit-exact against the
               independent NumPy reference (test/func_ref.py network)
+- hints:      a design that does not fit names the design choices left at their defaults that
+              would fit (ResNet-18 W6A6 on xczu9eg: requant auto, input buffer memory, both), each
+              with its fps; running each suggested `--set` gives exactly that fps; a design that
+              fits with none of them (ResNet-152 on a pynq-z1) gets no such lines
 - errors:     a bad requant value, requant on a layer without weights (rule or mapping),
               scale_shift on a bipolar-output layer: exit 3 (a config error) naming the key path and what is valid
 """
@@ -138,4 +142,29 @@ def errors():
     check(r.returncode == 3 and not os.path.exists(out), "nothing written on a bad value")
 
 
-run_part({"schedule": schedule, "manual": manual, "functional": functional, "errors": errors})
+R18_W6A6 = ["--set", "network.model=resnet18", "--set", "network.quant.weights=6", "--set", "network.quant.activations=6",
+            "--set", "network.quant.first_layer.weights=8", "--set", "network.quant.last_layer.weights=8",
+            "--set", "hardware.device=xczu9eg", "--set", "hardware.clock_mhz=200", "--set", "mapping.mode=auto"]
+
+
+def hints():
+    import re
+    r, _ = mapped(*R18_W6A6)
+    check(r.returncode == 3, "W6A6 on xczu9eg with the defaults does not fit: exit 3 (got %d)" % r.returncode)
+    check("does not fit xczu9eg" in r.stderr, "the error says it does not fit: " + r.stderr[-400:])
+    check("design choices this run leaves at their defaults would fit:" in r.stderr, "the error lists choices that fit")
+    found = re.findall(r"with `([^`]*)`: fits, ([0-9.]+) frames/s", r.stderr)
+    check(len(found) == 3, "three choices: requant, input buffer, both (got %s)" % found)
+    for sets, fps in found:
+        r2, m = mapped(*(R18_W6A6 + sets.split()))
+        if check(r2.returncode == 0, "the suggested %s maps (rc %d)" % (sets, r2.returncode)):
+            check(abs(m["summary"]["fps"] - float(fps)) < 0.01 and m["resources"]["fits"],
+                  "%s: the stated %s frames/s is what it maps to (%s), fitting" % (sets, fps, m["summary"]["fps"]))
+    both = [float(f) for s, f in found if "requant" in s and "mvu_input_buffer" in s]
+    check(both and both[0] >= 300, "both choices together reach the paper class (>= 300 frames/s): %s" % both)
+    # Nothing helps ResNet-152 on a pynq-z1: the error has no such lines.
+    r3, _ = mapped("--set", "network.model=resnet152", "--set", "hardware.device=pynq-z1", "--set", "mapping.mode=auto")
+    check(r3.returncode == 3 and "would fit" not in r3.stderr, "no choice fits ResNet-152 on a pynq-z1: no hint lines")
+
+
+run_part({"schedule": schedule, "manual": manual, "functional": functional, "hints": hints, "errors": errors})

@@ -17,6 +17,12 @@ private:
   std::vector<std::string> m_messages;
 };
 
+/// The scheduler found no design within the device budget (a LoadError: exit code, messages).
+class DoesNotFitError : public LoadError {
+public:
+  using LoadError::LoadError;
+};
+
 /// Collects diagnostics so that one load reports all problems at once.
 class Diagnostics {
 public:

@@ -56,6 +56,18 @@ struct Design {
 /// resources. Logs the scheduler's choice. Throws LoadError (illegal folding, nothing fits).
 Design map(config::Run run);
 
+/// map() for a user at the command line: when the scheduler finds nothing that fits (mapping mode
+/// auto), the error also says which design choices the run did not allow would give a design that
+/// fits (flow::fittingChoices). Sweeps call map() (a point that does not fit is a result there).
+Design mapForUser(config::Run run);
+
+/// The design choices a run config leaves to defaults that change what fits, each tried alone and
+/// then together, as lines "with `--set ...`: fits, N frames/s (bottleneck)": requantisers chosen
+/// per layer (network.quant requant: auto, where the layer may switch) and the MAC units' input
+/// vector in a memory (hardware.cost_model.mvu_input_buffer: memory, docs/cost-model.md). Empty
+/// when none of them fits either. Mapping mode auto only.
+std::vector<std::string> fittingChoices(const config::Run& run);
+
 /// map.json of `mpsim map`.
 nlohmann::ordered_json mapReport(const Design& d);
 
