@@ -36,6 +36,8 @@ CASES = [
      ["network.model=tfc", "network.quant.weights=1", "network.quant.activations=2"], "pynq-z1", 100),
     ("TFC-W2A2 pynq-z1", "bnn-pynq/folding_config/tfc-w2a2_folding_config.json",
      ["network.model=tfc", "network.quant.weights=2", "network.quant.activations=2"], "pynq-z1", 100),
+    ("KWS MLP W3A3 pynq-z1", "kws/folding_config/kws_folding_config.json",
+     ["network.model={ref}/../../onnx/qonnx_model_zoo/kwsmlp_w3a3.onnx"], "pynq-z1", 100),
     ("MobileNet-v1 W4A4 zcu102", "mobilenet-v1/folding_config/ZCU102_folding_config.json",
      ["network.model=mobilenet_v1", "network.quant.weights=4", "network.quant.activations=4",
       "network.quant.first_layer.weights=8"], "zcu102", 200),
@@ -46,7 +48,7 @@ CASES = [
      ["network.model=mobilenet_v1", "network.quant.weights=4", "network.quant.activations=4",
       "network.quant.first_layer.weights=8"], "u250", 200),
 ]
-NOT_COVERED = ["KWS, VGG10-RadioML (ZCU104) and GTSRB (no network for them in mpsim's zoo)",
+NOT_COVERED = ["VGG10-RadioML (ZCU104) and GTSRB (no network for them in mpsim's zoo)",
                "ResNet-50 W1A2 on U250: its FINN graph orders the MVAUs of a bottleneck block differently from "
                "the zoo's layers (the shortcut's conv among them), so `mapping.finn_folding`, which applies MVAU "
                "nodes in order, would fold the wrong layers; it needs the build's FINN-ONNX model"]
@@ -74,7 +76,7 @@ def table(mpsim, reference):
         raise SystemExit("published_foldings.py: %s: no such folder (the finn-examples folding configs)" % reference)
     rows, ok = [], True
     for name, rel, net, dev, mhz in CASES:
-        base = net + ["hardware.device=" + dev, "hardware.clock_mhz=%g" % mhz]
+        base = [k.replace("{ref}", reference) for k in net] + ["hardware.device=" + dev, "hardware.clock_mhz=%g" % mhz]
         folding = os.path.join(reference, rel)
         try:
             pub = mpsim_map(mpsim, base + ["mapping.mode=manual", "mapping.finn_folding=" + folding])
