@@ -10,6 +10,8 @@
 #include <fstream>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
 #include "mpsim/io/YamlReader.hpp"
@@ -62,6 +64,16 @@ const std::vector<HostPreset>& hostPresets() {
     v.push_back({"xcu55c", preset(alveo, 40, 11, 512, 0, 32)});
     v.push_back({"xcu250", preset(alveo, 40, 11, 512, 0, 32)});
     v.push_back({"xcu280", preset(alveo, 40, 11, 512, 0, 32)});
+    // VCU118 / AWS F1: the card in a PCIe host, as an Alveo card (XDMA); every value assumed.
+    v.push_back({"xcvu9p", preset("PCIe card (VCU118, AWS F1): kernel AXI master 512 bit, XDMA host copies, host "
+                                  "driver call: all assumed as for Alveo",
+                                  40, 11, 512, 0, 32)});
+    // Versal (VCK190, VEK280): a Cortex-A72 host, the PL's AXI masters reach DDR/LPDDR through NoC
+    // master units; 128 bit and the driver's overhead assumed (between the A53 and the Alveo host).
+    const char* versal = "Versal PL AXI master to the NoC (128 bit assumed); driver on the Cortex-A72 APU: overhead "
+                         "and copy bandwidth assumed";
+    v.push_back({"xcvc1902", preset(versal, 50, 2.0, 128, 40, 16)});
+    v.push_back({"xcve2802", preset(versal, 50, 2.0, 128, 40, 16)});
     for (auto& x : v) x.host.preset = x.device;
     return v;
   }();
@@ -229,8 +241,14 @@ HostConfig readHost(Reader& r, const hw::Device& device, int frames) {
   HostConfig h;
   const std::string p = r.get<std::string>("preset", "auto");
   if (p == "auto") {
-    if (const HostPreset* hp = findHostPreset(device.name)) h = hp->host;
-    else h.preset = "none";
+    if (const HostPreset* hp = findHostPreset(device.name)) {
+      h = hp->host;
+    } else {
+      h.preset = "none";
+      spdlog::warn("{}: no host preset for {}: driver overhead 0 and copies free unless host.* gives them "
+                   "(docs/system.md, \"Board presets\")",
+                   r.where("preset"), device.name);
+    }
   } else if (p == "none") {
     h.preset = "none";
   } else if (const HostPreset* hp = findHostPreset(p)) {

@@ -175,7 +175,8 @@ std::vector<std::string> fittingChoices(const config::Run& run) {
                     m.predicted_bottleneck.c_str());
       out.push_back("with `" + sets + "`: " + buf);
       if (c.requant && c.buffer) break;
-    } catch (const DoesNotFitError&) {
+    } catch (const std::exception&) {
+      // Does not fit with this choice either (or cannot be scheduled): not a hint.
     }
   }
   return out;

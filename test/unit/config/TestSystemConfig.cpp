@@ -9,6 +9,7 @@
 #include "ConfigTestUtil.hpp"
 #include "TempDir.hpp"
 #include "mpsim/config/System.hpp"
+#include "mpsim/hw/Device.hpp"
 
 using namespace mpsim;
 using namespace mpsim::test;
@@ -49,9 +50,14 @@ TEST_CASE("input and host: unknown keys, missing keys and ranges are located err
 }
 
 TEST_CASE("host presets cover the boards of the device database and are overridable", "[config][system]") {
-  for (const char* b : {"zcu102", "zcu104", "pynq-z1", "ultra96", "u250", "u280", "kv260"}) {
+  for (const char* b : {"zcu102", "zcu104", "pynq-z1", "ultra96", "u250", "u280", "kv260", "vck190", "vek280", "vcu118"}) {
     INFO(b);
     CHECK(config::findHostPreset(b) != nullptr);
+  }
+  // Every device of the database has one (a device added without one gets `preset: none`, zero costs).
+  for (const auto& d : hw::devices()) {
+    INFO(d.name);
+    CHECK(config::findHostPreset(d.name) != nullptr);
   }
   auto run = config::loadRunString(kBase + "host: {batch: 7, copy_in_gbps: 3, shell: {port_bits: 64}}\n", "t.yaml");
   REQUIRE(run.config.host);
