@@ -307,6 +307,12 @@ void printMapSummary(std::ostream& os, const ordered_json& j) {
                                : "")
      << "\n";
   for (const auto& s : r["shortfalls"]) os << "  " << s.get<std::string>() << "\n";
+  if (r.contains("shell")) {
+    const auto& sh = r["shell"];
+    std::snprintf(buf, sizeof buf, "shell        %.0f LUT, %.0f FF beside the design, not in its total (%s)\n",
+                  sh["lut"].get<double>(), sh["ff"].get<double>(), sh["source"].get<std::string>().c_str());
+    os << buf;
+  }
   const auto& s = j["summary"];
   std::snprintf(buf, sizeof buf, "closed form  %.2f frames/s (%lld cycles per frame, bottleneck %s)\n",
                 s["fps"].get<double>(), (long long)s["cycles_per_frame"].get<int64_t>(),

@@ -74,6 +74,7 @@ DesignResources estimateResources(const graph::Graph& g, const Mapping& m, const
   check("BRAM18", d.total.bram18, d.budget.bram18);
   check("URAM", d.total.uram, d.budget.uram);
   d.fits = d.shortfalls.empty();
+  d.shell = hw::shellCost(dev);
   const hw::Resources& hi = d.total_high;
   d.fits_upper = d.fits && std::ceil(hi.lut) <= d.budget.lut && std::ceil(hi.ff) <= d.budget.ff &&
                  std::ceil(hi.dsp) <= d.budget.dsp && std::ceil(hi.bram18) <= d.budget.bram18 &&
@@ -103,6 +104,11 @@ nlohmann::ordered_json resourcesJson(const DesignResources& d) {
   j["fits"] = d.fits;
   j["fits_upper"] = d.fits_upper;
   j["shortfalls"] = d.shortfalls;
+  if (d.shell) {
+    nlohmann::ordered_json sh = toJson(d.shell->resources);
+    sh["source"] = d.shell->source;
+    j["shell"] = std::move(sh); // docs/cost-model.md "The shell": not in total, budget or fits
+  }
   return j;
 }
 

@@ -9,6 +9,7 @@
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/graph/Graph.hpp"
 #include "mpsim/hw/CostModel.hpp"
+#include "mpsim/hw/ShellCost.hpp"
 #include "mpsim/sched/Mapping.hpp"
 
 namespace mpsim::sched {
@@ -26,6 +27,8 @@ struct DesignResources {
   bool fits_upper = false; // also at the upper bound of the interval (total_high)
   /// Resources over budget, e.g. "BRAM18: needs 2100, budget 1459 (short by 641)".
   std::vector<std::string> shortfalls;
+  /// The board's shell (hw::shellCost), a separate line: not in total, budget or fits.
+  std::optional<hw::ShellCost> shell;
 };
 
 /// The validation / calibration family of an engine kind (hw/CostBands, `mpsim calibrate`): mvau,
