@@ -60,6 +60,12 @@ const std::vector<Metric>& fifoColumns() {
   return k;
 }
 
+std::vector<PathKeys> pathKeys(const std::vector<Metric>& cols) {
+  std::vector<PathKeys> out;
+  for (const auto& c : cols) out.emplace_back(c.path);
+  return out;
+}
+
 std::string columnsSql(const std::vector<Metric>& cols) {
   std::string s;
   for (const auto& c : cols) s += ", " + quoteIdent(c.column) + " " + c.type;
@@ -368,25 +374,28 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
     Statement& r = cached(resultSql);
     r.bind(1, id).bind(2, fidelity).bind(3, o.status).bind(4, o.wall_s);
     int i = 5;
-    for (const auto& m : metrics()) bindValue(r, i++, findPath(o.report, m.path), m.type);
+    static const std::vector<PathKeys> metricPaths = pathKeys(metrics());
+    for (size_t k = 0; k < metrics().size(); ++k)
+      bindValue(r, i++, findPath(o.report, metricPaths[k]), metrics()[k].type);
     if (sim)
       r.bind(i, o.report.dump());
     else
       r.bindNull(i);
     r.run();
-    auto rows = [&](const char* table, const char* key, const std::vector<Metric>& cols) {
+    auto rows = [&](const char* table, const char* key, const std::vector<Metric>& cols,
+                    const std::vector<PathKeys>& paths) {
       if (!o.report.contains(key)) return;
       Statement& st = cached(insertSql(table, {"point_id", "fidelity", "idx"}, cols));
       int64_t idx = 0;
       for (const auto& row : o.report[key]) {
         st.bind(1, id).bind(2, fidelity).bind(3, idx++);
-        int c = 4;
-        for (const auto& col : cols) bindValue(st, c++, findPath(row, col.path), col.type);
+        for (size_t c = 0; c < cols.size(); ++c) bindValue(st, int(c) + 4, findPath(row, paths[c]), cols[c].type);
         st.run();
       }
     };
-    rows("layers", "layers", layerColumns());
-    rows("fifos", "fifos", fifoColumns());
+    static const std::vector<PathKeys> layerPaths = pathKeys(layerColumns()), fifoPaths = pathKeys(fifoColumns());
+    rows("layers", "layers", layerColumns(), layerPaths);
+    rows("fifos", "fifos", fifoColumns(), fifoPaths);
   }
   const std::string sql = sim ? "UPDATE points SET sim_status = ?, sim_error = ?, sim_exit_code = ?, sim_wall_s = ?, "
                                 "sim_attempts = sim_attempts + ?, finished_at = ?, host = ?, slurm_job_id = ?, "
