@@ -334,12 +334,26 @@ std::vector<Task> Store::mapTasks(int retry, int64_t after, size_t limit) {
   return out;
 }
 
-std::vector<Task> Store::simTasks(int retry) {
-  Statement st = m_db.prepare(
-      "SELECT id, hash, overrides_json, sim_attempts FROM points WHERE status = 'mapped' AND (sim_status = 'queued' "
-      "OR (sim_status IN ('failed', 'timeout') AND sim_attempts <= ?)) ORDER BY id");
+namespace {
+/// The points to simulate (Store::simTasks): one home of the condition.
+const char* const kSimTaskWhere = "status = 'mapped' AND (sim_status = 'queued' OR (sim_status IN ('failed', "
+                                  "'timeout') AND sim_attempts <= ?))";
+} // namespace
+
+std::vector<Task> Store::simTasks(int retry, int64_t after, size_t limit) {
+  static const std::string sql = std::string("SELECT id, hash, overrides_json, sim_attempts FROM points WHERE id > ? AND ") +
+                                 kSimTaskWhere + " ORDER BY id LIMIT ?";
+  Statement& st = cached(sql);
+  st.bind(1, after).bind(2, int64_t(retry)).bind(3, int64_t(limit));
+  std::vector<Task> out = readTasks(st);
+  st.reset();
+  return out;
+}
+
+void Store::forEachSimTask(int retry, const std::function<void(const std::string&)>& f) {
+  Statement st = m_db.prepare(std::string("SELECT hash FROM points WHERE ") + kSimTaskWhere);
   st.bind(1, int64_t(retry));
-  return readTasks(st);
+  while (st.step()) f(st.getText(0));
 }
 
 void Store::queueSim(const std::vector<int64_t>* ids) {
