@@ -258,6 +258,25 @@ SharedCache<SweptGrid>& sharedSweeps() {
   return c;
 }
 
+/// Per option o of a layer class (Scheduler::feasibleAt), the first (by index) options d != o
+/// whose values times the class's count are no larger than o's in every one: at most kDominators
+/// of them, `more` when there are others.
+constexpr size_t kDominators = 4;
+struct Dominators {
+  std::array<int, kDominators> d{};
+  size_t n = 0;
+  bool more = false;
+};
+struct DominatorList {
+  std::vector<Dominators> list;
+  Options held; // the options the key names by address: kept alive, so no other takes it
+};
+/// Keyed by the options (by address) and the class's count; at most 1,000,000 options in all.
+SharedCache<DominatorList>& sharedDominators() {
+  static SharedCache<DominatorList> c(1000000, [](const DominatorList& v) { return v.list.size() + 1; });
+  return c;
+}
+
 struct Scheduler {
   const graph::Graph& g;
   const config::RunConfig& cfg;
@@ -825,6 +844,58 @@ struct Scheduler {
   /// `cheapest`: go on after the first choice that fits, for the one of the least cost (sum of
   /// device shares, plus the streamed bytes as a share of the bandwidth planned at T) within the node limit, so that the result does not depend on the search order
   /// (a rerun of the effective config, whose options are a subset, finds the same).
+  /// A class's option as feasibleAt weighs it: its values times the class's count (resources,
+  /// then DRAM bytes), and its share: the sum of the resources' device shares, to which
+  /// feasibleAt adds the DRAM bytes' share of the bandwidth planned at its target.
+  struct ScaledOption {
+    int opt;
+    std::array<double, kRes + 1> v;
+    double share;
+  };
+  mutable std::vector<std::vector<ScaledOption>> scaled; // per class, every option (made once)
+  mutable std::vector<std::shared_ptr<const DominatorList>> dominators; // per class
+  void scaleOptions() const {
+    const Vec device = deviceVec();
+    scaled.assign(classes.size(), {});
+    dominators.assign(classes.size(), {});
+    for (size_t k = 0; k < classes.size(); ++k) {
+      for (size_t o = 0; o < choices[classes[k].rep].opts().size(); ++o) {
+        ScaledOption c{int(o), {}, 0};
+        const Priced pv = pricedValues(choices[classes[k].rep].opts()[o]);
+        for (int r = 0; r <= kRes; ++r) c.v[size_t(r)] = classes[k].count * pv[size_t(r)];
+        for (int r = 0; r < kRes; ++r) c.share += c.v[size_t(r)] / std::max(1.0, device[size_t(r)]);
+        scaled[k].push_back(c);
+      }
+      // A function of the options and the count: shared by the runs of the process.
+      std::vector<int64_t> key = {int64_t(reinterpret_cast<uintptr_t>(choices[classes[k].rep].options.get()))};
+      int64_t countBits = 0;
+      std::memcpy(&countBits, &classes[k].count, sizeof countBits);
+      key.push_back(countBits);
+      if ((dominators[k] = sharedDominators().find(key))) continue;
+      auto made = std::make_shared<DominatorList>();
+      made->held = choices[classes[k].rep].options;
+      const auto& sc = scaled[k];
+      made->list.assign(sc.size(), {});
+      for (size_t o = 0; o < sc.size(); ++o) {
+        Dominators& dm = made->list[o];
+        for (size_t d = 0; d < sc.size() && !dm.more; ++d) {
+          if (d == o || !lessEqual(sc[d].v, sc[o].v)) continue;
+          if (dm.n < kDominators)
+            dm.d[dm.n++] = int(d);
+          else
+            dm.more = true;
+        }
+      }
+      dominators[k] = made;
+      sharedDominators().put(key, made);
+    }
+  }
+  static bool lessEqual(const std::array<double, kRes + 1>& a, const std::array<double, kRes + 1>& b) {
+    bool le = true;
+    for (size_t r = 0; r < a.size() && le; ++r) le = a[r] <= b[r];
+    return le;
+  }
+
   bool feasibleAt(int64_t T, uint64_t& nodes, uint64_t nodeLimit, std::vector<int>& pick,
                   const Vec& margin = Vec{}, bool cheapest = false) const {
     const size_t K = classes.size();
@@ -832,13 +903,9 @@ struct Scheduler {
     using Row = std::array<double, D>;
     // Per class: its options meeting T that no other one meeting T beats in every resource, as
     // values times the class's count, cheapest (sum of device shares) first.
-    const Vec device = deviceVec();
     const double dramPerFrame = std::max(1.0, double(T) * cfg.hardware.units.dram_plan_bytes_per_cycle);
-    struct Cand {
-      int opt;
-      Row v;
-      double share;
-    };
+    using Cand = ScaledOption;
+    if (scaled.empty()) scaleOptions();
     std::vector<std::vector<Cand>> opts(K);
     std::vector<Cand> in;
     std::vector<std::pair<double, size_t>> byShare;
@@ -847,32 +914,36 @@ struct Scheduler {
       in.clear();
       byShare.clear();
       for (size_t o = 0; o < all.size() && all[o].cycles <= T; ++o) {
-        Cand c{int(o), {}, 0};
-        const Priced pv = pricedValues(all[o]);
-        for (int r = 0; r < D; ++r) c.v[size_t(r)] = classes[k].count * pv[size_t(r)];
-        for (int r = 0; r < kRes; ++r) c.share += c.v[size_t(r)] / std::max(1.0, device[size_t(r)]);
-        c.share += c.v[kRes] / dramPerFrame; // streamed weights: their share of the planned bandwidth
-        byShare.emplace_back(c.share, in.size());
-        in.push_back(c);
+        in.push_back(scaled[k][o]);
+        in.back().share += in.back().v[kRes] / dramPerFrame; // streamed weights: their share of the planned bandwidth
       }
       if (in.empty()) return false;
       // Skyline in order of cost: an option no worse in every resource costs no more, so it comes
       // earlier and is kept, or is beaten by one that is (ties: the first of equal ones, i.e. the
       // order is by share, then by position).
-      std::sort(byShare.begin(), byShare.end());
-      for (const auto& [share, at] : byShare) {
-        const Cand& c = in[at];
-        bool dominated = false;
-        for (const Cand& kept : opts[k]) {
-          bool le = true;
-          for (int r = 0; r < D && le; ++r) le = kept.v[size_t(r)] <= c.v[size_t(r)];
-          if (le) {
-            dominated = true;
-            break;
-          }
+      // An option is dropped exactly when an option no worse in every value comes before it in
+      // that order (one that is kept, or dropped for a kept one before it, which is then no worse
+      // either). One no worse has no larger share (the share is a sum of the values' positive
+      // multiples, and rounding is monotone), so it comes before unless the shares are equal and
+      // it is later. The options no worse than each are known (dominators): the first ones decide.
+      const size_t n = in.size();
+      auto dropped = [&](size_t o) {
+        const Dominators& dm = dominators[k]->list[size_t(o)];
+        for (size_t j = 0; j < dm.n; ++j) {
+          const size_t d = size_t(dm.d[j]);
+          if (d >= n) return false; // by index: the later ones are outside the prefix too
+          if (d < o || in[d].share < in[o].share) return true;
         }
-        if (!dominated) opts[k].push_back(c);
-      }
+        if (!dm.more) return false;
+        for (size_t d = 0; d < n; ++d) // beyond the first ones: every option of the prefix
+          if (d != o && lessEqual(in[d].v, in[o].v) && (in[d].share < in[o].share || (in[d].share == in[o].share && d < o)))
+            return true;
+        return false;
+      };
+      for (size_t o = 0; o < n; ++o)
+        if (!dropped(o)) byShare.emplace_back(in[o].share, o);
+      std::sort(byShare.begin(), byShare.end());
+      for (const auto& [share, at] : byShare) opts[k].push_back(in[at]);
     }
     // The classes that need the most (their cheapest option's shares) first, so that the bounds
     // bite early; the bound of the classes after each.
@@ -1134,6 +1205,7 @@ Plan manualPlan(const config::RunConfig& cfg) {
 void clearSharedState() {
   sharedOptions().clear();
   sharedSweeps().clear();
+  sharedDominators().clear();
   clearShortcutMemo();
 }
 

@@ -21,8 +21,8 @@ Plan manualPlan(const config::RunConfig& cfg);
 Plan schedule(const graph::Graph& g, const config::RunConfig& cfg);
 
 /// Drops what the scheduler runs of this process share (sched/Scheduler.cpp: the layers' options,
-/// the price grid's candidates of max_fps runs; sched/Mapping.cpp: the shortcut FIFOs' need
-/// memo). Nothing depends on it but time: for tests that compare runs with and without it.
+/// the price grid's candidates of max_fps runs, the options each option is no better than;
+/// sched/Mapping.cpp: the shortcut FIFOs' need memo). Nothing depends on it but time: for tests that compare runs with and without it.
 void clearSharedState();
 
 /// The config with the plan as its mapping (what the effective config records, so that the run

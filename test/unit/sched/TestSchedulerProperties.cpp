@@ -150,7 +150,8 @@ TEST_CASE("scheduler: the limit says why the design is not faster", "[unit][sche
   CHECK_FALSE(flow::mapReport(m)["summary"].contains("limit"));
 }
 
-TEST_CASE("scheduler: what runs share (options, price-grid candidates, need memo) changes no result", "[unit][sched]") {
+TEST_CASE("scheduler: what runs share (options, price-grid candidates, dominators, need memo) changes no result",
+          "[unit][sched]") {
   // A sweep maps points that differ only in the clock one after another, so that they share the
   // scheduler's options and max_fps candidates (sched::clearSharedState). Each point mapped that
   // way must give byte for byte the map.json and effective config of the point mapped alone, with
