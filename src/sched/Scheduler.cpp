@@ -250,11 +250,18 @@ struct SweptGrid {
   std::optional<Candidate> cheapest;
   std::vector<Options> held; // the options the key names by address: kept alive, so no other takes it
 };
+/// The options an entry keeps alive count as its size: once the options cache has dropped them,
+/// they are this cache's to bound.
+size_t heldSize(const std::vector<Options>& held) {
+  size_t n = 0;
+  for (const auto& o : held) n += o->size();
+  return n;
+}
 /// Keyed by what sweepGrid reads: the classes' options (by address) and counts, the base resources
-/// and DRAM bytes, the price grid, the budget and the device; at most 1,000,000 candidates in all
-/// (about 50 MB).
+/// and DRAM bytes, the price grid, the budget and the device; at most 200,000 candidates and
+/// options kept alive in all.
 SharedCache<SweptGrid>& sharedSweeps() {
-  static SharedCache<SweptGrid> c(1000000, [](const SweptGrid& v) { return v.fitting.size() + 1; });
+  static SharedCache<SweptGrid> c(200000, [](const SweptGrid& v) { return v.fitting.size() + heldSize(v.held) + 1; });
   return c;
 }
 
@@ -271,9 +278,10 @@ struct DominatorList {
   std::vector<Dominators> list;
   Options held; // the options the key names by address: kept alive, so no other takes it
 };
-/// Keyed by the options (by address) and the class's count; at most 1,000,000 options in all.
+/// Keyed by the options (by address) and the class's count; at most 200,000 options in all (each
+/// list as long as the options it keeps alive).
 SharedCache<DominatorList>& sharedDominators() {
-  static SharedCache<DominatorList> c(1000000, [](const DominatorList& v) { return v.list.size() + 1; });
+  static SharedCache<DominatorList> c(200000, [](const DominatorList& v) { return v.list.size() + 1; });
   return c;
 }
 
