@@ -760,13 +760,14 @@ struct Scheduler {
     DesignResources res;
     int64_t cycles = 0;
     std::vector<int> pick;
+    std::shared_ptr<const Mapping> mapping; // the design built in full
   };
 
   Eval evaluate(const std::vector<int>& pick) {
     ++plan.evaluations;
     const Plan p = planOf(pick);
-    const Mapping m = buildMapping(g, cfg, p);
-    return Eval{estimateResources(g, m, cfg), m.predicted_cycles, pick};
+    auto m = std::make_shared<const Mapping>(buildMapping(g, cfg, p));
+    return Eval{estimateResources(g, *m, cfg), m->predicted_cycles, pick, m};
   }
 
   Plan finish(const Eval& ev, int64_t target) {
@@ -807,7 +808,7 @@ struct Scheduler {
   /// `pick`: that faster design (-1 for a layer with no faster option).
   Limit limitOf(const Eval& ev, const Candidate& c, const std::vector<int>& pick) {
     Limit lim;
-    const Mapping m = buildMapping(g, cfg, planOf(ev.pick));
+    const Mapping& m = *ev.mapping;
     if (m.predicted_bottleneck == "dram") {
       lim.by = "dram";
       return lim;
