@@ -274,12 +274,22 @@ struct Dominators {
   size_t n = 0;
   bool more = false;
 };
+/// A class's option as Scheduler::feasibleAt weighs it: its values times the class's count
+/// (resources, then DRAM bytes), and its share: the sum of the resources' device shares, to which
+/// feasibleAt adds the DRAM bytes' share of the bandwidth planned at its target.
+struct ScaledOption {
+  int opt;
+  std::array<double, kRes + 1> v;
+  double share;
+};
+/// A class's options scaled, and their dominators.
 struct DominatorList {
+  std::vector<ScaledOption> scaled;
   std::vector<Dominators> list;
   Options held; // the options the key names by address: kept alive, so no other takes it
 };
-/// Keyed by the options (by address) and the class's count; at most 200,000 options in all (each
-/// list as long as the options it keeps alive).
+/// Keyed by the options (by address), the class's count and the device; at most 200,000 options in
+/// all (each list as long as the options it keeps alive).
 SharedCache<DominatorList>& sharedDominators() {
   static SharedCache<DominatorList> c(200000, [](const DominatorList& v) { return v.list.size() + 1; });
   return c;
@@ -853,37 +863,30 @@ struct Scheduler {
   /// `cheapest`: go on after the first choice that fits, for the one of the least cost (sum of
   /// device shares, plus the streamed bytes as a share of the bandwidth planned at T) within the node limit, so that the result does not depend on the search order
   /// (a rerun of the effective config, whose options are a subset, finds the same).
-  /// A class's option as feasibleAt weighs it: its values times the class's count (resources,
-  /// then DRAM bytes), and its share: the sum of the resources' device shares, to which
-  /// feasibleAt adds the DRAM bytes' share of the bandwidth planned at its target.
-  struct ScaledOption {
-    int opt;
-    std::array<double, kRes + 1> v;
-    double share;
-  };
-  mutable std::vector<std::vector<ScaledOption>> scaled; // per class, every option (made once)
-  mutable std::vector<std::shared_ptr<const DominatorList>> dominators; // per class
+  mutable std::vector<std::shared_ptr<const DominatorList>> dominators; // per class (made once)
   void scaleOptions() const {
     const Vec device = deviceVec();
-    scaled.assign(classes.size(), {});
     dominators.assign(classes.size(), {});
     for (size_t k = 0; k < classes.size(); ++k) {
+      // A function of the options, the count and the device: shared by the runs of the process.
+      std::vector<int64_t> key = {int64_t(reinterpret_cast<uintptr_t>(choices[classes[k].rep].options.get()))};
+      for (double d : std::array<double, kRes + 1>{classes[k].count, device[0], device[1], device[2], device[3],
+                                                   device[4]}) {
+        int64_t bits = 0;
+        std::memcpy(&bits, &d, sizeof bits);
+        key.push_back(bits);
+      }
+      if ((dominators[k] = sharedDominators().find(key))) continue;
+      auto made = std::make_shared<DominatorList>();
+      made->held = choices[classes[k].rep].options;
       for (size_t o = 0; o < choices[classes[k].rep].opts().size(); ++o) {
         ScaledOption c{int(o), {}, 0};
         const Priced pv = pricedValues(choices[classes[k].rep].opts()[o]);
         for (int r = 0; r <= kRes; ++r) c.v[size_t(r)] = classes[k].count * pv[size_t(r)];
         for (int r = 0; r < kRes; ++r) c.share += c.v[size_t(r)] / std::max(1.0, device[size_t(r)]);
-        scaled[k].push_back(c);
+        made->scaled.push_back(c);
       }
-      // A function of the options and the count: shared by the runs of the process.
-      std::vector<int64_t> key = {int64_t(reinterpret_cast<uintptr_t>(choices[classes[k].rep].options.get()))};
-      int64_t countBits = 0;
-      std::memcpy(&countBits, &classes[k].count, sizeof countBits);
-      key.push_back(countBits);
-      if ((dominators[k] = sharedDominators().find(key))) continue;
-      auto made = std::make_shared<DominatorList>();
-      made->held = choices[classes[k].rep].options;
-      const auto& sc = scaled[k];
+      const auto& sc = made->scaled;
       made->list.assign(sc.size(), {});
       for (size_t o = 0; o < sc.size(); ++o) {
         Dominators& dm = made->list[o];
@@ -914,7 +917,7 @@ struct Scheduler {
     // values times the class's count, cheapest (sum of device shares) first.
     const double dramPerFrame = std::max(1.0, double(T) * cfg.hardware.units.dram_plan_bytes_per_cycle);
     using Cand = ScaledOption;
-    if (scaled.empty()) scaleOptions();
+    if (dominators.size() != K) scaleOptions();
     std::vector<std::vector<Cand>> opts(K);
     std::vector<Cand> in;
     std::vector<std::pair<double, size_t>> byShare;
@@ -923,7 +926,7 @@ struct Scheduler {
       in.clear();
       byShare.clear();
       for (size_t o = 0; o < all.size() && all[o].cycles <= T; ++o) {
-        in.push_back(scaled[k][o]);
+        in.push_back(dominators[k]->scaled[o]);
         in.back().share += in.back().v[kRes] / dramPerFrame; // streamed weights: their share of the planned bandwidth
       }
       if (in.empty()) return false;
