@@ -930,14 +930,12 @@ struct Scheduler {
         in.back().share += in.back().v[kRes] / dramPerFrame; // streamed weights: their share of the planned bandwidth
       }
       if (in.empty()) return false;
-      // Skyline in order of cost: an option no worse in every resource costs no more, so it comes
-      // earlier and is kept, or is beaten by one that is (ties: the first of equal ones, i.e. the
-      // order is by share, then by position).
-      // An option is dropped exactly when an option no worse in every value comes before it in
-      // that order (one that is kept, or dropped for a kept one before it, which is then no worse
-      // either). One no worse has no larger share (the share is a sum of the values' positive
-      // multiples, and rounding is monotone), so it comes before unless the shares are equal and
-      // it is later. The options no worse than each are known (dominators): the first ones decide.
+      // Skyline in order of cost (share, then position; ties: the first of equal ones): an option
+      // is dropped exactly when one no worse in every value comes before it in that order (that
+      // one is kept, or dropped for a kept one before it, which is then no worse either). One no
+      // worse has no larger share (a sum of the values' positive multiples; rounding is
+      // monotone), so it comes before unless the shares are equal and it is later. The options
+      // no worse than each are known (dominators, by index): the first ones in the prefix decide.
       const size_t n = in.size();
       auto dropped = [&](size_t o) {
         const Dominators& dm = dominators[k]->list[size_t(o)];
