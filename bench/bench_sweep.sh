@@ -37,6 +37,17 @@ sweep:
       network.quant.weights: [2, 3, 4, 5, 6]
       network.quant.activations: [2, 3, 4, 5, 6]
 EOF
+# The same, the clock alone: 200 clocks drawn from 100..300 MHz (the points share all the
+# scheduler work that does not depend on the clock).
+cat >"$OUT/r18clk.yaml" <<EOF
+base: $EX/resnet18_zcu102.yaml
+sweep:
+  - sample:
+      n: 200
+      seed: 3
+      space:
+        hardware.clock_mhz: {range: [100.0, 300.0]}
+EOF
 # CNV on a Pynq-Z1, manual folding (no scheduler): 7 x 7 foldings x 20 clocks.
 cat >"$OUT/cnv.yaml" <<EOF
 base: $EX/cnv_w1a1_pynq.yaml
@@ -92,6 +103,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 # case name, sweep file, options...
 CASES=(
   "resnet18-auto-map|r18.yaml|--fidelity map -j 1"
+  "resnet18-auto-map-clock|r18clk.yaml|--fidelity map -j 1"
   "resnet18-auto-map-j2|r18.yaml|--fidelity map -j 2"
   "cnv-manual-map|cnv.yaml|--fidelity map -j 1"
   "resnet50-auto-screen|r50.yaml|--fidelity screen -j 2 --simulate-top 1"

@@ -43,4 +43,10 @@ Need needOf(const EngineSpec& e, const PortSpec& p, int64_t k) {
   return {k, k};
 }
 
+void appendNeedKey(const EngineSpec& e, const PortSpec& p, std::vector<int64_t>& key) {
+  const WindowGeom& g = e.geom;
+  key.insert(key.end(), {int64_t(p.need), p.tokens_per_frame, p.reuse, g.ih, g.iw, g.oh, g.ow, g.kh, g.kw, g.stride_h,
+                         g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w});
+}
+
 } // namespace mpsim::sched

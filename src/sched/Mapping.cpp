@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -22,6 +24,17 @@ int Mapping::indexOf(const std::string& engine) const {
 }
 
 namespace {
+
+/// Builder::shortcutDepths' run-ahead per group of need functions, shared by the mappings of the
+/// process (a sweep builds many; thread-safe).
+struct RunAheadMemo {
+  std::mutex mutex;
+  std::map<std::vector<int64_t>, std::shared_ptr<const std::vector<int64_t>>> cache;
+};
+RunAheadMemo& runAheadMemo() {
+  static RunAheadMemo m;
+  return m;
+}
 
 struct Builder {
   const graph::Graph& g;
@@ -276,6 +289,40 @@ void Builder::shortcutDepths() {
     for (int e : br.engines) c += interval(m.engines[size_t(e)]) + double(m.engines[size_t(e)].latency + 1);
     return c;
   };
+  // Per branch i, the most fork tokens any other branch needs ahead of it (max over the join's
+  // outputs k and branches j of need_j(k) - need_i(k), need_i(k) the fork token branch i needs for
+  // output k). A function of the need functions only (not of the foldings' rates): computed once per
+  // group of need functions for all the designs a process builds (the scheduler builds many).
+  auto runAhead = [&](const auto& branches, const EngineSpec& join, const auto& needOfBranch) {
+    std::vector<int64_t> key = {join.out_tokens_per_frame, int64_t(branches.size())};
+    for (const auto& b : branches) {
+      key.push_back(int64_t(b.engines.size()));
+      appendNeedKey(join, join.in[size_t(b.joinPort)], key);
+      for (int e : b.engines) appendNeedKey(m.engines[size_t(e)], m.engines[size_t(e)].in[0], key);
+    }
+    RunAheadMemo& memo = runAheadMemo();
+    {
+      std::lock_guard<std::mutex> lock(memo.mutex);
+      auto it = memo.cache.find(key);
+      if (it != memo.cache.end()) return *it->second;
+    }
+    std::vector<std::vector<int64_t>> need(branches.size());
+    for (size_t i = 0; i < branches.size(); ++i) {
+      need[i].resize(size_t(join.out_tokens_per_frame));
+      for (int64_t k = 0; k < join.out_tokens_per_frame; ++k) need[i][size_t(k)] = needOfBranch(branches[i], k);
+    }
+    auto worst = std::make_shared<std::vector<int64_t>>(branches.size(), 0);
+    for (size_t i = 0; i < branches.size(); ++i)
+      for (size_t j = 0; j < branches.size(); ++j) {
+        if (j == i) continue;
+        for (int64_t k = 0; k < join.out_tokens_per_frame; ++k)
+          (*worst)[i] = std::max((*worst)[i], need[j][size_t(k)] - need[i][size_t(k)]);
+      }
+    std::lock_guard<std::mutex> lock(memo.mutex);
+    if (memo.cache.size() >= 1024) memo.cache.clear(); // bounded
+    memo.cache.emplace(std::move(key), worst);
+    return *worst;
+  };
   for (size_t f = 0; f < m.engines.size(); ++f) {
     const EngineSpec& fork = m.engines[f];
     if (fork.kind != EngineKind::Fork || fork.out.size() < 2) continue;
@@ -291,26 +338,16 @@ void Builder::shortcutDepths() {
       size_t main = 0;
       for (size_t i = 1; i < branches.size(); ++i)
         if (branches[i].engines.size() >= branches[main].engines.size()) main = i;
-      // need[i][k]: fork token branch i needs for the join's output k.
-      std::vector<std::vector<int64_t>> need(branches.size());
+      const std::vector<int64_t> worst = runAhead(branches, join, needBack);
       for (size_t i = 0; i < branches.size(); ++i) {
-        need[i].resize(size_t(join.out_tokens_per_frame));
-        for (int64_t k = 0; k < join.out_tokens_per_frame; ++k) need[i][size_t(k)] = needBack(branches[i], k);
-      }
-      for (size_t i = 0; i < branches.size(); ++i) {
-        int64_t worst = 0;
         double fill = 0;
-        for (size_t j = 0; j < branches.size(); ++j) {
-          if (j == i) continue;
-          for (int64_t k = 0; k < join.out_tokens_per_frame; ++k)
-            worst = std::max(worst, need[j][size_t(k)] - need[i][size_t(k)]);
-          fill = std::max(fill, fillCycles(branches[j]));
-        }
-        if (i == main && worst == 0) continue; // nothing runs ahead of the main branch
+        for (size_t j = 0; j < branches.size(); ++j)
+          if (j != i) fill = std::max(fill, fillCycles(branches[j]));
+        if (i == main && worst[i] == 0) continue; // nothing runs ahead of the main branch
         int64_t fillTokens = int64_t(std::ceil(fill / interval(fork)));
         StreamSpec& s = m.streams[size_t(branches[i].stream)];
         s.shortcut = true;
-        s.min_depth = worst + 1;
+        s.min_depth = worst[i] + 1;
         s.auto_depth = s.min_depth + fillTokens + 2;
       }
     }
@@ -382,6 +419,12 @@ void Builder::build() {
 }
 
 } // namespace
+
+void clearShortcutMemo() {
+  RunAheadMemo& memo = runAheadMemo();
+  std::lock_guard<std::mutex> lock(memo.mutex);
+  memo.cache.clear();
+}
 
 Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg, const Plan& plan) {
   Builder b{g, cfg, plan, {}, {}, {}, {}};

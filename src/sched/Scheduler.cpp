@@ -100,6 +100,7 @@ struct Candidate {
   double cost = 0;    // sum of device shares (estimate)
   int prices = 0;
   int64_t target = 0;
+  double dram = 0;   // DRAM bytes per frame (estimate)
   bool fits = false; // by the estimate
 };
 
@@ -183,39 +184,41 @@ std::vector<int64_t> optionContext(const config::RunConfig& cfg) {
   return k;
 }
 
-/// The options of layers nobody mapped, shared by the scheduler runs of one process: a sweep
-/// schedules many points that differ only in the clock, the budget or some layers, and building and
-/// pruning the options is most of a run. Keyed by optionContext + Layer::hardwareKey (what the
-/// options are a function of), least recently used entries dropped beyond kMaxOptions options in
-/// all, so the memory is bounded. Thread-safe (a sweep maps on several threads).
-class SharedOptions {
+/// What the scheduler runs of one process share, keyed by everything it is a function of: a sweep
+/// schedules many points that differ only in the clock, the budget or some layers. Least recently
+/// used entries are dropped beyond `limit` in all (an entry's size as `sizeOf` counts it), so the
+/// memory is bounded. Thread-safe (a sweep maps on several threads).
+template <class V>
+class SharedCache {
 public:
-  static SharedOptions& instance() {
-    static SharedOptions s;
-    return s;
-  }
-  Options find(const std::vector<int64_t>& key) {
+  SharedCache(size_t limit, std::function<size_t(const V&)> sizeOf) : m_limit(limit), m_sizeOf(std::move(sizeOf)) {}
+  std::shared_ptr<const V> find(const std::vector<int64_t>& key) {
     std::lock_guard<std::mutex> lock(m_mutex);
     auto it = m_index.find(key);
     if (it == m_index.end()) return nullptr;
     m_lru.splice(m_lru.begin(), m_lru, it->second); // most recently used first
     return it->second->second;
   }
-  void put(const std::vector<int64_t>& key, const Options& opts) {
+  void clear() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_index.clear();
+    m_lru.clear();
+    m_size = 0;
+  }
+  void put(const std::vector<int64_t>& key, const std::shared_ptr<const V>& v) {
     std::lock_guard<std::mutex> lock(m_mutex);
     if (m_index.count(key)) return;
-    m_lru.emplace_front(key, opts);
+    m_lru.emplace_front(key, v);
     m_index.emplace(key, m_lru.begin());
-    m_size += opts->size();
-    while (m_size > kMaxOptions && m_lru.size() > 1) {
-      m_size -= m_lru.back().second->size();
+    m_size += m_sizeOf(*v);
+    while (m_size > m_limit && m_lru.size() > 1) {
+      m_size -= m_sizeOf(*m_lru.back().second);
       m_index.erase(m_lru.back().first);
       m_lru.pop_back();
     }
   }
 
 private:
-  static constexpr size_t kMaxOptions = 200000; // about 40 MB at most
   struct Hash {
     size_t operator()(const std::vector<int64_t>& k) const {
       uint64_t h = 0xcbf29ce484222325ULL;
@@ -223,12 +226,74 @@ private:
       return size_t(h ^ (h >> 29));
     }
   };
-  using Entry = std::pair<std::vector<int64_t>, Options>;
+  using Entry = std::pair<std::vector<int64_t>, std::shared_ptr<const V>>;
+  size_t m_limit;
+  std::function<size_t(const V&)> m_sizeOf;
   std::mutex m_mutex;
   std::list<Entry> m_lru;
-  std::unordered_map<std::vector<int64_t>, std::list<Entry>::iterator, Hash> m_index;
+  std::unordered_map<std::vector<int64_t>, typename std::list<Entry>::iterator, Hash> m_index;
   size_t m_size = 0;
 };
+
+/// The options of layers nobody mapped (building and pruning them is most of a run), keyed by
+/// optionContext + Layer::hardwareKey: at most 200,000 options in all (about 40 MB).
+SharedCache<std::vector<Option>>& sharedOptions() {
+  static SharedCache<std::vector<Option>> c(200000, [](const std::vector<Option>& v) { return v.size(); });
+  return c;
+}
+
+/// The price grid's candidates before the clock (Scheduler::sweepGrid), of max_fps runs: the ones
+/// that fit by the estimate, in the order found, and the cheapest of all. Their cycles are 0: the
+/// clock's part (the DRAM bound) is added per run.
+struct SweptGrid {
+  std::vector<Candidate> fitting;
+  std::optional<Candidate> cheapest;
+  std::vector<Options> held; // the options the key names by address: kept alive, so no other takes it
+};
+/// The options an entry keeps alive count as its size: once the options cache has dropped them,
+/// they are this cache's to bound.
+size_t heldSize(const std::vector<Options>& held) {
+  size_t n = 0;
+  for (const auto& o : held) n += o->size();
+  return n;
+}
+/// Keyed by what sweepGrid reads: the classes' options (by address) and counts, the base resources
+/// and DRAM bytes, the price grid, the budget and the device; at most 200,000 candidates and
+/// options kept alive in all.
+SharedCache<SweptGrid>& sharedSweeps() {
+  static SharedCache<SweptGrid> c(200000, [](const SweptGrid& v) { return v.fitting.size() + heldSize(v.held) + 1; });
+  return c;
+}
+
+/// Per option o of a layer class (Scheduler::feasibleAt), the first (by index) options d != o
+/// whose values times the class's count are no larger than o's in every one: at most kDominators
+/// of them, `more` when there are others.
+constexpr size_t kDominators = 4;
+struct Dominators {
+  std::array<int, kDominators> d{};
+  size_t n = 0;
+  bool more = false;
+};
+/// A class's option as Scheduler::feasibleAt weighs it: its values times the class's count
+/// (resources, then DRAM bytes), and its share: the sum of the resources' device shares, to which
+/// feasibleAt adds the DRAM bytes' share of the bandwidth planned at its target.
+struct ScaledOption {
+  int opt;
+  std::array<double, kRes + 1> v;
+  double share;
+};
+/// A class's options scaled, and their dominators.
+struct DominatorList {
+  std::vector<ScaledOption> scaled;
+  std::vector<Dominators> list;
+  Options held; // the options the key names by address: kept alive, so no other takes it
+};
+/// Keyed by the options (by address), the class's count and the device; at most 200,000 options in
+/// all (each list as long as the options it keeps alive).
+SharedCache<DominatorList>& sharedDominators() {
+  static SharedCache<DominatorList> c(200000, [](const DominatorList& v) { return v.list.size() + 1; });
+  return c;
+}
 
 struct Scheduler {
   const graph::Graph& g;
@@ -299,10 +364,10 @@ struct Scheduler {
         if (context.empty()) context = optionContext(cfg);
         std::vector<int64_t> shared = context;
         shared.insert(shared.end(), key.begin(), key.end());
-        Options o = SharedOptions::instance().find(shared);
+        Options o = sharedOptions().find(shared);
         if (!o) {
           o = build();
-          SharedOptions::instance().put(shared, o);
+          sharedOptions().put(shared, o);
         }
         it = optionCache.emplace(std::move(key), std::move(o)).first;
       }
@@ -555,11 +620,12 @@ struct Scheduler {
 
   /// Per price vector, one sweep over the cycle targets in increasing order: a layer's choice
   /// changes when an option that meets the new target is cheaper at those prices than its current
-  /// one. A candidate is recorded at every target where the design changed.
-  /// Only candidates that fit by the estimate are kept; `cheapest` and `cheapestMeeting` (at most
-  /// `targetCycles`) are the cheapest of all, for the message when nothing fits.
-  std::vector<Candidate> candidates(const std::vector<Priced>& grid, int64_t targetCycles,
-                                    std::optional<Candidate>& cheapest, std::optional<Candidate>& cheapestMeeting) {
+  /// one. A candidate is visited at every target where the design changed, with its cost, DRAM
+  /// bytes and fit by the estimate, not its cycles (0 here: the clock's part, see withCycles).
+  /// Reads the classes' options and counts, baseRes, baseDram, the grid, the budget and the device,
+  /// nothing else (sweptGrid's key).
+  template <class Visit>
+  void sweepGrid(const std::vector<Priced>& grid, Visit&& visit) const {
     // The options of every class in one array by cycles, with their numbers inline (the sweep
     // below reads nothing else): resources, then DRAM bytes.
     struct Event {
@@ -575,7 +641,6 @@ struct Scheduler {
       }
     }
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.cycles < b.cycles; });
-    std::vector<Candidate> out;
     std::vector<int> pick(classes.size());
     std::vector<double> pickCost(classes.size());
     std::vector<Priced> pickV(classes.size());
@@ -610,16 +675,73 @@ struct Scheduler {
         Vec res;
         for (int r = 0; r < kRes; ++r) res[size_t(r)] = total[size_t(r)];
         Candidate c;
-        c.cycles = estimateCycles(t, total[kRes]);
         c.cost = shareCost(res);
         c.prices = int(pi);
         c.target = t;
+        c.dram = total[kRes];
         c.fits = estimateFits(res);
-        if (!cheapest || c.cost < cheapest->cost) cheapest = c;
-        if (c.cycles <= targetCycles && (!cheapestMeeting || c.cost < cheapestMeeting->cost)) cheapestMeeting = c;
-        if (c.fits) out.push_back(c);
+        visit(c);
       }
     }
+  }
+
+  Candidate withCycles(Candidate c) const {
+    c.cycles = estimateCycles(c.target, c.dram);
+    return c;
+  }
+
+  /// sweepGrid's fitting candidates and the cheapest, shared by the max_fps runs of the process
+  /// with the same inputs (points that differ only in the clock, the DRAM or the goal's target).
+  std::shared_ptr<const SweptGrid> sweptGrid(const std::vector<Priced>& grid) const {
+    std::vector<int64_t> key;
+    auto bits = [&](double d) {
+      int64_t v = 0;
+      std::memcpy(&v, &d, sizeof v); // the exact value (a key, not arithmetic)
+      key.push_back(v);
+    };
+    key.push_back(int64_t(classes.size()));
+    for (const Class& k : classes) {
+      key.push_back(int64_t(reinterpret_cast<uintptr_t>(choices[k.rep].options.get())));
+      bits(k.count);
+    }
+    for (double d : baseRes) bits(d);
+    bits(baseDram);
+    for (double d : vec(budget)) bits(d);
+    for (double d : deviceVec()) bits(d);
+    key.push_back(int64_t(grid.size()));
+    for (const Priced& p : grid)
+      for (double d : p) bits(d);
+    if (auto found = sharedSweeps().find(key)) return found;
+    auto s = std::make_shared<SweptGrid>();
+    sweepGrid(grid, [&](const Candidate& c) {
+      if (!s->cheapest || c.cost < s->cheapest->cost) s->cheapest = c;
+      if (c.fits) s->fitting.push_back(c);
+    });
+    for (const Class& k : classes) s->held.push_back(choices[k.rep].options);
+    sharedSweeps().put(key, s);
+    return s;
+  }
+
+  /// The candidates that fit by the estimate, in the order the sweep finds them, with their cycles
+  /// at this clock; `cheapest` and `cheapestMeeting` (at most `targetCycles`) are the cheapest of
+  /// all, for the message when nothing fits. Without a target (max_fps: every candidate meets it,
+  /// so the two are one) the sweep is shared across runs (sweptGrid), else made here.
+  std::vector<Candidate> candidates(const std::vector<Priced>& grid, int64_t targetCycles,
+                                    std::optional<Candidate>& cheapest, std::optional<Candidate>& cheapestMeeting) {
+    std::vector<Candidate> out;
+    if (targetCycles == std::numeric_limits<int64_t>::max()) {
+      const std::shared_ptr<const SweptGrid> s = sweptGrid(grid);
+      out.reserve(s->fitting.size());
+      for (const Candidate& c : s->fitting) out.push_back(withCycles(c));
+      if (s->cheapest) cheapest = cheapestMeeting = withCycles(*s->cheapest);
+      return out;
+    }
+    sweepGrid(grid, [&](const Candidate& raw) {
+      const Candidate c = withCycles(raw);
+      if (!cheapest || c.cost < cheapest->cost) cheapest = c;
+      if (c.cycles <= targetCycles && (!cheapestMeeting || c.cost < cheapestMeeting->cost)) cheapestMeeting = c;
+      if (c.fits) out.push_back(c);
+    });
     return out;
   }
 
@@ -648,13 +770,14 @@ struct Scheduler {
     DesignResources res;
     int64_t cycles = 0;
     std::vector<int> pick;
+    std::shared_ptr<const Mapping> mapping; // the design built in full
   };
 
   Eval evaluate(const std::vector<int>& pick) {
     ++plan.evaluations;
     const Plan p = planOf(pick);
-    const Mapping m = buildMapping(g, cfg, p);
-    return Eval{estimateResources(g, m, cfg), m.predicted_cycles, pick};
+    auto m = std::make_shared<const Mapping>(buildMapping(g, cfg, p));
+    return Eval{estimateResources(g, *m, cfg), m->predicted_cycles, pick, m};
   }
 
   Plan finish(const Eval& ev, int64_t target) {
@@ -695,7 +818,7 @@ struct Scheduler {
   /// `pick`: that faster design (-1 for a layer with no faster option).
   Limit limitOf(const Eval& ev, const Candidate& c, const std::vector<int>& pick) {
     Limit lim;
-    const Mapping m = buildMapping(g, cfg, planOf(ev.pick));
+    const Mapping& m = *ev.mapping;
     if (m.predicted_bottleneck == "dram") {
       lim.by = "dram";
       return lim;
@@ -740,6 +863,51 @@ struct Scheduler {
   /// `cheapest`: go on after the first choice that fits, for the one of the least cost (sum of
   /// device shares, plus the streamed bytes as a share of the bandwidth planned at T) within the node limit, so that the result does not depend on the search order
   /// (a rerun of the effective config, whose options are a subset, finds the same).
+  mutable std::vector<std::shared_ptr<const DominatorList>> dominators; // per class (made once)
+  void scaleOptions() const {
+    const Vec device = deviceVec();
+    dominators.assign(classes.size(), {});
+    for (size_t k = 0; k < classes.size(); ++k) {
+      // A function of the options, the count and the device: shared by the runs of the process.
+      std::vector<int64_t> key = {int64_t(reinterpret_cast<uintptr_t>(choices[classes[k].rep].options.get()))};
+      for (double d : std::array<double, kRes + 1>{classes[k].count, device[0], device[1], device[2], device[3],
+                                                   device[4]}) {
+        int64_t bits = 0;
+        std::memcpy(&bits, &d, sizeof bits);
+        key.push_back(bits);
+      }
+      if ((dominators[k] = sharedDominators().find(key))) continue;
+      auto made = std::make_shared<DominatorList>();
+      made->held = choices[classes[k].rep].options;
+      for (size_t o = 0; o < choices[classes[k].rep].opts().size(); ++o) {
+        ScaledOption c{int(o), {}, 0};
+        const Priced pv = pricedValues(choices[classes[k].rep].opts()[o]);
+        for (int r = 0; r <= kRes; ++r) c.v[size_t(r)] = classes[k].count * pv[size_t(r)];
+        for (int r = 0; r < kRes; ++r) c.share += c.v[size_t(r)] / std::max(1.0, device[size_t(r)]);
+        made->scaled.push_back(c);
+      }
+      const auto& sc = made->scaled;
+      made->list.assign(sc.size(), {});
+      for (size_t o = 0; o < sc.size(); ++o) {
+        Dominators& dm = made->list[o];
+        for (size_t d = 0; d < sc.size() && !dm.more; ++d) {
+          if (d == o || !lessEqual(sc[d].v, sc[o].v)) continue;
+          if (dm.n < kDominators)
+            dm.d[dm.n++] = int(d);
+          else
+            dm.more = true;
+        }
+      }
+      dominators[k] = made;
+      sharedDominators().put(key, made);
+    }
+  }
+  static bool lessEqual(const std::array<double, kRes + 1>& a, const std::array<double, kRes + 1>& b) {
+    bool le = true;
+    for (size_t r = 0; r < a.size() && le; ++r) le = a[r] <= b[r];
+    return le;
+  }
+
   bool feasibleAt(int64_t T, uint64_t& nodes, uint64_t nodeLimit, std::vector<int>& pick,
                   const Vec& margin = Vec{}, bool cheapest = false) const {
     const size_t K = classes.size();
@@ -747,41 +915,45 @@ struct Scheduler {
     using Row = std::array<double, D>;
     // Per class: its options meeting T that no other one meeting T beats in every resource, as
     // values times the class's count, cheapest (sum of device shares) first.
-    const Vec device = deviceVec();
     const double dramPerFrame = std::max(1.0, double(T) * cfg.hardware.units.dram_plan_bytes_per_cycle);
-    struct Cand {
-      int opt;
-      Row v;
-      double share;
-    };
+    using Cand = ScaledOption;
+    if (dominators.size() != K) scaleOptions();
     std::vector<std::vector<Cand>> opts(K);
+    std::vector<Cand> in;
+    std::vector<std::pair<double, size_t>> byShare;
     for (size_t k = 0; k < K; ++k) {
       const auto& all = choices[classes[k].rep].opts();
-      std::vector<Cand> in;
+      in.clear();
+      byShare.clear();
       for (size_t o = 0; o < all.size() && all[o].cycles <= T; ++o) {
-        Cand c{int(o), {}, 0};
-        const Priced pv = pricedValues(all[o]);
-        for (int r = 0; r < D; ++r) c.v[size_t(r)] = classes[k].count * pv[size_t(r)];
-        for (int r = 0; r < kRes; ++r) c.share += c.v[size_t(r)] / std::max(1.0, device[size_t(r)]);
-        c.share += c.v[kRes] / dramPerFrame; // streamed weights: their share of the planned bandwidth
-        in.push_back(c);
+        in.push_back(dominators[k]->scaled[o]);
+        in.back().share += in.back().v[kRes] / dramPerFrame; // streamed weights: their share of the planned bandwidth
       }
       if (in.empty()) return false;
-      // Skyline in order of cost: an option no worse in every resource costs no more, so it comes
-      // earlier and is kept, or is beaten by one that is (ties: the first of equal ones).
-      std::stable_sort(in.begin(), in.end(), [](const Cand& a, const Cand& b) { return a.share < b.share; });
-      for (const Cand& c : in) {
-        bool dominated = false;
-        for (const Cand& kept : opts[k]) {
-          bool le = true;
-          for (int r = 0; r < D && le; ++r) le = kept.v[size_t(r)] <= c.v[size_t(r)];
-          if (le) {
-            dominated = true;
-            break;
-          }
+      // Skyline in order of cost (share, then position; ties: the first of equal ones): an option
+      // is dropped exactly when one no worse in every value comes before it in that order (that
+      // one is kept, or dropped for a kept one before it, which is then no worse either). One no
+      // worse has no larger share (a sum of the values' positive multiples; rounding is
+      // monotone), so it comes before unless the shares are equal and it is later. The options
+      // no worse than each are known (dominators, by index): the first ones in the prefix decide.
+      const size_t n = in.size();
+      auto dropped = [&](size_t o) {
+        const Dominators& dm = dominators[k]->list[size_t(o)];
+        for (size_t j = 0; j < dm.n; ++j) {
+          const size_t d = size_t(dm.d[j]);
+          if (d >= n) return false; // by index: the later ones are outside the prefix too
+          if (d < o || in[d].share < in[o].share) return true;
         }
-        if (!dominated) opts[k].push_back(c);
-      }
+        if (!dm.more) return false;
+        for (size_t d = 0; d < n; ++d) // beyond the first ones: every option of the prefix
+          if (d != o && lessEqual(in[d].v, in[o].v) && (in[d].share < in[o].share || (in[d].share == in[o].share && d < o)))
+            return true;
+        return false;
+      };
+      for (size_t o = 0; o < n; ++o)
+        if (!dropped(o)) byShare.emplace_back(in[o].share, o);
+      std::sort(byShare.begin(), byShare.end());
+      for (const auto& [share, at] : byShare) opts[k].push_back(in[at]);
     }
     // The classes that need the most (their cheapest option's shares) first, so that the bounds
     // bite early; the bound of the classes after each.
@@ -804,7 +976,7 @@ struct Scheduler {
     for (size_t i = K; i-- > 0;) shareAfter[i] = shareAfter[i + 1] + opts[order[i]].front().share;
     std::vector<int> at(K, -1), found;
     double bestShare = std::numeric_limits<double>::max();
-    std::function<bool(size_t, const Row&, double)> dfs = [&](size_t i, const Row& used, double share) {
+    auto dfs = [&](auto& self, size_t i, const Row& used, double share) -> bool {
       if (i == K) {
         if (share < bestShare - 1e-12) {
           bestShare = share;
@@ -824,12 +996,12 @@ struct Scheduler {
         }
         if (!ok) continue;
         at[order[i]] = c.opt;
-        if (dfs(i + 1, u, share + c.share)) return true;
+        if (self(self, i + 1, u, share + c.share)) return true;
         if (nodes > nodeLimit) return false;
       }
       return false;
     };
-    dfs(0, Row{}, 0.0);
+    dfs(dfs, 0, Row{}, 0.0);
     if (found.empty()) return false;
     pick.assign(choices.size(), -1);
     for (size_t k = 0; k < K; ++k)
@@ -1038,6 +1210,13 @@ Plan manualPlan(const config::RunConfig& cfg) {
   p.layers = cfg.mapping.layers;
   p.fifos = cfg.mapping.fifos;
   return p;
+}
+
+void clearSharedState() {
+  sharedOptions().clear();
+  sharedSweeps().clear();
+  sharedDominators().clear();
+  clearShortcutMemo();
 }
 
 Plan schedule(const graph::Graph& g, const config::RunConfig& cfg) {

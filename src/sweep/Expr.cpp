@@ -12,29 +12,24 @@ using nlohmann::json;
 namespace {
 
 /// Greedy lookup: at each level the longest run of the remaining components that names a key.
-template <class J> const J* findFrom(const J& node, const std::vector<std::string>& parts, size_t i) {
-  if (i == parts.size()) return &node;
+template <class J> const J* findFrom(const J& node, const PathKeys& p, size_t i) {
+  if (i == p.size()) return &node;
   if (node.is_object()) {
-    std::string key;
-    std::vector<std::string> candidates;
-    for (size_t k = i; k < parts.size(); ++k) {
-      key += (k == i ? "" : ".") + parts[k];
-      candidates.push_back(key);
-    }
-    for (size_t n = candidates.size(); n-- > 0;) {
-      auto it = node.find(candidates[n]);
+    const std::vector<std::string>& runs = p.runs(i);
+    for (size_t n = runs.size(); n-- > 0;) {
+      auto it = node.find(runs[n]);
       if (it == node.end()) continue;
-      if (const J* r = findFrom(*it, parts, i + n + 1)) return r;
+      if (const J* r = findFrom(*it, p, i + n + 1)) return r;
     }
     return nullptr;
   }
   if (node.is_array()) {
-    const std::string& p = parts[i];
-    if (p.empty() || !std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit((unsigned char)c); }))
+    const std::string& part = p.runs(i)[0];
+    if (part.empty() || !std::all_of(part.begin(), part.end(), [](char c) { return std::isdigit((unsigned char)c); }))
       return nullptr;
-    if (p.size() > 9) return nullptr; // no list is that long
-    const size_t idx = size_t(std::strtoull(p.c_str(), nullptr, 10));
-    return idx < node.size() ? findFrom(node[idx], parts, i + 1) : nullptr;
+    if (part.size() > 9) return nullptr; // no list is that long
+    const size_t idx = size_t(std::strtoull(part.c_str(), nullptr, 10));
+    return idx < node.size() ? findFrom(node[idx], p, i + 1) : nullptr;
   }
   return nullptr;
 }
@@ -56,9 +51,25 @@ std::vector<std::string> splitPath(const std::string& path) {
   return parts;
 }
 
-const json* findPath(const json& doc, const std::string& path) { return findFrom(doc, splitPath(path), 0); }
+PathKeys::PathKeys(const std::string& path) {
+  const std::vector<std::string> parts = splitPath(path);
+  m_runs.resize(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string key;
+    for (size_t k = i; k < parts.size(); ++k) {
+      key += (k == i ? "" : ".") + parts[k];
+      m_runs[i].push_back(key);
+    }
+  }
+}
+
+const json* findPath(const json& doc, const PathKeys& path) { return findFrom(doc, path, 0); }
+const nlohmann::ordered_json* findPath(const nlohmann::ordered_json& doc, const PathKeys& path) {
+  return findFrom(doc, path, 0);
+}
+const json* findPath(const json& doc, const std::string& path) { return findPath(doc, PathKeys(path)); }
 const nlohmann::ordered_json* findPath(const nlohmann::ordered_json& doc, const std::string& path) {
-  return findFrom(doc, splitPath(path), 0);
+  return findPath(doc, PathKeys(path));
 }
 
 struct Expr::Node {

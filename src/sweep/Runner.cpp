@@ -147,20 +147,43 @@ class SimRunner {
 public:
   SimRunner(const Sweep& s, const Options& opt, Store& store) : m_s(s), m_opt(opt), m_store(store) {}
 
-  void run(std::vector<Task> tasks) {
-    if (tasks.empty()) return;
+  /// Simulates `total` tasks, read from the database a window at a time: fetch(after) gives the
+  /// next ones after point id `after` (empty at the end) and advances it. A task that fails and
+  /// may be tried again (--retry) is read again by the next pass over the database, so that the
+  /// runner holds a window of tasks, not the list of them.
+  void run(const std::function<std::vector<Task>(int64_t&)>& fetch, size_t total) {
+    if (total == 0) return;
     if (m_opt.worker_exe.empty()) throw std::runtime_error("sweep: simulations need the mpsim binary (worker_exe)");
     m_dir = m_opt.db + ".work";
     std::error_code ec;
     std::filesystem::remove_all(m_dir, ec); // files of workers of a killed sweep
     std::filesystem::create_directories(m_dir);
-    std::deque<Task> queue(tasks.begin(), tasks.end());
+    std::deque<Task> queue;
+    int64_t after = 0;
+    bool passDone = false;
+    m_retryPending = false;
     m_progress.phase = "sim";
-    m_progress.total = tasks.size();
+    m_progress.total = total;
     const auto t0 = Clock::now();
     auto lastReport = Clock::now() - std::chrono::seconds(1);
     const size_t jobs = size_t(std::max(1, m_opt.jobs));
-    while (!queue.empty() || !m_running.empty()) {
+    const size_t window = std::max<size_t>(256, 2 * jobs);
+    auto refill = [&] {
+      while (queue.size() < window) {
+        if (passDone) {
+          // Failed tasks to try again: another pass, once every task read has started (a task
+          // still queued here is still 'queued' in the database: a pass would read it twice).
+          if (!m_retryPending || !queue.empty()) return;
+          passDone = false;
+          m_retryPending = false;
+          after = 0;
+        }
+        std::vector<Task> more = fetch(after);
+        if (more.empty()) passDone = true;
+        for (auto& t : more) queue.push_back(std::move(t));
+      }
+    };
+    for (refill(); !queue.empty() || !m_running.empty(); refill()) {
       if (interruptRequested()) {
         stopAll();
         throwIfInterrupted();
@@ -181,7 +204,7 @@ public:
           continue;
         }
         if (r == w.pid) {
-          finish(w, status, false, queue);
+          finish(w, status, false);
           m_running.erase(m_running.begin() + long(i));
           progressed = true;
           continue;
@@ -189,7 +212,7 @@ public:
         if (m_opt.timeout_s > 0 && since(w.start) > m_opt.timeout_s) {
           kill(w.pid, SIGKILL);
           waitpid(w.pid, &status, 0);
-          finish(w, status, true, queue);
+          finish(w, status, true);
           m_running.erase(m_running.begin() + long(i));
           progressed = true;
           continue;
@@ -294,7 +317,7 @@ private:
     m_running.push_back(std::move(w));
   }
 
-  void finish(const Worker& w, int status, bool timedOut, std::deque<Task>& queue) {
+  void finish(const Worker& w, int status, bool timedOut) {
     Outcome o;
     o.wall_s = since(w.start);
     if (timedOut) {
@@ -337,10 +360,8 @@ private:
     for (const auto& f : {w.job, w.out, w.err}) std::filesystem::remove(f, ec);
     const bool failed = o.status == "failed" || o.status == "timeout";
     if (failed) ++m_progress.failed;
-    Task next = w.task;
-    next.attempts += failed ? 1 : 0;
-    if (failed && next.attempts <= m_opt.retry) {
-      queue.push_back(next); // tried again in this run
+    if (failed && w.task.attempts + 1 <= m_opt.retry) {
+      m_retryPending = true; // tried again in this run: the next pass over the database reads it
     } else {
       ++m_progress.done;
     }
@@ -352,6 +373,7 @@ private:
   std::string m_dir;
   std::vector<Worker> m_running;
   Progress m_progress;
+  bool m_retryPending = false; // a task failed that may be tried again (sim_attempts <= retry)
 };
 
 /// Computes each point's identity, or its load error; collects the problems of the sweep file
@@ -560,8 +582,8 @@ Summary run(const Sweep& s, const Options& opt) {
 
   {
     // Map every point in this process: `jobs` threads map a chunk of points (the flow's map step is
-    // pure: no SystemC, no shared state), then this thread writes the chunk in point order in one
-    // transaction.
+    // pure: no SystemC; what it shares is the scheduler's thread-safe caches, which change no
+    // result), then this thread writes the chunk in point order in one transaction.
     QuietLog quiet;
     Progress pr;
     pr.phase = "map";
@@ -664,11 +686,21 @@ Summary run(const Sweep& s, const Options& opt) {
     store.queueSim(&ids);
   }
   if (opt.fidelity != Fidelity::Map) {
+    // This sweep file's points to simulate, read a window at a time (bounded memory).
+    size_t total = 0;
+    store.forEachSimTask(opt.retry, [&](const std::string& hash) { total += pts.contains(hash) ? 1 : 0; });
+    auto fetch = [&](int64_t& after) {
+      for (;;) {
+        std::vector<Task> more = store.simTasks(opt.retry, after, 256);
+        if (more.empty()) return more;
+        after = more.back().id;
+        more.erase(std::remove_if(more.begin(), more.end(), [&](const Task& t) { return !pts.contains(t.hash); }),
+                   more.end());
+        if (!more.empty()) return more;
+      }
+    };
     SimRunner sims(s, opt, store);
-    std::vector<Task> tasks = store.simTasks(opt.retry);
-    tasks.erase(std::remove_if(tasks.begin(), tasks.end(), [&](const Task& t) { return !pts.contains(t.hash); }),
-                tasks.end());
-    sims.run(std::move(tasks));
+    sims.run(fetch, total);
   }
 
   sum.pareto_fidelity = opt.fidelity == Fidelity::Map ? "map" : "sim";

@@ -60,6 +60,12 @@ const std::vector<Metric>& fifoColumns() {
   return k;
 }
 
+std::vector<PathKeys> pathKeys(const std::vector<Metric>& cols) {
+  std::vector<PathKeys> out;
+  for (const auto& c : cols) out.emplace_back(c.path);
+  return out;
+}
+
 std::string columnsSql(const std::vector<Metric>& cols) {
   std::string s;
   for (const auto& c : cols) s += ", " + quoteIdent(c.column) + " " + c.type;
@@ -328,12 +334,26 @@ std::vector<Task> Store::mapTasks(int retry, int64_t after, size_t limit) {
   return out;
 }
 
-std::vector<Task> Store::simTasks(int retry) {
-  Statement st = m_db.prepare(
-      "SELECT id, hash, overrides_json, sim_attempts FROM points WHERE status = 'mapped' AND (sim_status = 'queued' "
-      "OR (sim_status IN ('failed', 'timeout') AND sim_attempts <= ?)) ORDER BY id");
+namespace {
+/// The points to simulate (Store::simTasks): one home of the condition.
+const char* const kSimTaskWhere = "status = 'mapped' AND (sim_status = 'queued' OR (sim_status IN ('failed', "
+                                  "'timeout') AND sim_attempts <= ?))";
+} // namespace
+
+std::vector<Task> Store::simTasks(int retry, int64_t after, size_t limit) {
+  static const std::string sql = std::string("SELECT id, hash, overrides_json, sim_attempts FROM points WHERE id > ? AND ") +
+                                 kSimTaskWhere + " ORDER BY id LIMIT ?";
+  Statement& st = cached(sql);
+  st.bind(1, after).bind(2, int64_t(retry)).bind(3, int64_t(limit));
+  std::vector<Task> out = readTasks(st);
+  st.reset();
+  return out;
+}
+
+void Store::forEachSimTask(int retry, const std::function<void(const std::string&)>& f) {
+  Statement st = m_db.prepare(std::string("SELECT hash FROM points WHERE ") + kSimTaskWhere);
   st.bind(1, int64_t(retry));
-  return readTasks(st);
+  while (st.step()) f(st.getText(0));
 }
 
 void Store::queueSim(const std::vector<int64_t>* ids) {
@@ -368,25 +388,28 @@ void Store::record(int64_t id, const std::string& fidelity, const Outcome& o) {
     Statement& r = cached(resultSql);
     r.bind(1, id).bind(2, fidelity).bind(3, o.status).bind(4, o.wall_s);
     int i = 5;
-    for (const auto& m : metrics()) bindValue(r, i++, findPath(o.report, m.path), m.type);
+    static const std::vector<PathKeys> metricPaths = pathKeys(metrics());
+    for (size_t k = 0; k < metrics().size(); ++k)
+      bindValue(r, i++, findPath(o.report, metricPaths[k]), metrics()[k].type);
     if (sim)
       r.bind(i, o.report.dump());
     else
       r.bindNull(i);
     r.run();
-    auto rows = [&](const char* table, const char* key, const std::vector<Metric>& cols) {
+    auto rows = [&](const char* table, const char* key, const std::vector<Metric>& cols,
+                    const std::vector<PathKeys>& paths) {
       if (!o.report.contains(key)) return;
       Statement& st = cached(insertSql(table, {"point_id", "fidelity", "idx"}, cols));
       int64_t idx = 0;
       for (const auto& row : o.report[key]) {
         st.bind(1, id).bind(2, fidelity).bind(3, idx++);
-        int c = 4;
-        for (const auto& col : cols) bindValue(st, c++, findPath(row, col.path), col.type);
+        for (size_t c = 0; c < cols.size(); ++c) bindValue(st, int(c) + 4, findPath(row, paths[c]), cols[c].type);
         st.run();
       }
     };
-    rows("layers", "layers", layerColumns());
-    rows("fifos", "fifos", fifoColumns());
+    static const std::vector<PathKeys> layerPaths = pathKeys(layerColumns()), fifoPaths = pathKeys(fifoColumns());
+    rows("layers", "layers", layerColumns(), layerPaths);
+    rows("fifos", "fifos", fifoColumns(), fifoPaths);
   }
   const std::string sql = sim ? "UPDATE points SET sim_status = ?, sim_error = ?, sim_exit_code = ?, sim_wall_s = ?, "
                                 "sim_attempts = sim_attempts + ?, finished_at = ?, host = ?, slurm_job_id = ?, "

@@ -300,6 +300,16 @@ constraints: [resources.fits]
                   "WHERE r.fidelity = 'sim' AND p.sim_status = 'deadlock'")
     check(rep and json.loads(rep)["summary"]["status"] == "deadlock", "deadlock report stored")
     check(not os.path.exists(db + ".work"), "worker files removed")
+    # --retry 2: the timed-out point is tried twice more within this run (the runner reads its
+    # tasks a window at a time: a failed one comes back in the next pass over the database); the
+    # points with a result are not simulated again.
+    r = mpsim("-q", "sweep", f, "--fidelity", "sim", "-j", "2", "--db", db, "--timeout", "1", "--retry", "2")
+    check(r.returncode == 0, "retry run exit %d: %s" % (r.returncode, r.stderr[-2000:]))
+    att = {k: (st, a) for k, st, a in query(db, "SELECT values_json, sim_status, sim_attempts FROM points "
+                                                             "WHERE sim_status IS NOT NULL")}
+    tries = {k: v for k, v in att.items() if "simulation.frames" in k}
+    check(list(tries.values()) == [("timeout", 3)], "timed-out point tried twice more: %s" % (att,))
+    check(all(a == 0 for k, (st, a) in att.items() if st in ("done", "deadlock")), "results not redone: %s" % (att,))
 
 
 def report():

@@ -92,5 +92,8 @@ struct Need {
   int64_t first, last;
 };
 Need needOf(const EngineSpec& e, const PortSpec& p, int64_t k);
+/// Appends everything needOf(e, p, .) reads (the need kind, the port's tokens and reuse, the window
+/// geometry): equal keys, equal need functions. For caches of what is computed from need functions.
+void appendNeedKey(const EngineSpec& e, const PortSpec& p, std::vector<int64_t>& key);
 
 } // namespace mpsim::sched

@@ -26,5 +26,8 @@ struct Mapping {
 /// Builds the mapping of a plan (sched::schedule). Throws LoadError for illegal folding (PE larger
 /// than the channels, SIMD larger than the dot product) or unknown FIFO names in the plan's FIFO depths.
 Mapping buildMapping(const graph::Graph& g, const config::RunConfig& cfg, const Plan& plan);
+/// Drops the shortcut FIFOs' run-ahead memo buildMapping shares across the mappings of the process
+/// (see sched::clearSharedState).
+void clearShortcutMemo();
 
 } // namespace mpsim::sched

@@ -20,6 +20,11 @@ Plan manualPlan(const config::RunConfig& cfg);
 /// users) or the target is unreachable.
 Plan schedule(const graph::Graph& g, const config::RunConfig& cfg);
 
+/// Drops what the scheduler runs of this process share (sched/Scheduler.cpp: the layers' options,
+/// the price grid's candidates of max_fps runs, the options each option is no better than;
+/// sched/Mapping.cpp: the shortcut FIFOs' need memo). Nothing depends on it but time: for tests that compare runs with and without it.
+void clearSharedState();
+
 /// The config with the plan as its mapping (what the effective config records, so that the run
 /// can be repeated or edited as a manual mapping).
 config::RunConfig withPlan(const config::RunConfig& cfg, const Plan& plan);

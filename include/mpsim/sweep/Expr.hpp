@@ -16,6 +16,21 @@ namespace mpsim::sweep {
 const nlohmann::json* findPath(const nlohmann::json& doc, const std::string& path);
 const nlohmann::ordered_json* findPath(const nlohmann::ordered_json& doc, const std::string& path);
 
+/// A dotted path made ready for findPath once (for paths looked up in many documents): the keys
+/// its components joined from each one on can name.
+class PathKeys {
+public:
+  explicit PathKeys(const std::string& path);
+  size_t size() const { return m_runs.size(); }
+  /// Components i..i, i..i+1, ... joined by dots.
+  const std::vector<std::string>& runs(size_t i) const { return m_runs[i]; }
+
+private:
+  std::vector<std::vector<std::string>> m_runs;
+};
+const nlohmann::json* findPath(const nlohmann::json& doc, const PathKeys& path);
+const nlohmann::ordered_json* findPath(const nlohmann::ordered_json& doc, const PathKeys& path);
+
 /// A parsed expression: literals (numbers, 'strings', true, false), paths, arithmetic (+ - * /),
 /// comparisons (< <= > >= == !=), and / or / not (also && || !), parentheses.
 class Expr {

@@ -72,8 +72,11 @@ public:
   std::vector<Task> mapTasks(int retry);
   /// The same, at most `limit` of them after point id `after` (a sweep reads them a chunk at a time).
   std::vector<Task> mapTasks(int retry, int64_t after, size_t limit);
-  /// Accepted points queued for simulation, or failed / timed out at most `retry` times.
-  std::vector<Task> simTasks(int retry);
+  /// Accepted points queued for simulation, or failed / timed out at most `retry` times: at most
+  /// `limit` of them after point id `after` (a sweep reads them a window at a time).
+  std::vector<Task> simTasks(int retry, int64_t after, size_t limit);
+  /// Calls f with the hash of each of those points (all of them; nothing held).
+  void forEachSimTask(int retry, const std::function<void(const std::string&)>& f);
   /// Queues accepted, not yet simulated points for simulation (all of them, or those in `ids`).
   void queueSim(const std::vector<int64_t>* ids);
   void markSimRunning(int64_t id);

@@ -116,10 +116,8 @@ struct Needs {
 
 std::shared_ptr<const Needs> needsOf(const EngineSpec& e) {
   const PortSpec& p = e.in.at(0);
-  const WindowGeom& g = e.geom;
-  const std::vector<int64_t> key = {p.tokens_per_frame, e.out_tokens_per_frame, g.ih, g.iw, g.oh, g.ow,
-                                    g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w,
-                                    int64_t(p.need), p.reuse};
+  std::vector<int64_t> key = {e.out_tokens_per_frame};
+  appendNeedKey(e, p, key);
   static std::mutex mutex;
   static std::map<std::vector<int64_t>, std::shared_ptr<const Needs>> cache;
   std::lock_guard<std::mutex> lock(mutex);

@@ -1,13 +1,16 @@
 // Properties the scheduler's search has by construction (sched/Scheduler.cpp, docs/cost-model.md
 // "Scheduler"), checked on the mapped designs over zoo networks and devices: a higher clock never
 // lowers the best fps, a larger budget never lowers it, a lower target fps never costs more, and
-// narrower bit-widths never cost more at the same target.
+// narrower bit-widths never cost more at the same target. And what the scheduler runs of a process
+// share (a sweep's points) changes no result.
 #include <catch2/catch.hpp>
 
 #include <string>
 
+#include "mpsim/common/Error.hpp"
 #include "mpsim/flow/Flow.hpp"
 #include "mpsim/sched/Resources.hpp"
+#include "mpsim/sched/Scheduler.hpp"
 
 using namespace mpsim;
 
@@ -145,4 +148,46 @@ TEST_CASE("scheduler: the limit says why the design is not faster", "[unit][sche
   const flow::Design m = flow::map(flow::loadText(runText(kCases[3], "clock_mhz: 200", "{mode: manual}"), "<test>"));
   CHECK(m.plan.limit.by.empty());
   CHECK_FALSE(flow::mapReport(m)["summary"].contains("limit"));
+}
+
+TEST_CASE("scheduler: what runs share (options, price-grid candidates, dominators, need memo) changes no result",
+          "[unit][sched]") {
+  // A sweep maps points that differ only in the clock one after another, so that they share the
+  // scheduler's options and max_fps candidates (sched::clearSharedState). Each point mapped that
+  // way must give byte for byte the map.json and effective config of the point mapped alone, with
+  // nothing shared. ResNet-18 at clocks where the DRAM bound bites (a low planned DRAM share, the
+  // streamed-weight options) and where it does not, on two devices and two bit-widths.
+  std::vector<std::string> texts;
+  const Case w4a4{"resnet18", "{weights: 4, activations: 4}", "xczu9eg"}, small{"resnet18", w4a4.quant, "zcu104"};
+  for (const auto& [c, dram] : {std::pair{kCases[0], ""}, std::pair{w4a4, ", dram: {max_utilization: 0.2}"},
+                                std::pair{small, ", dram: {max_utilization: 0.05}"},
+                                std::pair{small, ", dram: {max_utilization: 0.2}"}})
+    for (const char* mhz : {"100", "137.5", "200", "262", "300"})
+      texts.push_back(runText(c, std::string("clock_mhz: ") + mhz + dram, "{mode: auto}"));
+  texts.push_back(runText(kCases[1], "clock_mhz: 150", "{mode: auto}"));
+  texts.push_back(runText(kCases[1], "clock_mhz: 250", "{mode: auto}"));
+  auto mapped = [](const std::string& text) -> std::string {
+    try {
+      const flow::Design d = flow::map(flow::loadText(text, "<test>"));
+      // With the plan's search statistics: the candidates the run tried, not only where it ended.
+      return flow::mapReport(d).dump() + "\n" + YAML::Dump(config::effectiveConfig(d.effectiveConfig())) +
+             "\nevaluations " + std::to_string(d.plan.evaluations) + ", target " +
+             std::to_string(d.plan.target_cycles) + ", design " + std::to_string(d.plan.design_cycles);
+    } catch (const LoadError& e) { // a design that does not fit: the same message
+      return std::string("error: ") + e.what();
+    }
+  };
+  sched::clearSharedState();
+  std::vector<std::string> shared;
+  for (const auto& t : texts) shared.push_back(mapped(t));
+  for (size_t i = 0; i < texts.size(); ++i) {
+    INFO(texts[i]);
+    sched::clearSharedState();
+    CHECK(mapped(texts[i]) == shared[i]);
+  }
+  // And mapped again with everything shared (the second time every point finds its candidates).
+  for (size_t i = 0; i < texts.size(); ++i) {
+    INFO(texts[i]);
+    CHECK(mapped(texts[i]) == shared[i]);
+  }
 }
