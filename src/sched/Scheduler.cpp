@@ -1021,8 +1021,8 @@ struct Scheduler {
     std::sort(targets.begin(), targets.end());
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
     uint64_t nodes = 0;
-    constexpr uint64_t kNodes = 300000; // in all: bounds the refinement's time on large networks
-    constexpr uint64_t kPerProbe = 30000; // per target: a target it cannot decide counts as infeasible
+    constexpr uint64_t kNodes = 4000000; // in all: bounds the refinement's time on large networks
+    constexpr uint64_t kPerProbe = 1000000; // per target: a target it cannot decide counts as infeasible
     std::vector<int> pick, best;
     size_t bestAt = targets.size();
     auto probe = [&](size_t i) {

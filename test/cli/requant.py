@@ -76,8 +76,10 @@ def schedule():
 
 
 def manual():
+    # A manual mapping (the default example is auto: there the scheduler chooses globally, and a
+    # layer's requantiser need not be its locally cheaper one).
     base = ["--set", "network.model=cnv", "--set", "hardware.device=pynq-z1", "--set", "network.quant.weights=2",
-            "--set", "network.quant.activations=2", "--set", "network.quant.requant=auto"]
+            "--set", "network.quant.activations=2", "--set", "network.quant.requant=auto", "--set", "mapping.mode=manual"]
     r, m = mapped(*base)
     if not check(r.returncode == 0, "manual CNV with auto: " + r.stderr[-300:]):
         return
