@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "mpsim/common/Error.hpp"
+#include "mpsim/common/Math.hpp"
 #include "mpsim/flow/FifoSizing.hpp"
 #include "mpsim/sched/Engines.hpp"
 #include "mpsim/sched/Mapping.hpp"
@@ -17,7 +18,7 @@ namespace mpsim::flow {
 namespace {
 
 double fpsOf(const Design& d, int64_t cycles) {
-  return cycles > 0 ? d.run.config.hardware.clock_mhz * 1e6 / double(cycles) : 0;
+  return framesPerSecond(d.run.config.hardware.clock_mhz, double(cycles));
 }
 
 int64_t engineCycles(const sched::Mapping& m, const std::string& name) {

@@ -14,6 +14,7 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
+#include "mpsim/common/Math.hpp"
 #include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/io/OnnxImport.hpp"
@@ -110,7 +111,10 @@ Imported importModel(const std::string& onnxPath, const std::string& yamlPath) {
 
 config::RunConfig Design::effectiveConfig() const { return sched::withPlan(run.config, plan); }
 
-Design map(config::Run run) {
+namespace {
+/// map() on a run that stays the caller's until the scheduler has succeeded (it moves into the
+/// Design after that), so that mapForUser can still read it when nothing fits.
+Design mapKeeping(config::Run& run) {
   Design d;
   const auto t0 = std::chrono::steady_clock::now();
   d.plan = sched::schedule(run.graph, run.config);
@@ -136,6 +140,9 @@ Design map(config::Run run) {
   sizeFifos(d);
   return d;
 }
+} // namespace
+
+Design map(config::Run run) { return mapKeeping(run); }
 
 std::vector<std::string> fittingChoices(const config::Run& run) {
   std::vector<std::string> out;
@@ -171,10 +178,9 @@ std::vector<std::string> fittingChoices(const config::Run& run) {
       const sched::Mapping m = sched::buildMapping(alt.graph, alt.config, p);
       char buf[200];
       std::snprintf(buf, sizeof buf, "fits, %.2f frames/s (closed form, bottleneck %s)",
-                    alt.config.hardware.clock_mhz * 1e6 / double(std::max<int64_t>(1, m.predicted_cycles)),
+                    framesPerSecond(alt.config.hardware.clock_mhz, double(m.predicted_cycles)),
                     m.predicted_bottleneck.c_str());
       out.push_back("with `" + sets + "`: " + buf);
-      if (c.requant && c.buffer) break;
     } catch (const std::exception&) {
       // Does not fit with this choice either (or cannot be scheduled): not a hint.
     }
@@ -183,14 +189,11 @@ std::vector<std::string> fittingChoices(const config::Run& run) {
 }
 
 Design mapForUser(config::Run run) {
-  const bool autoMode = run.config.mapping.mode == config::MappingMode::Auto;
-  std::optional<config::Run> copy;
-  if (autoMode) copy = run;
   try {
-    return map(std::move(run));
+    return mapKeeping(run);
   } catch (const DoesNotFitError& e) {
-    if (!copy) throw;
-    const std::vector<std::string> hints = fittingChoices(*copy);
+    // The scheduler threw before the run moved: it is intact here.
+    const std::vector<std::string> hints = fittingChoices(run);
     if (hints.empty()) throw;
     std::vector<std::string> msgs = e.messages();
     msgs.push_back("design choices this run leaves at their defaults would fit:");

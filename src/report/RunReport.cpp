@@ -135,7 +135,7 @@ void addWeightStream(ordered_json& l, const graph::Graph& g, const config::RunCo
   const int ws = m.indexOf(e.layer + ".weights");
   if (!layer || ws < 0) return;
   const sched::EngineSpec& w = m.engines[size_t(ws)];
-  const double fps = m.predicted_cycles > 0 ? cfg.hardware.clock_mhz * 1e6 / double(m.predicted_cycles) : 0.0;
+  const double fps = framesPerSecond(cfg.hardware.clock_mhz, double(m.predicted_cycles));
   ordered_json s;
   s["passes_per_frame"] = w.out_tokens_per_frame;
   s["bytes_per_pass"] = w.bytes_per_token;
@@ -202,7 +202,7 @@ void addLimit(ordered_json& j, const sched::Plan& plan, double clockMhz) {
   o["layers"] = l.layers;
   if (l.by == "budget" || l.by == "search") {
     o["next_cycles_per_frame"] = l.next_cycles;
-    o["next_fps"] = l.next_cycles > 0 ? round6(clockMhz * 1e6 / double(l.next_cycles)) : 0.0;
+    o["next_fps"] = round6(framesPerSecond(clockMhz, double(l.next_cycles)));
     o["next_shortfalls"] = l.shortfalls;
     o["next_extra"] = sched::toJson(hw::Resources{l.extra_lut, l.extra_ff, l.extra_dsp, l.extra_bram18, l.extra_uram});
   }

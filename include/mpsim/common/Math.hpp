@@ -21,6 +21,9 @@ constexpr int log2Ceil(int64_t v) {
   return b;
 }
 
+/// Frames per second of `cycles` clock cycles per frame at `clockMhz` (0 for no cycles).
+constexpr double framesPerSecond(double clockMhz, double cycles) { return cycles > 0 ? clockMhz * 1e6 / cycles : 0.0; }
+
 /// v limited to [lo, hi].
 constexpr int64_t clampTo(int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(hi, v)); }
 
