@@ -14,6 +14,7 @@
 #include "mpsim/common/FileIo.hpp"
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/flow/Flow.hpp"
+#include "mpsim/flow/Segments.hpp"
 #include "mpsim/graph/NetworkStats.hpp"
 #include "mpsim/report/Compare.hpp"
 #include "mpsim/report/InfoReport.hpp"
@@ -185,7 +186,25 @@ int cmdMap(const std::vector<std::string>& args) {
     return kExitOk;
   checkConfigArg(vm, configPath);
   if (vm.count("out") && outDir.empty()) throw UsageError("map: --out needs a directory name");
-  const flow::Design design = flow::mapForUser(flow::load(configPath, sets));
+  config::Run run = flow::load(configPath, sets);
+  if (flow::segmentsRequested(run)) {
+    flow::SegmentedDesign sd = flow::mapSegments(run);
+    if (sd.segments.size() > 1 || run.config.mapping.segments.mode == config::SegmentMode::Manual) {
+      const auto j = flow::segmentsMapJson(sd);
+      if (!outDir.empty()) {
+        namespace fs = std::filesystem;
+        installInterruptHandlers();
+        OutputDir out(outDir);
+        writeFileAtomic((fs::path(out.dir()) / "map.json").string(), j.dump(2) + "\n");
+        config::writeEffectiveConfig(sd.effectiveConfig(), (fs::path(out.dir()) / "effective-config.yaml").string());
+        out.commit();
+      }
+      writeStdout(vm.count("json") ? j.dump(2) + "\n" : flow::segmentsMapText(sd));
+      return kExitOk;
+    }
+    // One segment: the design as without segments.
+  }
+  const flow::Design design = flow::mapForUser(std::move(run));
   auto j = flow::mapReport(design);
   if (!outDir.empty()) {
     namespace fs = std::filesystem;
@@ -278,6 +297,23 @@ int cmdRun(const std::vector<std::string>& args) {
   if (vm.count("functional")) run.config.simulation.functional = true;
   spdlog::info("network {} ({} layers), device {} at {} MHz", run.graph.name(), run.graph.layers().size(),
                run.config.hardware.device.name, run.config.hardware.clock_mhz);
+  if (flow::segmentsRequested(run)) {
+    flow::SegmentedDesign sd = flow::mapSegments(run);
+    if (sd.segments.size() > 1 || run.config.mapping.segments.mode == config::SegmentMode::Manual) {
+      for (const auto& g : sd.segments) flow::checkSimulatable(g.design);
+      OutputDir out(outDir);
+      flow::RunOptions ropt;
+      ropt.input_npy = inputNpy;
+      ropt.outputs = outputs;
+      const flow::SegmentedOutcome o = flow::simulateSegments(sd, ropt, out.dir());
+      out.commit();
+      writeStdout(vm.count("json") ? o.report.dump(2) + "\n" : flow::segmentsRunText(o.report));
+      spdlog::info("wrote {}/report.json, effective-config.yaml and segments/<segment>/", out.target());
+      if (run.config.simulation.functional)
+        spdlog::info("functional: wrote {}/output.npy, input.npy, network.json and weights/", out.target());
+      return kExitOk;
+    }
+  }
   const flow::Design design = flow::mapForUser(std::move(run));
   if (!design.resources.fits)
     for (const auto& s : design.resources.shortfalls) spdlog::warn("the design does not fit the device budget: {}", s);

@@ -334,6 +334,17 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
   YAML::Node depths(YAML::NodeType::Map);
   for (const auto& [name, d] : m.fifos.depths) depths[name] = d;
   fifos["depths"] = depths;
+  // Only when on: a config that does not segment keeps the identity it had before the key existed.
+  if (m.segments.mode != SegmentMode::Off) {
+    YAML::Node seg = map["segments"];
+    seg["mode"] = toString(m.segments.mode);
+    YAML::Node cuts(YAML::NodeType::Sequence);
+    for (const auto& c : m.segments.cuts) cuts.push_back(c);
+    cuts.SetStyle(YAML::EmitterStyle::Flow);
+    seg["cuts"] = cuts;
+    if (m.segments.reconfiguration_ms) seg["reconfiguration_ms"] = io::numberNode(*m.segments.reconfiguration_ms);
+    seg["max_segments"] = m.segments.max_segments;
+  }
 
   YAML::Node sim = root["simulation"];
   sim["frames"] = cfg.simulation.frames;
@@ -463,6 +474,24 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     }
     depths.finish();
     fifos.finish();
+  }
+  // `segments: auto` (or off, manual) is short for `segments: {mode: ...}`.
+  SegmentsConfig& seg = cfg.mapping.segments;
+  seg.where = map.where("segments");
+  if (map.has("segments") && map.raw("segments").IsScalar()) {
+    seg.mode = map.getEnum("segments", SegmentMode::Off, kSegmentModeNames);
+    if (seg.mode == SegmentMode::Manual) map.error("segments", "manual segments need a mapping with `cuts` (layer names)");
+  } else {
+    Reader sr = map.child("segments");
+    seg.mode = sr.getEnum("mode", SegmentMode::Off, kSegmentModeNames);
+    if (auto c = sr.optList<std::string>("cuts")) seg.cuts = *c;
+    seg.reconfiguration_ms = sr.opt<double>("reconfiguration_ms", io::nonNegative());
+    seg.max_segments = sr.get<int>("max_segments", 64, inRangeInt(1, 4096));
+    if (seg.mode == SegmentMode::Manual && seg.cuts.empty())
+      sr.error("cuts", "manual segments need at least one cut (the layer each later segment starts at)");
+    if (seg.mode != SegmentMode::Manual && !seg.cuts.empty())
+      sr.error("cuts", std::string("cuts are for mode manual; mode ") + toString(seg.mode) + " chooses its own");
+    sr.finish();
   }
   map.finish();
 

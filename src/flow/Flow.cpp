@@ -225,11 +225,14 @@ RunOutcome simulate(const Design& d, const RunOptions& opt, const std::string& d
   throwIfInterrupted();
   if (!opt.input_npy.empty() && !cfg.simulation.functional)
     throw LoadError("--input: only a functional simulation (--functional) reads input frames");
-  if (!dir.empty())
+  if (!dir.empty() && opt.effective_config)
     config::writeEffectiveConfig(d.effectiveConfig(), (fs::path(dir) / "effective-config.yaml").string());
 
   sim::FunctionalData funcData;
-  if (cfg.simulation.functional) {
+  if (cfg.simulation.functional && opt.functional) {
+    if (!dir.empty()) so.output_npy = (fs::path(dir) / "output.npy").string();
+    so.functional = opt.functional;
+  } else if (cfg.simulation.functional) {
     funcData = sim::makeFunctionalData(d.run.graph, uint64_t(cfg.simulation.seed), opt.input_npy, so.frames);
     throwIfInterrupted();
     if (!dir.empty()) {

@@ -29,7 +29,6 @@ std::string bottleneckReason(const sched::EngineSpec& e, const sim::EngineStats&
   return s.starved >= s.blocked ? "input-starved" : "output-blocked";
 }
 
-double round6(double v) { return std::round(v * 1e6) / 1e6; }
 
 /// How frame arrivals (input.arrivals, docs/system.md) pace a run: not at all (none configured),
 /// `Arrivals` when nothing was dropped and the input DMA took at least half of the frames the

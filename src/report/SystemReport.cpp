@@ -1,3 +1,4 @@
+#include "mpsim/common/Math.hpp"
 #include "mpsim/report/SystemReport.hpp"
 
 #include <algorithm>
@@ -9,7 +10,6 @@ using nlohmann::ordered_json;
 using sched::EngineKind;
 
 namespace {
-double round6(double v) { return std::round(v * 1e6) / 1e6; }
 
 ordered_json distribution(const std::vector<uint64_t>& sorted, double cyclesPerUs, bool us) {
   auto v = [&](uint64_t c) { return us ? ordered_json(round6(double(c) / cyclesPerUs)) : ordered_json(c); };

@@ -372,6 +372,8 @@ void Builder::closedForms() {
     }
   // All initiators together: at the share of the peak a design plans with (hardware.dram.max_utilization).
   int64_t dramCycles = int64_t(std::ceil(double(dramBytes) / cfg.hardware.units.dram_plan_bytes_per_cycle));
+  m.expected_cycles = std::max(m.predicted_cycles,
+                               int64_t(std::ceil(double(dramBytes) / cfg.hardware.units.dram_bytes_per_cycle)));
   if (dramCycles > m.predicted_cycles) {
     m.predicted_cycles = dramCycles;
     m.predicted_bottleneck = "dram";

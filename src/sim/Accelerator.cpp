@@ -1,3 +1,4 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "mpsim/sim/Accelerator.hpp"
 
 #include <algorithm>
@@ -93,13 +94,13 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
     switch (e.kind) {
     case EngineKind::InputDma: {
       auto dma = std::make_unique<InputDma>(mod, e, ctx, outs, socket, base);
-      if (!m_input) m_input = dma.get();
+      m_inputs.push_back(dma.get());
       initiator = std::move(dma);
       break;
     }
     case EngineKind::OutputDma: {
       auto dma = std::make_unique<OutputDma>(mod, e, ctx, ins, socket, base);
-      if (!m_output) m_output = dma.get();
+      m_outputs.push_back(dma.get());
       initiator = std::move(dma);
       break;
     }
@@ -114,7 +115,14 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
       m_engines.push_back(std::move(initiator));
     }
   }
-  if (!m_input || !m_output) throw std::runtime_error("the mapping has no input or no output DMA");
+  if (m_inputs.empty() || m_outputs.empty()) throw std::runtime_error("the mapping has no input or no output DMA");
+  if (m_outputs.size() > 1) {
+    sc_core::sc_spawn_options o;
+    o.spawn_method();
+    o.dont_initialize();
+    for (const OutputDma* d : m_outputs) o.set_sensitivity(&d->allDone());
+    sc_core::sc_spawn([this] { outputDone(); }, "outputs_done", &o);
+  }
   if (Timeline* tl = m_params.timeline) {
     for (size_t i = 0; i < m_engines.size(); ++i) {
       m_engines[i]->attachTimeline(tl, tl->engine(i));
@@ -275,12 +283,31 @@ const AddressRegion* Accelerator::regionOf(uint64_t address) const {
   return i < m_regions.size() ? &m_regions[size_t(i)] : nullptr;
 }
 
-const sc_core::sc_event& Accelerator::done() const { return m_output->allDone(); }
+const sc_core::sc_event& Accelerator::done() const {
+  return m_outputs.size() == 1 ? m_outputs.front()->allDone() : m_allOutputsDone;
+}
+
+void Accelerator::outputDone() {
+  for (const OutputDma* d : m_outputs)
+    if (d->status() != EngineState::Done) return;
+  m_allOutputsDone.notify(sc_core::SC_ZERO_TIME);
+}
+
+std::vector<uint64_t> Accelerator::frameDone() const {
+  if (m_outputs.size() == 1) return m_outputs.front()->frameDone();
+  size_t n = SIZE_MAX;
+  for (const OutputDma* d : m_outputs) n = std::min(n, d->frameDone().size());
+  std::vector<uint64_t> out(n, 0);
+  for (const OutputDma* d : m_outputs)
+    for (size_t f = 0; f < n; ++f) out[f] = std::max(out[f], d->frameDone()[f]);
+  return out;
+}
 
 bool Accelerator::finished() const {
-  if (m_arrivals)
-    return m_arrivals->exhausted && m_output->frameDone().size() >= m_arrivals->record.arrival.size();
-  return m_output->frameDone().size() >= m_runFrames;
+  size_t written = SIZE_MAX;
+  for (const OutputDma* d : m_outputs) written = std::min(written, d->frameDone().size());
+  if (m_arrivals) return m_arrivals->exhausted && written >= m_arrivals->record.arrival.size();
+  return written >= m_runFrames;
 }
 
 namespace {
@@ -341,9 +368,10 @@ SimResult Accelerator::result() const {
   SimResult r;
   r.frames = int(m_runFrames);
   r.mode = m_params.reference ? "reference" : "timestamped";
-  r.frame_done = m_output->frameDone();
+  r.frame_done = frameDone();
   r.frames_done = int(r.frame_done.size());
-  r.first_input = m_input->firstRequest();
+  r.first_input = UINT64_MAX;
+  for (const InputDma* d : m_inputs) r.first_input = std::min(r.first_input, d->firstRequest());
   for (const auto& e : m_engines) r.engines.push_back(e->stats());
   for (const auto& st : m_streams) {
     StreamStats s;

@@ -399,7 +399,7 @@ void InputDma::run() {
     uint64_t o = std::max(ideal, maxDone);
     const uint64_t dramWait = o - ideal;
     const uint64_t oReady = o;
-    uint64_t w = writeAll(o + lat, m_ctx.func ? inputToken(*m_ctx.func, f, k, m_spec.out_tokens_per_frame) : nullptr);
+    uint64_t w = writeAll(o + lat, m_ctx.func ? inputToken(*m_ctx.func, m_spec.layer, f, k, m_spec.out_tokens_per_frame) : nullptr);
     uint64_t blocked = w - (o + lat);
     o = w - lat;
     if (m_timeline && k == 0) m_timeline->frameEntered(size_t(f), w);

@@ -698,15 +698,18 @@ Payload TokenFunction::operator()(uint64_t k, const TokenGetter& in) {
   return result;
 }
 
-Payload inputToken(const FunctionalData& d, uint64_t f, uint64_t k, int64_t tokensPerFrame) {
-  const Shape& s = d.input.shape();
+Payload inputToken(const FunctionalData& d, const std::string& inputLayer, uint64_t f, uint64_t k,
+                   int64_t tokensPerFrame) {
+  const auto named = d.inputs.find(inputLayer);
+  const func::Tensor& x = named != d.inputs.end() ? named->second : d.input;
+  const Shape& s = x.shape();
   const int64_t n = int64_t(f % uint64_t(s.n)), hw = s.h * s.w;
   if (tokensPerFrame != hw) { // a host-flattened input: one token of the frame in C, H, W order
-    const int32_t* frame = d.input.data() + n * s.c * hw;
+    const int32_t* frame = x.data() + n * s.c * hw;
     return std::make_shared<std::vector<int32_t>>(frame, frame + s.c * hw);
   }
   auto out = std::make_shared<std::vector<int32_t>>(size_t(s.c));
-  const int32_t* base = d.input.data() + n * s.c * hw + int64_t(k);
+  const int32_t* base = x.data() + n * s.c * hw + int64_t(k);
   for (int64_t c = 0; c < s.c; ++c) (*out)[size_t(c)] = base[c * hw];
   return out;
 }

@@ -1,6 +1,7 @@
 #include "mpsim/sim/Simulator.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -82,6 +83,11 @@ void writeOutput(const FunctionalData& d, const sched::Mapping& m, const OutputD
 }
 
 } // namespace
+
+std::string outputNpyPath(const std::string& outputNpy, const std::string& outputLayer, std::size_t outputs) {
+  if (outputs <= 1) return outputNpy;
+  return (std::filesystem::path(outputNpy).parent_path() / (outputLayer + ".npy")).string();
+}
 
 AcceleratorParams acceleratorParams(const config::RunConfig& cfg, const SimOptions& opt) {
   AcceleratorParams p;
@@ -180,7 +186,11 @@ SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const 
   }
   for (const auto& mst : masters) r.background.push_back(mst->stats());
   if (opt.timeline) opt.timeline->finish();
-  if (opt.functional && !opt.output_npy.empty()) writeOutput(*opt.functional, m, acc->outputDma(), opt.output_npy);
+  if (opt.functional && !opt.output_npy.empty()) {
+    const auto& outs = acc->outputDmas();
+    for (const OutputDma* o : outs)
+      writeOutput(*opt.functional, m, *o, outputNpyPath(opt.output_npy, o->spec().layer, outs.size()));
+  }
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -101,7 +101,7 @@ struct Rng {
 };
 
 /// A number rounded to 6 significant digits (sampled floats stay readable and hash stably).
-double round6(double v) {
+double round6Significant(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return std::strtod(buf, nullptr);
@@ -379,7 +379,7 @@ struct Loader {
       const double u = rng.unit();
       const double v =
           sp.log ? std::exp(std::log(sp.lo) + u * (std::log(sp.hi) - std::log(sp.lo))) : sp.lo + u * (sp.hi - sp.lo);
-      return YAML::Node(io::formatNumber(std::min(sp.hi, std::max(sp.lo, round6(v)))));
+      return YAML::Node(io::formatNumber(std::min(sp.hi, std::max(sp.lo, round6Significant(v)))));
     }
     }
     return {};

@@ -1,6 +1,7 @@
 #pragma once
 // Integer helpers shared by the closed forms, the cost model and the simulator (one home for each).
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
@@ -23,6 +24,9 @@ constexpr int log2Ceil(int64_t v) {
 
 /// Frames per second of `cycles` clock cycles per frame at `clockMhz` (0 for no cycles).
 constexpr double framesPerSecond(double clockMhz, double cycles) { return cycles > 0 ? clockMhz * 1e6 / cycles : 0.0; }
+
+/// v rounded to 6 decimal places (the reports' numbers).
+inline double round6(double v) { return std::round(v * 1e6) / 1e6; }
 
 /// v limited to [lo, hi].
 constexpr int64_t clampTo(int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(hi, v)); }

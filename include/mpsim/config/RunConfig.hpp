@@ -73,6 +73,12 @@ inline const char* toString(RamStyle v) { return enumName(kRamStyleNames, v); }
 inline const char* toString(WeightPlacement v) { return enumName(kWeightPlacementNames, v); }
 inline const char* toString(SimMode v) { return enumName(kSimModeNames, v); }
 inline const char* toString(FifoSizing v) { return enumName(kFifoSizingNames, v); }
+/// mapping.segments (docs/segments.md): off: one design or an error; auto: one design when the
+/// network fits, else segments the scheduler cuts; manual: the cuts given.
+enum class SegmentMode { Off, Auto, Manual };
+inline constexpr EnumName<SegmentMode> kSegmentModeNames[] = {
+    {SegmentMode::Off, "off"}, {SegmentMode::Auto, "auto"}, {SegmentMode::Manual, "manual"}};
+inline const char* toString(SegmentMode v) { return enumName(kSegmentModeNames, v); }
 
 struct NetworkConfig {
   std::string model; // zoo name or path, as given
@@ -141,6 +147,17 @@ struct FifoConfig {
   std::map<std::string, int> depths; // per-FIFO overrides by FIFO name
 };
 
+/// Segments through DRAM (docs/segments.md): the network runs as segments one after another on the
+/// same device, each a dataflow design of its own, reconfigured between them; the run's frames are
+/// the batch each segment processes before the next.
+struct SegmentsConfig {
+  SegmentMode mode = SegmentMode::Off;
+  std::vector<std::string> cuts;         // manual: a segment starts at each of these layers
+  std::optional<double> reconfiguration_ms; // per reconfiguration; default: the device's (hw::Device)
+  int max_segments = 64;                 // auto: the most segments the scheduler may cut
+  std::string where;                     // "file:line: mapping.segments" for errors
+};
+
 struct MappingConfig {
   MappingMode mode = MappingMode::Manual;
   Goal goal = Goal::MaxFps; // mode auto
@@ -149,6 +166,7 @@ struct MappingConfig {
                                       hw::PeKind::BitSerial}; // kinds the scheduler may use
   std::map<std::string, LayerMapping> layers;                 // as given (FINN folding and model hints merged in)
   FifoConfig fifos;
+  SegmentsConfig segments;
   std::vector<std::string> finn_folding_notes; // what mapping.finn_folding applied (for the log)
 };
 

@@ -89,6 +89,11 @@ struct RunOptions {
   bool isolated = false; // simulate in a forked child (any number of simulations per process); not
                          // with a trace or VCD, which are recorded in this process
   TimelineOutputs outputs;
+  /// Functional runs: values prepared by the caller (a segment's: the whole network's parameters
+  /// and the crossing tensors' frames), used instead of generating them from the design's graph and
+  /// seed; nothing of it is written to the directory but the outputs. Null: generated.
+  const sim::FunctionalData* functional = nullptr;
+  bool effective_config = true; // write DIR/effective-config.yaml (a segment's directory: no)
 };
 
 struct RunOutcome {

@@ -19,6 +19,9 @@ struct Mapping {
   std::vector<StreamSpec> streams;
   double clock_mhz = 200;
   int64_t predicted_cycles = 0; // max closed-form cycles over engines
+  /// predicted_cycles with the DRAM at its peak rate instead of the share a design plans with
+  /// (hardware.dram.max_utilization): what a simulation of a DRAM-bound design reaches.
+  int64_t expected_cycles = 0;
   std::string predicted_bottleneck;
   int indexOf(const std::string& engine) const;
 };

@@ -116,11 +116,11 @@ public:
   /// Debug access (transport_dbg, no timing) through the socket to whatever it is bound to, e.g. to
   /// load or inspect memory before or after sc_start (after elaboration). Returns the bytes moved.
   unsigned debugTransport(tlm::tlm_generic_payload& trans) { return socket->transport_dbg(trans); }
-  /// Notified (delta) when the output DMA has issued the last frame's last write. The initiators are
-  /// decoupled (their local time may run ahead of the kernel's): the write completes at cycle
+  /// Notified (delta) when every output DMA has issued the last frame's last write. The initiators
+  /// are decoupled (their local time may run ahead of the kernel's): the write completes at cycle
   /// result().frame_done.back(), which may be later than sc_time_stamp() at the notification.
   const sc_core::sc_event& done() const;
-  /// True when every frame has been written to memory.
+  /// True when every frame has been written to memory by every output DMA.
   bool finished() const;
   /// Frames left out by fast-forward (params().fast_forward); result() holds them all.
   uint64_t framesSkipped() const { return m_skipped; }
@@ -129,9 +129,11 @@ public:
   /// when frames are missing or an engine has not finished (wall_seconds is left 0).
   SimResult result() const;
 
-  /// The engines (mapping order) and the output DMA (functional mode: collected output values).
+  /// The engines (mapping order) and the output DMAs (mapping order; functional mode: collected
+  /// output values).
   const std::vector<std::unique_ptr<EngineBase>>& engines() const { return m_engines; }
-  const OutputDma& outputDma() const { return *m_output; }
+  const OutputDma& outputDma() const { return *m_outputs.front(); }
+  const std::vector<OutputDma*>& outputDmas() const { return m_outputs; }
 
 private:
   void before_end_of_elaboration() override;
@@ -143,8 +145,13 @@ private:
   std::vector<std::unique_ptr<EngineBase>> m_engines;
   std::vector<DramInitiator*> m_initiators; // region order
   std::vector<AddressRegion> m_regions;
-  InputDma* m_input = nullptr;
-  OutputDma* m_output = nullptr;
+  std::vector<InputDma*> m_inputs;   // mapping order
+  std::vector<OutputDma*> m_outputs; // mapping order
+  /// Several outputs: notified when the last of them is done (m_outputs' allDone with one).
+  sc_core::sc_event m_allOutputsDone;
+  void outputDone();
+  /// Frame f is written when every output DMA has written it: the latest of their cycles.
+  std::vector<uint64_t> frameDone() const;
   std::unique_ptr<Dram> m_dram;
   std::unique_ptr<ArrivalQueue> m_arrivals; // null: frames back to back
   std::unique_ptr<SteadyState> m_steady;     // fast-forward (null: off)

@@ -23,6 +23,9 @@ struct FunctionalData {
   const graph::Graph* graph = nullptr;
   std::map<std::string, func::LayerParams> params; // weighted layers, quantizers, adds
   func::Tensor input;                              // (N, C, H, W); simulated frame f uses frame f % N
+  /// Frames of named input layers (a segment's crossing tensors, docs/segments.md), as `input`; an
+  /// input layer not named here reads `input`.
+  std::map<std::string, func::Tensor> inputs;
   uint64_t seed = 1;
 };
 
@@ -96,6 +99,7 @@ private:
 
 /// Values of pixel k of simulated frame f of the input (the input DMA's tokens); with one token per
 /// frame for an input of several pixels (host-flattened), the whole frame in C, H, W order.
-Payload inputToken(const FunctionalData& d, uint64_t f, uint64_t k, int64_t tokensPerFrame);
+Payload inputToken(const FunctionalData& d, const std::string& inputLayer, uint64_t f, uint64_t k,
+                   int64_t tokensPerFrame);
 
 } // namespace mpsim::sim

@@ -15,7 +15,8 @@ struct SimOptions {
   int frames = 4;
   bool reference = false; // wait() per token instead of timestamped streams
   /// Functional mode (docs/functional.md): tokens carry values computed with the func kernels.
-  /// Null: timing only. The output DMA's pixels are written to output_npy (N frames) when set.
+  /// Null: timing only. The output DMA's pixels are written to output_npy (N frames) when set; with
+  /// several output layers, each to outputNpyPath().
   const FunctionalData* functional = nullptr;
   std::string output_npy;
   /// Records timelines (docs/timelines.md) into this; finished (Timeline::finish) when simulate()
@@ -57,6 +58,10 @@ void checkSimulatable(const sched::Mapping& m, const config::RunConfig& cfg, con
 /// Runs the simulation in this process (once per process): an Accelerator of the mapping with the
 /// internal DRAM model, sc_start in slices of simulated time; throws Interrupted between slices when
 /// SIGINT / SIGTERM arrived (common/FileIo.hpp), and LoadError when the simulated time passes
+/// The file of output layer `outputLayer`'s values in a functional run with `outputs` output layers:
+/// outputNpy itself with one, `<outputLayer>.npy` in outputNpy's directory with several.
+std::string outputNpyPath(const std::string& outputNpy, const std::string& outputLayer, std::size_t outputs);
+
 /// maxSimulatedCycles. Writes opt.output_npy in functional mode.
 SimResult simulate(const sched::Mapping& m, const config::RunConfig& cfg, const SimOptions& opt);
 
