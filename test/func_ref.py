@@ -15,7 +15,8 @@ fully-connected weights (K, C*H*W); outputs are written as int64):
   func_ref.py gap X OUT
   func_ref.py add A B OUT --out int8 --scale-a SA --scale-b SB [--bias B] [--shift S]
   func_ref.py labelselect X OUT --k K   # indices of the K largest of each frame's C*H*W scores
-  func_ref.py network DIR OUT      # a whole network: DIR/network.json, DIR/input.npy, weight files
+  func_ref.py network DIR OUT [--dump D]   # a whole network: DIR/network.json, DIR/input.npy, weight
+                                           # files; --dump: every layer's output values as D/<layer>.npy
 
 network mode reads the description `mpsim run --functional` writes (DIR/network.json: the layers in
 topological order with kind, inputs, geometry, types, requantiser and parameter files relative to
@@ -196,7 +197,7 @@ def decode_weights(w, types):
     return dec.reshape(w.shape)
 
 
-def run_network(d):
+def run_network(d, dump=None):
     import json
     import os
     with open(os.path.join(d, "network.json")) as f:
@@ -263,6 +264,8 @@ def run_network(d):
         else:
             raise SystemExit("func_ref.py: unsupported layer kind " + kind)
         vals[l["name"]] = np.asarray(y, dtype=np.int64)
+        if dump and kind != "output":
+            np.save(os.path.join(dump, l["name"] + ".npy"), np.asarray(decode(vals[l["name"]], out, l["name"]), dtype=np.int64))
     if result is None:
         raise SystemExit("func_ref.py: the network has no output layer")
     return result
@@ -304,7 +307,7 @@ def main(argv):
     sp = sub.add_parser("labelselect")
     sp.add_argument("x"); sp.add_argument("out_file"); sp.add_argument("--k", type=int, required=True)
     sp = sub.add_parser("network")
-    sp.add_argument("dir"); sp.add_argument("out_file")
+    sp.add_argument("dir"); sp.add_argument("out_file"); sp.add_argument("--dump", default=None)
     a = ap.parse_args(argv)
 
     if a.op in ("conv", "fc"):
@@ -360,7 +363,7 @@ def main(argv):
     elif a.op == "labelselect":
         np.save(a.out_file, labelselect(np.load(a.x), a.k))
     elif a.op == "network":
-        np.save(a.out_file, run_network(a.dir).astype(np.int64))
+        np.save(a.out_file, run_network(a.dir, a.dump).astype(np.int64))
     elif a.op == "add":
         va = np.load(a.a).astype(np.int64) * a.scale_a
         vb = np.load(a.b).astype(np.int64) * a.scale_b

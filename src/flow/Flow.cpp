@@ -1,4 +1,5 @@
 #include "mpsim/flow/Flow.hpp"
+#include "mpsim/flow/Segments.hpp"
 #include "mpsim/flow/Explain.hpp"
 #include "mpsim/flow/FifoSizing.hpp"
 
@@ -188,16 +189,37 @@ std::vector<std::string> fittingChoices(const config::Run& run) {
   return out;
 }
 
+namespace {
+/// "as segments through DRAM (...): S segments, X frames/s at batch B (closed form)", or empty when
+/// the run asks for segments already, is not auto-mapped, or cannot be cut into segments that fit.
+std::string segmentsHint(const config::Run& run) {
+  if (run.config.mapping.mode != config::MappingMode::Auto || segmentsRequested(run)) return "";
+  config::Run alt = run;
+  alt.config.mapping.segments.mode = config::SegmentMode::Auto;
+  try {
+    const SegmentedDesign s = mapSegments(std::move(alt));
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%zu segments, %.2f frames/s at batch %d (closed form)", s.segments.size(),
+                  s.predictedFps(), s.batch);
+    return std::string("as segments through DRAM (`--set mapping.segments=auto`, docs/segments.md): ") + buf;
+  } catch (const std::exception&) {
+    return ""; // not even as segments
+  }
+}
+} // namespace
+
 Design mapForUser(config::Run run) {
   try {
     return mapKeeping(run);
   } catch (const DoesNotFitError& e) {
     // The scheduler threw before the run moved: it is intact here.
     const std::vector<std::string> hints = fittingChoices(run);
-    if (hints.empty()) throw;
+    const std::string segments = segmentsHint(run);
+    if (hints.empty() && segments.empty()) throw;
     std::vector<std::string> msgs = e.messages();
-    msgs.push_back("design choices this run leaves at their defaults would fit:");
+    if (!hints.empty()) msgs.push_back("design choices this run leaves at their defaults would fit:");
     for (const auto& h : hints) msgs.push_back("  " + h);
+    if (!segments.empty()) msgs.push_back(segments);
     throw DoesNotFitError(msgs);
   }
 }

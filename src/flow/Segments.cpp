@@ -249,7 +249,7 @@ SegmentedDesign mapSegments(config::Run run) {
     starts.push_back(0);
     std::vector<std::string> errors;
     for (std::size_t c = 0; c < sc.cuts.size(); ++c) {
-      const std::string key = sc.where + ".cuts[" + std::to_string(c) + "]";
+      const std::string key = sc.where + ": mapping.segments.cuts[" + std::to_string(c) + "]";
       auto it = at.find(sc.cuts[c]);
       if (it == at.end()) {
         errors.push_back(key + ": '" + sc.cuts[c] + "' is not a layer of " + run.graph.name() +

@@ -155,7 +155,7 @@ struct SegmentsConfig {
   std::vector<std::string> cuts;         // manual: a segment starts at each of these layers
   std::optional<double> reconfiguration_ms; // per reconfiguration; default: the device's (hw::Device)
   int max_segments = 64;                 // auto: the most segments the scheduler may cut
-  std::string where;                     // "file:line: mapping.segments" for errors
+  std::string where;                     // "file:line" of mapping.segments, for errors
 };
 
 struct MappingConfig {

@@ -18,6 +18,7 @@
 #include "mpsim/common/Error.hpp"
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/flow/Flow.hpp"
+#include "mpsim/flow/Segments.hpp"
 #include "mpsim/io/YamlReader.hpp"
 
 using namespace mpsim;
@@ -83,7 +84,24 @@ TEST_CASE("the effective config of every shipped example and golden case maps to
   REQUIRE(files.size() >= 10);
   for (const auto& f : files) {
     INFO(f.string());
-    const flow::Design d = flow::map(flow::load(f.string()));
+    const config::Run run = flow::load(f.string());
+    if (flow::segmentsRequested(run)) { // segments: the cuts and every segment's design again
+      const flow::SegmentedDesign s = flow::mapSegments(run);
+      const std::string eff = YAML::Dump(config::effectiveConfig(s.effectiveConfig()));
+      const flow::SegmentedDesign again = flow::mapSegments(flow::loadText(eff, "<effective>", {}, f.parent_path().string()));
+      auto design = [](const flow::SegmentedDesign& x) {
+        nlohmann::ordered_json j = flow::segmentsMapJson(x);
+        j.erase("why");
+        j.erase("candidates");
+        for (auto& g : j["segments"]) g["map"]["summary"].erase("limit");
+        return j.dump();
+      };
+      CHECK(s.segments.size() > 1);
+      CHECK(design(again) == design(s));
+      CHECK(YAML::Dump(config::effectiveConfig(again.effectiveConfig())) == eff);
+      continue;
+    }
+    const flow::Design d = flow::map(config::Run(run));
     const std::string eff = YAML::Dump(config::effectiveConfig(d.effectiveConfig()));
     const flow::Design again = flow::map(flow::loadText(eff, "<effective>", {}, f.parent_path().string()));
     // summary.limit describes the search (why not faster), and the search over an effective

@@ -1,0 +1,141 @@
+"""Segments through DRAM (docs/segments.md). Usage: segments.py MPSIM SRC WORKDIR PART, PART one of
+  functional  the small ResNet cut twice inside residual blocks (each cut crossed by a shortcut's
+              saved tensor): output.npy bit-exact against the unsegmented functional run of the same
+              seed, and each crossing tensor bit-exact against the unsegmented network's tensor
+              recomputed by test/func_ref.py
+  resnet152   ResNet-152 W4A4 (8-bit first/last) on xczu9eg at 200 MHz, mapping.segments auto, at
+              batch 1 and 16: several segments, each fitting the budget, the simulated fps within 2 %
+              of the closed form, DRAM traffic per frame reported; mpsim map agrees with mpsim run on
+              the cuts
+  single      a network that fits: mapping.segments auto gives the report of a run without segments
+  errors      bad cuts and values are config errors naming the key, with nothing written
+"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SRC, check, fresh, mpsim, run_part  # noqa: E402
+
+BLOCK = os.path.join(SRC, "configs", "networks", "resnet_block.yaml")
+BLOCK_RUN = ["--set", "network.model=" + BLOCK, "--set", "hardware.device=xczu3eg", "--set", "mapping.mode=auto"]
+R152 = ["--set", "network.model=resnet152", "--set", "network.quant.weights=4", "--set",
+        "network.quant.activations=4", "--set", "hardware.device=xczu9eg", "--set", "hardware.clock_mhz=200",
+        "--set", "mapping.mode=auto", "--set", "mapping.segments=auto"]
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def functional():
+    import numpy as np
+    w = fresh("seg_functional")
+    whole, cut = os.path.join(w, "whole"), os.path.join(w, "cut")
+    p = mpsim("-q", "run", *BLOCK_RUN, "--functional", "--frames", "5", "--out", whole)
+    check(p.returncode == 0, "unsegmented functional run exits 0: " + p.stderr[-400:])
+    # block1.conv2: stem's output (block1's shortcut) and block1.conv1's cross the cut;
+    # block2.conv2: block1.add (the input of block2's downsample shortcut) and block2.conv1's.
+    p = mpsim("-q", "run", *BLOCK_RUN, "--functional", "--frames", "5", "--out", cut, "--set",
+              "mapping.segments={mode: manual, cuts: [block1.conv2, block2.conv2]}")
+    if not check(p.returncode == 0, "segmented functional run exits 0: " + p.stderr[-400:]):
+        return
+    a, b = np.load(os.path.join(whole, "output.npy")), np.load(os.path.join(cut, "output.npy"))
+    check(a.shape == b.shape and a.shape[0] == 5, "output shapes %s and %s, 5 frames" % (a.shape, b.shape))
+    check(len(np.unique(a)) > 3, "the output varies (%d distinct values)" % len(np.unique(a)))
+    check(a.shape == b.shape and (a == b).all(), "segmented output.npy equals the unsegmented one")
+    r = load(os.path.join(cut, "report.json"))
+    check(r["summary"]["segments"] == 3, "3 segments: %s" % r["summary"]["segments"])
+    crossing = {t["tensor"] for s in r["segments"] for t in s["outputs"]}
+    check(crossing == {"stem", "block1.conv1", "block1.add", "block2.conv1"},
+          "the tensors crossing the cuts: %s" % sorted(crossing))
+    # Each crossing tensor as the segment wrote it, against the unsegmented network's tensor from the
+    # independent reference (func_ref.py recomputes every layer from the written parameters).
+    ref = os.path.join(w, "ref")
+    os.makedirs(ref, exist_ok=True)
+    q = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "test", "func_ref.py"), "network", whole,
+                        os.path.join(ref, "out.npy"), "--dump", ref], capture_output=True, text=True)
+    if not check(q.returncode == 0, "func_ref.py network --dump: " + q.stderr[-400:]):
+        return
+    for s in r["segments"]:
+        for t in s["outputs"]:
+            got = np.load(os.path.join(cut, "segments", s["name"], t["tensor"] + ".to_dram.npy"))
+            want = np.load(os.path.join(ref, t["tensor"] + ".npy"))
+            check(got.shape == want.shape and (got == want).all(),
+                  "%s: %s written to DRAM equals the reference's tensor" % (s["name"], t["tensor"]))
+
+
+def resnet152():
+    w = fresh("seg_resnet152")
+    for batch in (1, 16):
+        out = os.path.join(w, "run%d" % batch)
+        p = mpsim("-q", "run", *R152, "--frames", str(batch), "--out", out)
+        if not check(p.returncode == 0, "batch %d: mpsim run exits 0: %s" % (batch, p.stderr[-400:])):
+            continue
+        r = load(os.path.join(out, "report.json"))
+        s = r["summary"]
+        check(s["segments"] >= 2, "batch %d: segments %d" % (batch, s["segments"]))
+        check(s["batch"] == batch, "batch %d recorded" % batch)
+        check(abs(s["predicted"]["difference"]) <= 0.02,
+              "batch %d: simulated fps %s within 2 %% of the closed form %s" % (batch, s["fps"], s["predicted"]["fps"]))
+        check(s["fps"] > 0 and s["dram_bytes_per_frame"] > 0, "batch %d: fps and DRAM bytes per frame" % batch)
+        for g in r["segments"]:
+            check(g["resources"]["fits"], "batch %d: %s fits the budget" % (batch, g["name"]))
+            check(os.path.exists(os.path.join(out, g["report"])), "%s: its report.json" % g["name"])
+        check(r["reconfiguration"]["per_batch"] == s["segments"], "one reconfiguration per segment and batch")
+        m = mpsim("-q", "map", *R152, "--set", "simulation.frames=%d" % batch, "--json")
+        if check(m.returncode == 0, "mpsim map exits 0: " + m.stderr[-300:]):
+            mj = json.loads(m.stdout)
+            check([g["first_layer"] for g in mj["segments"]] == [g["first_layer"] for g in r["segments"]],
+                  "map and run cut at the same layers")
+            check(abs(mj["predicted"]["fps"] - s["predicted"]["fps"]) <= 1e-6 * s["predicted"]["fps"],
+                  "map's closed form is run's")
+        # The effective config reruns the same segments (manual cuts).
+        e = os.path.join(out, "effective-config.yaml")
+        p = mpsim("-q", "map", e, "--json")
+        if check(p.returncode == 0, "the effective config maps: " + p.stderr[-300:]):
+            ej = json.loads(p.stdout)
+            check([g["first_layer"] for g in ej["segments"]] == [g["first_layer"] for g in r["segments"]],
+                  "the effective config has the same cuts")
+            check(abs(ej["predicted"]["fps"] - s["predicted"]["fps"]) <= 1e-6 * s["predicted"]["fps"],
+                  "and the same closed form")
+        print("batch %2d: %d segments, %.2f fps (closed form %.2f), %.1f MB DRAM per frame" %
+              (batch, s["segments"], s["fps"], s["predicted"]["fps"], s["dram_bytes_per_frame"] / 1e6))
+
+
+def single():
+    w = fresh("seg_single")
+    a, b = os.path.join(w, "plain"), os.path.join(w, "auto")
+    p = mpsim("-q", "run", "--out", a)
+    q = mpsim("-q", "run", "--out", b, "--set", "mapping.segments=auto")
+    if check(p.returncode == 0 and q.returncode == 0, "both runs exit 0: " + p.stderr[-200:] + q.stderr[-200:]):
+        ra, rb = load(os.path.join(a, "report.json")), load(os.path.join(b, "report.json"))
+        check(ra == rb, "mapping.segments auto on a network that fits: the same report.json")
+        with open(os.path.join(a, "layers.csv")) as f, open(os.path.join(b, "layers.csv")) as g:
+            check(f.read() == g.read(), "and the same layers.csv")
+
+
+def errors():
+    w = fresh("seg_errors")
+    cases = [
+        (["--set", "mapping.segments={mode: manual, cuts: [nosuchlayer]}"], "mapping.segments.cuts[0]"),
+        (["--set", "mapping.segments={mode: manual, cuts: [block2.conv1, block1.conv2]}"], "mapping.segments.cuts[1]"),
+        (["--set", "mapping.segments={mode: manual, cuts: [stem]}"], "first layer"),
+        (["--set", "mapping.segments=manual"], "mapping.segments"),
+        (["--set", "mapping.segments={mode: manual}"], "mapping.segments.cuts"),
+        (["--set", "mapping.segments={mode: auto, cuts: [stem]}"], "mapping.segments.cuts"),
+        (["--set", "mapping.segments=sometimes"], "mapping.segments"),
+        (["--set", "mapping.segments={mode: auto, colour: red}"], "colour"),
+        (["--set", "mapping.segments={mode: auto, reconfiguration_ms: -1}"], "reconfiguration_ms"),
+    ]
+    for i, (sets, key) in enumerate(cases):
+        out = os.path.join(w, "out%d" % i)
+        p = mpsim("-q", "run", *BLOCK_RUN, *sets, "--out", out)
+        check(p.returncode == 3, "%s: exits 3, got %d" % (sets[-1], p.returncode))
+        check(key in p.stderr, "%s: the error names %s: %s" % (sets[-1], key, p.stderr[-300:]))
+        check(not os.path.exists(out), "%s: nothing written" % sets[-1])
+
+
+run_part({"functional": functional, "resnet152": resnet152, "single": single, "errors": errors})
