@@ -342,6 +342,7 @@ YAML::Node effectiveConfig(const RunConfig& cfg) {
     for (const auto& c : m.segments.cuts) cuts.push_back(c);
     cuts.SetStyle(YAML::EmitterStyle::Flow);
     seg["cuts"] = cuts;
+    seg["execution"] = toString(m.segments.execution);
     if (m.segments.reconfiguration_ms) seg["reconfiguration_ms"] = io::numberNode(*m.segments.reconfiguration_ms);
     seg["max_segments"] = m.segments.max_segments;
   }
@@ -485,6 +486,7 @@ RunConfig parse(std::shared_ptr<io::YamlDoc> doc, const std::string& baseDir, gr
     Reader sr = map.child("segments");
     seg.mode = sr.getEnum("mode", SegmentMode::Off, kSegmentModeNames);
     if (auto c = sr.optList<std::string>("cuts")) seg.cuts = *c;
+    seg.execution = sr.getEnum("execution", SegmentExecution::Auto, kSegmentExecutionNames);
     seg.reconfiguration_ms = sr.opt<double>("reconfiguration_ms", io::nonNegative());
     seg.max_segments = sr.get<int>("max_segments", 64, inRangeInt(1, 4096));
     if (seg.mode == SegmentMode::Manual && seg.cuts.empty())

@@ -62,12 +62,46 @@ config::Run segmentRun(const config::Run& whole, std::size_t first, std::size_t 
   return r;
 }
 
-uint64_t predictedBatchCycles(const sched::Mapping& m, int batch) {
+uint64_t predictedBatchCycles(const Design& d, int batch) {
+  const sched::Mapping& m = d.mapping;
+  const auto& hw = d.run.config.hardware;
+  const sched::MaxPlusDram dram{hw.units.dram_bytes_per_cycle, int64_t(hw.units.dram_latency_cycles), hw.dram.burst_bytes};
   const int n = std::min(batch, kMaxPlusFrames);
-  const std::vector<uint64_t> done = sched::maxPlusFrameDone(m, n);
+  const std::vector<uint64_t> done = sched::maxPlusFrameDone(m, n, dram);
   const uint64_t P = uint64_t(m.expected_cycles);
   const uint64_t last = done.back() + uint64_t(batch - n) * P;
   return std::max(last, done.front() + uint64_t(batch - 1) * P);
+}
+
+/// The hardware of a mapped design without its names and weight values: every engine's kind,
+/// layer hardware key, folding, costs, ports and memories, and every stream's ends, width and depth.
+std::string hardwareSignature(const Design& d) {
+  std::vector<int64_t> k;
+  const auto& m = d.mapping;
+  for (const auto& e : m.engines) {
+    k.push_back(-1);
+    if (const graph::Layer* l = d.run.graph.find(e.layer)) {
+      const std::vector<int64_t> h = l->hardwareKey();
+      k.push_back(int64_t(l->kind));
+      k.insert(k.end(), h.begin(), h.end());
+    }
+    for (int64_t v : {int64_t(e.kind), e.pe, e.simd, e.out_tokens_per_frame, e.out_cost, e.tail, e.latency, e.macs,
+                      e.weight_bits, int64_t(e.weights_in_dram), int64_t(e.pe_kind), int64_t(e.requant),
+                      int64_t(e.weight_mem), e.bytes_per_token, e.bytes_per_frame, e.closed_form_cycles})
+      k.push_back(v);
+    for (const auto& p : e.in) {
+      for (int64_t v : {int64_t(p.stream), p.tokens_per_frame, p.read_cost, p.capacity, int64_t(p.need), p.reuse})
+        k.push_back(v);
+      sched::appendNeedKey(e, p, k);
+    }
+    for (int o : e.out) k.push_back(o);
+  }
+  for (const auto& st : m.streams)
+    for (int64_t v : {int64_t(-2), int64_t(st.producer), int64_t(st.consumer), int64_t(st.port), st.depth, st.bits_per_token})
+      k.push_back(v);
+  std::string out;
+  for (int64_t v : k) out += std::to_string(v) + ",";
+  return out;
 }
 
 Segment makeSegment(const config::Run& whole, std::size_t first, std::size_t end, std::size_t index, int batch) {
@@ -87,7 +121,11 @@ Segment makeSegment(const config::Run& whole, std::size_t first, std::size_t end
     } restore{level};
     s.design = map(std::move(r));
   }
-  s.predicted_batch_cycles = predictedBatchCycles(s.design.mapping, batch);
+  s.predicted_batch_cycles = predictedBatchCycles(s.design, batch);
+  s.hardware = hardwareSignature(s.design);
+  for (const auto& e : s.design.mapping.engines)
+    if (e.weight_bits > 0 && !e.weights_in_dram && e.kind != sched::EngineKind::WeightStreamer)
+      s.onchip_weight_bytes += (e.weight_bits + 7) / 8;
   return s;
 }
 
@@ -155,23 +193,24 @@ std::size_t cheapestCut(const graph::Graph& g, const std::vector<const graph::La
 
 /// Fewest segments: each segment as long as it fits (binary search on its end), the cut then moved
 /// back to where the fewest bytes cross. Empty when a single layer does not fit (`why` says).
-std::vector<std::size_t> greedyCuts(const config::Run& whole, const std::vector<const graph::Layer*>& cut,
-                                    int maxSegments, std::string& why, double scale = 1.0) {
+std::vector<std::size_t> greedyRange(const config::Run& whole, const std::vector<const graph::Layer*>& cut,
+                                     std::size_t from, std::size_t to, int maxSegments, std::string& why,
+                                     double scale = 1.0) {
   std::vector<std::size_t> starts;
-  std::size_t i = 0;
-  while (i < cut.size()) {
+  std::size_t i = from;
+  while (i < to) {
     if (int(starts.size()) >= maxSegments) {
       why = "more than mapping.segments.max_segments = " + std::to_string(maxSegments) + " segments needed";
       return {};
     }
     starts.push_back(i);
-    if (fits(whole, i, cut.size(), nullptr, scale)) break;
+    if (fits(whole, i, to, nullptr, scale)) break;
     std::string w;
     if (!fits(whole, i, i + 1, &w, scale)) {
       why = "layer '" + cut[i]->name + "' alone does not fit: " + w;
       return {};
     }
-    std::size_t lo = i + 1, hi = cut.size(); // [i, lo) fits, [i, hi) does not
+    std::size_t lo = i + 1, hi = to; // [i, lo) fits, [i, hi) does not
     while (hi - lo > 1) {
       const std::size_t mid = lo + (hi - lo) / 2;
       (fits(whole, i, mid, nullptr, scale) ? lo : hi) = mid;
@@ -181,10 +220,74 @@ std::vector<std::size_t> greedyCuts(const config::Run& whole, const std::vector<
   return starts;
 }
 
-double batchSeconds(const std::vector<Segment>& segs, double clockMhz, double reconfigurationS) {
+std::vector<std::size_t> greedyCuts(const config::Run& whole, const std::vector<const graph::Layer*>& cut,
+                                    int maxSegments, std::string& why, double scale = 1.0) {
+  return greedyRange(whole, cut, 0, cut.size(), maxSegments, why, scale);
+}
+
+/// The longest stretch of repeated structure among the cuttable layers: layers [start,
+/// start + count * period) are `count` copies of the same `period` layers (equal kinds and hardware
+/// keys, e.g. a ResNet stage's identical blocks), count >= 3, start moved within the first period to
+/// where the fewest bytes cross. count 0: none.
+struct Repeat {
+  std::size_t start = 0, period = 0, count = 0;
+};
+
+Repeat findRepeat(const graph::Graph& g, const std::vector<const graph::Layer*>& cut) {
+  constexpr std::size_t kMaxPeriod = 32;
+  std::vector<std::vector<int64_t>> keys;
+  for (const graph::Layer* l : cut) {
+    std::vector<int64_t> k = l->hardwareKey();
+    k.insert(k.begin(), int64_t(l->kind));
+    keys.push_back(std::move(k));
+  }
+  Repeat best;
+  for (std::size_t p = 1; p <= kMaxPeriod && 2 * p < cut.size(); ++p) {
+    std::size_t i = 0;
+    while (i + p < cut.size()) {
+      if (keys[i] != keys[i + p]) {
+        ++i;
+        continue;
+      }
+      std::size_t e = i;
+      while (e + p < cut.size() && keys[e] == keys[e + p]) ++e;
+      const std::size_t len = e - i + p; // [i, e + p): copies of [i, i + p)
+      if (len / p >= 3 && len / p * p > best.count * best.period) {
+        // The phase: where the fewest bytes cross, then the most whole copies.
+        Repeat r;
+        int64_t bytes = -1;
+        for (std::size_t phi = 0; phi < p; ++phi) {
+          const std::size_t n = (len - phi) / p;
+          const int64_t b = crossingBytes(g, cut, i + phi);
+          if (n >= 3 && (bytes < 0 || b < bytes || (b == bytes && n > r.count))) {
+            bytes = b;
+            r = Repeat{i + phi, p, n};
+          }
+        }
+        if (r.count >= 3) best = r;
+      }
+      i = e + 1;
+    }
+  }
+  return best;
+}
+
+SegmentSwitch switchInto(const std::vector<Segment>& segs, std::size_t i, const config::SegmentsConfig& sc,
+                         double reconfigurationS, double reloadBytesPerS) {
+  if (segs.size() < 2) return {};
+  const Segment& prev = segs[(i + segs.size() - 1) % segs.size()];
+  if (sc.execution == config::SegmentExecution::Auto && prev.hardware == segs[i].hardware)
+    return SegmentSwitch{false, double(segs[i].onchip_weight_bytes) / reloadBytesPerS};
+  return SegmentSwitch{true, reconfigurationS};
+}
+
+double batchSeconds(const std::vector<Segment>& segs, const config::RunConfig& cfg, double reconfigurationS,
+                    double reloadBytesPerS) {
   double s = 0;
-  for (const auto& g : segs) s += double(g.predicted_batch_cycles) / (clockMhz * 1e6);
-  return s + (segs.size() > 1 ? double(segs.size()) * reconfigurationS : 0.0);
+  for (std::size_t i = 0; i < segs.size(); ++i)
+    s += double(segs[i].predicted_batch_cycles) / (cfg.hardware.clock_mhz * 1e6) +
+         switchInto(segs, i, cfg.mapping.segments, reconfigurationS, reloadBytesPerS).seconds;
+  return s;
 }
 
 std::vector<Segment> mapCuts(const config::Run& run, const std::vector<std::size_t>& starts, std::size_t n, int batch) {
@@ -210,8 +313,12 @@ std::string fmt(const char* f, double v) {
 
 bool segmentsRequested(const config::Run& run) { return run.config.mapping.segments.mode != config::SegmentMode::Off; }
 
+SegmentSwitch SegmentedDesign::switchInto(std::size_t i) const {
+  return flow::switchInto(segments, i, run.config.mapping.segments, reconfiguration_s, reload_bytes_per_s);
+}
+
 double SegmentedDesign::predictedBatchSeconds() const {
-  return batchSeconds(segments, run.config.hardware.clock_mhz, reconfiguration_s);
+  return batchSeconds(segments, run.config, reconfiguration_s, reload_bytes_per_s);
 }
 
 double SegmentedDesign::predictedFps() const { return double(batch) / predictedBatchSeconds(); }
@@ -240,6 +347,7 @@ SegmentedDesign mapSegments(config::Run run) {
   out.batch = run.config.simulation.frames;
   out.reconfiguration = hw::reconfiguration(run.config.hardware.device);
   out.reconfiguration_s = sc.reconfiguration_ms ? *sc.reconfiguration_ms / 1e3 : out.reconfiguration.seconds();
+  out.reload_bytes_per_s = run.config.hardware.units.dram_bytes_per_cycle * run.config.hardware.clock_mhz * 1e6;
   const std::vector<const graph::Layer*> cut = graph::cuttableLayers(run.graph);
   if (cut.empty()) throw LoadError(run.config.file + ": the network has no layers to map");
   std::vector<std::size_t> starts;
@@ -292,7 +400,7 @@ SegmentedDesign mapSegments(config::Run run) {
         try {
           std::vector<Segment> segs = mapCuts(run, st, cut.size(), out.batch);
           c.fits = true;
-          c.predicted_fps = double(out.batch) / batchSeconds(segs, run.config.hardware.clock_mhz, out.reconfiguration_s);
+          c.predicted_fps = double(out.batch) / batchSeconds(segs, run.config, out.reconfiguration_s, out.reload_bytes_per_s);
           if (keep) *keep = std::move(segs);
         } catch (const DoesNotFitError& e) {
           c.why_not = shortfalls(e);
@@ -331,6 +439,35 @@ SegmentedDesign mapSegments(config::Run run) {
         if (kk > k && f < previous) break; // one more segment no longer pays for its reconfiguration
         previous = std::max(previous, f);
       }
+      // Repeated structure: segments of m identical copies each share the fabric (only their
+      // weights are reloaded between them), so many small, fast segments can pay; the layers
+      // before and after the repeats are cut as above (fewest segments).
+      const Repeat rep = findRepeat(run.graph, cut);
+      if (rep.count > 0 && sc.execution == config::SegmentExecution::Auto) {
+        std::string w;
+        const std::vector<std::size_t> head = greedyRange(run, cut, 0, rep.start, sc.max_segments, w);
+        double lastF = -1;
+        int worse = 0;
+        for (std::size_t m = 1; m <= rep.count; ++m) {
+          if (rep.start > 0 && head.empty()) break;
+          if (!fits(run, rep.start, rep.start + m * rep.period)) break; // more copies fit even less
+          const std::size_t r = rep.count / m, tailFrom = rep.start + r * m * rep.period;
+          std::vector<std::size_t> st = head;
+          for (std::size_t j = 0; j < r; ++j) st.push_back(rep.start + j * m * rep.period);
+          if (tailFrom < cut.size()) {
+            const std::vector<std::size_t> tail = greedyRange(run, cut, tailFrom, cut.size(), sc.max_segments, w);
+            if (tail.empty()) continue;
+            st.insert(st.end(), tail.begin(), tail.end());
+          }
+          if (int(st.size()) > sc.max_segments) continue;
+          const double f = consider(std::to_string(r) + " repeated segments of " + std::to_string(m) + " x " +
+                                        std::to_string(rep.period) + " layers from " + cut[rep.start]->name,
+                                    st);
+          worse = f < lastF ? worse + 1 : 0;
+          if (worse >= 2) break; // two larger repeats in a row were slower
+          lastF = f;
+        }
+      }
       const auto chosen = std::max_element(out.candidates.begin(), out.candidates.end(), [](const auto& a, const auto& b) {
         return (a.fits ? a.predicted_fps : -1) < (b.fits ? b.predicted_fps : -1);
       });
@@ -367,7 +504,12 @@ int64_t sumBytes(const std::vector<graph::CrossingTensor>& ts) {
 nlohmann::ordered_json reconfigurationJson(const SegmentedDesign& s) {
   nlohmann::ordered_json j;
   j["ms"] = round6(s.reconfiguration_s * 1e3);
-  j["per_batch"] = s.segments.size() > 1 ? s.segments.size() : 0;
+  int reconfigurations = 0, reloads = 0;
+  for (std::size_t i = 0; i < s.segments.size() && s.segments.size() > 1; ++i)
+    ++(s.switchInto(i).reconfigure ? reconfigurations : reloads);
+  j["per_batch"] = reconfigurations;
+  j["weight_reloads_per_batch"] = reloads; // shared fabric: consecutive segments of the same hardware
+  j["execution"] = config::toString(s.run.config.mapping.segments.execution);
   if (s.run.config.mapping.segments.reconfiguration_ms) {
     j["source"] = "mapping.segments.reconfiguration_ms";
   } else {
@@ -396,6 +538,10 @@ nlohmann::ordered_json segmentBaseJson(const SegmentedDesign& sd, const Segment&
   const auto& r = s.design.resources;
   j["resources"] = {{"lut", round6(r.total.lut)}, {"ff", round6(r.total.ff)},    {"dsp", round6(r.total.dsp)},
                     {"bram18", round6(r.total.bram18)}, {"uram", round6(r.total.uram)}, {"fits", r.fits}};
+  const std::size_t i = std::size_t(&s - sd.segments.data());
+  const SegmentSwitch sw = sd.switchInto(i);
+  j["switch_in"] = {{"how", sd.segments.size() < 2 ? "none" : sw.reconfigure ? "reconfiguration" : "weights reloaded"},
+                    {"ms", round6(sw.seconds * 1e3)}};
   return j;
 }
 
@@ -459,8 +605,15 @@ std::string segmentsMapText(const SegmentedDesign& s) {
                   double(sumBytes(g.inputs) + sumBytes(g.outputs)) / 1e6);
     o << buf;
   }
-  std::snprintf(buf, sizeof buf, "reconfiguration %.2f ms x %zu per batch\n", s.reconfiguration_s * 1e3,
-                s.segments.size() > 1 ? s.segments.size() : std::size_t(0));
+  int reconfigurations = 0, reloads = 0;
+  double reloadS = 0;
+  for (std::size_t i = 0; i < s.segments.size() && s.segments.size() > 1; ++i) {
+    const SegmentSwitch sw = s.switchInto(i);
+    ++(sw.reconfigure ? reconfigurations : reloads);
+    if (!sw.reconfigure) reloadS += sw.seconds;
+  }
+  std::snprintf(buf, sizeof buf, "switching    %d reconfiguration(s) of %.2f ms, %d weight reload(s) (%.2f ms) per batch\n",
+                reconfigurations, s.reconfiguration_s * 1e3, reloads, reloadS * 1e3);
   o << buf;
   std::snprintf(buf, sizeof buf, "throughput   %.2f frames/s at batch %d (closed form; batch %.3f ms)\n", s.predictedFps(),
                 s.batch, s.predictedBatchSeconds() * 1e3);
@@ -565,7 +718,8 @@ SegmentedOutcome simulateSegments(const SegmentedDesign& s, const RunOptions& op
     out.results.push_back(res);
   }
   const std::size_t S = s.segments.size();
-  const double reconf = S > 1 ? double(S) * s.reconfiguration_s : 0.0;
+  double reconf = 0;
+  for (std::size_t i = 0; i < S; ++i) reconf += s.switchInto(i).seconds;
   const double batchS = simSeconds + reconf;
   // The first frame leaves the last segment when every earlier segment has done its batch.
   double firstS = reconf + double(firstFrameCycles) / (clock * 1e6);
@@ -583,7 +737,7 @@ SegmentedOutcome simulateSegments(const SegmentedDesign& s, const RunOptions& op
   sum["fps"] = round6(double(s.batch) / batchS);
   sum["batch_ms"] = round6(batchS * 1e3);
   sum["first_frame_ms"] = round6(firstS * 1e3);
-  sum["reconfiguration_ms"] = round6(reconf * 1e3);
+  sum["switching_ms"] = round6(reconf * 1e3);
   const int64_t macs = graph::computeStats(s.run.graph).macs;
   sum["macs_per_frame"] = macs;
   sum["ops_per_s"] = round6(2.0 * double(macs) * double(s.batch) / batchS);
@@ -609,9 +763,10 @@ std::string segmentsRunText(const nlohmann::ordered_json& r) {
   o << buf;
   const double clock = r["summary"]["clock_mhz"].get<double>();
   for (const auto& g : r["segments"]) {
-    std::snprintf(buf, sizeof buf, "%-10s %-26s %-26s %12.2f %12.3f %12.3f %+7.2f%% %14llu\n",
+    const double alone = g["simulated"]["fps"].get<double>(); // 0: one frame, no steady state
+    std::snprintf(buf, sizeof buf, "%-10s %-26s %-26s %12s %12.3f %12.3f %+7.2f%% %14llu\n",
                   g["name"].get<std::string>().c_str(), g["first_layer"].get<std::string>().c_str(),
-                  g["last_layer"].get<std::string>().c_str(), g["simulated"]["fps"].get<double>(),
+                  g["last_layer"].get<std::string>().c_str(), alone > 0 ? fmt("%.2f", alone).c_str() : "-",
                   double(g["simulated"]["batch_cycles"].get<uint64_t>()) / (clock * 1e3),
                   double(g["predicted"]["batch_cycles"].get<uint64_t>()) / (clock * 1e3),
                   100 * g["batch_difference"].get<double>(),
@@ -619,8 +774,11 @@ std::string segmentsRunText(const nlohmann::ordered_json& r) {
     o << buf;
   }
   const auto& s = r["summary"];
-  std::snprintf(buf, sizeof buf, "segments     %zu, batch %d, reconfiguration %.2f ms per batch\n",
-                s["segments"].get<std::size_t>(), s["batch"].get<int>(), s["reconfiguration_ms"].get<double>());
+  const auto& rc = r["reconfiguration"];
+  std::snprintf(buf, sizeof buf,
+                "segments     %zu, batch %d; switching %.2f ms per batch (%d reconfiguration(s), %d weight reload(s))\n",
+                s["segments"].get<std::size_t>(), s["batch"].get<int>(), s["switching_ms"].get<double>(),
+                rc["per_batch"].get<int>(), rc["weight_reloads_per_batch"].get<int>());
   o << buf;
   std::snprintf(buf, sizeof buf, "throughput   %.2f frames/s at batch %d (closed form %.2f, %+.2f %%)\n",
                 s["fps"].get<double>(), s["batch"].get<int>(), s["predicted"]["fps"].get<double>(),

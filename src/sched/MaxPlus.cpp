@@ -1,6 +1,7 @@
 #include "mpsim/sched/MaxPlus.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <stdexcept>
 
@@ -29,7 +30,18 @@ std::vector<std::size_t> topologicalOrder(const Mapping& m) {
 }
 } // namespace
 
-MaxPlus::MaxPlus(const Mapping& m) : m_engines(m.engines.size()), m_order(topologicalOrder(m)), m_written(m.streams.size()) {
+MaxPlus::MaxPlus(const Mapping& m, const MaxPlusDram& dram)
+    : m_engines(m.engines.size()), m_order(topologicalOrder(m)), m_written(m.streams.size()) {
+  // DRAM readers: the bytes of their first token (a weight pass, or an input DMA's first burst).
+  std::vector<double> firstBytes(m.engines.size(), -1);
+  if (dram.bytes_per_cycle > 0)
+    for (std::size_t i = 0; i < m.engines.size(); ++i) {
+      const auto& s = m.engines[i];
+      if (s.kind == EngineKind::WeightStreamer)
+        firstBytes[i] = double(s.bytes_per_frame) / double(std::max<int64_t>(1, s.out_tokens_per_frame));
+      else if (s.kind == EngineKind::InputDma)
+        firstBytes[i] = double(std::min(dram.burst_bytes, s.bytes_per_frame));
+    }
   for (std::size_t i = 0; i < m.engines.size(); ++i) {
     const auto& s = m.engines[i];
     Engine& e = m_engines[i];
@@ -49,6 +61,14 @@ MaxPlus::MaxPlus(const Mapping& m) : m_engines(m.engines.size()), m_order(topolo
     }
     e.readCount.assign(e.inStreams.size(), 0);
     e.lastRead.assign(e.inStreams.size(), 0);
+    if (firstBytes[i] >= 0) {
+      double shared = 0;
+      for (double b : firstBytes)
+        if (b >= 0) shared += std::min(b, firstBytes[i]);
+      e.first = uint64_t(dram.latency_cycles) + uint64_t(std::ceil(shared / dram.bytes_per_cycle));
+      const double tokenBytes = s.kind == EngineKind::WeightStreamer ? firstBytes[i] : double(s.bytes_per_token);
+      e.outCost = std::max<int64_t>(e.outCost, int64_t(std::ceil(tokenBytes / dram.bytes_per_cycle)));
+    }
     m_tokensPerFrame += e.T;
     for (int st : e.outStreams) m_written[std::size_t(st)].assign(std::size_t(e.T), 0);
   }
@@ -57,6 +77,7 @@ MaxPlus::MaxPlus(const Mapping& m) : m_engines(m.engines.size()), m_order(topolo
 void MaxPlus::reset() {
   for (auto& e : m_engines) {
     e.o = 0;
+    e.started = false;
     std::fill(e.lastRead.begin(), e.lastRead.end(), 0);
   }
 }
@@ -79,6 +100,8 @@ uint64_t MaxPlus::frame() {
       uint64_t ready = 0;
       for (std::size_t p = 0; p < e.inStreams.size(); ++p) ready = std::max(ready, readUpTo(p, e.needLast[p][std::size_t(k)]));
       e.o = std::max(e.o + uint64_t(e.outCost), ready + uint64_t(e.tail));
+      if (!e.started) e.o = std::max(e.o, e.first);
+      e.started = true;
       const uint64_t at = e.o + uint64_t(e.latency);
       for (int s : e.outStreams) m_written[std::size_t(s)][std::size_t(k)] = at;
     }
@@ -93,8 +116,8 @@ uint64_t MaxPlus::frame() {
   return done;
 }
 
-std::vector<uint64_t> maxPlusFrameDone(const Mapping& m, int frames) {
-  MaxPlus mp(m);
+std::vector<uint64_t> maxPlusFrameDone(const Mapping& m, int frames, const MaxPlusDram& dram) {
+  MaxPlus mp(m, dram);
   std::vector<uint64_t> out;
   for (int f = 0; f < frames; ++f) out.push_back(mp.frame());
   return out;

@@ -5,8 +5,9 @@
               recomputed by test/func_ref.py
   resnet152   ResNet-152 W4A4 (8-bit first/last) on xczu9eg at 200 MHz, mapping.segments auto, at
               batch 1 and 16: several segments, each fitting the budget, the simulated fps within 2 %
-              of the closed form, DRAM traffic per frame reported; mpsim map agrees with mpsim run on
-              the cuts
+              of the closed form, DRAM traffic per frame reported, consecutive segments of the same
+              hardware sharing the fabric; mpsim map agrees with mpsim run on the cuts; with
+              execution: reconfigure every switch is a reconfiguration
   single      a network that fits: mapping.segments auto gives the report of a run without segments
   errors      bad cuts and values are config errors naming the key, with nothing written
 """
@@ -84,7 +85,16 @@ def resnet152():
         for g in r["segments"]:
             check(g["resources"]["fits"], "batch %d: %s fits the budget" % (batch, g["name"]))
             check(os.path.exists(os.path.join(out, g["report"])), "%s: its report.json" % g["name"])
-        check(r["reconfiguration"]["per_batch"] == s["segments"], "one reconfiguration per segment and batch")
+        rc = r["reconfiguration"]
+        check(rc["per_batch"] + rc["weight_reloads_per_batch"] == s["segments"],
+              "one switch into every segment per batch: %s" % rc)
+        shared = [g for g in r["segments"] if g["switch_in"]["how"] == "weights reloaded"]
+        check(batch != 16 or len(shared) >= 2, "batch 16: segments of the same hardware share the fabric")
+        for g in shared:  # only where the segment before it has the same hardware
+            i = int(g["name"][len("segment"):])
+            prev = r["segments"][i - 1]
+            check(prev["layers"] == g["layers"] and prev["resources"] == g["resources"],
+                  "%s shares the fabric with %s: the same layers and resources" % (g["name"], prev["name"]))
         m = mpsim("-q", "map", *R152, "--set", "simulation.frames=%d" % batch, "--json")
         if check(m.returncode == 0, "mpsim map exits 0: " + m.stderr[-300:]):
             mj = json.loads(m.stdout)
@@ -101,6 +111,16 @@ def resnet152():
                   "the effective config has the same cuts")
             check(abs(ej["predicted"]["fps"] - s["predicted"]["fps"]) <= 1e-6 * s["predicted"]["fps"],
                   "and the same closed form")
+        if batch == 16:
+            p = mpsim("-q", "run", *R152, "--frames", "16", "--out", out + "-reconf", "--set",
+                      "mapping.segments={mode: auto, execution: reconfigure}")
+            if check(p.returncode == 0, "execution: reconfigure runs: " + p.stderr[-300:]):
+                rr = load(os.path.join(out + "-reconf", "report.json"))
+                check(rr["reconfiguration"]["per_batch"] == rr["summary"]["segments"] and
+                      rr["reconfiguration"]["weight_reloads_per_batch"] == 0, "reconfigure: every switch reconfigures")
+                check(rr["summary"]["fps"] < s["fps"], "sharing the fabric is faster (%s < %s)" %
+                      (rr["summary"]["fps"], s["fps"]))
+                check(abs(rr["summary"]["predicted"]["difference"]) <= 0.02, "reconfigure: within 2 %")
         print("batch %2d: %d segments, %.2f fps (closed form %.2f), %.1f MB DRAM per frame" %
               (batch, s["segments"], s["fps"], s["predicted"]["fps"], s["dram_bytes_per_frame"] / 1e6))
 

@@ -79,6 +79,13 @@ enum class SegmentMode { Off, Auto, Manual };
 inline constexpr EnumName<SegmentMode> kSegmentModeNames[] = {
     {SegmentMode::Off, "off"}, {SegmentMode::Auto, "auto"}, {SegmentMode::Manual, "manual"}};
 inline const char* toString(SegmentMode v) { return enumName(kSegmentModeNames, v); }
+/// How the device switches between segments: auto keeps the fabric between consecutive segments of
+/// identical hardware (only their weights are reloaded) and reconfigures elsewhere; reconfigure
+/// reconfigures between every two.
+enum class SegmentExecution { Auto, Reconfigure };
+inline constexpr EnumName<SegmentExecution> kSegmentExecutionNames[] = {{SegmentExecution::Auto, "auto"},
+                                                                         {SegmentExecution::Reconfigure, "reconfigure"}};
+inline const char* toString(SegmentExecution v) { return enumName(kSegmentExecutionNames, v); }
 
 struct NetworkConfig {
   std::string model; // zoo name or path, as given
@@ -153,6 +160,7 @@ struct FifoConfig {
 struct SegmentsConfig {
   SegmentMode mode = SegmentMode::Off;
   std::vector<std::string> cuts;         // manual: a segment starts at each of these layers
+  SegmentExecution execution = SegmentExecution::Auto;
   std::optional<double> reconfiguration_ms; // per reconfiguration; default: the device's (hw::Device)
   int max_segments = 64;                 // auto: the most segments the scheduler may cut
   std::string where;                     // "file:line" of mapping.segments, for errors

@@ -24,9 +24,20 @@ struct Segment {
   std::vector<graph::CrossingTensor> inputs;  // tensors read from DRAM (the network's inputs too)
   std::vector<graph::CrossingTensor> outputs; // tensors written to DRAM for a later segment
   Design design;                            // the segment as a network of its own, mapped
+  /// Everything that decides its hardware (engines, foldings, streams; not names or weight
+  /// values): consecutive segments with the same signature can share the fabric.
+  std::string hardware;
+  int64_t onchip_weight_bytes = 0;          // what a shared fabric reloads to switch to it
   /// Closed form of the batch: cycles from the segment's start until its last frame is written
   /// (the max-plus fill of the first frames, then the design's cycles per frame).
   uint64_t predicted_batch_cycles = 0;
+};
+
+/// How the device switches into a segment from the one before it (segment 0 from the last: batches
+/// repeat).
+struct SegmentSwitch {
+  bool reconfigure = false; // false: the fabric is kept and the segment's on-chip weights reloaded
+  double seconds = 0;
 };
 
 /// One cut plan the scheduler evaluated (mode auto).
@@ -44,10 +55,13 @@ struct SegmentedDesign {
   int batch = 1;   // the run's frames
   hw::Reconfiguration reconfiguration; // the device's
   double reconfiguration_s = 0;        // per reconfiguration (mapping.segments.reconfiguration_ms or the device's)
+  /// The DRAM's peak rate in bytes per second, at which a shared fabric reloads weights.
+  double reload_bytes_per_s = 0;
   std::vector<CutCandidate> candidates; // mode auto: what was compared
   std::vector<std::string> reasons;     // why these cuts
-  /// The whole batch in seconds by the closed form: every segment's batch and one reconfiguration
-  /// per segment (none with a single segment).
+  /// Switching into segment i (none with a single segment).
+  SegmentSwitch switchInto(std::size_t i) const;
+  /// The whole batch in seconds by the closed form: every segment's batch and every switch.
   double predictedBatchSeconds() const;
   double predictedFps() const;
   /// The config with every segment's mapping and the cuts as manual segments.

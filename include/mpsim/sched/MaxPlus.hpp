@@ -15,9 +15,19 @@
 
 namespace mpsim::sched {
 
+/// The DRAM as the max-plus recurrence sees it (optional): each DRAM reader (input DMA, weight
+/// streamer) takes its tokens no faster than its bytes at the peak rate, and the first token of
+/// every reader waits for the DRAM latency and its first transfer, the readers sharing the
+/// bandwidth fairly at the start (reader i done after sum over readers j of min(b_j, b_i) bytes).
+struct MaxPlusDram {
+  double bytes_per_cycle = 0; // 0: no DRAM terms
+  int64_t latency_cycles = 0;
+  int64_t burst_bytes = 4096;
+};
+
 class MaxPlus {
 public:
-  explicit MaxPlus(const Mapping& m);
+  explicit MaxPlus(const Mapping& m, const MaxPlusDram& dram = {});
   /// Evaluates the next frame; returns the cycle its last output token is written (the latest over
   /// the output DMAs).
   uint64_t frame();
@@ -37,7 +47,9 @@ private:
     std::vector<int> outStreams;
     int64_t T = 0, outCost = 1, tail = 0, latency = 1;
     bool output = false;
-    uint64_t o = 0; // the last output's cycle
+    uint64_t first = 0; // the earliest cycle of frame 0's first output (DRAM readers)
+    uint64_t o = 0;     // the last output's cycle
+    bool started = false;
   };
   std::vector<Engine> m_engines;
   std::vector<std::size_t> m_order;
@@ -46,6 +58,6 @@ private:
 };
 
 /// The cycles at which frames 0..frames-1 are done by the max-plus recurrence.
-std::vector<uint64_t> maxPlusFrameDone(const Mapping& m, int frames);
+std::vector<uint64_t> maxPlusFrameDone(const Mapping& m, int frames, const MaxPlusDram& dram = {});
 
 } // namespace mpsim::sched
