@@ -116,6 +116,23 @@ namespace {
 /// map() on a run that stays the caller's until the scheduler has succeeded (it moves into the
 /// Design after that), so that mapForUser can still read it when nothing fits.
 Design mapKeeping(config::Run& run) {
+  // Segments are mapped by mapSegments (mpsim map and mpsim run); everything else takes one design.
+  const config::SegmentsConfig& seg = run.config.mapping.segments;
+  if (seg.mode == config::SegmentMode::Manual)
+    throw LoadError(seg.where + ": mapping.segments: manual segments are mapped and simulated by `mpsim map` and "
+                                "`mpsim run` only (docs/segments.md); this command takes one design");
+  if (seg.mode == config::SegmentMode::Auto) {
+    config::Run one = run;
+    one.config.mapping.segments = config::SegmentsConfig{};
+    try {
+      return mapKeeping(one);
+    } catch (const DoesNotFitError& e) {
+      std::vector<std::string> msgs = e.messages();
+      msgs.push_back("mapping.segments: auto would run it as segments through DRAM, which only `mpsim map` and "
+                     "`mpsim run` do (docs/segments.md); this command takes one design");
+      throw LoadError(msgs);
+    }
+  }
   Design d;
   const auto t0 = std::chrono::steady_clock::now();
   d.plan = sched::schedule(run.graph, run.config);
