@@ -22,7 +22,8 @@ from harness import SRC, check, fresh, mpsim, run_part  # noqa: E402
 BLOCK = os.path.join(SRC, "configs", "networks", "resnet_block.yaml")
 BLOCK_RUN = ["--set", "network.model=" + BLOCK, "--set", "hardware.device=xczu3eg", "--set", "mapping.mode=auto"]
 R152 = ["--set", "network.model=resnet152", "--set", "network.quant.weights=4", "--set",
-        "network.quant.activations=4", "--set", "hardware.device=xczu9eg", "--set", "hardware.clock_mhz=200",
+        "network.quant.activations=4", "--set", "network.quant.first_layer.weights=8", "--set",
+        "network.quant.last_layer.weights=8", "--set", "hardware.device=xczu9eg", "--set", "hardware.clock_mhz=200",
         "--set", "mapping.mode=auto", "--set", "mapping.segments=auto"]
 
 
