@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -62,7 +64,8 @@ config::Run segmentRun(const config::Run& whole, std::size_t first, std::size_t 
   return r;
 }
 
-uint64_t predictedBatchCycles(const Design& d, int batch) {
+/// Cycles until frame 0 and until the batch's last frame is written (the max-plus recurrence).
+std::pair<uint64_t, uint64_t> predictedCycles(const Design& d, int batch) {
   const sched::Mapping& m = d.mapping;
   const auto& hw = d.run.config.hardware;
   const sched::MaxPlusDram dram{hw.units.dram_bytes_per_cycle, int64_t(hw.units.dram_latency_cycles), hw.dram.burst_bytes};
@@ -70,7 +73,7 @@ uint64_t predictedBatchCycles(const Design& d, int batch) {
   const std::vector<uint64_t> done = sched::maxPlusFrameDone(m, n, dram);
   const uint64_t P = uint64_t(m.expected_cycles);
   const uint64_t last = done.back() + uint64_t(batch - n) * P;
-  return std::max(last, done.front() + uint64_t(batch - 1) * P);
+  return {done.front(), std::max(last, done.front() + uint64_t(batch - 1) * P)};
 }
 
 /// The hardware of a mapped design without its names and weight values: every engine's kind,
@@ -121,7 +124,7 @@ Segment makeSegment(const config::Run& whole, std::size_t first, std::size_t end
     } restore{level};
     s.design = map(std::move(r));
   }
-  s.predicted_batch_cycles = predictedBatchCycles(s.design, batch);
+  std::tie(s.predicted_latency_cycles, s.predicted_batch_cycles) = predictedCycles(s.design, batch);
   s.hardware = hardwareSignature(s.design);
   for (const auto& e : s.design.mapping.engines)
     if (e.weight_bits > 0 && !e.weights_in_dram && e.kind != sched::EngineKind::WeightStreamer)
@@ -521,7 +524,8 @@ nlohmann::ordered_json reconfigurationJson(const SegmentedDesign& s) {
   return j;
 }
 
-nlohmann::ordered_json segmentBaseJson(const SegmentedDesign& sd, const Segment& s) {
+nlohmann::ordered_json segmentBaseJson(const SegmentedDesign& sd, std::size_t i) {
+  const Segment& s = sd.segments.at(i);
   const auto cut = graph::cuttableLayers(sd.run.graph);
   nlohmann::ordered_json j;
   j["name"] = s.name;
@@ -534,11 +538,11 @@ nlohmann::ordered_json segmentBaseJson(const SegmentedDesign& sd, const Segment&
   j["predicted"] = {{"cycles_per_frame", s.design.mapping.predicted_cycles},
                     {"fps", round6(framesPerSecond(clock, double(s.design.mapping.predicted_cycles)))},
                     {"bottleneck", s.design.mapping.predicted_bottleneck},
-                    {"batch_cycles", s.predicted_batch_cycles}};
+                    {"batch_cycles", s.predicted_batch_cycles},
+                    {"latency_cycles", s.predicted_latency_cycles}};
   const auto& r = s.design.resources;
   j["resources"] = {{"lut", round6(r.total.lut)}, {"ff", round6(r.total.ff)},    {"dsp", round6(r.total.dsp)},
                     {"bram18", round6(r.total.bram18)}, {"uram", round6(r.total.uram)}, {"fits", r.fits}};
-  const std::size_t i = std::size_t(&s - sd.segments.data());
   const SegmentSwitch sw = sd.switchInto(i);
   j["switch_in"] = {{"how", sd.segments.size() < 2 ? "none" : sw.reconfigure ? "reconfiguration" : "weights reloaded"},
                     {"ms", round6(sw.seconds * 1e3)}};
@@ -577,9 +581,9 @@ nlohmann::ordered_json segmentsMapJson(const SegmentedDesign& s) {
   j["why"] = s.reasons;
   if (!s.candidates.empty()) j["candidates"] = candidatesJson(s);
   nlohmann::ordered_json segs = nlohmann::ordered_json::array();
-  for (const auto& g : s.segments) {
-    nlohmann::ordered_json sj = segmentBaseJson(s, g);
-    sj["map"] = mapReport(g.design);
+  for (std::size_t i = 0; i < s.segments.size(); ++i) {
+    nlohmann::ordered_json sj = segmentBaseJson(s, i);
+    sj["map"] = mapReport(s.segments[i].design);
     segs.push_back(sj);
   }
   j["segments"] = segs;
@@ -678,8 +682,11 @@ SegmentedOutcome simulateSegments(const SegmentedDesign& s, const RunOptions& op
       }
       so.functional = &fd;
     }
-    spdlog::info("{}: layers {} .. {}", g.name, g.design.mapping.engines.empty() ? "" : g.inputs.empty() ? "" : g.inputs.front().tensor,
-                 g.outputs.empty() ? "(network output)" : g.outputs.back().tensor);
+    {
+      const auto cut = graph::cuttableLayers(s.run.graph);
+      spdlog::info("{} of {}: layers {} .. {}, {} frames", g.name, s.segments.size(), cut[g.first]->name,
+                   cut[g.end - 1]->name, s.batch);
+    }
     RunOutcome r = simulate(g.design, so, sdir);
     if (functional) {
       // The tensors this segment wrote to DRAM, for the segments after it.
@@ -707,8 +714,9 @@ SegmentedOutcome simulateSegments(const SegmentedDesign& s, const RunOptions& op
     uint64_t bytes = 0;
     for (const auto& d : res.dram) bytes += d.read_bytes + d.write_bytes;
     dramBytes += bytes;
-    nlohmann::ordered_json sj = segmentBaseJson(s, g);
+    nlohmann::ordered_json sj = segmentBaseJson(s, i);
     sj["simulated"] = {{"batch_cycles", cycles},
+                       {"latency_cycles", res.frame_done.front() - std::min(res.first_input, res.frame_done.front())},
                        {"fps", r.report["summary"]["fps"]},
                        {"bottleneck", r.report["summary"]["bottleneck"]},
                        {"dram_bytes_per_frame", bytes / uint64_t(s.batch)}};

@@ -31,6 +31,7 @@ struct Segment {
   /// Closed form of the batch: cycles from the segment's start until its last frame is written
   /// (the max-plus fill of the first frames, then the design's cycles per frame).
   uint64_t predicted_batch_cycles = 0;
+  uint64_t predicted_latency_cycles = 0; // until its first frame is written
 };
 
 /// How the device switches into a segment from the one before it (segment 0 from the last: batches
