@@ -644,7 +644,9 @@ func::Tensor readCrossing(const std::string& path, const graph::Layer& input) {
 
 SegmentedOutcome simulateSegments(const SegmentedDesign& s, const RunOptions& opt, const std::string& dir) {
   const config::RunConfig& cfg = s.run.config;
-  if (opt.outputs.any()) throw LoadError("--trace / --vcd: timelines of a segmented run are not recorded (yet)");
+  if (opt.outputs.any() || opt.outputs.html || opt.outputs.explain)
+    throw LoadError("--trace, --vcd, --html and --explain: a segmented run writes report.json and each segment's "
+                    "reports only (not supported yet, docs/segments.md)");
   if (cfg.input || cfg.host || !cfg.background.empty())
     throw LoadError("input, host and background: a segmented run models none of them (yet)");
   const bool functional = cfg.simulation.functional;

@@ -157,6 +157,14 @@ def errors():
         check(p.returncode == 3, "%s: exits 3, got %d" % (sets[-1], p.returncode))
         check(key in p.stderr, "%s: the error names %s: %s" % (sets[-1], key, p.stderr[-300:]))
         check(not os.path.exists(out), "%s: nothing written" % sets[-1])
+    # What a segmented run does not write yet is refused, not silently left out.
+    for flag in ("--html", "--trace", "--explain"):
+        out = os.path.join(w, "flag" + flag)
+        p = mpsim("-q", "run", *BLOCK_RUN, "--set", "mapping.segments={mode: manual, cuts: [block1.conv2]}", flag,
+                  "--out", out)
+        check(p.returncode == 3 and "segmented run" in p.stderr, "%s with segments: a clear error (%d): %s" %
+              (flag, p.returncode, p.stderr[-200:]))
+        check(not os.path.exists(out), "%s with segments: nothing written" % flag)
 
 
 run_part({"functional": functional, "resnet152": resnet152, "single": single, "errors": errors})
