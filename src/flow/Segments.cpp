@@ -549,6 +549,50 @@ nlohmann::ordered_json segmentBaseJson(const SegmentedDesign& sd, std::size_t i)
   return j;
 }
 
+/// The resources of the largest segment (the fabric holds one at a time): per resource the most any
+/// segment needs and its largest share of the device; fits when every segment fits. The keys of a
+/// single design's `resources` that sweeps and comparisons read.
+nlohmann::ordered_json resourcesJson(const SegmentedDesign& s) {
+  nlohmann::ordered_json total, util, low, high;
+  bool fits = true, fitsUpper = true;
+  nlohmann::ordered_json device, budget;
+  for (const auto& g : s.segments) {
+    const nlohmann::ordered_json r = mapReport(g.design)["resources"];
+    for (const char* k : {"lut", "ff", "dsp", "bram18", "uram"}) {
+      auto mx = [&](nlohmann::ordered_json& into, const nlohmann::ordered_json& from) {
+        if (from.contains(k)) into[k] = into.contains(k) ? std::max(into[k].get<double>(), from[k].get<double>()) : from[k].get<double>();
+      };
+      mx(total, r["total"]);
+      mx(util, r["utilization"]);
+      if (r.contains("total_low")) mx(low, r["total_low"]);
+      if (r.contains("total_high")) mx(high, r["total_high"]);
+    }
+    fits = fits && r["fits"].get<bool>();
+    fitsUpper = fitsUpper && r.value("fits_upper", r["fits"].get<bool>());
+    device = r["device"];
+    budget = r["budget"];
+  }
+  nlohmann::ordered_json j;
+  j["total"] = total;
+  if (!low.empty()) j["total_low"] = low;
+  if (!high.empty()) j["total_high"] = high;
+  j["device"] = device;
+  j["budget"] = budget;
+  j["utilization"] = util;
+  j["fits"] = fits;
+  j["fits_upper"] = fitsUpper;
+  j["of"] = "the largest segment, per resource (the device holds one segment at a time)";
+  return j;
+}
+
+/// The slowest segment at the batch: the one a faster design would have to speed up first.
+std::string slowestSegment(const SegmentedDesign& s, const std::vector<uint64_t>& batchCycles) {
+  std::size_t worst = 0;
+  for (std::size_t i = 1; i < batchCycles.size(); ++i)
+    if (batchCycles[i] > batchCycles[worst]) worst = i;
+  return s.segments.empty() ? "" : s.segments[worst].name;
+}
+
 nlohmann::ordered_json candidatesJson(const SegmentedDesign& s) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (const auto& c : s.candidates) {
@@ -577,6 +621,26 @@ nlohmann::ordered_json segmentsMapJson(const SegmentedDesign& s) {
   for (const auto& g : s.segments) dram += sumBytes(g.inputs) + sumBytes(g.outputs);
   p["feature_map_bytes_per_frame"] = dram;
   j["predicted"] = p;
+  // The keys of a single design's map.json summary that sweeps read (closed form).
+  const double clock = s.run.config.hardware.clock_mhz;
+  std::vector<uint64_t> batchCycles;
+  for (const auto& g : s.segments) batchCycles.push_back(g.predicted_batch_cycles);
+  double firstS = 0;
+  for (std::size_t i = 0; i < s.segments.size(); ++i)
+    firstS += s.switchInto(i).seconds + double(i + 1 < s.segments.size() ? s.segments[i].predicted_batch_cycles
+                                                                          : s.segments[i].predicted_latency_cycles) /
+                                            (clock * 1e6);
+  const int64_t macs = graph::computeStats(s.run.graph).macs;
+  j["summary"] = {{"segments", s.segments.size()},
+                  {"batch", s.batch},
+                  {"clock_mhz", clock},
+                  {"fps", p["fps"]},
+                  {"latency_us", round6(firstS * 1e6)},
+                  {"macs_per_frame", macs},
+                  {"ops_per_s", round6(2.0 * double(macs) * s.predictedFps())},
+                  {"bottleneck", slowestSegment(s, batchCycles)},
+                  {"predicted", {{"fps", p["fps"]}}}};
+  j["resources"] = resourcesJson(s);
   j["reconfiguration"] = reconfigurationJson(s);
   j["why"] = s.reasons;
   if (!s.candidates.empty()) j["candidates"] = candidatesJson(s);
@@ -749,6 +813,13 @@ SegmentedOutcome simulateSegments(const SegmentedDesign& s, const RunOptions& op
   sum["first_frame_ms"] = round6(firstS * 1e3);
   sum["switching_ms"] = round6(reconf * 1e3);
   const int64_t macs = graph::computeStats(s.run.graph).macs;
+  sum["frames_done"] = s.batch;
+  sum["latency_us"] = round6(firstS * 1e6);
+  {
+    std::vector<uint64_t> batchCycles;
+    for (const auto& res : out.results) batchCycles.push_back(res.frame_done.back());
+    sum["bottleneck"] = slowestSegment(s, batchCycles);
+  }
   sum["macs_per_frame"] = macs;
   sum["ops_per_s"] = round6(2.0 * double(macs) * double(s.batch) / batchS);
   sum["dram_bytes_per_frame"] = dramBytes / uint64_t(s.batch);
@@ -756,6 +827,21 @@ SegmentedOutcome simulateSegments(const SegmentedDesign& s, const RunOptions& op
                       {"batch_ms", round6(s.predictedBatchSeconds() * 1e3)},
                       {"difference", round6(s.predictedBatchSeconds() / batchS - 1)}};
   j["summary"] = sum;
+  j["resources"] = resourcesJson(s);
+  {
+    uint64_t rd = 0, wr = 0;
+    for (const auto& res : out.results)
+      for (const auto& d : res.dram) {
+        rd += d.read_bytes;
+        wr += d.write_bytes;
+      }
+    const double perFrame = double(rd + wr) / double(s.batch);
+    const double peak = cfg.hardware.units.dram_bytes_per_cycle * clock * 1e6;
+    j["dram"] = {{"read_bytes_per_frame", round6(double(rd) / double(s.batch))},
+                 {"write_bytes_per_frame", round6(double(wr) / double(s.batch))},
+                 {"achieved_gbps", round6(perFrame * (double(s.batch) / batchS) / 1e9)},
+                 {"utilization", round6(perFrame * (double(s.batch) / batchS) / peak)}};
+  }
   j["reconfiguration"] = reconfigurationJson(s);
   j["why"] = s.reasons;
   if (!s.candidates.empty()) j["candidates"] = candidatesJson(s);

@@ -24,6 +24,7 @@
 #include "mpsim/common/Error.hpp"
 #include "mpsim/common/FileIo.hpp"
 #include "mpsim/flow/Flow.hpp"
+#include "mpsim/flow/Segments.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
 #include "mpsim/io/YamlReader.hpp"
 #include "mpsim/zoo/Zoo.hpp"
@@ -92,16 +93,31 @@ std::string modelHash(const Sweep& s, const std::string& model, std::map<std::st
   return "";
 }
 
+/// A point's map result (map.json, or a segmented design's map.json with the same summary and
+/// resources keys, docs/segments.md) and its effective config.
+json mapPoint(config::Run run, config::RunConfig& effective) {
+  if (flow::segmentsRequested(run)) {
+    flow::SegmentedDesign sd = flow::mapSegments(run);
+    if (sd.segments.size() > 1 || run.config.mapping.segments.mode == config::SegmentMode::Manual) {
+      effective = sd.effectiveConfig();
+      return flow::segmentsMapJson(sd);
+    }
+  }
+  const flow::Design d = flow::map(std::move(run));
+  effective = d.effectiveConfig();
+  return flow::mapReport(d);
+}
+
 Outcome mapOne(const Sweep& s, const Task& t) {
   Outcome o;
   const auto t0 = Clock::now();
   try {
     config::Run run = loadPoint(s, t.overrides);
-    const flow::Design d = flow::map(std::move(run));
-    o.report = flow::mapReport(d);
+    config::RunConfig effective;
+    o.report = mapPoint(std::move(run), effective);
     o.status = "mapped";
     if (!s.constraints.empty()) { // the document is made only when something reads it
-      const json doc = pointDoc(yamlToJson(config::effectiveConfig(d.effectiveConfig())), o.report);
+      const json doc = pointDoc(yamlToJson(config::effectiveConfig(effective)), o.report);
       for (const auto& c : s.constraints) {
         if (!c.expr.test(doc)) {
           o.status = "rejected";
@@ -425,8 +441,9 @@ private:
   /// point that maps).
   void checkConstraints(config::Run run) {
     try {
-      const flow::Design d = flow::map(std::move(run));
-      const json doc = pointDoc(yamlToJson(config::effectiveConfig(d.effectiveConfig())), flow::mapReport(d));
+      config::RunConfig effective;
+      const json report = mapPoint(std::move(run), effective);
+      const json doc = pointDoc(yamlToJson(config::effectiveConfig(effective)), report);
       for (size_t i = 0; i < m_s.constraints.size(); ++i)
         for (const auto& path : m_s.constraints[i].expr.paths())
           if (!findPath(doc, path))
@@ -725,6 +742,14 @@ int runWorker(const std::string& jobFile, const std::string& outFile) {
                         ? flow::loadText(job.at("base_text").get<std::string>(), job.at("base_name").get<std::string>(),
                                          ov, job.at("dir").get<std::string>())
                         : flow::load(basePath, ov);
+  if (flow::segmentsRequested(run)) {
+    flow::SegmentedDesign sd = flow::mapSegments(run);
+    if (sd.segments.size() > 1 || run.config.mapping.segments.mode == config::SegmentMode::Manual) {
+      const flow::SegmentedOutcome r = flow::simulateSegments(sd, {}, "");
+      writeFileAtomic(outFile, r.report.dump() + "\n");
+      return kExitOk; // a segment that deadlocks throws
+    }
+  }
   const flow::Design d = flow::map(std::move(run));
   const flow::RunOutcome r = flow::simulate(d, {}, "");
   writeFileAtomic(outFile, r.report.dump() + "\n");

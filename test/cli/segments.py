@@ -10,6 +10,8 @@
               execution: reconfigure every switch is a reconfiguration
   single      a network that fits: mapping.segments auto gives the report of a run without segments
   errors      bad cuts and values are config errors naming the key, with nothing written
+  sweep       a sweep of segmented points (map and sim fidelity) records what mpsim map and mpsim run
+              report for the same points; configs/sweeps/resnet152_segments.yaml expands
 """
 import json
 import os
@@ -167,4 +169,42 @@ def errors():
         check(not os.path.exists(out), "%s with segments: nothing written" % flag)
 
 
-run_part({"functional": functional, "resnet152": resnet152, "single": single, "errors": errors})
+def sweep():
+    w = fresh("seg_sweep")
+    cfg = os.path.join(w, "point.yaml")
+    with open(cfg, "w") as f:
+        f.write("network: {model: %s}\nhardware: {device: xczu3eg}\n"
+                "mapping: {mode: auto, segments: {mode: manual, cuts: [block1.conv2]}}\n"
+                "simulation: {frames: 2}\n" % BLOCK)
+    sw = os.path.join(w, "s.yaml")
+    with open(sw, "w") as f:
+        f.write("base: point.yaml\nsweep:\n  - grid:\n      simulation.frames: [2, 5]\nobjectives: [max:fps]\n")
+    db = os.path.join(w, "s.db")
+    p = mpsim("-q", "sweep", sw, "--db", db, "--fidelity", "sim", "-j", "1")
+    if not check(p.returncode == 0, "the sweep runs: " + p.stderr[-400:]):
+        return
+    e = mpsim("sweep", "export", db, "--json")
+    rows = json.loads(e.stdout) if e.returncode == 0 else []
+    check(len(rows) == 2 and all(r["sim_status"] == "done" for r in rows), "two points simulated: %s" % rows)
+    for r in rows:
+        frames = int(r["simulation.frames"])
+        out = os.path.join(w, "run%d" % frames)
+        q = mpsim("-q", "run", cfg, "--frames", str(frames), "--out", out)
+        if check(q.returncode == 0, "mpsim run of the point: " + q.stderr[-300:]):
+            rep = load(os.path.join(out, "report.json"))
+            check(abs(r["fps"] - rep["summary"]["fps"]) <= 1e-6 * rep["summary"]["fps"],
+                  "frames %d: the sweep's fps %s is mpsim run's %s" % (frames, r["fps"], rep["summary"]["fps"]))
+            check(r["lut"] == rep["resources"]["total"]["lut"] and r["fits"] == 1, "frames %d: resources" % frames)
+        m = mpsim("-q", "sweep", "export", db, "--json", "--fidelity", "map")
+        mrows = json.loads(m.stdout) if m.returncode == 0 else []
+        mine = [x for x in mrows if int(x["simulation.frames"]) == frames]
+        check(len(mine) == 1 and mine[0]["predicted_fps"] == rep["summary"]["predicted"]["fps"],
+              "frames %d: the map fidelity's fps is the closed form: %s" % (frames, mine))
+    plan = os.path.join(w, "plan")
+    os.makedirs(plan)
+    p = mpsim("-q", "sweep", os.path.join(SRC, "configs", "sweeps", "resnet152_segments.yaml"), "--db",
+              os.path.join(plan, "r.db"), "--fidelity", "map", "--slurm", "--dry-run")
+    check(p.returncode == 0, "configs/sweeps/resnet152_segments.yaml expands: " + p.stderr[-300:])
+
+
+run_part({"functional": functional, "resnet152": resnet152, "single": single, "errors": errors, "sweep": sweep})
