@@ -394,7 +394,6 @@ SegmentedDesign mapSegments(config::Run run) {
       // More segments give each more room to fold faster, at one more reconfiguration each: for
       // the fewest segments k and for k + 1, the cuts of the smallest budget share that still
       // needs no more segments (bisection), so that the segments are filled evenly.
-      const std::size_t k = greedy.size();
       // Evaluated as they are found: more segments while the closed form improves.
       auto evaluate = [&](const std::string& how, const std::vector<std::size_t>& st, std::vector<Segment>* keep) {
         CutCandidate c;
@@ -422,26 +421,36 @@ SegmentedDesign mapSegments(config::Run run) {
         return c.fits ? c.predicted_fps : -1.0;
       };
       consider("fewest segments", greedy);
-      double previous = best;
-      for (std::size_t kk = k; int(kk) <= sc.max_segments && kk <= cut.size(); ++kk) {
-        double lo = 0.2, hi = 1.0; // greedy at share hi needs <= kk segments
-        std::vector<std::size_t> evenly = kk == k ? greedy : std::vector<std::size_t>{};
-        for (int it = 0; it < 6; ++it) {
-          const double mid = (lo + hi) / 2;
-          std::string w;
-          const std::vector<std::size_t> g = greedyCuts(run, cut, sc.max_segments, w, mid);
-          if (!g.empty() && g.size() <= kk) {
-            hi = mid;
-            if (g.size() == kk) evenly = g;
-          } else {
-            lo = mid;
-          }
+      // The greedy cut at budget shares from 1 down to 0.2 (16 steps, geometric): each segment
+      // count it gives, at the smallest share that gives it (the most evenly filled), is a plan;
+      // then the shares around the best plan's are bisected.
+      std::map<std::size_t, std::pair<double, std::vector<std::size_t>>> byCount; // count -> (share, cuts)
+      auto sample = [&](double share) {
+        std::string w;
+        std::vector<std::size_t> g = greedyCuts(run, cut, sc.max_segments, w, share);
+        if (g.empty()) return;
+        const std::size_t n = g.size();
+        auto it = byCount.find(n);
+        if (it == byCount.end() || share < it->second.first) byCount[n] = {share, std::move(g)};
+      };
+      constexpr int kShares = 16;
+      for (int i = 0; i < kShares; ++i) sample(std::pow(0.2, double(i) / double(kShares - 1)));
+      std::set<std::vector<std::size_t>> tried{greedy};
+      double bestShare = 1.0;
+      auto evaluatePlans = [&] {
+        for (const auto& [n, sg] : byCount) {
+          if (!tried.insert(sg.second).second) continue;
+          const double before = best;
+          consider(std::to_string(n) + " segments filled evenly", sg.second);
+          if (best > before) bestShare = sg.first;
         }
-        if (evenly.empty() || evenly == greedy) continue;
-        const double f = consider(std::to_string(kk) + " segments filled evenly", evenly);
-        if (kk > k && f < previous) break; // one more segment no longer pays for its reconfiguration
-        previous = std::max(previous, f);
-      }
+      };
+      evaluatePlans();
+      // Refine: between the best share and its sampled neighbours.
+      const double ratio = std::pow(0.2, 1.0 / double(kShares - 1));
+      for (double f : {std::sqrt(ratio), 1.0 / std::sqrt(ratio), std::pow(ratio, 0.25), std::pow(ratio, -0.25)})
+        if (bestShare * f <= 1.0 && bestShare * f >= 0.2) sample(bestShare * f);
+      evaluatePlans();
       // Repeated structure: segments of m identical copies each share the fabric (only their
       // weights are reloaded between them), so many small, fast segments can pay; the layers
       // before and after the repeats are cut as above (fewest segments).
