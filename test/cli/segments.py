@@ -71,6 +71,21 @@ def functional():
                   "%s: %s written to DRAM equals the reference's tensor" % (s["name"], t["tensor"]))
 
 
+    # A cut after a flatten (the next segment reads the flattened tensor as one token) and bipolar
+    # tensors crossing cuts (stored as bits, written as -1 / +1 values).
+    for name, net, bits, cuts in (("tfc", "tfc", 2, "[fc1, fc3]"), ("cnv-w1a1", "cnv", 1, "[conv2, fc6]")):
+        base = ["--set", "network.model=" + net, "--set", "network.quant.weights=%d" % bits, "--set",
+                "network.quant.activations=%d" % bits, "--set", "hardware.device=pynq-z1", "--set",
+                "mapping.mode=auto", "--functional", "--frames", "2"]
+        a, b = os.path.join(w, name + "-whole"), os.path.join(w, name + "-cut")
+        p = mpsim("-q", "run", *base, "--out", a)
+        q = mpsim("-q", "run", *base, "--set", "mapping.segments={mode: manual, cuts: %s}" % cuts, "--out", b)
+        if check(p.returncode == 0 and q.returncode == 0, "%s: both runs exit 0: %s" % (name, (p.stderr + q.stderr)[-300:])):
+            x, y = np.load(os.path.join(a, "output.npy")), np.load(os.path.join(b, "output.npy"))
+            check(x.shape == y.shape and (x == y).all() and len(np.unique(x)) > 1,
+                  "%s cut at %s: output.npy equals the unsegmented one" % (name, cuts))
+
+
 def resnet152():
     w = fresh("seg_resnet152")
     for batch in (1, 16):
