@@ -218,7 +218,10 @@ std::vector<std::size_t> greedyRange(const config::Run& whole, const std::vector
       const std::size_t mid = lo + (hi - lo) / 2;
       (fits(whole, i, mid, nullptr, scale) ? lo : hi) = mid;
     }
-    i = cheapestCut(whole.graph, cut, i, lo);
+    // A segment with fewer layers usually fits too, but not always (its crossing tensors and the
+    // scheduler's choices differ): the moved cut is probed, else the segment keeps all it can.
+    const std::size_t c = cheapestCut(whole.graph, cut, i, lo);
+    i = c == lo || fits(whole, i, c, nullptr, scale) ? c : lo;
   }
   return starts;
 }
