@@ -136,15 +136,19 @@ def shortfalls(err):
     return "; ".join(out) if out else " ".join(str(err).split())[:200]
 
 
+def r152_table_head():
+    """The header of a table with one column per ResNet-152 variant."""
+    return ["| device | LUT | " + " | ".join(v for v, _ in R152_VARIANTS) + " |",
+            "|---|---|" + "---|" * len(R152_VARIANTS)]
+
+
 def resnet152_section(mpsim):
     """The paper's ResNet-152 class: the smallest device (fewest LUTs) where a design reaches 1.13 TOp/s
     simulated, and for every smaller device why not. Returns (lines, found)."""
     lines = ["\n## Paper class: ResNet-152 (3-4 bit weights, 4-bit activations, 8-bit first/last) at 200 MHz, "
              ">= %.2f TOp/s\n" % R152_TOPS,
              "Devices of the database from the fewest LUTs up, until one reaches the target (simulated, "
-             "`mpsim run` of the auto design; TOp/s = 2 x MACs x simulated fps).\n",
-             "| device | LUT | " + " | ".join(v for v, _ in R152_VARIANTS) + " |",
-             "|---|---|" + "---|" * len(R152_VARIANTS)]
+             "`mpsim run` of the auto design; TOp/s = 2 x MACs x simulated fps).\n"] + r152_table_head()
     found = None
     for dev, lut in devices(mpsim):
         cells = []
@@ -177,9 +181,7 @@ def resnet152_segments_section(mpsim, batch=16):
     devices from the fewest LUTs up until one reaches 1.13 TOp/s simulated. Returns (lines, found)."""
     lines = ["\n### As segments through DRAM (`mapping.segments: auto`, batch %d)\n" % batch,
              "Simulated (`mpsim run --frames %d`, every segment; reconfigurations and weight reloads "
-             "included; TOp/s = 2 x MACs x fps at the batch).\n" % batch,
-             "| device | LUT | " + " | ".join(v for v, _ in R152_VARIANTS) + " |",
-             "|---|---|" + "---|" * len(R152_VARIANTS)]
+             "included; TOp/s = 2 x MACs x fps at the batch).\n" % batch] + r152_table_head()
     found = None
     for dev, lut in devices(mpsim):
         cells = []

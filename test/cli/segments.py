@@ -113,22 +113,17 @@ def resnet152():
             prev = r["segments"][i - 1]
             check(prev["layers"] == g["layers"] and prev["resources"] == g["resources"],
                   "%s shares the fabric with %s: the same layers and resources" % (g["name"], prev["name"]))
-        m = mpsim("-q", "map", *R152, "--set", "simulation.frames=%d" % batch, "--json")
-        if check(m.returncode == 0, "mpsim map exits 0: " + m.stderr[-300:]):
-            mj = json.loads(m.stdout)
-            check([g["first_layer"] for g in mj["segments"]] == [g["first_layer"] for g in r["segments"]],
-                  "map and run cut at the same layers")
-            check(abs(mj["predicted"]["fps"] - s["predicted"]["fps"]) <= 1e-6 * s["predicted"]["fps"],
-                  "map's closed form is run's")
-        # The effective config reruns the same segments (manual cuts).
-        e = os.path.join(out, "effective-config.yaml")
-        p = mpsim("-q", "map", e, "--json")
-        if check(p.returncode == 0, "the effective config maps: " + p.stderr[-300:]):
-            ej = json.loads(p.stdout)
-            check([g["first_layer"] for g in ej["segments"]] == [g["first_layer"] for g in r["segments"]],
-                  "the effective config has the same cuts")
-            check(abs(ej["predicted"]["fps"] - s["predicted"]["fps"]) <= 1e-6 * s["predicted"]["fps"],
-                  "and the same closed form")
+        # mpsim map of the same run, and of its effective config (the cuts as manual segments):
+        # the same cuts and closed form.
+        for what, args in (("mpsim map", [*R152, "--set", "simulation.frames=%d" % batch]),
+                           ("the effective config", [os.path.join(out, "effective-config.yaml")])):
+            m = mpsim("-q", "map", *args, "--json")
+            if check(m.returncode == 0, "%s maps: %s" % (what, m.stderr[-300:])):
+                mj = json.loads(m.stdout)
+                check([g["first_layer"] for g in mj["segments"]] == [g["first_layer"] for g in r["segments"]],
+                      "%s: the same cuts as the run" % what)
+                check(abs(mj["predicted"]["fps"] - s["predicted"]["fps"]) <= 1e-6 * s["predicted"]["fps"],
+                      "%s: the run's closed form" % what)
         if batch == 16:
             p = mpsim("-q", "run", *R152, "--frames", "16", "--out", out + "-reconf", "--set",
                       "mapping.segments={mode: auto, execution: reconfigure}")
