@@ -239,24 +239,24 @@ struct Repeat {
   std::size_t start = 0, period = 0, count = 0;
 };
 
-Repeat findRepeat(const graph::Graph& g, const std::vector<const graph::Layer*>& cut) {
+Repeat findRepeat(const graph::Graph& g, const std::vector<const graph::Layer*>& cut, std::size_t from,
+                  std::size_t to) {
   constexpr std::size_t kMaxPeriod = 32;
-  std::vector<std::vector<int64_t>> keys;
-  for (const graph::Layer* l : cut) {
-    std::vector<int64_t> k = l->hardwareKey();
-    k.insert(k.begin(), int64_t(l->kind));
-    keys.push_back(std::move(k));
+  std::vector<std::vector<int64_t>> keys(cut.size());
+  for (std::size_t i = from; i < to; ++i) {
+    keys[i] = cut[i]->hardwareKey();
+    keys[i].insert(keys[i].begin(), int64_t(cut[i]->kind));
   }
   Repeat best;
-  for (std::size_t p = 1; p <= kMaxPeriod && 2 * p < cut.size(); ++p) {
-    std::size_t i = 0;
-    while (i + p < cut.size()) {
+  for (std::size_t p = 1; p <= kMaxPeriod && from + 2 * p < to; ++p) {
+    std::size_t i = from;
+    while (i + p < to) {
       if (keys[i] != keys[i + p]) {
         ++i;
         continue;
       }
       std::size_t e = i;
-      while (e + p < cut.size() && keys[e] == keys[e + p]) ++e;
+      while (e + p < to && keys[e] == keys[e + p]) ++e;
       const std::size_t len = e - i + p; // [i, e + p): copies of [i, i + p)
       if (len / p >= 3 && len / p * p > best.count * best.period) {
         // The phase: where the fewest bytes cross, then the most whole copies.
@@ -277,6 +277,17 @@ Repeat findRepeat(const graph::Graph& g, const std::vector<const graph::Layer*>&
   }
   return best;
 }
+
+/// Every stretch of repeated structure in [from, to): the longest, then those before and after it.
+void findRepeats(const graph::Graph& g, const std::vector<const graph::Layer*>& cut, std::size_t from, std::size_t to,
+                 std::vector<Repeat>& out) {
+  const Repeat r = findRepeat(g, cut, from, to);
+  if (r.count == 0) return;
+  findRepeats(g, cut, from, r.start, out);
+  out.push_back(r);
+  findRepeats(g, cut, r.start + r.count * r.period, to, out);
+}
+
 
 SegmentSwitch switchInto(const std::vector<Segment>& segs, std::size_t i, const config::SegmentsConfig& sc,
                          double reconfigurationS, double reloadBytesPerS) {
@@ -457,7 +468,7 @@ SegmentedDesign mapSegments(config::Run run) {
       // Repeated structure: segments of m identical copies each share the fabric (only their
       // weights are reloaded between them), so many small, fast segments can pay; the layers
       // before and after the repeats are cut as above (fewest segments).
-      const Repeat rep = findRepeat(run.graph, cut);
+      const Repeat rep = findRepeat(run.graph, cut, 0, cut.size());
       if (rep.count > 0 && sc.execution == config::SegmentExecution::Auto) {
         std::string w;
         const std::vector<std::size_t> head = greedyRange(run, cut, 0, rep.start, sc.max_segments, w);
@@ -480,6 +491,48 @@ SegmentedDesign mapSegments(config::Run run) {
                                     st);
           worse = f < lastF ? worse + 1 : 0;
           if (worse >= 2) break; // two larger repeats in a row were slower
+          lastF = f;
+        }
+      }
+      // Every repeated stretch (a ResNet's stages) cut into segments of up to m copies (as many as
+      // fit, each stretch on its own), the layers between them as in 2.
+      std::vector<Repeat> reps;
+      findRepeats(run.graph, cut, 0, cut.size(), reps);
+      if (reps.size() > 1 && sc.execution == config::SegmentExecution::Auto) {
+        std::vector<std::size_t> maxCopies(reps.size(), 0); // copies of each stretch that fit in one segment
+        for (std::size_t k = 0; k < reps.size(); ++k)
+          while (maxCopies[k] < reps[k].count &&
+                 fits(run, reps[k].start, reps[k].start + (maxCopies[k] + 1) * reps[k].period))
+            ++maxCopies[k];
+        double lastF = -1;
+        int worse = 0;
+        const std::size_t mMax = *std::max_element(maxCopies.begin(), maxCopies.end());
+        for (std::size_t m = 1; m <= mMax; ++m) {
+          std::vector<std::size_t> st;
+          std::size_t pos = 0;
+          bool ok = true;
+          std::string w;
+          auto gap = [&](std::size_t to) {
+            if (!ok || pos >= to) return;
+            const std::vector<std::size_t> g = greedyRange(run, cut, pos, to, sc.max_segments, w);
+            if (g.empty()) ok = false;
+            st.insert(st.end(), g.begin(), g.end());
+          };
+          for (std::size_t k = 0; k < reps.size() && ok; ++k) {
+            const std::size_t mk = std::min(m, maxCopies[k]);
+            if (mk == 0) continue; // not even one copy fits alone: the stretch is cut as a gap
+            gap(reps[k].start);
+            const std::size_t r = reps[k].count / mk;
+            for (std::size_t j = 0; j < r; ++j) st.push_back(reps[k].start + j * mk * reps[k].period);
+            pos = reps[k].start + r * mk * reps[k].period;
+          }
+          gap(cut.size());
+          if (!ok || int(st.size()) > sc.max_segments) continue;
+          const double f = consider("repeated segments of up to " + std::to_string(m) + (m == 1 ? " copy" : " copies") +
+                                        " in each of " + std::to_string(reps.size()) + " repeated stretches",
+                                    st);
+          worse = f < lastF ? worse + 1 : 0;
+          if (worse >= 2) break;
           lastF = f;
         }
       }
