@@ -96,7 +96,9 @@ def exact(binary, keys):
             f.write("network: {model: tfc}\nhardware: {device: pynq-z1}\nmapping: {mode: auto}\n")
         p = subprocess.run([binary, cfg] + sets(keys), capture_output=True, text=True)
         if p.returncode != 0:
-            raise RuntimeError(p.stderr.strip().splitlines()[0] if p.stderr.strip() else "exit %d" % p.returncode)
+            # The temporary directory's name would make the table differ from run to run.
+            msg = p.stderr.strip().splitlines()[0].replace(cfg, "run.yaml") if p.stderr.strip() else "exit %d" % p.returncode
+            raise RuntimeError(msg)
         return json.loads(p.stdout)
 
 
