@@ -836,9 +836,20 @@ SegmentedOutcome simulateSegments(const SegmentedDesign& s, const RunOptions& op
                         fs::copy_options::overwrite_existing);
     }
     const sim::SimResult& res = r.result;
-    if (res.frames_done < res.frames || res.deadlock.detected)
+    // The run's output folder is discarded with the error (nothing that looks like a result), so the
+    // message itself carries what the segment's report would have said.
+    if (res.deadlock.detected) {
+      std::string path;
+      for (const auto& n : res.deadlock.cycle_path) path += (path.empty() ? "" : " -> ") + n;
+      std::string msg = g.name + ": the segment's pipeline deadlocked at cycle " + std::to_string(res.deadlock.cycle) +
+                        " after " + std::to_string(res.frames_done) + " of " + std::to_string(res.frames) + " frames";
+      if (!path.empty()) msg += "; wait-for cycle: " + path;
+      for (size_t k = 0; k < res.deadlock.messages.size() && k < 4; ++k) msg += "\n  " + res.deadlock.messages[k];
+      throw LoadError(msg);
+    }
+    if (res.frames_done < res.frames)
       throw LoadError(g.name + ": the segment's simulation did not finish its batch (" + std::to_string(res.frames_done) +
-                      " of " + std::to_string(res.frames) + " frames); see " + (sdir.empty() ? "its report" : sdir));
+                      " of " + std::to_string(res.frames) + " frames)");
     const uint64_t cycles = res.frame_done.back();
     if (i + 1 == s.segments.size()) firstFrameCycles = res.frame_done.front();
     simSeconds += double(cycles) / (clock * 1e6);

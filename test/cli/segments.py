@@ -169,6 +169,15 @@ def errors():
         check(p.returncode == 3, "%s: exits 3, got %d" % (sets[-1], p.returncode))
         check(key in p.stderr, "%s: the error names %s: %s" % (sets[-1], key, p.stderr[-300:]))
         check(not os.path.exists(out), "%s: nothing written" % sets[-1])
+    # A segment that deadlocks (a depth-1 shortcut FIFO in segment0): the error itself says where,
+    # since the output folder that would hold its report is not kept.
+    out = os.path.join(w, "deadlock")
+    p = mpsim("-q", "run", *BLOCK_RUN, "--set", "mapping.segments={mode: manual, cuts: [block2.conv1]}", "--set",
+              "mapping.fifos.shortcut_depth=1", "--out", out)
+    check(p.returncode == 3 and "segment0: the segment's pipeline deadlocked at cycle" in p.stderr and
+          "wait-for cycle: " in p.stderr and "stem.fork->block1.add (full)" in p.stderr,
+          "a deadlocked segment is named with its wait-for cycle (%d): %s" % (p.returncode, p.stderr[-600:]))
+    check(not os.path.exists(out), "a deadlocked segmented run writes nothing")
     # What a segmented run does not write yet is refused, not silently left out.
     for flag in ("--html", "--trace", "--explain"):
         out = os.path.join(w, "flag" + flag)
