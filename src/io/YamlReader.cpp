@@ -228,8 +228,8 @@ Reader Reader::child(const std::string& key) {
   m_used.insert(key);
   m_known.push_back(key);
   if (!has(key)) {
-    // A section the file does not have: created empty so that defaults show up in the effective
-    // config. Its problems (a missing required key) are located at this mapping, or just at the
+    // A section the file does not have: read as an empty mapping (every key takes its default). Its
+    // problems (a missing required key) are located at this mapping, or just at the
     // file below the top level, never as "(from --set)".
     if (m_node.IsMap()) m_node[key] = YAML::Node(YAML::NodeType::Map);
     Reader r(m_doc, m_node.IsMap() ? m_node[key] : YAML::Node(YAML::NodeType::Map), keyPath(key));

@@ -286,6 +286,12 @@ struct ScaledOption {
 struct DominatorList {
   std::vector<ScaledOption> scaled;
   std::vector<Dominators> list;
+  /// Per option without DRAM bytes: the index of the dominator that drops it from feasibleAt's
+  /// skyline of the options [0, n) exactly when it lies below n (kNever: none does). Such an
+  /// option's dominators have no DRAM bytes either, so their shares do not depend on the target
+  /// and the test is the same at every one. kDram: an option with DRAM bytes, tested per target.
+  static constexpr int kNever = std::numeric_limits<int>::max(), kDram = -1;
+  std::vector<int> dropAt;
   Options held; // the options the key names by address: kept alive, so no other takes it
 };
 /// Keyed by the options (by address), the class's count and the device; at most 200,000 options in
@@ -898,6 +904,23 @@ struct Scheduler {
             dm.more = true;
         }
       }
+      made->dropAt.assign(sc.size(), DominatorList::kNever);
+      for (size_t o = 0; o < sc.size(); ++o) {
+        int& at = made->dropAt[o];
+        if (sc[o].v[kRes] != 0) {
+          at = DominatorList::kDram;
+          continue;
+        }
+        // As feasibleAt's dropped(): the first listed dominator earlier or of a smaller share;
+        // beyond the listed ones, the first of a smaller share (or equal and earlier).
+        const Dominators& dm = made->list[o];
+        for (size_t j = 0; j < dm.n && at == DominatorList::kNever; ++j)
+          if (size_t(dm.d[j]) < o || sc[size_t(dm.d[j])].share < sc[o].share) at = dm.d[j];
+        for (size_t d = 0; d < sc.size() && dm.more && at == DominatorList::kNever; ++d)
+          if (d != o && lessEqual(sc[d].v, sc[o].v) &&
+              (sc[d].share < sc[o].share || (sc[d].share == sc[o].share && d < o)))
+            at = int(d);
+      }
       dominators[k] = made;
       sharedDominators().put(key, made);
     }
@@ -919,41 +942,48 @@ struct Scheduler {
     using Cand = ScaledOption;
     if (dominators.size() != K) scaleOptions();
     std::vector<std::vector<Cand>> opts(K);
-    std::vector<Cand> in;
+    std::vector<double> sh; // the options' shares at this target
     std::vector<std::pair<double, size_t>> byShare;
     for (size_t k = 0; k < K; ++k) {
       const auto& all = choices[classes[k].rep].opts();
-      in.clear();
+      const DominatorList& dl = *dominators[k];
+      size_t n = 0;
+      while (n < all.size() && all[n].cycles <= T) ++n;
+      if (n == 0) return false;
+      sh.resize(n);
+      for (size_t o = 0; o < n; ++o) // streamed weights: their share of the planned bandwidth
+        sh[o] = dl.scaled[o].share + dl.scaled[o].v[kRes] / dramPerFrame;
       byShare.clear();
-      for (size_t o = 0; o < all.size() && all[o].cycles <= T; ++o) {
-        in.push_back(dominators[k]->scaled[o]);
-        in.back().share += in.back().v[kRes] / dramPerFrame; // streamed weights: their share of the planned bandwidth
-      }
-      if (in.empty()) return false;
       // Skyline in order of cost (share, then position; ties: the first of equal ones): an option
       // is dropped exactly when one no worse in every value comes before it in that order (that
       // one is kept, or dropped for a kept one before it, which is then no worse either). One no
       // worse has no larger share (a sum of the values' positive multiples; rounding is
       // monotone), so it comes before unless the shares are equal and it is later. The options
-      // no worse than each are known (dominators, by index): the first ones in the prefix decide.
-      const size_t n = in.size();
+      // no worse than each are known (dominators, by index): the first ones in the prefix decide;
+      // for an option without DRAM bytes that is known before the target (dropAt).
       auto dropped = [&](size_t o) {
-        const Dominators& dm = dominators[k]->list[size_t(o)];
+        const int at = dl.dropAt[o];
+        if (at != DominatorList::kDram) return size_t(at) < n;
+        const Dominators& dm = dl.list[o];
         for (size_t j = 0; j < dm.n; ++j) {
           const size_t d = size_t(dm.d[j]);
           if (d >= n) return false; // by index: the later ones are outside the prefix too
-          if (d < o || in[d].share < in[o].share) return true;
+          if (d < o || sh[d] < sh[o]) return true;
         }
         if (!dm.more) return false;
         for (size_t d = 0; d < n; ++d) // beyond the first ones: every option of the prefix
-          if (d != o && lessEqual(in[d].v, in[o].v) && (in[d].share < in[o].share || (in[d].share == in[o].share && d < o)))
+          if (d != o && lessEqual(dl.scaled[d].v, dl.scaled[o].v) && (sh[d] < sh[o] || (sh[d] == sh[o] && d < o)))
             return true;
         return false;
       };
       for (size_t o = 0; o < n; ++o)
-        if (!dropped(o)) byShare.emplace_back(in[o].share, o);
+        if (!dropped(o)) byShare.emplace_back(sh[o], o);
       std::sort(byShare.begin(), byShare.end());
-      for (const auto& [share, at] : byShare) opts[k].push_back(in[at]);
+      opts[k].reserve(byShare.size());
+      for (const auto& [share, at] : byShare) {
+        opts[k].push_back(dl.scaled[at]);
+        opts[k].back().share = share;
+      }
     }
     // The classes that need the most (their cheapest option's shares) first, so that the bounds
     // bite early; the bound of the classes after each.

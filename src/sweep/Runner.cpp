@@ -26,6 +26,7 @@
 #include "mpsim/flow/Flow.hpp"
 #include "mpsim/flow/Segments.hpp"
 #include "mpsim/io/NetworkYaml.hpp"
+#include "mpsim/io/YamlEmit.hpp"
 #include "mpsim/io/YamlReader.hpp"
 #include "mpsim/zoo/Zoo.hpp"
 
@@ -403,10 +404,9 @@ public:
     const Point& p = pp.point;
     try {
       config::Run run = loadPoint(m_s, p.overrides());
-      YAML::Emitter em;
-      em << config::effectiveConfig(run.config);
-      const std::string body =
-          std::string(em.c_str()) + "\nmodel " + modelHash(m_s, run.config.network.model, m_modelCache);
+      // yaml-cpp's text of the effective config (io::emitYaml writes the same, faster).
+      const std::string body = io::emitYaml(config::effectiveConfig(run.config)) + "\nmodel " +
+                               modelHash(m_s, run.config.network.model, m_modelCache);
       pp.config_hash = hex(fnv1a(body));
       pp.hash = hex(fnv1a("mpsim " + m_version + "\n" + body));
       if (!m_checked) checkConstraints(std::move(run));

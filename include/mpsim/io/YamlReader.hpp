@@ -2,7 +2,8 @@
 // Strict, located YAML reading. A Reader is a view on one mapping at a key path ("hardware.dram").
 // Every value read is checked for type and range; every problem is recorded with file:line:col and
 // the key path; finish() reports keys nobody read (unknown keys are errors). Defaults applied by
-// get() are written back into the tree (presence tests use has() before reading).
+// get() are returned, not written into the tree (the effective config is written from the parsed
+// structs, config::effectiveConfig).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -47,12 +48,6 @@ std::string formatNumber(double v);
 /// A number as a YAML scalar in the project's one number format (formatNumber).
 inline YAML::Node numberNode(double v) { return YAML::Node(formatNumber(v)); }
 
-namespace detail {
-/// The node a default value is written as (doubles as their shortest text, not 17 digits).
-template <class T> YAML::Node defaultNode(const T& v) { return YAML::Node(v); }
-inline YAML::Node defaultNode(const double& v) { return numberNode(v); }
-} // namespace detail
-
 template <class T> using Check = std::function<std::string(const T&)>; // "" when valid, else what is valid
 
 Check<int64_t> inRange(int64_t lo, int64_t hi);
@@ -85,7 +80,7 @@ public:
   template <class T> std::optional<T> opt(const std::string& key, Check<T> check = {});
   template <class T> T get(const std::string& key, const T& def, Check<T> check = {});
   /// get() of a key the caller knows is absent (e.g. not among keys() before it read any): the
-  /// default, without searching the mapping (a section of many defaults is then linear, not quadratic).
+  /// default, marked as read, without searching the mapping.
   template <class T> T absent(const std::string& key, const T& def);
   template <class T> T req(const std::string& key, Check<T> check = {});
   /// A list of scalars.
@@ -171,9 +166,6 @@ template <class T> T Reader::get(const std::string& key, const T& def, Check<T> 
 template <class T> T Reader::absent(const std::string& key, const T& def) {
   m_used.insert(key);
   m_known.push_back(key);
-  // The effective config shows the default (appended as m_node[key] = ... would, without its
-  // second search of the mapping).
-  if (m_node.IsMap()) m_node.force_insert(key, detail::defaultNode(def));
   return def;
 }
 
