@@ -73,7 +73,7 @@ std::vector<Opt> macOptions(const graph::Layer& l, const config::RunConfig& cfg)
           r += extra;
           double dram = 0;
           if (mem == hw::MemKind::Dram) {
-            r += sched::dma::resources(h.cost);
+            r += sched::dma::streamerResources(h);
             dram = double(sched::dma::weightPasses(l, reuse)) *
                    double(sched::dma::weightPassBytes(l.weightMemoryBits()));
             o.lm.weights = config::WeightPlacement::Dram;

@@ -6,7 +6,11 @@ Usage: bench/make_synth_fixtures.py [REFERENCE_SYNTH_DIR] [OUT_DIR]
 
 For every build it writes OUT_DIR/<build>.json: the build's nodes with the parameters mpsim's cost
 model needs (folding, widths, memory mode, ram style, depths), the measured LUT / FF / BRAM18 /
-URAM / DSP of each node and, where the build has one, FINN's own analytical estimate. Each file
+URAM / DSP of each node and, where the build has one, FINN's own analytical estimate. Builds with a
+hierarchical post-route report (output_final/report/post_synth_resources.xml) also get their IODMAs
+(idma0 / odma0: op "dma", with the stream width and transfer size FINN's InsertIODMA built them
+for), the measured shell (every top-level instance that is neither a dataflow partition nor a DMA)
+and the measured top-level totals of the whole design ("top"). Each file
 names its origin (the reference folder and files); nodes that cannot be matched to a configuration
 are listed under "excluded" with the reason. Deterministic: the same input gives the same bytes.
 """
@@ -87,6 +91,102 @@ def finn_estimates(folder):
                 "uram": float(r["est_URAM"]),
             }
     return est
+
+
+HIER_REPORT = os.path.join("output_final", "report", "post_synth_resources.xml")
+# FINN's ZynqBuild of these builds' generation inserts the IODMAs with InsertIODMA(64): the AXI-MM
+# interface is gcd(transfer bits, 64) (src/finn/transformation/fpgadataflow/make_zynq_proj.py and
+# insert_iodma.py of FINN, e.g. umav1511/finn, the cybsec build's fork).
+IODMA_PORT_BITS = 64
+
+
+def hier_rows(path):
+    """(level, instance, {column: count}) of a Vivado report_utilization -hierarchical XML (RptDoc)."""
+    text = open(path).read()
+    out, header = [], None
+    for row in re.findall(r"<tablerow[^>]*>(.*?)</tablerow>", text, re.S):
+        cells = re.findall(r'contents="([^"]*)"', row)
+        if not cells:
+            continue
+        if "<tableheader" in row:
+            header = cells
+            continue
+        inst = cells[0]
+        level = (len(inst) - len(inst.lstrip(" "))) // 2
+        vals = {h: int(v) for h, v in zip(header[2:], cells[2:])}
+        out.append((level, inst.strip(), vals))
+    return out
+
+
+def counts(v):
+    """The fixture's measured record from one row of the hierarchical report."""
+    r36, r18 = v.get("RAMB36", 0), v.get("RAMB18", 0)
+    return {"lut": v["Total LUTs"], "lutram": v.get("LUTRAMs", 0), "srl": v.get("SRLs", 0), "ff": v["FFs"],
+            "bram18": 2 * r36 + r18, "ramb36": r36, "ramb18": r18, "uram": v.get("URAM", 0),
+            "dsp": v.get("DSP48 Blocks", v.get("DSP Blocks", 0))}
+
+
+def io_streams(short, cfg, nodes):
+    """(stream bits padded to bytes, words per frame) of the graph input and output: the first node's
+    input stream and the last node's output stream, as FINN's InsertIODMA sizes its IODMAs."""
+    pad = lambda b: 8 * math.ceil(b / 8)
+    if short.startswith("cybsec"):
+        fcs = [n for n in nodes if n["op"] == "mvau"]
+        first, last = fcs[0], fcs[-1]
+        return ((pad(first["simd"] * first["abits"]), first["mw"] // first["simd"]),
+                (pad(last["pe"] * last["obits"]), last["mh"] // last["pe"]))
+    ns = cfg["nodes"]
+    first, last = ns[0], ns[-1]
+    if first["op_type"] != "StreamingFIFO":
+        raise ValueError("%s: first node %s is not the input FIFO" % (short, first["name"]))
+    a = first["attrs"]
+    fin = (pad(a["folded_shape"][-1] * dtype(a["dataType"])[0]), math.prod(a["folded_shape"][:-1]))
+    a = last["attrs"]
+    obits = dtype(a["outputDataType"])[0]
+    if last["op_type"] == "StreamingFCLayer_Batch":
+        words = math.prod(a["numInputVectors"]) * a["MH"] // a["PE"]
+    elif last["op_type"] == "Thresholding_Batch":
+        words = math.prod(a["numInputVectors"]) * a["NumChannels"] // a["PE"]
+    else:
+        raise ValueError("%s: no output stream rule for %s" % (short, last["op_type"]))
+    return fin, (pad(a["PE"] * obits), words)
+
+
+def design_level(short, path, cfg, nodes):
+    """The IODMA nodes, the measured shell and the top-level totals of a build's hierarchical report."""
+    rep = os.path.join(path, HIER_REPORT)
+    if not os.path.exists(rep):
+        return [], None, None
+    rows = hier_rows(rep)
+    part = re.search(r'partname="([^"]*)"', open(rep).read()).group(1)
+    top = rows[0]
+    assert top[0] == 0, "first row of %s is not the top" % rep
+    (win, in_words), (wout, out_words) = io_streams(short, cfg, nodes)
+    dmas, shell, shell_names = [], None, []
+    for level, inst, v in rows:
+        if level != 2:
+            continue
+        if inst in ("idma0", "odma0"):
+            w, words = (win, in_words) if inst == "idma0" else (wout, out_words)
+            dmas.append({"name": inst, "op": "dma", "direction": "in" if inst == "idma0" else "out",
+                         "stream_bits": w, "beats": words, "port_bits": IODMA_PORT_BITS,
+                         "derived": "stream width (padded to bytes) and words per frame of the %s node's %s stream; "
+                                    "port: FINN's InsertIODMA(%d)" % ("first" if inst == "idma0" else "last",
+                                                                     "input" if inst == "idma0" else "output",
+                                                                     IODMA_PORT_BITS),
+                         "measured": counts(v)})
+        elif not inst.startswith("StreamingDataflowPartition") and not inst.startswith("("):
+            shell_names.append(inst)
+            c = counts(v)
+            shell = c if shell is None else {k: shell[k] + c[k] for k in c}
+    if len(dmas) != 2:
+        raise ValueError("%s: expected idma0 and odma0 in %s" % (short, rep))
+    device = "xc" + re.search(r"(7z\d{3}|zu\d+(?:eg|ev|cg))", part).group(1)  # '7z020clg400-1' -> xc7z020
+    return (dmas,
+            {"part": device, "instances": sorted(shell_names), "measured": shell},
+            {"instance": top[1], "report": HIER_REPORT, "designstate": re.search(r'designstate="([^"]*)"',
+                                                                              open(rep).read()).group(1),
+             "measured": counts(top[2])})
 
 
 def mvau(name, mw, mh, pe, simd, w, a, out, acc, steps, pixels, mem_mode, ram_style, res_type):
@@ -242,6 +342,7 @@ def main():
             nodes, excluded = cybsec_nodes(cfg)
         else:
             nodes, excluded = onnx_nodes(cfg)
+        dmas, shell, top = design_level(short, path, cfg, nodes)
         meas, est = measured_rows(path), finn_estimates(path)
         kept = []
         for n in nodes:
@@ -256,6 +357,10 @@ def main():
         for m in sorted(meas):
             if m not in names:
                 excluded.append({"name": m, "reason": "measured, but no configuration matches it"})
+        for e in excluded:  # what the whole-design table misses (its notes)
+            if e["name"] in meas:
+                e["measured"] = meas[e["name"]]
+        kept += dmas
         doc = {
             "origin": "restated from ../shared/reference/synth/%s/ (per_layer_measured.csv, layers_config.json%s; "
                       "see its SOURCES.md) by bench/make_synth_fixtures.py" %
@@ -267,10 +372,14 @@ def main():
             "nodes": kept,
             "excluded": sorted(excluded, key=lambda e: e["name"]),
         }
+        if top is not None:
+            doc["origin"] += "; IODMAs, shell and top from %s" % HIER_REPORT
+            doc["shell"] = shell
+            doc["top"] = top
         with open(os.path.join(out, short + ".json"), "w") as f:
             json.dump(doc, f, indent=1, sort_keys=False)
             f.write("\n")
-        print("%s: %d nodes, %d excluded" % (short, len(kept), len(excluded)))
+        print("%s: %d nodes (%d DMAs), %d excluded" % (short, len(kept), len(dmas), len(excluded)))
 
 
 if __name__ == "__main__":

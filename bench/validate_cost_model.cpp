@@ -19,6 +19,8 @@
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/hw/CostBands.hpp"
 #include "mpsim/hw/CostModel.hpp"
+#include "mpsim/hw/Device.hpp"
+#include "mpsim/hw/ShellCost.hpp"
 #include "mpsim/io/JsonFile.hpp"
 #include "mpsim/sched/Engines.hpp"
 
@@ -168,7 +170,10 @@ hw::Resources estimate(const Ctx& x, const std::string& op, const json& n, const
     return hw::streamResources(x.num(n, "depth", 1), width, h.cost, width);
   }
   if (op == "dwc") return hw::dwcResources(x.num(n, "inw", 1), x.num(n, "outw", 1), h.cost);
-  x.fail("op", "'" + op + "' is not one of mvau, swu, pool, thresholding, labelselect, fifo, dwc");
+  if (op == "dma") // FINN's IODMA: its stream width, the bits per frame and the AXI port it was built for
+    return hw::dmaResources(x.num(n, "stream_bits", 1), x.num(n, "stream_bits", 1) * x.num(n, "beats", 1),
+                            x.num(n, "port_bits", 8), h.cost);
+  x.fail("op", "'" + op + "' is not one of mvau, swu, pool, thresholding, labelselect, fifo, dwc, dma");
 }
 
 std::string fmt(double v) {
@@ -264,6 +269,23 @@ int main(int argc, char** argv) {
           std::cout << ",,,,";
         }
         std::cout << '\n';
+      }
+      // The shell (hw::shellCost of the build's part) beside the measured shell instances, for the
+      // whole-design table of validate_cost_model.py (not a per-node row).
+      if (!terms && doc.contains("shell")) {
+        x.node = "(shell)";
+        const json& sh = doc["shell"];
+        const std::string part = x.str(sh, "part", "");
+        const auto dev = hw::findDevice(part);
+        if (!dev) x.fail("shell.part", "'" + part + "' is not in the device database");
+        if (!sh.contains("measured") || !sh["measured"].is_object()) x.fail("shell.measured", "missing");
+        const json& m = sh["measured"];
+        const auto cost = hw::shellCost(*dev);
+        const hw::Resources r = cost ? cost->resources : hw::Resources{};
+        std::cout << doc["build"].get<std::string>() << ",(shell),shell," << x.num(m, "lut") << ',' << x.num(m, "ff")
+                  << ',' << x.num(m, "bram18") << ',' << x.num(m, "uram") << ',' << x.num(m, "dsp") << ','
+                  << fmt(r.lut) << ',' << fmt(r.ff) << ',' << fmt(r.bram18) << ',' << fmt(r.uram) << ','
+                  << fmt(r.dsp) << ",,,,\n";
       }
     }
   } catch (const std::exception& e) {

@@ -7,7 +7,10 @@ Usage: bench/validate_cost_model.py [--bin build/validate_cost_model] [--fixture
 Runs the validation bench (bench/validate_cost_model.cpp) over every fixture, then prints per node
 type the median and maximum relative error of mpsim's estimate (and of FINN's own estimate where the
 build has one) for LUT and FF, and how many memories get their BRAM18 / URAM count and how many
-nodes their DSP count exactly. --nodes lists every node; --bands prints the error bands (10th / 90th
+nodes their DSP count exactly. FINN's IODMAs are their own node type (dma) and are left out of the
+"all" row and band (the per-layer nodes); a per-build table then compares mpsim's uncalibrated
+estimate of the whole design (the matched layers, DMAs and FIFOs plus the shell line,
+hw::shellCost) with the measured top-level totals of the post-route report. --nodes lists every node; --bands prints the error bands (10th / 90th
 percentile of the signed relative error per engine family) as the table of src/hw/CostBands.cpp;
 --check tests the targets and that table (CTest cost_model_validation). The leave-one-build-out
 errors are bench/fit_cost_model.py's. Deterministic.
@@ -78,14 +81,23 @@ def exact(rows, who, key, memories_only):
     return ok, tot
 
 
+# Node types that are not layers: the DMAs (own row and band, not in "all") and the shell line (only
+# in the whole-design table).
+NOT_LAYERS = ("dma", "shell")
+
+
+def layers(rows):
+    return [r for r in rows if r["op"] not in NOT_LAYERS]
+
+
 def table(rows, title):
-    ops = sorted({r["op"] for r in rows})
+    ops = sorted({r["op"] for r in rows if r["op"] != "shell"})
     out = ["### " + title, "",
            "| node type | n | LUT median (mpsim) | LUT max (mpsim) | LUT median (FINN) | LUT max (FINN) | "
            "FF median | FF max | BRAM18 exact (mpsim) | BRAM18 exact (FINN) | URAM exact | DSP exact |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for op in ops + ["all"]:
-        sub = [r for r in rows if op == "all" or r["op"] == op]
+        sub = layers(rows) if op == "all" else [r for r in rows if r["op"] == op]
         lm, lx, _ = stats(sub, "mpsim", "lut")
         fm, fx, fn = stats(sub, "finn", "lut")
         ffm, ffx, _ = stats(sub, "mpsim", "ff")
@@ -109,7 +121,7 @@ def totals(rows):
            "| build | nodes | LUT meas | LUT mpsim | FF meas | FF mpsim | BRAM18 meas | BRAM18 mpsim | URAM meas | "
            "URAM mpsim |", "|---|---|---|---|---|---|---|---|---|---|"]
     for b in sorted({r["build"] for r in rows}):
-        sub = [r for r in rows if r["build"] == b]
+        sub = [r for r in layers(rows) if r["build"] == b]
         s = lambda k: sum(r[k] or 0 for r in sub)
         d = lambda k: "%d (%+.0f %%)" % (s("mpsim_" + k), 100 * (s("mpsim_" + k) / s("meas_" + k) - 1)) \
             if s("meas_" + k) else "%d" % s("mpsim_" + k)
@@ -142,8 +154,8 @@ def bands(rows):
     (est - meas) / meas over the nodes with a measured count > 0 (BRAM18: nodes where the measured or
     the estimated count is non-zero). Returns {(family, res): (p10, p90, n)}, with "all" for all nodes."""
     out = {}
-    for fam in sorted({r["op"] for r in rows}) + ["all"]:
-        sub = [r for r in rows if fam == "all" or r["op"] == fam]
+    for fam in sorted({r["op"] for r in rows if r["op"] != "shell"}) + ["all"]:
+        sub = layers(rows) if fam == "all" else [r for r in rows if r["op"] == fam]
         for res in ("lut", "ff", "bram18"):
             e = [rel(r["mpsim_" + res], r["meas_" + res]) for r in sub]
             if res == "bram18":
@@ -160,13 +172,67 @@ def bands_cpp(rows):
     return "\n".join('      {"%s", "%s", %.4f, %.4f, %d},' % (f, r, lo, hi, n) for (f, r), (lo, hi, n) in sorted(b.items()))
 
 
+def whole_designs(rows, fixtures):
+    """Per build with a post-route hierarchical report: mpsim's uncalibrated estimate of the whole
+    design (every fixture node: layers, FIFOs, DMAs; plus the shell line) against the measured
+    top-level totals, and what the estimate cannot include (measured instances not in the fixture)."""
+    docs = {}
+    for f in sorted(glob.glob(os.path.join(fixtures, "*.json"))):
+        import json
+        d = json.load(open(f))
+        docs[d["build"]] = d
+    out = ["### Whole designs: mpsim's uncalibrated estimate against the measured top-level totals", "",
+           "| build | part | nodes | LUT meas | LUT mpsim | FF meas | FF mpsim | BRAM18 meas | BRAM18 mpsim | "
+           "DSP meas | DSP mpsim | notes |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for b in sorted(docs):
+        d = docs[b]
+        missing = [e for e in d["excluded"] if "measured" in e]
+        miss = "; ".join("%s (%d LUT, %d FF, %d BRAM18: %s)" % (e["name"], e["measured"]["lut"], e["measured"]["ff"],
+                                                               e["measured"]["bram18"], e["reason"]) for e in missing)
+        if "top" not in d:
+            out.append("| %s | - | %d | - | - | - | - | - | - | - | - | no post-route hierarchical report "
+                       "(per-IP out-of-context synthesis only): no top-level totals, no DMAs |" %
+                       (b, len([r for r in rows if r["build"] == b])))
+            continue
+        sub = [r for r in rows if r["build"] == b]
+        top = d["top"]["measured"]
+        est = lambda k: sum(r["mpsim_" + k] or 0 for r in sub)
+
+        def cell(k):
+            e, m = est(k), top[k]
+            return "%d" % round(e) if m == 0 else "%d (%+.1f %%)" % (round(e), 100 * (e / m - 1))
+        notes = []
+        shell = [r for r in sub if r["op"] == "shell"]
+        if shell:
+            notes.append("shell %d LUT / %d FF of %d / %d measured" % (shell[0]["mpsim_lut"], shell[0]["mpsim_ff"],
+                                                                    shell[0]["meas_lut"], shell[0]["meas_ff"]))
+        if miss:
+            notes.append("measured, not in the estimate: " + miss)
+        if top["uram"] or est("uram"):
+            notes.append("URAM %d measured, %d estimated" % (top["uram"], round(est("uram"))))
+        out.append("| %s | %s | %d | %d | %s | %d | %s | %d | %s | %d | %s | %s |" %
+                   (b, d["shell"]["part"], len([r for r in sub if r["op"] != "shell"]), top["lut"], cell("lut"),
+                    top["ff"], cell("ff"), top["bram18"], cell("bram18"), top["dsp"], cell("dsp"),
+                    "; ".join(notes)))
+    out.append("")
+    return "\n".join(out)
+
+
 def check(rows, binary):
     failures = []
-    for what, sub in (("all nodes", rows), ("MAC units", [r for r in rows if r["op"] == "mvau"])):
+    dmas = [r for r in rows if r["op"] == "dma"]
+    m, _, n = stats(dmas, "mpsim", "lut")
+    if m is None or m > 0.20:
+        failures.append("DMA LUT median is %s (> 20 %%, %d DMAs)" % (pct(m), n))
+    ok, tot = exact(dmas, "mpsim", "bram18", True)
+    if tot == 0 or ok != tot:
+        failures.append("DMA BRAM18 exact for %d of %d DMAs" % (ok, tot))
+    rows = [r for r in rows if r["op"] != "shell"]
+    for what, sub in (("all nodes", layers(rows)), ("MAC units", [r for r in rows if r["op"] == "mvau"])):
         m, _, n = stats(sub, "mpsim", "lut")
         if m is None or m > 0.20:
             failures.append("LUT median over %s is %s (> 20 %%, %d nodes)" % (what, pct(m), n))
-    m, _, _ = stats(rows, "mpsim", "ff")
+    m, _, _ = stats(layers(rows), "mpsim", "ff")
     if m is None or m > 0.25:
         failures.append("FF median is %s (> 25 %%)" % pct(m))
     ok, tot = exact(rows, "mpsim", "dsp", False)
@@ -216,11 +282,12 @@ def main():
         sys.exit(check(rows, args.bin))
     print(table(rows, "Per layer, all builds (relative errors |est - meas| / meas)"))
     print(totals(rows))
+    print(whole_designs(rows, args.fixtures))
     if args.nodes:
         print("| build | node | LUT meas / mpsim / FINN | FF meas / mpsim | BRAM18 meas / mpsim / FINN | URAM | DSP |")
         print("|---|---|---|---|---|---|---|")
         f = lambda v: "-" if v is None else "%g" % v
-        for r in rows:
+        for r in [r for r in rows if r["op"] != "shell"]:
             print("| %s | %s | %s / %s / %s | %s / %s | %s / %s / %s | %s / %s | %s / %s |" %
                   (r["build"], r["node"], f(r["meas_lut"]), f(r["mpsim_lut"]), f(r["finn_lut"]), f(r["meas_ff"]),
                    f(r["mpsim_ff"]), f(r["meas_bram18"]), f(r["mpsim_bram18"]), f(r["finn_bram18"]),

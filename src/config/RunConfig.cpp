@@ -94,7 +94,9 @@ template <class C> struct CostFields {
 template <class C> CostFields<C> costFields(C& c) {
   CostFields<C> f;
   // The linear coefficients (hw::linearCoefficients, fitted by the validation bench), then the rest.
-  for (const auto& k : hw::linearCoefficients()) f.doubles.emplace_back(k.name, &(c.*k.field));
+  // The DMA ones are listed with the other engines' (their place in the effective config).
+  for (const auto& k : hw::linearCoefficients())
+    if (std::string(k.family) != "dma") f.doubles.emplace_back(k.name, &(c.*k.field));
   f.doubles.insert(f.doubles.end(), {{"mvu_lut_scale", &c.mvu_lut_scale},
                                      {"mvu_ff_scale", &c.mvu_ff_scale},
                                      {"lutram_bits_per_lut", &c.lutram_bits_per_lut},
@@ -102,7 +104,10 @@ template <class C> CostFields<C> costFields(C& c) {
                                      {"engine_lut_base", &c.engine_lut_base},
                                      {"engine_lut_per_bit", &c.engine_lut_per_bit},
                                      {"dma_lut", &c.dma_lut},
+                                     {"dma_lut_per_bit", &c.dma_lut_per_bit},
                                      {"dma_ff", &c.dma_ff},
+                                     {"dma_ff_per_bit", &c.dma_ff_per_bit},
+                                     {"dma_bram18", &c.dma_bram18},
                                      {"scale_shift_dsp_per_pe", &c.scale_shift_dsp_per_pe}});
   f.ints = {{"lutram_max_depth", &c.lutram_max_depth},
             {"srl_max_depth", &c.srl_max_depth},

@@ -223,7 +223,7 @@ Calibration calibrate(const Design& d, const std::vector<io::UtilReport>& report
         continue;
       }
       if (kind == "dma") {
-        unmatched("DMAs cost the constants dma_lut / dma_ff: not calibrated");
+        unmatched("DMAs cost hw::dmaResources (dma_* coefficients, fitted on test/data/synth): not calibrated");
         continue;
       }
       if (opTypes[kind].size() > 1) {

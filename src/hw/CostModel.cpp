@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iterator>
 #include <map>
+#include <numeric>
 
 #include "mpsim/common/Math.hpp"
 
@@ -158,6 +159,22 @@ Resources dwcResources(int64_t inBits, int64_t outBits, const CostCoefficients& 
   return r;
 }
 
+Resources dmaResources(int64_t streamBits, int64_t transferBits, int64_t portBits, const CostCoefficients& c) {
+  const int64_t w = std::max<int64_t>(8, ceilDiv(streamBits, int64_t(8)) * 8);
+  const int64_t port = std::max<int64_t>(8, portBits);
+  const int64_t intf = std::gcd(std::max(transferBits, w), port);
+  const int64_t x = std::lcm(intf, w);
+  Resources r;
+  r.lut = c.dma_lut + c.dma_lut_per_bit * double(x);
+  r.ff = c.dma_ff + c.dma_ff_per_bit * double(x);
+  // One width divides the other: a single converter and the AXI read buffer (dma_bram18). Else
+  // FINN's IODMA converts through an X-bit stream held in RAMB36 at 512 x 72 plus one more RAMB36
+  // (the two EEG input DMAs: X = 1216 -> 18 RAMB36, X = 1984 -> 29 RAMB36, both measured).
+  const bool throughLcm = x != std::max(intf, w);
+  r.bram18 = throughLcm ? double(2 * (ceilDiv(x, int64_t(72)) + 1)) : c.dma_bram18;
+  return r;
+}
+
 Resources engineResources(int64_t width, const CostCoefficients& c) {
   Resources r;
   r.lut = c.engine_lut_base + c.engine_lut_per_bit * double(width);
@@ -274,6 +291,10 @@ const std::vector<LinearCoefficient>& linearCoefficients() {
       {"dwc_lut_per_down_bit", &C::dwc_lut_per_down_bit, "dwc", "lut"},
       {"dwc_ff_base", &C::dwc_ff_base, "dwc", "ff"},
       {"dwc_ff_per_bit", &C::dwc_ff_per_bit, "dwc", "ff"},
+      {"dma_lut", &C::dma_lut, "dma", "lut"},
+      {"dma_lut_per_bit", &C::dma_lut_per_bit, "dma", "lut"},
+      {"dma_ff", &C::dma_ff, "dma", "ff"},
+      {"dma_ff_per_bit", &C::dma_ff_per_bit, "dma", "ff"},
   };
   return table;
 }

@@ -17,6 +17,8 @@ const char* costFamily(EngineKind k) {
   case EngineKind::GlobalPool: return "pool";
   case EngineKind::Quantizer: return "thresholding";
   case EngineKind::LabelSelect: return "labelselect";
+  case EngineKind::InputDma:
+  case EngineKind::OutputDma: return "dma";
   default: return "all";
   }
 }
@@ -37,8 +39,8 @@ hw::Resources engineResources(const graph::Graph& g, const EngineSpec& e, const 
   case EngineKind::Quantizer: r = elementwise::resources(e, l, c); break;
   case EngineKind::LabelSelect: r = labelselect::resources(e, *l, c); break;
   case EngineKind::InputDma:
-  case EngineKind::OutputDma:
-  case EngineKind::WeightStreamer: r = dma::resources(c); break;
+  case EngineKind::OutputDma: r = dma::resources(e, c); break;
+  case EngineKind::WeightStreamer: r = dma::streamerResources(h); break;
   }
   return r;
 }

@@ -151,12 +151,13 @@ Options prune(std::vector<Option> opts) {
 }
 
 /// Everything besides the layer (its Layer::hardwareKey) that a layer's options are built from:
-/// the PE kinds allowed, the device's DSP kind and whether it has URAM, every cost coefficient.
+/// the PE kinds allowed, the device's DSP kind and whether it has URAM, every cost coefficient, the
+/// input port width (a streamed-weights option includes its weight streamer, hw::dmaResources).
 /// Not the clock, the budget, the DRAM or the goal (the options are independent of them, see the
 /// top of this file).
 std::vector<int64_t> optionContext(const config::RunConfig& cfg) {
   const hw::CostCoefficients& c = cfg.hardware.cost;
-  static_assert(sizeof(hw::CostCoefficients) == 51 * 8,
+  static_assert(sizeof(hw::CostCoefficients) == 54 * 8,
                 "a field was added to hw::CostCoefficients: add it to optionContext (the options cache's key)");
   std::vector<int64_t> k;
   k.push_back(int64_t(cfg.mapping.pe_kinds.size()));
@@ -172,7 +173,8 @@ std::vector<int64_t> optionContext(const config::RunConfig& cfg) {
                    c.swu_ff_per_register_bit, c.pool_lut_base, c.pool_lut_per_bit, c.pool_ff_base,
                    c.pool_ff_per_bit, c.thr_lut_base, c.thr_lut_per_threshold_bit, c.thr_ff_base, c.thr_ff_per_bit,
                    c.dwc_lut_base, c.dwc_lut_per_bit, c.dwc_lut_per_down_bit, c.dwc_ff_base, c.dwc_ff_per_bit,
-                   c.engine_lut_base, c.engine_lut_per_bit, c.dma_lut, c.dma_ff, c.scale_shift_dsp_per_pe}) {
+                   c.engine_lut_base, c.engine_lut_per_bit, c.dma_lut, c.dma_lut_per_bit, c.dma_ff, c.dma_ff_per_bit,
+                   c.dma_bram18, c.scale_shift_dsp_per_pe}) {
     int64_t bits = 0;
     std::memcpy(&bits, &d, sizeof bits); // the exact value (a key, not arithmetic)
     k.push_back(bits);
@@ -181,6 +183,7 @@ std::vector<int64_t> optionContext(const config::RunConfig& cfg) {
                     c.weight_lutram_max_bits, c.linebuffer_lutram_max_bits})
     k.push_back(v);
   k.push_back(int64_t(c.mvu_input_buffer));
+  k.push_back(int64_t(cfg.hardware.io.in_bits_per_cycle));
   return k;
 }
 
@@ -458,7 +461,7 @@ struct Scheduler {
       o.res = vec(mac::resourcesWith(l, rq, pe, simd, kind, mem, reuse, h));
       o.res += extra;
       if (mem == hw::MemKind::Dram) {
-        o.res += vec(dma::resources(h.cost)); // the weight streamer
+        o.res += vec(dma::streamerResources(h)); // the weight streamer
         o.passes = dma::weightPasses(l, reuse);
         o.passBytes = dma::weightPassBytes(l.weightMemoryBits());
         o.dram = double(o.passes) * double(o.passBytes);

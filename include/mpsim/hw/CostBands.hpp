@@ -9,7 +9,8 @@
 namespace mpsim::hw {
 
 /// The 10th and 90th percentile of the signed relative error (estimate - measured) / measured of one
-/// engine family (validation-bench op: mvau, swu, pool, thresholding, dwc, fifo, or "all") and
+/// engine family (validation-bench op: mvau, swu, pool, thresholding, dwc, fifo, dma, or "all": the
+/// per-layer nodes, DMAs left out) and
 /// resource (lut, ff, bram18) over `nodes` synthesised nodes.
 struct CostBand {
   const char* family;

@@ -128,11 +128,18 @@ struct CostCoefficients {
   double dwc_lut_per_down_bit = 0.9768;
   double dwc_ff_base = 70.66;
   double dwc_ff_per_bit = 3.711;
-  // Other small engines (add, fork, concat, global pool, label select) and DMAs.
+  // Other small engines (add, fork, concat, global pool, label select).
   double engine_lut_base = 100;
   double engine_lut_per_bit = 1.0; // per bit of the datapath width (PE * bits)
-  double dma_lut = 600;
-  double dma_ff = 900;
+  // DMAs and weight streamers (dmaResources, FINN's IODMA): LUT / FF = dma_* + dma_*_per_bit * X,
+  // X = lcm(AXI interface width, stream width), the widest word of its width converters;
+  // BRAM18 = dma_bram18 (the AXI read buffer), or a 512-deep X-wide buffer when the converters go
+  // through the lcm (neither width divides the other). Fitted on the 10 IODMAs of test/data/synth.
+  double dma_lut = 730.1;
+  double dma_lut_per_bit = 1.516;
+  double dma_ff = 1158;
+  double dma_ff_per_bit = 4.817;
+  double dma_bram18 = 1;
   // Scale/shift requantiser: DSPs per PE.
   double scale_shift_dsp_per_pe = 1;
 };
@@ -142,7 +149,7 @@ struct CostCoefficients {
 struct LinearCoefficient {
   const char* name;
   double CostCoefficients::*field;
-  const char* family;   // mvau, swu, pool, thresholding, dwc, fifo
+  const char* family;   // mvau, swu, pool, thresholding, dwc, fifo, dma
   const char* resource; // lut or ff
 };
 const std::vector<LinearCoefficient>& linearCoefficients();
@@ -208,6 +215,11 @@ Resources streamResources(int64_t depth, int64_t bits, const CostCoefficients& c
 /// Data-width converter from `inBits` to `outBits` per token (not yet placed by the mapping; the
 /// validation bench checks it).
 Resources dwcResources(int64_t inBits, int64_t outBits, const CostCoefficients& c);
+/// A DMA (FINN's IODMA, also mpsim's weight streamer) between an AXI port of `portBits` and a
+/// stream of `streamBits` (rounded up to whole bytes, as FINN pads AXI streams) that moves
+/// `transferBits` per frame: FINN's interface width is gcd(transferBits, portBits), and its width
+/// converters go through X = lcm(interface, stream) bits (docs/cost-model.md, "Other engines").
+Resources dmaResources(int64_t streamBits, int64_t transferBits, int64_t portBits, const CostCoefficients& c);
 /// Datapath logic of a non-MAC engine `width` bits wide.
 Resources engineResources(int64_t width, const CostCoefficients& c);
 /// LabelSelect (top-k) engine: PE lanes each compare one score of `scoreBits` against the k

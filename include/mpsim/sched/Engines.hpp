@@ -157,7 +157,12 @@ int64_t portCycles(const EngineSpec& e);
 /// bursts per (transfer + latency) whatever the channels' total rate, and each group waits for its
 /// last burst: (n - 1) * max(burst / total rate, (transfer + latency) / 2) + last transfer + latency.
 int64_t requestCycles(int64_t unitBytes, int64_t units, const config::HardwareConfig& h);
-hw::Resources resources(const hw::CostCoefficients& c);
+/// Resources of an input / output DMA (hw::dmaResources): its stream carries tokens of
+/// bytes_per_token, at most a port word (`pe`, the I/O port bits) per cycle: stream width
+/// min(token bits, port bits), moving whole stream words per token.
+hw::Resources resources(const EngineSpec& e, const hw::CostCoefficients& c);
+/// A weight streamer's: a port-wide stream (hardware.io.in_bits_per_cycle).
+hw::Resources streamerResources(const config::HardwareConfig& h);
 } // namespace dma
 
 /// Layers folded by PE alone (pooling, element-wise, label select), by the layer's family: the

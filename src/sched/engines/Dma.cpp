@@ -92,11 +92,19 @@ int64_t cycles(const EngineSpec& e, const config::HardwareConfig& h) {
   return std::max({portCycles(e), dram, requests});
 }
 
-hw::Resources resources(const hw::CostCoefficients& c) {
-  hw::Resources r;
-  r.lut = c.dma_lut;
-  r.ff = c.dma_ff;
-  return r;
+hw::Resources resources(const EngineSpec& e, const hw::CostCoefficients& c) {
+  const int64_t port = std::max<int64_t>(1, e.pe);
+  const int64_t tokenBits = e.bytes_per_token * 8;
+  const int64_t stream = std::max<int64_t>(1, std::min(tokenBits, port));
+  const int64_t tokens = e.kind == EngineKind::OutputDma ? e.in.at(0).tokens_per_frame : e.out_tokens_per_frame;
+  // Bits moved per frame in whole (byte-padded) stream words, FINN's transfer size.
+  const int64_t perToken = ceilDiv(stream, int64_t(8)) * 8 * ceilDiv(tokenBits, stream);
+  return hw::dmaResources(stream, perToken * tokens, port, c);
+}
+
+hw::Resources streamerResources(const config::HardwareConfig& h) {
+  const int64_t port = h.io.in_bits_per_cycle;
+  return hw::dmaResources(port, port, port, h.cost);
 }
 
 } // namespace dma

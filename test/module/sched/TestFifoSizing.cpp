@@ -13,8 +13,9 @@ using namespace mpsim;
 
 namespace {
 
-// CNV W4A4 on a ZCU102: with FINN's default depth 2 it simulates 4 % below its prediction (the
-// sliding windows deliver their windows in bursts that a 2-deep FIFO cannot absorb).
+// CNV W4A4 on a ZCU102: with FINN's default depth 2 it simulates 2 % below its prediction (3525
+// against 3456 cycles per frame; 4 % before the DMA refit moved the scheduler's choice), because the
+// sliding windows deliver their windows in bursts that a 2-deep FIFO cannot absorb.
 const char* kCnv = R"(
 network: {model: cnv, quant: {weights: 4, activations: 4}}
 hardware: {device: xczu9eg, clock_mhz: 200}
@@ -38,8 +39,8 @@ double cyclesOf(const sched::Mapping& m, const config::RunConfig& cfg) {
 TEST_CASE("FIFO sizing: CNV W4A4 reaches its prediction with depths that are needed", "[module][sched]") {
   const auto fixed = test::simulateText(cnv("{sizing: fixed}"));
   const double predicted = fixed.report["summary"]["predicted"]["cycles_per_frame"].get<double>();
-  // Depth 2 falls short (the reason for sizing at all).
-  CHECK(fixed.report["summary"]["cycles_per_frame"].get<double>() > predicted * 1.02);
+  // Depth 2 falls short (the reason for sizing at all): by more than ten times the sizing tolerance.
+  CHECK(fixed.report["summary"]["cycles_per_frame"].get<double>() > predicted * (1 + 10 * sched::kFifoSizingTolerance));
 
   const flow::Design d = flow::map(flow::loadText(cnv("auto"), "<test>"));
   flow::RunOptions ro;

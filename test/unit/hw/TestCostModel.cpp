@@ -304,3 +304,58 @@ hardware: {device: zcu104}
   // Wider lanes cost more.
   CHECK(hw::labelSelectResources(8, 5, 6, 10, c).lut > expect.lut);
 }
+
+TEST_CASE("DMA cost: LUT / FF by the width converters' word lcm(interface, stream), BRAM18 by whether they go "
+          "through it",
+          "[unit][cost]") {
+  hw::CostCoefficients c;
+  c.dma_lut = 700;
+  c.dma_lut_per_bit = 2;
+  c.dma_ff = 1000;
+  c.dma_ff_per_bit = 5;
+  c.dma_bram18 = 1;
+  // FACILE's idma0: 4-bit inputs padded to an 8-bit stream, 14 words per frame, InsertIODMA(64):
+  // interface gcd(8 * 14, 64) = 16, which 8 divides: one converter of X = 16 bits.
+  const hw::Resources narrow = hw::dmaResources(4, 8 * 14, 64, c);
+  CHECK(narrow.lut == Approx(700 + 2 * 16));
+  CHECK(narrow.ff == Approx(1000 + 5 * 16));
+  CHECK(narrow.bram18 == 1);
+  // The EEG build's idma0: 150 bits padded to 152, 992 words: interface gcd(152 * 992, 64) = 64,
+  // which neither divides nor is divided by 152: through X = lcm(64, 152) = 1216 bits, 512 x 72
+  // RAMB36 of it, ceil(1216 / 72) = 17, plus one (2 * 18 = 36 BRAM18, what the build measured).
+  const hw::Resources wide = hw::dmaResources(150, 152 * 992, 64, c);
+  CHECK(wide.lut == Approx(700 + 2 * 1216));
+  CHECK(wide.ff == Approx(1000 + 5 * 1216));
+  CHECK(wide.bram18 == 36);
+  // The EEG output: 24 bits, one word: interface gcd(24, 64) = 8 divides 24: X = 24, no lcm buffer.
+  const hw::Resources out = hw::dmaResources(24, 24, 64, c);
+  CHECK(out.lut == Approx(700 + 2 * 24));
+  CHECK(out.bram18 == 1);
+  // The mapping's input DMA of 3 x 8-bit pixels (32 x 32 per frame) on a 64-bit port streams the
+  // whole 24-bit token: interface gcd(24 * 1024, 64) = 64, X = lcm(64, 24) = 192, which is neither
+  // width: ceil(192 / 72) = 3 RAMB36 plus one, 8 BRAM18.
+  auto run = config::loadRunString(R"(
+network: {model: tfc}
+hardware: {device: zcu104, io: {in_bits_per_cycle: 64, out_bits_per_cycle: 64}}
+)",
+                                   "<test>");
+  run.config.hardware.cost = c;
+  graph::Graph g("t");
+  graph::GraphBuilder b(g);
+  b.input("in", 3, 32, 32, 8, false);
+  b.maxPool("pool", "in", 2, 2);
+  b.output("out", "pool");
+  g.finalize();
+  run.config.mapping.layers.clear();
+  auto m = sched::buildMapping(g, run.config, sched::manualPlan(run.config));
+  auto res = sched::estimateResources(g, m, run.config);
+  const auto& in = res.engines[size_t(m.indexOf("in"))];
+  CHECK(in.lut == Approx(700 + 2 * 192));
+  CHECK(in.ff == Approx(1000 + 5 * 192));
+  CHECK(in.bram18 == 8);
+  CHECK(in.lut == Approx(hw::dmaResources(24, 24 * 1024, 64, c).lut));
+  // A token wider than the port (a host-flattened 600-bit vector) streams port-wide words:
+  // 64 bits, 10 words, interface gcd(640, 64) = 64 = X.
+  CHECK(hw::dmaResources(64, 640, 64, c).lut == Approx(700 + 2 * 64));
+  CHECK(hw::dmaResources(64, 640, 64, c).bram18 == 1);
+}

@@ -63,19 +63,26 @@ TEST_CASE("run report HTML: estimates with their intervals and the fits statemen
   // One row per resource the device has (or the design uses): LUT, FF, DSP, BRAM18 (no URAM on xc7z020).
   CHECK(count(page, "<tr class=\"resource") == 4);
   CHECK(count(page, "<g class=\"interval\">") == 4);
-  CHECK(intervalCell(page, "lut") == "27563.6 | 24652.1 - 43933.1");
-  CHECK(intervalCell(page, "bram18") == "184 | 177.5 - 184");
+  // The golden's totals (test/golden/cnv_w1a1). Its DMAs (hw::dmaResources, band "dma"): the input
+  // streams 3 x 8-bit pixels on a 64-bit port, X = lcm(64, 24) = 192: 730.1 + 1.516 * 192 = 1021.2
+  // LUT, 2 * (ceil(192 / 72) + 1) = 8 BRAM18; the output 16 bits, X = 16: 754.4 LUT, 1 BRAM18. With
+  // the constants before (600 LUT each, no BRAM, band "all") the totals were 27563.6 LUT, 184
+  // BRAM18: + 421.2 + 154.4 = 28139.1 (rounded per engine), + 9 BRAM18 = 193. Interval: the DMAs'
+  // 1775.5 LUT move from [1200 / 1.1144, 1200 / 0.7788] to [1775.5 / 1.0904, 1775.5 / 0.7779]:
+  // 24652.1 + 551.5 = 25203.6 and 43933.1 + 741.6 = 44674.7; BRAM18 p10 = p90 = 0: + 9.
+  CHECK(intervalCell(page, "lut") == "28139.1 | 25203.6 - 44674.7");
+  CHECK(intervalCell(page, "bram18") == "193 | 186.5 - 193");
   // The LUT interval cell is marked: its upper bound is above the budget.
-  CHECK(page.find("<td class=\"interval bad\">24652.1 - 43933.1</td>") != std::string::npos);
-  CHECK(page.find("<td class=\"interval\">177.5 - 184</td>") != std::string::npos);
+  CHECK(page.find("<td class=\"interval bad\">25203.6 - 44674.7</td>") != std::string::npos);
+  CHECK(page.find("<td class=\"interval\">186.5 - 193</td>") != std::string::npos);
   std::string fits = fitsParagraph(page);
   CHECK(fits.find("data-fits=\"true\" data-fits-upper=\"false\"") != std::string::npos);
   CHECK(fits.find("Fits the budget at the estimate, not at the interval's upper bound (LUT, FF above the budget "
                   "at the upper bound).") != std::string::npos);
 
-  // Larger budgets: fits at both.
+  // Larger budgets: fits at both (above the upper bounds, 44674.7 LUT and 60089.9 FF).
   r["resources"]["budget"]["lut"] = 50000.0;
-  r["resources"]["budget"]["ff"] = 60000.0;
+  r["resources"]["budget"]["ff"] = 62000.0;
   r["resources"]["fits_upper"] = true;
   page = report::runReportHtml(r);
   fits = fitsParagraph(page);
@@ -87,11 +94,11 @@ TEST_CASE("run report HTML: estimates with their intervals and the fits statemen
   r["resources"]["budget"]["lut"] = 20000.0;
   r["resources"]["fits"] = false;
   r["resources"]["fits_upper"] = false;
-  r["resources"]["shortfalls"] = {"LUT: needs 27564, budget 20000 (short by 7564)"};
+  r["resources"]["shortfalls"] = {"LUT: needs 28140, budget 20000 (short by 8140)"};
   page = report::runReportHtml(r);
   fits = fitsParagraph(page);
   CHECK(fits.find("class=\"bad\" data-fits=\"false\"") != std::string::npos);
-  CHECK(fits.find("Does not fit the budget at the estimate; LUT: needs 27564, budget 20000 (short by 7564).") !=
+  CHECK(fits.find("Does not fit the budget at the estimate; LUT: needs 28140, budget 20000 (short by 8140).") !=
         std::string::npos);
   CHECK(page.find("<tr class=\"resource bad\" data-name=\"lut\">") != std::string::npos);
 
@@ -101,7 +108,7 @@ TEST_CASE("run report HTML: estimates with their intervals and the fits statemen
   r["resources"].erase("total_high");
   page = report::runReportHtml(r);
   CHECK(count(page, "<g class=\"interval\">") == 0);
-  CHECK(intervalCell(page, "lut") == "27563.6 | -");
+  CHECK(intervalCell(page, "lut") == "28139.1 | -");
   fits = fitsParagraph(page);
   CHECK(fits.find("data-fits-upper=\"unknown\"") != std::string::npos);
   CHECK(fits.find("Fits the budget at the estimate (the report has no interval).") != std::string::npos);
