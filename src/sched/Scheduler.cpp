@@ -1009,6 +1009,20 @@ struct Scheduler {
     for (size_t i = K; i-- > 0;) shareAfter[i] = shareAfter[i + 1] + opts[order[i]].front().share;
     std::vector<int> at(K, -1), found;
     double bestShare = std::numeric_limits<double>::max();
+    // Per depth: the class's options, the bounds of the classes after it; the caps with their
+    // rounding slack (the same sums as written out per node before, so the same search).
+    struct Level {
+      const Cand* c;
+      size_t n;
+      const Row* after;
+      double shareAfter;
+      size_t cls;
+    };
+    std::vector<Level> levels(K);
+    for (size_t i = 0; i < K; ++i)
+      levels[i] = {opts[order[i]].data(), opts[order[i]].size(), &after[i + 1], shareAfter[i + 1], order[i]};
+    Row capSlack{};
+    for (int r = 0; r < D; ++r) capSlack[size_t(r)] = cap[size_t(r)] + 1e-6; // as estimateFits rounds
     auto dfs = [&](auto& self, size_t i, const Row& used, double share) -> bool {
       if (i == K) {
         if (share < bestShare - 1e-12) {
@@ -1017,18 +1031,20 @@ struct Scheduler {
         }
         return !cheapest;
       }
-      for (size_t o = 0; o < opts[order[i]].size(); ++o) {
+      const Level& lv = levels[i];
+      const Row& aft = *lv.after;
+      for (size_t o = 0; o < lv.n; ++o) {
         if (++nodes > nodeLimit) return false;
-        const Cand& c = opts[order[i]][o];
-        if (cheapest && share + c.share + shareAfter[i + 1] >= bestShare - 1e-12) break; // sorted by share
-        Row u = used;
+        const Cand& c = lv.c[o];
+        if (cheapest && share + c.share + lv.shareAfter >= bestShare - 1e-12) break; // sorted by share
+        Row u;
         bool ok = true;
-        for (int r = 0; r < D && ok; ++r) {
-          u[size_t(r)] += c.v[size_t(r)];
-          ok = u[size_t(r)] + after[i + 1][size_t(r)] <= cap[size_t(r)] + 1e-6; // as estimateFits rounds
+        for (size_t r = 0; r < size_t(D); ++r) { // every resource (branch-free): fits with the rest's least
+          u[r] = used[r] + c.v[r];
+          ok &= u[r] + aft[r] <= capSlack[r];
         }
         if (!ok) continue;
-        at[order[i]] = c.opt;
+        at[lv.cls] = c.opt;
         if (self(self, i + 1, u, share + c.share)) return true;
         if (nodes > nodeLimit) return false;
       }

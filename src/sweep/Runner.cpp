@@ -95,8 +95,9 @@ std::string modelHash(const Sweep& s, const std::string& model, std::map<std::st
 }
 
 /// A point's map result (map.json, or a segmented design's map.json with the same summary and
-/// resources keys, docs/segments.md) and its effective config.
-json mapPoint(config::Run run, config::RunConfig& effective) {
+/// resources keys, docs/segments.md) and its effective config. Ordered, as written: no copy into
+/// a sorted json on the way to the results rows.
+ordered_json mapPoint(config::Run run, config::RunConfig& effective) {
   if (flow::segmentsRequested(run)) {
     flow::SegmentedDesign sd = flow::mapSegments(run);
     if (sd.segments.size() > 1 || run.config.mapping.segments.mode == config::SegmentMode::Manual) {
@@ -442,7 +443,7 @@ private:
   void checkConstraints(config::Run run) {
     try {
       config::RunConfig effective;
-      const json report = mapPoint(std::move(run), effective);
+      const ordered_json report = mapPoint(std::move(run), effective);
       const json doc = pointDoc(yamlToJson(config::effectiveConfig(effective)), report);
       for (size_t i = 0; i < m_s.constraints.size(); ++i)
         for (const auto& path : m_s.constraints[i].expr.paths())
