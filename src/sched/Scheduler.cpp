@@ -934,8 +934,13 @@ struct Scheduler {
     return le;
   }
 
+  /// `share` (optional): out, the found choice's cost as the search sums it; in, with `cheapest`,
+  /// the cost of `pick`, a choice feasible at T with this margin that the first choice found
+  /// without `cheapest` (the search's first leaf): the search then looks only for cheaper ones,
+  /// which it finds in the same order (the first leaf starts the same chain of improvements), and
+  /// keeps `pick` if there are none. Fewer nodes, the same result unless the node limit binds.
   bool feasibleAt(int64_t T, uint64_t& nodes, uint64_t nodeLimit, std::vector<int>& pick,
-                  const Vec& margin = Vec{}, bool cheapest = false) const {
+                  const Vec& margin = Vec{}, bool cheapest = false, double* share = nullptr) const {
     const size_t K = classes.size();
     constexpr int D = kRes + 1;
     using Row = std::array<double, D>;
@@ -1009,6 +1014,11 @@ struct Scheduler {
     for (size_t i = K; i-- > 0;) shareAfter[i] = shareAfter[i + 1] + opts[order[i]].front().share;
     std::vector<int> at(K, -1), found;
     double bestShare = std::numeric_limits<double>::max();
+    if (cheapest && share && pick.size() == choices.size()) { // the first leaf, known: improve on it
+      found.assign(K, -1);
+      for (size_t k = 0; k < K; ++k) found[k] = pick[classes[k].members.front()];
+      bestShare = *share;
+    }
     // Per depth: the class's options, the bounds of the classes after it; the caps with their
     // rounding slack (the same sums as written out per node before, so the same search).
     struct Level {
@@ -1052,6 +1062,7 @@ struct Scheduler {
     };
     dfs(dfs, 0, Row{}, 0.0);
     if (found.empty()) return false;
+    if (share) *share = bestShare;
     pick.assign(choices.size(), -1);
     for (size_t k = 0; k < K; ++k)
       for (size_t m : classes[k].members) pick[m] = found[k];
@@ -1074,13 +1085,15 @@ struct Scheduler {
     constexpr uint64_t kPerProbe = 1000000; // per target: a target it cannot decide counts as infeasible
     std::vector<int> pick, best;
     size_t bestAt = targets.size();
+    double bestShare = 0, pickShare = 0; // best's cost at targets[bestAt], as feasibleAt sums it
     auto probe = [&](size_t i) {
       uint64_t n = 0;
-      const bool ok = feasibleAt(targets[i], n, kPerProbe, pick);
+      const bool ok = feasibleAt(targets[i], n, kPerProbe, pick, Vec{}, false, &pickShare);
       nodes += n;
       if (ok) {
         best = pick;
         bestAt = i;
+        bestShare = pickShare;
       }
       return ok;
     };
@@ -1111,7 +1124,7 @@ struct Scheduler {
     Vec margin{};
     for (int tries = 0; bestAt < targets.size() && tries < 6; ++tries) {
       uint64_t n = 0;
-      feasibleAt(targets[bestAt], n, kPerProbe, best, margin, true); // the cheapest at that target
+      feasibleAt(targets[bestAt], n, kPerProbe, best, margin, true, &bestShare); // the cheapest at that target
       Eval r = evaluate(best);
       spdlog::debug("scheduler refinement: target {} built in full: {} cycles, {}", targets[bestAt], r.cycles,
                     r.res.fits ? "fits" : "does not fit: " + (r.res.shortfalls.empty() ? "" : r.res.shortfalls[0]));
@@ -1127,7 +1140,7 @@ struct Scheduler {
         }
       size_t next = grew ? bestAt : bestAt + 1;
       n = 0;
-      while (next < targets.size() && !feasibleAt(targets[next], n, kPerProbe, best, margin)) ++next;
+      while (next < targets.size() && !feasibleAt(targets[next], n, kPerProbe, best, margin, false, &bestShare)) ++next;
       bestAt = next;
     }
     return std::nullopt;
