@@ -45,6 +45,26 @@ double deviceShares(const flow::Design& d) {
          share(r.total.bram18, r.device.bram18) + share(r.total.uram, r.device.uram);
 }
 
+/// One step of a ladder of runs whose best fps may only rise (a larger budget, more options):
+/// maps `text`, checks it fits and is no slower than `prev`, and makes its fps the new `prev`. A
+/// run that does not fit (DoesNotFitError; any other error fails the test) is allowed only while
+/// none before it did. Returns whether it fitted.
+bool noSlowerThan(double& prev, const std::string& text) {
+  flow::Design d;
+  try {
+    d = flow::map(flow::loadText(text, "<test>"));
+  } catch (const DoesNotFitError& e) {
+    INFO(e.what());
+    CHECK(prev == 0);
+    return false;
+  }
+  CHECK(d.resources.fits);
+  const double fps = fpsOf(d);
+  CHECK(fps >= prev * (1 - 1e-12));
+  prev = fps;
+  return true;
+}
+
 } // namespace
 
 TEST_CASE("scheduler: a higher clock never lowers the best fps", "[unit][sched]") {
@@ -74,19 +94,7 @@ TEST_CASE("scheduler: a larger budget never lowers the best fps", "[unit][sched]
       const std::string caps = std::to_string(cap);
       const std::string hw = "clock_mhz: 200, budget: {lut: " + caps + ", ff: " + caps + ", dsp: " + caps +
                              ", bram: " + caps + ", uram: " + caps + "}";
-      flow::Design d;
-      try {
-        d = flow::map(flow::loadText(runText(c, hw, "{mode: auto}"), "<test>"));
-      } catch (const std::exception& e) {
-        // Too small to hold the network at all: only allowed below any budget that fitted.
-        INFO(e.what());
-        CHECK(prev == 0);
-        continue;
-      }
-      CHECK(d.resources.fits);
-      const double fps = fpsOf(d);
-      CHECK(fps >= prev * (1 - 1e-12));
-      prev = fps;
+      noSlowerThan(prev, runText(c, hw, "{mode: auto}")); // too small for the network: only below any that fitted
     }
     CHECK(prev > 0);
   }
@@ -149,20 +157,8 @@ TEST_CASE("scheduler: a superset of options never lowers the best fps (requant, 
         const std::string q = std::string(c.quant) + ", " + quant + "}";
         const Case full = {c.model, q.c_str(), c.device};
         INFO(c.model << " " << q << " on " << c.device << ", mapping " << mapping);
-        flow::Design d;
-        try {
-          d = flow::map(flow::loadText(runText(full, "clock_mhz: 200", mapping), "<test>"));
-        } catch (const DoesNotFitError& e) {
-          // Fewer choices may not fit where more do, never the other way round.
-          INFO(e.what());
-          CHECK(prev == 0);
-          continue;
-        }
-        CHECK(d.resources.fits);
-        const double fps = fpsOf(d);
-        CHECK(fps >= prev * (1 - 1e-12));
-        prev = fps;
-        ++fitted;
+        // Fewer choices may not fit where more do, never the other way round.
+        if (noSlowerThan(prev, runText(full, "clock_mhz: 200", mapping))) ++fitted;
       }
     }
   }
