@@ -142,7 +142,9 @@ Design mapKeeping(config::Run& run) {
                  config::toString(run.config.mapping.goal), d.plan.design_cycles, d.plan.evaluations, ms);
     for (const auto& n : d.plan.notes) spdlog::info("  {}", n);
   }
-  d.mapping = sched::buildMapping(run.graph, run.config, d.plan);
+  // The scheduler's own build of its plan where it has one (the same function of the same plan).
+  d.mapping = d.plan.built ? *d.plan.built : sched::buildMapping(run.graph, run.config, d.plan);
+  d.plan.built.reset();
   // network.quant `requant: auto`: the requantiser each MAC engine was built with becomes its
   // layer's (functional parameters and reports follow it) and goes into the plan (the effective
   // config then fixes it).

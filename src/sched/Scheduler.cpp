@@ -801,6 +801,7 @@ struct Scheduler {
     }
     p.target_cycles = target;
     p.design_cycles = ev.cycles;
+    p.built = ev.mapping; // built from planOf(ev.pick): these layers and fifos
     return p;
   }
 

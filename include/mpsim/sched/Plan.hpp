@@ -2,12 +2,15 @@
 // The scheduler's result: the mapping that buildMapping turns into engines and streams.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "mpsim/config/RunConfig.hpp"
 
 namespace mpsim::sched {
+
+struct Mapping;
 
 /// What keeps a scheduled design from being faster (docs/cost-model.md, "Scheduler"): `by` is
 /// "budget" (the next faster design needs more of a resource than the budget has), "parallelism"
@@ -48,6 +51,10 @@ struct Plan {
   std::vector<std::string> notes;                     // placement decisions worth telling the user
   Limit limit;                                        // scheduled designs: why not faster
   FifoSizingResult fifo_sizing;                       // mapping.fifos: auto
+  /// Scheduled plans: the mapping the scheduler built from `layers` and `fifos` when it chose
+  /// them (buildMapping reads nothing else of a plan), so that flow::map need not build it again.
+  /// A cache, not part of the plan: a plan changed after schedule() must drop it.
+  std::shared_ptr<const Mapping> built;
 };
 
 } // namespace mpsim::sched
