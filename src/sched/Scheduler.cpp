@@ -935,11 +935,80 @@ struct Scheduler {
     return le;
   }
 
+  /// When the exact search runs out of nodes (a target it cannot decide): a greedy repair from
+  /// each class's cheapest option (the search's first path). While some resource is over its cap,
+  /// it makes the one switch of one class's option that removes the most excess (summed over the
+  /// resources as shares of the caps) per unit of added cost (sum of device shares); it stops
+  /// when nothing is over (a choice the search would accept: checked level by level as it sums)
+  /// or no switch removes excess. `found` / `share` as the search sets them; untouched on failure.
+  template <class Level, class Row>
+  void repair(const std::vector<Level>& levels, const Row& capSlack, std::vector<int>& found,
+              double& share) const {
+    const size_t K = levels.size();
+    constexpr size_t D = kRes + 1;
+    std::vector<size_t> sel(K, 0);
+    Row tot{};
+    for (size_t i = 0; i < K; ++i)
+      for (size_t r = 0; r < D; ++r) tot[r] += levels[i].c[0].v[r];
+    auto excess = [&](const Row& t) {
+      double e = 0;
+      for (size_t r = 0; r < D; ++r)
+        if (t[r] > capSlack[r]) e += (t[r] - capSlack[r]) / std::max(1.0, std::abs(capSlack[r]));
+      return e;
+    };
+    size_t total = 0;
+    for (const auto& lv : levels) total += lv.n;
+    for (size_t step = 0; step < 4 * total + 16; ++step) {
+      const double e0 = excess(tot);
+      if (e0 <= 0) break;
+      double bestScore = 0;
+      size_t bi = K, bj = 0;
+      for (size_t i = 0; i < K; ++i) {
+        const auto& cur = levels[i].c[sel[i]];
+        for (size_t j = 0; j < levels[i].n; ++j) {
+          if (j == sel[i]) continue;
+          const auto& c = levels[i].c[j];
+          Row t = tot;
+          for (size_t r = 0; r < D; ++r) t[r] += c.v[r] - cur.v[r];
+          const double gain = e0 - excess(t);
+          if (gain <= 1e-12) continue;
+          const double score = gain / std::max(1e-9, c.share - cur.share + 1e-6);
+          if (bi == K || score > bestScore) {
+            bestScore = score;
+            bi = i;
+            bj = j;
+          }
+        }
+      }
+      if (bi == K) return; // no switch removes excess
+      for (size_t r = 0; r < D; ++r) tot[r] += levels[bi].c[bj].v[r] - levels[bi].c[sel[bi]].v[r];
+      sel[bi] = bj;
+    }
+    // Accepted as the search accepts: the sums level by level within the caps with the rest's least.
+    Row u{};
+    double sh = 0;
+    std::vector<int> at(K, -1);
+    for (size_t i = 0; i < K; ++i) {
+      const auto& c = levels[i].c[sel[i]];
+      bool ok = true;
+      for (size_t r = 0; r < D; ++r) {
+        u[r] = u[r] + c.v[r];
+        ok &= u[r] + (*levels[i].after)[r] <= capSlack[r];
+      }
+      if (!ok) return;
+      at[levels[i].cls] = c.opt;
+      sh = sh + c.share;
+    }
+    found = at;
+    share = sh;
+  }
+
   /// `share` (optional): out, the found choice's cost as the search sums it; in, with `cheapest`,
-  /// the cost of `pick`, a choice feasible at T with this margin that the first choice found
-  /// without `cheapest` (the search's first leaf): the search then looks only for cheaper ones,
-  /// which it finds in the same order (the first leaf starts the same chain of improvements), and
-  /// keeps `pick` if there are none. Fewer nodes, the same result unless the node limit binds.
+  /// the cost of `pick`, the choice found at T with this margin without `cheapest` (the search's
+  /// first leaf, or the repair's where the search ran out of nodes): the search then looks only for
+  /// cheaper ones, which it finds in the same order (the first leaf starts the same chain of
+  /// improvements), and keeps `pick` if there are none. Fewer nodes, the same result unless the
+  /// node limit binds.
   bool feasibleAt(int64_t T, uint64_t& nodes, uint64_t nodeLimit, std::vector<int>& pick,
                   const Vec& margin = Vec{}, bool cheapest = false, double* share = nullptr) const {
     const size_t K = classes.size();
@@ -1062,6 +1131,7 @@ struct Scheduler {
       return false;
     };
     dfs(dfs, 0, Row{}, 0.0);
+    if (found.empty() && !cheapest && nodes > nodeLimit) repair(levels, capSlack, found, bestShare);
     if (found.empty()) return false;
     if (share) *share = bestShare;
     pick.assign(choices.size(), -1);
