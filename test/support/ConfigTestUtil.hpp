@@ -1,6 +1,8 @@
 #pragma once
 // Helpers for run-config and network-YAML loading tests: the messages of a LoadError, and a check
 // that one message holds every given fragment (printing all messages when it fails).
+#include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -30,6 +32,16 @@ inline std::vector<std::string> runErrors(const std::string& text, const std::ve
 
 inline std::vector<std::string> netErrors(const std::string& text) {
   return errorsOf([&] { io::loadNetworkYamlString(text, "n.yaml"); });
+}
+
+/// Every run config the project ships (configs/examples and the golden cases), sorted.
+inline std::vector<std::filesystem::path> shippedRunConfigs() {
+  std::vector<std::filesystem::path> files;
+  for (const char* dir : {"configs/examples", "test/golden"})
+    for (const auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(MPSIM_SOURCE_DIR) / dir))
+      if (e.path().extension() == ".yaml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 inline std::string joined(const std::vector<std::string>& msgs) {

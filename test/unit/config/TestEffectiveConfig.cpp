@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "ConfigTestUtil.hpp"
 #include "TempDir.hpp"
 #include "mpsim/common/Error.hpp"
 #include "mpsim/config/RunConfig.hpp"
@@ -76,11 +77,7 @@ TEST_CASE("the effective config of every shipped example and golden case maps to
           "[unit][config]") {
   // effective-config.yaml records the scheduler's choice: loaded again (relative paths from the
   // original file's folder) it gives the same map.json, and the same effective config.
-  std::vector<fs::path> files;
-  for (const char* dir : {"configs/examples", "test/golden"})
-    for (const auto& e : fs::recursive_directory_iterator(fs::path(MPSIM_SOURCE_DIR) / dir))
-      if (e.path().extension() == ".yaml") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = shippedRunConfigs();
   REQUIRE(files.size() >= 10);
   for (const auto& f : files) {
     INFO(f.string());

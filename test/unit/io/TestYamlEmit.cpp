@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ConfigTestUtil.hpp"
 #include "mpsim/config/RunConfig.hpp"
 #include "mpsim/flow/Flow.hpp"
 #include "mpsim/io/YamlEmit.hpp"
@@ -84,11 +85,7 @@ TEST_CASE("emitYaml writes yaml-cpp's text for random trees", "[unit][io]") {
 }
 
 TEST_CASE("emitYaml writes every shipped effective config directly, as yaml-cpp does", "[unit][io]") {
-  std::vector<fs::path> files;
-  for (const char* dir : {"configs/examples", "test/golden"})
-    for (const auto& e : fs::recursive_directory_iterator(fs::path(MPSIM_SOURCE_DIR) / dir))
-      if (e.path().extension() == ".yaml") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = test::shippedRunConfigs();
   REQUIRE(files.size() >= 10);
   for (const auto& f : files) {
     INFO(f.string());
