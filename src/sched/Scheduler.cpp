@@ -915,15 +915,8 @@ struct Scheduler {
           at = DominatorList::kDram;
           continue;
         }
-        // As feasibleAt's dropped(): the first listed dominator earlier or of a smaller share;
-        // beyond the listed ones, the first of a smaller share (or equal and earlier).
-        const Dominators& dm = made->list[o];
-        for (size_t j = 0; j < dm.n && at == DominatorList::kNever; ++j)
-          if (size_t(dm.d[j]) < o || sc[size_t(dm.d[j])].share < sc[o].share) at = dm.d[j];
-        for (size_t d = 0; d < sc.size() && dm.more && at == DominatorList::kNever; ++d)
-          if (d != o && lessEqual(sc[d].v, sc[o].v) &&
-              (sc[d].share < sc[o].share || (sc[d].share == sc[o].share && d < o)))
-            at = int(d);
+        const int d = dropper(*made, o, sc.size(), [&](size_t x) { return sc[x].share; });
+        if (d >= 0) at = d;
       }
       dominators[k] = made;
       sharedDominators().put(key, made);
@@ -933,6 +926,25 @@ struct Scheduler {
     bool le = true;
     for (size_t r = 0; r < a.size() && le; ++r) le = a[r] <= b[r];
     return le;
+  }
+  /// The option that drops option o from feasibleAt's skyline of the options [0, n), or -1: the
+  /// first listed dominator before o or of a smaller share; beyond the listed ones (`more`), the
+  /// first option no worse in every value of a smaller share, or of an equal one and earlier.
+  /// `share(d)`: option d's share at the target.
+  template <class Share>
+  static int dropper(const DominatorList& dl, size_t o, size_t n, const Share& share) {
+    const Dominators& dm = dl.list[o];
+    for (size_t j = 0; j < dm.n; ++j) {
+      const size_t d = size_t(dm.d[j]);
+      if (d >= n) return -1; // by index: the later ones are outside the prefix too
+      if (d < o || share(d) < share(o)) return int(d);
+    }
+    if (!dm.more) return -1;
+    for (size_t d = 0; d < n; ++d) // beyond the first ones: every option of the prefix
+      if (d != o && lessEqual(dl.scaled[d].v, dl.scaled[o].v) &&
+          (share(d) < share(o) || (share(d) == share(o) && d < o)))
+        return int(d);
+    return -1;
   }
 
   /// When the exact search runs out of nodes (a target it cannot decide): a greedy repair from
@@ -1042,17 +1054,7 @@ struct Scheduler {
       auto dropped = [&](size_t o) {
         const int at = dl.dropAt[o];
         if (at != DominatorList::kDram) return size_t(at) < n;
-        const Dominators& dm = dl.list[o];
-        for (size_t j = 0; j < dm.n; ++j) {
-          const size_t d = size_t(dm.d[j]);
-          if (d >= n) return false; // by index: the later ones are outside the prefix too
-          if (d < o || sh[d] < sh[o]) return true;
-        }
-        if (!dm.more) return false;
-        for (size_t d = 0; d < n; ++d) // beyond the first ones: every option of the prefix
-          if (d != o && lessEqual(dl.scaled[d].v, dl.scaled[o].v) && (sh[d] < sh[o] || (sh[d] == sh[o] && d < o)))
-            return true;
-        return false;
+        return dropper(dl, o, n, [&](size_t x) { return sh[x]; }) >= 0;
       };
       for (size_t o = 0; o < n; ++o)
         if (!dropped(o)) byShare.emplace_back(sh[o], o);
