@@ -167,6 +167,19 @@ TEST_CASE("scheduler: a superset of options never lowers the best fps (requant, 
   CHECK(fitted == 7 * 5);
 }
 
+TEST_CASE("scheduler: a target the exact search cannot decide is repaired, not given up", "[unit][sched]") {
+  // ResNet-18 W6A6 (8-bit first and last layer) with requant auto on xczu9eg: the refinement's
+  // search runs out of nodes on every target faster than 3211264 cycles (62.28 fps; measured
+  // before the repair step existed); the greedy repair finds a faster design that fits (83.04 fps,
+  // 2408448 cycles, docs/cost-model.md "Scheduler").
+  const Case c = {"resnet18",
+                  "{weights: 6, activations: 6, first_layer: {weights: 8}, last_layer: {weights: 8}, requant: auto}",
+                  "xczu9eg"};
+  const flow::Design d = flow::map(flow::loadText(runText(c, "clock_mhz: 200", "{mode: auto}"), "<test>"));
+  CHECK(d.resources.fits);
+  CHECK(d.mapping.predicted_cycles < 3211264);
+}
+
 TEST_CASE("scheduler: the limit says why the design is not faster", "[unit][sched]") {
   // Budget: the next faster design at the same prices needs more than the budget has.
   const flow::Design b = flow::map(flow::loadText(runText(kCases[0], "clock_mhz: 200", "{mode: auto}"), "<test>"));
