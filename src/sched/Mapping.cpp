@@ -143,7 +143,7 @@ void Builder::layerEngines(const Layer& l) {
       connect(l.inputs[0], id, 0);
     }
     if (m.engines[size_t(id)].weights_in_dram) {
-      int wid = addEngine(dma::weightStreamer(m.engines[size_t(id)]));
+      int wid = addEngine(dma::weightStreamer(m.engines[size_t(id)], cfg.hardware));
       producerEngine[l.name + ".weights"] = wid;
       consumersOf["\x01" + l.name + ".weights"].push_back({id, 1});
     }

@@ -110,6 +110,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const sched::Mapping& map
     default: m_engines.push_back(std::make_unique<DataflowEngine>(mod, e, ctx, ins, outs)); break;
     }
     if (initiator) {
+      initiator->setRequestOrder(m_initiators.size());
       m_initiators.push_back(initiator.get());
       m_regions.push_back(AddressRegion{e.name, initiator->name(), e.kind, region, uint64_t(1) << kRegionShift, base});
       m_engines.push_back(std::move(initiator));

@@ -213,6 +213,12 @@ unsigned Dram::transport_dbg(int, tlm::tlm_generic_payload& trans) {
 
 void DramPort::Free::operator()(unsigned char* p) const { std::free(p); }
 
+void DramPort::setTieBreak(uint64_t order) {
+  // Below one cycle (beyond the steps of a cycle the order wraps around: ties are then ordered in groups).
+  const uint64_t steps = std::max<uint64_t>(1, m_period.value());
+  m_tie = sc_core::sc_time::from_value(sc_core::sc_time::value_type(order % steps));
+}
+
 DramPort::~DramPort() {
   if (m_trans.get_extension<RequestCycle>() == &m_rc) m_trans.clear_extension(&m_rc);
 }
@@ -238,7 +244,7 @@ uint64_t DramPort::access(bool write, uint64_t addr, uint64_t bytes, uint64_t t)
   m_trans.set_byte_enable_ptr(nullptr);
   m_trans.set_dmi_allowed(false);
   m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  const sc_core::sc_time at = m_period * double(t);
+  const sc_core::sc_time at = m_period * double(t) + m_tie;
   if (at > sc_core::sc_time_stamp()) sc_core::wait(at - sc_core::sc_time_stamp());
   m_rc.cycle = t;
   m_rc.answered = false;

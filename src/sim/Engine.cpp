@@ -545,6 +545,10 @@ void WeightStreamer::burst(uint64_t g, uint64_t& addr, uint64_t& bytes) const {
 void WeightStreamer::run() {
   const uint64_t T = uint64_t(m_spec.out_tokens_per_frame);
   const uint64_t perPass = passBursts();
+  // A pass written over one its layer is still using goes out at the rate the layer frees it
+  // (sched::dma::burstPace); the first FIFO depth's passes fill free buffers at once.
+  const uint64_t pace = uint64_t(std::max<int64_t>(0, m_spec.burst_pace));
+  const uint64_t freeFill = uint64_t(std::max<int64_t>(1, m_outs.at(0)->depth()));
   uint64_t rqPrev = 0, oPrev = 0;
   for (uint64_t g = 0; g < T * runFrames(); ++g) {
     m_state = EngineState::WaitingForOutput;
@@ -556,18 +560,21 @@ void WeightStreamer::run() {
     m_floor = rq; // this pass's bursts and later passes: not before it
     // Bursts go out one after another with at most two in flight.
     uint64_t done = rq, inFlight[2] = {rq, rq};
+    const uint64_t step = g < freeFill ? 0 : pace;
     for (uint64_t i = 0; i < perPass; ++i) {
-      uint64_t at = std::max(rq, inFlight[i % 2]), addr = 0, n = 0;
+      uint64_t at = std::max(rq + i * step, inFlight[i % 2]), addr = 0, n = 0;
       burst(g * perPass + i, addr, n);
       uint64_t d = access(false, addr, n, at);
       inFlight[i % 2] = d;
       done = std::max(done, d);
     }
     uint64_t w = writeAll(done);
-    // From the previous pass: waiting for a free weight buffer half (blocked), then for DRAM.
+    // From the previous pass: waiting for buffer space (blocked: a free weight buffer half, or,
+    // paced, the layer using up the pass before the last burst may go out), then for DRAM.
     const uint64_t interval = w - oPrev;
-    const uint64_t blocked = std::min(interval, slot > oPrev ? slot - oPrev : 0);
-    if (m_track) { // no free weight buffer half, then waiting for the pass's DRAM reads
+    const uint64_t space = std::max(slot, rq + (perPass - 1) * step);
+    const uint64_t blocked = std::min(interval, space > oPrev ? space - oPrev : 0);
+    if (m_track) { // no buffer space, then waiting for the pass's DRAM reads
       trace(Activity::Blocked, m_outs.at(0), oPrev, oPrev + blocked);
       trace(Activity::DramWait, nullptr, oPrev + blocked, w);
     }

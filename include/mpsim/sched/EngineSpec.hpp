@@ -74,6 +74,7 @@ struct EngineSpec {
   int64_t bytes_per_token = 0;    // DMA engines: bytes moved per token (rounded up per frame)
   int64_t bytes_per_frame = 0;    // DMA / weight streamer: DRAM bytes per frame
   int64_t closed_form_cycles = 0; // cycles per frame from the closed form of this engine alone
+  int64_t burst_pace = 0;         // weight streamer: cycles between a refilled pass's bursts (dma::burstPace)
 };
 
 struct StreamSpec {

@@ -142,6 +142,12 @@ public:
   /// Sets where requests go: `socket`, at addresses base + offset, for bursts of up to maxBytes.
   void setup(tlm::tlm_initiator_socket<>& socket, uint64_t base, sc_core::sc_time period, uint64_t maxBytes);
   uint64_t access(bool write, uint64_t addr, uint64_t bytes, uint64_t t);
+  /// Requests of the same cycle from different initiators reach the DRAM model, which serves them
+  /// in the order they arrive, in the order of `order` (the initiator's index): each waits until
+  /// `order` time-resolution steps into its cycle (less than a cycle; the request keeps its cycle).
+  /// Without it, the kernel's order of processes woken at the same time decides, which follows the
+  /// run's history: a periodic steady state then need not repeat exactly (SteadyState).
+  void setTieBreak(uint64_t order);
   uint64_t base() const { return m_base; }
   /// Bytes and requests issued so far (name left empty).
   const DramInitiatorStats& stats() const { return m_stats; }
@@ -153,6 +159,7 @@ private:
   tlm::tlm_initiator_socket<>* m_socket = nullptr;
   uint64_t m_base = 0;
   sc_core::sc_time m_period;
+  sc_core::sc_time m_tie = sc_core::SC_ZERO_TIME; // setTieBreak
   std::unique_ptr<unsigned char[], Free> m_data; // calloc'ed: untouched pages cost no memory
   bool m_zero = true;                            // m_data holds only zeros (RequestCycle::zero_data)
   RequestCycle m_rc;

@@ -207,6 +207,8 @@ public:
   /// Bytes and requests issued so far, under the engine's name.
   DramInitiatorStats dramStats() const;
   uint64_t addressBase() const { return m_port.base(); }
+  /// This initiator's place among the requests of one cycle (DramPort::setTieBreak).
+  void setRequestOrder(uint64_t i) { m_port.setTieBreak(i); }
   /// The largest burst this initiator issues (its data buffer's size).
   uint64_t maxBurstBytes() const;
   /// Records the bytes this initiator moves over time (null: off).

@@ -43,7 +43,16 @@ EngineSpec output(const graph::Layer& l, const graph::Shape& inShape, const conf
   return e;
 }
 
-EngineSpec weightStreamer(const EngineSpec& mac) {
+int64_t burstPace(int64_t passBytes, int64_t passCycles, const config::HardwareConfig& h) {
+  const int64_t burst = std::min<int64_t>(h.dram.burst_bytes, passBytes);
+  if (passBytes <= 0 || burst <= 0) return 0;
+  const int64_t n = ceilDiv(passBytes, burst);
+  const double latency = h.dram.latency_ns * h.clock_mhz / 1e3;
+  const double slack = double(passCycles) - double(burst) / h.units.dram_bytes_per_cycle - latency;
+  return slack > 0 ? int64_t(std::floor(slack / double(n))) : 0;
+}
+
+EngineSpec weightStreamer(const EngineSpec& mac, const config::HardwareConfig& h) {
   EngineSpec w;
   w.name = mac.layer + ".weights";
   w.layer = mac.layer;
@@ -53,6 +62,8 @@ EngineSpec weightStreamer(const EngineSpec& mac) {
   w.bytes_per_frame = w.bytes_per_token * w.out_tokens_per_frame;
   w.out_cost = 0;
   w.latency = 0;
+  // The layer works through a pass's weights in its compute time for the pass's pixels.
+  w.burst_pace = burstPace(w.bytes_per_token, mac.out_cost * std::min(mac.in.at(1).reuse, mac.out_tokens_per_frame), h);
   return w;
 }
 

@@ -7,6 +7,7 @@
 
 #include "mpsim/common/Error.hpp"
 #include "mpsim/hw/CostModel.hpp"
+#include "mpsim/sched/Engines.hpp"
 #include "mpsim/sched/Resources.hpp"
 #include "mpsim/sched/Scheduler.hpp"
 #include <fstream>
@@ -148,4 +149,20 @@ TEST_CASE("the VEK280 (xcve2802) loads and maps a small network", "[unit][sched]
   CHECK(r.device.uram == Approx(double(d->uram)));
   CHECK(r.total.lut <= r.budget.lut);
   CHECK(r.total.bram18 <= r.budget.bram18);
+}
+
+TEST_CASE("dma::burstPace: a pass's bursts spread over its layer's compute time, complete when it is needed",
+          "[unit][sched]") {
+  auto run = config::loadRunString("network: {model: tfc}\nhardware: {device: xczu7ev, clock_mhz: 200, "
+                                   "dram: {bandwidth_gbps: 19.2, latency_ns: 100, burst_bytes: 4096}}\n",
+                                   "<test>");
+  const auto& h = run.config.hardware;
+  // 96 bytes per cycle, 20 cycles of latency: a 9408-byte pass (3 bursts) used over 896 cycles
+  // -> (896 - 4096 / 96 - 20) / 3 = 277.8.
+  CHECK(sched::dma::burstPace(9408, 896, h) == 277);
+  // The last burst, issued at 2 x 277, is complete at 554 + 1216 / 96 + 20 < 896.
+  CHECK(2 * 277 + 1216.0 / 96 + 20 < 896);
+  // A layer faster than one burst's transfer and latency: no pacing.
+  CHECK(sched::dma::burstPace(9408, 60, h) == 0);
+  CHECK(sched::dma::burstPace(0, 896, h) == 0);
 }
