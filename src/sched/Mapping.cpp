@@ -225,7 +225,8 @@ void Builder::addStreams() {
       prod = fid;
     }
     for (auto [e, port] : cons) addStream(prod, e, port, bits);
-    // A weight stream holds one pass: with the engine's own pass buffer that is double buffering.
+    // A weight stream holds one pass (the simulation's unit; its bursts are paced at the layer's use,
+    // dma::burstPace): with the engine's own pass that is double buffering in the token model.
     if (m.engines[size_t(prod)].kind == EngineKind::WeightStreamer) m.streams.back().depth = 1;
   }
 }

@@ -294,10 +294,10 @@ void DataflowEngine::run() {
     if (m_track) { // waiting for data, then for weights, then busy, then blocked on the output
       const uint64_t dw = std::min(dramWait, interval - busy);
       const uint64_t s0 = oPrev + (interval - busy - dw);
-      trace(Activity::Starved, dataOn, oPrev, s0);
-      trace(Activity::DramWait, weightOn, s0, s0 + dw);
-      trace(Activity::Busy, nullptr, oReady - busy, oReady);
-      trace(Activity::Blocked, m_lastFull, oReady, o);
+      traceInterval(Activity::Starved, dataOn, oPrev, s0);
+      traceInterval(Activity::DramWait, weightOn, s0, s0 + dw);
+      traceInterval(Activity::Busy, nullptr, oReady - busy, oReady);
+      traceInterval(Activity::Blocked, m_lastFull, oReady, o);
     }
     account(g, busy, interval - busy, blocked, dramWait, o);
     oPrev = o;
@@ -404,9 +404,9 @@ void InputDma::run() {
     o = w - lat;
     if (m_timeline && k == 0) m_timeline->frameEntered(size_t(f), w);
     if (m_track) { // at the port rate, then waiting for the token's DRAM data, then blocked
-      trace(Activity::Busy, nullptr, oPrev, ideal);
-      trace(Activity::DramWait, nullptr, ideal, oReady);
-      trace(Activity::Blocked, m_lastFull, oReady, o);
+      traceInterval(Activity::Busy, nullptr, oPrev, ideal);
+      traceInterval(Activity::DramWait, nullptr, ideal, oReady);
+      traceInterval(Activity::Blocked, m_lastFull, oReady, o);
     }
     // Bursts up to gb have been consumed up to this token (earlier ones are now final).
     for (uint64_t b = consumedFrom; b <= gb; ++b) q.setFreed(b, o);
@@ -468,8 +468,8 @@ void OutputDma::run() {
       busy += uint64_t(p.spec.read_cost);
       if (m_track) { // waiting for the pixel, then reading it at the port rate
         const uint64_t b0 = std::max(cursor, end - std::min(end, uint64_t(p.spec.read_cost)));
-        trace(Activity::Starved, p.stream, cursor, b0);
-        trace(Activity::Busy, nullptr, b0, end);
+        traceInterval(Activity::Starved, p.stream, cursor, b0);
+        traceInterval(Activity::Busy, nullptr, b0, end);
         cursor = std::max(cursor, end);
       }
       release(p, j + 1, end);
@@ -481,7 +481,7 @@ void OutputDma::run() {
         if (rq > end) {
           blocked += rq - end;
           if (m_track) { // no free write buffer: waiting for DRAM writes
-            trace(Activity::DramWait, nullptr, std::max(cursor, end), rq);
+            traceInterval(Activity::DramWait, nullptr, std::max(cursor, end), rq);
             cursor = std::max(cursor, rq);
           }
           p.lastReadEnd = std::max(p.lastReadEnd, rq); // the DMA stalls until a write buffer frees
@@ -575,8 +575,8 @@ void WeightStreamer::run() {
     const uint64_t space = std::max(slot, rq + (perPass - 1) * step);
     const uint64_t blocked = std::min(interval, space > oPrev ? space - oPrev : 0);
     if (m_track) { // no buffer space, then waiting for the pass's DRAM reads
-      trace(Activity::Blocked, m_outs.at(0), oPrev, oPrev + blocked);
-      trace(Activity::DramWait, nullptr, oPrev + blocked, w);
+      traceInterval(Activity::Blocked, m_outs.at(0), oPrev, oPrev + blocked);
+      traceInterval(Activity::DramWait, nullptr, oPrev + blocked, w);
     }
     account(g, 0, interval - blocked, blocked, interval - blocked, w);
     rqPrev = rq;

@@ -107,7 +107,7 @@ public:
 
 protected:
   /// Timeline (off: one pointer test): [from, to) spent in `a`, waiting on stream `s` (or none).
-  void trace(Activity a, const Stream* s, uint64_t from, uint64_t to) {
+  void traceInterval(Activity a, const Stream* s, uint64_t from, uint64_t to) {
     if (m_track) m_track->add(a, s ? s->index : -1, from, to);
   }
 
