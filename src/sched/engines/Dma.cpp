@@ -43,11 +43,16 @@ EngineSpec output(const graph::Layer& l, const graph::Shape& inShape, const conf
   return e;
 }
 
+namespace {
+// The DRAM latency in cycles, not rounded: the closed forms use it as a time (rounded up once).
+double latencyCycles(const config::HardwareConfig& h) { return h.dram.latency_ns * h.clock_mhz / 1e3; }
+} // namespace
+
 int64_t burstPace(int64_t passBytes, int64_t passCycles, const config::HardwareConfig& h) {
   const int64_t burst = std::min<int64_t>(h.dram.burst_bytes, passBytes);
   if (passBytes <= 0 || burst <= 0) return 0;
   const int64_t n = ceilDiv(passBytes, burst);
-  const double latency = h.dram.latency_ns * h.clock_mhz / 1e3;
+  const double latency = latencyCycles(h);
   const double slack = double(passCycles) - double(burst) / h.units.dram_bytes_per_cycle - latency;
   return slack > 0 ? int64_t(std::floor(slack / double(n))) : 0;
 }
@@ -85,7 +90,7 @@ int64_t requestCycles(int64_t unitBytes, int64_t units, const config::HardwareCo
   const double perChannel = h.units.dram_bytes_per_cycle, total = h.units.dram_total_bytes_per_cycle;
   // Not rounded to whole cycles (the simulated DRAM rounds it): the bound is then a time in
   // seconds, rounded up once, so a higher clock lowers the frame rate by less than one cycle.
-  const double latency = h.dram.latency_ns * h.clock_mhz / 1e3;
+  const double latency = latencyCycles(h);
   const int64_t burst = std::min<int64_t>(h.dram.burst_bytes, unitBytes);
   const int64_t n = ceilDiv(unitBytes, burst);
   const double last = double(unitBytes - (n - 1) * burst);

@@ -160,8 +160,16 @@ TEST_CASE("dma::burstPace: a pass's bursts spread over its layer's compute time,
   // 96 bytes per cycle, 20 cycles of latency: a 9408-byte pass (3 bursts) used over 896 cycles
   // -> (896 - 4096 / 96 - 20) / 3 = 277.8.
   CHECK(sched::dma::burstPace(9408, 896, h) == 277);
-  // The last burst, issued at 2 x 277, is complete at 554 + 1216 / 96 + 20 < 896.
-  CHECK(2 * 277 + 1216.0 / 96 + 20 < 896);
+  // Paced, the last burst (issued at (bursts - 1) x pace) is complete, unloaded, when the layer
+  // needs the pass.
+  for (int64_t bytes : {100, 4096, 9408, 36864, 589824})
+    for (int64_t cycles : {70, 896, 3584, 100352}) {
+      INFO(bytes << " bytes used over " << cycles << " cycles");
+      const int64_t pace = sched::dma::burstPace(bytes, cycles, h);
+      CHECK(pace >= 0);
+      const int64_t n = (bytes + 4095) / 4096, last = bytes - (n - 1) * 4096;
+      if (pace > 0) CHECK(double((n - 1) * pace) + double(last) / 96 + 20 <= double(cycles));
+    }
   // A layer faster than one burst's transfer and latency: no pacing.
   CHECK(sched::dma::burstPace(9408, 60, h) == 0);
   CHECK(sched::dma::burstPace(0, 896, h) == 0);
